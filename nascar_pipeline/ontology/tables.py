@@ -1,0 +1,129 @@
+"""The normalized ontology tables: the one shape every producer and consumer agrees on.
+
+Parsers (history CSV, NASCAR feeds, DraftKings salaries, contest files) turn input files
+into these tables; the Neo4j writer MERGEs them; the Neo4j reader and the embedded demo
+world both hand them back for a race; `build_snapshot` turns them into `race_snapshot`.
+
+Every table is a pandas DataFrame with exactly the columns below (nullable where noted).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+# One row per race. `race_key` is the slug of nascar_pipeline.core.slugs.
+RACES_COLUMNS = {
+    "race_key": "string",
+    "race_id": "Int64",            # NASCAR's race id (nullable for synthetic/unknown)
+    "season": "Int64",
+    "race_date": "string",         # YYYY-MM-DD
+    "race_name": "string",
+    "track_id": "string",          # slug of the track name
+    "track_name": "string",
+    "track_type": "string",        # superspeedway | intermediate | short | road
+    "track_length_miles": "Float64",
+    "scheduled_laps": "Int64",
+    "laps": "Int64",               # laps actually run (null until the race is run)
+    "lock_time": "string",         # ISO-8601 UTC, e.g. 2026-06-28T19:30:00+00:00 (nullable)
+    "status": "string",            # scheduled | final
+}
+
+# One row per driver (NASCAR driver id).
+DRIVERS_COLUMNS = {
+    "driver_id": "Int64",
+    "name": "string",
+}
+
+# One row per (driver, race): the entry list of a race. Salary fields null until a slate is ingested.
+ENTRIES_COLUMNS = {
+    "race_key": "string",
+    "driver_id": "Int64",
+    "car_number": "string",
+    "team": "string",              # nullable
+    "manufacturer": "string",      # nullable
+    "salary": "Int64",             # DraftKings salary in whole dollars (nullable)
+    "dk_id": "Int64",              # DraftKings player id (nullable)
+    "start_position": "Int64",     # nullable until qualifying
+}
+
+# One row per (driver, race) that was run: the FINISHED relationship.
+RESULTS_COLUMNS = {
+    "race_key": "string",
+    "driver_id": "Int64",
+    "finish_position": "Int64",
+    "laps_completed": "Int64",
+    "laps_led": "Int64",
+    "fastest_laps": "Int64",       # nullable where loop data is missing
+    "status": "string",            # lower case: running, accident, engine, ...; != running is a DNF
+}
+
+# One row per contest. `payouts` is JSON: [{"min_place": 1, "max_place": 1, "prize": 1000.0}, ...]
+CONTESTS_COLUMNS = {
+    "contest_id": "string",
+    "race_key": "string",
+    "site": "string",              # draftkings | fanduel
+    "name": "string",
+    "entry_fee": "Float64",
+    "field_size": "Int64",
+    "max_entries": "Int64",
+    "payouts": "string",
+}
+
+TRACK_TYPES = ("superspeedway", "intermediate", "short", "road")
+
+TABLE_COLUMNS = {
+    "races": RACES_COLUMNS,
+    "drivers": DRIVERS_COLUMNS,
+    "entries": ENTRIES_COLUMNS,
+    "results": RESULTS_COLUMNS,
+    "contests": CONTESTS_COLUMNS,
+}
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    cols = TABLE_COLUMNS[name]
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in cols.items()})
+
+
+def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Return `df` with exactly the table's columns, in order, cast to the table's dtypes.
+    Missing nullable columns are added as nulls."""
+    cols = TABLE_COLUMNS[name]
+    out = pd.DataFrame(index=range(len(df)))
+    src = df.reset_index(drop=True)
+    for c, t in cols.items():
+        out[c] = (src[c] if c in src.columns else pd.Series([pd.NA] * len(src))).astype(t)
+    return out
+
+
+@dataclass
+class OntologyTables:
+    """A set of normalized tables: what one input file yields, or a whole world."""
+
+    races: pd.DataFrame = field(default_factory=lambda: empty_table("races"))
+    drivers: pd.DataFrame = field(default_factory=lambda: empty_table("drivers"))
+    entries: pd.DataFrame = field(default_factory=lambda: empty_table("entries"))
+    results: pd.DataFrame = field(default_factory=lambda: empty_table("results"))
+    contests: pd.DataFrame = field(default_factory=lambda: empty_table("contests"))
+
+    def conformed(self) -> "OntologyTables":
+        return OntologyTables(**{n: conform(n, getattr(self, n)) for n in TABLE_COLUMNS})
+
+
+@dataclass
+class RaceInputs:
+    """Everything the pipeline needs about one race, as read from a source.
+
+    race: one-row races table for the target race.
+    entries: its entry list joined with driver names (ENTRIES_COLUMNS + `driver_name`).
+    history: results of races strictly before the target's race_date, joined with their race
+      and entry rows: RESULTS_COLUMNS + driver_name, season, race_date, track_type,
+      track_length_miles, scheduled_laps, laps, start_position, car_number, team, manufacturer.
+    contests: the race's contests (CONTESTS_COLUMNS), possibly empty.
+    """
+
+    race: pd.DataFrame
+    entries: pd.DataFrame
+    history: pd.DataFrame
+    contests: pd.DataFrame
