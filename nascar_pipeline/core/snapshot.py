@@ -35,6 +35,7 @@ SNAPSHOT_COLUMNS = {
     "salary": "Int64",
     "dk_id": "Int64",
     "start_position": "Int64",
+    "dk_own_pct": "Float64",
     "finish_position": "Int64",
     "laps_completed": "Int64",
     "laps_led": "Int64",

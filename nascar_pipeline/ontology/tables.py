@@ -45,6 +45,7 @@ ENTRIES_COLUMNS = {
     "salary": "Int64",             # DraftKings salary in whole dollars (nullable)
     "dk_id": "Int64",              # DraftKings player id (nullable)
     "start_position": "Int64",     # nullable until qualifying
+    "dk_own_pct": "Float64",       # actual DraftKings ownership in % (contest standings), nullable
 }
 
 # One row per (driver, race) that was run: the FINISHED relationship.
