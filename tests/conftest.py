@@ -17,3 +17,29 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "history" / "races.csv").exists():
         pytest.skip(f"real NASCAR data not found at {SHARED_DATA} (set NASCAR_SHARED_DATA)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def moto_s3():
+    """A moto S3 server on loopback, with the AWS variables pointing at it for the session."""
+    from tests.services.moto_s3 import MotoS3Server
+
+    server = MotoS3Server().start()
+    old = server.apply_env()
+    try:
+        yield server
+    finally:
+        MotoS3Server.restore_env(old)
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(moto_s3, request) -> str:
+    """A fresh bucket per test; returns its name."""
+    import re
+    import uuid
+
+    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-")
+    bucket = f"{name}-{uuid.uuid4().hex[:8]}"
+    moto_s3.create_bucket(bucket)
+    return bucket

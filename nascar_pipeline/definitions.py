@@ -1,0 +1,53 @@
+"""The one Definitions object: assets, checks, resources, jobs, sensors and schedules.
+
+The environment picks the implementations: NEO4J_URI set -> races come from Neo4j, else from
+the embedded demo world; STORAGE_ROOT (folder, file:// or s3://) -> where Parquet lands.
+"""
+from __future__ import annotations
+
+import os
+
+from dagster import AssetSelection, Definitions, define_asset_job
+
+from nascar_pipeline import settings
+from nascar_pipeline.assets.partitions import races_partitions
+from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
+from nascar_pipeline.resources.parquet_io import ParquetIOManager
+
+
+def _race_source_resource():
+    if settings.neo4j_configured():
+        from dagster import EnvVar
+
+        from nascar_pipeline.resources.neo4j import Neo4jResource
+
+        return Neo4jResource(
+            uri=EnvVar("NEO4J_URI"),
+            user=os.environ.get("NEO4J_USER", "neo4j"),
+            password=EnvVar("NEO4J_PASSWORD"),
+            database=os.environ.get("NEO4J_DATABASE") or None,
+        )
+    from nascar_pipeline.resources.race_source import EmbeddedWorldResource
+
+    return EmbeddedWorldResource(world_dir=str(settings.world_dir()))
+
+
+race_assets = [race_snapshot]
+race_checks = [*snapshot_checks]
+
+race_job = define_asset_job(
+    "race_job",
+    selection=AssetSelection.assets(*race_assets),
+    partitions_def=races_partitions,
+    description="Materialize every stage of one race, from the ontology snapshot onwards.",
+)
+
+defs = Definitions(
+    assets=race_assets,
+    asset_checks=race_checks,
+    jobs=[race_job],
+    resources={
+        "race_source": _race_source_resource(),
+        "parquet_io_manager": ParquetIOManager(root=settings.storage_root()),
+    },
+)
