@@ -43,3 +43,15 @@ def s3_bucket(moto_s3, request) -> str:
     bucket = f"{name}-{uuid.uuid4().hex[:8]}"
     moto_s3.create_bucket(bucket)
     return bucket
+
+
+@pytest.fixture(scope="session")
+def neo4j_server():
+    """A real Neo4j 5 Community server on loopback for the session (jars cached by Maven)."""
+    from tests.services.neo4j_server import Neo4jServer
+
+    server = Neo4jServer().start()
+    try:
+        yield server
+    finally:
+        server.stop(grace=5)

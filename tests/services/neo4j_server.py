@@ -1,0 +1,260 @@
+"""A real Neo4j 5 Community server for tests and local use: no Docker, no OS packages.
+
+The server jars are resolved once with Maven (tests/services/neo4j/pom.xml) into
+`${NASCAR_CACHE:-~/.cache/nascar-pipeline}/neo4j-<version>/` (a private Maven repository `m2/`
+and the resolved `classpath.txt`) and reused afterwards. Each server gets a throwaway home
+folder, an initial password set with `neo4j-admin dbms set-initial-password` (run in-process
+as `org.neo4j.cli.AdminTool`), Bolt on 127.0.0.1 at a free port, HTTP off, a small heap, and
+is stopped with SIGTERM then SIGKILL. The JVM also dies with its parent (PR_SET_PDEATHSIG).
+
+    with Neo4jServer() as server:
+        driver = server.driver()
+
+Needs Java 17+ (JAVA_HOME or `java` on PATH) and Maven (`mvn`) for the first resolution.
+"""
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+DEFAULT_VERSION = os.environ.get("NASCAR_NEO4J_VERSION", "5.26.30")
+POM = Path(__file__).resolve().parent / "neo4j" / "pom.xml"
+ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
+ADMIN_TOOL = "org.neo4j.cli.AdminTool"
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("NASCAR_CACHE", Path.home() / ".cache" / "nascar-pipeline"))
+
+
+def java_bin() -> str:
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return str(Path(home) / "bin" / "java")
+    java = shutil.which("java")
+    if not java:
+        raise RuntimeError("Neo4j needs Java 17+: set JAVA_HOME or put `java` on PATH")
+    return java
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def resolve_classpath(version: str = DEFAULT_VERSION, quiet: bool = True) -> list[str]:
+    """The server's jar paths, resolving them with Maven into the cache the first time.
+    Safe against concurrent callers (a file lock around the resolution)."""
+    home = cache_root() / f"neo4j-{version}"
+    home.mkdir(parents=True, exist_ok=True)
+    cp_file = home / "classpath.txt"
+
+    def cached() -> list[str] | None:
+        if not cp_file.exists():
+            return None
+        jars = [p for p in cp_file.read_text().strip().split(os.pathsep) if p]
+        return jars if jars and all(Path(j).exists() for j in jars) else None
+
+    jars = cached()
+    if jars:
+        return jars
+    with open(home / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        jars = cached()
+        if jars:
+            return jars
+        mvn = shutil.which("mvn")
+        if not mvn:
+            raise RuntimeError("resolving the Neo4j server jars needs Maven (`mvn`) on PATH")
+        tmp = home / "classpath.txt.tmp"
+        cmd = [mvn, "-B", *(["-q"] if quiet else []), "-f", str(POM),
+               f"-Dneo4j.version={version}", f"-Dmaven.repo.local={home / 'm2'}",
+               "dependency:build-classpath", f"-Dmdep.outputFile={tmp}",
+               "-Dmdep.includeScope=runtime"]
+        started = time.monotonic()
+        proc = subprocess.run(cmd, capture_output=quiet, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"Maven could not resolve Neo4j {version}:\n"
+                               f"{(proc.stdout or '')[-4000:]}{(proc.stderr or '')[-2000:]}")
+        os.replace(tmp, cp_file)
+        (home / "resolve-seconds.txt").write_text(f"{time.monotonic() - started:.1f}\n")
+        jars = cached()
+        if not jars:
+            raise RuntimeError(f"Maven wrote an empty classpath for Neo4j {version}")
+        return jars
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+class Neo4jServer:
+    """One Neo4j Community server process on 127.0.0.1 (see the module docstring)."""
+
+    def __init__(self, version: str = DEFAULT_VERSION, home: str | Path | None = None,
+                 bolt_port: int | None = None, password: str | None = None,
+                 heap: str = "512m", pagecache: str = "128m", user: str = "neo4j",
+                 die_with_parent: bool = True):
+        self.version = version
+        self._own_home = home is None
+        self.home = Path(home) if home else Path(tempfile.mkdtemp(prefix="neo4j-test-"))
+        self.bolt_port = bolt_port or free_port()
+        self.user = user
+        self.password = password or secrets.token_urlsafe(18)
+        self.heap = heap
+        self.pagecache = pagecache
+        self.die_with_parent = die_with_parent
+        self.proc: subprocess.Popen | None = None
+        self.startup_seconds: float | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"bolt://127.0.0.1:{self.bolt_port}"
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return (self.user, self.password)
+
+    def env(self) -> dict[str, str]:
+        """NEO4J_* variables that point the pipeline at this server."""
+        return {"NEO4J_URI": self.uri, "NEO4J_USER": self.user, "NEO4J_PASSWORD": self.password}
+
+    def driver(self):
+        from neo4j import GraphDatabase
+
+        return GraphDatabase.driver(self.uri, auth=self.auth)
+
+    def _write_config(self) -> Path:
+        conf = self.home / "conf"
+        conf.mkdir(parents=True, exist_ok=True)
+        (conf / "neo4j.conf").write_text("\n".join([
+            f"server.directories.data={self.home / 'data'}",
+            f"server.directories.logs={self.home / 'logs'}",
+            f"server.directories.run={self.home / 'run'}",
+            f"server.directories.import={self.home / 'import'}",
+            "server.default_listen_address=127.0.0.1",
+            "server.bolt.enabled=true",
+            f"server.bolt.listen_address=127.0.0.1:{self.bolt_port}",
+            "server.bolt.tls_level=DISABLED",
+            "server.http.enabled=false",
+            "server.https.enabled=false",
+            "dbms.security.auth_enabled=true",
+            "dbms.usage_report.enabled=false",
+            f"server.memory.pagecache.size={self.pagecache}",
+            "db.tx_log.rotation.retention_policy=1 files",
+            "",
+        ]))
+        return conf
+
+    def start(self, timeout: float = 180.0) -> "Neo4jServer":
+        jars = resolve_classpath(self.version)
+        classpath = os.pathsep.join(jars)
+        conf = self._write_config()
+        java = java_bin()
+        env = {**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(conf)}
+        started = time.monotonic()
+        if not (self.home / "data" / "dbms" / "auth.ini").exists():
+            subprocess.run([java, "-Xmx128m", "-cp", classpath, ADMIN_TOOL, "dbms",
+                            "set-initial-password", self.password],
+                           env=env, check=True, capture_output=True, text=True)
+        self._log = open(self.home / "console.log", "ab")
+        self.proc = subprocess.Popen(
+            [java, f"-Xms{self.heap}", f"-Xmx{self.heap}", "-XX:+UseG1GC",
+             "-XX:-OmitStackTraceInFastThrow", "-Dfile.encoding=UTF-8",
+             "-cp", classpath, ENTRY_POINT, f"--home-dir={self.home}", f"--config-dir={conf}"],
+            env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if self.die_with_parent else None,
+        )
+        atexit.register(self.stop)
+        try:
+            self._wait_for_bolt(timeout)
+        except BaseException:
+            self.stop(grace=0)
+            raise
+        self.startup_seconds = time.monotonic() - started
+        return self
+
+    def _wait_for_bolt(self, timeout: float) -> None:
+        from neo4j import GraphDatabase
+
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"Neo4j exited with {self.proc.returncode} while starting:\n"
+                                   f"{self.log_tail()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.bolt_port), timeout=0.5):
+                    pass
+                with GraphDatabase.driver(self.uri, auth=self.auth) as d:
+                    d.verify_connectivity()
+                    d.execute_query("RETURN 1")
+                return
+            except Exception as exc:  # noqa: BLE001 - not up yet
+                last = exc
+                time.sleep(0.25)
+        raise TimeoutError(f"Neo4j did not answer on {self.uri} within {timeout:.0f} s "
+                           f"(last error: {last}):\n{self.log_tail()}")
+
+    def log_tail(self, n: int = 40) -> str:
+        out = []
+        for name in ("console.log", "logs/neo4j.log"):
+            p = self.home / name
+            if p.exists():
+                out.append(f"--- {name}\n" + "\n".join(
+                    p.read_text(errors="replace").splitlines()[-n:]))
+        return "\n".join(out)
+
+    def stop(self, grace: float = 15.0) -> None:
+        """SIGTERM, wait up to `grace` seconds, then SIGKILL; removes a throwaway home."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=30)
+        if getattr(self, "_log", None):
+            self._log.close()
+            self._log = None
+        if self._own_home:
+            shutil.rmtree(self.home, ignore_errors=True)
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.stop)
+
+    def __enter__(self) -> "Neo4jServer":
+        return self.start() if self.proc is None else self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def clear_database(driver, database: str | None = None) -> None:
+    """Delete every node and relationship (constraints and indexes stay)."""
+    driver.execute_query("MATCH (n) DETACH DELETE n", database_=database)
+
+
+def graph_counts(driver, database: str | None = None) -> dict[str, int]:
+    """Node and relationship counts by label / type (for "nothing changed" assertions)."""
+    nodes, _, _ = driver.execute_query(
+        "MATCH (n) UNWIND labels(n) AS l RETURN l AS k, count(*) AS c", database_=database)
+    rels, _, _ = driver.execute_query(
+        "MATCH ()-[r]->() RETURN type(r) AS k, count(*) AS c", database_=database)
+    out = {f"node:{r['k']}": r["c"] for r in nodes}
+    out.update({f"rel:{r['k']}": r["c"] for r in rels})
+    return out
