@@ -1,0 +1,35 @@
+# nascar-pipeline: the two commands a new user needs, and a few for operators.
+#   make demo  - set up and run the race job for the demo's upcoming race on embedded defaults
+#   make test  - set up, start what the tests need, and run the whole suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: demo test dev setup system-deps bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip wheel
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/nascar-pipeline demo
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+
+dev: $(STAMP)
+	$(BIN)/nascar-pipeline dev
+
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf .nascar-pipeline artifacts .pytest_cache
