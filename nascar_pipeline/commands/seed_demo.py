@@ -1,0 +1,101 @@
+"""`nascar-pipeline seed-demo`: write the embedded demo world (a synthetic NASCAR world) so the
+whole pipeline runs with no Neo4j, S3 or Postgres.
+
+    nascar-pipeline seed-demo [--seed N] [--seasons K] [--out DIR] [--compare-history DIR]
+
+`--compare-history DIR` also prints the world's statistics beside those of the real history in
+DIR (races.csv and results.csv, e.g. ../shared/data/history).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from nascar_pipeline.errors import UserInputError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def register(sub) -> None:
+    p = sub.add_parser("seed-demo", help="write the embedded demo world (synthetic NASCAR races)")
+    p.add_argument("--seed", type=_seed, default=7, help="random seed (default 7)")
+    p.add_argument("--seasons", type=_positive_int, default=3,
+                   help="completed seasons of 36 races before the upcoming race (default 3)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder to write (default: NASCAR_WORLD_DIR or <home>/world)")
+    p.add_argument("--compare-history", type=Path, default=None, metavar="DIR",
+                   help="print the world's statistics beside the real history in DIR")
+    p.set_defaults(func=run)
+
+
+def read_history(folder: str | Path):
+    """Real history CSVs (races.csv, results.csv) as (races, results, entries) frames keyed
+    by a string race_key, in the shape `world_statistics` takes."""
+    import pandas as pd
+
+    folder = Path(folder)
+    paths = [folder / "races.csv", folder / "results.csv"]
+    for path in paths:
+        if not path.is_file():
+            raise UserInputError(f"file {path}: not found (expected the real history CSVs)")
+    races = pd.read_csv(paths[0])
+    results = pd.read_csv(paths[1])
+    races["race_key"] = races["race_id"].astype(str)
+    results["race_key"] = results["race_id"].astype(str)
+    entries = results[["race_key", "driver_id", "start_position"]]
+    return races, results.drop(columns=["start_position"]), entries
+
+
+def comparison_table(world, history_dir: str | Path) -> str:
+    from nascar_pipeline.core.demo_world import world_statistics
+
+    w = world_statistics(world.races, world.results, world.entries)
+    r = world_statistics(*read_history(history_dir))
+    lines = [f"{'statistic':32s} {'world':>10s} {'real':>10s}"]
+    for k in w:
+        lines.append(f"{k:32s} {w[k]:10.3f} {r[k]:10.3f}")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    from nascar_pipeline.core.demo_world import generate_world
+    from nascar_pipeline.settings import world_dir
+    from nascar_pipeline.sources.embedded import write_world
+
+    out = Path(args.out) if args.out is not None else world_dir()
+    world = generate_world(seed=args.seed, seasons=args.seasons, upcoming=True)
+    try:
+        folder = write_world(world, out)
+    except OSError as exc:
+        raise UserInputError(f"folder {out}: cannot write the demo world ({exc})") from exc
+    final = world.races[world.races["status"] == "final"]
+    upcoming = world.races[world.races["status"] == "scheduled"]
+    print(f"demo world (seed {args.seed}) written to {folder.resolve()}")
+    print(f"  races: {len(final)} run ({final['season'].min()}-{final['season'].max()}), "
+          f"{len(upcoming)} upcoming; starts: {len(world.results)}; "
+          f"drivers: {len(world.drivers)}")
+    for _, r in upcoming.iterrows():
+        n = int((world.entries["race_key"] == r["race_key"]).sum())
+        print(f"  upcoming race: {r['race_key']} ({r['race_date']}, lock {r['lock_time']}, "
+              f"{n} entries, {int((world.contests['race_key'] == r['race_key']).sum())} contest)")
+    if args.compare_history is not None:
+        print(comparison_table(world, args.compare_history))
+    return 0

@@ -1,0 +1,103 @@
+"""The embedded world on disk: one Parquet file per ontology table in a folder, and the
+RaceSource that serves races from it (no Neo4j, S3 or Postgres needed).
+
+Layout: `<folder>/{races,drivers,entries,results,contests}.parquet`. Each file is written
+under a temporary name and renamed into place, so a reader never sees half a file.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from nascar_pipeline.errors import UserInputError
+from nascar_pipeline.ontology.assemble import assemble_race_inputs, list_races
+from nascar_pipeline.ontology.tables import TABLE_COLUMNS, OntologyTables, RaceInputs, conform
+
+SEED_HINT = "run `nascar-pipeline seed-demo` first"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def world_exists(folder: str | os.PathLike) -> bool:
+    f = Path(folder)
+    return all((f / f"{name}.parquet").is_file() for name in TABLE_COLUMNS)
+
+
+def write_world(tables: OntologyTables, folder: str | os.PathLike) -> Path:
+    """Write each table to `<folder>/<table>.parquet` atomically (temp file, then rename)."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    t = tables.conformed()
+    for name in TABLE_COLUMNS:
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".parquet.tmp", dir=out)
+        os.close(fd)
+        try:
+            getattr(t, name).to_parquet(tmp, index=False)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; use the usual mode
+            os.replace(tmp, out / f"{name}.parquet")
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return out
+
+
+def load_world(folder: str | os.PathLike) -> OntologyTables:
+    f = Path(folder)
+    missing = [n for n in TABLE_COLUMNS if not (f / f"{n}.parquet").is_file()]
+    if missing:
+        what = "no demo world" if len(missing) == len(TABLE_COLUMNS) else \
+            f"an incomplete demo world (missing {', '.join(m + '.parquet' for m in missing)})"
+        raise UserInputError(f"folder {f}: {what}; {SEED_HINT} "
+                             f"(or set NASCAR_WORLD_DIR to a seeded folder)")
+    tables = {}
+    for name in TABLE_COLUMNS:
+        path = f / f"{name}.parquet"
+        try:
+            df = pd.read_parquet(path)
+        except Exception as exc:  # corrupt or foreign file
+            raise UserInputError(f"file {path}: cannot read the world table ({exc}); "
+                                 f"{SEED_HINT} to rewrite it") from exc
+        absent = [c for c in TABLE_COLUMNS[name] if c not in df.columns]
+        if absent:
+            raise UserInputError(f"file {path}: missing columns {', '.join(absent)}; "
+                                 f"{SEED_HINT} to rewrite it")
+        tables[name] = conform(name, df)
+    return OntologyTables(**tables)
+
+
+class EmbeddedWorldSource:
+    """RaceSource over a world folder; the tables are loaded once, on first use, and cached."""
+
+    def __init__(self, folder: str | os.PathLike | None = None):
+        if folder is None:
+            from nascar_pipeline.settings import world_dir
+
+            folder = world_dir()
+        self.folder = Path(folder)
+        self._tables: OntologyTables | None = None
+        self._races: pd.DataFrame | None = None
+
+    @property
+    def tables(self) -> OntologyTables:
+        if self._tables is None:
+            self._tables = load_world(self.folder).conformed()
+        return self._tables
+
+    def list_races(self) -> pd.DataFrame:
+        if self._races is None:
+            self._races = list_races(self.tables)
+        return self._races.copy()
+
+    def race_inputs(self, race_key: str) -> RaceInputs:
+        return assemble_race_inputs(self.tables, race_key)
+
+    def close(self) -> None:
+        self._tables = None
+        self._races = None
