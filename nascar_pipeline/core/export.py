@@ -1,0 +1,63 @@
+"""Bulk-upload CSVs for DraftKings and FanDuel. Pure: returns the file's text.
+
+DraftKings NASCAR Classic: header `D,D,D,D,D,D`; each cell the DraftKings player id, or
+`Name (ID)` as DraftKings' own export writes it (both are accepted by the upload).
+FanDuel NASCAR: header `Driver,Driver,Driver,Driver,Driver`; each cell the FanDuel player id
+(`<slate>-<player>`) or `<id>:<Name>`. FanDuel ids are not in the ontology yet: without them
+the file carries driver names, which FanDuel's upload will not match (the caller is told).
+"""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Sequence
+
+from nascar_pipeline.core.rules import get_site
+
+
+def _cell_dk(name: str, dk_id, style: str) -> str:
+    if dk_id is None or str(dk_id) in ("", "<NA>", "nan"):
+        raise ValueError(f"driver {name!r} has no DraftKings id: cannot write a DraftKings upload")
+    if style == "id":
+        return str(int(dk_id))
+    return f"{name} ({int(dk_id)})"
+
+
+def draftkings_upload_csv(lineups: Sequence[Sequence[tuple[str, object]]], style: str = "name_id"
+                          ) -> str:
+    """lineups: per lineup a sequence of (driver name, dk_id). style: 'name_id' or 'id'."""
+    site = get_site("draftkings")
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["D"] * site.roster_size)
+    for i, lu in enumerate(lineups):
+        if len(lu) != site.roster_size:
+            raise ValueError(f"lineup {i} has {len(lu)} drivers, DraftKings needs {site.roster_size}")
+        w.writerow([_cell_dk(n, d, style) for n, d in lu])
+    return buf.getvalue()
+
+
+def fanduel_upload_csv(lineups: Sequence[Sequence[tuple[str, object]]]) -> tuple[str, list[str]]:
+    """lineups: per lineup (driver name, FanDuel id or None). Returns (text, warnings)."""
+    site = get_site("fanduel")
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["Driver"] * site.roster_size)
+    missing: set[str] = set()
+    for i, lu in enumerate(lineups):
+        if len(lu) != site.roster_size:
+            raise ValueError(f"lineup {i} has {len(lu)} drivers, FanDuel needs {site.roster_size}")
+        row = []
+        for name, fd_id in lu:
+            if fd_id is None or str(fd_id) in ("", "<NA>", "nan"):
+                missing.add(name)
+                row.append(name)
+            else:
+                row.append(f"{fd_id}:{name}")
+        w.writerow(row)
+    warnings = []
+    if missing:
+        warnings.append(f"{len(missing)} drivers have no FanDuel player id (FanDuel ids are not in "
+                        "the ontology yet): their cells hold names, which FanDuel's upload "
+                        "will not match")
+    return buf.getvalue(), warnings
