@@ -91,7 +91,7 @@ TT_INDEX = {"superspeedway": 0, "intermediate": 1, "short": 2, "road": 3}
 
 # Per track type (superspeedway, intermediate, short, road). Tuned so the world's statistics
 # match the real 2019-2025 history (see tests/test_demo_world.py).
-DNF_RATE = np.array([0.26, 0.14, 0.10, 0.09])
+DNF_RATE = np.array([0.26, 0.135, 0.10, 0.09])
 PACE_SCALE = np.array([0.50, 1.20, 1.20, 1.10])      # weight of strength vs Gumbel noise
 START_EFFECT = np.array([0.30, 0.45, 0.45, 0.50])    # pace bonus of starting up front
 QUALI_NOISE = np.array([1.20, 1.00, 1.00, 1.00])     # qualifying noise (sd, strength units)
@@ -99,11 +99,14 @@ LEAD_SHAPE = np.array([2.20, 1.10, 1.00, 0.90])       # Gamma shape of the top r
 LEAD_SLOPE = np.array([0.65, 0.75, 0.80, 0.80])           # how fast lead weight falls with pace
 FAST_SHAPE = np.array([2.0, 2.0, 2.0, 2.0])
 FAST_SLOPE = np.array([0.35, 0.60, 0.60, 0.65])
-LAPS_DOWN_RATE = np.array([0.02, 0.06, 0.10, 0.03])   # laps down per place behind ~20th
+LAPS_DOWN_SCALE = np.array([10.0, 7.0, 8.0, 1.5])    # laps down of the last running car
+LAPS_DOWN_POWER = np.array([12.0, 9.0, 5.5, 14.0])   # how fast laps down rise to the back
 DNF_STATUSES = ("accident", "engine", "dvp", "suspension", "electrical", "brakes",
                 "steering", "transmission")
 DNF_STATUS_P = np.array([0.72, 0.09, 0.05, 0.04, 0.03, 0.03, 0.02, 0.02])
 FAST_LAP_SHARE_MEAN, FAST_LAP_SHARE_CONC = 0.79, 40.0
+# Caps on one car's share of a race's laps led / fastest laps (real maxima 2019-2025: 0.93, 0.45).
+MAX_LEAD_SHARE, MAX_FAST_SHARE = 0.92, 0.42
 
 _FIRST = ["Cole", "Tanner", "Brady", "Wyatt", "Mason", "Landon", "Garrett", "Reid", "Colby",
           "Dalton", "Bryce", "Trent", "Jace", "Hunter", "Logan", "Carson", "Austin", "Blake",
@@ -128,6 +131,14 @@ _TEAMS = [
     ("Lone Pine Racing", "Toyota", 1, 2),
 ]
 MAX_FIELD = 40
+PART_TIME_CARS = 3.4  # expected part-time cars a race (34 full-time cars + 3.4 = ~37.4 cars)
+
+
+def _normal_quantiles(n: int) -> np.ndarray:
+    from statistics import NormalDist
+
+    nd = NormalDist()
+    return np.array([nd.inv_cdf((i + 0.5) / n) for i in range(n)])
 
 
 # --------------------------------------------------------------------------- drivers & schedule
@@ -158,15 +169,30 @@ def _driver_pool(rng: np.random.Generator) -> pd.DataFrame:
     df["driver_id"] = 800_001 + np.arange(len(df))
     n = len(df)
     full = df["full_time"].to_numpy()
-    # Latent skill (logit-ish units): full-timers N(0, 1); part-timers weaker.
-    df["skill"] = np.where(full, rng.normal(0.0, 1.0, n), rng.normal(-1.1, 0.6, n))
-    # Part-timers: entry probability per track type; some are specialists.
-    kind = rng.choice(["road", "plate", "open"], size=n, p=[0.3, 0.3, 0.4])
-    base = rng.uniform(0.1, 0.35, n)
-    p = np.tile(base[:, None], (1, 4))
-    p[kind == "road", 3] = 0.9
-    p[kind == "plate", 0] = 0.9
-    df["kind"] = np.where(full, "full", kind)
+    # Latent skill (logit-ish units): full-timers N(0, 1), part-timers N(-1.1, 0.6), drawn as
+    # shuffled normal quantiles so that every seed has the same spread of talent (the world's
+    # statistics then vary little from seed to seed).
+    skill = np.empty(n)
+    skill[full] = rng.permutation(_normal_quantiles(int(full.sum())))
+    skill[~full] = -1.1 + 0.6 * rng.permutation(_normal_quantiles(int((~full).sum())))
+    df["skill"] = skill
+    # Part-timers: a few road-course and superspeedway specialists (entering 85 % of such
+    # races), the rest "open" cars; the others' entry probabilities are scaled so that a race
+    # expects PART_TIME_CARS part-time cars at every track type.
+    n_part = int((~full).sum())
+    kinds = np.array((["road", "plate", "open", "open"] * n_part)[:n_part])
+    kind = np.full(n, "full", dtype=object)
+    kind[~full] = rng.permutation(kinds)
+    p = np.zeros((n, 4))
+    p[full] = 1.0
+    for tt, i in TT_INDEX.items():
+        spec = (kind == "road") if tt == "road" else (kind == "plate") \
+            if tt == "superspeedway" else np.zeros(n, dtype=bool)
+        p[spec, i] = 0.85
+        rest = (~full) & ~spec
+        w = rng.uniform(0.5, 1.5, n)[rest]
+        p[rest, i] = np.clip(w / w.sum() * (PART_TIME_CARS - 0.85 * spec.sum()), 0.02, 0.9)
+    df["kind"] = kind
     for tt, i in TT_INDEX.items():
         df[f"p_enter_{tt}"] = np.where(full, 1.0, p[:, i])
     return df
@@ -233,15 +259,15 @@ def _simulate_race(rng: np.random.Generator, strength: np.ndarray, tt: int,
     order = np.lexsort((-pace, -np.where(dnf, laps_completed, 0), key_running))
     finish = np.empty(n, dtype=np.int64)
     finish[order] = np.arange(1, n + 1)
-    # Lapped running cars at the back.
-    behind = np.maximum(finish - 20, 0)
-    laps_down = np.floor(behind * LAPS_DOWN_RATE[tt] * laps / 100.0
-                         * rng.lognormal(0.0, 0.5, n)).astype(np.int64)
-    laps_down = np.where(finish <= 3, 0, np.minimum(laps_down, laps // 5))
-    run_laps = np.where(dnf, laps_completed, laps - laps_down)
-    # Keep laps completed non-increasing along the running order.
-    run_sorted = run_laps[order]
+    # Lapped running cars at the back: Poisson laps down, steeply rising towards the back of
+    # the running order (about 1/3 of running cars lapped at intermediates, 1/2 at short
+    # tracks, 1/7 on road courses, as in the real history), non-decreasing down the order.
     n_run = n - n_dnf
+    rel_pos = np.minimum(finish, n_run) / max(n_run, 1)
+    lam = LAPS_DOWN_SCALE[tt] * rel_pos ** LAPS_DOWN_POWER[tt] * rng.lognormal(0.0, 0.7, n)
+    laps_down = np.where(finish <= 3, 0, np.minimum(rng.poisson(lam), laps // 5))
+    run_laps = np.where(dnf, laps_completed, laps - laps_down)
+    run_sorted = run_laps[order]
     run_sorted[:n_run] = np.minimum.accumulate(run_sorted[:n_run])
     run_laps[order] = run_sorted
     # A DNF car ranks behind every running car, so it completed fewer laps than the last one
@@ -254,7 +280,7 @@ def _simulate_race(rng: np.random.Generator, strength: np.ndarray, tt: int,
     rel = pace - pace.max()
     w_lead = rng.gamma(LEAD_SHAPE[tt] * np.exp(LEAD_SLOPE[tt] * rel) + 1e-3) * running_frac
     w_lead[finish == 1] += 0.02 * w_lead.sum()  # the winner leads at least the last lap
-    laps_led = _alloc(laps, w_lead, laps_completed)
+    laps_led = _alloc(laps, w_lead, np.minimum(laps_completed, int(MAX_LEAD_SHARE * laps)))
     if laps_led[finish == 1].sum() == 0:
         donor = int(np.argmax(laps_led))
         laps_led[donor] -= 1
@@ -264,7 +290,8 @@ def _simulate_race(rng: np.random.Generator, strength: np.ndarray, tt: int,
                      (1 - FAST_LAP_SHARE_MEAN) * FAST_LAP_SHARE_CONC)
     w_fast = rng.gamma(FAST_SHAPE[tt] * np.exp(FAST_SLOPE[tt] * (pace - pace.mean()))) \
         * running_frac
-    fastest = _alloc(int(round(share * laps)), w_fast, laps_completed)
+    fastest = _alloc(int(round(share * laps)), w_fast,
+                     np.minimum(laps_completed, int(MAX_FAST_SHARE * laps)))
     status = np.full(n, "running", dtype=object)
     status[dnf] = rng.choice(DNF_STATUSES, size=n_dnf, p=DNF_STATUS_P / DNF_STATUS_P.sum())
     return {"start": start, "finish": finish, "laps_completed": laps_completed,
