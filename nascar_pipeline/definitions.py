@@ -12,6 +12,8 @@ from dagster import AssetSelection, Definitions, define_asset_job
 from nascar_pipeline import settings
 from nascar_pipeline.assets.partitions import races_partitions
 from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
+from nascar_pipeline.automation.schedules import pre_lock_schedule
+from nascar_pipeline.automation.sensors import race_sensor
 from nascar_pipeline.resources.parquet_io import ParquetIOManager
 
 
@@ -46,6 +48,8 @@ defs = Definitions(
     assets=race_assets,
     asset_checks=race_checks,
     jobs=[race_job],
+    sensors=[race_sensor],
+    schedules=[pre_lock_schedule],
     resources={
         "race_source": _race_source_resource(),
         "parquet_io_manager": ParquetIOManager(root=settings.storage_root()),

@@ -55,3 +55,19 @@ def neo4j_server():
         yield server
     finally:
         server.stop(grace=5)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL 15 on 127.0.0.1 (initdb into a temp folder; runs as the `postgres`
+    user when the tests run as root). Skips where the binaries are absent
+    (apt-get install -y postgresql)."""
+    from tests.services.postgres import INSTALL_HINT, PostgresServer, find_pg_bin
+
+    if find_pg_bin() is None:
+        pytest.skip(f"PostgreSQL binaries not found ({INSTALL_HINT})")
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.cleanup()

@@ -1,0 +1,95 @@
+"""pre_lock_schedule: every race is ready before lock without anyone pressing a button.
+
+Every 15 minutes (NASCAR_PRE_LOCK_CRON), each race that locks within the window
+(NASCAR_LOCK_WINDOW_HOURS, default 72) and has no results gets a run unless its current slate
+is already materialized (race_snapshot's data version equals the slate hash and every race-job
+asset was written after it) or a run for it is queued or in progress. It is the safety net
+behind race_sensor: a failed or lost run, a sensor that was off, a cursor that was reset.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+from dagster import (
+    DefaultScheduleStatus,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SkipReason,
+    schedule,
+)
+
+from nascar_pipeline.assets.partitions import RACES_PARTITIONS_NAME
+from nascar_pipeline.automation import state
+from nascar_pipeline.automation.policies import (
+    PRIORITY_PRE_LOCK,
+    RACE_JOB_NAME,
+    lock_window_hours,
+    pre_lock_cron,
+    race_run_tags,
+)
+
+
+def races_locking_within(races: pd.DataFrame, now: datetime, window: timedelta) -> pd.DataFrame:
+    """Races without results whose lock_time is in (now, now + window]."""
+    if races.empty:
+        return races
+    lock = pd.to_datetime(races["lock_time"].astype("string"), utc=True, errors="coerce")
+    now_ts = pd.Timestamp(now).tz_convert("UTC") if pd.Timestamp(now).tzinfo else \
+        pd.Timestamp(now, tz="UTC")
+    mask = lock.notna() & (lock > now_ts) & (lock <= now_ts + window) & \
+        ~races["has_results"].astype(bool)
+    return races[mask.to_numpy()]
+
+
+def plan_pre_lock_runs(soon: pd.DataFrame, complete: set[str], in_flight: dict[str, str | None],
+                       tick_id: str) -> list[RunRequest]:
+    out = []
+    for key, content_hash in zip(soon["race_key"].astype(str), soon["content_hash"].astype(str)):
+        if key in complete or key in in_flight:
+            continue
+        out.append(RunRequest(
+            partition_key=key,
+            run_key=f"{key}@{content_hash}@prelock@{tick_id}",
+            tags=race_run_tags(key, content_hash, "schedule", PRIORITY_PRE_LOCK),
+        ))
+    return out
+
+
+def _repository_def(context):
+    try:
+        return context.repository_def
+    except Exception:  # noqa: BLE001 - direct invocation without a repository
+        return None
+
+
+@schedule(
+    name="pre_lock_schedule",
+    cron_schedule=pre_lock_cron(),
+    job_name=RACE_JOB_NAME,
+    execution_timezone="UTC",
+    required_resource_keys={"race_source"},
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Every 15 minutes: runs each race locking within the window whose current "
+                "slate is not materialized and not already queued or running.",
+)
+def pre_lock_schedule(context: ScheduleEvaluationContext):
+    races = context.resources.race_source.source().list_races()
+    now = context.scheduled_execution_time or datetime.now(timezone.utc)
+    soon = races_locking_within(races, now, timedelta(hours=lock_window_hours()))
+    if soon.empty:
+        return SkipReason(f"no race locks within {lock_window_hours()} h of {now.isoformat()}")
+    keys = soon["race_key"].astype(str).tolist()
+    # A race the sensor has not seen yet: the run needs its partition to exist.
+    existing = set(context.instance.get_dynamic_partitions(RACES_PARTITIONS_NAME))
+    missing = [k for k in keys if k not in existing]
+    if missing:
+        context.instance.add_dynamic_partitions(RACES_PARTITIONS_NAME, missing)
+    asset_keys = state.job_asset_keys(_repository_def(context), RACE_JOB_NAME)
+    complete = state.races_complete(
+        context.instance, dict(zip(keys, soon["content_hash"].astype(str))), asset_keys)
+    in_flight = state.in_flight_partitions(context.instance, RACE_JOB_NAME)
+    requests = plan_pre_lock_runs(soon, complete, in_flight, now.strftime("%Y%m%dT%H%M"))
+    if not requests:
+        return SkipReason(f"{len(keys)} race(s) lock soon; all current or in progress")
+    return requests

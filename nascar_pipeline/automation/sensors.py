@@ -1,0 +1,179 @@
+"""Sensors: new and changed races start race runs; results start backtests.
+
+race_sensor, one tick: one `list_races()` on the source (one Cypher query on Neo4j), one
+query for the instance's race partitions, then pure Python. It returns a SensorResult that adds
+the new races as partitions and requests their runs in the same tick. A race's run key names
+its slate hash (salaries, start positions, contest), so an unchanged race is never re-run and a
+changed one (qualifying ingested, a new salary file) is re-run exactly once.
+
+Which races get runs: races without results (upcoming). Races already run when first seen
+become partitions only; `nascar-pipeline backfill` runs them at low priority.
+"""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from dagster import (
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    run_status_sensor,
+    sensor,
+)
+
+from nascar_pipeline.assets.partitions import RACES_PARTITIONS_NAME, races_partitions
+from nascar_pipeline.automation import state
+from nascar_pipeline.automation.policies import (
+    BACKTEST_JOB_NAME,
+    PRIORITY_LIVE,
+    RACE_JOB_NAME,
+    SEASON_REPORT_JOB_NAME,
+    TAG_RACE,
+    TAG_TRIGGER,
+    race_run_key,
+    race_run_tags,
+    sensor_interval_seconds,
+)
+
+CURSOR_VERSION = 1
+
+
+def _load_cursor(raw: str | None) -> dict[str, str]:
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict) or data.get("v") != CURSOR_VERSION:
+        return {}
+    return {str(k): str(v) for k, v in data.get("requested", {}).items()}
+
+
+def _dump_cursor(requested: dict[str, str]) -> str:
+    return json.dumps({"v": CURSOR_VERSION, "requested": dict(sorted(requested.items()))},
+                      separators=(",", ":"))
+
+
+def plan_race_runs(races: pd.DataFrame, existing_partitions: set[str],
+                   requested: dict[str, str]) -> tuple[list[str], list[RunRequest], dict[str, str]]:
+    """Pure planning for one race_sensor tick.
+
+    races: list_races() output; existing_partitions: the instance's race partitions;
+    requested: race_key -> slate hash already requested (the cursor).
+    Returns (partitions to add, run requests, new cursor)."""
+    keys = races["race_key"].astype(str).tolist()
+    new_partitions = [k for k in keys if k not in existing_partitions]
+    upcoming = races[~races["has_results"].astype(bool)]
+    run_requests: list[RunRequest] = []
+    new_requested = {k: v for k, v in requested.items() if k in set(keys)}
+    for key, content_hash in zip(upcoming["race_key"].astype(str),
+                                 upcoming["content_hash"].astype(str)):
+        if requested.get(key) == content_hash:
+            continue
+        run_requests.append(RunRequest(
+            partition_key=key,
+            run_key=race_run_key(key, content_hash),
+            tags=race_run_tags(key, content_hash, "sensor", PRIORITY_LIVE),
+        ))
+        new_requested[key] = content_hash
+    return new_partitions, run_requests, new_requested
+
+
+@sensor(
+    name="race_sensor",
+    job_name=RACE_JOB_NAME,
+    required_resource_keys={"race_source"},
+    minimum_interval_seconds=sensor_interval_seconds(),
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Adds new races as partitions and runs each upcoming race once per slate "
+                "(run key = race@slate-hash): a changed slate re-runs, an unchanged one never.",
+)
+def race_sensor(context: SensorEvaluationContext):
+    races = context.resources.race_source.source().list_races()
+    existing = set(context.instance.get_dynamic_partitions(RACES_PARTITIONS_NAME))
+    requested = _load_cursor(context.cursor)
+    new_partitions, run_requests, new_requested = plan_race_runs(races, existing, requested)
+    if not new_partitions and not run_requests:
+        return SensorResult(
+            skip_reason=SkipReason(f"{len(races)} races: no new race and no changed slate"),
+            cursor=_dump_cursor(new_requested))
+    return SensorResult(
+        run_requests=run_requests,
+        dynamic_partitions_requests=[races_partitions.build_add_request(new_partitions)]
+        if new_partitions else [],
+        cursor=_dump_cursor(new_requested),
+    )
+
+
+def plan_backtests(races: pd.DataFrame, materialized: dict[str, int],
+                   in_flight: set[str], done: dict[str, str]
+                   ) -> tuple[list[RunRequest], dict[str, str]]:
+    """Races with results whose race-job assets are all materialized (and not being re-run)
+    get a backtest, once per materialization (the marker is the newest storage id)."""
+    run_requests = []
+    new_done = dict(done)
+    with_results = races[races["has_results"].astype(bool)]["race_key"].astype(str)
+    for key in with_results:
+        marker = materialized.get(key)
+        if marker is None or key in in_flight:
+            continue
+        if done.get(key) == str(marker):
+            continue
+        run_requests.append(RunRequest(
+            partition_key=key,
+            run_key=f"{key}@backtest@{marker}",
+            tags={TAG_RACE: key, TAG_TRIGGER: "results"},
+        ))
+        new_done[key] = str(marker)
+    return run_requests, new_done
+
+
+@sensor(
+    name="results_sensor",
+    job_name=BACKTEST_JOB_NAME,
+    required_resource_keys={"race_source"},
+    minimum_interval_seconds=sensor_interval_seconds(),
+    default_status=DefaultSensorStatus.RUNNING,
+    description="When results are ingested for a race whose race run is materialized, "
+                "materializes race_backtest for it.",
+)
+def results_sensor(context: SensorEvaluationContext):
+    races = context.resources.race_source.source().list_races()
+    if not races["has_results"].astype(bool).any():
+        return SkipReason("no race has results yet")
+    race_assets = state.job_asset_keys(context.repository_def, RACE_JOB_NAME)
+    materialized = state.materialized_races(context.instance, race_assets)
+    in_flight = set(state.in_flight_partitions(context.instance, RACE_JOB_NAME))
+    done = _load_cursor(context.cursor)
+    run_requests, new_done = plan_backtests(races, materialized, in_flight, done)
+    if not run_requests:
+        return SkipReason("no newly materialized race with results")
+    return SensorResult(run_requests=run_requests, cursor=_dump_cursor(new_done))
+
+
+def build_season_report_sensor(backtest_job, season_report_job):
+    """A run-status sensor: each successful backtest run refreshes the season report once."""
+
+    @run_status_sensor(
+        name="season_report_sensor",
+        run_status=DagsterRunStatus.SUCCESS,
+        monitored_jobs=[backtest_job],
+        request_job=season_report_job,
+        default_status=DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=sensor_interval_seconds(),
+        description="Refreshes the season report after each successful backtest run.",
+    )
+    def season_report_sensor(context):
+        return RunRequest(run_key=f"season-report@{context.dagster_run.run_id}",
+                          tags={TAG_TRIGGER: "results"})
+
+    return season_report_sensor
+
+
+__all__ = ["race_sensor", "results_sensor", "build_season_report_sensor", "plan_race_runs",
+           "plan_backtests", "SEASON_REPORT_JOB_NAME"]

@@ -1,0 +1,187 @@
+"""`nascar-pipeline backfill`: one race_job run per race, queued at low priority.
+
+    nascar-pipeline backfill --season 2025
+    nascar-pipeline backfill --races 2025-bristol-food-city-500,2025-daytona-daytona-500
+    nascar-pipeline backfill --season 2025 --dry-run        # print the plan, submit nothing
+
+Runs are submitted through the instance ($DAGSTER_HOME, default <NASCAR_PIPELINE_HOME>/dagster)
+to its run queue with dagster/priority=-1, so live races (priority 0/1) are dequeued first; the
+daemon launches them within the concurrency limits. Re-running the command is idempotent: a race
+whose current slate is already materialized, or that has a queued or running race_job run, is
+skipped (use --force to queue it anyway).
+
+The code location comes from workspace.yaml when --workspace is given (production: the gRPC
+server), else from the module nascar_pipeline.definitions.
+
+Dagster's own equivalents (no idempotence, no priority unless tagged):
+    dagster job backfill -m nascar_pipeline.definitions -j race_job \
+        --partitions k1,k2 --tags '{"dagster/priority": "-1"}' --noprompt
+    dg launch --job race_job --partition k1
+"""
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from nascar_pipeline.errors import UserInputError
+
+LOCATION_NAME = "nascar_pipeline"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("backfill", help="queue one race_job run per race (low priority)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--season", type=int, action="append", metavar="YEAR",
+                      help="every race of a season (repeatable)")
+    what.add_argument("--races", type=str, metavar="K1,K2,...",
+                      help="comma-separated race keys")
+    p.add_argument("--force", action="store_true",
+                   help="queue races even when current or already queued")
+    p.add_argument("--dry-run", action="store_true", help="print the plan; submit nothing")
+    p.add_argument("--workspace", "-w", type=str, default=None,
+                   help="workspace.yaml to load the code location from")
+    p.add_argument("--location", type=str, default=LOCATION_NAME,
+                   help=f"code location name (default {LOCATION_NAME})")
+    p.set_defaults(func=run)
+
+
+@dataclass
+class BackfillPlan:
+    backfill_id: str
+    submit: dict[str, str] = field(default_factory=dict)     # race_key -> slate hash
+    skipped: dict[str, str] = field(default_factory=dict)    # race_key -> why
+    run_ids: dict[str, str] = field(default_factory=dict)
+
+
+def select_races(races, seasons: list[int] | None, race_keys: str | None):
+    """The rows of list_races() the arguments name; unknown keys are a user error."""
+    if seasons:
+        chosen = races[races["season"].astype("Int64").isin(seasons)]
+        if chosen.empty:
+            known = sorted({int(s) for s in races["season"].dropna()})
+            raise UserInputError(f"--season {', '.join(map(str, seasons))}: no races "
+                                 f"(seasons in the source: {known})")
+        return chosen
+    keys = [k.strip() for k in (race_keys or "").split(",") if k.strip()]
+    if not keys:
+        raise UserInputError("--races: give at least one race key")
+    unknown = [k for k in keys if k not in set(races["race_key"].astype(str))]
+    if unknown:
+        raise UserInputError(f"--races: unknown race key(s): {', '.join(unknown)}")
+    return races[races["race_key"].astype(str).isin(keys)].set_index("race_key", drop=False
+                                                                     ).loc[keys].reset_index(drop=True)
+
+
+def _default_dagster_home() -> None:
+    if not os.environ.get("DAGSTER_HOME"):
+        from nascar_pipeline.commands.dev import prepare_local_dagster_home
+
+        os.environ["DAGSTER_HOME"] = str(prepare_local_dagster_home())
+
+
+def list_source_races():
+    """list_races() through the same race_source resource the code location uses."""
+    from dagster import build_resources
+
+    from nascar_pipeline.definitions import defs
+
+    resource = defs.resources["race_source"]
+    with build_resources({"race_source": resource}) as res:
+        return res.race_source.source().list_races()
+
+
+def plan_backfill(instance, races, race_job_asset_keys, force: bool = False) -> BackfillPlan:
+    from nascar_pipeline.automation import state
+    from nascar_pipeline.automation.policies import RACE_JOB_NAME
+
+    plan = BackfillPlan(backfill_id=f"bf-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}")
+    hashes = dict(zip(races["race_key"].astype(str), races["content_hash"].astype(str)))
+    complete = set() if force else state.races_complete(instance, hashes, race_job_asset_keys)
+    in_flight = {} if force else state.in_flight_partitions(instance, RACE_JOB_NAME)
+    for key, h in hashes.items():
+        if key in in_flight:
+            plan.skipped[key] = "queued or running"
+        elif key in complete:
+            plan.skipped[key] = "current slate already materialized"
+        else:
+            plan.submit[key] = h
+    return plan
+
+
+def submit_backfill(instance, plan: BackfillPlan, workspace_file: str | None,
+                    location_name: str = LOCATION_NAME) -> BackfillPlan:
+    """Create and submit one race_job run per planned race through the instance's queue."""
+    from dagster._cli.job import _create_run
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster._core.workspace.load_target import ModuleTarget, WorkspaceFileTarget
+
+    from nascar_pipeline.assets.partitions import RACES_PARTITIONS_NAME
+    from nascar_pipeline.automation.policies import (
+        PARTITION_TAG,
+        PRIORITY_BACKFILL,
+        RACE_JOB_NAME,
+        TAG_BACKFILL,
+        race_run_tags,
+    )
+
+    if not plan.submit:
+        return plan
+    existing = set(instance.get_dynamic_partitions(RACES_PARTITIONS_NAME))
+    missing = [k for k in plan.submit if k not in existing]
+    if missing:
+        instance.add_dynamic_partitions(RACES_PARTITIONS_NAME, missing)
+    target = (WorkspaceFileTarget(paths=[workspace_file]) if workspace_file else
+              ModuleTarget(module_name="nascar_pipeline.definitions", attribute=None,
+                           working_directory=None, location_name=location_name))
+    with WorkspaceProcessContext(instance, target) as process_ctx:
+        workspace = process_ctx.create_request_context()
+        location = workspace.get_code_location(location_name)
+        repo = next(iter(location.get_repositories().values()))
+        remote_job = repo.get_full_job(RACE_JOB_NAME)
+        for key, h in plan.submit.items():
+            tags = {PARTITION_TAG: key, TAG_BACKFILL: plan.backfill_id,
+                    **race_run_tags(key, h, "backfill", PRIORITY_BACKFILL)}
+            run = _create_run(instance=instance, code_location=location, remote_repo=repo,
+                              remote_job=remote_job, run_config={}, tags=tags,
+                              op_selection=None, run_id=None)
+            instance.submit_run(run.run_id, workspace)
+            plan.run_ids[key] = run.run_id
+    return plan
+
+
+def run(args) -> int:
+    from dagster import DagsterInstance
+    from dagster._core.run_coordinator import QueuedRunCoordinator
+
+    from nascar_pipeline.automation.pools import apply_pool_limits
+    from nascar_pipeline.automation.state import job_asset_keys
+    from nascar_pipeline.automation.policies import RACE_JOB_NAME
+    from nascar_pipeline.definitions import defs
+
+    if args.workspace and not os.path.isfile(args.workspace):
+        raise UserInputError(f"file {args.workspace}: workspace file not found")
+    _default_dagster_home()
+    races = select_races(list_source_races(), args.season, args.races)
+    with DagsterInstance.get() as instance:
+        if not isinstance(instance.run_coordinator, QueuedRunCoordinator):
+            raise UserInputError(
+                f"{os.environ['DAGSTER_HOME']}/dagster.yaml: the instance has no run queue "
+                "(QueuedRunCoordinator); backfills are queued for the daemon to run")
+        asset_keys = job_asset_keys(defs.get_repository_def(), RACE_JOB_NAME)
+        plan = plan_backfill(instance, races, asset_keys, force=args.force)
+        for key, why in plan.skipped.items():
+            print(f"skip   {key}: {why}")
+        if args.dry_run:
+            for key in plan.submit:
+                print(f"would queue {key}")
+            print(f"dry run: {len(plan.submit)} to queue, {len(plan.skipped)} skipped")
+            return 0
+        apply_pool_limits(instance)
+        submit_backfill(instance, plan, args.workspace, args.location)
+        for key, run_id in plan.run_ids.items():
+            print(f"queued {key}: run {run_id}")
+        print(f"backfill {plan.backfill_id}: {len(plan.run_ids)} run(s) queued at priority -1, "
+              f"{len(plan.skipped)} skipped")
+    return 0

@@ -1,0 +1,226 @@
+"""`nascar-pipeline dev`: the Dagster UI, the daemon (and the API when it exists) on the embedded
+default, with no services to install.
+
+    nascar-pipeline dev [--port 3000] [--api-port 8000] [--grpc-port 4266] [--no-seed]
+
+- DAGSTER_HOME defaults to <NASCAR_PIPELINE_HOME>/dagster with a local dagster.yaml: Dagster's
+  local SQLite storage (not the production Postgres file at the repo root), the same run queue,
+  concurrency, run monitoring and retry settings, and the pool limits of automation/pools.py.
+- Seeds the demo world first when there is none (`nascar-pipeline seed-demo`).
+- Serves the code location as its own gRPC server, so webserver and daemon share it and no
+  code-server child is orphaned; Ctrl-C stops all of them.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+LOCAL_DAGSTER_YAML = """\
+# Written by `nascar-pipeline dev` / `nascar-pipeline backfill`: the embedded default.
+# Storage: Dagster's local SQLite files in this folder. Production uses the repo's dagster.yaml.
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 2
+concurrency:
+  runs:
+    max_concurrent_runs: 2
+    tag_concurrency_limits:
+      - key: nascar/trigger
+        value: backfill
+        limit: 1
+  pools:
+    default_limit: 1
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 300
+  max_runtime_seconds: 5400
+  poll_interval_seconds: 30
+  free_slots_after_run_end_seconds: 60
+  max_resume_run_attempts: 0
+run_retries:
+  enabled: true
+  max_retries: 2
+  retry_on_asset_or_op_failure: false
+retention:
+  sensor:
+    purge_after_days:
+      skipped: 1
+telemetry:
+  enabled: false
+"""
+
+
+def prepare_local_dagster_home(home: Path | None = None) -> Path:
+    """<NASCAR_PIPELINE_HOME>/dagster with the local dagster.yaml (written once, kept if edited)."""
+    from nascar_pipeline.settings import pipeline_home
+
+    home = Path(home or pipeline_home() / "dagster")
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "dagster.yaml"
+    if not cfg.exists():
+        cfg.write_text(LOCAL_DAGSTER_YAML)
+    return home
+
+
+def write_workspace(folder: Path, grpc_port: int, location: str = "nascar_pipeline") -> Path:
+    path = folder / "workspace.yaml"
+    path.write_text("load_from:\n  - grpc_server:\n      host: 127.0.0.1\n"
+                    f"      port: {grpc_port}\n      location_name: {location}\n")
+    return path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("dev", help="start the Dagster UI + daemon (+ API) on the embedded default")
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=3000, help="Dagster UI port (default 3000)")
+    p.add_argument("--api-port", type=int, default=8000, help="API port (default 8000)")
+    p.add_argument("--grpc-port", type=int, default=4266, help="code server port (default 4266)")
+    p.add_argument("--no-seed", action="store_true", help="do not seed the demo world")
+    p.set_defaults(func=run)
+
+
+def _bin(name: str) -> str:
+    exe = Path(sys.executable).with_name(name)
+    return str(exe) if exe.exists() else name
+
+
+def _api_target() -> list[str] | None:
+    try:
+        import importlib
+
+        mod = importlib.import_module("api.app")
+    except Exception:  # noqa: BLE001 - the API is optional here
+        return None
+    if hasattr(mod, "create_app"):
+        return ["api.app:create_app", "--factory"]
+    if hasattr(mod, "app"):
+        return ["api.app:app"]
+    return None
+
+
+def _wait_http(url: str, timeout: float, procs: list[subprocess.Popen]) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            return False
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+def _wait_grpc(port: int, timeout: float, proc: subprocess.Popen) -> bool:
+    from dagster._grpc.client import DagsterGrpcClient
+
+    client = DagsterGrpcClient(port=port, host="127.0.0.1")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            client.ping("")
+            return True
+        except Exception:  # noqa: BLE001 - not up yet
+            time.sleep(0.5)
+    return False
+
+
+def start_stack(env: dict[str, str], workspace: Path, host: str, port: int, grpc_port: int,
+                api_port: int | None, log_dir: Path) -> dict[str, subprocess.Popen]:
+    """Start code server, daemon, webserver (and API); returns name -> process."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    procs: dict[str, subprocess.Popen] = {}
+
+    def spawn(name: str, cmd: list[str]) -> subprocess.Popen:
+        log = open(log_dir / f"{name}.log", "ab")
+        procs[name] = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        return procs[name]
+
+    grpc = spawn("code-server", [_bin("dagster"), "api", "grpc", "-m",
+                                 "nascar_pipeline.definitions", "-h", "127.0.0.1",
+                                 "-p", str(grpc_port), "--location-name", "nascar_pipeline"])
+    if not _wait_grpc(grpc_port, 180, grpc):
+        stop_stack(procs)
+        raise RuntimeError(f"the code server did not start; see {log_dir / 'code-server.log'}")
+    spawn("daemon", [_bin("dagster-daemon"), "run", "-w", str(workspace)])
+    spawn("webserver", [_bin("dagster-webserver"), "-w", str(workspace), "-h", host,
+                        "-p", str(port)])
+    api = _api_target() if api_port else None
+    if api:
+        spawn("api", [_bin("uvicorn"), *api, "--host", host, "--port", str(api_port)])
+    return procs
+
+
+def stop_stack(procs: dict[str, subprocess.Popen], timeout: float = 20) -> None:
+    """SIGTERM each process group we started, then SIGKILL what is left."""
+    for p in procs.values():
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + timeout
+    for p in procs.values():
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+
+
+def run(args) -> int:
+    from nascar_pipeline.settings import pipeline_home, world_dir
+
+    home = prepare_local_dagster_home() if not os.environ.get("DAGSTER_HOME") else \
+        Path(os.environ["DAGSTER_HOME"])
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    if not args.no_seed and not os.environ.get("NEO4J_URI"):
+        from nascar_pipeline.sources.embedded import world_exists
+
+        if not world_exists(world_dir()):
+            print(f"seeding the demo world into {world_dir()} ...", flush=True)
+            subprocess.run([_bin("nascar-pipeline"), "seed-demo"], env=env, check=True)
+    from dagster import DagsterInstance
+
+    from nascar_pipeline.automation.pools import apply_pool_limits
+
+    os.environ["DAGSTER_HOME"] = str(home)
+    with DagsterInstance.get() as instance:
+        limits = apply_pool_limits(instance)
+    workspace = write_workspace(home, args.grpc_port)
+    log_dir = pipeline_home() / "logs"
+    procs = start_stack(env, workspace, args.host, args.port, args.grpc_port, args.api_port,
+                        log_dir)
+    ui = f"http://{args.host}:{args.port}"
+    ok = _wait_http(f"{ui}/server_info", 120, list(procs.values()))
+    print(f"Dagster UI      {ui}" + ("" if ok else "  (not answering yet; see logs)"))
+    print(f"Asset graph     {ui}/asset-groups")
+    if "api" in procs:
+        print(f"API             http://{args.host}:{args.api_port}/docs")
+    print(f"DAGSTER_HOME    {home}   (local storage)")
+    print(f"pools           {', '.join(f'{k}={v}' for k, v in limits.items())}")
+    print(f"logs            {log_dir}/{{code-server,daemon,webserver}}.log")
+    print("Ctrl-C stops everything.", flush=True)
+    try:
+        while all(p.poll() is None for p in procs.values()):
+            time.sleep(1)
+        dead = [n for n, p in procs.items() if p.poll() is not None]
+        print(f"stopped: {', '.join(dead)} exited; see {log_dir}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop_stack(procs)
