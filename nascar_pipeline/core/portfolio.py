@@ -34,15 +34,32 @@ class FieldObjective:
     offsets: np.ndarray        # (S,) offset added to scenario s's scores
     lo: float
     n_field: int
+    n_kept: int                # field scores kept per scenario (the top ones)
     cum: np.ndarray            # prize prefix sums for n_field + n_ours entries
     top1_place: int
     entry_fee: float
 
     @classmethod
-    def build(cls, points, field_lineups, table: PayoutTable, n_ours: int = 1) -> "FieldObjective":
+    def build(cls, points, field_lineups, table: PayoutTable, n_ours: int = 1,
+              prize_cap: float | None = None) -> "FieldObjective":
+        """prize_cap: cap each place's prize (e.g. 100 x the fee) to temper the heavy tail of a GPP
+        table when the objective drives a search (fewer lineups chosen for one lucky scenario).
+
+        Only the field's top K scores per scenario are kept (K = paid places or the top-1 % place,
+        whichever is larger, plus one): an entry below them is out of the money and out of the top
+        1 % whatever its exact place, so the counts above it are clipped to K."""
         Pq = quantize_points(points)
         S, D = Pq.shape
         fs = Pq @ incidence(field_lineups, D).T
+        F = fs.shape[1]
+        M = F + n_ours
+        cum = table.prize_cumsum(M)
+        if prize_cap is not None:
+            prizes = np.minimum(np.diff(cum), float(prize_cap))
+            cum = np.concatenate([[0.0], np.cumsum(prizes)])
+        top1 = max(1, int(np.ceil(0.01 * M)))
+        paid = int(np.count_nonzero(np.diff(cum) > 0))
+        K = min(F, max(paid, top1) + 1)
         # any lineup of up to 10 drivers scores within [10 * min(0, p_min), 10 * max(0, p_max)]
         lo = float(min(fs.min(), 10 * min(Pq.min(), 0.0))) - 1.0
         hi = float(max(fs.max(), 10 * max(Pq.max(), 0.0))) + 1.0
@@ -50,12 +67,10 @@ class FieldObjective:
         if S * span >= 2.0 ** 52:
             raise ValueError("too many scenarios for exact offsets: use fewer objective scenarios")
         off = np.arange(S, dtype=np.float64) * span
-        srt = np.sort(fs - lo, axis=1) + off[:, None]
-        F = fs.shape[1]
-        M = F + n_ours
-        return cls(points_q=Pq, field_sorted=srt, offsets=off, lo=lo, n_field=F,
-                   cum=table.prize_cumsum(M), top1_place=max(1, int(np.ceil(0.01 * M))),
-                   entry_fee=table.entry_fee)
+        top = np.sort(np.partition(fs, F - K, axis=1)[:, F - K:], axis=1) if K < F else np.sort(fs, axis=1)
+        srt = top - lo + off[:, None]
+        return cls(points_q=Pq, field_sorted=srt, offsets=off, lo=lo, n_field=F, n_kept=K,
+                   cum=cum, top1_place=top1, entry_fee=table.entry_fee)
 
     @property
     def n_scenarios(self) -> int:
@@ -72,8 +87,9 @@ class FieldObjective:
         flat = self.field_sorted.ravel()
         left = np.searchsorted(flat, q.ravel(), "left").reshape(q.shape)
         right = np.searchsorted(flat, q.ravel(), "right").reshape(q.shape)
-        base = (np.arange(self.n_scenarios) * self.n_field)[None, :]
-        return self.n_field - (right - base), right - left
+        base = (np.arange(self.n_scenarios) * self.n_kept)[None, :]
+        # below the kept scores the count above is clipped to K: out of the money either way
+        return self.n_kept - (right - base), right - left
 
     def payouts(self, lineups: np.ndarray) -> np.ndarray:
         """(B, S) payout of each lineup entered alone against the field."""
@@ -129,7 +145,7 @@ def _n_valid_swaps(lineups, slot, sal, cap, floor):
 
 def mh_sample(objective_fn, salaries, roster_size: int, salary_cap: float, *,
               min_salary: float = 0.0, n_chains: int = 8, n_temps: int = 4, steps: int = 2000,
-              beta_max: float = 12.0, beta_ratio: float = 0.45, swap_every: int = 10,
+              beta_max: float = 3.0, beta_ratio: float = 0.5, swap_every: int = 10,
               thin: int = 10, init: np.ndarray | None = None,
               rng: np.random.Generator | None = None) -> MCMCResult:
     """Parallel-tempering Metropolis-Hastings over valid lineups.
