@@ -1,0 +1,1 @@
+"""The REST read layer over materialized race data (FastAPI)."""
