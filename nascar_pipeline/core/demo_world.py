@@ -15,13 +15,17 @@
   ranked behind the running cars by laps completed; laps led and fastest laps as shares of the
   race's laps from Dirichlet weights that follow performance (laps led sum to the laps run,
   fastest laps total about 78 % of laps as in the real 2019-2025 loop data);
+- a DraftKings slate for every race (salaries $4,500 to $11,500 in whole $100s priced from
+  driver strength before qualifying, dk_ids, start positions) and one DraftKings GPP each; run
+  races also carry the field's actual ownership (`dk_own_pct`, summing to 600 % a race), so
+  past races can be backtested like real ones;
 - with `upcoming=True`, ONE upcoming race: the opener of the next season (the Daytona 500 on the
   third Sunday of February of the year after the last season, 2027-02-21 by default),
   status "scheduled", laps and results null, `lock_time` = its race date at 19:30 UTC (the
-  green-flag time of a Daytona 500), with a 38-car entry list, qualifying known (start positions),
-  DraftKings salaries ($4,500 to $11,500 in whole $100s, by driver strength at the track type),
-  dk_ids, and one DraftKings GPP contest ($20 entry, 5,000 entries, max 150 entries per user,
-  about 22 % of entries paid, 85 % of entry fees returned as prizes).
+  green-flag time of a Daytona 500), with its entry list (about 37-40 cars: superspeedway
+  specialists enter the 500), qualifying known (start positions), DraftKings salaries and
+  dk_ids, no ownership yet, and one DraftKings GPP contest ($20 entry, 5,000 entries, max 150
+  entries per user, about 22 % of entries paid, 85 % of entry fees returned as prizes).
 
 Deterministic for a seed: the same seed gives equal tables (names, teams and the schedule do not
 depend on the seed; skills and results do).
@@ -96,7 +100,7 @@ PACE_SCALE = np.array([0.50, 1.20, 1.20, 1.10])      # weight of strength vs Gum
 START_EFFECT = np.array([0.30, 0.45, 0.45, 0.50])    # pace bonus of starting up front
 QUALI_NOISE = np.array([1.20, 1.00, 1.00, 1.00])     # qualifying noise (sd, strength units)
 LEAD_SHAPE = np.array([2.20, 1.10, 1.00, 0.90])       # Gamma shape of the top runner's lead weight
-LEAD_SLOPE = np.array([0.65, 0.75, 0.80, 0.80])           # how fast lead weight falls with pace
+LEAD_SLOPE = np.array([0.65, 0.74, 0.76, 0.76])           # how fast lead weight falls with pace
 FAST_SHAPE = np.array([2.0, 2.0, 2.0, 2.0])
 FAST_SLOPE = np.array([0.35, 0.60, 0.60, 0.65])
 LAPS_DOWN_SCALE = np.array([10.0, 7.0, 8.0, 1.5])    # laps down of the last running car
@@ -131,6 +135,7 @@ _TEAMS = [
     ("Lone Pine Racing", "Toyota", 1, 2),
 ]
 MAX_FIELD = 40
+CONTEST_ENTRY_FEE, CONTEST_FIELD_SIZE = 20.0, 5000
 PART_TIME_CARS = 3.4  # expected part-time cars a race (34 full-time cars + 3.4 = ~37.4 cars)
 
 
@@ -235,15 +240,21 @@ def _alloc(total: int, weights: np.ndarray, cap: np.ndarray) -> np.ndarray:
     return out
 
 
+def _qualify(rng: np.random.Generator, strength: np.ndarray, tt: int) -> np.ndarray:
+    """Start positions (1 = pole) from strength plus qualifying noise."""
+    n = len(strength)
+    q = strength + rng.normal(0.0, QUALI_NOISE[tt], n)
+    start = np.empty(n, dtype=np.int64)
+    start[np.argsort(-q, kind="stable")] = np.arange(1, n + 1)
+    return start
+
+
 def _simulate_race(rng: np.random.Generator, strength: np.ndarray, tt: int,
                    laps: int) -> dict[str, np.ndarray]:
     """Simulate one run race for cars with latent `strength` (one per car)."""
     n = len(strength)
     z = (strength - strength.mean()) / (strength.std() + 1e-9)
-    # Qualifying: start positions from strength plus noise.
-    q = strength + rng.normal(0.0, QUALI_NOISE[tt], n)
-    start = np.empty(n, dtype=np.int64)
-    start[np.argsort(-q, kind="stable")] = np.arange(1, n + 1)
+    start = _qualify(rng, strength, tt)
     # Race pace: strength, track position, and Gumbel noise (Plackett-Luce via Gumbel-max).
     front = 1.0 - (start - 1) / max(n - 1, 1)
     pace = PACE_SCALE[tt] * strength + START_EFFECT[tt] * front + rng.gumbel(size=n)
@@ -321,6 +332,28 @@ def _salaries(strength: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (np.round(sal / 100.0) * 100).astype(np.int64)
 
 
+def _ownership(strength: np.ndarray, start: np.ndarray, salary: np.ndarray,
+               rng: np.random.Generator) -> np.ndarray:
+    """Actual DraftKings ownership in % (sums to 600: six roster slots), after the field's
+    habits: strong drivers, drivers starting far back (place differential) and cheap drivers
+    with a good outlook are popular; one car rarely exceeds ~70 %."""
+    n = len(strength)
+    z = (strength - strength.mean()) / (strength.std() + 1e-9)
+    back = (start - 1) / max(n - 1, 1) - 0.5
+    cheap = (salary.mean() - salary) / (salary.std() + 1e-9)
+    score = 1.1 * z + 1.5 * back + 0.35 * cheap + rng.normal(0.0, 0.45, n)
+    own = np.exp(score)
+    own = 600.0 * own / own.sum()
+    for _ in range(5):  # cap and share the excess out
+        over = np.maximum(own - 70.0, 0.0)
+        if over.sum() <= 0:
+            break
+        own = np.minimum(own, 70.0)
+        room = own < 70.0
+        own[room] += over.sum() * own[room] / own[room].sum()
+    return np.round(own, 2)
+
+
 def dk_gpp_payouts(field_size: int = 5000, entry_fee: float = 20.0,
                    rake: float = 0.15, paid_frac: float = 0.22) -> list[dict]:
     """A DraftKings-like GPP payout table: about `paid_frac` of entries paid, (1 - rake) of
@@ -366,8 +399,13 @@ def generate_world(seed: int = 7, seasons: int = 3, upcoming: bool = True) -> On
     ids = pool["driver_id"].to_numpy()
 
     first_season = LAST_SEASON - seasons + 1
-    race_rows, entry_rows, result_frames = [], [], []
+    race_rows, entry_rows, result_frames, contests = [], [], [], []
     race_id = 90_000 + (first_season % 100) * 100
+    fee, size = CONTEST_ENTRY_FEE, CONTEST_FIELD_SIZE
+    payouts = json.dumps(dk_gpp_payouts(size, fee))
+    car_number = pool["car_number"].to_numpy()
+    team = pool["team"].to_numpy()
+    make = pool["manufacturer"].to_numpy()
 
     def entrants(tt: int) -> np.ndarray:
         enter = full | (rng.random(n_drv) < p_enter[:, tt])
@@ -381,75 +419,58 @@ def generate_world(seed: int = 7, seasons: int = 3, upcoming: bool = True) -> On
     def strength_of(idx: np.ndarray, si: int, tt: int) -> np.ndarray:
         return base_skill[idx] + drift[idx, si] + skill_tt[idx, tt] + team_eff[idx]
 
-    for si in range(seasons):
-        season = first_season + si
-        for rn, (day, (track, ttype, length, sched, name)) in enumerate(
-                zip(_season_dates(season), SCHEDULE), start=1):
-            tt = TT_INDEX[ttype]
-            race_id += 1
-            key = make_race_key(season, track, name)
-            laps = _laps_run(rng, sched, tt)
-            idx = entrants(tt)
-            sim = _simulate_race(rng, strength_of(idx, si, tt), tt, laps)
-            race_rows.append({
-                "race_key": key, "race_id": race_id, "season": season,
-                "race_date": day.isoformat(), "race_name": name, "track_id": slugify(track),
-                "track_name": track, "track_type": ttype, "track_length_miles": length,
-                "scheduled_laps": sched, "laps": laps, "lock_time": _lock_time(day),
-                "status": "final"})
-            entry_rows.append(pd.DataFrame({
-                "race_key": key, "driver_id": ids[idx],
-                "car_number": pool["car_number"].to_numpy()[idx],
-                "team": pool["team"].to_numpy()[idx],
-                "manufacturer": pool["manufacturer"].to_numpy()[idx],
-                "start_position": sim["start"]}))
+    # Every race: (season index, season, date, schedule row); the upcoming race last.
+    plan = [(si, first_season + si, day, row) for si in range(seasons)
+            for day, row in zip(_season_dates(first_season + si), SCHEDULE)]
+    if upcoming:
+        plan.append((seasons, LAST_SEASON + 1, _season_dates(LAST_SEASON + 1)[0], SCHEDULE[0]))
+
+    for n_race, (si, season, day, (track, ttype, length, sched, name)) in enumerate(plan):
+        run = si < seasons
+        tt = TT_INDEX[ttype]
+        race_id += 1
+        key = make_race_key(season, track, name)
+        idx = entrants(tt)
+        strength = strength_of(idx, si, tt)
+        # DraftKings prices the slate before qualifying, from what it knows of the drivers.
+        salary = _salaries(strength, rng)
+        laps = _laps_run(rng, sched, tt) if run else None
+        if run:
+            sim = _simulate_race(rng, strength, tt, laps)
+            start = sim["start"]
             result_frames.append(pd.DataFrame({
                 "race_key": key, "driver_id": ids[idx], "finish_position": sim["finish"],
                 "laps_completed": sim["laps_completed"], "laps_led": sim["laps_led"],
                 "fastest_laps": sim["fastest_laps"], "status": sim["status"]}))
-
-    contests = []
-    if upcoming:
-        season = LAST_SEASON + 1
-        track, ttype, length, sched, name = SCHEDULE[0]
-        tt = TT_INDEX[ttype]
-        day = _season_dates(season)[0]
-        key = make_race_key(season, track, name)
-        race_id += 1
-        idx = entrants(tt)
-        strength = strength_of(idx, seasons, tt)
-        q = strength + rng.normal(0.0, QUALI_NOISE[tt], len(idx))
-        start = np.empty(len(idx), dtype=np.int64)
-        start[np.argsort(-q, kind="stable")] = np.arange(1, len(idx) + 1)
-        salary = _salaries(strength, rng)
+            own = _ownership(strength, start, salary, rng)
+        else:
+            start = _qualify(rng, strength, tt)
+            own = np.full(len(idx), np.nan)   # known only once the contest has run
         race_rows.append({
             "race_key": key, "race_id": race_id, "season": season,
             "race_date": day.isoformat(), "race_name": name, "track_id": slugify(track),
             "track_name": track, "track_type": ttype, "track_length_miles": length,
-            "scheduled_laps": sched, "laps": None, "lock_time": _lock_time(day),
-            "status": "scheduled"})
+            "scheduled_laps": sched, "laps": laps, "lock_time": _lock_time(day),
+            "status": "final" if run else "scheduled"})
         entry_rows.append(pd.DataFrame({
-            "race_key": key, "driver_id": ids[idx],
-            "car_number": pool["car_number"].to_numpy()[idx],
-            "team": pool["team"].to_numpy()[idx],
-            "manufacturer": pool["manufacturer"].to_numpy()[idx],
-            "salary": salary, "dk_id": 40_000_000 + (seed % 1000) * 1000 + np.arange(len(idx)),
-            "start_position": start}))
-        fee, size = 20.0, 5000
+            "race_key": key, "driver_id": ids[idx], "car_number": car_number[idx],
+            "team": team[idx], "manufacturer": make[idx], "salary": salary,
+            "dk_id": 30_000_000 + n_race * 100 + np.arange(len(idx)),
+            "start_position": start, "dk_own_pct": own}))
         contests.append({
             "contest_id": f"dk-demo-{key}", "race_key": key, "site": "draftkings",
             "name": f"NASCAR $85K {name} Demo GPP [150 Entry Max]", "entry_fee": fee,
-            "field_size": size, "max_entries": 150,
-            "payouts": json.dumps(dk_gpp_payouts(size, fee))})
+            "field_size": size, "max_entries": 150, "payouts": payouts})
 
+    entries = pd.concat(entry_rows, ignore_index=True)
+    entries["dk_own_pct"] = entries["dk_own_pct"].astype("Float64")
     drivers = pool[["driver_id", "name"]]
     return OntologyTables(
         races=conform("races", pd.DataFrame(race_rows)),
         drivers=conform("drivers", drivers),
-        entries=conform("entries", pd.concat(entry_rows, ignore_index=True)),
+        entries=conform("entries", entries),
         results=conform("results", pd.concat(result_frames, ignore_index=True)),
-        contests=conform("contests", pd.DataFrame(contests)) if contests
-        else conform("contests", pd.DataFrame()),
+        contests=conform("contests", pd.DataFrame(contests)),
     )
 
 
