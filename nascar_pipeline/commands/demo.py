@@ -50,6 +50,9 @@ def _upcoming_race(source) -> str:
 
 
 def run(args) -> int:
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*is currently in (beta|preview).*")
     _prepare_home()
     if not os.environ.get("NEO4J_URI"):
         _ensure_world(args.seed, args.reseed)
@@ -64,11 +67,18 @@ def run(args) -> int:
     race_key = args.race or _upcoming_race(source)
     instance = DagsterInstance.get()
     instance.add_dynamic_partitions("races", [race_key])
-    job = defs.get_job_def("race_job")
+    job = defs.resolve_job_def("race_job")
     print(f"materializing race_job for {race_key} (Dagster home {os.environ['DAGSTER_HOME']})")
     result = job.execute_in_process(partition_key=race_key, instance=instance,
                                     raise_on_error=False)
     print_race_report(race_key)
+    checks = [e.asset_check_evaluation_data for e in result.all_events
+              if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    if checks:
+        passed = sum(c.passed for c in checks)
+        print(f"\nasset checks: {passed}/{len(checks)} passed"
+              + "".join(f"\n  FAILED {c.asset_key.to_user_string()}:{c.check_name}"
+                        for c in checks if not c.passed))
     if not result.success:
         print("race_job FAILED; see the Dagster events above")
         return 1

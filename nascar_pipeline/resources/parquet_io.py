@@ -10,7 +10,6 @@ import pandas as pd
 from dagster import (
     ConfigurableIOManagerFactory,
     InputContext,
-    MetadataValue,
     OutputContext,
     TableColumn,
     TableSchema,
@@ -37,7 +36,6 @@ class _LayoutIOManager(UPathIOManager):
         data, schema = self.layout.write_parquet(path, obj)
         asset = context.asset_key.path[-1]
         meta: dict = {
-            "path": MetadataValue.path(str(path)),
             "dagster/row_count": len(obj),
             "bytes": len(data),
             "dagster/column_schema": TableSchema(
@@ -56,7 +54,12 @@ class _LayoutIOManager(UPathIOManager):
                 rows=len(obj), run_id=context.run_id,
                 code_version=_code_version(context), extra_files=extras)
             meta["data_version_sha256"] = entry.data_version
-        context.add_output_metadata(meta)
+        # UPathIOManager.handle_output adds `path` and whatever get_metadata returns.
+        self._pending_metadata = meta
+
+    def get_metadata(self, context: OutputContext, obj) -> dict:
+        meta, self._pending_metadata = getattr(self, "_pending_metadata", {}), {}
+        return meta
 
     def load_from_path(self, context: InputContext, path: UPath) -> pd.DataFrame:
         if not path.exists():
