@@ -1,0 +1,168 @@
+"""NASCAR weekend feed JSON (+ optional loopstats JSON) -> OntologyTables.
+
+weekend-feed.json: `weekend_race[]`, each a race with race_id, race_season, race_name,
+track_name, date_scheduled (or race_date; local US Eastern time: race_date is its day,
+lock_time its UTC instant), scheduled_laps, actual_laps and `results[]` (driver_id,
+driver_fullname, car_number, team_name, car_make, starting_position, finishing_position,
+laps_led, laps_completed, finishing_status). Only Cup races (series_id 1, or no series_id) are
+read. A race whose results carry finishing positions is `final` (entries + results); one
+without results is `scheduled`; results with no finishing positions yet (all 0) give entries only.
+loopstats JSON: a list of races `{race_id, drivers: [{driver_id, fast_laps, ...}]}` (or one such
+object): `fast_laps` becomes the result's `fastest_laps` (null for a driver the loop data
+lacks); loop data for none of the feed's races, or a loopstats driver who is not in that race's
+results, is an error; loop data of other races in the same file is ignored.
+Track type/length come from parsers/tracks.py.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from nascar_pipeline.core.slugs import slugify
+from nascar_pipeline.ontology.parsers._common import (
+    Problems, assign_race_keys, check_permutation, parse_int, parse_text, read_json)
+from nascar_pipeline.ontology.parsers._feedtime import feed_date_and_lock
+from nascar_pipeline.ontology.parsers.tracks import track_info
+from nascar_pipeline.ontology.tables import OntologyTables, conform
+
+
+def parse_loopstats(path: str | Path) -> dict[int, dict[int, tuple[int, str]]]:
+    """{race_id: {driver_id: (fast_laps, field path)}}"""
+    data = read_json(path)
+    probs = Problems(path)
+    races = data if isinstance(data, list) else [data]
+    out: dict[int, dict[int, tuple[int, str]]] = {}
+    for i, race in enumerate(races):
+        w = f"[{i}]"
+        if not isinstance(race, dict) or not isinstance(race.get("drivers"), list):
+            probs.add(f"field {w}", "expected an object with race_id and a drivers list")
+            continue
+        rid = parse_int(race.get("race_id"), probs, f"field {w}", "race_id", minimum=1)
+        drivers: dict[int, tuple[int, str]] = {}
+        for j, d in enumerate(race["drivers"]):
+            f = f"field {w}.drivers[{j}]"
+            if not isinstance(d, dict):
+                probs.add(f, "expected an object")
+                continue
+            did = parse_int(d.get("driver_id"), probs, f, "driver_id", minimum=1)
+            fl = parse_int(d.get("fast_laps"), probs, f, "fast_laps", minimum=0)
+            if did is not None and did in drivers:
+                probs.add(f"{f}, field driver_id", f"duplicate driver {did}")
+            if did is not None and fl is not None:
+                drivers[did] = (fl, f)
+        if rid is not None:
+            out[rid] = drivers
+    probs.raise_if_any()
+    return out
+
+
+def parse_feed(path: str | Path, loopstats: str | Path | None = None) -> OntologyTables:
+    data = read_json(path)
+    probs = Problems(path)
+    if not isinstance(data, dict) or not isinstance(data.get("weekend_race"), list):
+        probs.fail("field weekend_race", "missing: expected a weekend feed with a "
+                                         "weekend_race list")
+    fast = parse_loopstats(loopstats) if loopstats else {}
+    fast_all = set(fast)
+    lprobs = Problems(loopstats or "")
+    races, entries, results, drivers = [], [], [], {}
+    for i, race in enumerate(data["weekend_race"]):
+        w = f"field weekend_race[{i}]"
+        if not isinstance(race, dict):
+            probs.add(w, "expected an object")
+            continue
+        if race.get("series_id") not in (None, 1):
+            continue
+        rid = parse_int(race.get("race_id"), probs, w, "race_id", minimum=1)
+        season = parse_int(race.get("race_season"), probs, w, "race_season", minimum=1900,
+                           maximum=2200)
+        name = parse_text(race.get("race_name"), probs, w, "race_name")
+        track = parse_text(race.get("track_name"), probs, w, "track_name")
+        when = race.get("date_scheduled") or race.get("race_date")
+        date = lock = None
+        try:
+            date, lock = feed_date_and_lock(when)
+        except (TypeError, ValueError):
+            probs.add(f"{w}, field date_scheduled", f"{when!r} is not an ISO date-time")
+        sched = parse_int(race.get("scheduled_laps"), probs, w, "scheduled_laps",
+                          required=False, minimum=1)
+        res = race.get("results") or []
+        if not isinstance(res, list):
+            probs.add(f"{w}, field results", "expected a list")
+            res = []
+        final = bool(res) and any(isinstance(r, dict) and r.get("finishing_position")
+                                  for r in res)
+        laps = parse_int(race.get("actual_laps"), probs, w, "actual_laps", required=False,
+                         minimum=0) if final else None
+        ttype, length = track_info(track)
+        races.append({"race_id": rid, "season": season, "race_date": date, "race_name": name,
+                      "track_name": track, "track_id": slugify(track) if track else None,
+                      "track_type": ttype, "track_length_miles": length,
+                      "scheduled_laps": sched, "laps": laps or None, "lock_time": lock,
+                      "status": "final" if final else "scheduled"})
+        loop = fast.pop(rid, None) if rid is not None else None
+        seen: set[int] = set()
+        positions = []
+        for j, r in enumerate(res):
+            f = f"{w}.results[{j}]"
+            if not isinstance(r, dict):
+                probs.add(f, "expected an object")
+                continue
+            did = parse_int(r.get("driver_id"), probs, f, "driver_id", minimum=1)
+            if did is not None and did in seen:
+                probs.add(f"{f}, field driver_id", f"duplicate driver {did}")
+            seen.add(did)
+            dname = parse_text(r.get("driver_fullname"), probs, f, "driver_fullname")
+            if did is not None and dname:
+                drivers.setdefault(did, dname)
+            entry = {"race_id": rid, "driver_id": did,
+                     "car_number": parse_text(r.get("car_number"), probs, f, "car_number"),
+                     "team": (str(r.get("team_name") or "").strip() or None),
+                     "manufacturer": (str(r.get("car_make") or "").strip() or None),
+                     "start_position": parse_int(r.get("starting_position"), probs, f,
+                                                 "starting_position", required=False,
+                                                 minimum=0) or None}
+            entries.append(entry)
+            if final:
+                pos = parse_int(r.get("finishing_position"), probs, f, "finishing_position",
+                                minimum=1)
+                positions.append((f, pos))
+                fl = None
+                if loop is not None and did is not None:
+                    fl = loop.pop(did, (None, ""))[0]
+                results.append({
+                    "race_id": rid, "driver_id": did, "finish_position": pos,
+                    "laps_completed": parse_int(r.get("laps_completed"), probs, f,
+                                                "laps_completed", minimum=0),
+                    "laps_led": parse_int(r.get("laps_led"), probs, f, "laps_led", minimum=0),
+                    "fastest_laps": fl,
+                    "status": (parse_text(r.get("finishing_status"), probs, f,
+                                          "finishing_status") or "").lower() or None})
+        if final:
+            check_permutation([(p[0].rsplit("[", 1)[-1].rstrip("]"), p[1]) for p in positions],
+                              probs, f"{w}.results", "finishing_position")
+        for did, (_, lf) in (loop or {}).items():
+            lprobs.add(lf, f"driver {did} is not in the results of race {rid} in {path}")
+    feed_ids = {r["race_id"] for r in races}
+    if fast and not (set(fast_all) & feed_ids):
+        lprobs.add("field race_id", f"loop data for race(s) {', '.join(map(str, sorted(fast)))}"
+                                    f", none of which is in the weekend feed {path} (race(s) "
+                                    f"{', '.join(map(str, sorted(feed_ids)))})")
+    probs.raise_if_any()
+    lprobs.raise_if_any()
+    if not races:
+        probs.fail("field weekend_race", "no Cup race (series_id 1) in the feed")
+    races_df = pd.DataFrame(races)
+    dup = races_df["race_id"].duplicated()
+    if dup.any():
+        probs.fail("field weekend_race", f"race {races_df['race_id'][dup].iloc[0]} repeats")
+    races_df["race_key"] = assign_race_keys(races_df)
+    key_of = dict(zip(races_df["race_id"], races_df["race_key"]))
+    ent = pd.DataFrame(entries, columns=["race_id", "driver_id"] if not entries else None)
+    res_df = pd.DataFrame(results, columns=["race_id", "driver_id"] if not results else None)
+    for df in (ent, res_df):
+        df["race_key"] = df["race_id"].map(key_of) if len(df) else pd.Series(dtype="string")
+    drv = pd.DataFrame({"driver_id": list(drivers), "name": list(drivers.values())})
+    return OntologyTables(races=conform("races", races_df), drivers=conform("drivers", drv),
+                          entries=conform("entries", ent), results=conform("results", res_df))

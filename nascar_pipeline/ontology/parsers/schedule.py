@@ -1,0 +1,72 @@
+"""NASCAR season schedule (race_list_basic.json) -> races (status `scheduled`).
+
+Which races: the Cup Series (the `series_1` list; a plain list is filtered on series_id 1) and
+only its points races, `race_type_id == 1`: exhibitions (Clash, Duels, All-Star Open and Race,
+race_type_id 2) are left out because they are not DFS main slates and history holds points races
+only. Dates: `date_scheduled` is local US Eastern time: race_date is its day, lock_time its UTC
+instant (DraftKings locks at the green flag). Track type/length from parsers/tracks.py. Races the
+graph already holds (same race_id) keep their key and their `final` status (see the writer).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from nascar_pipeline.core.slugs import slugify
+from nascar_pipeline.ontology.parsers._common import (
+    Problems, assign_race_keys, parse_int, parse_text, read_json)
+from nascar_pipeline.ontology.parsers._feedtime import feed_date_and_lock
+from nascar_pipeline.ontology.parsers.tracks import track_info
+from nascar_pipeline.ontology.tables import OntologyTables, conform
+
+POINTS_RACE_TYPE = 1
+
+
+def parse_schedule(path: str | Path) -> OntologyTables:
+    data = read_json(path)
+    probs = Problems(path)
+    if isinstance(data, dict):
+        if not isinstance(data.get("series_1"), list):
+            probs.fail("field series_1", "missing: expected the Cup Series list of races")
+        items, prefix = data["series_1"], "series_1"
+    elif isinstance(data, list):
+        items, prefix = [r for r in data if isinstance(r, dict) and r.get("series_id") == 1], ""
+    else:
+        probs.fail("top level", "expected an object with series_1 or a list of races")
+    rows = []
+    for i, r in enumerate(items):
+        w = f"field {prefix}[{i}]"
+        if not isinstance(r, dict):
+            probs.add(w, "expected an object")
+            continue
+        rtype = parse_int(r.get("race_type_id"), probs, w, "race_type_id")
+        if rtype != POINTS_RACE_TYPE:
+            continue
+        rid = parse_int(r.get("race_id"), probs, w, "race_id", minimum=1)
+        season = parse_int(r.get("race_season"), probs, w, "race_season", minimum=1900,
+                           maximum=2200)
+        name = parse_text(r.get("race_name"), probs, w, "race_name")
+        track = parse_text(r.get("track_name"), probs, w, "track_name")
+        when = r.get("date_scheduled") or r.get("race_date")
+        date = lock = None
+        try:
+            date, lock = feed_date_and_lock(when)
+        except (TypeError, ValueError):
+            probs.add(f"{w}, field date_scheduled", f"{when!r} is not an ISO date-time")
+        ttype, length = track_info(track)
+        rows.append({"race_id": rid, "season": season, "race_date": date, "race_name": name,
+                     "track_name": track, "track_id": slugify(track) if track else None,
+                     "track_type": ttype, "track_length_miles": length,
+                     "scheduled_laps": parse_int(r.get("scheduled_laps"), probs, w,
+                                                 "scheduled_laps", required=False, minimum=1),
+                     "lock_time": lock, "status": "scheduled", "_w": w})
+    probs.raise_if_any()
+    if not rows:
+        probs.fail(f"field {prefix}", "no Cup points races (race_type_id 1)")
+    races = pd.DataFrame(rows)
+    dup = races["race_id"].duplicated()
+    if dup.any():
+        probs.fail(races["_w"][dup].iloc[0], f"race {races['race_id'][dup].iloc[0]} repeats")
+    races["race_key"] = assign_race_keys(races)
+    return OntologyTables(races=conform("races", races))

@@ -1,0 +1,304 @@
+"""Write OntologyTables into Neo4j: one transaction per input file, MERGE + UNWIND batches.
+
+Graph (see /work/shared/DESIGN.md): (:Driver {driver_id, name}), (:Team {name, manufacturer}),
+(:Track {track_id, name, type, length_miles}), (:Race {race_key, race_id, season, race_date,
+race_name, scheduled_laps, laps, lock_time, status}), (:Contest {contest_id, site, name,
+entry_fee, field_size, max_entries, payouts}); (Race)-[:AT]->(Track),
+(Driver)-[:ENTERED {car_number, team, manufacturer, salary, dk_id, start_position,
+dk_own_pct}]->(Race), (Driver)-[:FINISHED {position, laps_completed, laps_led, fastest_laps,
+status}]->(Race), (Driver)-[:DROVE_FOR {season}]->(Team), (Contest)-[:FOR]->(Race).
+Race property names are the races-table column names; race_date is an ISO 'YYYY-MM-DD' string
+and lock_time an ISO-8601 UTC string, so they round-trip exactly (and sort as text).
+
+Rules:
+- Everything a file yields is written by `ingest` in ONE `session.execute_write` transaction:
+  the file is parsed (pure), checked against the graph (reads in the same transaction), then
+  written; any error rolls the whole file back. MERGE on ids makes a re-import a no-op.
+- Partial updates never erase: every property is `SET x = coalesce(new, x)`, so a salary file
+  leaves start positions, results and names alone.
+- A race keeps the key it was first given: rows are matched to existing races by race_id, and a
+  new race whose key is taken by another race gets `-2`, `-3`, ... (keys are Dagster partitions).
+- A race that is `final` stays final, and a non-final row (a schedule) only fills its blanks.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from nascar_pipeline.errors import UserInputError
+from nascar_pipeline.ontology.tables import OntologyTables
+
+BATCH = 2000
+
+
+@dataclass
+class WriteSummary:
+    races: int = 0
+    drivers: int = 0
+    entries: int = 0
+    results: int = 0
+    contests: int = 0
+    nodes_created: int = 0
+    relationships_created: int = 0
+    properties_set: int = 0
+    race_keys: dict[str, str] = field(default_factory=dict)  # file key -> key in the graph
+    notes: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        parts = [f"{n} {k}" for k, n in (("races", self.races), ("drivers", self.drivers),
+                                         ("entries", self.entries), ("results", self.results),
+                                         ("contests", self.contests)) if n]
+        return (f"wrote {', '.join(parts) or 'nothing'}: {self.nodes_created} nodes and "
+                f"{self.relationships_created} relationships created, "
+                f"{self.properties_set} properties set"
+                + (f" ({'; '.join(self.notes)})" if self.notes else ""))
+
+
+class GraphView:
+    """Reads a parser may need, inside the write transaction."""
+
+    def __init__(self, tx):
+        self.tx = tx
+
+    def drivers(self) -> pd.DataFrame:
+        rows = self.tx.run("MATCH (d:Driver) RETURN d.driver_id AS driver_id, d.name AS name")
+        return pd.DataFrame([r.data() for r in rows], columns=["driver_id", "name"])
+
+    def race_exists(self, race_key: str) -> bool:
+        return self.tx.run("MATCH (r:Race {race_key: $k}) RETURN count(r) AS n",
+                           k=race_key).single()["n"] > 0
+
+    def require_race(self, race_key: str, source: str) -> None:
+        if not self.race_exists(race_key):
+            raise UserInputError(f"file {source}, option --race: unknown race key {race_key!r} "
+                                 "(ingest the schedule, feed or history that creates it first; "
+                                 "`nascar-pipeline` lists races via the ontology)")
+
+    def race_driver_ids(self, race_key: str) -> list[int]:
+        rows = self.tx.run("MATCH (d:Driver)-[:ENTERED]->(:Race {race_key: $k}) "
+                           "RETURN d.driver_id AS id", k=race_key)
+        return [r["id"] for r in rows]
+
+
+def _py(v: Any) -> Any:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        return v.item()
+    return v
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    cols = list(df.columns)
+    return [{c: _py(v) for c, v in zip(cols, row)}
+            for row in df.astype(object).itertuples(index=False, name=None)]
+
+
+def _resolve_race_keys(tx, tables: OntologyTables, source: str) -> dict[str, str]:
+    """file key -> graph key (see the module docstring)."""
+    existing = [r.data() for r in tx.run("MATCH (r:Race) RETURN r.race_key AS k, r.race_id AS id")]
+    key_by_id = {r["id"]: r["k"] for r in existing if r["id"] is not None}
+    id_by_key = {r["k"]: r["id"] for r in existing}
+    races = tables.races.sort_values(["race_date", "race_id"], na_position="last")
+    mapping, used = {}, set()
+    for key, rid in zip(races["race_key"], races["race_id"]):
+        rid = None if pd.isna(rid) else int(rid)
+        if rid is not None and rid in key_by_id:
+            new = key_by_id[rid]
+        else:
+            new, n = key, 1
+            while new in used or (new in id_by_key and rid is not None
+                                  and id_by_key[new] not in (None, rid)):
+                n += 1
+                new = f"{key}-{n}"
+        used.add(new)
+        mapping[key] = new
+    return mapping
+
+
+def _check_references(tx, t: OntologyTables, source: str) -> None:
+    keys = set(t.races["race_key"].dropna())
+    refs = set(t.entries["race_key"].dropna()) | set(t.results["race_key"].dropna()) | set(
+        t.contests["race_key"].dropna())
+    missing = sorted(refs - keys)
+    if missing:
+        found = {r["k"] for r in tx.run("UNWIND $keys AS k MATCH (r:Race {race_key: k}) "
+                                        "RETURN k", keys=missing)}
+        unknown = [k for k in missing if k not in found]
+        if unknown:
+            raise UserInputError(f"file {source}: unknown race key(s) {', '.join(unknown[:10])}")
+    ids = set(t.drivers["driver_id"].dropna().astype(int))
+    drefs = set(t.entries["driver_id"].dropna().astype(int)) | set(
+        t.results["driver_id"].dropna().astype(int))
+    dmissing = sorted(drefs - ids)
+    if dmissing:
+        found = {r["id"] for r in tx.run("UNWIND $ids AS id MATCH (d:Driver {driver_id: id}) "
+                                         "RETURN id", ids=dmissing)}
+        unknown = [i for i in dmissing if i not in found]
+        if unknown:
+            raise UserInputError(f"file {source}: unknown driver id(s) "
+                                 f"{', '.join(map(str, unknown[:10]))}")
+
+
+_Q_TRACKS = """
+UNWIND $rows AS row
+MERGE (t:Track {track_id: row.track_id})
+SET t.name = coalesce(row.track_name, t.name),
+    t.type = coalesce(row.track_type, t.type),
+    t.length_miles = coalesce(row.track_length_miles, t.length_miles)
+"""
+
+_RACE_PROPS = ["race_id", "season", "race_date", "race_name", "scheduled_laps", "laps",
+               "lock_time"]
+_Q_RACES = """
+UNWIND $rows AS row
+MERGE (r:Race {race_key: row.race_key})
+WITH r, row, (r.status = 'final' AND coalesce(row.status, '') <> 'final') AS keep
+SET """ + ",\n    ".join(
+    f"r.{p} = CASE WHEN keep THEN coalesce(r.{p}, row.{p}) ELSE coalesce(row.{p}, r.{p}) END"
+    for p in _RACE_PROPS) + """,
+    r.status = CASE WHEN keep THEN r.status ELSE coalesce(row.status, r.status) END
+WITH r, row WHERE row.track_id IS NOT NULL
+MATCH (t:Track {track_id: row.track_id})
+OPTIONAL MATCH (r)-[old:AT]->(o:Track) WHERE o.track_id <> row.track_id
+DELETE old
+MERGE (r)-[:AT]->(t)
+"""
+
+_Q_DRIVERS = """
+UNWIND $rows AS row
+MERGE (d:Driver {driver_id: row.driver_id})
+SET d.name = coalesce(row.name, d.name)
+"""
+
+_ENTRY_PROPS = ["car_number", "team", "manufacturer", "salary", "dk_id", "start_position",
+                "dk_own_pct"]
+_Q_ENTRIES = """
+UNWIND $rows AS row
+MATCH (d:Driver {driver_id: row.driver_id})
+MATCH (r:Race {race_key: row.race_key})
+MERGE (d)-[e:ENTERED]->(r)
+SET """ + ",\n    ".join(f"e.{p} = coalesce(row.{p}, e.{p})" for p in _ENTRY_PROPS)
+
+_Q_TEAMS = """
+UNWIND $rows AS row
+MERGE (t:Team {name: row.team})
+SET t.manufacturer = coalesce(row.manufacturer, t.manufacturer)
+"""
+
+_Q_DROVE_FOR = """
+UNWIND $rows AS row
+MATCH (d:Driver {driver_id: row.driver_id})
+MATCH (t:Team {name: row.team})
+MERGE (d)-[:DROVE_FOR {season: row.season}]->(t)
+"""
+
+_Q_RESULTS = """
+UNWIND $rows AS row
+MATCH (d:Driver {driver_id: row.driver_id})
+MATCH (r:Race {race_key: row.race_key})
+MERGE (d)-[f:FINISHED]->(r)
+SET f.position = coalesce(row.finish_position, f.position),
+    f.laps_completed = coalesce(row.laps_completed, f.laps_completed),
+    f.laps_led = coalesce(row.laps_led, f.laps_led),
+    f.fastest_laps = coalesce(row.fastest_laps, f.fastest_laps),
+    f.status = coalesce(row.status, f.status)
+"""
+
+_CONTEST_PROPS = ["site", "name", "entry_fee", "field_size", "max_entries", "payouts"]
+_Q_CONTESTS = """
+UNWIND $rows AS row
+MATCH (r:Race {race_key: row.race_key})
+MERGE (c:Contest {contest_id: row.contest_id})
+SET """ + ",\n    ".join(f"c.{p} = coalesce(row.{p}, c.{p})" for p in _CONTEST_PROPS) + """
+WITH c, r
+OPTIONAL MATCH (c)-[old:FOR]->(o:Race) WHERE o <> r
+DELETE old
+MERGE (c)-[:FOR]->(r)
+"""
+
+
+def _run_batches(tx, query: str, rows: list[dict], summary: WriteSummary) -> None:
+    for i in range(0, len(rows), BATCH):
+        c = tx.run(query, rows=rows[i:i + BATCH]).consume().counters
+        summary.nodes_created += c.nodes_created
+        summary.relationships_created += c.relationships_created
+        summary.properties_set += c.properties_set
+
+
+def _team_rows(t: OntologyTables) -> tuple[list[dict], list[dict]]:
+    e = t.entries.dropna(subset=["team"])
+    if e.empty:
+        return [], []
+    season = t.races.set_index("race_key")["season"]
+    e = e.assign(season=e["race_key"].map(season))
+    e = e.dropna(subset=["season"])
+    if e.empty:
+        return [], []
+    # A team's manufacturer: the most common make of its cars in its latest season in the file.
+    teams = []
+    for team, g in e.sort_values("season").groupby("team", sort=True):
+        latest = g[g["season"] == g["season"].max()]["manufacturer"].dropna()
+        make = latest.value_counts().sort_index().idxmax() if len(latest) else None
+        teams.append({"team": team, "manufacturer": make})
+    drove = e[["driver_id", "team", "season"]].drop_duplicates().sort_values(
+        ["season", "team", "driver_id"])
+    return teams, _records(drove)
+
+
+def write_in_tx(tx, tables: OntologyTables, source: str = "<tables>") -> WriteSummary:
+    t = tables.conformed()
+    summary = WriteSummary()
+    if len(t.races):
+        mapping = _resolve_race_keys(tx, t, source)
+        summary.race_keys = mapping
+        moved = {k: v for k, v in mapping.items() if k != v}
+        if moved:
+            summary.notes.append("kept existing keys: " + ", ".join(
+                f"{k} -> {v}" for k, v in list(moved.items())[:3])
+                + (f" and {len(moved) - 3} more" if len(moved) > 3 else ""))
+            for name in ("races", "entries", "results", "contests"):
+                df = getattr(t, name)
+                df["race_key"] = df["race_key"].map(lambda k: mapping.get(k, k)).astype("string")
+    _check_references(tx, t, source)
+    tracks = t.races.dropna(subset=["track_id"]).drop_duplicates("track_id", keep="last")
+    _run_batches(tx, _Q_TRACKS, _records(tracks[["track_id", "track_name", "track_type",
+                                                  "track_length_miles"]]), summary)
+    _run_batches(tx, _Q_RACES, _records(t.races), summary)
+    _run_batches(tx, _Q_DRIVERS, _records(t.drivers.drop_duplicates("driver_id")), summary)
+    teams, drove = _team_rows(t)
+    _run_batches(tx, _Q_TEAMS, teams, summary)
+    _run_batches(tx, _Q_ENTRIES, _records(t.entries), summary)
+    _run_batches(tx, _Q_DROVE_FOR, drove, summary)
+    _run_batches(tx, _Q_RESULTS, _records(t.results), summary)
+    _run_batches(tx, _Q_CONTESTS, _records(t.contests), summary)
+    summary.races, summary.drivers = len(t.races), len(t.drivers)
+    summary.entries, summary.results, summary.contests = (len(t.entries), len(t.results),
+                                                          len(t.contests))
+    return summary
+
+
+def ingest(driver, build: Callable[[GraphView], OntologyTables], source: str = "<tables>",
+           database: str | None = None) -> WriteSummary:
+    """Build the tables (reads allowed through the GraphView) and write them, all in one
+    write transaction: a UserInputError anywhere writes nothing."""
+    from nascar_pipeline.ontology.schema import ensure_schema
+
+    ensure_schema(driver, database)
+
+    def work(tx):
+        return write_in_tx(tx, build(GraphView(tx)), source)
+
+    with driver.session(database=database, notifications_min_severity="OFF") as session:
+        return session.execute_write(work)
+
+
+def write_tables(driver, tables: OntologyTables, source: str = "<tables>",
+                 database: str | None = None) -> WriteSummary:
+    return ingest(driver, lambda _view: tables, source, database)
