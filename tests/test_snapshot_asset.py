@@ -1,0 +1,77 @@
+"""race_snapshot through Dagster on the embedded world: local folder and moto S3 agree, the
+manifest records provenance, and the blocking checks catch a bad slate."""
+import pandas as pd
+import pytest
+from dagster import DagsterInstance, materialize
+
+from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
+from nascar_pipeline.core.demo_world import generate_world
+from nascar_pipeline.resources.parquet_io import ParquetIOManager
+from nascar_pipeline.resources.race_source import EmbeddedWorldResource
+from nascar_pipeline.sources.embedded import write_world
+from nascar_pipeline.storage.layout import StorageLayout
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    tables = generate_world(seed=3, seasons=1)
+    folder = tmp_path_factory.mktemp("world")
+    write_world(tables, folder)
+    upcoming = tables.races[tables.races["status"] == "scheduled"]["race_key"].iloc[0]
+    return folder, tables, upcoming
+
+
+def _materialize(world_dir, root, race_key):
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("races", [race_key])
+    return materialize(
+        [race_snapshot, *snapshot_checks],
+        partition_key=race_key,
+        instance=instance,
+        resources={"race_source": EmbeddedWorldResource(world_dir=str(world_dir)),
+                   "parquet_io_manager": ParquetIOManager(root=str(root))},
+        raise_on_error=False,
+    )
+
+
+def _check_results(result):
+    return {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
+            for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+
+
+def test_snapshot_local_and_s3_give_equal_frames(world, tmp_path, s3_bucket):
+    folder, tables, race_key = world
+    local = _materialize(folder, tmp_path / "store", race_key)
+    s3 = _materialize(folder, f"s3://{s3_bucket}/pipeline", race_key)
+    assert local.success and s3.success
+    assert all(_check_results(local).values()) and len(_check_results(local)) == 3
+    df_local = StorageLayout(tmp_path / "store").read_asset("race_snapshot", race_key)
+    df_s3 = StorageLayout(f"s3://{s3_bucket}/pipeline").read_asset("race_snapshot", race_key)
+    pd.testing.assert_frame_equal(df_local, df_s3)
+    entries = df_local[df_local["role"] == "entry"]
+    expected = tables.entries[tables.entries["race_key"] == race_key]
+    assert len(entries) == len(expected)
+    assert set(entries["driver_id"]) == set(expected["driver_id"].astype(int))
+    assert (df_local[df_local["role"] == "history"]["race_date"] < entries["race_date"].iloc[0]).all()
+    entry = StorageLayout(tmp_path / "store").read_manifest(race_key)["race_snapshot"]
+    assert entry.run_id == local.run_id and entry.rows == len(df_local)
+
+
+def test_bad_slate_fails_the_blocking_check(world, tmp_path):
+    folder, tables, race_key = world
+    bad = generate_world(seed=3, seasons=1)
+    mask = bad.entries["race_key"] == race_key
+    bad.entries.loc[bad.entries[mask].index[0], "salary"] = 60_000   # above the cap
+    write_world(bad, tmp_path / "bad-world")
+    result = _materialize(tmp_path / "bad-world", tmp_path / "store", race_key)
+    checks = _check_results(result)
+    assert checks["snapshot_salaries_valid"] is False
+    assert checks["snapshot_no_duplicate_drivers"] is True
+
+
+def test_unknown_race_fails_with_its_name(world, tmp_path):
+    folder, _, _ = world
+    result = _materialize(folder, tmp_path / "store", "1999-nowhere-500")
+    assert not result.success
+    failure = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"][0]
+    assert "unknown race key '1999-nowhere-500'" in failure.step_failure_data.error.to_string()
