@@ -75,3 +75,15 @@ def test_unknown_race_fails_with_its_name(world, tmp_path):
     assert not result.success
     failure = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"][0]
     assert "unknown race key '1999-nowhere-500'" in failure.step_failure_data.error.to_string()
+
+
+def test_asset_and_storage_spans_are_recorded(world, tmp_path):
+    from nascar_pipeline.telemetry import install_in_memory_exporter
+
+    exporter = install_in_memory_exporter()
+    folder, _, race_key = world
+    assert _materialize(folder, tmp_path / "store", race_key).success
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    assert spans["asset race_snapshot"].attributes["nascar.race_key"] == race_key
+    assert spans["storage.write"].attributes["dagster.asset"] == "race_snapshot"
+    assert "storage.read" in spans  # the blocking checks load the snapshot back

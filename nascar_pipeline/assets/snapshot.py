@@ -14,6 +14,7 @@ from dagster import (
 )
 
 from nascar_pipeline.assets.partitions import races_partitions
+from nascar_pipeline.assets.tracing import asset_span
 from nascar_pipeline.core.rules import DRAFTKINGS
 from nascar_pipeline.core.snapshot import build_snapshot, slate_hash
 
@@ -30,8 +31,9 @@ from nascar_pipeline.core.snapshot import build_snapshot, slate_hash
                 "contest, and all results before the race. role=entry|history rows.",
 )
 def race_snapshot(context: AssetExecutionContext) -> Output[pd.DataFrame]:
-    inputs = context.resources.race_source.source().race_inputs(context.partition_key)
-    df = build_snapshot(inputs)
+    with asset_span(context):
+        inputs = context.resources.race_source.source().race_inputs(context.partition_key)
+        df = build_snapshot(inputs)
     entries = df[df["role"] == "entry"]
     history = df[df["role"] == "history"]
     race = inputs.race.iloc[0]

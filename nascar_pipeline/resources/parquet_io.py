@@ -20,6 +20,9 @@ from upath import UPath
 
 from nascar_pipeline import __version__
 from nascar_pipeline.storage.layout import StorageLayout
+from nascar_pipeline.telemetry import get_tracer
+
+_tracer = get_tracer("nascar_pipeline.storage")
 
 
 class _LayoutIOManager(UPathIOManager):
@@ -33,8 +36,10 @@ class _LayoutIOManager(UPathIOManager):
         if not isinstance(obj, pd.DataFrame):
             raise TypeError(f"{context.asset_key.to_user_string()} must return a pandas DataFrame, "
                             f"got {type(obj).__name__}")
-        data, schema = self.layout.write_parquet(path, obj)
         asset = context.asset_key.path[-1]
+        with _tracer.start_as_current_span("storage.write", attributes={
+                "storage.path": str(path), "dagster.asset": asset, "rows": len(obj)}):
+            data, schema = self.layout.write_parquet(path, obj)
         meta: dict = {
             "dagster/row_count": len(obj),
             "bytes": len(data),
@@ -65,7 +70,8 @@ class _LayoutIOManager(UPathIOManager):
         if not path.exists():
             raise FileNotFoundError(f"upstream file {path} is missing: materialize "
                                     f"{context.asset_key.to_user_string()} for this race first")
-        return self.layout.read_parquet_path(path)
+        with _tracer.start_as_current_span("storage.read", attributes={"storage.path": str(path)}):
+            return self.layout.read_parquet_path(path)
 
     def make_directory(self, path: UPath) -> None:
         # Object stores have no directories; local folders are made on write.
