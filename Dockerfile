@@ -59,7 +59,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     DAGSTER_HOME=/opt/dagster/dagster_home \
     NASCAR_PIPELINE_HOME=/var/cache/nascar-pipeline \
-    NASCAR_JAX_CACHE=/var/cache/nascar-pipeline/jax
+    NASCAR_JAX_CACHE=/var/cache/nascar-pipeline/jax \
+    MPLCONFIGDIR=/tmp/matplotlib
 
 WORKDIR /home/app
 USER ${APP_UID}:${APP_GID}

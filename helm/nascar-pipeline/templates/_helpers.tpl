@@ -70,15 +70,17 @@ app.kubernetes.io/component: api
 {{- end }}
 
 {{/*
-The Dagster subchart's fullname (the official chart's rule: release name if it contains
-"dagster", else "<release>-dagster"; fullnameOverride wins). Used for its instance ConfigMap.
+The Dagster subchart's fullname, by the official chart's rule ("dagster.fullname": the release
+name if it contains "dagster", else "<release>-dagster"; global.fullnameOverride and
+global.nameOverride win). Used for its instance ConfigMap.
 */}}
 {{- define "nascar-pipeline.dagster.fullname" -}}
 {{- $d := .Values.dagster | default dict }}
-{{- if $d.fullnameOverride }}
-{{- $d.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- $g := merge (deepCopy (.Values.global | default dict)) ($d.global | default dict) }}
+{{- if $g.fullnameOverride }}
+{{- $g.fullnameOverride | trunc 63 | trimSuffix "-" }}
 {{- else }}
-{{- $name := default "dagster" $d.nameOverride }}
+{{- $name := default "dagster" $g.nameOverride }}
 {{- if contains $name .Release.Name }}
 {{- .Release.Name | trunc 63 | trimSuffix "-" }}
 {{- else }}
