@@ -294,7 +294,8 @@ def test_health_ready_metrics_docs_are_public(client, store):
     assert client.get("/docs").status_code == 200
 
 
-def test_readyz_fails_when_storage_unreadable(tmp_path):
+@pytest.mark.s3
+def test_readyz_fails_when_storage_unreadable(tmp_path, moto_s3):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     with TestClient(create_app(api_settings(str(blocker / "sub")))) as c:
