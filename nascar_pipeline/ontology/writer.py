@@ -76,7 +76,7 @@ class GraphView:
         if not self.race_exists(race_key):
             raise UserInputError(f"file {source}, option --race: unknown race key {race_key!r} "
                                  "(ingest the schedule, feed or history that creates it first; "
-                                 "`nascar-pipeline` lists races via the ontology)")
+                                 "check the key with `ingest schedule` output or list_races)")
 
     def race_driver_ids(self, race_key: str) -> list[int]:
         rows = self.tx.run("MATCH (d:Driver)-[:ENTERED]->(:Race {race_key: $k}) "

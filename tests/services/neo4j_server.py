@@ -258,3 +258,41 @@ def graph_counts(driver, database: str | None = None) -> dict[str, int]:
     out = {f"node:{r['k']}": r["c"] for r in nodes}
     out.update({f"rel:{r['k']}": r["c"] for r in rels})
     return out
+
+
+_KEY = "[k IN ['driver_id', 'race_key', 'track_id', 'contest_id', 'name'] WHERE {n}[k] IS NOT NULL | {n}[k]][0]"
+
+
+def graph_checksum(driver, database: str | None = None) -> str:
+    """A hash of every node's labels and properties and every relationship's type, ends (by
+    natural key) and properties: equal checksums mean an identical graph."""
+    import hashlib
+    import json
+
+    nodes, _, _ = driver.execute_query(
+        "MATCH (n) RETURN labels(n) AS l, properties(n) AS p", database_=database)
+    rels, _, _ = driver.execute_query(
+        f"MATCH (a)-[r]->(b) RETURN type(r) AS t, {_KEY.format(n='a')} AS a, "
+        f"{_KEY.format(n='b')} AS b, properties(r) AS p", database_=database)
+    items = sorted(json.dumps([sorted(r["l"]), r["p"]], sort_keys=True, default=str)
+                   for r in nodes)
+    items += sorted(json.dumps([r["t"], r["a"], r["b"], r["p"]], sort_keys=True, default=str)
+                    for r in rels)
+    return hashlib.sha256("\n".join(items).encode()).hexdigest()
+
+
+@contextlib.contextmanager
+def neo4j_env(server: Neo4jServer):
+    """NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD pointing at `server` (restored after)."""
+    keys = ["NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE"]
+    old = {k: os.environ.get(k) for k in keys}
+    os.environ.update(server.env())
+    os.environ.pop("NEO4J_DATABASE", None)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -1,0 +1,166 @@
+"""`nascar-pipeline ingest ...` and `nascar-pipeline ontology init`: validated loads into Neo4j.
+
+Each file is parsed and validated completely, then written in one transaction (see
+ontology/writer.py): a bad file exits 2 with a message naming the file, row/field and problem,
+and writes nothing. Connection: NEO4J_URI, NEO4J_USER (default neo4j), NEO4J_PASSWORD,
+NEO4J_DATABASE (optional).
+"""
+from __future__ import annotations
+
+import os
+
+from nascar_pipeline.errors import UserInputError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("ingest", help="validate an input file and load it into the Neo4j ontology")
+    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
+
+    k = kinds.add_parser("history", help="races.csv + results.csv of past Cup races")
+    k.add_argument("races_csv")
+    k.add_argument("results_csv")
+    k.set_defaults(func=run_history)
+
+    k = kinds.add_parser("feed", help="NASCAR weekend-feed JSON (entries, results)")
+    k.add_argument("weekend_feed_json")
+    k.add_argument("--loopstats", metavar="LOOPSTATS_JSON",
+                   help="NASCAR loop-data JSON: fastest laps per driver")
+    k.set_defaults(func=run_feed)
+
+    k = kinds.add_parser("schedule", help="NASCAR race_list_basic.json (Cup points races)")
+    k.add_argument("race_list_basic_json")
+    k.set_defaults(func=run_schedule)
+
+    for name, helptext, arg, func in (
+        ("salaries", "DraftKings DKSalaries.csv for a race", "dksalaries_csv", run_salaries),
+        ("contest", "a contest JSON (payout table) for a race", "contest_file", run_contest),
+        ("ownership", "DraftKings contest-standings CSV: actual ownership", "standings_csv",
+         run_ownership),
+    ):
+        k = kinds.add_parser(name, help=helptext)
+        k.add_argument(arg)
+        k.add_argument("--race", required=True, metavar="RACE_KEY",
+                       help="race key, e.g. 2025-bristol-food-city-500")
+        k.set_defaults(func=func)
+
+    o = sub.add_parser("ontology", help="Neo4j ontology administration")
+    ops = o.add_subparsers(dest="op", metavar="OP", required=True)
+    i = ops.add_parser("init", help="create the constraints and indexes (idempotent)")
+    i.set_defaults(func=run_init)
+
+
+def _connect():
+    uri = os.environ.get("NEO4J_URI")
+    password = os.environ.get("NEO4J_PASSWORD")
+    if not uri:
+        raise UserInputError("NEO4J_URI is not set: point it at the Neo4j server, e.g. "
+                             "bolt://127.0.0.1:7687 (scripts/neo4j-local.sh starts one)")
+    if password is None:
+        raise UserInputError("NEO4J_PASSWORD is not set (and NEO4J_USER, default neo4j)")
+    from neo4j import GraphDatabase
+    from neo4j.exceptions import AuthError, ServiceUnavailable
+
+    user = os.environ.get("NEO4J_USER") or "neo4j"
+    driver = GraphDatabase.driver(uri, auth=(user, password))
+    try:
+        driver.verify_connectivity()
+    except AuthError:
+        driver.close()
+        raise UserInputError(f"Neo4j at {uri} refused user {user!r}: check NEO4J_USER / "
+                             "NEO4J_PASSWORD") from None
+    except (ServiceUnavailable, OSError, ValueError) as exc:
+        driver.close()
+        raise UserInputError(f"cannot reach Neo4j at {uri} (NEO4J_URI): {exc}") from None
+    return driver, os.environ.get("NEO4J_DATABASE") or None
+
+
+def _race_key(key: str) -> str:
+    from nascar_pipeline.core.slugs import validate_race_key
+
+    try:
+        return validate_race_key(key)
+    except ValueError as exc:
+        raise UserInputError(f"option --race: {exc}") from None
+
+
+def _write(label: str, build, source: str) -> int:
+    from nascar_pipeline.ontology.writer import ingest
+
+    driver, database = _connect()
+    try:
+        summary = ingest(driver, build, source=source, database=database)
+    finally:
+        driver.close()
+    print(f"ingest {label} {source}: {summary.line()}")
+    return 0
+
+
+def run_history(args) -> int:
+    from nascar_pipeline.ontology.parsers.history import parse_history
+
+    tables = parse_history(args.races_csv, args.results_csv)
+    return _write("history", lambda _g: tables, f"{args.races_csv} + {args.results_csv}")
+
+
+def run_feed(args) -> int:
+    from nascar_pipeline.ontology.parsers.feed import parse_feed
+
+    tables = parse_feed(args.weekend_feed_json, args.loopstats)
+    return _write("feed", lambda _g: tables, args.weekend_feed_json)
+
+
+def run_schedule(args) -> int:
+    from nascar_pipeline.ontology.parsers.schedule import parse_schedule
+
+    tables = parse_schedule(args.race_list_basic_json)
+    return _write("schedule", lambda _g: tables, args.race_list_basic_json)
+
+
+def run_salaries(args) -> int:
+    from nascar_pipeline.ontology.parsers.salaries import parse_salaries
+
+    key, path = _race_key(args.race), args.dksalaries_csv
+
+    def build(g):
+        g.require_race(key, path)
+        return parse_salaries(path, key, g.drivers(), g.race_driver_ids(key))
+
+    return _write("salaries", build, path)
+
+
+def run_contest(args) -> int:
+    from nascar_pipeline.ontology.parsers.contest import parse_contest
+
+    key, path = _race_key(args.race), args.contest_file
+    tables = parse_contest(path, key)
+
+    def build(g):
+        g.require_race(key, path)
+        return tables
+
+    return _write("contest", build, path)
+
+
+def run_ownership(args) -> int:
+    from nascar_pipeline.ontology.parsers.ownership import parse_ownership
+
+    key, path = _race_key(args.race), args.standings_csv
+
+    def build(g):
+        g.require_race(key, path)
+        return parse_ownership(path, key, g.drivers(), g.race_driver_ids(key))
+
+    return _write("ownership", build, path)
+
+
+def run_init(args) -> int:
+    from nascar_pipeline.ontology.schema import ensure_schema, schema_statements
+
+    driver, database = _connect()
+    try:
+        created = ensure_schema(driver, database)
+    finally:
+        driver.close()
+    print(f"ontology init: {created} of {len(schema_statements())} constraints/indexes created "
+          "(the rest existed)")
+    return 0
