@@ -318,6 +318,7 @@ def test_secrets_are_referenced_never_inlined(rendered, name):
                     ref = env["valueFrom"]["secretKeyRef"]
                     refs[env["name"]] = (ref["name"], ref["key"])
     s = values["secrets"]
+    assert values["config"]["awsCredentialsFromSecret"] is True
     assert refs["AWS_ACCESS_KEY_ID"] == (s["pipeline"], "AWS_ACCESS_KEY_ID")
     assert refs["AWS_SECRET_ACCESS_KEY"] == (s["pipeline"], "AWS_SECRET_ACCESS_KEY")
     assert refs["API_KEYS_HASHED"] == (s["api"], "API_KEYS_HASHED")
@@ -354,6 +355,13 @@ def test_configuration_and_otel(rendered, name):
     # A config change rolls the API pods.
     annotations = one(docs, "Deployment", "-api")["spec"]["template"]["metadata"]["annotations"]
     assert re.fullmatch(r"[0-9a-f]{64}", annotations["checksum/config"])
+
+
+def test_aws_keys_can_come_from_the_service_account_instead(helm_bin, helm_env, offline_chart):
+    docs = render(helm_bin, helm_env, offline_chart, "--set", "dagster.enabled=false",
+                  "--set", "config.awsCredentialsFromSecret=false")
+    names = [e["name"] for e in api_container(docs)["env"]]
+    assert "AWS_ACCESS_KEY_ID" not in names and "API_KEYS_HASHED" in names
 
 
 def test_otel_can_be_turned_off(helm_bin, helm_env, offline_chart):
@@ -536,7 +544,12 @@ def test_dagster_values_express_the_production_instance():
     assert location["resources"]["requests"]
     launcher = d["runLauncher"]
     assert launcher["type"] == "K8sRunLauncher"
-    assert {"cpu", "memory"} <= set(launcher["config"]["k8sRunLauncher"]["resources"]["requests"])
+    k8s = launcher["config"]["k8sRunLauncher"]
+    assert {"cpu", "memory"} <= set(k8s["resources"]["requests"])
+    assert k8s["securityContext"]["allowPrivilegeEscalation"] is False
+    pod_security = k8s["runK8sConfig"]["podSpecConfig"]["security_context"]
+    assert pod_security["run_as_non_root"] is True and pod_security["run_as_user"] == 10001
+    assert location["podSecurityContext"]["runAsUser"] == 10001
     assert d["postgresql"]["enabled"] is False and d["generatePostgresqlPasswordSecret"] is False
     assert "postgresqlPassword" not in d["postgresql"]
     assert d["global"]["postgresqlSecretName"] == VALUES["secrets"]["postgresql"]
