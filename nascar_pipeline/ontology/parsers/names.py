@@ -2,7 +2,7 @@
 
 Names are compared by a key that ignores case, accents, punctuation and the suffixes Jr., Sr.,
 II, III, IV: "Martin Truex Jr." == "martin truex jr" == "Martin Truex"; "Daniel Suárez" ==
-"Daniel Suarez". When two known drivers share a key, the race's own entrants are preferred;
+"Daniel Suarez"; "A.J. Allmendinger" == "AJ Allmendinger". When two known drivers share a key, the race's own entrants are preferred;
 still ambiguous, the name is reported as ambiguous rather than guessed.
 """
 from __future__ import annotations
@@ -18,7 +18,9 @@ _SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
 
 def name_key(name: str) -> str:
     text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode().lower()
-    words = [w for w in re.split(r"[^a-z0-9]+", text.replace("'", "")) if w]
+    # "A.J." == "AJ", "O'Neil" == "ONeil": periods and apostrophes join, other marks split.
+    text = re.sub(r"[.'\u2019`]", "", text)
+    words = [w for w in re.split(r"[^a-z0-9]+", text) if w]
     while len(words) > 1 and words[-1] in _SUFFIXES:
         words.pop()
     return " ".join(words)
