@@ -450,6 +450,11 @@ def test_mcmc_run_k8s_config_published(rendered, name):
     assert tag == values["mcmcRunK8sConfig"]
     requests = tag["container_config"]["resources"]["requests"]
     assert {"cpu", "memory"} <= set(requests)
+    # dagster-k8s accepts it verbatim as the value of a run's dagster-k8s/config tag.
+    from dagster_k8s.job import get_user_defined_k8s_config
+
+    config = get_user_defined_k8s_config({"dagster-k8s/config": data["NASCAR_K8S_MCMC_CONFIG"]})
+    assert config.container_config["resources"]["requests"] == requests
 
 
 # ------------------------------------------------------------------------- values rejected
