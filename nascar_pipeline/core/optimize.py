@@ -48,20 +48,43 @@ def _exposure_counts(max_exposure, n_drivers: int, k: int) -> np.ndarray:
     return np.floor(e * k + 1e-9).astype(np.int64)
 
 
+ENUMERATION_LIMIT = 6_000_000  # most lineups (C(D, R)) the exact enumeration path will list
+
+
 def optimize_lineups(objective, salaries, roster_size: int, salary_cap: float, k: int = 1, *,
                      locks: Sequence[int] = (), excludes: Sequence[int] = (),
                      min_salary: float = 0.0, max_exposure=None, max_shared: int | None = None,
-                     time_limit_s: float | None = None) -> OptimizeResult:
+                     time_limit_s: float | None = None, method: str = "auto") -> OptimizeResult:
     """K lineups maximizing a per-driver objective under the roster size and the salary cap.
 
     objective, salaries: (D,) arrays. locks / excludes: driver indices. max_exposure: None, a
     fraction, or a (D,) array of fractions of the k lineups. max_shared: most drivers any two
     lineups may share (default roster_size - 1, i.e. distinct lineups).
-    """
-    import highspy
 
-    obj = np.asarray(objective, dtype=np.float64)
-    sal = np.asarray(salaries, dtype=np.float64)
+    method: "milp" (HiGHS), "enumerate" (every valid lineup listed once, sorted by objective, then
+    the sequential picks are a scan with bitmask overlap tests: exact, and far faster than
+    re-solving a MILP whose overlap rows make it a hard packing problem), or "auto": enumerate when
+    C(D, R) <= ENUMERATION_LIMIT and D <= 64, else MILP. Both give the same sequence of objective
+    values (each pick is the best lineup satisfying every constraint so far; ties in any order).
+    """
+    from math import comb
+
+    n = np.asarray(objective).shape[0]
+    if method == "auto":
+        method = "enumerate" if (n <= 64 and roster_size <= n
+                                 and comb(n, roster_size) <= ENUMERATION_LIMIT) else "milp"
+    if method == "enumerate":
+        return _optimize_enumerate(objective, salaries, roster_size, salary_cap, k, locks=locks,
+                                   excludes=excludes, min_salary=min_salary,
+                                   max_exposure=max_exposure, max_shared=max_shared)
+    if method != "milp":
+        raise ValueError(f"unknown method {method!r}")
+    return _optimize_milp(objective, salaries, roster_size, salary_cap, k, locks=locks,
+                          excludes=excludes, min_salary=min_salary, max_exposure=max_exposure,
+                          max_shared=max_shared, time_limit_s=time_limit_s)
+
+
+def _check_args(obj, sal, roster_size, max_shared, locks, excludes):
     n = obj.shape[0]
     if sal.shape != (n,):
         raise ValueError("objective and salaries must have the same length")
@@ -77,6 +100,125 @@ def optimize_lineups(objective, salaries, roster_size: int, salary_cap: float, k
     excludes = sorted(set(int(i) for i in excludes))
     if set(locks) & set(excludes):
         raise ValueError("a driver is both locked and excluded")
+    return max_shared, locks, excludes
+
+
+def enumerate_lineups(salaries, roster_size: int, salary_cap: float, objective=None,
+                      min_salary: float = 0.0):
+    """Every lineup under the cap (and over the floor): (masks uint64, salary, objective).
+
+    Built position by position, vectorized: each partial lineup is extended by every larger driver
+    index, pruned as soon as its salary plus the cheapest possible completion passes the cap.
+    """
+    sal = np.asarray(salaries, dtype=np.float64)
+    D = sal.size
+    R = roster_size
+    obj = np.zeros(D) if objective is None else np.asarray(objective, dtype=np.float64)
+    cheap = np.concatenate([[0.0], np.cumsum(np.sort(sal))])
+    last = np.arange(D - R + 1, dtype=np.int64)
+    ssum = sal[last].copy()
+    osum = obj[last].copy()
+    mask = np.left_shift(np.uint64(1), last.astype(np.uint64))
+    keep = ssum + cheap[R - 1] <= salary_cap + _TOL
+    last, ssum, osum, mask = last[keep], ssum[keep], osum[keep], mask[keep]
+    for pos in range(1, R):
+        hi = D - (R - pos)                     # largest index allowed at this position
+        cnt = np.maximum(hi - last, 0)
+        tot = int(cnt.sum())
+        rep = np.repeat(np.arange(last.size), cnt)
+        starts = np.cumsum(cnt) - cnt
+        v = last[rep] + 1 + (np.arange(tot) - starts[rep])
+        ssum = ssum[rep] + sal[v]
+        osum = osum[rep] + obj[v]
+        mask = mask[rep] | np.left_shift(np.uint64(1), v.astype(np.uint64))
+        last = v
+        keep = ssum + cheap[R - 1 - pos] <= salary_cap + _TOL
+        if not keep.all():
+            last, ssum, osum, mask = last[keep], ssum[keep], osum[keep], mask[keep]
+    ok = ssum >= min_salary - _TOL
+    return mask[ok], ssum[ok], osum[ok]
+
+
+def mask_to_lineup(mask: int, roster_size: int) -> np.ndarray:
+    m = int(mask)
+    out = [i for i in range(64) if (m >> i) & 1]
+    assert len(out) == roster_size
+    return np.array(out, dtype=np.int64)
+
+
+def _optimize_enumerate(objective, salaries, roster_size, salary_cap, k, *, locks, excludes,
+                        min_salary, max_exposure, max_shared) -> OptimizeResult:
+    import time
+
+    obj = np.asarray(objective, dtype=np.float64)
+    sal = np.asarray(salaries, dtype=np.float64)
+    n = obj.shape[0]
+    max_shared, locks, excludes = _check_args(obj, sal, roster_size, max_shared, locks, excludes)
+    cap_counts = _exposure_counts(max_exposure, n, k)
+    t0 = time.perf_counter()
+    masks, ssum, osum = enumerate_lineups(sal, roster_size, salary_cap, obj, min_salary)
+    bit = lambda d: np.uint64(1) << np.uint64(d)  # noqa: E731
+    lock_m = np.uint64(0)
+    for d in locks:
+        lock_m |= bit(d)
+    ban_m = np.uint64(0)
+    for d in list(excludes) + [d for d in range(n) if cap_counts[d] <= 0]:
+        ban_m |= bit(d)
+    ok = ((masks & lock_m) == lock_m) & ((masks & ban_m) == 0)
+    masks, osum = masks[ok], osum[ok]
+    if masks.size == 0:
+        raise InfeasibleError("no lineup satisfies the roster, cap, salary floor, locks and excludes")
+    order = np.argsort(-osum, kind="stable")
+    masks, osum = masks[order], osum[order]
+    alive = np.ones(masks.size, dtype=bool)
+    counts = np.zeros(n, dtype=np.int64)
+    chosen: list[int] = []
+    times = [time.perf_counter() - t0]
+    p = 0
+    stopped = False
+    while len(chosen) < k:
+        t1 = time.perf_counter()
+        nxt = np.flatnonzero(alive[p:p + 4096])
+        while nxt.size == 0 and p < masks.size:
+            p += 4096
+            nxt = np.flatnonzero(alive[p:p + 4096])
+        if nxt.size == 0:
+            stopped = True
+            break
+        j = p + int(nxt[0])
+        chosen.append(j)
+        alive[j] = False
+        p = j + 1
+        m = masks[j]
+        tail = slice(p, masks.size)
+        alive[tail] &= np.bitwise_count(masks[tail] & m) <= max_shared
+        members = mask_to_lineup(m, roster_size)
+        counts[members] += 1
+        full = members[counts[members] >= cap_counts[members]]
+        if full.size:
+            if set(full.tolist()) & set(locks):
+                stopped = len(chosen) < k
+                times.append(time.perf_counter() - t1)
+                break
+            fm = np.uint64(0)
+            for d in full:
+                fm |= bit(d)
+            alive[tail] &= (masks[tail] & fm) == 0
+        times.append(time.perf_counter() - t1)
+    lineups = np.vstack([mask_to_lineup(masks[j], roster_size) for j in chosen])
+    return OptimizeResult(lineups=lineups, objective=obj[lineups].sum(axis=1),
+                          salaries=sal[lineups].sum(axis=1).round().astype(np.int64),
+                          solve_seconds=times, stopped_early=stopped or len(chosen) < k)
+
+
+def _optimize_milp(objective, salaries, roster_size, salary_cap, k, *, locks, excludes,
+                   min_salary, max_exposure, max_shared, time_limit_s) -> OptimizeResult:
+    import highspy
+
+    obj = np.asarray(objective, dtype=np.float64)
+    sal = np.asarray(salaries, dtype=np.float64)
+    n = obj.shape[0]
+    max_shared, locks, excludes = _check_args(obj, sal, roster_size, max_shared, locks, excludes)
     cap_counts = _exposure_counts(max_exposure, n, k)
 
     h = highspy.Highs()
