@@ -1,0 +1,71 @@
+"""`nascar-pipeline backtest --season 2025`: rolling backtest of the race model on real races.
+
+Reads history from the CSV pair (races.csv, results.csv; default ../shared/data/history beside the
+checkout) through the history parser (ontology tables), fits the model on races strictly before
+each race of the season, simulates the race and scores the actual result against three baselines.
+Prints the season table and writes it as Parquet (--out; per-race rows beside it, *_races.parquet).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from nascar_pipeline.errors import UserInputError
+
+_DEFAULT_HISTORY = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "history"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{v} must be at least 1")
+    return v
+
+
+def register(sub) -> None:
+    p = sub.add_parser("backtest", help="rolling backtest of the race model on a season")
+    p.add_argument("--season", type=int, required=True)
+    p.add_argument("--races", type=_positive_int, default=None,
+                   help="only the first N races of the season")
+    p.add_argument("--races-csv", default=str(_DEFAULT_HISTORY / "races.csv"))
+    p.add_argument("--results-csv", default=str(_DEFAULT_HISTORY / "results.csv"))
+    p.add_argument("--out", default="backtest_{season}.parquet",
+                   help="Parquet file for the season table ({season} is filled in)")
+    p.add_argument("--chains", type=_positive_int, default=2)
+    p.add_argument("--warmup", type=_positive_int, default=300)
+    p.add_argument("--draws", type=_positive_int, default=300)
+    p.add_argument("--scenarios", type=_positive_int, default=10_000)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import pandas as pd
+
+    from nascar_pipeline.core.backtest import history_from_tables, run_backtest
+    from nascar_pipeline.core.model import FitConfig
+    from nascar_pipeline.ontology.parsers.history import parse_history
+
+    for f in (args.races_csv, args.results_csv):
+        if not Path(f).exists():
+            raise UserInputError(f"file {f}: not found (pass --races-csv/--results-csv)")
+    history = history_from_tables(parse_history(args.races_csv, args.results_csv))
+    cfg = FitConfig(num_warmup=args.warmup, num_samples=args.draws, num_chains=args.chains,
+                    seed=args.seed)
+    try:
+        per_race, table = run_backtest(history, args.season, n_races=args.races, fit_config=cfg,
+                                       n_scenarios=args.scenarios, seed=args.seed,
+                                       log=lambda m: print(m, flush=True))
+    except ValueError as e:
+        raise UserInputError(str(e)) from None
+    out = Path(str(args.out).format(season=args.season))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(out, index=False)
+    per_race.to_parquet(out.with_name(out.stem + "_races.parquet"), index=False)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"wrote {out}")
+    return 0

@@ -1,0 +1,247 @@
+"""History rows -> padded, masked arrays for the race model, plus index maps and empirical stats.
+
+Input: a history frame shaped like `race_snapshot`'s role=="history" rows (columns used:
+race_key, race_date, track_type, track_name, laps, driver_id, car_number, start_position,
+finish_position, laps_completed, laps_led, fastest_laps, status).
+
+Layout of the arrays (shapes are static: R races padded to a multiple of `race_bucket`, each race
+padded to `field_size` slots; drivers and cars padded to multiples of `driver_bucket`), so the
+compiled NUTS and simulation programs are reused across races (and from the persistent cache):
+
+- slots of a race are in the race's actual finishing order (slot 0 = winner), padding last;
+- `drv`, `car` (R, N) int32 driver / car index (0 in padding), `mask` (R, N) 1.0 for real starts;
+- `start` (R, N) scaled start position (see `scale_start`), `dnf` (R, N) 1.0 if not running at end;
+- `frac` (R, N) laps completed / laps (1.0 for running cars);
+- `led`, `fast` (R, N) laps led / fastest laps; `fast_ok` (R,) 1.0 where loop data is present;
+- `tt` (R,) track-type index into TRACK_TYPES; `w` (R,) likelihood weight (time decay; 0 = padding).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+TRACK_TYPES = ("superspeedway", "intermediate", "short", "road")
+FIELD_SIZE = 44
+DEFAULT_TRACK_TYPE = "intermediate"
+# Fastest laps per lap run, as measured on 2022-2025 Cup races (loop data): about 0.77.
+DEFAULT_FAST_FRAC = (0.77, 0.15)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What defines the data a fit sees (part of the fit-cache key)."""
+
+    half_life_days: float = 365.0     # time decay of the likelihood: a race a year old counts half
+    history_days: int = 1155          # window of history used (about three seasons and a bit)
+    field_size: int = FIELD_SIZE
+    race_bucket: int = 16
+    driver_bucket: int = 16
+    model_version: str = "1"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def scale_start(start) -> np.ndarray:
+    """Start position (1-based) -> model covariate: 0 at pole, about 1 at 40th, centred at 20th."""
+    s = np.asarray(start, dtype=np.float64)
+    return ((s - 1.0) / 39.0 - 0.5).astype(np.float32)
+
+
+def track_type_index(track_type) -> int:
+    t = str(track_type).strip().lower() if track_type is not None and not pd.isna(track_type) else ""
+    return TRACK_TYPES.index(t) if t in TRACK_TYPES else TRACK_TYPES.index(DEFAULT_TRACK_TYPE)
+
+
+def _pad(n: int, bucket: int) -> int:
+    return max(bucket, int(np.ceil(max(n, 1) / bucket)) * bucket)
+
+
+@dataclass
+class HistoryData:
+    arrays: dict
+    driver_ids: np.ndarray           # index -> driver_id, length n_drivers (real ones)
+    car_numbers: list                # index -> car number, length n_cars
+    race_keys: list
+    n_drivers_padded: int
+    n_cars_padded: int
+    starts: np.ndarray               # starts per driver index in the window
+    weighted_starts: np.ndarray      # sum of race weights per driver index
+    stats: dict = field(default_factory=dict)
+    reference_date: str = ""
+
+    @property
+    def n_drivers(self) -> int:
+        return len(self.driver_ids)
+
+    @property
+    def n_races(self) -> int:
+        return len(self.race_keys)
+
+    def driver_index(self) -> dict:
+        return {int(d): i for i, d in enumerate(self.driver_ids)}
+
+    def car_index(self) -> dict:
+        return {str(c): i for i, c in enumerate(self.car_numbers)}
+
+    def model_kwargs(self) -> dict:
+        return dict(self.arrays, n_drivers=self.n_drivers_padded, n_cars=self.n_cars_padded)
+
+
+def clean_history(history: pd.DataFrame) -> pd.DataFrame:
+    """Normalize a history frame: finished rows only, lower-case status, track types filled
+    from the same track elsewhere (else 'intermediate'), laps from laps completed when missing."""
+    h = history.copy()
+    h = h[h["finish_position"].notna() & h["driver_id"].notna()]
+    h["race_key"] = h["race_key"].astype(str)
+    h["race_date"] = h["race_date"].astype(str)
+    tt = h["track_type"].astype("string").str.lower()
+    if "track_name" in h.columns:
+        known = (pd.DataFrame({"t": h["track_name"], "tt": tt}).dropna()
+                 .groupby("t")["tt"].agg(lambda s: s.mode().iloc[0]))
+        tt = tt.fillna(h["track_name"].map(known))
+    h["track_type"] = tt.fillna(DEFAULT_TRACK_TYPE)
+    h["status"] = h["status"].astype("string").str.lower().fillna("running")
+    lc = pd.to_numeric(h["laps_completed"], errors="coerce")
+    race_max = lc.groupby(h["race_key"]).transform("max")
+    laps = pd.to_numeric(h["laps"], errors="coerce")
+    h["laps"] = laps.fillna(race_max).fillna(1).clip(lower=1)
+    h["laps_completed"] = lc.fillna(h["laps"])
+    h["laps_led"] = pd.to_numeric(h["laps_led"], errors="coerce").fillna(0)
+    h["fastest_laps"] = pd.to_numeric(h["fastest_laps"], errors="coerce")
+    h["finish_position"] = pd.to_numeric(h["finish_position"]).astype(int)
+    h["driver_id"] = pd.to_numeric(h["driver_id"]).astype(np.int64)
+    h["car_number"] = h["car_number"].astype("string").fillna("?").astype(str)
+    return h
+
+
+def history_hash(history: pd.DataFrame, config: ModelConfig, extra: dict | None = None) -> str:
+    """A stable hash of the history rows the model uses plus the config: the fit-cache key."""
+    cols = ["race_key", "race_date", "track_type", "track_name", "laps", "driver_id", "car_number",
+            "start_position", "finish_position", "laps_completed", "laps_led", "fastest_laps",
+            "status"]
+    h = history[[c for c in cols if c in history.columns]].astype("string").fillna("")
+    h = h.sort_values(list(h.columns)).reset_index(drop=True)
+    digest = hashlib.sha256()
+    digest.update(pd.util.hash_pandas_object(h, index=False).values.tobytes())
+    digest.update(json.dumps({"config": config.as_dict(), "extra": extra or {}},
+                             sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:20]
+
+
+def prepare_history(history: pd.DataFrame, config: ModelConfig = ModelConfig(),
+                    target_date: str | None = None) -> HistoryData:
+    """Build model arrays from history rows strictly before `target_date` (default: all rows,
+    weights relative to the day after the last race), within `config.history_days`."""
+    h = clean_history(history)
+    if target_date is None:
+        ref = pd.Timestamp(h["race_date"].max()) + pd.Timedelta(days=1) if len(h) else pd.Timestamp(
+            "2000-01-01")
+    else:
+        ref = pd.Timestamp(target_date)
+        h = h[pd.to_datetime(h["race_date"]) < ref]
+    h = h[pd.to_datetime(h["race_date"]) >= ref - pd.Timedelta(days=config.history_days)]
+    h = h.sort_values(["race_date", "race_key", "finish_position"]).reset_index(drop=True)
+
+    N = config.field_size
+    race_keys = list(dict.fromkeys(h["race_key"]))
+    driver_ids = np.array(sorted(h["driver_id"].unique()), dtype=np.int64)
+    car_numbers = sorted(h["car_number"].unique())
+    R = _pad(len(race_keys), config.race_bucket)
+    Dp = _pad(len(driver_ids) + 1, config.driver_bucket)   # +1: at least one spare slot
+    Cp = _pad(len(car_numbers) + 1, config.driver_bucket)
+    d_idx = {int(d): i for i, d in enumerate(driver_ids)}
+    c_idx = {c: i for i, c in enumerate(car_numbers)}
+
+    a = {
+        "drv": np.zeros((R, N), np.int32), "car": np.zeros((R, N), np.int32),
+        "mask": np.zeros((R, N), np.float32), "start": np.zeros((R, N), np.float32),
+        "dnf": np.zeros((R, N), np.float32), "frac": np.ones((R, N), np.float32),
+        "led": np.zeros((R, N), np.float32), "fast": np.zeros((R, N), np.float32),
+        "fast_ok": np.zeros((R,), np.float32), "tt": np.ones((R,), np.int32),
+        "w": np.zeros((R,), np.float32),
+    }
+    starts = np.zeros(len(driver_ids))
+    wstarts = np.zeros(len(driver_ids))
+    for r, (key, g) in enumerate(h.groupby("race_key", sort=False)):
+        g = g.drop_duplicates("driver_id").sort_values("finish_position").head(N)
+        n = len(g)
+        laps = float(g["laps"].iloc[0])
+        age = (ref - pd.Timestamp(g["race_date"].iloc[0])).days
+        w = 0.5 ** (max(age, 0) / config.half_life_days)
+        di = g["driver_id"].map(d_idx).to_numpy()
+        a["drv"][r, :n] = di
+        a["car"][r, :n] = g["car_number"].map(c_idx).to_numpy()
+        a["mask"][r, :n] = 1.0
+        sp = pd.to_numeric(g["start_position"], errors="coerce").fillna((n + 1) / 2).to_numpy()
+        a["start"][r, :n] = scale_start(sp)
+        dnf = (g["status"] != "running").to_numpy()
+        a["dnf"][r, :n] = dnf
+        frac = np.clip(g["laps_completed"].to_numpy() / laps, 0.0, 1.0)
+        a["frac"][r, :n] = np.where(dnf, frac, 1.0)
+        a["led"][r, :n] = np.minimum(g["laps_led"].to_numpy(), g["laps_completed"].to_numpy())
+        fl = g["fastest_laps"]
+        if fl.notna().all() and fl.sum() > 0:
+            a["fast"][r, :n] = fl.to_numpy()
+            a["fast_ok"][r] = 1.0
+        a["tt"][r] = track_type_index(g["track_type"].iloc[0])
+        a["w"][r] = w
+        starts[di] += 1
+        wstarts[di] += w
+
+    return HistoryData(arrays=a, driver_ids=driver_ids, car_numbers=car_numbers,
+                       race_keys=race_keys, n_drivers_padded=Dp, n_cars_padded=Cp, starts=starts,
+                       weighted_starts=wstarts, stats=empirical_stats(h),
+                       reference_date=str(ref.date()))
+
+
+def empirical_stats(h: pd.DataFrame) -> dict:
+    """Race-level facts the simulator draws from (not worth a model parameter):
+    fastest laps per lap by track type (mean, sd), the fraction of laps a DNF car completes
+    (Beta moments), laps down of running cars by finishing position (mean fraction of laps),
+    each driver's recent mean start position, and median laps by track name / type."""
+    stats: dict = {}
+    if len(h) == 0:
+        stats["fast_frac"] = {t: DEFAULT_FAST_FRAC for t in TRACK_TYPES}
+        stats["dnf_frac_beta"] = (1.2, 0.8)
+        stats["laps_down"] = [0.0] * FIELD_SIZE
+        stats["recent_start"] = {}
+        stats["laps_by_track"] = {}
+        stats["laps_by_type"] = {}
+        return stats
+    race = h.groupby("race_key").agg(tt=("track_type", "first"), laps=("laps", "first"),
+                                     fast=("fastest_laps", lambda s: s.sum(min_count=len(s))),
+                                     track=("track_name", "first") if "track_name" in h else
+                                     ("track_type", "first"))
+    race["ff"] = race["fast"] / race["laps"]
+    ff = {}
+    for t in TRACK_TYPES:
+        v = race.loc[(race["tt"] == t) & race["ff"].notna() & (race["ff"] > 0), "ff"]
+        ff[t] = (float(v.mean()), float(max(v.std(), 0.03))) if len(v) >= 3 else DEFAULT_FAST_FRAC
+    stats["fast_frac"] = ff
+    dnf = h[h["status"] != "running"]
+    fr = np.clip(dnf["laps_completed"] / dnf["laps"], 0.0, 1.0)
+    if len(fr) >= 10:
+        m, v = float(fr.mean()), float(max(fr.var(), 1e-3))
+        k = max(m * (1 - m) / v - 1, 0.5)
+        stats["dnf_frac_beta"] = (m * k, (1 - m) * k)
+    else:
+        stats["dnf_frac_beta"] = (1.2, 0.8)
+    run = h[h["status"] == "running"].copy()
+    run["rank"] = run.groupby("race_key")["finish_position"].rank(method="first").astype(int)
+    run["down"] = ((run["laps"] - run["laps_completed"]) / run["laps"]).clip(0, 1)
+    by_rank = run.groupby("rank")["down"].median()
+    stats["laps_down"] = [float(by_rank.get(k, by_rank.iloc[-1] if len(by_rank) else 0.0))
+                          for k in range(1, FIELD_SIZE + 1)]
+    recent = (h.sort_values("race_date").groupby("driver_id").tail(10)
+              .groupby("driver_id")["start_position"].apply(
+                  lambda s: pd.to_numeric(s, errors="coerce").mean()))
+    stats["recent_start"] = {int(k): float(v) for k, v in recent.dropna().items()}
+    stats["laps_by_track"] = {str(k): float(v) for k, v in
+                              race.groupby("track")["laps"].median().items()}
+    stats["laps_by_type"] = {str(k): float(v) for k, v in race.groupby("tt")["laps"].median().items()}
+    return stats

@@ -1,0 +1,74 @@
+"""Convergence diagnostics (numpyro.diagnostics): split R-hat, bulk ESS, divergences.
+
+`summarize_convergence(posterior, diverging, n_drivers)` -> dict of worst-case figures over the
+skill parameters (skill, skill_track for the real drivers, sigma_skill, sigma_track);
+`convergence_check(diag)` -> (passed, reasons), the rule the blocking asset check applies:
+R-hat <= 1.01, bulk ESS >= 400 for every skill parameter, divergences <= 1 % of draws.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
+
+SKILL_SITES = ("skill", "skill_track", "sigma_skill", "sigma_track")
+RHAT_MAX = 1.01
+ESS_MIN = 400.0
+DIVERGENCE_MAX = 0.01
+
+
+def _real(name: str, x: np.ndarray, n_drivers: int) -> np.ndarray:
+    """(chains, draws, ...) restricted to real drivers, flattened to (chains, draws, k)."""
+    if name in ("skill", "skill_track"):
+        x = x[:, :, :n_drivers]
+    return x.reshape(x.shape[0], x.shape[1], -1)
+
+
+def per_parameter(posterior: dict, n_drivers: int, sites=SKILL_SITES) -> dict:
+    """{site: (rhat array, ess array)} over the site's real elements."""
+    out = {}
+    for name in sites:
+        if name not in posterior:
+            continue
+        x = _real(name, np.asarray(posterior[name], dtype=np.float64), n_drivers)
+        if x.shape[1] < 4:
+            out[name] = (np.full(x.shape[2], np.inf), np.zeros(x.shape[2]))
+            continue
+        rhat = np.asarray(split_gelman_rubin(x))
+        ess = np.asarray(effective_sample_size(x))
+        out[name] = (np.nan_to_num(rhat, nan=np.inf), np.nan_to_num(ess, nan=0.0))
+    return out
+
+
+def summarize_convergence(posterior: dict, diverging: np.ndarray, n_drivers: int,
+                          num_steps: np.ndarray | None = None) -> dict:
+    pp = per_parameter(posterior, n_drivers)
+    rhat_max = max((float(np.max(r)) for r, _ in pp.values() if r.size), default=np.inf)
+    ess_min = min((float(np.min(e)) for _, e in pp.values() if e.size), default=0.0)
+    div = np.asarray(diverging)
+    n_draws = int(div.size)
+    d = {
+        "chains": int(div.shape[0]) if div.ndim == 2 else 1,
+        "draws": n_draws,
+        "rhat_max": rhat_max,
+        "ess_bulk_min": ess_min,
+        "divergences": int(div.sum()),
+        "divergence_rate": float(div.sum() / max(n_draws, 1)),
+        "per_site": {k: {"rhat_max": float(np.max(r)), "ess_bulk_min": float(np.min(e))}
+                     for k, (r, e) in pp.items()},
+    }
+    if num_steps is not None:
+        d["mean_leapfrog_steps"] = float(np.mean(num_steps))
+    return d
+
+
+def convergence_check(diag: dict, rhat_max: float = RHAT_MAX, ess_min: float = ESS_MIN,
+                      divergence_max: float = DIVERGENCE_MAX) -> tuple[bool, list[str]]:
+    reasons = []
+    if not diag.get("rhat_max", np.inf) <= rhat_max:
+        reasons.append(f"R-hat {diag.get('rhat_max'):.4f} > {rhat_max}")
+    if not diag.get("ess_bulk_min", 0.0) >= ess_min:
+        reasons.append(f"bulk ESS {diag.get('ess_bulk_min'):.0f} < {ess_min:.0f}")
+    if not diag.get("divergence_rate", 1.0) <= divergence_max:
+        reasons.append(f"divergences {100 * diag.get('divergence_rate', 1.0):.2f} % > "
+                       f"{100 * divergence_max:.0f} %")
+    return (not reasons), reasons

@@ -1,0 +1,218 @@
+"""Inference: a quick mean-field SVI fit for initialisation, then NUTS chains.
+
+- SVI with AutoNormal (not MAP: a MAP estimate collapses the hierarchical scales to zero, the
+  neck of the funnel): its locations, jittered by a fraction of its scales, start the chains, and
+  its scales squared are NUTS's initial diagonal inverse mass matrix, so warm-up is short.
+- NUTS chains run sequentially (faster than vectorized chains on 2 CPU cores, STACK-NOTES), with
+  `jit_model_args=True` so the compiled programs depend only on the (padded, static) shapes and
+  are reused across races and from JAX's persistent compilation cache.
+- A new MCMC object per run (re-running one raised errors before).
+Timings separate compilation (JAX trace + lowering + backend compile or cache load, measured by
+jax.monitoring events) from warm-up and sampling.
+"""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+from numpyro import optim
+from numpyro.infer import MCMC, NUTS, SVI, Trace_ELBO
+from numpyro.infer.autoguide import AutoNormal
+from numpyro.infer.initialization import init_to_median
+
+from nascar_pipeline.core.jax_setup import enable_compilation_cache
+from nascar_pipeline.core.model.data import HistoryData
+from nascar_pipeline.core.model.diagnostics import summarize_convergence
+from nascar_pipeline.core.model.model import POSTERIOR_SITES, race_model
+
+enable_compilation_cache()
+
+_COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration",
+                   "/jax/core/compile/jaxpr_to_mlir_module_duration",
+                   "/jax/core/compile/backend_compile_duration")
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Inference settings. Defaults are production-grade; tests use tiny values."""
+
+    num_warmup: int = 400
+    num_samples: int = 500
+    num_chains: int = 4
+    seed: int = 0
+    svi_steps: int = 1500
+    svi_lr: float = 0.03
+    target_accept: float = 0.85
+    max_tree_depth: int = 7
+    init_jitter: float = 0.5
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class FitResult:
+    posterior: dict                   # site -> (chains, draws, ...) numpy arrays
+    diverging: np.ndarray             # (chains, draws) bool
+    num_steps: np.ndarray             # (chains, draws) leapfrog steps
+    data: HistoryData
+    diagnostics: dict
+    timings: dict
+    config: dict = field(default_factory=dict)
+    init_state: tuple | None = None   # (locs, scales) unconstrained, from the posterior: warm start
+
+    def flat(self) -> dict:
+        """site -> (chains * draws, ...)."""
+        return {k: v.reshape((-1,) + v.shape[2:]) for k, v in self.posterior.items()}
+
+
+class _CompileClock:
+    def __init__(self):
+        self.total = 0.0
+
+    def __call__(self, event, duration, **kwargs):
+        if event in _COMPILE_EVENTS:
+            self.total += duration
+
+
+_CLOCK = _CompileClock()
+_REGISTERED = False
+
+
+@contextmanager
+def _phase(timings: dict, name: str):
+    global _REGISTERED
+    if not _REGISTERED:
+        jax.monitoring.register_event_duration_secs_listener(_CLOCK)
+        _REGISTERED = True
+    c0, t0 = _CLOCK.total, time.perf_counter()
+    yield
+    wall = time.perf_counter() - t0
+    comp = _CLOCK.total - c0
+    timings[f"{name}_wall_s"] = wall
+    timings[f"{name}_compile_s"] = comp
+
+
+def bound_model(data: HistoryData):
+    """The model with its static sizes bound (they fix parameter shapes, so they cannot be
+    traced arguments under jit_model_args)."""
+    return partial(race_model, n_drivers=data.n_drivers_padded, n_cars=data.n_cars_padded)
+
+
+def svi_init(data: HistoryData, cfg: FitConfig, rng_key):
+    """Mean-field SVI: returns (unconstrained locs, unconstrained scales), dicts by site."""
+    kwargs = data.arrays
+    model = bound_model(data)
+    guide = AutoNormal(model, init_loc_fn=init_to_median(num_samples=15), init_scale=0.1)
+    svi = SVI(model, guide, optim.Adam(cfg.svi_lr), Trace_ELBO())
+    res = svi.run(rng_key, cfg.svi_steps, progress_bar=False, **kwargs)
+    p = res.params
+    locs = {k[: -len("_auto_loc")]: v for k, v in p.items() if k.endswith("_auto_loc")}
+    scales = {k[: -len("_auto_scale")]: v for k, v in p.items() if k.endswith("_auto_scale")}
+    return locs, scales, np.asarray(res.losses)
+
+
+def fit_model(data: HistoryData, cfg: FitConfig = FitConfig(), init: tuple | None = None
+              ) -> FitResult:
+    """Fit the race model to prepared history. `init` = (locs, scales) from an earlier SVI fit of
+    the same shapes (a warm start; skips SVI)."""
+    enable_compilation_cache()
+    timings: dict = {}
+    kwargs = {k: jnp.asarray(v) for k, v in data.arrays.items()}
+    model = bound_model(data)
+    key = jax.random.PRNGKey(cfg.seed)
+    k_svi, k_jit, k_warm, k_run = jax.random.split(key, 4)
+
+    with _phase(timings, "svi"):
+        if init is None:
+            locs, scales, losses = svi_init(data, cfg, k_svi)
+            timings["svi_final_loss"] = float(losses[-1]) if len(losses) else float("nan")
+        else:
+            locs, scales = init
+        locs = jax.tree.map(jnp.asarray, locs)
+        scales = jax.tree.map(jnp.asarray, scales)
+
+    C = cfg.num_chains
+    leaves, treedef = jax.tree.flatten(locs)
+    noise_keys = jax.random.split(k_jit, len(leaves))
+    scale_leaves = jax.tree.leaves(scales)
+    init_params = jax.tree.unflatten(treedef, [
+        l[None] + cfg.init_jitter * s[None] * jax.random.normal(nk, (C,) + l.shape)
+        for l, s, nk in zip(leaves, scale_leaves, noise_keys)])
+    if C == 1:
+        init_params = jax.tree.map(lambda x: x[0], init_params)
+    inv_mass, _ = ravel_pytree(jax.tree.map(lambda s: jnp.clip(s, 1e-3, 10.0) ** 2, scales))
+
+    kernel = NUTS(model, inverse_mass_matrix=inv_mass, target_accept_prob=cfg.target_accept,
+                  max_tree_depth=cfg.max_tree_depth)
+    mcmc = MCMC(kernel, num_warmup=cfg.num_warmup, num_samples=cfg.num_samples, num_chains=C,
+                chain_method="sequential", progress_bar=False, jit_model_args=True)
+    with _phase(timings, "warmup"):
+        mcmc.warmup(k_warm, init_params=init_params, **kwargs)
+        jax.block_until_ready(mcmc.post_warmup_state)
+    with _phase(timings, "sampling"):
+        mcmc.run(k_run, extra_fields=("diverging", "num_steps"), **kwargs)
+        samples = mcmc.get_samples(group_by_chain=True)
+        jax.block_until_ready(samples)
+
+    posterior = {k: np.asarray(samples[k]) for k in POSTERIOR_SITES if k in samples}
+    init_state = posterior_init_state({k: np.asarray(samples[k]) for k in locs})
+    extra = mcmc.get_extra_fields(group_by_chain=True)
+    diverging = np.asarray(extra["diverging"]).reshape(C, -1)
+    num_steps = np.asarray(extra["num_steps"]).reshape(C, -1)
+    diag = summarize_convergence(posterior, diverging, data.n_drivers, num_steps)
+    timings["compile_s"] = sum(v for k, v in timings.items() if k.endswith("_compile_s"))
+    timings["warmup_s"] = timings["warmup_wall_s"] - timings["warmup_compile_s"]
+    timings["sampling_s"] = timings["sampling_wall_s"] - timings["sampling_compile_s"]
+    timings["total_s"] = sum(v for k, v in timings.items() if k.endswith("_wall_s"))
+    diag["ess_per_s"] = diag["ess_bulk_min"] / max(timings["sampling_s"], 1e-9)
+    return FitResult(posterior=posterior, diverging=diverging, num_steps=num_steps, data=data,
+                     diagnostics=diag, timings=timings, config=cfg.as_dict(),
+                     init_state=init_state)
+
+
+def posterior_init_state(latent: dict) -> tuple[dict, dict]:
+    """Unconstrained mean and sd of each latent site over all draws ((chains, draws, ...) in).
+    Only the sigma_* sites are constrained (positive): their unconstrained value is the log."""
+    locs, scales = {}, {}
+    for k, v in latent.items():
+        x = v.reshape((-1,) + v.shape[2:]).astype(np.float64)
+        if k.startswith("sigma_"):
+            x = np.log(np.maximum(x, 1e-8))
+        locs[k] = x.mean(axis=0).astype(np.float32)
+        scales[k] = np.maximum(x.std(axis=0), 1e-3).astype(np.float32)
+    return locs, scales
+
+
+_BY_DRIVER = ("skill_z", "skill_track_z")
+_BY_CAR = ("car_z",)
+
+
+def remap_init(init: tuple, old: HistoryData, new: HistoryData) -> tuple[dict, dict]:
+    """Carry a warm start from one race's fit to the next: driver- and car-indexed sites are
+    re-indexed by driver id / car number (new ones start at the prior: loc 0, scale 1)."""
+    locs, scales = init
+    out_l, out_s = {}, {}
+    maps = {"driver": (old.driver_index(), new.driver_ids, new.n_drivers_padded),
+            "car": (old.car_index(), new.car_numbers, new.n_cars_padded)}
+    for k in locs:
+        l, sc = np.asarray(locs[k]), np.asarray(scales[k])
+        kind = "driver" if k in _BY_DRIVER else "car" if k in _BY_CAR else None
+        if kind is None:
+            out_l[k], out_s[k] = l, sc
+            continue
+        old_index, new_keys, n_pad = maps[kind]
+        nl = np.zeros((n_pad,) + l.shape[1:], np.float32)
+        ns = np.ones((n_pad,) + l.shape[1:], np.float32)
+        for j, key in enumerate(new_keys):
+            i = old_index.get(int(key) if kind == "driver" else str(key))
+            if i is not None:
+                nl[j], ns[j] = l[i], sc[i]
+        out_l[k], out_s[k] = nl, ns
+    return out_l, out_s

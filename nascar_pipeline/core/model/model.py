@@ -1,0 +1,118 @@
+"""The race model: one NumPyro function, vectorized over padded races (no Python loops).
+
+Latent ability of a driver in a race (track type t):
+    ability = skill[d] + skill_track[d, t] + car_effect[car]
+    perf    = exp(log_scale[t]) * ability + start_effect[t] * start
+skill, skill_track and car_effect are hierarchical and non-centred (sigma * z). `log_scale` lets a
+track type be more random (superspeedways) than intermediates (fixed at 0 for intermediates).
+
+Finishing order: exact Plackett-Luce over the whole field with utility perf + dnf_penalty * dnf.
+Restricted to the cars that ran to the end this is exactly Plackett-Luce on perf (PL is closed
+under marginalisation); the penalty places cars that dropped out behind, mostly. The likelihood is
+a reverse cumulative logsumexp over slots in finishing order.
+
+DNF: Bernoulli, logit = dnf_base[t] + dnf_start * start + dnf_ability * ability.
+
+Laps led and fastest laps: Dirichlet-multinomial over the field (shares of the race's total),
+concentration exp(base[t] + slope * perf) scaled by the fraction of the race the car completed;
+fastest laps also follow laps led (log1p(20 * share led)). Totals always add up.
+
+Every race's log-likelihood is multiplied by its weight w (time decay; 0 for padding).
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpyro
+import numpyro.distributions as dist
+from jax.scipy.special import gammaln
+
+N_TRACK_TYPES = 4
+INTERMEDIATE = 1
+_NEG = -1e4
+
+
+def dirichlet_multinomial_ll(counts, alpha, mask):
+    """log P(counts | total, alpha) without the multinomial coefficient (constant in alpha),
+    summed over each row's masked slots. counts, alpha, mask: (R, N). Returns (R,)."""
+    a = jnp.where(mask > 0, alpha, 1.0)
+    total = jnp.sum(counts * mask, axis=-1)
+    a_sum = jnp.maximum(jnp.sum(a * mask, axis=-1), 1e-3)   # empty (padding) races: 0 ll
+    per_slot = (gammaln(counts + a) - gammaln(a)) * mask
+    return gammaln(a_sum) - gammaln(total + a_sum) + jnp.sum(per_slot, axis=-1)
+
+
+def plackett_luce_ll(util, mask):
+    """Exact Plackett-Luce log-probability of the slot order (slot 0 first), masked. (R,)."""
+    u = jnp.where(mask > 0, util, _NEG)
+    m = jax.lax.stop_gradient(jnp.max(u, axis=-1, keepdims=True))
+    n = u.shape[-1]
+    upper = jnp.triu(jnp.ones((n, n), u.dtype))          # tail[i] = sum_{j >= i} exp(u_j - m)
+    tail = jnp.log(jnp.exp(u - m) @ upper.T + 1e-30) + m
+    return jnp.sum((u - tail) * mask, axis=-1)
+
+
+def concentration(log_alpha):
+    """Dirichlet concentration from its log, kept in a range float32 lgamma handles."""
+    return jnp.exp(jnp.clip(log_alpha, -12.0, 12.0))
+
+
+def led_feature(led_share):
+    return jnp.log1p(20.0 * led_share)
+
+
+def race_model(drv, car, mask, start, dnf, frac, led, fast, fast_ok, tt, w, n_drivers, n_cars):
+    T = N_TRACK_TYPES
+    # --- skills: hierarchical, non-centred -------------------------------------------------
+    sigma_skill = numpyro.sample("sigma_skill", dist.HalfNormal(1.0))
+    skill_z = numpyro.sample("skill_z", dist.Normal(0.0, 1.0).expand([n_drivers]).to_event(1))
+    skill = numpyro.deterministic("skill", sigma_skill * skill_z)
+    sigma_track = numpyro.sample("sigma_track", dist.HalfNormal(0.5))
+    track_z = numpyro.sample("skill_track_z",
+                             dist.Normal(0.0, 1.0).expand([n_drivers, T]).to_event(2))
+    skill_track = numpyro.deterministic("skill_track", sigma_track * track_z)
+    sigma_car = numpyro.sample("sigma_car", dist.HalfNormal(0.25))
+    car_z = numpyro.sample("car_z", dist.Normal(0.0, 1.0).expand([n_cars]).to_event(1))
+    car_effect = numpyro.deterministic("car_effect", sigma_car * car_z)
+    # --- race-type effects -------------------------------------------------------------------
+    log_scale_other = numpyro.sample("log_scale_other",
+                                     dist.Normal(0.0, 0.5).expand([T - 1]).to_event(1))
+    log_scale = jnp.insert(log_scale_other, INTERMEDIATE, 0.0)
+    start_effect = numpyro.sample("start_effect", dist.Normal(0.0, 2.0).expand([T]).to_event(1))
+    dnf_penalty = numpyro.sample("dnf_penalty", dist.Normal(-3.0, 2.0))
+    dnf_base = numpyro.sample("dnf_base", dist.Normal(-2.0, 1.0).expand([T]).to_event(1))
+    dnf_start = numpyro.sample("dnf_start", dist.Normal(0.0, 1.0))
+    dnf_ability = numpyro.sample("dnf_ability", dist.Normal(0.0, 1.0))
+    led_base = numpyro.sample("led_base", dist.Normal(-2.0, 2.0).expand([T]).to_event(1))
+    led_perf = numpyro.sample("led_perf", dist.Normal(1.0, 1.0))
+    fast_base = numpyro.sample("fast_base", dist.Normal(-1.0, 2.0).expand([T]).to_event(1))
+    fast_perf = numpyro.sample("fast_perf", dist.Normal(1.0, 1.0))
+    fast_led = numpyro.sample("fast_led", dist.Normal(0.0, 1.0))
+
+    # --- per start -----------------------------------------------------------------------------
+    ability = skill[drv] + skill_track[drv, tt[:, None]] + car_effect[car]          # (R, N)
+    perf = jnp.exp(log_scale[tt])[:, None] * ability + start_effect[tt][:, None] * start
+
+    order_ll = plackett_luce_ll(perf + dnf_penalty * dnf, mask)
+    numpyro.factor("finishing_order", jnp.sum(w * order_ll))
+
+    logit = dnf_base[tt][:, None] + dnf_start * start + dnf_ability * ability
+    dnf_ll = jnp.sum(mask * (dnf * jax.nn.log_sigmoid(logit)
+                             + (1.0 - dnf) * jax.nn.log_sigmoid(-logit)), axis=-1)
+    numpyro.factor("dnf", jnp.sum(w * dnf_ll))
+
+    log_share = jnp.log(jnp.clip(frac, 0.02, 1.0))
+    alpha_led = concentration(led_base[tt][:, None] + led_perf * perf + log_share)
+    numpyro.factor("laps_led", jnp.sum(w * dirichlet_multinomial_ll(led, alpha_led, mask)))
+
+    led_share = led / jnp.maximum(jnp.sum(led, axis=-1, keepdims=True), 1.0)
+    alpha_fast = concentration(fast_base[tt][:, None] + fast_perf * perf
+                               + fast_led * led_feature(led_share) + log_share)
+    numpyro.factor("fastest_laps",
+                   jnp.sum(w * fast_ok * dirichlet_multinomial_ll(fast, alpha_fast, mask)))
+
+
+# Sites kept from a fit (the simulator needs these; the z's are not stored).
+POSTERIOR_SITES = ("sigma_skill", "skill", "sigma_track", "skill_track", "sigma_car", "car_effect",
+                   "log_scale_other", "start_effect", "dnf_penalty", "dnf_base", "dnf_start",
+                   "dnf_ability", "led_base", "led_perf", "fast_base", "fast_perf", "fast_led")

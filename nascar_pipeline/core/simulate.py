@@ -1,0 +1,293 @@
+"""Posterior predictive race scenarios: posterior draws + an entry list -> S simulated races.
+
+Each scenario takes one posterior draw (drawn with replacement) and simulates, vectorized in JAX:
+1. DNF per car: Bernoulli(sigmoid(dnf_base[t] + dnf_start * start + dnf_ability * ability)).
+2. Finishing order: Gumbel-max sampling of Plackett-Luce over the field with utility
+   perf + dnf_penalty * dnf (the model's likelihood), so every scenario is a permutation 1..D.
+3. Laps completed: a running car finishing P-th completes laps - round(laps * down[P]) (down: the
+   median fraction of laps down at that position in history); a DNF car completes
+   floor(laps * Beta(a, b)) < laps (a, b: moments of history's DNF fractions).
+4. Laps led: shares ~ Dirichlet(exp(led_base[t] + led_perf * perf) * fraction completed), counts
+   ~ Multinomial(laps, shares); a car never leads more laps than it completed (any excess goes to
+   the winner), so laps led sum to the laps run.
+5. Fastest laps: total F = round(laps * phi), phi ~ Normal(mean, sd) of history's fastest laps
+   per lap at the track type (about 0.77; clipped to [0.2, 0.95]); shares ~ Dirichlet(exp(fast_base
+   + fast_perf * perf + fast_led * log1p(20 * share led)) * fraction completed); counts ~
+   Multinomial(F, shares), capped at laps completed likewise.
+6. DraftKings and FanDuel points from nascar_pipeline.core.rules (the one scoring definition).
+
+Drivers without history (partial pooling, never an error): skill ~ Normal(mean skill of the
+drivers with few starts in the window (< 10), sigma_skill), track offset ~ Normal(0, sigma_track);
+an unknown car number gets car effect ~ Normal(0, sigma_car).
+
+Start positions: the entry list's start_position where every entry has one (qualifying known).
+Fallback when some or all are missing: the missing ones are ordered by the driver's mean start
+over his last 10 history starts (drivers with none last, then by driver_id) and given the start
+positions not taken, in that order. `ScenarioSet.start_imputed` says whether the fallback was used.
+
+race_scenarios Parquet layout (contract): a long table sorted by (scenario, driver_id), one row
+per driver per scenario, columns
+    scenario int32, driver_id int64, start_position int16, finish_position int16, dnf bool,
+    laps_completed int16, laps_led int16, fastest_laps int16, dk_points float32, fd_points float32.
+`scenario_points_matrix(df, site)` turns it back into (driver_ids, S x D float32 matrix).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from nascar_pipeline.core import rules
+from nascar_pipeline.core.jax_setup import enable_compilation_cache
+from nascar_pipeline.core.model.data import (DEFAULT_FAST_FRAC, FIELD_SIZE, TRACK_TYPES,
+                                             HistoryData, scale_start, track_type_index)
+from nascar_pipeline.core.model.model import INTERMEDIATE, led_feature
+
+enable_compilation_cache()
+
+SCENARIO_COLUMNS = {
+    "scenario": "int32",
+    "driver_id": "int64",
+    "start_position": "int16",
+    "finish_position": "int16",
+    "dnf": "bool",
+    "laps_completed": "int16",
+    "laps_led": "int16",
+    "fastest_laps": "int16",
+    "dk_points": "float32",
+    "fd_points": "float32",
+}
+LOW_HISTORY_STARTS = 10
+_NEG = -1e9
+
+
+@dataclass
+class ScenarioSet:
+    """S x D arrays (columns in driver_id order) for one race."""
+
+    driver_ids: np.ndarray          # (D,) int64, ascending
+    start_position: np.ndarray      # (D,) int16
+    finish_position: np.ndarray     # (S, D) int16, each row a permutation of 1..D
+    dnf: np.ndarray                 # (S, D) bool
+    laps_completed: np.ndarray      # (S, D) int16
+    laps_led: np.ndarray            # (S, D) int16
+    fastest_laps: np.ndarray        # (S, D) int16
+    dk_points: np.ndarray           # (S, D) float32
+    fd_points: np.ndarray           # (S, D) float32
+    utility: np.ndarray             # (S, D) float32: perf + dnf_penalty * dnf (Plackett-Luce)
+    laps: int
+    track_type: str
+    start_imputed: bool
+
+    @property
+    def n_scenarios(self) -> int:
+        return int(self.finish_position.shape[0])
+
+    def to_frame(self) -> pd.DataFrame:
+        S, D = self.finish_position.shape
+        df = pd.DataFrame({
+            "scenario": np.repeat(np.arange(S, dtype=np.int32), D),
+            "driver_id": np.tile(self.driver_ids.astype(np.int64), S),
+            "start_position": np.tile(self.start_position.astype(np.int16), S),
+            "finish_position": self.finish_position.reshape(-1).astype(np.int16),
+            "dnf": self.dnf.reshape(-1).astype(bool),
+            "laps_completed": self.laps_completed.reshape(-1).astype(np.int16),
+            "laps_led": self.laps_led.reshape(-1).astype(np.int16),
+            "fastest_laps": self.fastest_laps.reshape(-1).astype(np.int16),
+            "dk_points": self.dk_points.reshape(-1).astype(np.float32),
+            "fd_points": self.fd_points.reshape(-1).astype(np.float32),
+        })
+        return df.astype(SCENARIO_COLUMNS)
+
+
+def scenario_points_matrix(df: pd.DataFrame, site: str = "draftkings"
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """race_scenarios long table -> (driver_ids ascending, float32 matrix S x D of the site's
+    points)."""
+    col = "dk_points" if rules.get_site(site).name == "draftkings" else "fd_points"
+    wide = df.pivot(index="scenario", columns="driver_id", values=col).sort_index(axis=1)
+    return wide.columns.to_numpy(dtype=np.int64), wide.to_numpy(dtype=np.float32)
+
+
+def resolve_start_positions(entries: pd.DataFrame, history_stats: dict
+                            ) -> tuple[np.ndarray, bool]:
+    """Start positions for entries (sorted by driver_id); the documented fallback fills gaps."""
+    sp = pd.to_numeric(entries["start_position"], errors="coerce") if "start_position" in \
+        entries.columns else pd.Series([np.nan] * len(entries))
+    sp = sp.to_numpy(dtype=float)
+    D = len(entries)
+    known = ~np.isnan(sp)
+    valid = known.all() and len(set(sp.astype(int))) == D and sp.min() >= 1 and sp.max() <= D
+    if valid:
+        return sp.astype(np.int16), False
+    recent = history_stats.get("recent_start", {})
+    ids = entries["driver_id"].to_numpy(dtype=np.int64)
+    taken = set(int(x) for x in sp[known] if 1 <= x <= D)
+    keep = known & np.isin(sp, list(taken))
+    _, first = np.unique(sp[keep], return_index=True)   # duplicates in known: keep the first
+    keep_idx = np.flatnonzero(keep)[first]
+    out = np.zeros(D, dtype=np.int16)
+    out[keep_idx] = sp[keep_idx].astype(np.int16)
+    free = [p for p in range(1, D + 1) if p not in set(out[keep_idx].tolist())]
+    missing = [i for i in range(D) if out[i] == 0]
+    missing.sort(key=lambda i: (recent.get(int(ids[i]), 1e9), int(ids[i])))
+    for i, p in zip(missing, free):
+        out[i] = p
+    return out, True
+
+
+def _race_laps(laps, track_name, track_type, stats) -> int:
+    if laps is not None and not pd.isna(laps) and int(laps) > 0:
+        return int(laps)
+    by_track = stats.get("laps_by_track", {})
+    if track_name is not None and str(track_name) in by_track:
+        return int(round(by_track[str(track_name)]))
+    return int(round(stats.get("laps_by_type", {}).get(track_type, 267)))
+
+
+@partial(jax.jit, static_argnames=("n_scenarios",))
+def _simulate_kernel(key, post, d_idx, d_known, c_idx, c_known, low_mask, start_s, mask, tt,
+                     laps, down, dnf_beta, fast_frac, n_scenarios):
+    S = n_scenarios
+    N = start_s.shape[0]
+    k = jax.random.split(key, 12)
+    n_draws = post["skill"].shape[0]
+    draw = jax.random.randint(k[0], (S,), 0, n_draws)
+    p = jax.tree.map(lambda x: x[draw], post)
+
+    low_w = low_mask / jnp.maximum(jnp.sum(low_mask), 1.0)
+    mu_new = jnp.where(jnp.sum(low_mask) > 0, p["skill"] @ low_w, 0.0)          # (S,)
+    z = jax.random.normal(k[1], (3, S, N))
+    skill = jnp.where(d_known, jnp.take_along_axis(p["skill"], d_idx[None].repeat(S, 0), 1),
+                      mu_new[:, None] + p["sigma_skill"][:, None] * z[0])
+    st = p["skill_track"][:, :, tt]                                              # (S, Dp)
+    skill_track = jnp.where(d_known, jnp.take_along_axis(st, d_idx[None].repeat(S, 0), 1),
+                            p["sigma_track"][:, None] * z[1])
+    car = jnp.where(c_known, jnp.take_along_axis(p["car_effect"], c_idx[None].repeat(S, 0), 1),
+                    p["sigma_car"][:, None] * z[2])
+    ability = skill + skill_track + car
+    log_scale = jnp.insert(p["log_scale_other"], INTERMEDIATE, 0.0, axis=1)[:, tt]
+    perf = jnp.exp(log_scale)[:, None] * ability + p["start_effect"][:, tt][:, None] * start_s
+
+    logit = p["dnf_base"][:, tt][:, None] + p["dnf_start"][:, None] * start_s \
+        + p["dnf_ability"][:, None] * ability
+    dnf = (jax.random.uniform(k[2], (S, N)) < jax.nn.sigmoid(logit)) & mask
+    util = jnp.where(mask, perf + p["dnf_penalty"][:, None] * dnf, _NEG)
+    noisy = util + jax.random.gumbel(k[3], (S, N))
+    order = jnp.argsort(-noisy, axis=1)
+    finish = jnp.argsort(order, axis=1) + 1                                      # 1-based
+
+    lapsf = laps.astype(jnp.float32)
+    run_lc = lapsf - jnp.round(down[jnp.clip(finish - 1, 0, down.shape[0] - 1)] * lapsf)
+    frac = jax.random.beta(k[4], dnf_beta[0], dnf_beta[1], (S, N))
+    dnf_lc = jnp.clip(jnp.floor(frac * lapsf), 0.0, lapsf - 1.0)
+    lc = jnp.where(dnf, dnf_lc, run_lc) * mask
+    winner = finish == 1
+    share_done = jnp.clip(lc / lapsf, 0.02, 1.0)
+
+    def allocate(key_g, key_m, log_alpha, total):
+        la = jnp.clip(log_alpha, -12.0, 12.0)
+        g = jnp.where(mask, jax.random.loggamma(key_g, jnp.exp(la)), _NEG)
+        shares = jax.nn.softmax(g, axis=1)
+        counts = jax.random.multinomial(key_m, total, shares)
+        counts = jnp.where(mask, counts, 0.0)
+        capped = jnp.minimum(counts, lc)
+        excess = jnp.sum(counts - capped, axis=1, keepdims=True)
+        return capped + winner * excess
+
+    led = allocate(k[5], k[6], p["led_base"][:, tt][:, None] + p["led_perf"][:, None] * perf
+                   + jnp.log(share_done), lapsf)
+    phi = jnp.clip(fast_frac[0] + fast_frac[1] * jax.random.normal(k[7], (S,)), 0.2, 0.95)
+    n_fast = jnp.round(phi * lapsf)
+    fast = allocate(k[8], k[9], p["fast_base"][:, tt][:, None] + p["fast_perf"][:, None] * perf
+                    + p["fast_led"][:, None] * led_feature(led / lapsf) + jnp.log(share_done),
+                    n_fast)
+    return finish, dnf, lc, led, fast, util
+
+
+def simulate_race(posterior: dict, data: HistoryData, entries: pd.DataFrame, track_type: str,
+                  laps: int | None = None, n_scenarios: int = 10_000, seed: int = 0,
+                  track_name: str | None = None) -> ScenarioSet:
+    """Simulate `n_scenarios` races for `entries` (driver_id, car_number, start_position, ...).
+
+    posterior: site -> (draws, ...) arrays (FitResult.flat()); data: the HistoryData of the fit
+    (index maps, empirical stats). laps: the race's scheduled laps (fallback: median laps at the
+    track in history, else at the track type)."""
+    enable_compilation_cache()
+    e = entries.drop_duplicates("driver_id").sort_values("driver_id").reset_index(drop=True)
+    D = len(e)
+    if D == 0:
+        raise ValueError("the entry list is empty: nothing to simulate")
+    if D > FIELD_SIZE:
+        raise ValueError(f"{D} entries exceed the field size {FIELD_SIZE}")
+    t = TRACK_TYPES[track_type_index(track_type)]
+    tt = TRACK_TYPES.index(t)
+    laps_i = _race_laps(laps, track_name, t, data.stats)
+    start, imputed = resolve_start_positions(e, data.stats)
+
+    N = FIELD_SIZE
+    di, ci = data.driver_index(), data.car_index()
+    ids = e["driver_id"].to_numpy(dtype=np.int64)
+    cars = (e["car_number"].astype("string").fillna("?").astype(str).to_numpy()
+            if "car_number" in e.columns else np.array(["?"] * D))
+    d_idx = np.zeros(N, np.int32)
+    d_known = np.zeros(N, bool)
+    c_idx = np.zeros(N, np.int32)
+    c_known = np.zeros(N, bool)
+    for j in range(D):
+        if int(ids[j]) in di:
+            d_idx[j], d_known[j] = di[int(ids[j])], True
+        if cars[j] in ci:
+            c_idx[j], c_known[j] = ci[cars[j]], True
+    low = np.zeros(data.n_drivers_padded, np.float32)
+    low[: data.n_drivers] = (data.starts < LOW_HISTORY_STARTS) & (data.starts > 0)
+    mask = np.zeros(N, bool)
+    mask[:D] = True
+    start_s = np.zeros(N, np.float32)
+    start_s[:D] = scale_start(start)
+    stats = data.stats or {}
+    down = np.asarray(stats.get("laps_down", [0.0] * N), np.float32)
+    beta = np.asarray(stats.get("dnf_frac_beta", (1.2, 0.8)), np.float32)
+    ff = np.asarray(stats.get("fast_frac", {}).get(t, DEFAULT_FAST_FRAC), np.float32)
+    post = {k: jnp.asarray(v, jnp.float32) for k, v in posterior.items()}
+
+    out = _simulate_kernel(jax.random.PRNGKey(seed), post, d_idx, d_known, c_idx, c_known, low,
+                           start_s, mask, np.int32(tt), np.int32(laps_i), down, beta, ff,
+                           n_scenarios=int(n_scenarios))
+    finish, dnf, lc, led, fast, util = (np.asarray(x)[:, :D] for x in out)
+    finish = finish.astype(np.int16)
+    st = np.broadcast_to(start[None, :], finish.shape)
+    dk = rules.draftkings_points(st, finish, led, fast).astype(np.float32)
+    fd = rules.fanduel_points(st, finish, led, lc).astype(np.float32)
+    return ScenarioSet(driver_ids=ids, start_position=start.astype(np.int16),
+                       finish_position=finish, dnf=dnf.astype(bool),
+                       laps_completed=lc.astype(np.int16), laps_led=led.astype(np.int16),
+                       fastest_laps=fast.astype(np.int16), dk_points=dk, fd_points=fd,
+                       utility=util.astype(np.float32), laps=laps_i, track_type=t,
+                       start_imputed=imputed)
+
+
+def scenario_sanity(sc: ScenarioSet) -> tuple[bool, dict]:
+    """Every row a permutation of 1..D; laps led sum to laps; fastest laps within [0.15, 0.96] of
+    laps and never above laps completed; points within the rules' bounds."""
+    S, D = sc.finish_position.shape
+    perm_ok = bool(np.all(np.sort(sc.finish_position, axis=1) == np.arange(1, D + 1)[None]))
+    led_tot = sc.laps_led.astype(np.int64).sum(axis=1)
+    fast_tot = sc.fastest_laps.astype(np.int64).sum(axis=1)
+    led_ok = bool(np.all(led_tot == sc.laps))
+    fast_ok = bool(np.all((fast_tot >= 0.15 * sc.laps) & (fast_tot <= 0.96 * sc.laps)))
+    cap_ok = bool(np.all(sc.laps_led <= sc.laps_completed) and
+                  np.all(sc.fastest_laps <= sc.laps_completed) and
+                  np.all(sc.laps_completed <= sc.laps) and np.all(sc.laps_completed >= 0))
+    dk_hi, fd_hi = (rules.max_points_bound(s, D, sc.laps) for s in rules.SITES)
+    dk_lo, fd_lo = (rules.min_points_bound(s, D) for s in rules.SITES)
+    pts_ok = bool(np.all((sc.dk_points >= dk_lo - 1e-3) & (sc.dk_points <= dk_hi + 1e-3)) and
+                  np.all((sc.fd_points >= fd_lo - 1e-3) & (sc.fd_points <= fd_hi + 1e-3)))
+    details = {"scenarios": S, "drivers": D, "permutations": perm_ok, "laps_led_sum": led_ok,
+               "fastest_laps_total": fast_ok, "lap_caps": cap_ok, "points_in_bounds": pts_ok,
+               "mean_fastest_frac": float(fast_tot.mean() / sc.laps)}
+    return perm_ok and led_ok and fast_ok and cap_ok and pts_ok, details
