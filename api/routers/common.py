@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from api.errors import ApiError
 from api.store import RaceStore
-from nascar_pipeline.core.slugs import is_valid_race_key
+from nascar_pipeline.core.slugs import MAX_RACE_KEY_LEN, RACE_KEY_RE, is_valid_race_key
 from nascar_pipeline.storage.layout import ManifestEntry
 
 ASSET_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -25,8 +25,12 @@ CACHE_CONTROL = "private, no-cache"
 
 # ---- path parameters, validated before any storage call ------------------------------------
 def _race_key(race_key: Annotated[str, Path(
-        description="race key: a slug of lower-case letters, digits and single hyphens",
-        examples=["2027-daytona-daytona-500"])]) -> str:
+        description="race key: a slug of lower-case letters, digits and single hyphens "
+                    "(anything else is a 400 before any storage read)",
+        examples=["2027-daytona-daytona-500"],
+        # documented, not enforced by FastAPI: the check below answers 400 with a clear body
+        json_schema_extra={"pattern": RACE_KEY_RE.pattern, "maxLength": MAX_RACE_KEY_LEN})]
+        ) -> str:
     if not is_valid_race_key(race_key):
         raise ApiError(400, "race key is not a valid slug ([a-z0-9] words joined by single "
                             "hyphens, at most 96 characters)", kind="invalid-race-key")
@@ -34,7 +38,9 @@ def _race_key(race_key: Annotated[str, Path(
 
 
 def _asset(asset: Annotated[str, Path(description="asset name, e.g. driver_projections",
-                                      examples=["driver_projections"])]) -> str:
+                                      examples=["driver_projections"],
+                                      json_schema_extra={"pattern": ASSET_NAME_RE.pattern})]
+           ) -> str:
     if not ASSET_NAME_RE.match(asset):
         raise ApiError(400, "asset name is not valid ([a-z][a-z0-9_]*)", kind="invalid-asset")
     return asset
