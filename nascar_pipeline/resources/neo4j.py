@@ -17,7 +17,7 @@ from pydantic import Field, PrivateAttr
 class Neo4jResource(ConfigurableResource):
     uri: str = Field(description="Bolt URI, e.g. bolt://127.0.0.1:7687 (NEO4J_URI)")
     user: str = Field(default="neo4j", description="User name (NEO4J_USER)")
-    password: str = Field(description="Password (NEO4J_PASSWORD); never logged")
+    password: str = Field(description="Password (NEO4J_PASSWORD); never logged", repr=False)
     database: Optional[str] = Field(default=None,
                                     description="Database name (NEO4J_DATABASE); default db if unset")
 
