@@ -232,9 +232,8 @@ def simulate_contest(points, ours, field, table: PayoutTable, *, chunk_elems: in
     points: (S, D); ours: (N, R); field: (F, R). Works over chunks of scenarios so that at most
     about `chunk_elems` field scores are held at once (memory bounded whatever S).
     In each chunk: one matrix product scores every lineup, the field's scores are sorted per
-    scenario, and our scores are located with one flat searchsorted (scenario offsets keep the
-    scenarios apart), which gives the number of field entries above and tied; ties among our own
-    lineups are added by direct comparison (N x N per scenario).
+    scenario together with ours, and our scores are located with one flat searchsorted (scenario
+    offsets keep the scenarios apart), which gives the number of entries above and tied.
     """
     P = np.asarray(points)
     S, D = P.shape
@@ -255,12 +254,9 @@ def simulate_contest(points, ours, field, table: PayoutTable, *, chunk_elems: in
         Pq = quantize_points(P[s0:s1])
         fs = Pq @ A_f                    # (c, F) exact whole numbers
         os_ = Pq @ A_o                   # (c, N)
-        b, t = _ranks_vs_sorted(fs, os_)
-        # ties and order among our own lineups
-        gt = (os_[:, None, :] > os_[:, :, None]).sum(axis=2)   # ours strictly above lineup i
-        eq = (os_[:, None, :] == os_[:, :, None]).sum(axis=2)  # ours tied with i (itself incl.)
-        b = b + gt
-        t = t + eq
+        # our lineups are entries too: rank against field + ours in one sorted array per scenario
+        # (an entry is tied with itself, so `t` counts it)
+        b, t = _ranks_vs_sorted(np.concatenate([fs, os_], axis=1), os_)
         better_all[s0:s1] = b
         tied_all[s0:s1] = t
         payout[s0:s1] = tie_split_payout(b, t, cum)
