@@ -113,6 +113,26 @@ def scenario_points_matrix(df: pd.DataFrame, site: str = "draftkings"
     return wide.columns.to_numpy(dtype=np.int64), wide.to_numpy(dtype=np.float32)
 
 
+def scenarios_from_frame(df: pd.DataFrame) -> ScenarioSet:
+    """race_scenarios long table -> ScenarioSet (utility is not stored: NaN)."""
+    df = df.sort_values(["scenario", "driver_id"])
+    ids = np.sort(df["driver_id"].unique()).astype(np.int64)
+    D = len(ids)
+    S = int(df["scenario"].nunique())
+
+    def m(col, dtype):
+        return df[col].to_numpy().reshape(S, D).astype(dtype)
+
+    lc = m("laps_completed", np.int16)
+    return ScenarioSet(driver_ids=ids, start_position=m("start_position", np.int16)[0],
+                       finish_position=m("finish_position", np.int16), dnf=m("dnf", bool),
+                       laps_completed=lc, laps_led=m("laps_led", np.int16),
+                       fastest_laps=m("fastest_laps", np.int16),
+                       dk_points=m("dk_points", np.float32), fd_points=m("fd_points", np.float32),
+                       utility=np.full((S, D), np.nan, np.float32), laps=int(lc.max()),
+                       track_type="", start_imputed=False)
+
+
 def resolve_start_positions(entries: pd.DataFrame, history_stats: dict
                             ) -> tuple[np.ndarray, bool]:
     """Start positions for entries (sorted by driver_id); the documented fallback fills gaps."""

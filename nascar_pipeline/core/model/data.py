@@ -135,15 +135,15 @@ def history_hash(history: pd.DataFrame, config: ModelConfig, extra: dict | None 
 
 def prepare_history(history: pd.DataFrame, config: ModelConfig = ModelConfig(),
                     target_date: str | None = None) -> HistoryData:
-    """Build model arrays from history rows strictly before `target_date` (default: all rows,
-    weights relative to the day after the last race), within `config.history_days`."""
+    """Build model arrays from history rows strictly before `target_date` (default: all rows),
+    within `config.history_days` of the last race; weights relative to the day after it."""
     h = clean_history(history)
-    if target_date is None:
-        ref = pd.Timestamp(h["race_date"].max()) + pd.Timedelta(days=1) if len(h) else pd.Timestamp(
-            "2000-01-01")
-    else:
-        ref = pd.Timestamp(target_date)
-        h = h[pd.to_datetime(h["race_date"]) < ref]
+    if target_date is not None:
+        h = h[pd.to_datetime(h["race_date"]) < pd.Timestamp(target_date)]
+    # Weights and the window are relative to the day after the last history race, so a fit
+    # depends on the history rows alone (races with identical history share one fit).
+    ref = (pd.Timestamp(h["race_date"].max()) + pd.Timedelta(days=1) if len(h)
+           else pd.Timestamp("2000-01-01"))
     h = h[pd.to_datetime(h["race_date"]) >= ref - pd.Timedelta(days=config.history_days)]
     h = h.sort_values(["race_date", "race_key", "finish_position"]).reset_index(drop=True)
 
