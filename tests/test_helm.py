@@ -577,6 +577,11 @@ def test_pool_limits_match_the_pipeline_defaults():
     from nascar_pipeline.automation.pools import DEFAULT_POOL_LIMITS
 
     assert VALUES["concurrencyPools"]["limits"] == DEFAULT_POOL_LIMITS
+    # Every pool an asset names gets its limit from the chart's hook.
+    used = set()
+    for path in (REPO / "nascar_pipeline").rglob("*.py"):
+        used |= set(re.findall(r"\bpool\s*=\s*[\"']([\w-]+)[\"']", path.read_text()))
+    assert used <= set(VALUES["concurrencyPools"]["limits"]), used
 
 
 def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
