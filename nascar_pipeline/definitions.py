@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from dagster import AssetSelection, Definitions, define_asset_job
+from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
 from nascar_pipeline import settings
 from nascar_pipeline.assets.partitions import races_partitions
@@ -42,6 +42,10 @@ race_job = define_asset_job(
     selection=AssetSelection.assets(*race_assets),
     partitions_def=races_partitions,
     description="Materialize every stage of one race, from the ontology snapshot onwards.",
+    # In-process: under the multiprocess executor the blocking asset checks of a dynamically
+    # partitioned asset load the wrong partition (dagster#17005, #27747; reproduced on 1.13.27
+    # through the daemon), and one process per race is faster on two cores. Pools still apply.
+    executor_def=in_process_executor,
 )
 
 defs = Definitions(

@@ -135,8 +135,11 @@ def _wait_grpc(port: int, timeout: float, proc: subprocess.Popen) -> bool:
 
 
 def start_stack(env: dict[str, str], workspace: Path, host: str, port: int, grpc_port: int,
-                api_port: int | None, log_dir: Path) -> dict[str, subprocess.Popen]:
-    """Start code server, daemon, webserver (and API); returns name -> process."""
+                api_port: int | None, log_dir: Path, *, daemon: bool = True,
+                webserver: bool = True) -> dict[str, subprocess.Popen]:
+    """Start the code server (our own gRPC server), then the daemon and the webserver against
+    it (and the API); returns name -> process. Each runs in its own session, so stop_stack can
+    end it with its children."""
     log_dir.mkdir(parents=True, exist_ok=True)
     procs: dict[str, subprocess.Popen] = {}
 
@@ -152,9 +155,11 @@ def start_stack(env: dict[str, str], workspace: Path, host: str, port: int, grpc
     if not _wait_grpc(grpc_port, 180, grpc):
         stop_stack(procs)
         raise RuntimeError(f"the code server did not start; see {log_dir / 'code-server.log'}")
-    spawn("daemon", [_bin("dagster-daemon"), "run", "-w", str(workspace)])
-    spawn("webserver", [_bin("dagster-webserver"), "-w", str(workspace), "-h", host,
-                        "-p", str(port)])
+    if daemon:
+        spawn("daemon", [_bin("dagster-daemon"), "run", "-w", str(workspace)])
+    if webserver:
+        spawn("webserver", [_bin("dagster-webserver"), "-w", str(workspace), "-h", host,
+                            "-p", str(port)])
     api = _api_target() if api_port else None
     if api:
         spawn("api", [_bin("uvicorn"), *api, "--host", host, "--port", str(api_port)])
