@@ -112,6 +112,7 @@ class Neo4jServer:
         self.version = version
         self._own_home = home is None
         self.home = Path(home) if home else Path(tempfile.mkdtemp(prefix="neo4j-test-"))
+        self._auto_port = bolt_port is None
         self.bolt_port = bolt_port or free_port()
         self.user = user
         self.password = password or secrets.token_urlsafe(18)
@@ -172,19 +173,28 @@ class Neo4jServer:
                             "set-initial-password", self.password],
                            env=env, check=True, capture_output=True, text=True)
         self._log = open(self.home / "console.log", "ab")
-        self.proc = subprocess.Popen(
-            [java, f"-Xms{self.heap}", f"-Xmx{self.heap}", "-XX:+UseG1GC",
-             "-XX:-OmitStackTraceInFastThrow", "-Dfile.encoding=UTF-8",
-             "-cp", classpath, ENTRY_POINT, f"--home-dir={self.home}", f"--config-dir={conf}"],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent if self.die_with_parent else None,
-        )
         atexit.register(self.stop)
-        try:
-            self._wait_for_bolt(timeout)
-        except BaseException:
-            self.stop(grace=0)
-            raise
+        for attempt in range(3):
+            self.proc = subprocess.Popen(
+                [java, f"-Xms{self.heap}", f"-Xmx{self.heap}", "-XX:+UseG1GC",
+                 "-XX:-OmitStackTraceInFastThrow", "-Dfile.encoding=UTF-8", "-cp", classpath,
+                 ENTRY_POINT, f"--home-dir={self.home}", f"--config-dir={conf}"],
+                env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent if self.die_with_parent else None,
+            )
+            try:
+                self._wait_for_bolt(timeout)
+                break
+            except RuntimeError as exc:  # exited early: retry once more on a new free port
+                port_taken = "already in use" in str(exc).lower() or "bind" in str(exc).lower()
+                if not (self._auto_port and port_taken and attempt < 2):
+                    self.stop(grace=0)
+                    raise
+                self.bolt_port = free_port()
+                conf = self._write_config()
+            except BaseException:
+                self.stop(grace=0)
+                raise
         self.startup_seconds = time.monotonic() - started
         return self
 
