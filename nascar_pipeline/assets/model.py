@@ -17,7 +17,6 @@ Blocking checks: convergence of the fit (R-hat <= 1.01, bulk ESS >= 400 for ever
 parameter, divergences <= 1 % of draws) and scenario sanity (permutations, lap totals, points
 within the rules' bounds). A failed check stops the downstream assets of the run.
 """
-from __future__ import annotations
 
 import base64
 import io
