@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import threading
 import time
 from typing import Any
@@ -113,6 +114,13 @@ class RaceStore:
         """Readiness: the root answers a listing and, when there is a race, its manifest reads."""
         with tracer.start_as_current_span("storage.ping") as span:
             span.set_attribute("storage.root", self.root_uri)
+            root = self.layout.root
+            if root.protocol in ("", "file", "local"):
+                if not os.path.isdir(root.path):
+                    raise FileNotFoundError("the storage root is not a readable folder")
+            else:
+                # the bucket must exist and answer (the prefix under it may still be empty)
+                root.fs.info(root.path.split("/", 1)[0])
             keys = self.layout.list_race_keys()
             if keys:
                 self.layout.read_manifest(keys[-1])

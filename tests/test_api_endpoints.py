@@ -301,8 +301,7 @@ def test_readyz_fails_when_storage_unreadable(tmp_path, moto_s3):
     with TestClient(create_app(api_settings(str(blocker / "sub")))) as c:
         assert c.get("/healthz").status_code == 200
         r = c.get("/readyz")
-        # an absent root is an empty store (ready); a root under a file cannot be listed
-        assert r.status_code in (200, 503)
+        assert r.status_code == 503 and r.headers["cache-control"] == "no-store"
     with TestClient(create_app(api_settings("s3://no-such-bucket-anywhere/x"))) as c:
         r = c.get("/readyz")
         assert r.status_code == 503 and r.json()["type"].endswith("not-ready")

@@ -24,7 +24,7 @@ CACHE_CONTROL = "private, no-cache"
 
 
 # ---- path parameters, validated before any storage call ------------------------------------
-def _race_key(race_key: Annotated[str, Path(
+async def _race_key(race_key: Annotated[str, Path(
         description="race key: a slug of lower-case letters, digits and single hyphens "
                     "(anything else is a 400 before any storage read)",
         examples=["2027-daytona-daytona-500"],
@@ -37,7 +37,7 @@ def _race_key(race_key: Annotated[str, Path(
     return race_key
 
 
-def _asset(asset: Annotated[str, Path(description="asset name, e.g. driver_projections",
+async def _asset(asset: Annotated[str, Path(description="asset name, e.g. driver_projections",
                                       examples=["driver_projections"],
                                       json_schema_extra={"pattern": ASSET_NAME_RE.pattern})]
            ) -> str:
@@ -50,7 +50,7 @@ RaceKey = Annotated[str, Depends(_race_key)]
 AssetName = Annotated[str, Depends(_asset)]
 
 
-def get_store(request: Request) -> RaceStore:
+async def get_store(request: Request) -> RaceStore:
     return request.app.state.store
 
 
@@ -171,7 +171,7 @@ class TableQuery(BaseModel):
         return (self.columns or "", self.sort or "", self.limit, self.offset)
 
 
-def table_query(
+async def table_query(
     columns: Annotated[str | None, Query(description="comma-separated columns to return "
                                                       "(default: all)", max_length=4000)] = None,
     sort: Annotated[str | None, Query(description="comma-separated columns; prefix - for "

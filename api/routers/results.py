@@ -33,6 +33,54 @@ from nascar_pipeline.storage.layout import ManifestEntry
 router = APIRouter(prefix="/v1/races/{race_key}", tags=["results"], responses=DATA_ERRORS)
 
 
+# ---- portfolio ------------------------------------------------------------------------------
+class Site(str, Enum):
+    draftkings = "draftkings"
+    fanduel = "fanduel"
+
+
+class Portfolio(BaseModel):
+    race_key: str
+    provenance: Provenance
+    lineups: int | None
+    downloads: dict[str, str]
+    rows: list[dict[str, Any]]
+
+
+@router.get("/portfolio", response_model=Portfolio,
+            summary="The lineup portfolio (every row), with links to the upload CSVs")
+async def portfolio(request: Request, principal: PrincipalDep, race_key: RaceKey) -> Response:
+    store: RaceStore = request.app.state.store  # (one dependency fewer on the hot path)
+    manifest = await _manifest(store, race_key)
+    entry = _need(manifest, race_key, "lineup_portfolio")
+    etag = make_etag(entry.data_version, "portfolio")
+
+    def build() -> bytes:
+        df, used = store.frame(race_key, "lineup_portfolio", entry)
+        lineups = int(df["lineup_id"].nunique()) if "lineup_id" in df.columns else None
+        downloads = {name.rsplit(".", 1)[0]: f"/v1/races/{race_key}/portfolio/{name}"
+                     for name in sorted(used.extra_files) if name.endswith(".csv")}
+        return json_envelope({"race_key": race_key, "provenance": provenance(used),
+                              "lineups": lineups, "downloads": downloads}, "rows", df)
+
+    return await _cached_body(request, store, ("portfolio", race_key, entry.data_version),
+                              etag, entry, build)
+
+
+@router.get("/portfolio/{site}.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}},
+                             "description": "the site's upload CSV, as written by the pipeline"}},
+            summary="The portfolio's upload CSV for DraftKings or FanDuel")
+async def portfolio_csv(request: Request, principal: PrincipalDep, store: StoreDep,
+                        race_key: RaceKey, site: Site) -> Response:
+    name = f"{site.value}.csv"
+    data, entry = await run_in_threadpool(store.extra_bytes, race_key, "lineup_portfolio", name)
+    return respond(request, data, etag=make_etag(entry.data_version, name), entry=entry,
+                   media_type="text/csv; charset=utf-8",
+                   extra_headers={"Content-Disposition":
+                                  f'attachment; filename="{race_key}-{site.value}.csv"'})
+
+
 # ---- projections, ownership, backtest: tables with sensible default order -------------------
 @router.get("/projections", response_model=TablePage,
             summary="Driver projections (fantasy points distribution, finish odds)")
@@ -93,54 +141,6 @@ async def _cached_body(request: Request, store: RaceStore, key: tuple, etag: str
     if body is None:
         body = await run_in_threadpool(store.memo, key, build)
     return respond(request, body, etag=etag, entry=entry)
-
-
-# ---- portfolio ------------------------------------------------------------------------------
-class Site(str, Enum):
-    draftkings = "draftkings"
-    fanduel = "fanduel"
-
-
-class Portfolio(BaseModel):
-    race_key: str
-    provenance: Provenance
-    lineups: int | None
-    downloads: dict[str, str]
-    rows: list[dict[str, Any]]
-
-
-@router.get("/portfolio", response_model=Portfolio,
-            summary="The lineup portfolio (every row), with links to the upload CSVs")
-async def portfolio(request: Request, principal: PrincipalDep, store: StoreDep,
-                    race_key: RaceKey) -> Response:
-    manifest = await _manifest(store, race_key)
-    entry = _need(manifest, race_key, "lineup_portfolio")
-    etag = make_etag(entry.data_version, "portfolio")
-
-    def build() -> bytes:
-        df, used = store.frame(race_key, "lineup_portfolio", entry)
-        lineups = int(df["lineup_id"].nunique()) if "lineup_id" in df.columns else None
-        downloads = {name.rsplit(".", 1)[0]: f"/v1/races/{race_key}/portfolio/{name}"
-                     for name in sorted(used.extra_files) if name.endswith(".csv")}
-        return json_envelope({"race_key": race_key, "provenance": provenance(used),
-                              "lineups": lineups, "downloads": downloads}, "rows", df)
-
-    return await _cached_body(request, store, ("portfolio", race_key, entry.data_version),
-                              etag, entry, build)
-
-
-@router.get("/portfolio/{site}.csv", response_class=Response,
-            responses={200: {"content": {"text/csv": {}},
-                             "description": "the site's upload CSV, as written by the pipeline"}},
-            summary="The portfolio's upload CSV for DraftKings or FanDuel")
-async def portfolio_csv(request: Request, principal: PrincipalDep, store: StoreDep,
-                        race_key: RaceKey, site: Site) -> Response:
-    name = f"{site.value}.csv"
-    data, entry = await run_in_threadpool(store.extra_bytes, race_key, "lineup_portfolio", name)
-    return respond(request, data, etag=make_etag(entry.data_version, name), entry=entry,
-                   media_type="text/csv; charset=utf-8",
-                   extra_headers={"Content-Disposition":
-                                  f'attachment; filename="{race_key}-{site.value}.csv"'})
 
 
 # ---- scenarios -----------------------------------------------------------------------------

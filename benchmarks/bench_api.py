@@ -1,0 +1,247 @@
+"""Benchmark: the API's portfolio endpoint against the same JSON served as a static file.
+
+    .venv/bin/python benchmarks/bench_api.py [--duration 8] [--connections 1,10,100]
+
+Starts, on loopback only: (1) the API (`uvicorn --factory api.app:create_app`, one worker,
+JWT auth, rate limit set out of the way, JSON request logs to a file, tracing on with no
+exporter) over a temporary storage root holding one race's `lineup_portfolio` (150 lineups x 6
+drivers, with upload CSVs), written through the storage layout with its manifest entry; and
+(2) the same uvicorn serving the API's exact response body as a static file (Starlette
+StaticFiles). Then drives each with wrk (Debian's `wrk`; an aiohttp client when wrk is absent)
+at 1, 10 and 100 concurrent keep-alive connections and prints p50/p99 latency and requests/s
+side by side, with the API/static throughput ratio.
+
+Targets: p99 <= 25 ms at 100 connections; throughput >= 50 % of the static baseline.
+Bounded: each run lasts --duration seconds; servers are stopped (by pid) on exit.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SECRET = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+AUD, ISS = "bench", "bench-issuer"
+RACE = "2027-daytona-daytona-500"
+
+
+# ---- the static baseline app (imported by uvicorn in the second server) -------------------
+def static_app():
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+    from starlette.staticfiles import StaticFiles
+
+    return Starlette(routes=[Mount("/", app=StaticFiles(directory=os.environ["BENCH_STATIC_DIR"]))])
+
+
+# ---- data -------------------------------------------------------------------------------------
+def write_portfolio(root: str) -> None:
+    import numpy as np
+    import pandas as pd
+
+    sys.path.insert(0, str(REPO))
+    from nascar_pipeline.storage.layout import StorageLayout
+
+    layout = StorageLayout(root)
+    rng = np.random.default_rng(1)
+    rows = []
+    for lid in range(150):
+        for slot, d in enumerate(sorted(rng.choice(38, 6, replace=False))):
+            rows.append({"lineup_id": lid, "slot": slot, "driver_id": 4000 + int(d),
+                         "driver_name": f"Driver {int(d):02d}", "dk_id": 3_300_000 + int(d),
+                         "salary": int(4500 + 100 * ((d * 37) % 70)),
+                         "dk_mean": float(rng.uniform(10, 60))})
+    df = pd.DataFrame(rows)
+    extras = {}
+    for name in ("draftkings.csv", "fanduel.csv"):
+        p = layout.extra_path("lineup_portfolio", RACE, name)
+        layout.write_bytes_atomic(p, b"D,D,D,D,D,D\n" + b"1,2,3,4,5,6\n" * 150)
+        extras[name] = layout.relative(p)
+    path = layout.asset_path("lineup_portfolio", RACE)
+    data, schema = layout.write_parquet(path, df)
+    layout.record(asset="lineup_portfolio", race_key=RACE, path=path, data=data, schema=schema,
+                  rows=len(df), run_id="bench", code_version="bench", extra_files=extras)
+
+
+# ---- servers ----------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(target: list[str], port: int, env: dict, log: Path,
+                 app_dir: str | None = None) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "uvicorn", *target, "--host", "127.0.0.1", "--port", str(port),
+           "--workers", "1", "--no-access-log", "--log-level", "warning",
+           "--loop", "uvloop", "--http", "httptools"]
+    if app_dir:
+        cmd += ["--app-dir", app_dir]
+    fh = open(log, "ab")
+    proc = subprocess.Popen(cmd, env=env, stdout=fh, stderr=fh, cwd=str(REPO),
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited ({proc.returncode}); see {log}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz" if not app_dir
+                                   else f"http://127.0.0.1:{port}/portfolio.json", timeout=1)
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    stop(proc)
+    raise RuntimeError(f"server on {port} did not start; see {log}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# ---- load generators --------------------------------------------------------------------------
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def _ms(text: str) -> float:
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", text.strip())
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def run_wrk(url: str, conns: int, duration: int, headers: dict[str, str]) -> dict:
+    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{duration}s", "--latency", "--timeout", "5s"]
+    for k, v in headers.items():
+        cmd += ["-H", f"{k}: {v}"]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=duration + 30).stdout
+    dist = dict(re.findall(r"^\s+(50|99)(?:\.0+)?%\s+(\S+)\s*$", out, re.M))
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if m is None or "50" not in dist or "99" not in dist:
+        raise RuntimeError(f"could not read wrk's output:\n{out}")
+    rps = float(m.group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:(.*)", out)
+    return {"p50": _ms(dist["50"]), "p99": _ms(dist["99"]), "rps": rps,
+            "non2xx": int(non2xx.group(1)) if non2xx else 0,
+            "errors": errors.group(1).strip() if errors else ""}
+
+
+def run_aiohttp(url: str, conns: int, duration: int, headers: dict[str, str]) -> dict:
+    import aiohttp
+
+    lat: list[float] = []
+    bad = 0
+
+    async def worker(session, stop_at):
+        nonlocal bad
+        while time.perf_counter() < stop_at:
+            t0 = time.perf_counter()
+            async with session.get(url, headers=headers) as r:
+                await r.read()
+                if r.status != 200:
+                    bad += 1
+            lat.append((time.perf_counter() - t0) * 1000)
+
+    async def main():
+        conn = aiohttp.TCPConnector(limit=conns)
+        async with aiohttp.ClientSession(connector=conn) as s:
+            stop_at = time.perf_counter() + duration
+            t0 = time.perf_counter()
+            await asyncio.gather(*(worker(s, stop_at) for _ in range(conns)))
+            return time.perf_counter() - t0
+
+    elapsed = asyncio.run(main())
+    lat.sort()
+    pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]  # noqa: E731
+    return {"p50": pick(0.5), "p99": pick(0.99), "rps": len(lat) / elapsed, "non2xx": bad,
+            "errors": ""}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--duration", type=int, default=8, help="seconds per run (default 8)")
+    ap.add_argument("--connections", default="1,10,100")
+    ap.add_argument("--client", choices=("auto", "wrk", "aiohttp"), default="auto")
+    args = ap.parse_args(argv)
+    conns = [int(c) for c in args.connections.split(",")]
+    client = args.client
+    if client == "auto":
+        client = "wrk" if shutil.which("wrk") else "aiohttp"
+    load = run_wrk if client == "wrk" else run_aiohttp
+
+    import jwt
+
+    token = jwt.encode({"sub": "bench", "aud": AUD, "iss": ISS, "exp": int(time.time()) + 3600},
+                       SECRET, algorithm="HS256")
+    headers = {"Authorization": f"Bearer {token}"}
+    work = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    storage, static_dir = work / "storage", work / "static"
+    static_dir.mkdir()
+    write_portfolio(str(storage))
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("API_", "OTEL_EXPORTER"))}
+    env.update({"STORAGE_ROOT": str(storage), "API_JWT_SECRET": SECRET, "API_JWT_AUDIENCE": AUD,
+                "API_JWT_ISSUER": ISS, "API_RATE_LIMIT": "100000000/second",
+                "API_LOG_LEVEL": "INFO", "BENCH_STATIC_DIR": str(static_dir),
+                "PYTHONPATH": str(REPO)})
+    api_port, static_port = free_port(), free_port()
+    procs = []
+    try:
+        procs.append(start_server(["--factory", "api.app:create_app"], api_port, env,
+                                  work / "api.log"))
+        api_url = f"http://127.0.0.1:{api_port}/v1/races/{RACE}/portfolio"
+        req = urllib.request.Request(api_url, headers=headers)
+        body = urllib.request.urlopen(req, timeout=10).read()
+        (static_dir / "portfolio.json").write_bytes(body)
+        procs.append(start_server(["--factory", "bench_api:static_app"], static_port, env,
+                                  work / "static.log", app_dir=str(Path(__file__).parent)))
+        static_url = f"http://127.0.0.1:{static_port}/portfolio.json"
+        # warm both (caches, JIT-free but allocator/page cache)
+        load(api_url, 10, 1, headers)
+        load(static_url, 10, 1, headers)
+
+        print(f"portfolio body: {len(body):,} bytes; client: {client}; {args.duration}s per run; "
+              f"cpus: {os.cpu_count()}; loadavg: {os.getloadavg()[0]:.2f}")
+        print(f"{'conns':>5} | {'API p50':>8} {'p99':>8} {'req/s':>8} | {'static p50':>10} "
+              f"{'p99':>8} {'req/s':>8} | {'ratio':>6}")
+        results = []
+        for c in conns:
+            a = load(api_url, c, args.duration, headers)
+            s = load(static_url, c, args.duration, headers)
+            ratio = a["rps"] / s["rps"] if s["rps"] else float("nan")
+            results.append((c, a, s, ratio))
+            note = "" if not (a["non2xx"] or a["errors"]) else \
+                f"  (API non-2xx {a['non2xx']}, errors {a['errors']})"
+            print(f"{c:>5} | {a['p50']:>6.2f}ms {a['p99']:>6.2f}ms {a['rps']:>8.0f} | "
+                  f"{s['p50']:>8.2f}ms {s['p99']:>6.2f}ms {s['rps']:>8.0f} | {ratio:>5.0%}{note}")
+        last = next((r for r in results if r[0] == 100), results[-1])
+        ok_p99 = last[1]["p99"] <= 25.0
+        ok_ratio = last[3] >= 0.5
+        print(f"targets at {last[0]} connections: p99 <= 25 ms: "
+              f"{'met' if ok_p99 else 'MISSED'} ({last[1]['p99']:.2f} ms); throughput >= 50 % "
+              f"of static: {'met' if ok_ratio else 'MISSED'} ({last[3]:.0%})")
+        return 0
+    finally:
+        for p in procs:
+            stop(p)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
