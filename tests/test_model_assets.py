@@ -87,3 +87,47 @@ def test_assets_end_to_end_embedded(world, tmp_path, monkeypatch):
               for e in again.all_events if e.event_type_value == "ASSET_MATERIALIZATION"
               and e.asset_key.path[-1] == "race_model_fit"]
     assert reused == [True]
+
+
+@pytest.mark.neo4j
+def test_assets_end_to_end_from_neo4j(neo4j_server, shared_data, tmp_path, monkeypatch):
+    """The last ten 2025 races of the real history, ingested into a real Neo4j; the model
+    assets run on the last of them from the Neo4j resource."""
+    from nascar_pipeline.cli import main
+    from nascar_pipeline.resources.neo4j import Neo4jResource
+    from tests.services.neo4j_server import clear_database, neo4j_env
+    from tests.test_ingest_dk import write_dk_salaries
+
+    races = pd.read_csv(shared_data / "history" / "races.csv")
+    results = pd.read_csv(shared_data / "history" / "results.csv")
+    keep = races[races["season"] == 2025].sort_values("race_date").tail(10)
+    races_csv, results_csv = tmp_path / "races.csv", tmp_path / "results.csv"
+    keep.to_csv(races_csv, index=False)
+    results[results["race_id"].isin(keep["race_id"])].to_csv(results_csv, index=False)
+    last = results[results["race_id"] == keep["race_id"].iloc[-1]]
+    sal_rows = [(n, 40000000 + int(d), 4500 + 150 * (i % 40))
+                for i, (n, d) in enumerate(zip(last["driver_name"], last["driver_id"]))]
+    sal_path = write_dk_salaries(tmp_path / "DKSalaries.csv", sal_rows)
+    root = tmp_path / "store"
+    monkeypatch.setenv("STORAGE_ROOT", str(root))
+    with neo4j_env(neo4j_server), neo4j_server.driver() as driver:
+        clear_database(driver)
+        assert main(["ingest", "history", str(races_csv), str(results_csv)]) == 0
+        from nascar_pipeline.sources.neo4j_source import Neo4jRaceSource
+
+        listed = Neo4jRaceSource(driver).list_races()
+        race_key = listed.sort_values("race_date")["race_key"].iloc[-1]
+        assert main(["ingest", "salaries", str(sal_path), "--race", race_key]) == 0
+        env = neo4j_server.env()
+        resources = {"race_source": Neo4jResource(uri=env["NEO4J_URI"], user=env["NEO4J_USER"],
+                                                  password=env["NEO4J_PASSWORD"]),
+                     "parquet_io_manager": ParquetIOManager(root=str(root))}
+        result = _run(None, root, race_key,
+                      {"draws": 400, "warmup": 300, "chains": 4, "svi_steps": 1000},
+                      scenarios=1000, resources=resources)
+    checks = _checks(result)
+    assert checks.get("race_model_converged") is True, checks
+    assert checks.get("race_scenarios_sane") is True
+    assert {"race_model_fit", "race_scenarios", "driver_projections"} <= _materialized(result)
+    proj = StorageLayout(root).read_asset("driver_projections", race_key)
+    assert len(proj) == int((results["race_id"] == keep["race_id"].iloc[-1]).sum())

@@ -148,6 +148,7 @@ def _summary_frame(posterior: dict, data, diag: dict, fit_key: str, names: dict)
     io_manager_key="parquet_io_manager",
     code_version="1",
     kinds={"numpyro", "parquet"},
+    pool="mcmc",
     description="Posterior summary and convergence diagnostics of the NumPyro race model fitted "
                 "on the race's history (draws cached under <storage root>/_fit_cache).",
 )
