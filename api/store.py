@@ -57,6 +57,7 @@ class RaceStore:
         self.cache = LRUCache(max_items=max_items, max_bytes=max_bytes)
         self._manifests: dict[str, tuple[float, dict[str, ManifestEntry]]] = {}
         self._race_keys: tuple[float, list[str]] | None = None
+        self._refreshing: set[str] = set()
         self._lock = threading.Lock()
 
     @property
@@ -69,6 +70,27 @@ class RaceStore:
         if hit is not None and time.monotonic() - hit[0] < self.ttl:
             return hit[1]
         return None
+
+    def stale_manifest(self, race_key: str) -> dict[str, ManifestEntry] | None:
+        """The last manifest read, however old, for requests that arrive while another one
+        re-reads it (stale-while-revalidate: one storage read per TTL, not one per request)."""
+        hit = self._manifests.get(race_key)
+        return hit[1] if hit is not None else None
+
+    def begin_refresh(self, race_key: str) -> bool:
+        """True for the one caller that should re-read the manifest now."""
+        with self._lock:
+            if race_key in self._refreshing:
+                return False
+            self._refreshing.add(race_key)
+            return True
+
+    def refresh_manifest(self, race_key: str) -> dict[str, ManifestEntry]:
+        try:
+            return self.manifest(race_key, fresh=True)
+        finally:
+            with self._lock:
+                self._refreshing.discard(race_key)
 
     def manifest(self, race_key: str, fresh: bool = False) -> dict[str, ManifestEntry]:
         if not fresh:

@@ -82,9 +82,9 @@ def free_port() -> int:
 
 
 def start_server(target: list[str], port: int, env: dict, log: Path,
-                 app_dir: str | None = None) -> subprocess.Popen:
+                 app_dir: str | None = None, workers: int = 1) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "uvicorn", *target, "--host", "127.0.0.1", "--port", str(port),
-           "--workers", "1", "--no-access-log", "--log-level", "warning",
+           "--workers", str(workers), "--no-access-log", "--log-level", "warning",
            "--loop", "uvloop", "--http", "httptools"]
     if app_dir:
         cmd += ["--app-dir", app_dir]
@@ -172,11 +172,26 @@ def run_aiohttp(url: str, conns: int, duration: int, headers: dict[str, str]) ->
             "errors": ""}
 
 
+def _median(runs: list[dict]) -> dict:
+    import statistics
+
+    out = {k: statistics.median(r[k] for r in runs) for k in ("p50", "p99", "rps")}
+    out["non2xx"] = sum(r["non2xx"] for r in runs)
+    out["errors"] = "; ".join(r["errors"] for r in runs if r["errors"] and
+                              r["errors"] != "connect 0, read 0, write 0, timeout 0")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--duration", type=int, default=8, help="seconds per run (default 8)")
     ap.add_argument("--connections", default="1,10,100")
     ap.add_argument("--client", choices=("auto", "wrk", "aiohttp"), default="auto")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="uvicorn workers for both servers (default 1)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="API and static runs alternate this many times per level; the "
+                         "median of each figure is printed (noisy shared machines)")
     args = ap.parse_args(argv)
     conns = [int(c) for c in args.connections.split(",")]
     client = args.client
@@ -204,26 +219,31 @@ def main(argv: list[str] | None = None) -> int:
     procs = []
     try:
         procs.append(start_server(["--factory", "api.app:create_app"], api_port, env,
-                                  work / "api.log"))
+                                  work / "api.log", workers=args.workers))
         api_url = f"http://127.0.0.1:{api_port}/v1/races/{RACE}/portfolio"
         req = urllib.request.Request(api_url, headers=headers)
         body = urllib.request.urlopen(req, timeout=10).read()
         (static_dir / "portfolio.json").write_bytes(body)
         procs.append(start_server(["--factory", "bench_api:static_app"], static_port, env,
-                                  work / "static.log", app_dir=str(Path(__file__).parent)))
+                                  work / "static.log", app_dir=str(Path(__file__).parent),
+                                  workers=args.workers))
         static_url = f"http://127.0.0.1:{static_port}/portfolio.json"
         # warm both (caches, JIT-free but allocator/page cache)
         load(api_url, 10, 1, headers)
         load(static_url, 10, 1, headers)
 
-        print(f"portfolio body: {len(body):,} bytes; client: {client}; {args.duration}s per run; "
+        print(f"portfolio body: {len(body):,} bytes; client: {client}; {args.rounds} x "
+              f"{args.duration}s per level and server (medians); "
               f"cpus: {os.cpu_count()}; loadavg: {os.getloadavg()[0]:.2f}")
         print(f"{'conns':>5} | {'API p50':>8} {'p99':>8} {'req/s':>8} | {'static p50':>10} "
               f"{'p99':>8} {'req/s':>8} | {'ratio':>6}")
         results = []
         for c in conns:
-            a = load(api_url, c, args.duration, headers)
-            s = load(static_url, c, args.duration, headers)
+            runs_a, runs_s = [], []
+            for _ in range(max(1, args.rounds)):
+                runs_a.append(load(api_url, c, args.duration, headers))
+                runs_s.append(load(static_url, c, args.duration, headers))
+            a, s = _median(runs_a), _median(runs_s)
             ratio = a["rps"] / s["rps"] if s["rps"] else float("nan")
             results.append((c, a, s, ratio))
             note = "" if not (a["non2xx"] or a["errors"]) else \
@@ -233,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         last = next((r for r in results if r[0] == 100), results[-1])
         ok_p99 = last[1]["p99"] <= 25.0
         ok_ratio = last[3] >= 0.5
+        print(f"loadavg after: {os.getloadavg()[0]:.2f} (other processes share these cores)")
         print(f"targets at {last[0]} connections: p99 <= 25 ms: "
               f"{'met' if ok_p99 else 'MISSED'} ({last[1]['p99']:.2f} ms); throughput >= 50 % "
               f"of static: {'met' if ok_ratio else 'MISSED'} ({last[3]:.0%})")

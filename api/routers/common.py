@@ -227,12 +227,24 @@ def table_page_body(df: pd.DataFrame, entry: ManifestEntry, q: TableQuery, asset
                           "offset": q.offset, "limit": q.limit}, "rows", page)
 
 
+async def current_manifest(store: RaceStore, race_key: str) -> dict[str, ManifestEntry]:
+    """The race's manifest: from memory while fresh; when it has expired, one request re-reads
+    it (in the threadpool) while concurrent requests keep using the previous one."""
+    manifest = store.peek_manifest(race_key)
+    if manifest is not None:
+        return manifest
+    stale = store.stale_manifest(race_key)
+    if stale is None or store.begin_refresh(race_key):
+        if stale is None:
+            return await run_in_threadpool(store.manifest, race_key)
+        return await run_in_threadpool(store.refresh_manifest, race_key)
+    return stale
+
+
 async def serve_table(request: Request, store: RaceStore, race_key: str, asset: str,
                       q: TableQuery, default_sort: Iterable[str] = ()) -> Response:
     """The generic table response: memory-only on the hot path, storage in the threadpool."""
-    manifest = store.peek_manifest(race_key)
-    if manifest is None:
-        manifest = await run_in_threadpool(store.manifest, race_key)
+    manifest = await current_manifest(store, race_key)
     if not manifest:
         from api.store import not_found_race
 

@@ -20,6 +20,7 @@ from api.routers.common import (
     StoreDep,
     TablePage,
     TableQueryDep,
+    current_manifest,
     json_envelope,
     make_etag,
     provenance,
@@ -114,9 +115,7 @@ async def contest_lineups(request: Request, principal: PrincipalDep, store: Stor
 
 # ---- helpers ---------------------------------------------------------------------------------
 async def _manifest(store: RaceStore, race_key: str) -> dict[str, ManifestEntry]:
-    m = store.peek_manifest(race_key)
-    if m is None:
-        m = await run_in_threadpool(store.manifest, race_key)
+    m = await current_manifest(store, race_key)
     if not m:
         from api.store import not_found_race
 
