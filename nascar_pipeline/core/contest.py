@@ -185,9 +185,16 @@ def _draw_field(w, sal, R, cap, n, min_salary, rng, max_rounds) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- scoring and ranks
 
-def quantize_points(points) -> np.ndarray:
-    """(S, D) points -> whole numbers of 1/QUANT points in float64 (exact sums)."""
-    return np.round(np.asarray(points, dtype=np.float64) * QUANT)
+def quantize_points(points, quant: float = QUANT) -> np.ndarray:
+    """(S, D) points -> whole numbers of 1/quant points in float64 (exact sums)."""
+    return np.round(np.asarray(points, dtype=np.float64) * quant)
+
+
+def coarse_quant(points, quant: float = 20.0, tol: float = 1e-3) -> bool:
+    """True when every value is a multiple of 1/quant (DraftKings and FanDuel points are multiples
+    of 0.05): then scores are small whole numbers and ranks come from counting, not sorting."""
+    P = np.asarray(points, dtype=np.float64)
+    return bool(np.all(np.abs(P * quant - np.round(P * quant)) < tol))
 
 
 def incidence(lineups: np.ndarray, n_drivers: int) -> np.ndarray:
@@ -249,14 +256,18 @@ def simulate_contest(points, ours, field, table: PayoutTable, *, chunk_elems: in
     rank = np.empty((S, N), dtype=np.float64)
     better_all = np.empty((S, N), dtype=np.int64)
     tied_all = np.empty((S, N), dtype=np.int64)
+    quant = 20.0 if coarse_quant(P) else QUANT
     for s0 in range(0, S, chunk):
         s1 = min(S, s0 + chunk)
-        Pq = quantize_points(P[s0:s1])
+        Pq = quantize_points(P[s0:s1], quant)
         fs = Pq @ A_f                    # (c, F) exact whole numbers
         os_ = Pq @ A_o                   # (c, N)
-        # our lineups are entries too: rank against field + ours in one sorted array per scenario
-        # (an entry is tied with itself, so `t` counts it)
-        b, t = _ranks_vs_sorted(np.concatenate([fs, os_], axis=1), os_)
+        # our lineups are entries too: rank against field + ours per scenario (an entry is tied
+        # with itself, so `t` counts it)
+        if quant == 20.0:
+            b, t = _ranks_by_counting(fs, os_)
+        else:
+            b, t = _ranks_vs_sorted(np.concatenate([fs, os_], axis=1), os_)
         better_all[s0:s1] = b
         tied_all[s0:s1] = t
         payout[s0:s1] = tie_split_payout(b, t, cum)
@@ -265,6 +276,31 @@ def simulate_contest(points, ours, field, table: PayoutTable, *, chunk_elems: in
     return ContestResult(payout=payout, rank=rank, better=better_all, tied=tied_all, n_entries=M,
                          entry_fee=table.entry_fee, top1_place=top1,
                          duplicates=duplicate_counts(ours, field))
+
+
+def _ranks_by_counting(field_scores: np.ndarray, our_scores: np.ndarray, max_bins: int = 20_000_000):
+    """Entries above and tied for each of our scores, counting field + ours, by histogram.
+
+    Scores are small whole numbers (points x 20): one bincount over every scenario's scores (with a
+    per-scenario offset) and a cumulative sum per scenario replace the sort. Falls back to sorting
+    when the histogram would be too large."""
+    c, F = field_scores.shape
+    N = our_scores.shape[1]
+    lo = min(field_scores.min(initial=0.0), our_scores.min(initial=0.0))
+    hi = max(field_scores.max(initial=0.0), our_scores.max(initial=0.0))
+    span = int(hi - lo) + 1
+    if c * span > max_bins:
+        return _ranks_vs_sorted(np.concatenate([field_scores, our_scores], axis=1), our_scores)
+    off = (np.arange(c, dtype=np.int64) * span)[:, None]
+    fi = (field_scores - lo).astype(np.int64) + off
+    oi = (our_scores - lo).astype(np.int64) + off
+    hist = np.bincount(fi.ravel(), minlength=c * span) + np.bincount(oi.ravel(), minlength=c * span)
+    hist = hist.reshape(c, span)
+    # above[s, v] = entries of scenario s scoring more than v
+    above = (F + N) - np.cumsum(hist, axis=1)
+    v = (our_scores - lo).astype(np.int64)
+    rows = np.arange(c)[:, None]
+    return above[rows, v].astype(np.int64), hist[rows, v].astype(np.int64)
 
 
 def _ranks_vs_sorted(field_scores: np.ndarray, our_scores: np.ndarray):
