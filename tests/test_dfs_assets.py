@@ -30,6 +30,8 @@ def _snapshot(rng, with_contest: bool) -> pd.DataFrame:
                       "driver_id": ids, "driver_name": [f"Driver {i}" for i in range(D)],
                       "salary": sal, "dk_id": 40_000_000 + np.arange(D),
                       "start_position": rng.permutation(D) + 1, "track_type": "intermediate"})
+    e["start_position"] = e["start_position"].astype("Int64")
+    e.loc[0, "start_position"] = pd.NA          # not qualified yet: a neutral feature
     if with_contest:
         e["contest_entry_fee"] = 5.0
         e["contest_field_size"] = 1500

@@ -111,12 +111,16 @@ def historical_ownership_slates(race_snapshot: pd.DataFrame, min_drivers: int = 
         if len(g) < min_drivers:
             continue
         proj = g["prior_form"].fillna(g["prior_form"].mean()).fillna(0).to_numpy(float)
-        X = feature_matrix(g["salary"].to_numpy(float), proj, g["start_position"].to_numpy(float),
-                           proj)
-        y = g["dk_own_pct"].to_numpy(float)
+        X = feature_matrix(_floats(g["salary"]), proj, _floats(g["start_position"]), proj)
+        y = _floats(g["dk_own_pct"])
         y = y / y.sum() * 100.0 * SITE.roster_size if y.sum() > 0 else y
         out.append((X, y))
     return out
+
+
+def _floats(col: pd.Series) -> np.ndarray:
+    """A nullable column as float64 with NaN for missing values."""
+    return pd.to_numeric(col, errors="coerce").astype("Float64").to_numpy(np.float64, na_value=np.nan)
 
 
 def _resolve_overrides(overrides: dict[str, float], slate: pd.DataFrame) -> dict[int, float]:
@@ -179,9 +183,9 @@ def ownership_projections(context: AssetExecutionContext, config: OwnershipConfi
                                                   "ownership; fit needs "
                                                   f"{config.min_history_races})")
         fixed = _resolve_overrides(config.overrides, slate)
-        res = project_ownership(slate["salary"].to_numpy(float), slate["projection"].to_numpy(float),
+        res = project_ownership(_floats(slate["salary"]), _floats(slate["projection"]),
                                 SITE.roster_size, SITE.salary_cap,
-                                start_position=slate["start_position"].to_numpy(float),
+                                start_position=_floats(slate["start_position"]),
                                 form=form, points=points, coefs=coefs, blend=config.blend,
                                 overrides=fixed, max_scenarios=config.max_scenarios)
     out = pd.DataFrame({
@@ -359,6 +363,7 @@ def lineup_portfolio(context: AssetExecutionContext, config: PortfolioConfig,
         df["from_exact_optimizer"] = [bool((exact == r).all(axis=1).any()) if len(exact) else False
                                       for r in L]
         df["n_objective_scenarios"] = n_obj
+        df["n_scenarios_used"] = n_obj + n_sel if S > n_obj else n_obj
         race_key = context.partition_key
         layout = layout_from_env()
         csv_text = draftkings_upload_csv(portfolio_lineups(df))
@@ -468,8 +473,8 @@ def contest_simulation(context: AssetExecutionContext, config: ContestConfig,
         table = contest_table(race_snapshot, F + len(ours))
         field = generate_field(own, slate["salary"].to_numpy(float), SITE.roster_size,
                                SITE.salary_cap, F, min_salary=config.field_min_salary, rng=rng)
-        used = int(lineup_portfolio["n_objective_scenarios"].iloc[0]) * 2 \
-            if "n_objective_scenarios" in lineup_portfolio else 0
+        used = int(lineup_portfolio["n_scenarios_used"].iloc[0]) \
+            if "n_scenarios_used" in lineup_portfolio else 0
         S = points.shape[0]
         held_out = S - used >= 1000
         pts = points[used:] if held_out else points
