@@ -11,6 +11,8 @@ from dagster import AssetSelection, Definitions, define_asset_job, in_process_ex
 
 from nascar_pipeline import settings
 from nascar_pipeline.assets.partitions import races_partitions
+from nascar_pipeline.assets.dfs import dfs_assets, dfs_checks
+from nascar_pipeline.assets.model import model_assets, model_checks
 from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
 from nascar_pipeline.automation.schedules import pre_lock_schedule
 from nascar_pipeline.automation.sensors import race_sensor
@@ -34,8 +36,13 @@ def _race_source_resource():
     return EmbeddedWorldResource(world_dir=str(settings.world_dir()))
 
 
-race_assets = [race_snapshot]
-race_checks = [*snapshot_checks]
+race_assets = [race_snapshot, *model_assets, *dfs_assets]
+race_checks = [*snapshot_checks, *model_checks, *dfs_checks]
+
+# On Kubernetes the chart publishes the MCMC run sizing (requests/limits) for run pods; the
+# race job carries the MCMC fit, so its runs get that pod spec through dagster-k8s's tag.
+_k8s_tags = ({"dagster-k8s/config": os.environ["NASCAR_K8S_MCMC_CONFIG"]}
+             if os.environ.get("NASCAR_K8S_MCMC_CONFIG") else {})
 
 race_job = define_asset_job(
     "race_job",
@@ -46,6 +53,7 @@ race_job = define_asset_job(
     # partitioned asset load the wrong partition (dagster#17005, #27747; reproduced on 1.13.27
     # through the daemon), and one process per race is faster on two cores. Pools still apply.
     executor_def=in_process_executor,
+    tags=_k8s_tags,
 )
 
 defs = Definitions(
