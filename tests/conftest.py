@@ -47,9 +47,15 @@ def s3_bucket(moto_s3, request) -> str:
 
 @pytest.fixture(scope="session")
 def neo4j_server():
-    """A real Neo4j 5 Community server on loopback for the session (jars cached by Maven)."""
-    from tests.services.neo4j_server import Neo4jServer
+    """A real Neo4j 5 Community server on loopback for the session (jars cached by Maven).
+    Skips where Java/Maven are missing, unless NASCAR_REQUIRE_NEO4J=1 (CI) makes that fail."""
+    from tests.services.neo4j_server import Neo4jServer, unavailable_reason
 
+    reason = unavailable_reason()
+    if reason:
+        if os.environ.get("NASCAR_REQUIRE_NEO4J") == "1":
+            pytest.fail(f"NASCAR_REQUIRE_NEO4J=1 but {reason}")
+        pytest.skip(f"no Neo4j test server: {reason}")
     server = Neo4jServer().start()
     try:
         yield server

@@ -34,6 +34,15 @@ def _finish(driver, name):
     return recs[0]["f"], recs[0]["e"]
 
 
+def test_list_races_on_an_empty_graph(driver):
+    from nascar_pipeline.ontology.tables import RACES_COLUMNS
+    from nascar_pipeline.sources.neo4j_source import Neo4jRaceSource
+
+    races = Neo4jRaceSource(driver).list_races()
+    assert len(races) == 0
+    assert list(races.columns) == [*RACES_COLUMNS, "content_hash", "has_results"]
+
+
 def test_weekend_feed_with_real_results(driver, shared_data, capsys):
     feed = shared_data / "feeds" / "weekend-feed.json"
     rc, out, err = cli(capsys, "ingest", "feed", feed)

@@ -101,3 +101,22 @@ def test_fast_slate_hash_equals_slate_hash(shared_data):
         crows = [[None if pd.isna(v) else v for v in r]
                  for r in ck.astype(object).itertuples(index=False)]
         assert fast_slate_hash(rows, crows) == slate_hash(ek, ck)
+
+
+def test_salaries_parser_checks(tmp_path):
+    from nascar_pipeline.ontology.parsers.salaries import parse_salaries
+    from tests.test_ingest_dk import write_dk_salaries
+
+    drivers = pd.DataFrame({"driver_id": [1, 2, 3], "name": ["Martin Truex Jr.", "Daniel Suárez",
+                                                            "Kyle Busch"]})
+    p = write_dk_salaries(tmp_path / "s.csv", [("martin truex", 11, 9000),
+                                               ("Daniel Suarez", 12, "7,500"),
+                                               ("KYLE BUSCH", 13, "$8000")])
+    t = parse_salaries(p, "2023-x-y", drivers)
+    assert t.entries[["driver_id", "salary", "dk_id"]].values.tolist() == [
+        [1, 9000, 11], [2, 7500, 12], [3, 8000, 13]]
+    lines = p.read_text().splitlines()
+    lines[2] = lines[2].replace(",D,", ",CPT,")
+    p.write_text("\n".join(lines) + "\n")
+    with pytest.raises(UserInputError, match="line 3, field Roster Position: 'CPT'"):
+        parse_salaries(p, "2023-x-y", drivers)

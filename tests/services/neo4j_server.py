@@ -95,6 +95,17 @@ def resolve_classpath(version: str = DEFAULT_VERSION, quiet: bool = True) -> lis
         return jars
 
 
+def unavailable_reason(version: str = DEFAULT_VERSION) -> str | None:
+    """Why a server cannot be started here (no Java; no cached jars and no Maven), or None."""
+    try:
+        java_bin()
+    except RuntimeError as exc:
+        return str(exc)
+    if not (cache_root() / f"neo4j-{version}" / "classpath.txt").exists() and not shutil.which("mvn"):
+        return "Neo4j jars are not cached and Maven (`mvn`) is not on PATH to resolve them"
+    return None
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     with contextlib.suppress(Exception):
         import ctypes

@@ -53,6 +53,11 @@ def parse_salaries(path: str | Path, race_key: str, known_drivers: pd.DataFrame,
             if dk_id in by_id:
                 probs.add(f"{w}, field ID", f"duplicate ID {dk_id} (also line {by_id[dk_id]})")
             by_id.setdefault(dk_id, line)
+        roster = (rec.get("Roster Position") or "D").strip().upper()
+        if roster not in ("D", ""):
+            probs.add(f"{w}, field Roster Position",
+                      f"{roster!r}: only DraftKings NASCAR Classic slates (roster position D) "
+                      "are supported")
         did, why = matcher.match(name)
         if did is None:
             unmatched.append(f"{name!r} (line {line}{'' if why == 'unmatched' else ', ' + why})")
