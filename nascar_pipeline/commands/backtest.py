@@ -35,8 +35,8 @@ def register(sub) -> None:
     p.add_argument("--out", default="backtest_{season}.parquet",
                    help="Parquet file for the season table ({season} is filled in)")
     p.add_argument("--chains", type=_positive_int, default=2)
-    p.add_argument("--warmup", type=_positive_int, default=300)
-    p.add_argument("--draws", type=_positive_int, default=300)
+    p.add_argument("--warmup", type=_positive_int, default=150)
+    p.add_argument("--draws", type=_positive_int, default=200)
     p.add_argument("--scenarios", type=_positive_int, default=10_000)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run)
@@ -55,16 +55,21 @@ def run(args) -> int:
     history = history_from_tables(parse_history(args.races_csv, args.results_csv))
     cfg = FitConfig(num_warmup=args.warmup, num_samples=args.draws, num_chains=args.chains,
                     seed=args.seed)
+    out = Path(str(args.out).format(season=args.season))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    races_out = out.with_name(out.stem + "_races.parquet")
+
+    def save(per_race, table):          # after every race: a partial run leaves its results
+        table.to_parquet(out, index=False)
+        per_race.to_parquet(races_out, index=False)
+
     try:
         per_race, table = run_backtest(history, args.season, n_races=args.races, fit_config=cfg,
                                        n_scenarios=args.scenarios, seed=args.seed,
-                                       log=lambda m: print(m, flush=True))
+                                       log=lambda m: print(m, flush=True), on_race=save)
     except ValueError as e:
         raise UserInputError(str(e)) from None
-    out = Path(str(args.out).format(season=args.season))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(out, index=False)
-    per_race.to_parquet(out.with_name(out.stem + "_races.parquet"), index=False)
+    save(per_race, table)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"wrote {out}")

@@ -6,9 +6,11 @@ positions and DraftKings points), used for the Brier score of top-10 probabiliti
 points and the coverage of central 50 % and 90 % DK-points intervals.
 
 Log-likelihood of the actual finishing order (all starters, a permutation):
-- model: log mean_s PL(order | utility_s), utility_s = perf + dnf_penalty * dnf of scenario s, i.e.
-  the model's predictive probability of the order with parameters and DNFs integrated out by
-  Monte Carlo over the scenarios (Jensen: a slight underestimate, conservative for the model);
+- model: log mean_s PL(order | utility_s) over the scenarios' posterior draws, utility_s = perf +
+  dnf_penalty * P(DNF) of the draw: a mixture of Plackett-Luce distributions with parameter
+  uncertainty integrated out and each car's DNF risk folded into its utility. (Averaging PL over
+  the scenarios' sampled DNF sets instead is the model's exact predictive probability in the limit,
+  but its Monte Carlo estimate is useless: a sampled DNF set rarely matches the actual one.)
 - uniform: -log D!;
 - start position: PL with utility -b * log(start);
 - trailing average finish: PL with utility -b * log(mean finish over the driver's last 10 starts,
@@ -192,8 +194,8 @@ def actual_dk_points(g: pd.DataFrame) -> np.ndarray:
 
 def run_backtest(history: pd.DataFrame, season: int, n_races: int | None = None,
                  fit_config=None, model_config=None, n_scenarios: int = 10_000, seed: int = 0,
-                 log=print) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rolling backtest: for each race of `season` (in date order, the first `n_races`), fit on
+                 log=print, on_race=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rolling backtest (on_race(per_race, table) is called after each race): for each race of `season` (in date order, the first `n_races`), fit on
     races strictly before it (warm start from the previous race's SVI fit), simulate it from its
     actual entry list and start positions, score the actual result. Returns (per_race, table)."""
     import time
@@ -202,7 +204,7 @@ def run_backtest(history: pd.DataFrame, season: int, n_races: int | None = None,
     from nascar_pipeline.core.model.fit import remap_init
     from nascar_pipeline.core.simulate import simulate_race
 
-    fit_config = fit_config or FitConfig(num_warmup=300, num_samples=300, num_chains=2)
+    fit_config = fit_config or FitConfig(num_warmup=150, num_samples=200, num_chains=2)
     model_config = model_config or ModelConfig()
     h = history.copy()
     h["race_date"] = h["race_date"].astype(str)
@@ -252,5 +254,8 @@ def run_backtest(history: pd.DataFrame, season: int, n_races: int | None = None,
             f"uniform {recs[1]['order_loglik']:.1f}) crps {recs[0]['crps_dk']:.2f} "
             f"rhat {d['rhat_max']:.3f} ess {d['ess_bulk_min']:.0f} "
             f"{time.perf_counter() - t0:.0f}s")
+        if on_race is not None:
+            partial = pd.DataFrame(rows)
+            on_race(partial, summarize(partial))
     per_race = pd.DataFrame(rows)
     return per_race, summarize(per_race)

@@ -78,7 +78,7 @@ class ScenarioSet:
     fastest_laps: np.ndarray        # (S, D) int16
     dk_points: np.ndarray           # (S, D) float32
     fd_points: np.ndarray           # (S, D) float32
-    utility: np.ndarray             # (S, D) float32: perf + dnf_penalty * dnf (Plackett-Luce)
+    utility: np.ndarray             # (S, D) float32: perf + dnf_penalty * P(dnf) of the draw
     laps: int
     track_type: str
     start_imputed: bool
@@ -198,6 +198,8 @@ def _simulate_kernel(key, post, d_idx, d_known, c_idx, c_known, low_mask, start_
     dnf = (jax.random.uniform(k[2], (S, N)) < jax.nn.sigmoid(logit)) & mask
     util = jnp.where(mask, perf + p["dnf_penalty"][:, None] * dnf, _NEG)
     noisy = util + jax.random.gumbel(k[3], (S, N))
+    # For scoring an observed order: DNF risk folded into the utility (a proper PL per draw).
+    util_expected = perf + p["dnf_penalty"][:, None] * jax.nn.sigmoid(logit)
     order = jnp.argsort(-noisy, axis=1)
     finish = jnp.argsort(order, axis=1) + 1                                      # 1-based
 
@@ -226,7 +228,7 @@ def _simulate_kernel(key, post, d_idx, d_known, c_idx, c_known, low_mask, start_
     fast = allocate(k[8], k[9], p["fast_base"][:, tt][:, None] + p["fast_perf"][:, None] * perf
                     + p["fast_led"][:, None] * led_feature(led / lapsf) + jnp.log(share_done),
                     n_fast)
-    return finish, dnf, lc, led, fast, util
+    return finish, dnf, lc, led, fast, util_expected
 
 
 def simulate_race(posterior: dict, data: HistoryData, entries: pd.DataFrame, track_type: str,
