@@ -242,8 +242,9 @@ class PortfolioConfig(Config):
                                    "(or 10,000), at most 20,000 for the search")
     objective: str = Field("ev", description="'ev' (expected payout) or 'top1' (top-1 % chance)")
     objective_scenarios: int = Field(1000, ge=50, description="scenarios seen by the sampler")
-    selection_scenarios: int = Field(1000, ge=50, description="scenarios for the greedy choice")
-    prize_cap_fees: float = Field(100.0, gt=0, description="sampler's prize cap, in entry fees")
+    selection_scenarios: int = Field(2000, ge=50, description="scenarios for the greedy choice")
+    prize_cap_fees: float = Field(100.0, gt=0, description="prize cap of the sampler's and the "
+                                  "greedy's objective, in entry fees (tames the top prizes' noise)")
     mh_steps: int = Field(600, ge=10)
     mh_chains: int = Field(6, ge=1)
     mh_temps: int = Field(4, ge=1)
@@ -352,7 +353,8 @@ def lineup_portfolio(context: AssetExecutionContext, config: PortfolioConfig,
         fc = np.unique(field, axis=0)
         fc = fc[sal[fc].sum(axis=1) >= config.min_salary][:3000]
         cands = np.vstack([mh.lineups, exact, fc])
-        obj_sel = FieldObjective.build(pts_sel, field, table, n_ours=N)
+        obj_sel = FieldObjective.build(pts_sel, field, table, n_ours=N,
+                                       prize_cap=config.prize_cap_fees * table.entry_fee)
         port = greedy_portfolio(obj_sel, cands, N, max_exposure=config.max_exposure,
                                 max_overlap=config.max_overlap)
         L = port.lineups
@@ -400,7 +402,8 @@ def lineup_portfolio(context: AssetExecutionContext, config: PortfolioConfig,
         "objective_trace_best": MetadataValue.json([round(float(v), 5) for v in mh.trace_best]),
         "mcmc_distinct_lineups": int(mh.info["distinct"]),
         "candidates": int(len(cands)),
-        "portfolio_expected_payout": float(port.set_value[-1]) if len(port.set_value) else 0.0,
+        "portfolio_expected_payout_capped": float(port.set_value[-1]) if len(port.set_value) else 0.0,
+        "prize_cap": float(config.prize_cap_fees * table.entry_fee),
         "upload_csv": f"lineup_portfolio/{race_key}.draftkings.csv",
         "lineups_preview": MetadataValue.md(md),
         "objective_trace": MetadataValue.md(f"![trace](data:image/png;base64,{png})"),
