@@ -103,12 +103,12 @@ def lineup_keys(lineups: np.ndarray) -> np.ndarray:
 
 def duplicate_counts(ours: np.ndarray, field: np.ndarray) -> np.ndarray:
     """How many field lineups equal each of our lineups."""
-    fk, fc = np.unique(lineup_keys(field), return_counts=True)
     ok = lineup_keys(ours)
-    pos = np.searchsorted(fk, ok)
-    pos = np.clip(pos, 0, max(fk.size - 1, 0))
-    hit = fk.size > 0
-    return np.where(hit & (fk[pos] == ok), fc[pos], 0).astype(np.int64) if hit else np.zeros(len(ok), np.int64)
+    if len(field) == 0:
+        return np.zeros(len(ok), dtype=np.int64)
+    fk, fc = np.unique(lineup_keys(field), return_counts=True)
+    pos = np.minimum(np.searchsorted(fk, ok), fk.size - 1)
+    return np.where(fk[pos] == ok, fc[pos], 0).astype(np.int64)
 
 
 def generate_field(ownership_pct, salaries, roster_size: int, salary_cap: float, n_lineups: int,

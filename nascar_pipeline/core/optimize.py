@@ -1,4 +1,4 @@
-"""Exact lineup optimizer: a 0/1 MILP solved by HiGHS (highspy). Pure; no I/O.
+"""Exact lineup optimizer: a 0/1 MILP solved by HiGHS (highspy), or exact enumeration. Pure.
 
 maximize   sum_d objective[d] * x[d]
 subject to sum_d x[d] == roster_size
@@ -12,6 +12,11 @@ a zero MIP gap). With `max_shared = roster_size - 1` (the default) and no exposu
 result is exactly the K best distinct lineups (ties broken by the solver). With a smaller overlap
 or exposure limits it is the sequential best, as every lineup optimizer builds a multi-entry set.
 The model is built once; each further lineup only adds one row and re-solves.
+
+For DFS-sized pools (C(D, R) up to a few million) the same sequence is found faster by listing
+every valid lineup once (vectorized, pruned by the cap), sorting by objective and scanning with
+64-bit driver masks (`method="enumerate"`, the default through "auto"): each pick is the first
+lineup in objective order that passes every constraint so far, which is the MILP's optimum.
 """
 from __future__ import annotations
 
