@@ -187,7 +187,7 @@ def _race_job_assets():
     from nascar_pipeline.automation.policies import RACE_JOB_NAME
     from nascar_pipeline.definitions import defs
 
-    return defs.get_job_def(RACE_JOB_NAME)
+    return defs.resolve_job_def(RACE_JOB_NAME)
 
 
 def _assert_race_materialized(stack, race_key):

@@ -27,11 +27,11 @@ from dagster import (
 
 from nascar_pipeline.assets.partitions import RACES_PARTITIONS_NAME, races_partitions
 from nascar_pipeline.automation import state
+from nascar_pipeline.automation.jobs import race_backtest_job, season_report_job
 from nascar_pipeline.automation.policies import (
     BACKTEST_JOB_NAME,
     PRIORITY_LIVE,
     RACE_JOB_NAME,
-    SEASON_REPORT_JOB_NAME,
     TAG_RACE,
     TAG_TRIGGER,
     race_run_key,
@@ -156,24 +156,19 @@ def results_sensor(context: SensorEvaluationContext):
     return SensorResult(run_requests=run_requests, cursor=_dump_cursor(new_done))
 
 
-def build_season_report_sensor(backtest_job, season_report_job):
-    """A run-status sensor: each successful backtest run refreshes the season report once."""
-
-    @run_status_sensor(
-        name="season_report_sensor",
-        run_status=DagsterRunStatus.SUCCESS,
-        monitored_jobs=[backtest_job],
-        request_job=season_report_job,
-        default_status=DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=sensor_interval_seconds(),
-        description="Refreshes the season report after each successful backtest run.",
-    )
-    def season_report_sensor(context):
-        return RunRequest(run_key=f"season-report@{context.dagster_run.run_id}",
-                          tags={TAG_TRIGGER: "results"})
-
-    return season_report_sensor
+@run_status_sensor(
+    name="season_report_sensor",
+    run_status=DagsterRunStatus.SUCCESS,
+    monitored_jobs=[race_backtest_job],
+    request_job=season_report_job,
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=sensor_interval_seconds(),
+    description="Refreshes the season report after each successful backtest run.",
+)
+def season_report_sensor(context):
+    return RunRequest(run_key=f"season-report@{context.dagster_run.run_id}",
+                      tags={TAG_TRIGGER: "results"})
 
 
-__all__ = ["race_sensor", "results_sensor", "build_season_report_sensor", "plan_race_runs",
-           "plan_backtests", "SEASON_REPORT_JOB_NAME"]
+__all__ = ["race_sensor", "results_sensor", "season_report_sensor", "plan_race_runs",
+           "plan_backtests"]

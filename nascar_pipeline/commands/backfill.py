@@ -3,6 +3,8 @@
     nascar-pipeline backfill --season 2025
     nascar-pipeline backfill --races 2025-bristol-food-city-500,2025-daytona-daytona-500
     nascar-pipeline backfill --season 2025 --dry-run        # print the plan, submit nothing
+    nascar-pipeline backfill --season 2025 --select race_snapshot   # a subset of the race job
+    nascar-pipeline backfill --races K --config run.yaml    # run config (e.g. MCMC draws)
 
 Runs are submitted through the instance ($DAGSTER_HOME, default <NASCAR_PIPELINE_HOME>/dagster)
 to its run queue with dagster/priority=-1, so live races (priority 0/1) are dequeued first; the
@@ -44,6 +46,10 @@ def register(sub) -> None:
                    help="workspace.yaml to load the code location from")
     p.add_argument("--location", type=str, default=LOCATION_NAME,
                    help=f"code location name (default {LOCATION_NAME})")
+    p.add_argument("--select", type=str, default=None, metavar="ASSET,...",
+                   help="materialize only these race_job assets (default: all)")
+    p.add_argument("--config", type=str, default=None, metavar="FILE",
+                   help="run config YAML for every run (e.g. ops: {race_model_fit: ...})")
     p.set_defaults(func=run)
 
 
@@ -110,10 +116,35 @@ def plan_backfill(instance, races, race_job_asset_keys, force: bool = False) -> 
     return plan
 
 
+def _create_run(instance, location, repo, job_name: str, run_config: dict, tags: dict,
+                asset_selection):
+    """A run of the remote job (or of its asset subset), as `dagster job launch` creates one."""
+    from dagster._core.definitions.selector import JobSubsetSelector
+
+    selector = JobSubsetSelector(location_name=location.name, repository_name=repo.name,
+                                 job_name=job_name, op_selection=None,
+                                 asset_selection=asset_selection)
+    remote_job = location.get_job(selector)
+    plan = location.get_execution_plan(remote_job, run_config, step_keys_to_execute=None,
+                                       known_state=None, instance=instance)
+    snap = plan.execution_plan_snapshot
+    return instance.create_run(
+        job_name=job_name, run_id=None, run_config=run_config,
+        resolved_op_selection=remote_job.resolved_op_selection,
+        step_keys_to_execute=snap.step_keys_to_execute, op_selection=None, status=None,
+        root_run_id=None, parent_run_id=None, tags={**remote_job.tags, **tags},
+        job_snapshot=remote_job.job_snapshot, execution_plan_snapshot=snap,
+        parent_job_snapshot=remote_job.parent_job_snapshot,
+        remote_job_origin=remote_job.get_remote_origin(),
+        job_code_origin=remote_job.get_python_origin(),
+        asset_selection=frozenset(asset_selection) if asset_selection else None,
+        asset_check_selection=None, asset_graph=repo.asset_graph)
+
+
 def submit_backfill(instance, plan: BackfillPlan, workspace_file: str | None,
-                    location_name: str = LOCATION_NAME) -> BackfillPlan:
+                    location_name: str = LOCATION_NAME, asset_selection=None,
+                    run_config: dict | None = None) -> BackfillPlan:
     """Create and submit one race_job run per planned race through the instance's queue."""
-    from dagster._cli.job import _create_run
     from dagster._core.workspace.context import WorkspaceProcessContext
     from dagster._core.workspace.load_target import ModuleTarget, WorkspaceFileTarget
 
@@ -139,16 +170,31 @@ def submit_backfill(instance, plan: BackfillPlan, workspace_file: str | None,
         workspace = process_ctx.create_request_context()
         location = workspace.get_code_location(location_name)
         repo = next(iter(location.get_repositories().values()))
-        remote_job = repo.get_full_job(RACE_JOB_NAME)
         for key, h in plan.submit.items():
             tags = {PARTITION_TAG: key, TAG_BACKFILL: plan.backfill_id,
                     **race_run_tags(key, h, "backfill", PRIORITY_BACKFILL)}
-            run = _create_run(instance=instance, code_location=location, remote_repo=repo,
-                              remote_job=remote_job, run_config={}, tags=tags,
-                              op_selection=None, run_id=None)
+            run = _create_run(instance, location, repo, RACE_JOB_NAME, run_config or {}, tags,
+                              asset_selection)
             instance.submit_run(run.run_id, workspace)
             plan.run_ids[key] = run.run_id
     return plan
+
+
+def _read_run_config(path: str | None) -> dict:
+    if not path:
+        return {}
+    import yaml
+
+    try:
+        with open(path) as fh:
+            data = yaml.safe_load(fh) or {}
+    except OSError as exc:
+        raise UserInputError(f"file {path}: cannot read run config ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise UserInputError(f"file {path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise UserInputError(f"file {path}: run config must be a mapping")
+    return data
 
 
 def run(args) -> int:
@@ -170,6 +216,17 @@ def run(args) -> int:
                 f"{os.environ['DAGSTER_HOME']}/dagster.yaml: the instance has no run queue "
                 "(QueuedRunCoordinator); backfills are queued for the daemon to run")
         asset_keys = job_asset_keys(defs.get_repository_def(), RACE_JOB_NAME)
+        selection = None
+        if args.select:
+            from dagster import AssetKey
+
+            names = [n.strip() for n in args.select.split(",") if n.strip()]
+            unknown = [n for n in names if AssetKey(n) not in asset_keys]
+            if unknown:
+                raise UserInputError(f"--select: not race_job assets: {', '.join(unknown)} "
+                                     f"(known: {', '.join(sorted(k.path[-1] for k in asset_keys))})")
+            selection = asset_keys = {AssetKey(n) for n in names}
+        run_config = _read_run_config(args.config)
         plan = plan_backfill(instance, races, asset_keys, force=args.force)
         for key, why in plan.skipped.items():
             print(f"skip   {key}: {why}")
@@ -179,7 +236,7 @@ def run(args) -> int:
             print(f"dry run: {len(plan.submit)} to queue, {len(plan.skipped)} skipped")
             return 0
         apply_pool_limits(instance)
-        submit_backfill(instance, plan, args.workspace, args.location)
+        submit_backfill(instance, plan, args.workspace, args.location, selection, run_config)
         for key, run_id in plan.run_ids.items():
             print(f"queued {key}: run {run_id}")
         print(f"backfill {plan.backfill_id}: {len(plan.run_ids)} run(s) queued at priority -1, "

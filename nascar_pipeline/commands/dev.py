@@ -54,6 +54,8 @@ retention:
       skipped: 1
 telemetry:
   enabled: false
+nux:
+  enabled: false
 """
 
 
