@@ -374,3 +374,17 @@ def test_serves_default_storage_when_none_configured(monkeypatch, local_store):
     assert ApiSettings().storage_root == str(pipeline_home() / "storage")
     monkeypatch.setenv("STORAGE_ROOT", local_store.root)
     assert ApiSettings().storage_root == local_store.root
+
+
+def test_unexpected_failure_is_a_problem_500_with_request_id(local_store):
+    class Broken(StorageLayout):
+        def read_manifest(self, race_key):
+            raise RuntimeError("disk on fire")
+
+    app = create_app(api_settings(local_store.root), layout=Broken(local_store.root))
+    with TestClient(app) as c:
+        r = c.get(f"/v1/races/{local_store.upcoming}/portfolio",
+                  headers={**auth(), "X-Request-ID": "boom-1"})
+        body = _problem(r, 500)
+        assert body["request_id"] == "boom-1" and "disk on fire" not in r.text
+        assert 'status="500"' in c.get("/metrics").text

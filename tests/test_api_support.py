@@ -48,12 +48,12 @@ def auth(token: str | None = None) -> dict[str, str]:
 
 
 # ---- the world and the real pipeline -------------------------------------------------------
-def seed_world(folder) -> tuple[str, str]:
+def seed_world(folder, seed: int = 11) -> tuple[str, str]:
     """Write a one-season demo world; returns (upcoming race key, a past race key)."""
     from nascar_pipeline.core.demo_world import generate_world
     from nascar_pipeline.sources.embedded import write_world
 
-    tables = generate_world(seed=11, seasons=1, upcoming=True)
+    tables = generate_world(seed=seed, seasons=1, upcoming=True)
     write_world(tables, folder)
     races = tables.races.sort_values("race_date")
     upcoming = str(races[races["status"] == "scheduled"]["race_key"].iloc[-1])

@@ -1,0 +1,111 @@
+"""The API over a race materialized end to end by the real pipeline: snapshot, NumPyro model
+fit, scenarios, projections, ownership, MCMC portfolio (+ DraftKings upload CSV) and contest
+simulation, all through Dagster on the embedded demo world (slow: a real MCMC fit)."""
+from __future__ import annotations
+
+import io
+
+import pyarrow.parquet as pq
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from nascar_pipeline.storage.layout import StorageLayout
+from tests.test_api_support import api_settings, auth, seed_world
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+
+@pytest.fixture(scope="module")
+def pipeline_store(tmp_path_factory):
+    from dagster import DagsterInstance, materialize
+
+    from nascar_pipeline.assets.dfs import dfs_assets, dfs_checks
+    from nascar_pipeline.assets.model import model_assets, model_checks
+    from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
+    from nascar_pipeline.resources.parquet_io import ParquetIOManager
+    from nascar_pipeline.resources.race_source import EmbeddedWorldResource
+
+    world = tmp_path_factory.mktemp("pipe-world")
+    upcoming, _ = seed_world(world, seed=3)  # the model tests' world: its fit converges
+    root = str(tmp_path_factory.mktemp("pipe-store"))
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("races", [upcoming])
+    mp = pytest.MonkeyPatch()
+    mp.setenv("STORAGE_ROOT", root)  # the portfolio's upload CSV goes through the env layout
+    try:
+        result = materialize(
+            [race_snapshot, *snapshot_checks, *model_assets, *model_checks, *dfs_assets,
+             *dfs_checks],
+            partition_key=upcoming, instance=instance,
+            resources={"race_source": EmbeddedWorldResource(world_dir=str(world)),
+                       "parquet_io_manager": ParquetIOManager(root=root)},
+            run_config={"ops": {
+                "race_model_fit": {"config": {"draws": 400, "warmup": 300, "chains": 4,
+                                              "svi_steps": 1000}},
+                "race_scenarios": {"config": {"scenarios": 1000, "seed": 1}},
+                "ownership_projections": {"config": {"max_scenarios": 300}},
+                "lineup_portfolio": {"config": {"n_lineups": 8, "mh_steps": 60, "mh_chains": 3,
+                                                "mh_temps": 2, "field_size": 1500,
+                                                "objective_scenarios": 300,
+                                                "selection_scenarios": 300,
+                                                "exact_candidates": 30}},
+                "contest_simulation": {"config": {"field_size": 1500}}}},
+            raise_on_error=False,
+        )
+    finally:
+        mp.undo()
+    checks = {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
+              for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    assert result.success, checks
+    return root, upcoming, result.run_id
+
+
+def test_every_endpoint_on_a_fully_materialized_race(pipeline_store):
+    root, race, run_id = pipeline_store
+    layout = StorageLayout(root)
+    manifest = layout.read_manifest(race)
+    assert {"race_snapshot", "race_model_fit", "race_scenarios", "driver_projections",
+            "ownership_projections", "lineup_portfolio", "contest_simulation"} <= set(manifest)
+    with TestClient(create_app(api_settings(root))) as c:
+        races = c.get("/v1/races", headers=auth()).json()["races"]
+        st = {a["asset"]: a for a in races[0]["assets"]}
+        assert st["contest_simulation"]["status"] == "materialized"
+        assert st["contest_simulation"]["run_id"] == run_id and not st["contest_simulation"]["stale"]
+        assert st["race_backtest"]["status"] == "missing"
+
+        proj = c.get(f"/v1/races/{race}/projections", headers=auth())
+        assert proj.status_code == 200 and proj.headers["x-run-id"] == run_id
+        rows = proj.json()["rows"]
+        assert rows[0]["dk_mean"] >= rows[-1]["dk_mean"]
+
+        summ = c.get(f"/v1/races/{race}/scenarios/summary", headers=auth()).json()
+        assert summ["source"] == "driver_projections" and summ["drivers"]
+        computed = c.get(f"/v1/races/{race}/scenarios/summary?source=scenarios",
+                         headers=auth()).json()
+        assert computed["drivers"][0]["scenarios"] == 1000
+        mat = c.get(f"/v1/races/{race}/scenarios.parquet", headers=auth())
+        assert pq.read_table(io.BytesIO(mat.content)).num_rows == manifest["race_scenarios"].rows
+
+        own = c.get(f"/v1/races/{race}/ownership", headers=auth()).json()
+        assert own["total"] == len(rows)
+
+        port = c.get(f"/v1/races/{race}/portfolio", headers=auth())
+        pb = port.json()
+        assert pb["lineups"] == 8 and "draftkings" in pb["downloads"]
+        csv = c.get(pb["downloads"]["draftkings"], headers=auth())
+        assert csv.status_code == 200 and csv.text.strip()
+        fd = c.get(f"/v1/races/{race}/portfolio/fanduel.csv", headers=auth())
+        assert fd.status_code == 404 and fd.json()["file"] == "fanduel.csv"
+
+        sim = c.get(f"/v1/races/{race}/contest-simulation", headers=auth()).json()
+        assert sim["lineups"] == 8 and "roi" in sim["metrics"]
+        lu = c.get(f"/v1/races/{race}/contest-simulation/lineups?sort=-cash_pct&limit=3",
+                   headers=auth()).json()
+        assert len(lu["rows"]) == 3 and lu["total"] == 8
+
+        back = c.get(f"/v1/races/{race}/backtest", headers=auth())
+        assert back.status_code == 404 and back.json()["asset"] == "race_backtest"
+        again = c.get(f"/v1/races/{race}/portfolio",
+                      headers={**auth(), "If-None-Match": port.headers["etag"]})
+        assert again.status_code == 304
