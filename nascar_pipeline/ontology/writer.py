@@ -179,12 +179,14 @@ SET d.name = coalesce(row.name, d.name)
 
 _ENTRY_PROPS = ["car_number", "team", "manufacturer", "salary", "dk_id", "start_position",
                 "dk_own_pct"]
+# `row.props` holds only the non-null fields: `SET e += props` never erases (= coalesce).
 _Q_ENTRIES = """
 UNWIND $rows AS row
 MATCH (d:Driver {driver_id: row.driver_id})
 MATCH (r:Race {race_key: row.race_key})
 MERGE (d)-[e:ENTERED]->(r)
-SET """ + ",\n    ".join(f"e.{p} = coalesce(row.{p}, e.{p})" for p in _ENTRY_PROPS)
+SET e += row.props
+"""
 
 _Q_TEAMS = """
 UNWIND $rows AS row
@@ -204,12 +206,10 @@ UNWIND $rows AS row
 MATCH (d:Driver {driver_id: row.driver_id})
 MATCH (r:Race {race_key: row.race_key})
 MERGE (d)-[f:FINISHED]->(r)
-SET f.position = coalesce(row.finish_position, f.position),
-    f.laps_completed = coalesce(row.laps_completed, f.laps_completed),
-    f.laps_led = coalesce(row.laps_led, f.laps_led),
-    f.fastest_laps = coalesce(row.fastest_laps, f.fastest_laps),
-    f.status = coalesce(row.status, f.status)
+SET f += row.props
 """
+_RESULT_PROPS = {"finish_position": "position", "laps_completed": "laps_completed",
+                 "laps_led": "laps_led", "fastest_laps": "fastest_laps", "status": "status"}
 
 _CONTEST_PROPS = ["site", "name", "entry_fee", "field_size", "max_entries", "payouts"]
 _Q_CONTESTS = """
@@ -230,6 +230,15 @@ def _run_batches(tx, query: str, rows: list[dict], summary: WriteSummary) -> Non
         summary.nodes_created += c.nodes_created
         summary.relationships_created += c.relationships_created
         summary.properties_set += c.properties_set
+
+
+def _prop_rows(df: pd.DataFrame, props: dict[str, str]) -> list[dict]:
+    """[{driver_id, race_key, props: {property: value, non-null only}}]"""
+    out = []
+    for rec in _records(df[["driver_id", "race_key", *props]]):
+        out.append({"driver_id": rec["driver_id"], "race_key": rec["race_key"],
+                    "props": {p: rec[c] for c, p in props.items() if rec[c] is not None}})
+    return out
 
 
 def _team_rows(t: OntologyTables) -> tuple[list[dict], list[dict]]:
@@ -274,9 +283,9 @@ def write_in_tx(tx, tables: OntologyTables, source: str = "<tables>") -> WriteSu
     _run_batches(tx, _Q_DRIVERS, _records(t.drivers.drop_duplicates("driver_id")), summary)
     teams, drove = _team_rows(t)
     _run_batches(tx, _Q_TEAMS, teams, summary)
-    _run_batches(tx, _Q_ENTRIES, _records(t.entries), summary)
+    _run_batches(tx, _Q_ENTRIES, _prop_rows(t.entries, {p: p for p in _ENTRY_PROPS}), summary)
     _run_batches(tx, _Q_DROVE_FOR, drove, summary)
-    _run_batches(tx, _Q_RESULTS, _records(t.results), summary)
+    _run_batches(tx, _Q_RESULTS, _prop_rows(t.results, _RESULT_PROPS), summary)
     _run_batches(tx, _Q_CONTESTS, _records(t.contests), summary)
     summary.races, summary.drivers = len(t.races), len(t.drivers)
     summary.entries, summary.results, summary.contests = (len(t.entries), len(t.results),

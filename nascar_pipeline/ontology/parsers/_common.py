@@ -200,11 +200,8 @@ def check_permutation(positions: list[tuple[int, int | None]], probs: Problems, 
         return  # already reported as invalid cells
     n = len(vals)
     if sorted(vals) != list(range(1, n + 1)):
-        seen: dict[int, int] = {}
         dups = sorted({p for p in vals if vals.count(p) > 1})
         missing = sorted(set(range(1, n + 1)) - set(vals))
-        for line, p in positions:
-            seen.setdefault(p, line)
         detail = []
         if dups:
             detail.append("duplicated " + ", ".join(
