@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from api.cache import LRUCache
 from api.errors import ApiError
-from nascar_pipeline.storage.layout import ManifestEntry, StorageLayout
+from nascar_pipeline.storage.layout import MANIFEST_DIR, ManifestEntry, StorageLayout
 from nascar_pipeline.telemetry import get_tracer
 
 tracer = get_tracer("api.store")
@@ -100,6 +100,7 @@ class RaceStore:
         with tracer.start_as_current_span("storage.read_manifest") as span:
             span.set_attribute("race_key", race_key)
             span.set_attribute("storage.root", self.root_uri)
+            self._forget_listing(self.layout.root / MANIFEST_DIR / race_key)
             entries = self.layout.read_manifest(race_key)
             span.set_attribute("assets", len(entries))
         with self._lock:
@@ -107,6 +108,16 @@ class RaceStore:
             if len(self._manifests) > 10_000:
                 self._manifests.pop(next(iter(self._manifests)))
         return entries
+
+    def _forget_listing(self, path) -> None:
+        """Object stores' clients (s3fs) cache directory listings for the life of the process;
+        other processes write new races and assets, so drop the cached listing before each
+        (TTL-bounded) re-read."""
+        if path.protocol not in ("", "file", "local"):
+            try:
+                path.fs.invalidate_cache(path.path)
+            except Exception:  # noqa: BLE001 - a cache miss is only slower
+                pass
 
     def race_manifest(self, race_key: str) -> dict[str, ManifestEntry]:
         """The manifest of a known race; 404 when nothing is materialized for it."""
@@ -121,6 +132,7 @@ class RaceStore:
             return hit[1]
         with tracer.start_as_current_span("storage.list_races") as span:
             span.set_attribute("storage.root", self.root_uri)
+            self._forget_listing(self.layout.root / MANIFEST_DIR)
             keys = self.layout.list_race_keys()
             span.set_attribute("races", len(keys))
         self._race_keys = (time.monotonic(), keys)

@@ -388,3 +388,33 @@ def test_unexpected_failure_is_a_problem_500_with_request_id(local_store):
         body = _problem(r, 500)
         assert body["request_id"] == "boom-1" and "disk on fire" not in r.text
         assert 'status="500"' in c.get("/metrics").text
+
+
+def test_new_races_and_assets_written_by_another_process_appear(store, tmp_path, request):
+    """Writes from another process (a fresh storage client: no shared listing cache) show up
+    once the manifest TTL has passed, on S3 as on a local folder."""
+    from tests.test_api_support import _record
+
+    if store.root.startswith("s3://"):
+        moto = request.getfixturevalue("moto_s3")
+        bucket = f"late-{tmp_path.name[-8:].lower().replace('_', '-')}-x"
+        moto.create_bucket(bucket)
+        root, opts = f"s3://{bucket}/store", {"skip_instance_cache": True}
+    else:
+        root, opts = str(tmp_path / "store"), {}
+    df = pd.DataFrame({"driver_id": [1, 2], "abs_error": [0.5, 1.5]})
+    first = StorageLayout(root)
+    _record(first, "race_snapshot", "2026-first-race", df)
+    with TestClient(create_app(api_settings(root, manifest_ttl_s=0))) as c:
+        before = c.get("/v1/races/2026-first-race", headers=auth()).json()
+        assert {a["asset"]: a["status"] for a in before["assets"]}["race_backtest"] == "missing"
+        assert [r["race_key"] for r in c.get("/v1/races", headers=auth()).json()["races"]] == \
+            ["2026-first-race"]
+        other = StorageLayout(root, **opts)
+        _record(other, "race_backtest", "2026-first-race", df)
+        _record(other, "race_backtest", "2099-late-added-race", df)
+        after = c.get("/v1/races/2026-first-race", headers=auth()).json()
+        assert {a["asset"]: a["status"] for a in after["assets"]}["race_backtest"] == "materialized"
+        assert c.get("/v1/races/2026-first-race/backtest", headers=auth()).json()["total"] == 2
+        keys = [r["race_key"] for r in c.get("/v1/races", headers=auth()).json()["races"]]
+        assert keys == ["2026-first-race", "2099-late-added-race"]
