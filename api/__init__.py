@@ -1,1 +1,27 @@
-"""The REST read layer over materialized race data (FastAPI)."""
+"""The REST read layer over materialized race data (FastAPI). Never recomputes, never reads
+Neo4j: every response comes from the Parquet files and manifests of the storage layout
+(nascar_pipeline/storage/layout.py), local or S3.
+
+Public:  GET /healthz (liveness, no I/O), /readyz (storage readable), /metrics (Prometheus),
+         /docs, /redoc, /openapi.json
+Data (Bearer JWT or X-API-Key; deny by default), all under /v1:
+  /races                                    races + per-asset status, freshness, staleness
+  /races/{race_key}                         one race (race fields from its race_snapshot)
+  /races/{race_key}/assets                  provenance of every materialized asset
+  /races/{race_key}/assets/{asset}          any asset as a table page: columns=, sort=, limit=, offset=
+  /races/{race_key}/assets/{asset}/parquet  the asset's Parquet file, streamed
+  /races/{race_key}/projections             driver_projections
+  /races/{race_key}/scenarios/summary       per-driver quantiles (source=auto|projections|scenarios)
+  /races/{race_key}/scenarios.parquet       the full scenario matrix, streamed
+  /races/{race_key}/ownership               ownership_projections
+  /races/{race_key}/portfolio               lineup_portfolio rows + links to the upload CSVs
+  /races/{race_key}/portfolio/{site}.csv    draftkings.csv / fanduel.csv as written by the pipeline
+  /races/{race_key}/contest-simulation      summary over the portfolio's lineups
+  /races/{race_key}/contest-simulation/lineups   per lineup, sortable and paginated
+  /races/{race_key}/backtest                race_backtest
+
+Every data response carries provenance (X-Run-Id, X-Code-Version, X-Data-Version,
+X-Written-At headers, and a `provenance` member in JSON bodies) and an ETag; If-None-Match
+gives 304. Errors are application/problem+json. Settings: api/settings.py (API_* and
+STORAGE_ROOT). Serve: `nascar-pipeline api` or `uvicorn --factory api.app:create_app`.
+"""
