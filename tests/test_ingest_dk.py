@@ -107,6 +107,20 @@ def test_salaries_match_names_and_keep_other_fields(graph, tmp_path, capsys):
     assert (graph_counts(driver), graph_checksum(driver)) == snap
 
 
+def test_new_slate_replaces_the_old_one(graph, tmp_path, capsys):
+    driver, rows = graph
+    sal = _salaries(rows)
+    assert cli(capsys, "ingest", "salaries", write_dk_salaries(tmp_path / "a.csv", sal),
+               "--race", RACE)[0] == 0
+    rc, out, err = cli(capsys, "ingest", "salaries", write_dk_salaries(tmp_path / "b.csv", sal[1:]),
+                       "--race", RACE)
+    assert rc == 0 and "no longer on the slate" in out, err
+    after = _entries(driver)
+    dropped = after[rows[0]["id"]]
+    assert "salary" not in dropped and "dk_id" not in dropped and dropped["car_number"]
+    assert sum(1 for e in after.values() if "salary" in e) == len(rows) - 1
+
+
 def test_unmatched_names_are_listed_and_nothing_written(graph, tmp_path, capsys):
     driver, rows = graph
     sal = _salaries(rows)

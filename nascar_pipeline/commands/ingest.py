@@ -83,12 +83,12 @@ def _race_key(key: str) -> str:
         raise UserInputError(f"option --race: {exc}") from None
 
 
-def _write(label: str, build, source: str) -> int:
+def _write(label: str, build, source: str, slate_for: str | None = None) -> int:
     from nascar_pipeline.ontology.writer import ingest
 
     driver, database = _connect()
     try:
-        summary = ingest(driver, build, source=source, database=database)
+        summary = ingest(driver, build, source=source, database=database, slate_for=slate_for)
     finally:
         driver.close()
     print(f"ingest {label} {source}: {summary.line()}")
@@ -125,7 +125,8 @@ def run_salaries(args) -> int:
         g.require_race(key, path)
         return parse_salaries(path, key, g.drivers(), g.race_driver_ids(key))
 
-    return _write("salaries", build, path)
+    # the file is the race's whole DraftKings slate: drivers missing from it lose their salary
+    return _write("salaries", build, path, slate_for=key)
 
 
 def run_contest(args) -> int:

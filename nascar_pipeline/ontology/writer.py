@@ -261,7 +261,20 @@ def _team_rows(t: OntologyTables) -> tuple[list[dict], list[dict]]:
     return teams, _records(drove)
 
 
-def write_in_tx(tx, tables: OntologyTables, source: str = "<tables>") -> WriteSummary:
+_Q_DROP_STALE_SALARIES = """
+MATCH (d:Driver)-[e:ENTERED]->(r:Race {race_key: $key})
+WHERE NOT d.driver_id IN $ids AND (e.salary IS NOT NULL OR e.dk_id IS NOT NULL)
+REMOVE e.salary, e.dk_id
+WITH e WHERE size(keys(e)) = 0
+DELETE e
+"""
+
+
+def write_in_tx(tx, tables: OntologyTables, source: str = "<tables>",
+                slate_for: str | None = None) -> WriteSummary:
+    """Write `tables` in transaction `tx`. `slate_for`: the tables hold the race's whole
+    salary slate, so drivers of that race missing from it lose salary and dk_id (and an
+    entry that held nothing else is removed)."""
     t = tables.conformed()
     summary = WriteSummary()
     if len(t.races):
@@ -287,6 +300,12 @@ def write_in_tx(tx, tables: OntologyTables, source: str = "<tables>") -> WriteSu
     _run_batches(tx, _Q_DROVE_FOR, drove, summary)
     _run_batches(tx, _Q_RESULTS, _prop_rows(t.results, _RESULT_PROPS), summary)
     _run_batches(tx, _Q_CONTESTS, _records(t.contests), summary)
+    if slate_for is not None:
+        ids = [int(i) for i in t.entries.loc[t.entries["race_key"] == slate_for, "driver_id"]]
+        c = tx.run(_Q_DROP_STALE_SALARIES, key=slate_for, ids=ids).consume().counters
+        summary.properties_set += c.properties_set
+        if c.properties_set:
+            summary.notes.append("removed salaries of drivers no longer on the slate")
     summary.races, summary.drivers = len(t.races), len(t.drivers)
     summary.entries, summary.results, summary.contests = (len(t.entries), len(t.results),
                                                           len(t.contests))
@@ -294,7 +313,7 @@ def write_in_tx(tx, tables: OntologyTables, source: str = "<tables>") -> WriteSu
 
 
 def ingest(driver, build: Callable[[GraphView], OntologyTables], source: str = "<tables>",
-           database: str | None = None) -> WriteSummary:
+           database: str | None = None, slate_for: str | None = None) -> WriteSummary:
     """Build the tables (reads allowed through the GraphView) and write them, all in one
     write transaction: a UserInputError anywhere writes nothing."""
     from nascar_pipeline.ontology.schema import ensure_schema
@@ -302,7 +321,7 @@ def ingest(driver, build: Callable[[GraphView], OntologyTables], source: str = "
     ensure_schema(driver, database)
 
     def work(tx):
-        return write_in_tx(tx, build(GraphView(tx)), source)
+        return write_in_tx(tx, build(GraphView(tx)), source, slate_for=slate_for)
 
     with driver.session(database=database, notifications_min_severity="OFF") as session:
         return session.execute_write(work)

@@ -5,7 +5,8 @@ Columns: `Position,Name + ID,Name,ID,Roster Position,Salary,Game Info,TeamAbbrev
 (case, accents, punctuation and Jr./Sr./II/III suffixes ignored; the race's entrants preferred
 on ties). Checks: salary a positive whole number of dollars, at most the $50,000 cap; ID a
 positive whole number; no driver (name or ID) twice; every name matched (all unmatched names
-are listed in one error).
+are listed in one error). The file is the race's whole slate: on ingest, entrants of the race
+missing from it lose salary and dk_id (see writer.write_in_tx `slate_for`).
 """
 from __future__ import annotations
 
