@@ -11,11 +11,17 @@ from dagster import AssetSelection, Definitions, define_asset_job, in_process_ex
 
 from nascar_pipeline import settings
 from nascar_pipeline.assets.partitions import races_partitions
+from nascar_pipeline.assets.backtest import backtest_assets
 from nascar_pipeline.assets.dfs import dfs_assets, dfs_checks
 from nascar_pipeline.assets.model import model_assets, model_checks
 from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
 from nascar_pipeline.automation.schedules import pre_lock_schedule
-from nascar_pipeline.automation.sensors import race_sensor
+from nascar_pipeline.automation.jobs import race_backtest_job, season_report_job
+from nascar_pipeline.automation.sensors import (
+    race_sensor,
+    results_sensor,
+    season_report_sensor,
+)
 from nascar_pipeline.resources.parquet_io import ParquetIOManager
 
 
@@ -57,10 +63,10 @@ race_job = define_asset_job(
 )
 
 defs = Definitions(
-    assets=race_assets,
+    assets=[*race_assets, *backtest_assets],
     asset_checks=race_checks,
-    jobs=[race_job],
-    sensors=[race_sensor],
+    jobs=[race_job, race_backtest_job, season_report_job],
+    sensors=[race_sensor, results_sensor, season_report_sensor],
     schedules=[pre_lock_schedule],
     resources={
         "race_source": _race_source_resource(),
