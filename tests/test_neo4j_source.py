@@ -120,3 +120,27 @@ def test_dagster_resource_lifecycle(neo4j_server, world):
         driver = live._driver
         assert driver is not None and live.source().driver is driver  # one driver per run
     assert live._driver is None
+
+
+def test_race_snapshot_materializes_from_neo4j(neo4j_server, world, tmp_path):
+    """The Dagster asset through the Neo4j resource: the same snapshot as the pure path."""
+    from dagster import DagsterInstance, materialize
+
+    from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
+    from nascar_pipeline.core.snapshot import build_snapshot
+    from nascar_pipeline.resources.neo4j import Neo4jResource
+    from nascar_pipeline.resources.parquet_io import ParquetIOManager
+    from nascar_pipeline.storage.layout import StorageLayout
+
+    key = world["last"]
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("races", [key])
+    result = materialize(
+        [race_snapshot, *snapshot_checks], partition_key=key, instance=instance,
+        resources={"race_source": Neo4jResource(uri=neo4j_server.uri, user=neo4j_server.user,
+                                                password=neo4j_server.password),
+                   "parquet_io_manager": ParquetIOManager(root=str(tmp_path / "store"))})
+    assert result.success
+    got = StorageLayout(tmp_path / "store").read_asset("race_snapshot", key)
+    want = build_snapshot(assemble_race_inputs(world["tables"], key))
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want)
