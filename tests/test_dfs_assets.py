@@ -156,9 +156,14 @@ def test_upload_file_beside_asset_and_export_cli(materialized, tmp_path, monkeyp
                  "--style", "id"]) == 0
     ids = list(csv.reader(io.StringIO(out.read_text())))
     assert ids[0] == ["D"] * 6 and all(c.isdigit() for r in ids[1:] for c in r)
-    # FanDuel: no FanDuel portfolio without FanDuel salaries -> a clear user error (exit 2)
-    assert main(["export", "--race", RACE, "--site", "fanduel", "--out", str(tmp_path / "fd.csv")]) == 2
-    assert "FanDuel salaries" in capsys.readouterr().err
+    # FanDuel: 5-driver lineups in FanDuel's format; names (no FanDuel ids yet) with a warning
+    fd_out = tmp_path / "fd.csv"
+    assert main(["export", "--race", RACE, "--site", "fanduel", "--out", str(fd_out)]) == 0
+    assert "FanDuel player ids" in capsys.readouterr().err
+    fd = list(csv.reader(io.StringIO(fd_out.read_text())))
+    assert fd[0] == ["Driver"] * 5 and len(fd) == 21
+    assert all(len(set(r)) == 5 and all(c.startswith("Driver ") for c in r) for r in fd[1:])
+    assert fd_out.read_text() == (root / "lineup_portfolio" / f"{RACE}.fanduel.csv").read_text()
     assert main(["export", "--race", "2026-not-built", "--site", "draftkings",
                  "--out", str(tmp_path / "x.csv")]) == 2
 
@@ -175,3 +180,20 @@ def test_fanduel_upload_format():
         draftkings_upload_csv([[("A", 1)] * 5])
     with pytest.raises(ValueError):
         draftkings_upload_csv([[("A", None)] * 6])
+
+
+def test_default_payouts_and_fallback_coefficients(tmp_path, monkeypatch):
+    """No contest ingested -> the stated default GPP table; too little ownership history -> the
+    stated default coefficients."""
+    root = tmp_path / "store"
+    _write_upstream(root, with_contest=False, S=1200)
+    monkeypatch.setenv("STORAGE_ROOT", str(root))
+    result = _run(root, {"ownership_projections": {"min_history_races": 10},
+                         "lineup_portfolio": {"fanduel_lineups": 0}})
+    assert result.success and all(_checks(result).values())
+    mat = {e.asset_key.path[-1]: e.event_specific_data.materialization.metadata
+           for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
+    assert mat["contest_simulation"]["payout_table"].value == "default"
+    assert mat["contest_simulation"]["scenarios_held_out"].value is False  # 1200 - 600 < 1000
+    assert mat["ownership_projections"]["coefficient_source"].value.startswith("stated defaults")
+    assert not (root / "lineup_portfolio" / f"{RACE}.fanduel.csv").exists()

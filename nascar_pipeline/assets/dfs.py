@@ -216,7 +216,7 @@ def ownership_projections(context: AssetExecutionContext, config: OwnershipConfi
     })
 
 
-@asset_check(asset=ownership_projections, blocking=True,
+@asset_check(asset=ownership_projections, blocking=True, partitions_def=races_partitions,
              description="Ownership totals roster size x 100 % (600 % on DraftKings); each driver "
                          "within [0, 100].")
 def ownership_totals_valid(ownership_projections: pd.DataFrame) -> AssetCheckResult:
@@ -249,7 +249,38 @@ class PortfolioConfig(Config):
     mh_chains: int = Field(6, ge=1)
     mh_temps: int = Field(4, ge=1)
     exact_candidates: int = Field(100, ge=0, description="best lineups by mean points added")
+    fanduel_lineups: int = Field(20, ge=0, le=150, description="FanDuel lineups for the FanDuel "
+                                 "upload file beside the asset (0: none)")
     seed: int = 0
+
+
+FD_STAND_IN = 6 / 5  # FanDuel salary stand-in: DraftKings salary x 6/5 (5 drivers share the cap)
+
+
+def fanduel_lineups(race_snapshot: pd.DataFrame, race_scenarios: pd.DataFrame, k: int,
+                    max_exposure: float = 0.6, max_shared: int = 3):
+    """FanDuel lineups (5 drivers, $50,000) maximizing mean FanDuel points, exact optimizer.
+
+    Uses `fd_salary` / `fd_id` entry columns when the snapshot has them. FanDuel salaries and ids
+    are not in the ontology yet: until they are, salaries are a stand-in (DraftKings x 6/5, to
+    $100) and cells carry names. Returns (lineups as [(name, fd_id)], notes)."""
+    from nascar_pipeline.core.optimize import optimize_lineups
+
+    site = rules.FANDUEL
+    slate, points = slate_arrays(race_snapshot, race_scenarios, None, site="fanduel")
+    notes = []
+    if "fd_salary" in slate and slate["fd_salary"].notna().all():
+        sal = _floats(slate["fd_salary"])
+    else:
+        sal = np.round(_floats(slate["salary"]) * FD_STAND_IN / 100.0) * 100.0
+        notes.append("FanDuel salaries are not in the ontology yet: lineups use a stand-in "
+                     "(DraftKings salary x 6/5)")
+    ids = slate["fd_id"] if "fd_id" in slate else pd.Series([None] * len(slate))
+    res = optimize_lineups(points.mean(axis=0), sal, site.roster_size, site.salary_cap, k=k,
+                           max_exposure=max_exposure, max_shared=max_shared)
+    names = slate["driver_name"].astype(str).to_numpy()
+    fd_ids = [None if pd.isna(v) else str(v) for v in ids]
+    return [[(names[i], fd_ids[i]) for i in row] for row in res.lineups], notes
 
 
 def contest_table(race_snapshot: pd.DataFrame, n_entries: int):
@@ -371,6 +402,16 @@ def lineup_portfolio(context: AssetExecutionContext, config: PortfolioConfig,
         csv_text = draftkings_upload_csv(portfolio_lineups(df))
         layout.write_bytes_atomic(layout.extra_path("lineup_portfolio", race_key, "draftkings.csv"),
                                   csv_text.encode())
+        fd_notes: list[str] = []
+        if config.fanduel_lineups:
+            from nascar_pipeline.core.export import fanduel_upload_csv
+
+            fd, fd_notes = fanduel_lineups(race_snapshot, race_scenarios, config.fanduel_lineups,
+                                           max_exposure=config.max_exposure)
+            fd_text, warn = fanduel_upload_csv(fd)
+            fd_notes += warn
+            layout.write_bytes_atomic(layout.extra_path("lineup_portfolio", race_key,
+                                                        "fanduel.csv"), fd_text.encode())
     import matplotlib
 
     matplotlib.use("Agg")
@@ -405,6 +446,9 @@ def lineup_portfolio(context: AssetExecutionContext, config: PortfolioConfig,
         "portfolio_expected_payout_capped": float(port.set_value[-1]) if len(port.set_value) else 0.0,
         "prize_cap": float(config.prize_cap_fees * table.entry_fee),
         "upload_csv": f"lineup_portfolio/{race_key}.draftkings.csv",
+        "fanduel_upload_csv": (f"lineup_portfolio/{race_key}.fanduel.csv"
+                               if config.fanduel_lineups else "none"),
+        "fanduel_notes": MetadataValue.json(fd_notes),
         "lineups_preview": MetadataValue.md(md),
         "objective_trace": MetadataValue.md(f"![trace](data:image/png;base64,{png})"),
     })
@@ -429,7 +473,7 @@ def lineup_problems(df: pd.DataFrame, site: rules.Site = SITE) -> list[str]:
     return problems
 
 
-@asset_check(asset=lineup_portfolio, blocking=True,
+@asset_check(asset=lineup_portfolio, blocking=True, partitions_def=races_partitions,
              description="Every lineup valid for DraftKings: 6 distinct drivers, salary <= 50,000.")
 def lineup_portfolio_valid(lineup_portfolio: pd.DataFrame) -> AssetCheckResult:
     problems = lineup_problems(lineup_portfolio)
@@ -513,7 +557,7 @@ def contest_simulation(context: AssetExecutionContext, config: ContestConfig,
     })
 
 
-@asset_check(asset=contest_simulation, blocking=True,
+@asset_check(asset=contest_simulation, blocking=True, partitions_def=races_partitions,
              description="Every simulation summary is finite and in range.")
 def contest_simulation_finite(contest_simulation: pd.DataFrame) -> AssetCheckResult:
     num = contest_simulation.drop(columns=["lineup_id"]).to_numpy(float)

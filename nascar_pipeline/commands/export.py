@@ -2,9 +2,10 @@
 lineup_portfolio as a bulk-upload CSV (read through the storage layout, STORAGE_ROOT).
 
 DraftKings: header `D,D,D,D,D,D`, cells `Name (ID)` (or the bare player id with --style id).
-FanDuel: header `Driver,Driver,Driver,Driver,Driver`; needs a portfolio built for FanDuel (5-driver
-lineups on FanDuel salaries), which the pipeline cannot build until FanDuel salaries and player ids
-are ingested: the command says so instead of writing a file FanDuel would reject.
+FanDuel: header `Driver,Driver,Driver,Driver,Driver`: the FanDuel file lineup_portfolio wrote beside
+itself (5-driver lineups). FanDuel salaries and player ids are not in the ontology yet, so those
+lineups use stand-in salaries and their cells carry names (the command warns); FanDuel's upload
+needs `<id>:<name>` cells once ids are ingested.
 """
 from __future__ import annotations
 
@@ -61,7 +62,20 @@ def run(args) -> int:
     except FileNotFoundError:
         raise UserInputError(f"--race {race_key}: lineup_portfolio is not materialized under "
                              f"{layout.root_uri} (materialize it, or set STORAGE_ROOT)") from None
-    text, warnings = build_csv(portfolio, args.site, args.style)
+    if args.site == "fanduel":
+        path = layout.extra_path("lineup_portfolio", race_key, "fanduel.csv")
+        if not path.exists():
+            raise UserInputError(f"--race {race_key}: no FanDuel lineups beside lineup_portfolio "
+                                 "(materialize it with fanduel_lineups > 0)")
+        text = layout.read_bytes(path).decode()
+        warnings = []
+        body = text.splitlines()[1:]
+        if body and ":" not in body[0]:
+            warnings.append("FanDuel player ids are not in the ontology yet: cells hold driver "
+                            "names and lineups use stand-in salaries (DraftKings x 6/5); FanDuel's "
+                            "upload needs '<id>:<name>' cells")
+    else:
+        text, warnings = build_csv(portfolio, args.site, args.style)
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     if args.out == "-":
