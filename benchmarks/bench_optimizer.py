@@ -107,7 +107,8 @@ def main() -> int:
         print(f"{name:20s} {len(L):7d} {v.sum():11.2f} {v.max():7.2f} {v.min():7.2f} "
               f"{str(overlap_ok(L)):>10s} {t:8.3f}")
     tot_o, tot_p = proj[ours.lineups].sum(), proj[pl].sum()
-    print(f"total projection: ours - pydfs = {tot_o - tot_p:+.2f}; speed-up x{pd_res['seconds'] / t_ours:.1f}")
+    diff = tot_o - tot_p if abs(tot_o - tot_p) > 1e-6 else 0.0
+    print(f"total projection: ours - pydfs = {diff:+.2f}; speed-up x{pd_res['seconds'] / t_ours:.1f}")
     return 0
 
 
