@@ -118,7 +118,11 @@ def test_schedule_then_feed_keeps_keys(driver, shared_data, capsys):
         "MATCH (r:Race) WHERE r.race_name CONTAINS 'Clash' OR r.race_name CONTAINS 'Duel' "
         "OR r.race_name CONTAINS 'All-Star' RETURN count(r) AS n")
     assert recs[0]["n"] == 0
+    from nascar_pipeline.sources.neo4j_source import Neo4jRaceSource
+
+    assert len(Neo4jRaceSource(driver).race_results(RACE)) == 0  # scheduled: no results yet
     assert cli(capsys, "ingest", "feed", shared_data / "feeds" / "weekend-feed.json")[0] == 0
+    assert len(Neo4jRaceSource(driver).race_results(RACE)) == 37
     recs, _, _ = driver.execute_query(
         "MATCH (r:Race {race_id: 5274}) RETURN r.race_key AS k, r.status AS s")
     assert (recs[0]["k"], recs[0]["s"]) == (RACE, "final")

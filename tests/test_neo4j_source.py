@@ -78,6 +78,19 @@ def test_race_inputs_equal_assembled_tables(world):
 def test_unknown_race(world):
     with pytest.raises(UnknownRaceError):
         world["source"].race_inputs("1999-nowhere-400")
+    with pytest.raises(UnknownRaceError):
+        world["source"].race_results("1999-nowhere-400")
+
+
+def test_race_results_equal_tables(world):
+    from nascar_pipeline.sources.base import RACE_RESULTS_COLUMNS, race_results_from_tables
+
+    src, t = world["source"], world["tables"]
+    for key in (t.races["race_key"].iloc[7], world["last"]):
+        got = src.race_results(key)
+        assert list(got.columns) == RACE_RESULTS_COLUMNS and len(got) > 30
+        pd.testing.assert_frame_equal(got, race_results_from_tables(t, key))
+    assert src.race_results(world["last"])["salary"].notna().all()
 
 
 def test_list_races_equals_embedded(world):

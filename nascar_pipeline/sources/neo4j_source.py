@@ -61,6 +61,18 @@ RETURN r.race_key AS race_key, d.driver_id AS driver_id, f.position AS finish_po
 
 _Q_DRIVERS = "MATCH (d:Driver) RETURN d.driver_id AS driver_id, d.name AS name"
 
+_Q_RACE_DRIVERS = """
+MATCH (d:Driver)-[:ENTERED|FINISHED]->(:Race {race_key: $key})
+RETURN DISTINCT d.driver_id AS driver_id, d.name AS name
+"""
+
+_Q_RACE_RESULTS = """
+MATCH (d:Driver)-[f:FINISHED]->(r:Race {race_key: $key})
+RETURN r.race_key AS race_key, d.driver_id AS driver_id, f.position AS finish_position,
+       f.laps_completed AS laps_completed, f.laps_led AS laps_led,
+       f.fastest_laps AS fastest_laps, f.status AS status
+"""
+
 _Q_CONTESTS = """
 MATCH (c:Contest)-[:FOR]->(r:Race {race_key: $key})
 RETURN c.contest_id AS contest_id, r.race_key AS race_key, c.site AS site, c.name AS name,
@@ -143,6 +155,24 @@ class Neo4jRaceSource:
 
     def race_inputs(self, race_key: str) -> RaceInputs:
         return assemble_race_inputs(self.race_tables(race_key), race_key)
+
+    def race_results(self, race_key: str) -> pd.DataFrame:
+        """The race's own results joined with its entries and driver names
+        (RACE_RESULTS_COLUMNS via base.race_results_from_tables); empty before results."""
+        from nascar_pipeline.sources.base import race_results_from_tables
+
+        def work(tx):
+            race = list(tx.run(_Q_RACE, key=race_key))
+            if not race:
+                raise UnknownRaceError(f"unknown race key {race_key!r}")
+            return OntologyTables(
+                races=_frame(race, "races"),
+                drivers=_frame(tx.run(_Q_RACE_DRIVERS, key=race_key), "drivers"),
+                entries=_frame(tx.run(_Q_ENTRIES, key=race_key, date=""), "entries"),
+                results=_frame(tx.run(_Q_RACE_RESULTS, key=race_key), "results"),
+            )
+
+        return race_results_from_tables(self._read(work), race_key)
 
     def list_races(self) -> pd.DataFrame:
         def work(tx):
