@@ -60,7 +60,8 @@ async def portfolio(request: Request, principal: PrincipalDep, race_key: RaceKey
         df, used = store.frame(race_key, "lineup_portfolio", entry)
         lineups = int(df["lineup_id"].nunique()) if "lineup_id" in df.columns else None
         downloads = {name.rsplit(".", 1)[0]: f"/v1/races/{race_key}/portfolio/{name}"
-                     for name in sorted(used.extra_files) if name.endswith(".csv")}
+                     for name in sorted(used.extra_files)
+                     if name.endswith(".csv") and name[:-4] in Site.__members__}
         return json_envelope({"race_key": race_key, "provenance": provenance(used),
                               "lineups": lineups, "downloads": downloads}, "rows", df)
 
