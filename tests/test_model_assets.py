@@ -45,6 +45,12 @@ def _checks(result):
             for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
 
 
+def _check_metadata(result):
+    return {e.asset_check_evaluation_data.check_name:
+            {k: v.value for k, v in e.asset_check_evaluation_data.metadata.items()}
+            for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+
+
 def _materialized(result):
     return {e.asset_key.path[-1] for e in result.all_events
             if e.event_type_value == "ASSET_MATERIALIZATION"}
@@ -67,10 +73,10 @@ def test_assets_end_to_end_embedded(world, tmp_path, monkeypatch):
     folder, tables, race_key = world
     root = tmp_path / "store"
     monkeypatch.setenv("STORAGE_ROOT", str(root))
-    cfg = {"draws": 400, "warmup": 300, "chains": 4, "svi_steps": 1000}
+    cfg = {"draws": 750, "warmup": 400, "chains": 4, "svi_steps": 1500}
     result = _run(folder, root, race_key, cfg)
     checks = _checks(result)
-    assert result.success, checks
+    assert result.success, (checks, _check_metadata(result))
     assert all(checks.values()) and {"race_model_converged", "race_scenarios_sane"} <= set(checks)
     layout = StorageLayout(root)
     fit = layout.read_asset("race_model_fit", race_key)
@@ -123,10 +129,10 @@ def test_assets_end_to_end_from_neo4j(neo4j_server, shared_data, tmp_path, monke
                                                   password=env["NEO4J_PASSWORD"]),
                      "parquet_io_manager": ParquetIOManager(root=str(root))}
         result = _run(None, root, race_key,
-                      {"draws": 400, "warmup": 300, "chains": 4, "svi_steps": 1000},
+                      {"draws": 750, "warmup": 400, "chains": 4, "svi_steps": 1500},
                       scenarios=1000, resources=resources)
     checks = _checks(result)
-    assert checks.get("race_model_converged") is True, checks
+    assert checks.get("race_model_converged") is True, (checks, _check_metadata(result))
     assert checks.get("race_scenarios_sane") is True
     assert {"race_model_fit", "race_scenarios", "driver_projections"} <= _materialized(result)
     proj = StorageLayout(root).read_asset("driver_projections", race_key)

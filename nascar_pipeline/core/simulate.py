@@ -18,7 +18,8 @@ Each scenario takes one posterior draw (drawn with replacement) and simulates, v
 
 Drivers without history (partial pooling, never an error): skill ~ Normal(mean skill of the
 drivers with few starts in the window (< 10), sigma_skill), track offset ~ Normal(0, sigma_track);
-an unknown car number gets car effect ~ Normal(0, sigma_car).
+an unknown car (season and car number, e.g. the first race of a season) gets car effect
+~ Normal(0, sigma_car).
 
 Start positions: the entry list's start_position where every entry has one (qualifying known).
 Fallback when some or all are missing: the missing ones are ordered by the driver's mean start
@@ -44,7 +45,7 @@ import pandas as pd
 from nascar_pipeline.core import rules
 from nascar_pipeline.core.jax_setup import enable_compilation_cache
 from nascar_pipeline.core.model.data import (DEFAULT_FAST_FRAC, FIELD_SIZE, TRACK_TYPES,
-                                             HistoryData, scale_start, track_type_index)
+                                             HistoryData, car_key, scale_start, track_type_index)
 from nascar_pipeline.core.model.model import INTERMEDIATE, led_feature
 
 enable_compilation_cache()
@@ -254,8 +255,13 @@ def simulate_race(posterior: dict, data: HistoryData, entries: pd.DataFrame, tra
     N = FIELD_SIZE
     di, ci = data.driver_index(), data.car_index()
     ids = e["driver_id"].to_numpy(dtype=np.int64)
-    cars = (e["car_number"].astype("string").fillna("?").astype(str).to_numpy()
-            if "car_number" in e.columns else np.array(["?"] * D))
+    if "car_number" in e.columns:
+        season = (e["season"] if "season" in e.columns else
+                  e["race_date"].astype("string").str[:4] if "race_date" in e.columns else
+                  pd.Series(["?"] * D))
+        cars = car_key(season.reset_index(drop=True), e["car_number"]).to_numpy()
+    else:
+        cars = np.array(["?"] * D)
     d_idx = np.zeros(N, np.int32)
     d_known = np.zeros(N, bool)
     c_idx = np.zeros(N, np.int32)

@@ -47,9 +47,10 @@ class ModelConfig:
 
 
 def scale_start(start) -> np.ndarray:
-    """Start position (1-based) -> model covariate: 0 at pole, about 1 at 40th, centred at 20th."""
-    s = np.asarray(start, dtype=np.float64)
-    return ((s - 1.0) / 39.0 - 0.5).astype(np.float32)
+    """Start position (1-based) -> model covariate log(start) / log(40) - 0.5: -0.5 at pole, 0.5
+    at 40th. Logarithmic: pole vs 5th matters far more than 30th vs 35th."""
+    s = np.maximum(np.asarray(start, dtype=np.float64), 1.0)
+    return (np.log(s) / np.log(40.0) - 0.5).astype(np.float32)
 
 
 def track_type_index(track_type) -> int:
@@ -65,7 +66,7 @@ def _pad(n: int, bucket: int) -> int:
 class HistoryData:
     arrays: dict
     driver_ids: np.ndarray           # index -> driver_id, length n_drivers (real ones)
-    car_numbers: list                # index -> car number, length n_cars
+    car_numbers: list                # index -> car key "<season>-<car number>", length n_cars
     race_keys: list
     n_drivers_padded: int
     n_cars_padded: int
@@ -116,7 +117,16 @@ def clean_history(history: pd.DataFrame) -> pd.DataFrame:
     h["finish_position"] = pd.to_numeric(h["finish_position"]).astype(int)
     h["driver_id"] = pd.to_numeric(h["driver_id"]).astype(np.int64)
     h["car_number"] = h["car_number"].astype("string").fillna("?").astype(str)
+    h["car_key"] = car_key(h["season"] if "season" in h.columns else h["race_date"].str[:4],
+                           h["car_number"])
     return h
+
+
+def car_key(season, car_number) -> pd.Series:
+    """The car (team) effect's key: season and car number. Car numbers change hands between
+    seasons (a number's history can belong to another team), so a car effect lives one season."""
+    season = pd.Series(season).astype("string").str.extract(r"(\d{4})")[0].fillna("?")
+    return (season + "-" + pd.Series(car_number).astype("string").fillna("?")).astype(str)
 
 
 def history_hash(history: pd.DataFrame, config: ModelConfig, extra: dict | None = None) -> str:
@@ -150,7 +160,7 @@ def prepare_history(history: pd.DataFrame, config: ModelConfig = ModelConfig(),
     N = config.field_size
     race_keys = list(dict.fromkeys(h["race_key"]))
     driver_ids = np.array(sorted(h["driver_id"].unique()), dtype=np.int64)
-    car_numbers = sorted(h["car_number"].unique())
+    car_numbers = sorted(h["car_key"].unique())
     R = _pad(len(race_keys), config.race_bucket)
     Dp = _pad(len(driver_ids) + 1, config.driver_bucket)   # +1: at least one spare slot
     Cp = _pad(len(car_numbers) + 1, config.driver_bucket)
@@ -175,7 +185,7 @@ def prepare_history(history: pd.DataFrame, config: ModelConfig = ModelConfig(),
         w = 0.5 ** (max(age, 0) / config.half_life_days)
         di = g["driver_id"].map(d_idx).to_numpy()
         a["drv"][r, :n] = di
-        a["car"][r, :n] = g["car_number"].map(c_idx).to_numpy()
+        a["car"][r, :n] = g["car_key"].map(c_idx).to_numpy()
         a["mask"][r, :n] = 1.0
         sp = pd.to_numeric(g["start_position"], errors="coerce").fillna((n + 1) / 2).to_numpy()
         a["start"][r, :n] = scale_start(sp)

@@ -1,7 +1,7 @@
 """The race model: one NumPyro function, vectorized over padded races (no Python loops).
 
 Latent ability of a driver in a race (track type t):
-    ability = skill[d] + skill_track[d, t] + car_effect[car]
+    ability = skill[d] + skill_track[d, t] + car_effect[car]     (car: season and car number)
     perf    = exp(log_scale[t]) * ability + start_effect[t] * start
 skill, skill_track and car_effect are hierarchical and non-centred (sigma * z). `log_scale` lets a
 track type be more random (superspeedways) than intermediates (fixed at 0 for intermediates).
