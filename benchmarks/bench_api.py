@@ -172,6 +172,23 @@ def run_aiohttp(url: str, conns: int, duration: int, headers: dict[str, str]) ->
             "errors": ""}
 
 
+def _server_durations(log: Path, offset: int) -> list[float]:
+    """The API's own request durations (its JSON request log) written after `offset`: the
+    time inside the app, middleware included, without the socket queueing wrk also sees."""
+    import json
+
+    out = []
+    with open(log, "rb") as fh:
+        fh.seek(offset)
+        for line in fh:
+            if b'"msg": "request"' in line and b"/portfolio" in line:
+                try:
+                    out.append(float(json.loads(line)["duration_ms"]))
+                except (ValueError, KeyError):
+                    pass
+    return out
+
+
 def _median(runs: list[dict]) -> dict:
     import statistics
 
@@ -235,25 +252,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"portfolio body: {len(body):,} bytes; client: {client}; {args.rounds} x "
               f"{args.duration}s per level and server (medians); "
               f"cpus: {os.cpu_count()}; loadavg: {os.getloadavg()[0]:.2f}")
-        print(f"{'conns':>5} | {'API p50':>8} {'p99':>8} {'req/s':>8} | {'static p50':>10} "
-              f"{'p99':>8} {'req/s':>8} | {'ratio':>6}")
+        print(f"{'conns':>5} | {'API p50':>8} {'p99':>8} {'req/s':>8} | {'in-app p50':>8} "
+              f"{'p99':>8} | {'static p50':>10} {'p99':>8} {'req/s':>8} | {'ratio':>6}")
         results = []
         for c in conns:
-            runs_a, runs_s = [], []
+            runs_a, runs_s, server_ms = [], [], []
             for _ in range(max(1, args.rounds)):
+                mark = (work / "api.log").stat().st_size
                 runs_a.append(load(api_url, c, args.duration, headers))
+                server_ms += _server_durations(work / "api.log", mark)
                 runs_s.append(load(static_url, c, args.duration, headers))
             a, s = _median(runs_a), _median(runs_s)
+            server_ms.sort()
+            if server_ms:
+                a["server"] = (server_ms[len(server_ms) // 2],
+                               server_ms[min(len(server_ms) - 1, int(len(server_ms) * 0.99))])
             ratio = a["rps"] / s["rps"] if s["rps"] else float("nan")
             results.append((c, a, s, ratio))
             note = "" if not (a["non2xx"] or a["errors"]) else \
                 f"  (API non-2xx {a['non2xx']}, errors {a['errors']})"
-            print(f"{c:>5} | {a['p50']:>6.2f}ms {a['p99']:>6.2f}ms {a['rps']:>8.0f} | "
+            srv = a.get("server")
+            srv_txt = f"{srv[0]:>6.2f}ms {srv[1]:>6.2f}ms" if srv else f"{'-':>8} {'-':>8}"
+            print(f"{c:>5} | {a['p50']:>6.2f}ms {a['p99']:>6.2f}ms {a['rps']:>8.0f} | {srv_txt} | "
                   f"{s['p50']:>8.2f}ms {s['p99']:>6.2f}ms {s['rps']:>8.0f} | {ratio:>5.0%}{note}")
         last = next((r for r in results if r[0] == 100), results[-1])
         ok_p99 = last[1]["p99"] <= 25.0
         ok_ratio = last[3] >= 0.5
         print(f"loadavg after: {os.getloadavg()[0]:.2f} (other processes share these cores)")
+        # Closed loop: mean latency = connections / throughput (Little's law), so a p99 under
+        # 25 ms at 100 connections needs more than 100 / 0.025 = 4,000 req/s.
+        need = last[0] / 0.025
+        print(f"Little's law: p99 <= 25 ms at {last[0]} connections needs > {need:,.0f} req/s; "
+              f"measured {last[1]['rps']:,.0f} (API) and {last[2]['rps']:,.0f} (static)")
         print(f"targets at {last[0]} connections: p99 <= 25 ms: "
               f"{'met' if ok_p99 else 'MISSED'} ({last[1]['p99']:.2f} ms); throughput >= 50 % "
               f"of static: {'met' if ok_ratio else 'MISSED'} ({last[3]:.0%})")

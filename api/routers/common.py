@@ -1,6 +1,7 @@
 """Helpers shared by the data routers: path validation, provenance, ETags and JSON bodies."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -227,17 +228,26 @@ def table_page_body(df: pd.DataFrame, entry: ManifestEntry, q: TableQuery, asset
                           "offset": q.offset, "limit": q.limit}, "rows", page)
 
 
+_REFRESHES: set = set()
+
+
 async def current_manifest(store: RaceStore, race_key: str) -> dict[str, ManifestEntry]:
-    """The race's manifest: from memory while fresh; when it has expired, one request re-reads
-    it (in the threadpool) while concurrent requests keep using the previous one."""
+    """The race's manifest: from memory while fresh. When it has expired, one background task
+    re-reads it (in the threadpool) while requests keep using the previous one, so no request
+    waits on a storage read except the first for a race (or every one, with a TTL of 0)."""
     manifest = store.peek_manifest(race_key)
     if manifest is not None:
         return manifest
     stale = store.stale_manifest(race_key)
-    if stale is None or store.begin_refresh(race_key):
-        if stale is None:
-            return await run_in_threadpool(store.manifest, race_key)
-        return await run_in_threadpool(store.refresh_manifest, race_key)
+    if stale is None:
+        return await run_in_threadpool(store.manifest, race_key)
+    if store.ttl <= 0:
+        return await run_in_threadpool(store.manifest, race_key, True)
+    if store.begin_refresh(race_key):
+        task = asyncio.get_running_loop().create_task(
+            run_in_threadpool(store.refresh_manifest, race_key))
+        _REFRESHES.add(task)  # keep a reference until it is done
+        task.add_done_callback(_REFRESHES.discard)
     return stale
 
 
