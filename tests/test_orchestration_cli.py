@@ -53,8 +53,9 @@ def test_pool_limits_from_env(monkeypatch):
 
 
 def test_backfill_dry_run_and_user_errors(embedded, capsys):
-    assert main(["backfill", "--season", "2026", "--dry-run"]) == 0
-    out = capsys.readouterr().out
+    rc = main(["backfill", "--season", "2026", "--dry-run"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
     assert out.count("would queue ") == 36 and "36 to queue, 0 skipped" in out
 
     assert main(["backfill", "--races", "2026-nowhere-500"]) == 2

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.services.postgres import free_port
 
@@ -40,6 +41,18 @@ ARTIFACTS = REPO / "artifacts"
 TEST_POOL_LIMITS = "neo4j=1,mcmc=1"   # tight, so overlapping steps would show
 TIMINGS: dict[str, float] = {}
 SUBSET_ASSETS = ["race_snapshot"]
+# The run config the automation attaches to race runs here (NASCAR_RACE_RUN_CONFIG): the model
+# tests' fit settings (their world, seed 3, converges with them) and a small contest, so one
+# full race run fits in a test on a shared 2-core machine.
+RACE_RUN_OPS = {
+    "race_model_fit": {"config": {"draws": 400, "warmup": 300, "chains": 4, "svi_steps": 1000}},
+    "race_scenarios": {"config": {"scenarios": 2000, "seed": 1}},
+    "ownership_projections": {"config": {"max_scenarios": 300}},
+    "lineup_portfolio": {"config": {"n_lineups": 8, "mh_steps": 60, "mh_chains": 3, "mh_temps": 2,
+                                    "field_size": 1500, "objective_scenarios": 300,
+                                    "selection_scenarios": 300, "exact_candidates": 30}},
+    "contest_simulation": {"config": {"field_size": 1500}},
+}
 SUBSET = ["--select", ",".join(SUBSET_ASSETS)]
 
 
@@ -80,11 +93,13 @@ class Stack:
             "STORAGE_ROOT": str(self.storage),
             "NASCAR_SENSOR_INTERVAL_SECONDS": "5",
             "NASCAR_POOL_LIMITS": TEST_POOL_LIMITS,
+            "NASCAR_RACE_RUN_CONFIG": str(base / "race_run.yaml"),
             "NASCAR_JAX_CACHE": os.environ.get("NASCAR_JAX_CACHE",
                                                str(REPO / ".cache" / "jax-tests")),
             "PYTHONUNBUFFERED": "1",
         }
         self.env.pop("NEO4J_URI", None)
+        (base / "race_run.yaml").write_text(yaml.safe_dump({"ops": RACE_RUN_OPS}))
         self._seed()
         self._old_env = {k: os.environ.get(k) for k in self.env}
         os.environ.update(self.env)

@@ -192,9 +192,16 @@ def test_pre_lock_schedule(pg_instance):
     assert _schedule(pg_instance, races, now).skip_message
     pg_instance.report_run_failed(running)
 
-    # The current slate materialized: not due. A changed slate (qualifying): due again.
+    # The snapshot of the current slate alone is not enough: the rest of the race is due.
     pg_instance.report_runless_asset_event(AssetMaterialization(
         asset_key="race_snapshot", partition=key, tags={"dagster/data_version": "c0c0"}))
+    job_keys = REPO.get_job("race_job").asset_layer.selected_asset_keys
+    if len(job_keys) > 1:
+        assert _schedule(pg_instance, races, now).run_requests
+    # Every race-job asset written after that snapshot: not due. A changed slate: due again.
+    for asset_key in job_keys - {AssetKey("race_snapshot")}:
+        pg_instance.report_runless_asset_event(AssetMaterialization(
+            asset_key=asset_key, partition=key))
     assert _schedule(pg_instance, races, now).skip_message
     changed = races.copy()
     changed.loc[changed["race_key"] == key, "content_hash"] = "d1d1"
@@ -212,10 +219,20 @@ def test_results_sensor_requests_backtest_once_per_materialization(pg_instance):
                                    resources={"race_source": FakeRaceSource(races)})
         return evaluate(results_sensor, ctx, pg_instance)
 
+    job_keys = sorted(REPO.get_job("race_job").asset_layer.selected_asset_keys,
+                      key=lambda k: k.to_user_string())
+
+    def materialize(keys):
+        for asset_key in keys:
+            pg_instance.report_runless_asset_event(AssetMaterialization(
+                asset_key=asset_key, partition=key))
+
     first = run()
     assert first.skip_message and not first.run_requests   # nothing materialized yet
-    pg_instance.report_runless_asset_event(AssetMaterialization(
-        asset_key=AssetKey("race_snapshot"), partition=key))
+    if len(job_keys) > 1:                                     # part of the race: not yet
+        materialize(job_keys[:1])
+        assert not run().run_requests
+    materialize(job_keys)
     second = run()
     assert [r.partition_key for r in second.run_requests] == [key]
     third = run(second.cursor)

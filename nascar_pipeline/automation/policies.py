@@ -55,6 +55,22 @@ def pre_lock_cron() -> str:
     return os.environ.get("NASCAR_PRE_LOCK_CRON", "*/15 * * * *")
 
 
+def race_run_config() -> dict:
+    """Run config for every race_job run the automation requests: the YAML file named by
+    NASCAR_RACE_RUN_CONFIG (e.g. `ops: {race_model_fit: {config: {draws: 400}}}`), else {}.
+    Read at each tick, so operators retune without a redeploy."""
+    path = os.environ.get("NASCAR_RACE_RUN_CONFIG")
+    if not path:
+        return {}
+    import yaml
+
+    with open(path) as fh:
+        data = yaml.safe_load(fh) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"NASCAR_RACE_RUN_CONFIG={path}: run config must be a mapping")
+    return data
+
+
 def race_run_key(race_key: str, content_hash: str) -> str:
     """One run per (race, slate): an unchanged race is never re-run by the sensor."""
     return f"{race_key}@{content_hash}"

@@ -26,6 +26,7 @@ from nascar_pipeline.automation.policies import (
     RACE_JOB_NAME,
     lock_window_hours,
     pre_lock_cron,
+    race_run_config,
     race_run_tags,
 )
 
@@ -43,7 +44,7 @@ def races_locking_within(races: pd.DataFrame, now: datetime, window: timedelta) 
 
 
 def plan_pre_lock_runs(soon: pd.DataFrame, complete: set[str], in_flight: dict[str, str | None],
-                       tick_id: str) -> list[RunRequest]:
+                       tick_id: str, run_config: dict | None = None) -> list[RunRequest]:
     out = []
     for key, content_hash in zip(soon["race_key"].astype(str), soon["content_hash"].astype(str)):
         if key in complete or key in in_flight:
@@ -52,6 +53,7 @@ def plan_pre_lock_runs(soon: pd.DataFrame, complete: set[str], in_flight: dict[s
             partition_key=key,
             run_key=f"{key}@{content_hash}@prelock@{tick_id}",
             tags=race_run_tags(key, content_hash, "schedule", PRIORITY_PRE_LOCK),
+            run_config=run_config or {},
         ))
     return out
 
@@ -89,7 +91,8 @@ def pre_lock_schedule(context: ScheduleEvaluationContext):
     complete = state.races_complete(
         context.instance, dict(zip(keys, soon["content_hash"].astype(str))), asset_keys)
     in_flight = state.in_flight_partitions(context.instance, RACE_JOB_NAME)
-    requests = plan_pre_lock_runs(soon, complete, in_flight, now.strftime("%Y%m%dT%H%M"))
+    requests = plan_pre_lock_runs(soon, complete, in_flight, now.strftime("%Y%m%dT%H%M"),
+                                  race_run_config())
     if not requests:
         return SkipReason(f"{len(keys)} race(s) lock soon; all current or in progress")
     return requests

@@ -34,6 +34,7 @@ from nascar_pipeline.automation.policies import (
     RACE_JOB_NAME,
     TAG_RACE,
     TAG_TRIGGER,
+    race_run_config,
     race_run_key,
     race_run_tags,
     sensor_interval_seconds,
@@ -60,7 +61,8 @@ def _dump_cursor(requested: dict[str, str]) -> str:
 
 
 def plan_race_runs(races: pd.DataFrame, existing_partitions: set[str],
-                   requested: dict[str, str]) -> tuple[list[str], list[RunRequest], dict[str, str]]:
+                   requested: dict[str, str], run_config: dict | None = None
+                   ) -> tuple[list[str], list[RunRequest], dict[str, str]]:
     """Pure planning for one race_sensor tick.
 
     races: list_races() output; existing_partitions: the instance's race partitions;
@@ -79,6 +81,7 @@ def plan_race_runs(races: pd.DataFrame, existing_partitions: set[str],
             partition_key=key,
             run_key=race_run_key(key, content_hash),
             tags=race_run_tags(key, content_hash, "sensor", PRIORITY_LIVE),
+            run_config=run_config or {},
         ))
         new_requested[key] = content_hash
     return new_partitions, run_requests, new_requested
@@ -97,7 +100,8 @@ def race_sensor(context: SensorEvaluationContext):
     races = context.resources.race_source.source().list_races()
     existing = set(context.instance.get_dynamic_partitions(RACES_PARTITIONS_NAME))
     requested = _load_cursor(context.cursor)
-    new_partitions, run_requests, new_requested = plan_race_runs(races, existing, requested)
+    new_partitions, run_requests, new_requested = plan_race_runs(races, existing, requested,
+                                                                 race_run_config())
     if not new_partitions and not run_requests:
         return SensorResult(
             skip_reason=SkipReason(f"{len(races)} races: no new race and no changed slate"),

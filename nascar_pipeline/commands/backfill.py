@@ -49,7 +49,8 @@ def register(sub) -> None:
     p.add_argument("--select", type=str, default=None, metavar="ASSET,...",
                    help="materialize only these race_job assets (default: all)")
     p.add_argument("--config", type=str, default=None, metavar="FILE",
-                   help="run config YAML for every run (e.g. ops: {race_model_fit: ...})")
+                   help="run config YAML for every run (e.g. ops: {race_model_fit: ...}); "
+                        "default: the file in NASCAR_RACE_RUN_CONFIG, as the sensors use")
     p.set_defaults(func=run)
 
 
@@ -91,9 +92,10 @@ def list_source_races():
     """list_races() through the same race_source resource the code location uses."""
     from dagster import build_resources
 
-    from nascar_pipeline.definitions import defs
+    from nascar_pipeline import definitions
 
-    resource = defs.resources["race_source"]
+    # Built from the environment now (not the `defs` bound when the module was first imported).
+    resource = definitions._race_source_resource()
     with build_resources({"race_source": resource}) as res:
         return res.race_source.source().list_races()
 
@@ -226,7 +228,14 @@ def run(args) -> int:
                 raise UserInputError(f"--select: not race_job assets: {', '.join(unknown)} "
                                      f"(known: {', '.join(sorted(k.path[-1] for k in asset_keys))})")
             selection = asset_keys = {AssetKey(n) for n in names}
-        run_config = _read_run_config(args.config)
+        from nascar_pipeline.automation.policies import race_run_config
+
+        run_config = _read_run_config(args.config) if args.config else race_run_config()
+        if selection and isinstance(run_config.get("ops"), dict):
+            # A subset run takes config only for the ops it runs.
+            names = {k.path[-1] for k in selection}
+            run_config = {**run_config,
+                          "ops": {k: v for k, v in run_config["ops"].items() if k in names}}
         plan = plan_backfill(instance, races, asset_keys, force=args.force)
         for key, why in plan.skipped.items():
             print(f"skip   {key}: {why}")
