@@ -48,7 +48,7 @@ class FitConfig:
     seed: int = 0
     svi_steps: int = 1500
     svi_lr: float = 0.03
-    target_accept: float = 0.85
+    target_accept: float = 0.9
     max_tree_depth: int = 7
     init_jitter: float = 0.5
 
