@@ -156,3 +156,19 @@ def test_unconverged_fit_fails_the_check():
                                                      svi_steps=20))
     ok, reasons = convergence_check(fit.diagnostics)
     assert not ok and any("ESS" in r for r in reasons)
+
+
+def test_history_arrays_and_fit_key():
+    from nascar_pipeline.core.model import ModelConfig, history_hash, prepare_history
+
+    hist, _ = synthetic_history(n_drivers=12, n_races=6, seed=5)
+    a = prepare_history(hist, target_date="2030-01-01")
+    b = prepare_history(hist.sample(frac=1.0, random_state=1), target_date="2031-06-01")
+    for k in a.arrays:
+        np.testing.assert_array_equal(a.arrays[k], b.arrays[k])
+    assert history_hash(hist, ModelConfig()) == history_hash(hist.sample(frac=1.0), ModelConfig())
+    assert history_hash(hist.iloc[:-1], ModelConfig()) != history_hash(hist, ModelConfig())
+    # Slots are in finishing order, padded with a mask; shapes are bucketed.
+    assert a.arrays["drv"].shape == (16, 44)
+    assert a.arrays["mask"][:6].sum() == 6 * 12 and a.arrays["mask"][6:].sum() == 0
+    assert np.all(a.arrays["w"][6:] == 0) and np.all(a.arrays["w"][:6] > 0)
