@@ -73,7 +73,8 @@ def test_assets_end_to_end_embedded(world, tmp_path, monkeypatch):
     folder, tables, race_key = world
     root = tmp_path / "store"
     monkeypatch.setenv("STORAGE_ROOT", str(root))
-    cfg = {"draws": 750, "warmup": 400, "chains": 4, "svi_steps": 1500}
+    # The synthetic demo world has funnel-shaped corners (about 1.5 % divergences at 0.9).
+    cfg = {"draws": 750, "warmup": 400, "chains": 4, "svi_steps": 1500, "target_accept": 0.95}
     result = _run(folder, root, race_key, cfg)
     checks = _checks(result)
     assert result.success, (checks, _check_metadata(result))

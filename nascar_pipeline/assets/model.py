@@ -50,6 +50,7 @@ class RaceModelConfig(Config):
     chains: int = 4
     seed: int = 0
     svi_steps: int = 1500
+    target_accept: float = 0.9
     use_cache: bool = True
 
 
@@ -164,7 +165,8 @@ def race_model_fit(context: AssetExecutionContext, config: RaceModelConfig,
     target_date = str(entries["race_date"].iloc[0]) if len(entries) else None
     mcfg = ModelConfig()
     fcfg = FitConfig(num_warmup=config.warmup, num_samples=config.draws,
-                     num_chains=config.chains, seed=config.seed, svi_steps=config.svi_steps)
+                     num_chains=config.chains, seed=config.seed, svi_steps=config.svi_steps,
+                     target_accept=config.target_accept)
     data = prepare_history(history, mcfg, target_date=target_date)
     used = history[history["race_date"].astype(str) < (target_date or "9999")]
     fit_key = history_hash(used, mcfg, {"fit": fcfg.as_dict()})
@@ -198,7 +200,7 @@ def race_model_fit(context: AssetExecutionContext, config: RaceModelConfig,
     })
 
 
-@asset_check(asset=race_model_fit, blocking=True,
+@asset_check(asset=race_model_fit, blocking=True, partitions_def=races_partitions,
              description="MCMC converged: R-hat <= 1.01 and bulk ESS >= 400 for every skill "
                          "parameter, divergences <= 1 % of draws.")
 def race_model_converged(race_model_fit: pd.DataFrame) -> AssetCheckResult:
@@ -296,7 +298,7 @@ def scenario_frame_sanity(df: pd.DataFrame) -> tuple[bool, dict]:
     return ok, details
 
 
-@asset_check(asset=race_scenarios, blocking=True,
+@asset_check(asset=race_scenarios, blocking=True, partitions_def=races_partitions,
              description="Every scenario is a valid race: a permutation of finishing positions, "
                          "laps led summing to the laps run, fastest laps about 3/4 of laps, "
                          "points within the rules' bounds.")
