@@ -175,7 +175,7 @@ def test_fanduel_upload_format():
                                       ("D", "123-4"), ("E", None)]])
     lines = text.splitlines()
     assert lines[0] == "Driver,Driver,Driver,Driver,Driver"
-    assert lines[1] == "123-1:A,123-2:B,123-3:C,123-4:D,E" and warn
+    assert lines[1] == "123-1,123-2,123-3,123-4,E" and warn
     with pytest.raises(ValueError):
         draftkings_upload_csv([[("A", 1)] * 5])
     with pytest.raises(ValueError):

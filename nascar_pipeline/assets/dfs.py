@@ -9,12 +9,18 @@
   lineups by mean points; then a greedy marginal-gain portfolio under exposure caps and a maximum
   overlap, chosen on scenarios the sampler did not see. One row per lineup (wide: d1..d6). The
   DraftKings bulk-upload CSV is written beside it: `<root>/lineup_portfolio/<race>.draftkings.csv`.
+  FanDuel lineups (5 drivers, FanDuel's $50,000 cap, FanDuel points; exact optimizer) are written
+  beside it too: `<race>.fanduel.csv` (FanDuel's upload: player ids) and
+  `<race>.fanduel_lineups.csv` (readable: ids, names, salaries). They use the race's FanDuel
+  salaries and ids when `ingest fd-salaries` loaded them, else a stand-in (DraftKings x 6/5,
+  names in the cells: not uploadable; the export command says so).
 - contest_simulation: the portfolio against a fresh field in every scenario not used for the
   selection (all scenarios when too few are left): ROI, cash %, win %, top-1 %, mean rank and
   simulated duplicates per lineup; the portfolio's ROI distribution in metadata.
 
 Blocking checks: ownership totals (roster x 100 %, each driver in [0, 100]); every lineup valid for
-its site (roster size, salary cap, distinct drivers from the slate); simulation summaries finite.
+its site (roster size, salary cap, distinct drivers from the slate: the DraftKings portfolio, and
+the FanDuel lineups beside it against FanDuel's roster and cap); simulation summaries finite.
 """
 
 import base64
@@ -23,6 +29,7 @@ import io
 import numpy as np
 import pandas as pd
 from dagster import (
+    AssetCheckExecutionContext,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetExecutionContext,
@@ -52,10 +59,14 @@ def slate_arrays(race_snapshot: pd.DataFrame, race_scenarios: pd.DataFrame,
     core functions take; drivers without a salary are not on the slate and are dropped.
     """
     e = race_snapshot[race_snapshot["role"] == "entry"]
-    e = e[e["salary"].notna()].sort_values("driver_id").reset_index(drop=True)
+    col = "dk_points" if rules.get_site(site).name == "draftkings" else "fd_points"
+    if col == "fd_points" and has_fanduel_slate(race_snapshot):
+        # the FanDuel slate: drivers with a FanDuel salary (ingested with `ingest fd-salaries`)
+        e = e[e["fd_salary"].notna()].sort_values("driver_id").reset_index(drop=True)
+    else:
+        e = e[e["salary"].notna()].sort_values("driver_id").reset_index(drop=True)
     if e.empty:
         raise ValueError("no entry has a salary: the slate is not ingested yet")
-    col = "dk_points" if rules.get_site(site).name == "draftkings" else "fd_points"
     wide = race_scenarios.pivot(index="scenario", columns="driver_id", values=col).sort_index(axis=1)
     missing = sorted(set(e["driver_id"].astype("int64")) - set(wide.columns.astype("int64")))
     if missing:
@@ -69,6 +80,12 @@ def slate_arrays(race_snapshot: pd.DataFrame, race_scenarios: pd.DataFrame,
         e["projection"] = points.mean(axis=0).astype(float)
     e["projection"] = e["projection"].fillna(pd.Series(points.mean(axis=0), index=e.index))
     return e, points
+
+
+def has_fanduel_slate(race_snapshot: pd.DataFrame) -> bool:
+    """Whether the race's FanDuel slate (fd_salary and fd_id) is in the snapshot."""
+    e = race_snapshot[race_snapshot["role"] == "entry"]
+    return ("fd_salary" in e and "fd_id" in e and bool(e["fd_salary"].notna().any()))
 
 
 def recent_form(race_snapshot: pd.DataFrame, driver_ids, last: int = 5) -> np.ndarray:
@@ -255,32 +272,83 @@ class PortfolioConfig(Config):
 
 
 FD_STAND_IN = 6 / 5  # FanDuel salary stand-in: DraftKings salary x 6/5 (5 drivers share the cap)
+FD_LINEUPS_FILE = "fanduel_lineups.csv"  # the FanDuel lineups, readable, beside the asset
+FD_ID_RE = r"^\d+-\d+$"                  # a FanDuel player id: <slate>-<player>
 
 
-def fanduel_lineups(race_snapshot: pd.DataFrame, race_scenarios: pd.DataFrame, k: int,
-                    max_exposure: float = 0.6, max_shared: int = 3):
-    """FanDuel lineups (5 drivers, $50,000) maximizing mean FanDuel points, exact optimizer.
+def fanduel_portfolio(race_snapshot: pd.DataFrame, race_scenarios: pd.DataFrame, k: int,
+                      max_exposure: float = 0.6, max_shared: int = 3):
+    """FanDuel lineups (5 drivers, $50,000 cap) maximizing mean FanDuel points (`fd_points` of
+    the scenarios), exact optimizer, as a frame: lineup_id, site, d{j}_driver_id, d{j}_name,
+    d{j}_fd_id, d{j}_salary (j = 1..5), salary, projection, salary_source.
 
-    Uses `fd_salary` / `fd_id` entry columns when the snapshot has them. FanDuel salaries and ids
-    are not in the ontology yet: until they are, salaries are a stand-in (DraftKings x 6/5, to
-    $100) and cells carry names. Returns (lineups as [(name, fd_id)], notes)."""
+    With the race's FanDuel slate in the snapshot (`fd_salary`/`fd_id`, from `ingest
+    fd-salaries`) the slate is its drivers with their FanDuel salaries and ids
+    (salary_source "fanduel"). Without it, salaries are a stand-in (DraftKings x 6/5, to $100),
+    ids are null and the upload file carries names, which FanDuel will not accept
+    (salary_source "stand-in", said in the notes). Returns (frame, notes)."""
     from nascar_pipeline.core.optimize import optimize_lineups
 
     site = rules.FANDUEL
     slate, points = slate_arrays(race_snapshot, race_scenarios, None, site="fanduel")
     notes = []
-    if "fd_salary" in slate and slate["fd_salary"].notna().all():
+    real = has_fanduel_slate(race_snapshot)
+    if real:
         sal = _floats(slate["fd_salary"])
+        ids = slate["fd_id"]
     else:
         sal = np.round(_floats(slate["salary"]) * FD_STAND_IN / 100.0) * 100.0
-        notes.append("FanDuel salaries are not in the ontology yet: lineups use a stand-in "
-                     "(DraftKings salary x 6/5)")
-    ids = slate["fd_id"] if "fd_id" in slate else pd.Series([None] * len(slate))
+        ids = pd.Series([None] * len(slate))
+        notes.append("FanDuel salaries are not in the ontology for this race (ingest them with "
+                     "`nascar-pipeline ingest fd-salaries`): lineups use a stand-in (DraftKings "
+                     "salary x 6/5) and the FanDuel upload file is NOT uploadable")
     res = optimize_lineups(points.mean(axis=0), sal, site.roster_size, site.salary_cap, k=k,
                            max_exposure=max_exposure, max_shared=max_shared)
-    names = slate["driver_name"].astype(str).to_numpy()
-    fd_ids = [None if pd.isna(v) else str(v) for v in ids]
-    return [[(names[i], fd_ids[i]) for i in row] for row in res.lineups], notes
+    L = np.asarray(res.lineups, dtype=np.int64).reshape(-1, site.roster_size)
+    proj = points.mean(axis=0).astype(float)
+    fd_ids = np.array([None if pd.isna(v) else str(v) for v in ids], dtype=object)
+    df = pd.DataFrame({"lineup_id": np.arange(len(L), dtype=np.int64), "site": site.name})
+    for j in range(site.roster_size):
+        idx = L[:, j]
+        df[f"d{j + 1}_driver_id"] = slate["driver_id"].to_numpy(np.int64)[idx]
+        df[f"d{j + 1}_name"] = slate["driver_name"].astype(str).to_numpy()[idx]
+        df[f"d{j + 1}_fd_id"] = pd.array(fd_ids[idx], dtype="string")
+        df[f"d{j + 1}_salary"] = sal[idx].astype(np.int64)
+    df["salary"] = sal[L].sum(axis=1).astype(np.int64) if len(L) else np.zeros(0, np.int64)
+    df["projection"] = proj[L].sum(axis=1) if len(L) else np.zeros(0)
+    df["salary_source"] = "fanduel" if real else "stand-in"
+    return df, notes
+
+
+def fanduel_frame_lineups(df: pd.DataFrame) -> list[list[tuple[str, object]]]:
+    """Rows of a fanduel_portfolio frame -> [(name, fd_id or None), ...] per lineup."""
+    R = rules.FANDUEL.roster_size
+    return [[(row[f"d{j}_name"], None if pd.isna(row[f"d{j}_fd_id"]) else row[f"d{j}_fd_id"])
+             for j in range(1, R + 1)] for _, row in df.iterrows()]
+
+
+def fanduel_lineups(race_snapshot: pd.DataFrame, race_scenarios: pd.DataFrame, k: int,
+                    max_exposure: float = 0.6, max_shared: int = 3):
+    """fanduel_portfolio as (lineups as [(name, fd_id or None)], notes)."""
+    df, notes = fanduel_portfolio(race_snapshot, race_scenarios, k, max_exposure, max_shared)
+    return fanduel_frame_lineups(df), notes
+
+
+def fanduel_problems(df: pd.DataFrame) -> list[str]:
+    """FanDuel lineups valid for FanDuel: 5 distinct drivers, salary <= $50,000, every driver
+    with a salary; lineups on FanDuel salaries also carry a FanDuel player id in every cell."""
+    import re
+
+    problems = lineup_problems(df, rules.FANDUEL)
+    if problems or "salary_source" not in df or not (df["salary_source"] == "fanduel").any():
+        return problems
+    rx = re.compile(FD_ID_RE)
+    for i, row in df.reset_index(drop=True).iterrows():
+        bad = [row[f"d{j}_name"] for j in range(1, rules.FANDUEL.roster_size + 1)
+               if pd.isna(row[f"d{j}_fd_id"]) or not rx.match(str(row[f"d{j}_fd_id"]))]
+        if bad:
+            problems.append(f"fanduel lineup {i}: no valid FanDuel id for {', '.join(bad)}")
+    return problems
 
 
 def contest_table(race_snapshot: pd.DataFrame, n_entries: int):
@@ -403,15 +471,25 @@ def lineup_portfolio(context: AssetExecutionContext, config: PortfolioConfig,
         layout.write_bytes_atomic(layout.extra_path("lineup_portfolio", race_key, "draftkings.csv"),
                                   csv_text.encode())
         fd_notes: list[str] = []
+        fd_source = "none"
+        fd_paths = [layout.extra_path("lineup_portfolio", race_key, n)
+                    for n in ("fanduel.csv", FD_LINEUPS_FILE)]
         if config.fanduel_lineups:
             from nascar_pipeline.core.export import fanduel_upload_csv
 
-            fd, fd_notes = fanduel_lineups(race_snapshot, race_scenarios, config.fanduel_lineups,
-                                           max_exposure=config.max_exposure)
-            fd_text, warn = fanduel_upload_csv(fd)
+            fd_df, fd_notes = fanduel_portfolio(race_snapshot, race_scenarios,
+                                                config.fanduel_lineups,
+                                                max_exposure=config.max_exposure)
+            fd_source = str(fd_df["salary_source"].iloc[0]) if len(fd_df) else "none"
+            fd_text, warn = fanduel_upload_csv(fanduel_frame_lineups(fd_df))
             fd_notes += warn
-            layout.write_bytes_atomic(layout.extra_path("lineup_portfolio", race_key,
-                                                        "fanduel.csv"), fd_text.encode())
+            # the readable lineups (ids, names, FanDuel salaries) for the blocking check
+            layout.write_bytes_atomic(fd_paths[1], fd_df.to_csv(index=False).encode())
+            layout.write_bytes_atomic(fd_paths[0], fd_text.encode())
+        else:
+            for path in fd_paths:  # no stale FanDuel lineups from an earlier run
+                if layout.exists(path):
+                    path.unlink()
     import matplotlib
 
     matplotlib.use("Agg")
@@ -449,6 +527,7 @@ def lineup_portfolio(context: AssetExecutionContext, config: PortfolioConfig,
         "fanduel_upload_csv": (f"lineup_portfolio/{race_key}.fanduel.csv"
                                if config.fanduel_lineups else "none"),
         "fanduel_notes": MetadataValue.json(fd_notes),
+        "fanduel_salaries": fd_source,
         "lineups_preview": MetadataValue.md(md),
         "objective_trace": MetadataValue.md(f"![trace](data:image/png;base64,{png})"),
     })
@@ -473,13 +552,31 @@ def lineup_problems(df: pd.DataFrame, site: rules.Site = SITE) -> list[str]:
     return problems
 
 
+def read_fanduel_lineups(layout, race_key: str) -> pd.DataFrame | None:
+    """The FanDuel lineups lineup_portfolio wrote beside itself, or None (none produced)."""
+    path = layout.extra_path("lineup_portfolio", race_key, FD_LINEUPS_FILE)
+    if not layout.exists(path):
+        return None
+    dtypes = {f"d{j}_fd_id": "string" for j in range(1, rules.FANDUEL.roster_size + 1)}
+    return pd.read_csv(io.BytesIO(layout.read_bytes(path)), dtype=dtypes)
+
+
 @asset_check(asset=lineup_portfolio, blocking=True, partitions_def=races_partitions,
-             description="Every lineup valid for DraftKings: 6 distinct drivers, salary <= 50,000.")
-def lineup_portfolio_valid(lineup_portfolio: pd.DataFrame) -> AssetCheckResult:
+             description="Every lineup valid for its site: DraftKings 6 distinct drivers, salary "
+                         "<= 50,000; the FanDuel lineups beside it (when produced) 5 distinct "
+                         "drivers, FanDuel salary <= 50,000, FanDuel ids on a FanDuel slate.")
+def lineup_portfolio_valid(context: AssetCheckExecutionContext,
+                           lineup_portfolio: pd.DataFrame) -> AssetCheckResult:
+    from nascar_pipeline.storage.layout import layout_from_env
+
     problems = lineup_problems(lineup_portfolio)
+    fd = read_fanduel_lineups(layout_from_env(), context.partition_key)
+    if fd is not None:
+        problems += fanduel_problems(fd)
     return AssetCheckResult(passed=len(lineup_portfolio) > 0 and not problems,
                             severity=AssetCheckSeverity.ERROR,
                             metadata={"lineups": len(lineup_portfolio),
+                                      "fanduel_lineups": -1 if fd is None else len(fd),
                                       "problems": MetadataValue.json(problems[:20])})
 
 
@@ -572,4 +669,5 @@ def contest_simulation_finite(contest_simulation: pd.DataFrame) -> AssetCheckRes
 dfs_assets = [ownership_projections, lineup_portfolio, contest_simulation]
 dfs_checks = [ownership_totals_valid, lineup_portfolio_valid, contest_simulation_finite]
 
-__all__ = ["dfs_assets", "dfs_checks", "slate_arrays", "portfolio_lineups", "lineup_problems"]
+__all__ = ["dfs_assets", "dfs_checks", "slate_arrays", "portfolio_lineups", "lineup_problems",
+           "fanduel_portfolio", "fanduel_problems", "read_fanduel_lineups"]

@@ -3,9 +3,10 @@ lineup_portfolio as a bulk-upload CSV (read through the storage layout, STORAGE_
 
 DraftKings: header `D,D,D,D,D,D`, cells `Name (ID)` (or the bare player id with --style id).
 FanDuel: header `Driver,Driver,Driver,Driver,Driver`: the FanDuel file lineup_portfolio wrote beside
-itself (5-driver lineups). FanDuel salaries and player ids are not in the ontology yet, so those
-lineups use stand-in salaries and their cells carry names (the command warns); FanDuel's upload
-needs `<id>:<name>` cells once ids are ingested.
+itself (5-driver lineups on FanDuel salaries and FanDuel points), each cell a FanDuel player id
+(`123456-78901`, see core/export.py). When the race's FanDuel salaries were not ingested
+(`ingest fd-salaries`), those lineups use stand-in salaries and their cells carry names: the
+file is written anyway and the command says, on stderr, that it is NOT uploadable to FanDuel.
 """
 from __future__ import annotations
 
@@ -35,8 +36,8 @@ def build_csv(portfolio, site: str, style: str = "name_id") -> tuple[str, list[s
     rows = portfolio[portfolio["site"] == s.name] if "site" in portfolio else portfolio
     if rows.empty:
         have = sorted(set(portfolio["site"])) if "site" in portfolio else []
-        hint = (" FanDuel salaries and player ids are not in the ontology yet, so only DraftKings "
-                "portfolios are built." if s.name == "fanduel" else "")
+        hint = (" FanDuel lineups are written beside lineup_portfolio (fanduel.csv)."
+                if s.name == "fanduel" else "")
         raise UserInputError(f"the portfolio has no {s.name} lineups (it has: "
                              f"{', '.join(have) or 'none'}).{hint}")
     lineups = portfolio_lineups(rows)
@@ -44,6 +45,24 @@ def build_csv(portfolio, site: str, style: str = "name_id") -> tuple[str, list[s
         return draftkings_upload_csv(lineups, style=style), []
     fd = [[(name, None) for name, _ in lu] for lu in lineups]
     return fanduel_upload_csv(fd)
+
+
+def fanduel_file_warnings(text: str) -> list[str]:
+    """Why a FanDuel upload file is not uploadable ([] when every cell is a FanDuel id)."""
+    import csv
+    import io
+    import re
+
+    rows = list(csv.reader(io.StringIO(text)))
+    cells = [c for r in rows[1:] for c in r]
+    bad = [c for c in cells if not re.match(r"^\d+-\d+$", c.strip())]
+    if not bad:
+        return []
+    return [f"this FanDuel file is NOT uploadable to FanDuel: {len(bad)} of {len(cells)} cells are "
+            "driver names, not FanDuel player ids, and its lineups use stand-in salaries "
+            "(DraftKings x 6/5). Ingest the race's FanDuel player list with `nascar-pipeline "
+            "ingest fd-salaries FD_PLAYERS_CSV --race RACE_KEY` and materialize lineup_portfolio "
+            "again"]
 
 
 def run(args) -> int:
@@ -68,12 +87,7 @@ def run(args) -> int:
             raise UserInputError(f"--race {race_key}: no FanDuel lineups beside lineup_portfolio "
                                  "(materialize it with fanduel_lineups > 0)")
         text = layout.read_bytes(path).decode()
-        warnings = []
-        body = text.splitlines()[1:]
-        if body and ":" not in body[0]:
-            warnings.append("FanDuel player ids are not in the ontology yet: cells hold driver "
-                            "names and lineups use stand-in salaries (DraftKings x 6/5); FanDuel's "
-                            "upload needs '<id>:<name>' cells")
+        warnings = fanduel_file_warnings(text)
     else:
         text, warnings = build_csv(portfolio, args.site, args.style)
     for w in warnings:
@@ -85,5 +99,8 @@ def run(args) -> int:
         if out.parent and not out.parent.exists():
             raise UserInputError(f"--out {args.out}: folder {out.parent} does not exist")
         out.write_text(text)
-        print(f"wrote {len(portfolio)} {args.site} lineups to {out}")
+        n = max(len(text.splitlines()) - 1, 0)
+        print(f"wrote {n} {args.site} lineups to {out}"
+              + (" (NOT uploadable: see the warning)" if warnings and args.site == "fanduel"
+                 else ""))
     return 0

@@ -33,6 +33,8 @@ def register(sub) -> None:
 
     for name, helptext, arg, func in (
         ("salaries", "DraftKings DKSalaries.csv for a race", "dksalaries_csv", run_salaries),
+        ("fd-salaries", "FanDuel player-list export CSV for a race (salaries, player ids)",
+         "fd_players_csv", run_fd_salaries),
         ("contest", "a contest JSON (payout table) for a race", "contest_file", run_contest),
         ("ownership", "DraftKings contest-standings CSV: actual ownership", "standings_csv",
          run_ownership),
@@ -83,12 +85,14 @@ def _race_key(key: str) -> str:
         raise UserInputError(f"option --race: {exc}") from None
 
 
-def _write(label: str, build, source: str, slate_for: str | None = None) -> int:
+def _write(label: str, build, source: str, slate_for: str | None = None,
+           slate_site: str = "draftkings") -> int:
     from nascar_pipeline.ontology.writer import ingest
 
     driver, database = _connect()
     try:
-        summary = ingest(driver, build, source=source, database=database, slate_for=slate_for)
+        summary = ingest(driver, build, source=source, database=database, slate_for=slate_for,
+                         slate_site=slate_site)
     finally:
         driver.close()
     print(f"ingest {label} {source}: {summary.line()}")
@@ -127,6 +131,19 @@ def run_salaries(args) -> int:
 
     # the file is the race's whole DraftKings slate: drivers missing from it lose their salary
     return _write("salaries", build, path, slate_for=key)
+
+
+def run_fd_salaries(args) -> int:
+    from nascar_pipeline.ontology.parsers.fd_salaries import parse_fd_salaries
+
+    key, path = _race_key(args.race), args.fd_players_csv
+
+    def build(g):
+        g.require_race(key, path)
+        return parse_fd_salaries(path, key, g.drivers(), g.race_driver_ids(key))
+
+    # the file is the race's whole FanDuel slate: drivers missing from it lose fd_salary/fd_id
+    return _write("fd-salaries", build, path, slate_for=key, slate_site="fanduel")
 
 
 def run_contest(args) -> int:

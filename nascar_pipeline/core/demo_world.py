@@ -19,6 +19,11 @@
   driver strength before qualifying, dk_ids, start positions) and one DraftKings GPP each; run
   races also carry the field's actual ownership (`dk_own_pct`, summing to 600 % a race), so
   past races can be backtested like real ones;
+- a FanDuel slate for every race as well: `fd_salary` $3,000 to $14,000 in whole $100s, priced
+  from its own noisy view of driver strength (so the top five cost well over the $50,000 cap: a
+  five-driver lineup is a trade-off), and `fd_id` FanDuel player ids `<slate>-<player>` (one
+  slate number a race, one player number a driver, e.g. `120001-10007`). They come from a
+  second random stream (seeded from the seed), so adding them changed nothing else in the world;
 - with `upcoming=True`, ONE upcoming race: the opener of the next season (the Daytona 500 on the
   third Sunday of February of the year after the last season, 2027-02-21 by default),
   status "scheduled", laps and results null, `lock_time` = its race date at 19:30 UTC (the
@@ -332,6 +337,22 @@ def _salaries(strength: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (np.round(sal / 100.0) * 100).astype(np.int64)
 
 
+FD_SLATE_BASE = 120_000   # FanDuel slate number of a race: FD_SLATE_BASE + 1 + race index
+FD_PLAYER_BASE = 10_000   # FanDuel player number of a driver: FD_PLAYER_BASE + pool index
+
+
+def _fd_salaries(strength: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """FanDuel NASCAR pricing: $14,000 for the strongest car down to $3,000 for the weakest, in
+    whole $100s, roughly linear in the rank of FanDuel's own noisy view of strength."""
+    n = len(strength)
+    view = strength + rng.normal(0.0, 0.3, n)
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.argsort(-view, kind="stable")] = np.arange(n)
+    x = rank / max(n - 1, 1)
+    sal = 14_000 - 11_000 * x ** 0.9
+    return (np.round(sal / 100.0) * 100).astype(np.int64)
+
+
 def _ownership(strength: np.ndarray, start: np.ndarray, salary: np.ndarray,
                rng: np.random.Generator) -> np.ndarray:
     """Actual DraftKings ownership in % (sums to 600: six roster slots), after the field's
@@ -387,6 +408,7 @@ def generate_world(seed: int = 7, seasons: int = 3, upcoming: bool = True) -> On
     if seasons < 1:
         raise ValueError("seasons must be >= 1")
     rng = np.random.default_rng(seed)
+    fd_rng = np.random.default_rng([seed, 0xFD])   # FanDuel slates: a stream of their own
     pool = _driver_pool(rng)
     n_drv = len(pool)
     skill_tt = rng.normal(0.0, 0.35, (n_drv, 4))
@@ -434,6 +456,7 @@ def generate_world(seed: int = 7, seasons: int = 3, upcoming: bool = True) -> On
         strength = strength_of(idx, si, tt)
         # DraftKings prices the slate before qualifying, from what it knows of the drivers.
         salary = _salaries(strength, rng)
+        fd_salary = _fd_salaries(strength, fd_rng)
         laps = _laps_run(rng, sched, tt) if run else None
         if run:
             sim = _simulate_race(rng, strength, tt, laps)
@@ -456,7 +479,8 @@ def generate_world(seed: int = 7, seasons: int = 3, upcoming: bool = True) -> On
             "race_key": key, "driver_id": ids[idx], "car_number": car_number[idx],
             "team": team[idx], "manufacturer": make[idx], "salary": salary,
             "dk_id": 30_000_000 + n_race * 100 + np.arange(len(idx)),
-            "start_position": start, "dk_own_pct": own}))
+            "start_position": start, "dk_own_pct": own, "fd_salary": fd_salary,
+            "fd_id": [f"{FD_SLATE_BASE + 1 + n_race}-{FD_PLAYER_BASE + i}" for i in idx]}))
         contests.append({
             "contest_id": f"dk-demo-{key}", "race_key": key, "site": "draftkings",
             "name": f"NASCAR $85K {name} Demo GPP [150 Entry Max]", "entry_fee": fee,

@@ -3,8 +3,14 @@
 DraftKings NASCAR Classic: header `D,D,D,D,D,D`; each cell the DraftKings player id, or
 `Name (ID)` as DraftKings' own export writes it (both are accepted by the upload).
 FanDuel NASCAR: header `Driver,Driver,Driver,Driver,Driver`; each cell the FanDuel player id
-(`<slate>-<player>`) or `<id>:<Name>`. FanDuel ids are not in the ontology yet: without them
-the file carries driver names, which FanDuel's upload will not match (the caller is told).
+exactly as the `Id` column of FanDuel's player-list export gives it (`<slate>-<player>`, e.g.
+`123456-78901`). That is the cell FanDuel's lineup upload takes: pydfs-lineup-optimizer's
+FanDuel exporter writes `str(player.id)` and nothing else in every roster cell
+(DimaKudosh/pydfs-lineup-optimizer, pydfs_lineup_optimizer/lineup_exporter.py,
+FanDuelCSVLineupExporter.render_player), with the player id read from that export's `Id`
+column. (An `id:Name` form could not be confirmed, so it is not written.) Drivers without a
+FanDuel id (salaries not ingested with `ingest fd-salaries`) get their name in the cell, which
+FanDuel's upload will not match: the caller is warned that the file is not uploadable.
 """
 from __future__ import annotations
 
@@ -53,11 +59,12 @@ def fanduel_upload_csv(lineups: Sequence[Sequence[tuple[str, object]]]) -> tuple
                 missing.add(name)
                 row.append(name)
             else:
-                row.append(f"{fd_id}:{name}")
+                row.append(str(fd_id).strip())
         w.writerow(row)
     warnings = []
     if missing:
-        warnings.append(f"{len(missing)} drivers have no FanDuel player id (FanDuel ids are not in "
-                        "the ontology yet): their cells hold names, which FanDuel's upload "
-                        "will not match")
+        warnings.append(f"{len(missing)} drivers have no FanDuel player id (FanDuel salaries and "
+                        "ids not ingested for this race: `nascar-pipeline ingest fd-salaries`): "
+                        "their cells hold names, which FanDuel's upload will not match; the file "
+                        "is NOT uploadable to FanDuel")
     return buf.getvalue(), warnings

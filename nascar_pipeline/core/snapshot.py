@@ -36,6 +36,8 @@ SNAPSHOT_COLUMNS = {
     "dk_id": "Int64",
     "start_position": "Int64",
     "dk_own_pct": "Float64",
+    "fd_salary": "Int64",
+    "fd_id": "string",
     "finish_position": "Int64",
     "laps_completed": "Int64",
     "laps_led": "Int64",

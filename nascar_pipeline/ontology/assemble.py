@@ -10,7 +10,7 @@ from nascar_pipeline.ontology.tables import OntologyTables, RaceInputs, conform
 _HISTORY_RACE_FIELDS = ["race_key", "race_id", "season", "race_date", "race_name", "track_name",
                         "track_type", "track_length_miles", "scheduled_laps", "laps"]
 _ENTRY_FIELDS = ["race_key", "driver_id", "car_number", "team", "manufacturer", "start_position",
-                 "salary", "dk_id", "dk_own_pct"]
+                 "salary", "dk_id", "dk_own_pct", "fd_salary", "fd_id"]
 
 
 def _with_names(df: pd.DataFrame, drivers: pd.DataFrame) -> pd.DataFrame:

@@ -46,6 +46,8 @@ ENTRIES_COLUMNS = {
     "dk_id": "Int64",              # DraftKings player id (nullable)
     "start_position": "Int64",     # nullable until qualifying
     "dk_own_pct": "Float64",       # actual DraftKings ownership in % (contest standings), nullable
+    "fd_salary": "Int64",          # FanDuel salary in whole dollars (nullable)
+    "fd_id": "string",             # FanDuel player id, e.g. 123456-78901 (nullable)
 }
 
 # One row per (driver, race) that was run: the FINISHED relationship.

@@ -5,7 +5,7 @@ Graph (see /work/shared/DESIGN.md): (:Driver {driver_id, name}), (:Team {name, m
 race_name, scheduled_laps, laps, lock_time, status}), (:Contest {contest_id, site, name,
 entry_fee, field_size, max_entries, payouts}); (Race)-[:AT]->(Track),
 (Driver)-[:ENTERED {car_number, team, manufacturer, salary, dk_id, start_position,
-dk_own_pct}]->(Race), (Driver)-[:FINISHED {position, laps_completed, laps_led, fastest_laps,
+dk_own_pct, fd_salary, fd_id}]->(Race), (Driver)-[:FINISHED {position, laps_completed, laps_led, fastest_laps,
 status}]->(Race), (Driver)-[:DROVE_FOR {season}]->(Team), (Contest)-[:FOR]->(Race).
 Race property names are the races-table column names; race_date is an ISO 'YYYY-MM-DD' string
 and lock_time an ISO-8601 UTC string, so they round-trip exactly (and sort as text).
@@ -178,7 +178,7 @@ SET d.name = coalesce(row.name, d.name)
 """
 
 _ENTRY_PROPS = ["car_number", "team", "manufacturer", "salary", "dk_id", "start_position",
-                "dk_own_pct"]
+                "dk_own_pct", "fd_salary", "fd_id"]
 # `row.props` holds only the non-null fields: `SET e += props` never erases (= coalesce).
 _Q_ENTRIES = """
 UNWIND $rows AS row
@@ -261,20 +261,30 @@ def _team_rows(t: OntologyTables) -> tuple[list[dict], list[dict]]:
     return teams, _records(drove)
 
 
-_Q_DROP_STALE_SALARIES = """
-MATCH (d:Driver)-[e:ENTERED]->(r:Race {race_key: $key})
-WHERE NOT d.driver_id IN $ids AND (e.salary IS NOT NULL OR e.dk_id IS NOT NULL)
-REMOVE e.salary, e.dk_id
+# The slate properties a site's salary file owns (see write_in_tx `slate_for`).
+SLATE_PROPS = {"draftkings": ("salary", "dk_id"), "fanduel": ("fd_salary", "fd_id")}
+
+
+def _q_drop_stale_salaries(site: str) -> str:
+    a, b = SLATE_PROPS[site]
+    return f"""
+MATCH (d:Driver)-[e:ENTERED]->(r:Race {{race_key: $key}})
+WHERE NOT d.driver_id IN $ids AND (e.{a} IS NOT NULL OR e.{b} IS NOT NULL)
+REMOVE e.{a}, e.{b}
 WITH e WHERE size(keys(e)) = 0
 DELETE e
 """
 
 
+_Q_DROP_STALE_SALARIES = _q_drop_stale_salaries("draftkings")
+
+
 def write_in_tx(tx, tables: OntologyTables, source: str = "<tables>",
-                slate_for: str | None = None) -> WriteSummary:
+                slate_for: str | None = None, slate_site: str = "draftkings") -> WriteSummary:
     """Write `tables` in transaction `tx`. `slate_for`: the tables hold the race's whole
-    salary slate, so drivers of that race missing from it lose salary and dk_id (and an
-    entry that held nothing else is removed)."""
+    salary slate of `slate_site`, so drivers of that race missing from it lose that site's
+    salary and id (salary/dk_id on DraftKings, fd_salary/fd_id on FanDuel; an entry that held
+    nothing else is removed)."""
     t = tables.conformed()
     summary = WriteSummary()
     if len(t.races):
@@ -302,7 +312,8 @@ def write_in_tx(tx, tables: OntologyTables, source: str = "<tables>",
     _run_batches(tx, _Q_CONTESTS, _records(t.contests), summary)
     if slate_for is not None:
         ids = [int(i) for i in t.entries.loc[t.entries["race_key"] == slate_for, "driver_id"]]
-        c = tx.run(_Q_DROP_STALE_SALARIES, key=slate_for, ids=ids).consume().counters
+        c = tx.run(_q_drop_stale_salaries(slate_site), key=slate_for,
+                   ids=ids).consume().counters
         summary.properties_set += c.properties_set
         if c.properties_set:
             summary.notes.append("removed salaries of drivers no longer on the slate")
@@ -313,7 +324,8 @@ def write_in_tx(tx, tables: OntologyTables, source: str = "<tables>",
 
 
 def ingest(driver, build: Callable[[GraphView], OntologyTables], source: str = "<tables>",
-           database: str | None = None, slate_for: str | None = None) -> WriteSummary:
+           database: str | None = None, slate_for: str | None = None,
+           slate_site: str = "draftkings") -> WriteSummary:
     """Build the tables (reads allowed through the GraphView) and write them, all in one
     write transaction: a UserInputError anywhere writes nothing."""
     from nascar_pipeline.ontology.schema import ensure_schema
@@ -321,7 +333,8 @@ def ingest(driver, build: Callable[[GraphView], OntologyTables], source: str = "
     ensure_schema(driver, database)
 
     def work(tx):
-        return write_in_tx(tx, build(GraphView(tx)), source, slate_for=slate_for)
+        return write_in_tx(tx, build(GraphView(tx)), source, slate_for=slate_for,
+                           slate_site=slate_site)
 
     with driver.session(database=database, notifications_min_severity="OFF") as session:
         return session.execute_write(work)

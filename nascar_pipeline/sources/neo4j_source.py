@@ -48,7 +48,8 @@ MATCH (d:Driver)-[e:ENTERED]->(r:Race)
 WHERE r.race_key = $key OR r.race_date < $date
 RETURN r.race_key AS race_key, d.driver_id AS driver_id, e.car_number AS car_number,
        e.team AS team, e.manufacturer AS manufacturer, e.salary AS salary, e.dk_id AS dk_id,
-       e.start_position AS start_position, e.dk_own_pct AS dk_own_pct
+       e.start_position AS start_position, e.dk_own_pct AS dk_own_pct,
+       e.fd_salary AS fd_salary, e.fd_id AS fd_id
 """
 
 _Q_RESULTS = """

@@ -1,0 +1,109 @@
+"""FanDuel player-list export (the "Download players list" CSV of a slate) for one race ->
+entries with fd_salary and fd_id.
+
+Columns as FanDuel exports them: `Id,Position,First Name,Nickname,Last Name,FPPG,Played,Salary,
+Game,Team,Opponent,Injury Indicator,Injury Details,Tier,,,Roster Position` (newer exports add
+empty columns and `Roster Position`, older ones stop at `Injury Details`); `Id`, `First Name`,
+`Last Name` and `Salary` are required. `Id` is FanDuel's player id `<slate>-<player>`
+(e.g. `123456-78901`), the value FanDuel's lineup upload takes. The driver's name is
+`Nickname` (FanDuel's display name) when given, else `First Name Last Name`; names are matched
+to known drivers with names.py exactly as the DraftKings parser does (case, accents,
+punctuation and Jr./Sr./II/III suffixes ignored; the race's entrants preferred on ties).
+
+Checks (all problems of the file are reported together, nothing is written on any): salary a
+positive whole number of dollars, at most FanDuel's $50,000 cap; Id of the form
+`<digits>-<digits>`, every Id of the same slate; no driver twice (by name, Id or matched
+driver); every name matched (all unmatched names listed in one error). The race key is checked
+against the graph by the ingest command. The file is the race's whole FanDuel slate: on
+ingest, entrants of the race missing from it lose fd_salary and fd_id (writer `slate_site`).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from nascar_pipeline.core.rules import FANDUEL
+from nascar_pipeline.ontology.parsers._common import Problems, parse_int, read_csv_table
+from nascar_pipeline.ontology.parsers.names import NameMatcher, name_key
+from nascar_pipeline.ontology.tables import OntologyTables, conform
+
+REQUIRED = ["Id", "First Name", "Last Name", "Salary"]
+SALARY_CAP = FANDUEL.salary_cap
+FD_ID_RE = re.compile(r"^(\d+)-(\d+)$")
+
+
+def _name(rec: dict) -> str:
+    nick = (rec.get("Nickname") or "").strip()
+    if nick:
+        return nick
+    return " ".join(p for p in ((rec.get("First Name") or "").strip(),
+                                (rec.get("Last Name") or "").strip()) if p)
+
+
+def parse_fd_salaries(path: str | Path, race_key: str, known_drivers: pd.DataFrame,
+                      race_driver_ids: Iterable[int] = ()) -> OntologyTables:
+    raw = read_csv_table(path, REQUIRED)
+    probs = Problems(path)
+    if raw.empty:
+        probs.fail("line 2", "no players")
+    matcher = NameMatcher(known_drivers, race_driver_ids)
+    rows, unmatched = [], []
+    by_name: dict[str, int] = {}
+    by_id: dict[str, int] = {}
+    by_driver: dict[int, int] = {}
+    slates: dict[str, int] = {}
+    # newer exports have unnamed (empty) header cells: keep one column per name
+    for rec in raw.loc[:, ~raw.columns.duplicated()].to_dict("records"):
+        line = rec["_line"]
+        w = f"line {line}"
+        name = _name(rec)
+        if not name:
+            probs.add(f"{w}, field Nickname", "missing value (and no First Name / Last Name)")
+            continue
+        key = name_key(name)
+        if key in by_name:
+            probs.add(f"{w}, field Nickname", f"duplicate driver {name!r} (also line {by_name[key]})")
+        by_name.setdefault(key, line)
+        salary_text = rec["Salary"].replace(",", "").lstrip("$")
+        salary = parse_int(salary_text if salary_text else rec["Salary"], probs, w, "Salary",
+                           minimum=1, maximum=SALARY_CAP)
+        fd_id = rec["Id"]
+        m = FD_ID_RE.match(fd_id)
+        if not fd_id:
+            probs.add(f"{w}, field Id", "missing value")
+            fd_id = None
+        elif not m:
+            probs.add(f"{w}, field Id", f"{fd_id!r} is not a FanDuel player id "
+                                        "(<slate>-<player>, e.g. 123456-78901)")
+            fd_id = None
+        else:
+            slates.setdefault(m.group(1), line)
+            if fd_id in by_id:
+                probs.add(f"{w}, field Id", f"duplicate Id {fd_id} (also line {by_id[fd_id]})")
+            by_id.setdefault(fd_id, line)
+        did, why = matcher.match(name)
+        if did is None and rec.get("Nickname"):
+            first_last = f"{rec.get('First Name', '')} {rec.get('Last Name', '')}".strip()
+            if first_last and name_key(first_last) != key:
+                did, _ = matcher.match(first_last)
+        if did is None:
+            unmatched.append(f"{name!r} (line {line}{'' if why == 'unmatched' else ', ' + why})")
+            continue
+        if did in by_driver:
+            probs.add(f"{w}, field Nickname", f"{name!r} is the same driver ({did}) as line "
+                                             f"{by_driver[did]}")
+        by_driver.setdefault(did, line)
+        rows.append({"race_key": race_key, "driver_id": did, "fd_salary": salary,
+                     "fd_id": fd_id})
+    if len(slates) > 1:
+        probs.add("field Id", "ids of more than one FanDuel slate: "
+                  + ", ".join(f"{s} (line {ln})" for s, ln in list(slates.items())[:5])
+                  + " (export the player list of one slate)")
+    if unmatched:
+        probs.add("field Nickname", f"{len(unmatched)} name(s) match no known driver: "
+                                    + "; ".join(unmatched))
+    probs.raise_if_any()
+    return OntologyTables(entries=conform("entries", pd.DataFrame(rows)))
