@@ -39,6 +39,8 @@ def register(sub) -> None:
     p.add_argument("--draws", type=_positive_int, default=200)
     p.add_argument("--scenarios", type=_positive_int, default=10_000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true",
+                   help="keep the races already in the per-race Parquet beside --out")
     p.set_defaults(func=run)
 
 
@@ -63,10 +65,11 @@ def run(args) -> int:
         table.to_parquet(out, index=False)
         per_race.to_parquet(races_out, index=False)
 
+    done = pd.read_parquet(races_out) if args.resume and races_out.exists() else None
     try:
         per_race, table = run_backtest(history, args.season, n_races=args.races, fit_config=cfg,
                                        n_scenarios=args.scenarios, seed=args.seed,
-                                       log=lambda m: print(m, flush=True), on_race=save)
+                                       log=lambda m: print(m, flush=True), on_race=save, done=done)
     except ValueError as e:
         raise UserInputError(str(e)) from None
     save(per_race, table)

@@ -194,8 +194,10 @@ def actual_dk_points(g: pd.DataFrame) -> np.ndarray:
 
 def run_backtest(history: pd.DataFrame, season: int, n_races: int | None = None,
                  fit_config=None, model_config=None, n_scenarios: int = 10_000, seed: int = 0,
-                 log=print, on_race=None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rolling backtest (on_race(per_race, table) is called after each race): for each race of `season` (in date order, the first `n_races`), fit on
+                 log=print, on_race=None, done: pd.DataFrame | None = None
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rolling backtest (on_race(per_race, table) is called after each race; `done`: per-race rows
+    of an interrupted run to resume from): for each race of `season` (in date order, the first `n_races`), fit on
     races strictly before it (warm start from the previous race's SVI fit), simulate it from its
     actual entry list and start positions, score the actual result. Returns (per_race, table)."""
     import time
@@ -216,7 +218,13 @@ def run_backtest(history: pd.DataFrame, season: int, n_races: int | None = None,
     if races.empty:
         raise ValueError(f"no races with results in season {season}")
     rows, warm, prev_data = [], None, None
+    done_keys = set()
+    if done is not None and len(done):          # resume: keep the races already scored
+        rows = done.to_dict(orient="records")
+        done_keys = set(done["race_key"])
     for i, race in enumerate(races.itertuples(index=False)):
+        if race.race_key in done_keys:
+            continue
         t0 = time.perf_counter()
         before = h[h["race_date"] < race.race_date]
         data = prepare_history(before, model_config, target_date=race.race_date)
