@@ -72,7 +72,8 @@ def plan_race_runs(races: pd.DataFrame, existing_partitions: set[str],
     new_partitions = [k for k in keys if k not in existing_partitions]
     upcoming = races[~races["has_results"].astype(bool)]
     run_requests: list[RunRequest] = []
-    new_requested = {k: v for k, v in requested.items() if k in set(keys)}
+    known = set(keys)
+    new_requested = {k: v for k, v in requested.items() if k in known}
     for key, content_hash in zip(upcoming["race_key"].astype(str),
                                  upcoming["content_hash"].astype(str)):
         if requested.get(key) == content_hash:
