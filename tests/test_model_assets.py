@@ -90,9 +90,8 @@ def test_assets_end_to_end_embedded(world, tmp_path, monkeypatch):
     assert proj["pts_per_1k"].notna().all()
     # Identical history -> the cached fit is reused on a second run.
     again = _run(folder, root, race_key, cfg)
-    reused = [e.asset_materialization.metadata["reused_cached_fit"].value
-              for e in again.all_events if e.event_type_value == "ASSET_MATERIALIZATION"
-              and e.asset_key.path[-1] == "race_model_fit"]
+    reused = [m.metadata["reused_cached_fit"].value
+              for m in again.asset_materializations_for_node("race_model_fit")]
     assert reused == [True]
 
 
