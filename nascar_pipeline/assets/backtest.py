@@ -85,6 +85,8 @@ def score_portfolio(lineups: pd.DataFrame, points_by_driver: dict[int, float],
     from nascar_pipeline.core.contest import generate_field, simulate_contest
 
     site = rules.DRAFTKINGS
+    if "site" in lineups:                       # the DraftKings portfolio is what is scored
+        lineups = lineups[lineups["site"].astype(str) == site.name]
     cols = [c for c in lineups.columns if c.startswith("d") and c.endswith("_driver_id")]
     ids = slate["driver_id"].astype("int64").to_numpy()
     pos = {int(d): i for i, d in enumerate(ids)}
