@@ -87,3 +87,17 @@ def test_asset_and_storage_spans_are_recorded(world, tmp_path):
     assert spans["asset race_snapshot"].attributes["nascar.race_key"] == race_key
     assert spans["storage.write"].attributes["dagster.asset"] == "race_snapshot"
     assert "storage.read" in spans  # the blocking checks load the snapshot back
+
+
+def test_slate_hash_follows_every_slate_field(world):
+    from nascar_pipeline.core.snapshot import slate_hash
+
+    _, tables, race_key = world
+    entries = tables.entries[tables.entries["race_key"] == race_key].copy()
+    base = slate_hash(entries)
+    assert slate_hash(entries.sample(frac=1.0, random_state=1)) == base   # row order is not content
+    for col, value in [("salary", 4_600), ("fd_salary", 3_100), ("start_position", 40),
+                       ("dk_id", 1), ("fd_id", "1-1")]:
+        changed = entries.copy()
+        changed.loc[changed.index[0], col] = value
+        assert slate_hash(changed) != base, col

@@ -82,9 +82,10 @@ def build_snapshot(inputs: RaceInputs) -> pd.DataFrame:
 
 
 def slate_hash(entries: pd.DataFrame, contests: pd.DataFrame | None = None) -> str:
-    """A stable hash of what makes a slate: drivers, salaries, start positions, contests.
+    """A stable hash of what makes a slate: drivers, DraftKings and FanDuel salaries and ids,
+    start positions, contests.
     Equal slates hash equal whatever the row order."""
-    cols = ["driver_id", "car_number", "salary", "dk_id", "start_position"]
+    cols = ["driver_id", "car_number", "salary", "dk_id", "start_position", "fd_salary", "fd_id"]
     e = entries[[c for c in cols if c in entries.columns]].copy()
     e = e.astype("string").fillna("").sort_values("driver_id")
     payload = {"entries": e.to_dict(orient="records")}

@@ -24,7 +24,8 @@ from nascar_pipeline.ontology.tables import (
     CONTESTS_COLUMNS, RACES_COLUMNS, OntologyTables, RaceInputs, conform)
 from nascar_pipeline.sources.base import UnknownRaceError
 
-_SLATE_ENTRY_FIELDS = ["driver_id", "car_number", "salary", "dk_id", "start_position"]
+_SLATE_ENTRY_FIELDS = ["driver_id", "car_number", "salary", "dk_id", "start_position",
+                       "fd_salary", "fd_id"]
 
 _RACE_RETURN = """
   r.race_key AS race_key, r.race_id AS race_id, r.season AS season, r.race_date AS race_date,
@@ -86,7 +87,8 @@ MATCH (r:Race)
 OPTIONAL MATCH (r)-[:AT]->(t:Track)
 RETURN""" + _RACE_RETURN + """,
   COLLECT { MATCH (d:Driver)-[e:ENTERED]->(r)
-            RETURN [d.driver_id, e.car_number, e.salary, e.dk_id, e.start_position] } AS slate,
+            RETURN [d.driver_id, e.car_number, e.salary, e.dk_id, e.start_position,
+                    e.fd_salary, e.fd_id] } AS slate,
   COLLECT { MATCH (c:Contest)-[:FOR]->(r)
             RETURN [c.contest_id, r.race_key, c.site, c.name, c.entry_fee, c.field_size,
                     c.max_entries, c.payouts] } AS contests,
@@ -105,7 +107,7 @@ def _text(v) -> str:
 
 def fast_slate_hash(entries: list[list], contests: list[list]) -> str:
     """core.snapshot.slate_hash for rows from Neo4j: `entries` as [driver_id, car_number,
-    salary, dk_id, start_position], `contests` as CONTESTS_COLUMNS-ordered lists."""
+    salary, dk_id, start_position, fd_salary, fd_id], `contests` as CONTESTS_COLUMNS-ordered lists."""
     e = sorted(({f: _text(v) for f, v in zip(_SLATE_ENTRY_FIELDS, row)} for row in entries),
                key=lambda r: r["driver_id"])
     payload: dict = {"entries": e}
