@@ -21,9 +21,9 @@ def world(tmp_path_factory):
     return folder, tables, upcoming
 
 
-def _materialize(world_dir, root, race_key):
+def _materialize(world_dir, root, race_key, other_races=()):
     instance = DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("races", [race_key])
+    instance.add_dynamic_partitions("races", [*other_races, race_key])
     return materialize(
         [race_snapshot, *snapshot_checks],
         partition_key=race_key,
@@ -101,3 +101,19 @@ def test_slate_hash_follows_every_slate_field(world):
         changed = entries.copy()
         changed.loc[changed.index[0], col] = value
         assert slate_hash(changed) != base, col
+
+
+def test_checks_read_the_runs_own_partition(world, tmp_path):
+    """With several races registered, the blocking checks judge this run's race (a check
+    without the partitions definition would load the first registered race)."""
+    folder, tables, race_key = world
+    bad = generate_world(seed=3, seasons=1)
+    mask = bad.entries["race_key"] == race_key
+    bad.entries.loc[bad.entries[mask].index[0], "salary"] = 60_000
+    write_world(bad, tmp_path / "bad-world")
+    first = tables.races.sort_values("race_date")["race_key"].iloc[-2]   # a good, earlier race
+    store = tmp_path / "store"
+    assert _materialize(tmp_path / "bad-world", store, first).success
+    checks = _check_results(_materialize(tmp_path / "bad-world", store, race_key,
+                                         other_races=[first]))
+    assert checks["snapshot_salaries_valid"] is False

@@ -15,6 +15,7 @@ from dagster import (
 
 from nascar_pipeline.assets.partitions import races_partitions
 from nascar_pipeline.assets.tracing import asset_span
+from nascar_pipeline.automation.policies import IO_RETRY_POLICY
 from nascar_pipeline.core.rules import DRAFTKINGS
 from nascar_pipeline.core.snapshot import build_snapshot, slate_hash
 
@@ -27,6 +28,7 @@ from nascar_pipeline.core.snapshot import build_snapshot, slate_hash
     code_version="1",
     kinds={"neo4j", "parquet"},
     pool="neo4j",
+    retry_policy=IO_RETRY_POLICY,
     description="The race ontology snapshot: race, track, entries (salaries, start positions), "
                 "contest, and all results before the race. role=entry|history rows.",
 )
@@ -56,11 +58,13 @@ def race_snapshot(context: AssetExecutionContext) -> Output[pd.DataFrame]:
     )
 
 
+# Checks carry the races partitions themselves: without it a check of a dynamically
+# partitioned asset loads the first registered partition, not the run's (dagster#17005).
 def _entries(snapshot: pd.DataFrame) -> pd.DataFrame:
     return snapshot[snapshot["role"] == "entry"]
 
 
-@asset_check(asset=race_snapshot, blocking=True,
+@asset_check(asset=race_snapshot, blocking=True, partitions_def=races_partitions,
              description="Every entry has a positive whole-dollar salary at most the cap.")
 def snapshot_salaries_valid(race_snapshot: pd.DataFrame) -> AssetCheckResult:
     e = _entries(race_snapshot)
@@ -74,7 +78,8 @@ def snapshot_salaries_valid(race_snapshot: pd.DataFrame) -> AssetCheckResult:
     )
 
 
-@asset_check(asset=race_snapshot, blocking=True, description="No driver is entered twice.")
+@asset_check(asset=race_snapshot, blocking=True, partitions_def=races_partitions,
+             description="No driver is entered twice.")
 def snapshot_no_duplicate_drivers(race_snapshot: pd.DataFrame) -> AssetCheckResult:
     e = _entries(race_snapshot)
     dupes = e[e["driver_id"].duplicated(keep=False)]
@@ -82,7 +87,8 @@ def snapshot_no_duplicate_drivers(race_snapshot: pd.DataFrame) -> AssetCheckResu
                             metadata={"duplicates": len(dupes)})
 
 
-@asset_check(asset=race_snapshot, blocking=True, description="The model has history to learn from.")
+@asset_check(asset=race_snapshot, blocking=True, partitions_def=races_partitions,
+             description="The model has history to learn from.")
 def snapshot_history_not_empty(race_snapshot: pd.DataFrame) -> AssetCheckResult:
     h = race_snapshot[race_snapshot["role"] == "history"]
     return AssetCheckResult(passed=len(h) > 0, severity=AssetCheckSeverity.ERROR,
