@@ -81,15 +81,35 @@ def build_snapshot(inputs: RaceInputs) -> pd.DataFrame:
     return out
 
 
+SLATE_ENTRY_COLUMNS = ["driver_id", "car_number", "salary", "dk_id", "start_position",
+                       "fd_salary", "fd_id"]
+
+
+def slate_text(entries: pd.DataFrame, contests: pd.DataFrame | None = None):
+    """The slate's fields as text ("" for null), the form slate_hash hashes. Convert a whole
+    world once and hash per race with `hash_slate_text` to keep many races cheap."""
+    e = entries[[c for c in SLATE_ENTRY_COLUMNS if c in entries.columns]]
+    e = e.astype("string").fillna("")
+    c = contests.astype("string").fillna("") if contests is not None else None
+    return e, c
+
+
+def _records(df: pd.DataFrame, sort_key: str) -> list[dict]:
+    # Plain Python lists: much faster than DataFrame.to_dict on string columns.
+    cols = list(df.columns)
+    rows = zip(*(df[col].tolist() for col in cols))
+    at = cols.index(sort_key)
+    return [dict(zip(cols, row)) for row in sorted(rows, key=lambda r: r[at])]
+
+
+def hash_slate_text(e: pd.DataFrame, c: pd.DataFrame | None = None) -> str:
+    payload = {"entries": _records(e, "driver_id")}
+    if c is not None and len(c):
+        payload["contests"] = _records(c, "contest_id")
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def slate_hash(entries: pd.DataFrame, contests: pd.DataFrame | None = None) -> str:
     """A stable hash of what makes a slate: drivers, DraftKings and FanDuel salaries and ids,
-    start positions, contests.
-    Equal slates hash equal whatever the row order."""
-    cols = ["driver_id", "car_number", "salary", "dk_id", "start_position", "fd_salary", "fd_id"]
-    e = entries[[c for c in cols if c in entries.columns]].copy()
-    e = e.astype("string").fillna("").sort_values("driver_id")
-    payload = {"entries": e.to_dict(orient="records")}
-    if contests is not None and len(contests):
-        c = contests.astype("string").fillna("").sort_values("contest_id")
-        payload["contests"] = c.to_dict(orient="records")
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+    start positions, contests. Equal slates hash equal whatever the row order."""
+    return hash_slate_text(*slate_text(entries, contests))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from nascar_pipeline.core.snapshot import slate_hash
+from nascar_pipeline.core.snapshot import hash_slate_text, slate_text
 from nascar_pipeline.ontology.tables import OntologyTables, RaceInputs, conform
 
 _HISTORY_RACE_FIELDS = ["race_key", "race_id", "season", "race_date", "race_name", "track_name",
@@ -42,15 +42,19 @@ def assemble_race_inputs(tables: OntologyTables, race_key: str) -> RaceInputs:
 
 
 def list_races(tables: OntologyTables) -> pd.DataFrame:
-    """RACES_COLUMNS + content_hash (slate hash) + has_results, sorted by date."""
+    """RACES_COLUMNS + content_hash (slate hash) + has_results, sorted by date.
+
+    Entries and contests are grouped once, so a sensor tick over 1,000 races stays linear."""
     t = tables.conformed()
-    races = conform("races", t.races).copy()
-    hashes, has_results = [], []
-    with_results = set(t.results["race_key"].dropna())
-    for key in races["race_key"]:
-        hashes.append(slate_hash(t.entries[t.entries["race_key"] == key],
-                                 t.contests[t.contests["race_key"] == key]))
-        has_results.append(key in with_results)
-    races["content_hash"] = hashes
-    races["has_results"] = has_results
+    races = t.races.copy()
+    entry_text, contest_text = slate_text(t.entries, t.contests)
+    entries_by_race = dict(tuple(entry_text.groupby(t.entries["race_key"], sort=False)))
+    contests_by_race = dict(tuple(contest_text.groupby(t.contests["race_key"], sort=False)))
+    empty_entries, empty_contests = entry_text.head(0), contest_text.head(0)
+    races["content_hash"] = [
+        hash_slate_text(entries_by_race.get(key, empty_entries),
+                        contests_by_race.get(key, empty_contests))
+        for key in races["race_key"]
+    ]
+    races["has_results"] = races["race_key"].isin(set(t.results["race_key"].dropna()))
     return races.sort_values(["race_date", "race_key"]).reset_index(drop=True)
