@@ -209,7 +209,10 @@ def _simulate_kernel(key, post, d_idx, d_known, c_idx, c_known, low_mask, start_
     frac = jax.random.beta(k[4], dnf_beta[0], dnf_beta[1], (S, N))
     dnf_lc = jnp.clip(jnp.floor(frac * lapsf), 0.0, lapsf - 1.0)
     lc = jnp.where(dnf, dnf_lc, run_lc) * mask
-    winner = finish == 1
+    # Excess laps (a car cannot lead more laps than it completed) go to the best-placed car that
+    # ran to the end (it completed every lap).
+    fin_running = jnp.where(dnf | ~mask, 10_000, finish)
+    winner = fin_running == jnp.min(fin_running, axis=1, keepdims=True)
     share_done = jnp.clip(lc / lapsf, 0.02, 1.0)
 
     def allocate(key_g, key_m, log_alpha, total):
