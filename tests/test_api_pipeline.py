@@ -125,8 +125,9 @@ def pipeline_store(tmp_path_factory):
             resources={"race_source": EmbeddedWorldResource(world_dir=str(world)),
                        "parquet_io_manager": ParquetIOManager(root=root)},
             run_config={"ops": {
-                "race_model_fit": {"config": {"draws": 400, "warmup": 300, "chains": 4,
-                                              "svi_steps": 1000}},
+                # The model tests' end-to-end settings: they pass the convergence gate here.
+                "race_model_fit": {"config": {"draws": 750, "warmup": 400, "chains": 4,
+                                              "svi_steps": 1500, "target_accept": 0.95}},
                 "race_scenarios": {"config": {"scenarios": 1000, "seed": 1}},
                 "ownership_projections": {"config": {"max_scenarios": 300}},
                 "lineup_portfolio": {"config": {"n_lineups": 8, "mh_steps": 60, "mh_chains": 3,
@@ -140,9 +141,6 @@ def pipeline_store(tmp_path_factory):
     finally:
         mp.undo()
     checks = _checks(result)
-    failed = sorted(k for k, v in checks.items() if not v)
-    if not result.success and failed:
-        pytest.skip(f"the pipeline stopped at blocking check(s) {failed}: nothing to serve")
     assert result.success, checks
     return root, upcoming, result.run_id
 
@@ -182,8 +180,10 @@ def test_every_endpoint_on_a_fully_materialized_race(pipeline_store):
         assert pb["lineups"] == 8 and "draftkings" in pb["downloads"]
         csv = c.get(pb["downloads"]["draftkings"], headers=auth())
         assert csv.status_code == 200 and csv.text.strip()
+        # The demo world has FanDuel salaries, so the FanDuel upload is real too.
         fd = c.get(f"/v1/races/{race}/portfolio/fanduel.csv", headers=auth())
-        assert fd.status_code == 404 and fd.json()["file"] == "fanduel.csv"
+        assert fd.status_code == 200
+        assert fd.text.splitlines()[0] == "Driver,Driver,Driver,Driver,Driver"
 
         sim = c.get(f"/v1/races/{race}/contest-simulation", headers=auth()).json()
         assert sim["lineups"] == 8 and "roi" in sim["metrics"]
