@@ -135,8 +135,9 @@ def test_dagster_resource_lifecycle(neo4j_server, world):
     assert live._driver is None
 
 
-def test_race_snapshot_materializes_from_neo4j(neo4j_server, world, tmp_path):
-    """The Dagster asset through the Neo4j resource: the same snapshot as the pure path."""
+def test_race_snapshot_materializes_from_neo4j(neo4j_server, world, tmp_path, s3_bucket):
+    """The Dagster asset through the Neo4j resource, for the last real 2025 race: the same
+    snapshot as the pure path, and equal frames in a local folder and on moto's S3."""
     from dagster import DagsterInstance, materialize
 
     from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
@@ -146,14 +147,19 @@ def test_race_snapshot_materializes_from_neo4j(neo4j_server, world, tmp_path):
     from nascar_pipeline.storage.layout import StorageLayout
 
     key = world["last"]
-    instance = DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("races", [key])
-    result = materialize(
-        [race_snapshot, *snapshot_checks], partition_key=key, instance=instance,
-        resources={"race_source": Neo4jResource(uri=neo4j_server.uri, user=neo4j_server.user,
-                                                password=neo4j_server.password),
-                   "parquet_io_manager": ParquetIOManager(root=str(tmp_path / "store"))})
-    assert result.success
-    got = StorageLayout(tmp_path / "store").read_asset("race_snapshot", key)
+    assert key.startswith("2025-")
+    local_root, s3_root = str(tmp_path / "store"), f"s3://{s3_bucket}/pipeline"
+    for root in (local_root, s3_root):
+        instance = DagsterInstance.ephemeral()
+        instance.add_dynamic_partitions("races", [key])
+        result = materialize(
+            [race_snapshot, *snapshot_checks], partition_key=key, instance=instance,
+            resources={"race_source": Neo4jResource(uri=neo4j_server.uri,
+                                                    user=neo4j_server.user,
+                                                    password=neo4j_server.password),
+                       "parquet_io_manager": ParquetIOManager(root=root)})
+        assert result.success
+    got = StorageLayout(local_root).read_asset("race_snapshot", key)
     want = build_snapshot(assemble_race_inputs(world["tables"], key))
     pd.testing.assert_frame_equal(got.reset_index(drop=True), want)
+    pd.testing.assert_frame_equal(StorageLayout(s3_root).read_asset("race_snapshot", key), got)
