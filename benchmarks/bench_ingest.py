@@ -72,11 +72,35 @@ def main() -> int:
             for i in range(2):
                 inp = timed(f"race_inputs(last race) #{i + 1}", src.race_inputs, last)
             print(f"  history rows for {last}: {len(inp.history)}")
+            for i in range(2):
+                timed(f"materialize race_snapshot (Dagster) #{i + 1}", _materialize_snapshot,
+                      server, last)
     finally:
         timed("server stop", server.stop)
         if cold_dir:
             shutil.rmtree(cold_dir, ignore_errors=True)
     return 0
+
+
+def _materialize_snapshot(server, race_key: str) -> None:
+    """The race_snapshot asset through Dagster, from Neo4j to Parquet in a temp folder."""
+    import tempfile
+
+    from dagster import DagsterInstance, materialize
+
+    from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
+    from nascar_pipeline.resources.neo4j import Neo4jResource
+    from nascar_pipeline.resources.parquet_io import ParquetIOManager
+
+    with tempfile.TemporaryDirectory() as root:
+        instance = DagsterInstance.ephemeral()
+        instance.add_dynamic_partitions("races", [race_key])
+        result = materialize(
+            [race_snapshot, *snapshot_checks], partition_key=race_key, instance=instance,
+            resources={"race_source": Neo4jResource(uri=server.uri, user=server.user,
+                                                    password=server.password),
+                       "parquet_io_manager": ParquetIOManager(root=root)})
+        assert result.success
 
 
 if __name__ == "__main__":
