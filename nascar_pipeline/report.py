@@ -20,10 +20,22 @@ def print_race_report(race_key: str) -> None:
         print("\ntop projections (DraftKings points):")
         print(proj[cols].head(10).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     if "lineup_portfolio" in manifest:
-        port = layout.read_asset("lineup_portfolio", race_key)
-        print("\nportfolio:")
-        print(port.head(20).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        _print_portfolio(layout, race_key, manifest)
+
+
+def _print_portfolio(layout, race_key: str, manifest) -> None:
+    port = layout.read_asset("lineup_portfolio", race_key)
+    names = sorted(c for c in port.columns if c.startswith("d") and c.endswith("_name"))
+    view = port[["lineup_id"]].copy()
+    view["drivers"] = port[names].astype(str).agg(", ".join, axis=1)
+    view["salary"] = port["salary"]
     if "contest_simulation" in manifest:
         sim = layout.read_asset("contest_simulation", race_key)
-        print("\ncontest simulation:")
-        print(sim.head(20).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        keep = [c for c in ["lineup_id", "roi", "cash_pct", "win_pct", "top1_pct",
+                            "sim_duplicates"] if c in sim.columns]
+        view = view.merge(sim[keep], on="lineup_id", how="left")
+    print(f"\nportfolio ({len(view)} DraftKings lineups; ROI, cash/win/top-1 % simulated):")
+    print(view.to_string(index=False, max_colwidth=110, float_format=lambda v: f"{v:.3f}"))
+    extras = manifest["lineup_portfolio"].extra_files
+    if "draftkings.csv" in extras:
+        print(f"\nDraftKings upload file: {layout.root_uri.rstrip('/')}/{extras['draftkings.csv']}")
