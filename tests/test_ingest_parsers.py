@@ -86,16 +86,20 @@ def test_fast_slate_hash_equals_slate_hash(shared_data):
     e.loc[::3, "salary"] = (e.index[::3] % 40 + 50) * 100
     e.loc[::5, "dk_id"] = e.index[::5] + 1000
     e.loc[::7, "start_position"] = pd.NA
+    e.loc[::4, "fd_salary"] = (e.index[::4] % 60 + 30) * 100
+    e.loc[::6, "fd_id"] = [f"120109-{i}" for i in e.index[::6]]
     contests = conform("contests", pd.DataFrame([
         {"contest_id": "b", "race_key": e.race_key[0], "site": "draftkings", "name": "x",
          "entry_fee": 0.25, "field_size": 100, "max_entries": 3, "payouts": "[]"},
         {"contest_id": "a", "race_key": e.race_key[0], "site": "fanduel", "name": None,
          "entry_fee": 1e-5, "field_size": 10, "max_entries": None, "payouts": "[1]"}]))
-    fields = ["driver_id", "car_number", "salary", "dk_id", "start_position"]
+    fields = ["driver_id", "car_number", "salary", "dk_id", "start_position", "fd_salary",
+              "fd_id"]
+    text_fields = {"car_number", "fd_id"}
     for key in list(t.races["race_key"][:40]) + [e.race_key[0]]:
         ek = e[e["race_key"] == key]
         ck = contests[contests["race_key"] == key]
-        rows = [[None if pd.isna(v) else (int(v) if f != "car_number" else v)
+        rows = [[None if pd.isna(v) else (v if f in text_fields else int(v))
                  for f, v in zip(fields, r)] for r in ek[fields].astype(object).itertuples(
                      index=False)]
         crows = [[None if pd.isna(v) else v for v in r]
