@@ -7,37 +7,27 @@ Prints the season table and writes it as Parquet (--out; per-race rows beside it
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+from nascar_pipeline.commands._argtypes import positive_int
 from nascar_pipeline.errors import UserInputError
 
 _DEFAULT_HISTORY = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "history"
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{v} must be at least 1")
-    return v
-
-
 def register(sub) -> None:
     p = sub.add_parser("backtest", help="rolling backtest of the race model on a season")
     p.add_argument("--season", type=int, required=True)
-    p.add_argument("--races", type=_positive_int, default=None,
+    p.add_argument("--races", type=positive_int, default=None,
                    help="only the first N races of the season")
     p.add_argument("--races-csv", default=str(_DEFAULT_HISTORY / "races.csv"))
     p.add_argument("--results-csv", default=str(_DEFAULT_HISTORY / "results.csv"))
     p.add_argument("--out", default="backtest_{season}.parquet",
                    help="Parquet file for the season table ({season} is filled in)")
-    p.add_argument("--chains", type=_positive_int, default=2)
-    p.add_argument("--warmup", type=_positive_int, default=150)
-    p.add_argument("--draws", type=_positive_int, default=200)
-    p.add_argument("--scenarios", type=_positive_int, default=10_000)
+    p.add_argument("--chains", type=positive_int, default=2)
+    p.add_argument("--warmup", type=positive_int, default=150)
+    p.add_argument("--draws", type=positive_int, default=200)
+    p.add_argument("--scenarios", type=positive_int, default=10_000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true",
                    help="keep the races already in the per-race Parquet beside --out")

@@ -8,36 +8,16 @@ DIR (races.csv and results.csv, e.g. ../shared/data/history).
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+from nascar_pipeline.commands._argtypes import nonneg_int, positive_int
 from nascar_pipeline.errors import UserInputError
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative")
-    return value
 
 
 def register(sub) -> None:
     p = sub.add_parser("seed-demo", help="write the embedded demo world (synthetic NASCAR races)")
-    p.add_argument("--seed", type=_seed, default=7, help="random seed (default 7)")
-    p.add_argument("--seasons", type=_positive_int, default=3,
+    p.add_argument("--seed", type=nonneg_int, default=7, help="random seed (default 7)")
+    p.add_argument("--seasons", type=positive_int, default=3,
                    help="completed seasons of 36 races before the upcoming race (default 3)")
     p.add_argument("--out", type=Path, default=None,
                    help="folder to write (default: NASCAR_WORLD_DIR or <home>/world)")
