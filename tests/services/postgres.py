@@ -114,6 +114,10 @@ class PostgresServer:
             self._cmd(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"),
             check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
+    def is_running(self) -> bool:
+        return subprocess.run([str(self.bin / "pg_isready"), "-h", self.host, "-p",
+                               str(self.port)], capture_output=True).returncode == 0
+
     def restart(self) -> None:
         self.stop()
         self.start()
