@@ -16,6 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from api.auth import Authenticator
 from api.errors import Problem, install_error_handlers
+from api.fastpath import FastPaths
 from api.observability import Metrics, RequestMiddleware, configure_logging
 from api.routers import health, races, results
 from api.settings import ApiSettings
@@ -82,7 +83,8 @@ def create_app(settings: ApiSettings | None = None, *, layout: StorageLayout | N
             expose_headers=["ETag", "X-Request-ID", "X-Run-Id", "X-Code-Version",
                             "X-Data-Version", "X-Written-At", "Retry-After"],
             max_age=600)
-    app.add_middleware(RequestMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestMiddleware, metrics=app.state.metrics,
+                       fastpaths=FastPaths(app) if settings.fast_path else None)
 
     def openapi():
         if app.openapi_schema:

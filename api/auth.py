@@ -126,7 +126,7 @@ class Authenticator:
         self.keys = parse_key_entries(settings.keys_hashed)
         self.revoked = {r.strip().lower() for r in settings.revoked_keys}
         self.limiter = RateLimiter(*settings.rate)
-        self._cache: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._cache: dict[str, tuple[Principal, float, str | None]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -134,23 +134,34 @@ class Authenticator:
         return bool(self.secret or self.jwks or self.keys)
 
     # -- cache of verified credentials (JWT until exp; keys for a minute) --
+    # Signature checks are deterministic, so a verified token stays valid until its `exp`;
+    # API keys are re-checked against the revocation list on every use (see `revoke`).
     def _cached(self, cred: str) -> Principal | None:
-        with self._lock:
-            hit = self._cache.get(cred)
-            if hit is None:
-                return None
-            principal, until = hit
-            if time.time() >= until:
-                del self._cache[cred]
-                return None
-            self._cache.move_to_end(cred)
-            return principal
+        hit = self._cache.get(cred)
+        if hit is None:
+            return None
+        principal, until, digest = hit
+        if time.time() >= until or (digest is not None and self._is_revoked(principal, digest)):
+            with self._lock:
+                self._cache.pop(cred, None)
+            return None
+        return principal
 
-    def _remember(self, cred: str, principal: Principal, until: float) -> None:
+    def _remember(self, cred: str, principal: Principal, until: float,
+                  digest: str | None = None) -> None:
         with self._lock:
-            self._cache[cred] = (principal, until)
+            self._cache[cred] = (principal, until, digest)
             while len(self._cache) > _TOKEN_CACHE_MAX:
-                self._cache.popitem(last=False)
+                self._cache.pop(next(iter(self._cache)))
+
+    def _is_revoked(self, principal: Principal, digest: str) -> bool:
+        revoked = self.revoked
+        return bool(revoked) and (digest in revoked
+                                  or principal.subject[4:].lower() in revoked)
+
+    def revoke(self, key_id_or_digest: str) -> None:
+        """Revoke an API key (by id or sha256 digest) in this process, effective at once."""
+        self.revoked = self.revoked | {key_id_or_digest.strip().lower()}
 
     def check_api_key(self, key: str) -> Principal:
         digest = hash_api_key(key)
@@ -206,33 +217,41 @@ class Authenticator:
                               scopes=frozenset(str(x) for x in scopes))
         return principal, float(claims["exp"])
 
-    async def authenticate(self, request: Request) -> Principal:
+    # -- the request path: credential -> principal -> scope and rate checks --
+    def credential(self, authorization: str | None, api_key: str | None) -> str:
+        """The credential a request carries (401 when there is none or it is malformed)."""
         if not self.enabled:
             raise _unauthorized("authentication is not configured on this server; "
                                 "data endpoints are closed", error="")
-        header = request.headers.get("authorization")
-        api_key = request.headers.get("x-api-key")
-        if header:
-            scheme, _, cred = header.partition(" ")
+        if authorization:
+            scheme, _, cred = authorization.partition(" ")
             cred = cred.strip()
             if scheme.lower() != "bearer" or not cred:
-                raise _unauthorized("expected `Authorization: Bearer <token>`", error="invalid_request")
-        elif api_key:
-            cred = api_key.strip()
-        else:
-            raise _unauthorized("credentials are required (Bearer JWT or X-API-Key)", error="")
+                raise _unauthorized("expected `Authorization: Bearer <token>`",
+                                    error="invalid_request")
+            return cred
+        if api_key:
+            return api_key.strip()
+        raise _unauthorized("credentials are required (Bearer JWT or X-API-Key)", error="")
+
+    def principal(self, cred: str, *, allow_fetch: bool = False) -> Principal | None:
+        """The verified principal of `cred` (401 when it is not valid). Without `allow_fetch`,
+        None when verifying would need a JWKS fetch (the caller then verifies in a thread)."""
         principal = self._cached(cred)
-        if principal is None:
-            if cred.startswith(API_KEY_PREFIX):
-                principal = self.check_api_key(cred)
-                self._remember(cred, principal, time.time() + 60)
-            else:
-                if self.jwks is not None:
-                    # a JWKS fetch may block: keep it off the event loop
-                    principal, exp = await run_in_threadpool(self.check_jwt, cred)
-                else:
-                    principal, exp = self.check_jwt(cred)
-                self._remember(cred, principal, exp + self.settings.jwt_leeway_s)
+        if principal is not None:
+            return principal
+        if cred.startswith(API_KEY_PREFIX):
+            principal = self.check_api_key(cred)
+            self._remember(cred, principal, time.time() + 60, hash_api_key(cred))
+            return principal
+        if self.jwks is not None and not allow_fetch:
+            return None
+        principal, exp = self.check_jwt(cred)
+        self._remember(cred, principal, exp + self.settings.jwt_leeway_s)
+        return principal
+
+    def admit(self, principal: Principal) -> Principal:
+        """Scope check (403), then the principal's rate limit (429 with Retry-After)."""
         if (self.settings.required_scope and principal.kind == "jwt"
                 and self.settings.required_scope not in principal.scopes):
             raise ApiError(403, f"the token lacks the scope {self.settings.required_scope!r}",
@@ -249,6 +268,22 @@ class Authenticator:
                            headers={"Retry-After": str(retry),
                                     "RateLimit-Limit": str(self.limiter.limit)})
         return principal
+
+    def authenticate_now(self, authorization: str | None,
+                         api_key: str | None) -> Principal | None:
+        """The whole check without blocking I/O; None when a JWKS fetch is needed (nothing
+        has been counted against the rate limit then)."""
+        principal = self.principal(self.credential(authorization, api_key))
+        return None if principal is None else self.admit(principal)
+
+    async def authenticate(self, request: Request) -> Principal:
+        cred = self.credential(request.headers.get("authorization"),
+                               request.headers.get("x-api-key"))
+        principal = self.principal(cred)
+        if principal is None:
+            # a JWKS fetch may block: keep it off the event loop
+            principal = await run_in_threadpool(self.principal, cred, allow_fetch=True)
+        return self.admit(principal)
 
 
 async def require_principal(request: Request) -> Principal:

@@ -83,11 +83,15 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 DATA_ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429, 500)
 
 
+def api_error_response(exc: ApiError, path: str) -> Response:
+    return problem_response(exc.status, exc.detail, instance=path, kind=exc.kind,
+                            headers=exc.headers, **exc.extra)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
-        return problem_response(exc.status, exc.detail, instance=request.url.path,
-                                kind=exc.kind, headers=exc.headers, **exc.extra)
+        return api_error_response(exc, request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

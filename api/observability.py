@@ -4,12 +4,13 @@ request metrics. Unhandled errors become a problem+json 500 here, so they carry 
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
+import secrets
 import sys
 import time
-import uuid
 from datetime import datetime, timezone
 
 from opentelemetry import propagate
@@ -27,10 +28,20 @@ tracer = get_tracer("api.http")
 class JsonFormatter(logging.Formatter):
     """One JSON object per line; request id and principal from the request context."""
 
+    _second: int = -1
+    _stamp: str = ""
+
+    def _ts(self, created: float) -> str:
+        # ISO 8601 UTC with milliseconds; the part up to the second is formatted once a second
+        sec = int(created)
+        if sec != self._second:
+            self._stamp = datetime.fromtimestamp(sec, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = sec
+        return f"{self._stamp}.{int((created - sec) * 1000):03d}+00:00"
+
     def format(self, record: logging.LogRecord) -> str:
         out = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(
-                timespec="milliseconds"),
+            "ts": self._ts(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -82,29 +93,51 @@ def _route_of(scope, status: int) -> str:
 
 
 _FIXED = {"/openapi.json", "/docs", "/redoc", "/docs/oauth2-redirect"}
+# Request ids made here: a random per-process prefix and a counter (32 hex characters, like a
+# uuid4 hex, without a urandom call per request).
+_RID_PREFIX = secrets.token_hex(8)
+_rid_counter = itertools.count(1)
+_WANTED = frozenset((b"x-request-id", b"traceparent", b"tracestate", b"authorization",
+                     b"x-api-key", b"if-none-match", b"origin"))
 
 
 class RequestMiddleware:
-    def __init__(self, app, metrics: Metrics):
+    """Outermost middleware (pure ASGI). `fastpaths` (api/fastpath.py), when given, may answer
+    a request from memory instead of the app; the request id, span, metrics and log line are
+    the same either way."""
+
+    def __init__(self, app, metrics: Metrics, fastpaths=None):
         self.app = app
         self.metrics = metrics
+        self.fastpaths = fastpaths
+        self._series: dict[tuple[str, str, int], tuple] = {}
+
+    def _observe(self, method: str, route: str, status: int, elapsed: float) -> None:
+        series = self._series.get((method, route, status))
+        if series is None:
+            series = (self.metrics.requests.labels(method, route, str(status)),
+                      self.metrics.latency.labels(method, route))
+            if len(self._series) < 10_000:
+                self._series[(method, route, status)] = series
+        series[0].inc()
+        series[1].observe(elapsed)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         start = time.perf_counter()
-        rid = None
-        carrier = {}
+        headers: dict[bytes, bytes] = {}
         for k, v in scope.get("headers", ()):
-            if k == b"x-request-id":
-                rid = v.decode("latin-1")
-            elif k in (b"traceparent", b"tracestate"):
-                carrier[k.decode()] = v.decode("latin-1")
+            if k in _WANTED and k not in headers:
+                headers[k] = v
+        rid = headers.get(b"x-request-id")
+        rid = rid.decode("latin-1") if rid is not None else None
         if not rid or not _REQUEST_ID_RE.match(rid):
-            rid = uuid.uuid4().hex
+            rid = f"{_RID_PREFIX}{next(_rid_counter):016x}"
         ctx = RequestContext(request_id=rid)
         token = set_context(ctx)
         method = scope.get("method", "GET")
+        path = scope.get("path", "")
         status = 500
         started = False
         rid_header = (b"x-request-id", rid.encode())
@@ -117,45 +150,55 @@ class RequestMiddleware:
                 message["headers"] = [*message.get("headers", ()), rid_header]
             await send(message)
 
-        self.metrics.in_flight.inc()
-        parent = propagate.extract(carrier) if carrier else None
-        with tracer.start_as_current_span(f"{method} {scope.get('path', '')}",
-                                          context=parent, kind=SpanKind.SERVER,
-                                          record_exception=False,
+        in_flight = self.metrics.in_flight
+        in_flight.inc()
+        parent = None
+        if b"traceparent" in headers:
+            parent = propagate.extract({k.decode(): headers[k].decode("latin-1")
+                                        for k in (b"traceparent", b"tracestate") if k in headers})
+        with tracer.start_as_current_span(f"{method} {path}", context=parent,
+                                          kind=SpanKind.SERVER, record_exception=False,
                                           set_status_on_exception=False) as span:
             try:
-                await self.app(scope, receive, send_wrapper)
+                fast = self.fastpaths.answer(scope, headers) if self.fastpaths else None
+                if fast is not None:
+                    await fast(scope, receive, send_wrapper)
+                else:
+                    await self.app(scope, receive, send_wrapper)
             except Exception as exc:  # noqa: BLE001 - last resort: one error body, logged
-                log.exception("unhandled error", extra={"fields": {"path": scope.get("path")}})
+                log.exception("unhandled error", extra={"fields": {"path": path}})
                 span.record_exception(exc)
                 if not started:
                     from api.errors import problem_response
 
                     resp = problem_response(
                         500, "internal error; quote the request id when reporting it",
-                        instance=scope.get("path"), kind="internal")
+                        instance=path, kind="internal")
                     await resp(scope, receive, send_wrapper)
                 status = 500
             finally:
                 route = _route_of(scope, status)
                 elapsed = time.perf_counter() - start
-                span.update_name(f"{method} {route}")
-                span.set_attribute("http.request.method", method)
-                span.set_attribute("url.path", scope.get("path", ""))
-                span.set_attribute("http.route", route)
-                span.set_attribute("http.response.status_code", status)
-                span.set_attribute("request.id", rid)
-                if ctx.principal:
-                    span.set_attribute("enduser.id", ctx.principal)
-                if status >= 500:
-                    span.set_status(Status(StatusCode.ERROR))
-                self.metrics.in_flight.dec()
-                self.metrics.requests.labels(method, route, str(status)).inc()
-                self.metrics.latency.labels(method, route).observe(elapsed)
+                if span.is_recording():
+                    span.update_name(f"{method} {route}")
+                    attrs = {"http.request.method": method, "url.path": path,
+                             "http.route": route, "http.response.status_code": status,
+                             "request.id": rid}
+                    if ctx.principal:
+                        attrs["enduser.id"] = ctx.principal
+                    span.set_attributes(attrs)
+                    if status >= 500:
+                        span.set_status(Status(StatusCode.ERROR))
+                in_flight.dec()
+                self._observe(method, route, status, elapsed)
                 if log.isEnabledFor(logging.INFO):
                     client = scope.get("client")
-                    log.info("request", extra={"fields": {
-                        "method": method, "path": scope.get("path"), "route": route,
-                        "status": status, "duration_ms": round(elapsed * 1000, 3),
-                        "client": client[0] if client else None}})
+                    # makeRecord + handle: the same record as log.info(), without the stack
+                    # walk logging does to find the caller's file and line
+                    log.handle(log.makeRecord(
+                        log.name, logging.INFO, __file__, 0, "request", None, None,
+                        extra={"fields": {
+                            "method": method, "path": path, "route": route, "status": status,
+                            "duration_ms": round(elapsed * 1000, 3),
+                            "client": client[0] if client else None}}))
                 reset_context(token)

@@ -58,6 +58,9 @@ class ApiSettings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     rate_limit: str = Field("120/minute", description="per principal, e.g. 120/minute; 0/... off")
     docs_enabled: bool = True
+    fast_path: bool = Field(
+        True, description="answer cached portfolio reads from memory before FastAPI's routing "
+                          "(same auth, headers, logs and metrics; api/fastpath.py)")
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

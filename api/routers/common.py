@@ -127,6 +127,45 @@ def respond(request: Request, body: bytes | None, *, etag: str, entry: ManifestE
                     headers=headers)
 
 
+class CachedResponse(Response):
+    """A response whose status, headers and body were rendered before (see Prepared)."""
+
+    def __init__(self, status: int, raw_headers: list[tuple[bytes, bytes]], body: bytes):
+        self.status_code = status
+        self.raw_headers = list(raw_headers)
+        self.body = body
+        self.background = None
+
+
+class Prepared:
+    """A data response rendered once per data version: its 200 (headers and body, exactly as
+    `respond` renders them) and its 304. Cached by the store, so a hit does no pandas or JSON
+    work; the request middleware can send it without entering FastAPI (api/fastpath.py)."""
+
+    __slots__ = ("entry", "etag", "body", "ok_headers", "not_modified_headers")
+
+    def __init__(self, body: bytes, *, etag: str, entry: ManifestEntry,
+                 media_type: str = "application/json"):
+        headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, **provenance_headers(entry)}
+        self.entry = entry
+        self.etag = etag
+        self.body = body
+        self.ok_headers = Response(body, media_type=media_type, headers=headers).raw_headers
+        self.not_modified_headers = Response(status_code=304, headers=headers).raw_headers
+
+    @property
+    def nbytes(self) -> int:  # for the cache's byte bound
+        return len(self.body)
+
+    def not_modified(self, if_none_match: str | None) -> bool:
+        return bool(if_none_match) and _matches(if_none_match, self.etag)
+
+    def response(self, if_none_match: str | None) -> Response:
+        if self.not_modified(if_none_match):
+            return CachedResponse(304, self.not_modified_headers, b"")
+        return CachedResponse(200, self.ok_headers, self.body)
+
+
 def dumps(obj: Any) -> bytes:
     return json.dumps(obj, default=_json_default, separators=(",", ":")).encode()
 
@@ -231,24 +270,32 @@ def table_page_body(df: pd.DataFrame, entry: ManifestEntry, q: TableQuery, asset
 _REFRESHES: set = set()
 
 
-async def current_manifest(store: RaceStore, race_key: str) -> dict[str, ManifestEntry]:
-    """The race's manifest: from memory while fresh. When it has expired, one background task
-    re-reads it (in the threadpool) while requests keep using the previous one, so no request
-    waits on a storage read except the first for a race (or every one, with a TTL of 0)."""
+def manifest_now(store: RaceStore, race_key: str) -> dict[str, ManifestEntry] | None:
+    """The race's manifest without waiting: from memory while fresh; once expired, the previous
+    one while one background task re-reads it (in the threadpool). None when a request must
+    wait for a storage read: the first for a race, or every one with a TTL of 0."""
     manifest = store.peek_manifest(race_key)
     if manifest is not None:
         return manifest
     stale = store.stale_manifest(race_key)
-    if stale is None:
-        return await run_in_threadpool(store.manifest, race_key)
-    if store.ttl <= 0:
-        return await run_in_threadpool(store.manifest, race_key, True)
+    if stale is None or store.ttl <= 0:
+        return None
     if store.begin_refresh(race_key):
         task = asyncio.get_running_loop().create_task(
             run_in_threadpool(store.refresh_manifest, race_key))
         _REFRESHES.add(task)  # keep a reference until it is done
         task.add_done_callback(_REFRESHES.discard)
     return stale
+
+
+async def current_manifest(store: RaceStore, race_key: str) -> dict[str, ManifestEntry]:
+    """The race's manifest: from memory while fresh. When it has expired, one background task
+    re-reads it (in the threadpool) while requests keep using the previous one, so no request
+    waits on a storage read except the first for a race (or every one, with a TTL of 0)."""
+    manifest = manifest_now(store, race_key)
+    if manifest is not None:
+        return manifest
+    return await run_in_threadpool(store.manifest, race_key, store.ttl <= 0)
 
 
 async def serve_table(request: Request, store: RaceStore, race_key: str, asset: str,

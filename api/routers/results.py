@@ -15,11 +15,13 @@ from starlette.responses import Response
 from api.auth import PrincipalDep
 from api.errors import DATA_ERRORS
 from api.routers.common import (
+    Prepared,
     Provenance,
     RaceKey,
     StoreDep,
     TablePage,
     TableQueryDep,
+    _matches,
     current_manifest,
     json_envelope,
     make_etag,
@@ -54,19 +56,35 @@ async def portfolio(request: Request, principal: PrincipalDep, race_key: RaceKey
     store: RaceStore = request.app.state.store  # (one dependency fewer on the hot path)
     manifest = await _manifest(store, race_key)
     entry = _need(manifest, race_key, "lineup_portfolio")
-    etag = make_etag(entry.data_version, "portfolio")
+    key = portfolio_key(race_key, entry.data_version)
+    prepared = store.cache.get(("memo", *key))
+    if prepared is None:
+        inm = request.headers.get("if-none-match")
+        if inm and _matches(inm, make_etag(entry.data_version, "portfolio")):
+            # a revalidation needs no body: answer it without reading the file
+            return respond(request, b"", etag=make_etag(entry.data_version, "portfolio"),
+                           entry=entry)
+        prepared = await run_in_threadpool(store.memo, key,
+                                           lambda: build_portfolio(store, race_key, entry))
+    return prepared.response(request.headers.get("if-none-match"))
 
-    def build() -> bytes:
-        df, used = store.frame(race_key, "lineup_portfolio", entry)
-        lineups = int(df["lineup_id"].nunique()) if "lineup_id" in df.columns else None
-        downloads = {name.rsplit(".", 1)[0]: f"/v1/races/{race_key}/portfolio/{name}"
-                     for name in sorted(used.extra_files)
-                     if name.endswith(".csv") and name[:-4] in Site.__members__}
-        return json_envelope({"race_key": race_key, "provenance": provenance(used),
-                              "lineups": lineups, "downloads": downloads}, "rows", df)
 
-    return await _cached_body(request, store, ("portfolio", race_key, entry.data_version),
-                              etag, entry, build)
+def portfolio_key(race_key: str, data_version: str) -> tuple:
+    return ("portfolio", race_key, data_version)
+
+
+def build_portfolio(store: RaceStore, race_key: str, entry: ManifestEntry) -> Prepared:
+    """The portfolio response (rows, provenance, upload links) rendered once per version."""
+    df, used = store.frame(race_key, "lineup_portfolio", entry)
+    lineups = int(df["lineup_id"].nunique()) if "lineup_id" in df.columns else None
+    downloads = {name.rsplit(".", 1)[0]: f"/v1/races/{race_key}/portfolio/{name}"
+                 for name in sorted(used.extra_files)
+                 if name.endswith(".csv") and name[:-4] in Site.__members__}
+    body = json_envelope({"race_key": race_key, "provenance": provenance(used),
+                          "lineups": lineups, "downloads": downloads}, "rows", df)
+    # `used` is newer than `entry` when a rewrite landed in between: the headers and the
+    # ETag then describe the rows actually served.
+    return Prepared(body, etag=make_etag(used.data_version, "portfolio"), entry=used)
 
 
 @router.get("/portfolio/{site}.csv", response_class=Response,
