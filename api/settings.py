@@ -58,6 +58,9 @@ class ApiSettings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     rate_limit: str = Field("120/minute", description="per principal, e.g. 120/minute; 0/... off")
     docs_enabled: bool = True
+    gc_freeze: bool = Field(
+        True, description="gc.freeze() after startup: full collections then skip the "
+                          "long-lived startup objects (no 100+ ms pauses under load)")
     fast_path: bool = Field(
         True, description="answer cached portfolio reads from memory before FastAPI's routing "
                           "(same auth, headers, logs and metrics; api/fastpath.py)")

@@ -1,15 +1,17 @@
 """Benchmark: the API's portfolio endpoint against the same JSON served as a static file.
 
     .venv/bin/python benchmarks/bench_api.py [--duration 8] [--connections 1,10,100]
+        [--rounds 3] [--server uvicorn|granian] [--loop asyncio|uvloop] [--workers N]
 
-Starts, on loopback only: (1) the API (`uvicorn --factory api.app:create_app`, one worker,
-JWT auth, rate limit set out of the way, JSON request logs to a file, tracing on with no
-exporter) over a temporary storage root holding one race's `lineup_portfolio` (150 lineups x 6
-drivers, with upload CSVs), written through the storage layout with its manifest entry; and
-(2) the same uvicorn serving the API's exact response body as a static file (Starlette
-StaticFiles). Then drives each with wrk (Debian's `wrk`; an aiohttp client when wrk is absent)
-at 1, 10 and 100 concurrent keep-alive connections and prints p50/p99 latency and requests/s
-side by side, with the API/static throughput ratio.
+Starts, on loopback only: (1) the API as deployed (`python -m api.serve`, the function behind
+`nascar-pipeline api`: uvicorn on the asyncio loop, one worker, unless told otherwise; JWT auth,
+rate limit set out of the way, JSON request logs to a file, tracing on with no exporter) over a
+temporary storage root holding one race's `lineup_portfolio` (150 lineups x 6 drivers, with
+upload CSVs), written through the storage layout with its manifest entry; and (2) the same
+server, with the same options, serving the API's exact response body as a static file
+(Starlette StaticFiles). Then drives each with wrk (Debian's `wrk`; an aiohttp client when wrk
+is absent) at 1, 10 and 100 concurrent keep-alive connections and prints p50/p99 latency and
+requests/s side by side, with the API/static throughput ratio, plus wrk's p99.9 and maximum.
 
 Targets: p99 <= 25 ms at 100 connections; throughput >= 50 % of the static baseline.
 Bounded: each run lasts --duration seconds; servers are stopped (by pid) on exit.
@@ -81,13 +83,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(target: list[str], port: int, env: dict, log: Path,
-                 app_dir: str | None = None, workers: int = 1) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "uvicorn", *target, "--host", "127.0.0.1", "--port", str(port),
-           "--workers", str(workers), "--no-access-log", "--log-level", "warning",
-           "--loop", "uvloop", "--http", "httptools"]
-    if app_dir:
-        cmd += ["--app-dir", app_dir]
+def start_server(target: str, port: int, env: dict, log: Path, *, static: bool = False,
+                 workers: int = 1, server: str = "uvicorn", loop: str = "asyncio"
+                 ) -> subprocess.Popen:
+    """`python -m api.serve`: the API and the static baseline run in the same server, with the
+    same options."""
+    cmd = [sys.executable, "-m", "api.serve", "--target", target, "--host", "127.0.0.1",
+           "--port", str(port), "--workers", str(workers), "--server", server, "--loop", loop,
+           "--log-level", "warning"]
     fh = open(log, "ab")
     proc = subprocess.Popen(cmd, env=env, stdout=fh, stderr=fh, cwd=str(REPO),
                             start_new_session=True)
@@ -96,7 +99,7 @@ def start_server(target: list[str], port: int, env: dict, log: Path,
         if proc.poll() is not None:
             raise RuntimeError(f"server exited ({proc.returncode}); see {log}")
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz" if not app_dir
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz" if not static
                                    else f"http://127.0.0.1:{port}/portfolio.json", timeout=1)
             return proc
         except OSError:
@@ -106,12 +109,16 @@ def start_server(target: list[str], port: int, env: dict, log: Path,
 
 
 def stop(proc: subprocess.Popen) -> None:
+    """Stop the server and its worker processes (its own process group)."""
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
 
@@ -124,8 +131,19 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
+_WRK_LUA = """
+done = function(summary, latency, requests)
+  io.write(string.format("TAIL p99.9=%dus max=%dus\\n", latency:percentile(99.9), latency.max))
+end
+"""
+
+
 def run_wrk(url: str, conns: int, duration: int, headers: dict[str, str]) -> dict:
-    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{duration}s", "--latency", "--timeout", "5s"]
+    script = Path(tempfile.gettempdir()) / "bench_api_tail.lua"
+    if not script.exists():
+        script.write_text(_WRK_LUA)
+    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{duration}s", "--latency", "--timeout", "5s",
+           "-s", str(script)]
     for k, v in headers.items():
         cmd += ["-H", f"{k}: {v}"]
     out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=duration + 30).stdout
@@ -136,7 +154,10 @@ def run_wrk(url: str, conns: int, duration: int, headers: dict[str, str]) -> dic
     rps = float(m.group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:(.*)", out)
+    tail = re.search(r"TAIL p99.9=(\d+)us max=(\d+)us", out)
     return {"p50": _ms(dist["50"]), "p99": _ms(dist["99"]), "rps": rps,
+            "p999": int(tail.group(1)) / 1000 if tail else float("nan"),
+            "max": int(tail.group(2)) / 1000 if tail else float("nan"),
             "non2xx": int(non2xx.group(1)) if non2xx else 0,
             "errors": errors.group(1).strip() if errors else ""}
 
@@ -169,7 +190,7 @@ def run_aiohttp(url: str, conns: int, duration: int, headers: dict[str, str]) ->
     lat.sort()
     pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]  # noqa: E731
     return {"p50": pick(0.5), "p99": pick(0.99), "rps": len(lat) / elapsed, "non2xx": bad,
-            "errors": ""}
+            "p999": pick(0.999), "max": lat[-1], "errors": ""}
 
 
 def _server_durations(log: Path, offset: int) -> list[float]:
@@ -192,7 +213,8 @@ def _server_durations(log: Path, offset: int) -> list[float]:
 def _median(runs: list[dict]) -> dict:
     import statistics
 
-    out = {k: statistics.median(r[k] for r in runs) for k in ("p50", "p99", "rps")}
+    out = {k: statistics.median(r[k] for r in runs) for k in ("p50", "p99", "rps", "p999")}
+    out["max"] = max(r["max"] for r in runs)
     out["non2xx"] = sum(r["non2xx"] for r in runs)
     out["errors"] = "; ".join(r["errors"] for r in runs if r["errors"] and
                               r["errors"] != "connect 0, read 0, write 0, timeout 0")
@@ -205,7 +227,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--connections", default="1,10,100")
     ap.add_argument("--client", choices=("auto", "wrk", "aiohttp"), default="auto")
     ap.add_argument("--workers", type=int, default=1,
-                    help="uvicorn workers for both servers (default 1)")
+                    help="worker processes for both servers (default 1)")
+    ap.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn",
+                    help="ASGI server for both (default uvicorn; granian if installed)")
+    ap.add_argument("--loop", choices=("asyncio", "uvloop", "auto"), default="asyncio",
+                    help="event loop for both (default asyncio, as `nascar-pipeline api`)")
     ap.add_argument("--rounds", type=int, default=3,
                     help="API and static runs alternate this many times per level; the "
                          "median of each figure is printed (noisy shared machines)")
@@ -231,30 +257,30 @@ def main(argv: list[str] | None = None) -> int:
     env.update({"STORAGE_ROOT": str(storage), "API_JWT_SECRET": SECRET, "API_JWT_AUDIENCE": AUD,
                 "API_JWT_ISSUER": ISS, "API_RATE_LIMIT": "100000000/second",
                 "API_LOG_LEVEL": "INFO", "BENCH_STATIC_DIR": str(static_dir),
-                "PYTHONPATH": str(REPO)})
+                "PYTHONPATH": os.pathsep.join([str(REPO), str(Path(__file__).parent)])})
+    opts = {"workers": args.workers, "server": args.server, "loop": args.loop}
     api_port, static_port = free_port(), free_port()
     procs = []
     try:
-        procs.append(start_server(["--factory", "api.app:create_app"], api_port, env,
-                                  work / "api.log", workers=args.workers))
+        procs.append(start_server("api.app:create_app", api_port, env, work / "api.log", **opts))
         api_url = f"http://127.0.0.1:{api_port}/v1/races/{RACE}/portfolio"
         req = urllib.request.Request(api_url, headers=headers)
         body = urllib.request.urlopen(req, timeout=10).read()
         (static_dir / "portfolio.json").write_bytes(body)
-        procs.append(start_server(["--factory", "bench_api:static_app"], static_port, env,
-                                  work / "static.log", app_dir=str(Path(__file__).parent),
-                                  workers=args.workers))
+        procs.append(start_server("bench_api:static_app", static_port, env, work / "static.log",
+                                  static=True, **opts))
         static_url = f"http://127.0.0.1:{static_port}/portfolio.json"
         # warm both (caches, JIT-free but allocator/page cache)
         load(api_url, 10, 1, headers)
         load(static_url, 10, 1, headers)
 
-        print(f"portfolio body: {len(body):,} bytes; client: {client}; {args.rounds} x "
+        print(f"server: {args.server}, loop {args.loop}, {args.workers} worker(s), for both; "
+              f"portfolio body: {len(body):,} bytes; client: {client}; {args.rounds} x "
               f"{args.duration}s per level and server (medians); "
               f"cpus: {os.cpu_count()}; loadavg: {os.getloadavg()[0]:.2f}")
         print(f"{'conns':>5} | {'API p50':>8} {'p99':>8} {'req/s':>8} | {'in-app p50':>8} "
               f"{'p99':>8} | {'static p50':>10} {'p99':>8} {'req/s':>8} | {'ratio':>6}")
-        results = []
+        results, tails = [], []
         for c in conns:
             runs_a, runs_s, server_ms = [], [], []
             for _ in range(max(1, args.rounds)):
@@ -275,6 +301,12 @@ def main(argv: list[str] | None = None) -> int:
             srv_txt = f"{srv[0]:>6.2f}ms {srv[1]:>6.2f}ms" if srv else f"{'-':>8} {'-':>8}"
             print(f"{c:>5} | {a['p50']:>6.2f}ms {a['p99']:>6.2f}ms {a['rps']:>8.0f} | {srv_txt} | "
                   f"{s['p50']:>8.2f}ms {s['p99']:>6.2f}ms {s['rps']:>8.0f} | {ratio:>5.0%}{note}")
+            tails.append(f"{c:>5} | API p99 per round " + "/".join(f"{r['p99']:.1f}" for r in runs_a)
+                         + f" ms, p99.9 {a['p999']:.1f} ms, max {a['max']:.1f} ms | static max "
+                         f"{s['max']:.1f} ms | loadavg {os.getloadavg()[0]:.2f}")
+        print("tails (wrk):")
+        for line in tails:
+            print(line)
         last = next((r for r in results if r[0] == 100), results[-1])
         ok_p99 = last[1]["p99"] <= 25.0
         ok_ratio = last[3] >= 0.5

@@ -50,7 +50,10 @@ def test_api_key_new_rejects_bad_id():
     assert r.returncode == 2 and "letters and digits" in r.stderr
 
 
-def test_cli_serves_with_uvicorn(local_store, tmp_path):
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+def test_cli_serves(local_store, tmp_path, server):
+    if server == "granian":
+        pytest.importorskip("granian", reason="granian is optional (pip install granian)")
     key, entry = _key_and_entry("cli")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("API_")}
@@ -58,8 +61,9 @@ def test_cli_serves_with_uvicorn(local_store, tmp_path):
                 "API_LOG_LEVEL": "INFO", "PYTHONPATH": str(REPO)})
     log = tmp_path / "api.log"
     with open(log, "wb") as fh:
-        proc = subprocess.Popen([*CLI, "api", "--host", "127.0.0.1", "--port", str(port)],
-                                cwd=REPO, env=env, stdout=fh, stderr=fh)
+        proc = subprocess.Popen([*CLI, "api", "--host", "127.0.0.1", "--port", str(port),
+                                 "--server", server],
+                                cwd=REPO, env=env, stdout=fh, stderr=fh, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -79,18 +83,27 @@ def test_cli_serves_with_uvicorn(local_store, tmp_path):
                                      {"X-API-Key": key, "X-Request-ID": "live-1"})
         assert status == 200 and headers["x-request-id"] == "live-1"
         assert json.loads(body)["lineups"] == 20
+        # again (from memory, api/fastpath.py), then revalidated
+        status, again, body2 = _get(f"{base}/v1/races/{local_store.upcoming}/portfolio",
+                                    {"X-API-Key": key, "X-Request-ID": "live-2"})
+        assert status == 200 and body2 == body and again["etag"] == headers["etag"]
+        assert again["x-request-id"] == "live-2"
+        status, _, _ = _get(f"{base}/v1/races/{local_store.upcoming}/portfolio",
+                            {"X-API-Key": key, "If-None-Match": headers["etag"]})
+        assert status == 304
         status, _, body = _get(f"{base}/v1/races/%2e%2e/portfolio", {"X-API-Key": key})
         assert status == 400
     finally:
-        proc.send_signal(signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGTERM)   # the server and any worker processes
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
-    live = [x for x in lines if x.get("request_id") == "live-1"]
-    assert live and live[0]["principal"] == "key:cli" and live[0]["status"] == 200
+    for rid in ("live-1", "live-2"):
+        live = [x for x in lines if x.get("request_id") == rid]
+        assert live and live[0]["principal"] == "key:cli" and live[0]["status"] == 200
 
 
 def test_otlp_exporter_from_otel_env(tmp_path):

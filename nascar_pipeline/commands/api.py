@@ -2,11 +2,13 @@
 make a machine-client API key and the hashed entry for API_KEYS_HASHED.
 
     nascar-pipeline api [--host HOST] [--port PORT] [--workers N] [--log-level LEVEL]
+                        [--server uvicorn|granian] [--loop asyncio|uvloop|auto]
     nascar-pipeline api-key new [--id ID]
 
 Storage is STORAGE_ROOT (default: the embedded default's storage folder); auth, CORS and rate
 limits come from the API_* variables (see api/settings.py). Other ASGI servers can serve the
-factory directly: `uvicorn --factory api.app:create_app`.
+factory directly: `uvicorn --factory api.app:create_app`. Why asyncio rather than uvloop by
+default, and when granian or more workers help: api/serve.py.
 """
 from __future__ import annotations
 
@@ -17,8 +19,9 @@ def register(sub) -> None:
     p = sub.add_parser("api", help="serve the REST API (FastAPI on uvicorn)")
     p.add_argument("--host", default=None, help="address (default API_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default API_PORT or 8000)")
-    p.add_argument("--workers", type=int, default=1,
-                   help="worker processes (rate limits and caches are per process)")
+    from api.serve import add_server_arguments
+
+    add_server_arguments(p)
     p.add_argument("--log-level", default=None, help="log level (default API_LOG_LEVEL or INFO)")
     p.set_defaults(func=serve)
 
@@ -30,9 +33,10 @@ def register(sub) -> None:
 
 
 def serve(args) -> int:
-    import uvicorn
     from pydantic import ValidationError
 
+    from api.serve import granian_available
+    from api.serve import serve as run_server
     from api.settings import ApiSettings
 
     try:
@@ -43,10 +47,14 @@ def serve(args) -> int:
     port = args.port or settings.port
     if not (1 <= port <= 65535):
         raise UserInputError(f"--port {port}: expected 1-65535")
+    if args.workers < 1:
+        raise UserInputError(f"--workers {args.workers}: expected 1 or more")
+    if args.server == "granian" and not granian_available():
+        raise UserInputError("--server granian: the granian package is not installed "
+                             "(pip install granian)")
     level = (args.log_level or settings.log_level).lower()
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port,
-                workers=max(1, args.workers), log_level=level, access_log=False,
-                proxy_headers=False, server_header=False)
+    run_server("api.app:create_app", factory=True, host=host, port=port,
+               workers=args.workers, server=args.server, loop=args.loop, log_level=level)
     return 0
 
 

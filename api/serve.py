@@ -1,0 +1,105 @@
+"""Run an ASGI app factory with uvicorn (default) or granian (optional), the one way the CLI
+(`nascar-pipeline api`), the Helm chart and benchmarks/bench_api.py serve the API.
+
+    python -m api.serve [--server uvicorn|granian] [--workers N] [--loop auto|asyncio|uvloop]
+                        [--host H] [--port P] [--target module:factory]
+
+Why these defaults (measured; benchmarks/bench_api.py):
+- uvicorn on the asyncio loop, not uvloop: libuv (uvloop >= 0.18 bundles libuv >= 1.45)
+  accepts ONE connection per event-loop iteration (libuv PR #3696). Under load an iteration
+  serves every ready request first, so a burst of new connections (a load balancer's pool
+  opening, a restart, wrk's 100 connections) waited seconds in the kernel's accept queue:
+  that was the benchmark's p99 of 1.4 s at 100 connections. asyncio's selector loop accepts
+  every pending connection (up to the backlog) per wake-up; it is as fast as uvloop for this
+  app (the time goes into the app, httptools and the kernel, not the loop).
+- granian (a Rust HTTP server: `pip install granian`) accepts in Rust and parses HTTP there;
+  optional, for those who want it. The app factory is plain ASGI either way.
+- workers: 1. More processes help only with spare cores; each has its own caches and rate
+  limiter (so a principal's limit is per process).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+SERVERS = ("uvicorn", "granian")
+LOOPS = ("auto", "asyncio", "uvloop")
+DEFAULT_TARGET = "api.app:create_app"
+
+
+def granian_available() -> bool:
+    try:
+        import granian  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def serve(target: str = DEFAULT_TARGET, *, factory: bool = True, host: str = "127.0.0.1",
+          port: int = 8000, workers: int = 1, server: str = "uvicorn", loop: str = "asyncio",
+          log_level: str = "info", backlog: int = 2048) -> None:
+    """Serve `target` (module:callable) until stopped."""
+    workers = max(1, workers)
+    if server == "granian":
+        if not granian_available():
+            raise RuntimeError("--server granian needs the granian package (pip install granian)")
+        from granian import Granian
+        from granian.constants import Interfaces, Loops
+
+        Granian(target, address=host, port=port, interface=Interfaces.ASGI, workers=workers,
+                factory=factory, loop=Loops(loop), log_level=_granian_level(log_level),
+                log_access=False, backlog=backlog).serve()
+        return
+    if server != "uvicorn":
+        raise ValueError(f"unknown server {server!r}; expected one of {SERVERS}")
+    import uvicorn
+
+    http = "httptools" if _has("httptools") else "auto"
+    uvicorn.run(target, factory=factory, host=host, port=port, workers=workers, loop=loop,
+                http=http, log_level=log_level.lower(), access_log=False, proxy_headers=False,
+                server_header=False, backlog=backlog)
+
+
+def _has(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+def _granian_level(level: str):
+    from granian.log import LogLevels
+
+    level = level.lower()
+    return LogLevels(level if level in {m.value for m in LogLevels} else "info")
+
+
+def add_server_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=int, default=os.environ.get("API_WORKERS", "1"),
+                   help="worker processes (default API_WORKERS or 1; caches and rate limits "
+                        "are per process)")
+    p.add_argument("--server", choices=SERVERS, default=os.environ.get("API_SERVER", "uvicorn"),
+                   help="ASGI server (default API_SERVER or uvicorn; granian is optional)")
+    p.add_argument("--loop", choices=LOOPS, default=os.environ.get("API_LOOP", "asyncio"),
+                   help="event loop (default API_LOOP or asyncio: it accepts every pending "
+                        "connection at once, uvloop one per loop iteration)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--target", default=DEFAULT_TARGET, help="module:callable")
+    ap.add_argument("--no-factory", action="store_true", help="the target is an app, not a "
+                                                              "factory")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=8000)
+    ap.add_argument("--log-level", default="warning")
+    add_server_arguments(ap)
+    a = ap.parse_args(argv)
+    serve(a.target, factory=not a.no_factory, host=a.host, port=a.port, workers=a.workers,
+          server=a.server, loop=a.loop, log_level=a.log_level)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
