@@ -28,7 +28,7 @@ def enable_compilation_cache() -> str | None:
     path.mkdir(parents=True, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", str(path))
     # Cache every program: NUTS's sampling loop compiles in seconds on 2 cores, small helpers fast.
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     _ENABLED = str(path)
     return _ENABLED

@@ -34,12 +34,28 @@ _NEG = -1e4
 
 def dirichlet_multinomial_ll(counts, alpha, mask):
     """log P(counts | total, alpha) without the multinomial coefficient (constant in alpha),
-    summed over each row's masked slots. counts, alpha, mask: (R, N). Returns (R,)."""
+    summed over each row's masked slots. counts, alpha, mask: (R, N). Returns (R,).
+    The dense reference form; the model uses `dirichlet_multinomial_weighted` (same value)."""
     a = jnp.where(mask > 0, alpha, 1.0)
     total = jnp.sum(counts * mask, axis=-1)
     a_sum = jnp.maximum(jnp.sum(a * mask, axis=-1), 1e-3)   # empty (padding) races: 0 ll
     per_slot = (gammaln(counts + a) - gammaln(a)) * mask
     return gammaln(a_sum) - gammaln(total + a_sum) + jnp.sum(per_slot, axis=-1)
+
+
+def dirichlet_multinomial_weighted(counts, alpha, mask, idx, cnt, on, weight):
+    """sum_r weight[r] * dirichlet_multinomial_ll(counts, alpha, mask)[r], with the per-slot
+    lgamma terms evaluated only at the non-zero counts (flat indices `idx`, counts `cnt`, mask
+    `on`; see data.sparse_counts): a zero count adds lgamma(a) - lgamma(a) = 0. About 2.5x fewer
+    lgamma/digamma evaluations, the costliest part of the gradient."""
+    a = jnp.where(mask > 0, alpha, 1.0)
+    total = jnp.sum(counts * mask, axis=-1)
+    a_sum = jnp.maximum(jnp.sum(a * mask, axis=-1), 1e-3)
+    per_race = gammaln(a_sum) - gammaln(total + a_sum)
+    a_k = a.reshape(-1)[idx]
+    per_slot = on * (gammaln(cnt + a_k) - gammaln(a_k))
+    race_of = idx // counts.shape[-1]
+    return jnp.sum(weight * per_race) + jnp.sum(weight[race_of] * per_slot)
 
 
 def plackett_luce_ll(util, mask):
@@ -61,12 +77,19 @@ def led_feature(led_share):
     return jnp.log1p(20.0 * led_share)
 
 
-def race_model(drv, car, mask, start, dnf, frac, led, fast, fast_ok, tt, w, n_drivers, n_cars):
+def race_model(drv, car, mask, start, dnf, frac, led, fast, fast_ok, tt, w, drv_real, led_idx,
+               led_cnt, led_on, fast_idx, fast_cnt, fast_on, n_drivers, n_cars):
     T = N_TRACK_TYPES
     # --- skills: hierarchical, non-centred -------------------------------------------------
     sigma_skill = numpyro.sample("sigma_skill", dist.HalfNormal(1.0))
     skill_z = numpyro.sample("skill_z", dist.Normal(0.0, 1.0).expand([n_drivers]).to_event(1))
-    skill = numpyro.deterministic("skill", sigma_skill * skill_z)
+    # Centred over the real drivers: finishing order only sees differences in skill, so the common
+    # level of all skills is a ridge shared with the DNF, laps-led and fastest-lap intercepts.
+    # Left free, it mixed slowly (R-hat > 1.01 on the most-raced drivers' skills); pinned at 0,
+    # a skill is relative to the average driver of the window.
+    raw = sigma_skill * skill_z
+    level = jnp.sum(raw * drv_real) / jnp.maximum(jnp.sum(drv_real), 1.0)
+    skill = numpyro.deterministic("skill", raw - level * drv_real)
     sigma_track = numpyro.sample("sigma_track", dist.HalfNormal(0.5))
     track_z = numpyro.sample("skill_track_z",
                              dist.Normal(0.0, 1.0).expand([n_drivers, T]).to_event(2))
@@ -97,19 +120,20 @@ def race_model(drv, car, mask, start, dnf, frac, led, fast, fast_ok, tt, w, n_dr
     numpyro.factor("finishing_order", jnp.sum(w * order_ll))
 
     logit = dnf_base[tt][:, None] + dnf_start * start + dnf_ability * ability
-    dnf_ll = jnp.sum(mask * (dnf * jax.nn.log_sigmoid(logit)
-                             + (1.0 - dnf) * jax.nn.log_sigmoid(-logit)), axis=-1)
+    # Bernoulli log-likelihood: dnf*log(s) + (1-dnf)*log(1-s) = dnf*logit - softplus(logit).
+    dnf_ll = jnp.sum(mask * (dnf * logit - jax.nn.softplus(logit)), axis=-1)
     numpyro.factor("dnf", jnp.sum(w * dnf_ll))
 
     log_share = jnp.log(jnp.clip(frac, 0.02, 1.0))
     alpha_led = concentration(led_base[tt][:, None] + led_perf * perf + log_share)
-    numpyro.factor("laps_led", jnp.sum(w * dirichlet_multinomial_ll(led, alpha_led, mask)))
+    numpyro.factor("laps_led", dirichlet_multinomial_weighted(
+        led, alpha_led, mask, led_idx, led_cnt, led_on, w))
 
     led_share = led / jnp.maximum(jnp.sum(led, axis=-1, keepdims=True), 1.0)
     alpha_fast = concentration(fast_base[tt][:, None] + fast_perf * perf
                                + fast_led * led_feature(led_share) + log_share)
-    numpyro.factor("fastest_laps",
-                   jnp.sum(w * fast_ok * dirichlet_multinomial_ll(fast, alpha_fast, mask)))
+    numpyro.factor("fastest_laps", dirichlet_multinomial_weighted(
+        fast, alpha_fast, mask, fast_idx, fast_cnt, fast_on, w * fast_ok))
 
 
 # Sites kept from a fit (the simulator needs these; the z's are not stored).
