@@ -27,7 +27,8 @@ def enable_compilation_cache() -> str | None:
     path = jax_cache_dir()
     path.mkdir(parents=True, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", str(path))
-    # Cache every program: NUTS's sampling loop compiles in seconds on 2 cores, small helpers fast.
+    # Cache every program, however small: model set-up runs ~550 tiny op-by-op programs (0.06 s
+    # each to compile, ~35 s in all on 2 cores, measured), which a cache load serves in ~7 ms.
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     _ENABLED = str(path)
