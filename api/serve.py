@@ -15,12 +15,17 @@ Why these defaults (measured; benchmarks/bench_api.py):
 - granian (a Rust HTTP server: `pip install granian`) accepts in Rust and parses HTTP there;
   optional, for those who want it. The app factory is plain ASGI either way.
 - workers: 1. More processes help only with spare cores; each has its own caches and rate
-  limiter (so a principal's limit is per process).
+  limiter (so a principal's limit is per process). With uvicorn, each worker binds its own
+  listening socket with SO_REUSEPORT, so the kernel spreads new connections evenly over the
+  workers: with one shared socket and the asyncio loop, the first worker to wake accepts every
+  pending connection (a client's whole pool lands on one process). A worker that exits stops
+  the others (the supervisor, e.g. Kubernetes, restarts the server).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 
 SERVERS = ("uvicorn", "granian")
 LOOPS = ("auto", "asyncio", "uvloop")
@@ -52,12 +57,72 @@ def serve(target: str = DEFAULT_TARGET, *, factory: bool = True, host: str = "12
         return
     if server != "uvicorn":
         raise ValueError(f"unknown server {server!r}; expected one of {SERVERS}")
+    if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
+        import uvicorn
+
+        uvicorn.run(target, workers=workers, **_uvicorn_options(factory, host, port, loop,
+                                                                 log_level, backlog))
+        return
+    _supervise(target, factory, host, port, workers, loop, log_level, backlog)
+
+
+def _uvicorn_options(factory, host, port, loop, log_level, backlog) -> dict:
+    return dict(factory=factory, host=host, port=port, loop=loop,
+                http="httptools" if _has("httptools") else "auto",
+                log_level=log_level.lower(), access_log=False, proxy_headers=False,
+                server_header=False, backlog=backlog)
+
+
+def _worker(target, factory, host, port, loop, log_level, backlog) -> None:
+    """One uvicorn worker on its own SO_REUSEPORT socket (a child process of _supervise)."""
     import uvicorn
 
-    http = "httptools" if _has("httptools") else "auto"
-    uvicorn.run(target, factory=factory, host=host, port=port, workers=workers, loop=loop,
-                http=http, log_level=log_level.lower(), access_log=False, proxy_headers=False,
-                server_header=False, backlog=backlog)
+    family, kind, proto, _, addr = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(addr)
+    sock.set_inheritable(True)
+    config = uvicorn.Config(target, **_uvicorn_options(factory, host, port, loop, log_level,
+                                                       backlog))
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _supervise(target, factory, host, port, workers, loop, log_level, backlog) -> None:
+    """Start `workers` processes; on SIGTERM/SIGINT stop them (each shuts down gracefully);
+    when one exits, stop the rest and exit non-zero."""
+    import multiprocessing as mp
+    import signal
+    import sys
+    import threading
+
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_worker, name=f"api-worker-{i}",
+                         args=(target, factory, host, port, loop, log_level, backlog))
+             for i in range(workers)]
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for p in procs:
+            p.start()
+        while not stop.wait(0.5):
+            if any(not p.is_alive() for p in procs):
+                break
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()                      # SIGTERM: uvicorn's graceful shutdown
+        for p in procs:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.kill()
+                p.join()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not stop.is_set():
+        sys.exit(1)
 
 
 def _has(module: str) -> bool:

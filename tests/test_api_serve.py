@@ -169,3 +169,42 @@ def test_sdk_disabled_gives_noop_provider(monkeypatch, value):
     monkeypatch.setattr(telemetry, "_provider", None)
     monkeypatch.setenv("OTEL_SDK_DISABLED", value)
     assert isinstance(telemetry.setup_tracing(), trace.NoOpTracerProvider)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/net/tcp")
+def test_cli_workers_each_listen_with_reuseport(local_store, tmp_path):
+    """--workers 2 with uvicorn: two processes, each with its own SO_REUSEPORT socket (the kernel
+    spreads connections over them); SIGTERM stops both."""
+    key, entry = _key_and_entry("wk")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("API_")}
+    env.update({"STORAGE_ROOT": local_store.root, "API_KEYS_HASHED": entry,
+                "PYTHONPATH": str(REPO)})
+    log = tmp_path / "api.log"
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen([*CLI, "api", "--host", "127.0.0.1", "--port", str(port),
+                                 "--workers", "2"], cwd=REPO, env=env, stdout=fh, stderr=fh,
+                                start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, log.read_text()
+            listening = [ln for ln in Path("/proc/net/tcp").read_text().splitlines()[1:]
+                         if ln.split()[1].endswith(f":{port:04X}") and ln.split()[3] == "0A"]
+            if len(listening) == 2:
+                break
+            assert time.monotonic() < deadline, (listening, log.read_text())
+            time.sleep(0.3)
+        url = f"http://127.0.0.1:{port}/v1/races/{local_store.upcoming}/portfolio"
+        for _ in range(6):   # new connections, whichever worker the kernel picks
+            assert _get(url, {"X-API-Key": key})[0] == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+    assert rc == 0, log.read_text()[-2000:]
+    assert log.read_text().count("Application shutdown complete") == 2
