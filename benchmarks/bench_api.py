@@ -193,6 +193,41 @@ def run_aiohttp(url: str, conns: int, duration: int, headers: dict[str, str]) ->
             "p999": pick(0.999), "max": lat[-1], "errors": ""}
 
 
+def _group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) of every process in the process group (the server and its
+    workers): Linux /proc, 0 elsewhere."""
+    total = 0
+    try:
+        pids = [d for d in os.listdir("/proc") if d.isdigit()]
+    except OSError:
+        return 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _measured(load, proc, url, conns, duration, headers) -> dict:
+    """One load run, with the CPU the server and the load generator spent per request: the
+    ceiling of a closed loop on these cores is about cores / (server + client CPU per request),
+    whatever else runs on the machine."""
+    import resource
+
+    before = _group_cpu_s(proc.pid), resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = load(url, conns, duration, headers)
+    after = _group_cpu_s(proc.pid), resource.getrusage(resource.RUSAGE_CHILDREN)
+    n = max(1.0, out["rps"] * duration)
+    out["server_us"] = 1e6 * (after[0] - before[0]) / n
+    out["client_us"] = 1e6 * ((after[1].ru_utime + after[1].ru_stime)
+                              - (before[1].ru_utime + before[1].ru_stime)) / n
+    return out
+
+
 def _server_durations(log: Path, offset: int) -> list[float]:
     """The API's own request durations (its JSON request log) written after `offset`: the
     time inside the app, middleware included, without the socket queueing wrk also sees."""
@@ -213,7 +248,8 @@ def _server_durations(log: Path, offset: int) -> list[float]:
 def _median(runs: list[dict]) -> dict:
     import statistics
 
-    out = {k: statistics.median(r[k] for r in runs) for k in ("p50", "p99", "rps", "p999")}
+    out = {k: statistics.median(r[k] for r in runs)
+           for k in ("p50", "p99", "rps", "p999", "server_us", "client_us")}
     out["max"] = max(r["max"] for r in runs)
     out["non2xx"] = sum(r["non2xx"] for r in runs)
     out["errors"] = "; ".join(r["errors"] for r in runs if r["errors"] and
@@ -280,14 +316,14 @@ def main(argv: list[str] | None = None) -> int:
               f"cpus: {os.cpu_count()}; loadavg: {os.getloadavg()[0]:.2f}")
         print(f"{'conns':>5} | {'API p50':>8} {'p99':>8} {'req/s':>8} | {'in-app p50':>8} "
               f"{'p99':>8} | {'static p50':>10} {'p99':>8} {'req/s':>8} | {'ratio':>6}")
-        results, tails = [], []
+        results, tails, cpus = [], [], []
         for c in conns:
             runs_a, runs_s, server_ms = [], [], []
             for _ in range(max(1, args.rounds)):
                 mark = (work / "api.log").stat().st_size
-                runs_a.append(load(api_url, c, args.duration, headers))
+                runs_a.append(_measured(load, procs[0], api_url, c, args.duration, headers))
                 server_ms += _server_durations(work / "api.log", mark)
-                runs_s.append(load(static_url, c, args.duration, headers))
+                runs_s.append(_measured(load, procs[1], static_url, c, args.duration, headers))
             a, s = _median(runs_a), _median(runs_s)
             server_ms.sort()
             if server_ms:
@@ -304,8 +340,15 @@ def main(argv: list[str] | None = None) -> int:
             tails.append(f"{c:>5} | API p99 per round " + "/".join(f"{r['p99']:.1f}" for r in runs_a)
                          + f" ms, p99.9 {a['p999']:.1f} ms, max {a['max']:.1f} ms | static max "
                          f"{s['max']:.1f} ms | loadavg {os.getloadavg()[0]:.2f}")
+            cpus.append(f"{c:>5} | API server {a['server_us']:.0f} us/req, client "
+                        f"{a['client_us']:.0f} us/req | static server {s['server_us']:.0f} "
+                        f"us/req, client {s['client_us']:.0f} us/req")
         print("tails (wrk):")
         for line in tails:
+            print(line)
+        print("CPU per request (user + system; server: all its processes; client: the load "
+              "generator; the aiohttp client's own CPU is not counted):")
+        for line in cpus:
             print(line)
         last = next((r for r in results if r[0] == 100), results[-1])
         ok_p99 = last[1]["p99"] <= 25.0
@@ -316,6 +359,14 @@ def main(argv: list[str] | None = None) -> int:
         need = last[0] / 0.025
         print(f"Little's law: p99 <= 25 ms at {last[0]} connections needs > {need:,.0f} req/s; "
               f"measured {last[1]['rps']:,.0f} (API) and {last[2]['rps']:,.0f} (static)")
+        per = last[1]["server_us"] + last[1]["client_us"]
+        if last[1]["server_us"] > 0:
+            one = 1e6 / last[1]["server_us"]
+            print(f"CPU ceiling at {last[0]} connections: the API process needs "
+                  f"{last[1]['server_us']:.0f} us per request, so one worker tops out near "
+                  f"{one:,.0f} req/s on a core of its own; server + load generator need "
+                  f"{per:.0f} us, so {os.cpu_count()} idle cores top out near "
+                  f"{os.cpu_count() * 1e6 / per:,.0f} req/s (with enough workers)")
         print(f"targets at {last[0]} connections: p99 <= 25 ms: "
               f"{'met' if ok_p99 else 'MISSED'} ({last[1]['p99']:.2f} ms); throughput >= 50 % "
               f"of static: {'met' if ok_ratio else 'MISSED'} ({last[3]:.0%})")
