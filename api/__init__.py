@@ -23,5 +23,7 @@ Data (Bearer JWT or X-API-Key; deny by default), all under /v1:
 Every data response carries provenance (X-Run-Id, X-Code-Version, X-Data-Version,
 X-Written-At headers, and a `provenance` member in JSON bodies) and an ETag; If-None-Match
 gives 304. Errors are application/problem+json. Settings: api/settings.py (API_* and
-STORAGE_ROOT). Serve: `nascar-pipeline api` or `uvicorn --factory api.app:create_app`.
+STORAGE_ROOT). Serve: `nascar-pipeline api` (api/serve.py: uvicorn on the asyncio loop, or
+granian) or `uvicorn --factory api.app:create_app`. Cached portfolio reads are answered from
+memory before FastAPI's routing, with the same checks and observability (api/fastpath.py).
 """
