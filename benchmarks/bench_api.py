@@ -14,6 +14,10 @@ is absent) at 1, 10 and 100 concurrent keep-alive connections and prints p50/p99
 requests/s side by side, with the API/static throughput ratio, plus wrk's p99.9 and maximum.
 
 Targets: p99 <= 25 ms at 100 connections; throughput >= 50 % of the static baseline.
+`--loop uvloop` reproduces the old tail: wrk opens its 100 connections at once and libuv
+accepts one per loop iteration, so most wait 0.1-1.5 s in the accept queue (ss -ltn shows the
+queue draining one by one) and p99 lands near 1.4 s. The CPU lines give the ceiling that the
+other load on a shared machine does not move: cores / (server + client CPU per request).
 Bounded: each run lasts --duration seconds; servers are stopped (by pid) on exit.
 """
 from __future__ import annotations
