@@ -195,3 +195,23 @@ def test_sparse_dirichlet_multinomial_equals_dense():
         sparse = float(dirichlet_multinomial_weighted(
             counts, alpha, mask, a[f"{name}_idx"], a[f"{name}_cnt"], a[f"{name}_on"], weight))
         assert sparse == pytest.approx(dense, rel=1e-5)
+
+
+def test_repeated_fits_do_not_grow_memory_maps():
+    """A long process (the season backtest) fits race after race: the compiled programs of one
+    fit must not pile up (each fit used to add ~4,000 memory maps; the kernel's limit is 65,530)."""
+    from pathlib import Path
+
+    from nascar_pipeline.core.model import FitConfig, fit_model, prepare_history
+
+    maps = Path("/proc/self/maps")
+    if not maps.exists():
+        pytest.skip("needs /proc/self/maps (Linux) to count memory maps")
+    hist, _ = synthetic_history(n_drivers=12, n_races=6, seed=4)
+    data = prepare_history(hist)
+    counts = []
+    for seed in range(3):
+        fit_model(data, FitConfig(num_warmup=10, num_samples=10, num_chains=2, svi_steps=20,
+                                  seed=seed))
+        counts.append(len(maps.read_text().splitlines()))
+    assert counts[2] - counts[1] < 1000, counts

@@ -168,6 +168,12 @@ def fit_model(data: HistoryData, cfg: FitConfig = FitConfig(), init: tuple | Non
     """Fit the race model to prepared history. `init` = (locs, scales) from an earlier SVI fit of
     the same shapes (a warm start; skips SVI)."""
     enable_compilation_cache()
+    # Every fit builds new jitted closures (numpyro's MCMC, the ADVI loop) whose executables
+    # JAX keeps in memory: about 4,000 memory maps per fit, so a long process (the backtest, a
+    # code server) hit the kernel's 65,530-map limit after ~15 fits ("LLVM compilation error:
+    # Cannot allocate memory", then a segfault). Dropping the in-memory caches first keeps a
+    # process flat; the programs come back from the persistent cache in a few seconds.
+    jax.clear_caches()
     timings: dict = {}
     kwargs = {k: jnp.asarray(v) for k, v in data.arrays.items()}
     model = bound_model(data)
