@@ -3,6 +3,8 @@
     python benchmarks/bench_orchestration.py              # sensor ticks with ~1,000 races
     python benchmarks/bench_orchestration.py --daemon     # + full race run and 10-race backfill
                                                           #   through dagster-daemon on Postgres
+    python benchmarks/bench_orchestration.py --daemon --skip-ticks \
+        --race-config test --backfill-config test --backfill-races 10
 
 Tick: a world of 28 seasons (1,009 races) in the embedded source; race_sensor evaluated the way
 the daemon evaluates it (evaluate_tick) against an instance (Postgres when the binaries are
@@ -10,8 +12,17 @@ installed, else SQLite): the first tick (1,009 new partitions, runs for the upco
 an identical tick. Dagster's limit for a sensor tick is 60 s.
 
 --daemon: the production dagster.yaml on a throwaway Postgres, the code location as a gRPC
-server, dagster-daemon as a subprocess (the stack of tests/test_orchestration_daemon.py); one
-race through race_sensor (the full race_job, default run config), then a 10-race backfill.
+server, dagster-daemon as a subprocess (the stack of tests/test_orchestration_daemon.py, pools
+neo4j=1, mcmc=1); one race through race_sensor (the whole race_job: 7 assets and their blocking
+checks), then `nascar-pipeline backfill` of the whole race_job for N historical races.
+
+Run configs (--race-config / --backfill-config): `test` = the daemon tests' RACE_RUN_OPS
+(race_model_fit 4 chains x (300 warmup + 500 draws), SVI 1,000; 2,000 scenarios; ownership 300
+scenarios; 8 lineups, field 1,500), small enough for 2 cores and converging on this world;
+`production` = the assets' own defaults (4 x (400 + 500), SVI 1,500, 10,000 scenarios, ...);
+or a YAML file. The backfill's figure is from submission to the end of the last run; each
+run's outcome is reported (a race whose model misses the convergence gate is reported with
+the failed check, not hidden).
 """
 from __future__ import annotations
 
@@ -90,46 +101,95 @@ def bench_ticks(seasons: int = 28) -> dict:
     return out
 
 
-def bench_daemon() -> dict:
+def _run_config(name: str) -> dict:
+    from tests.test_orchestration_daemon import RACE_RUN_OPS
+
+    if name == "test":
+        return {"ops": RACE_RUN_OPS}
+    if name == "production":
+        return {}
+    import yaml
+
+    return yaml.safe_load(Path(name).read_text()) or {}
+
+
+def bench_daemon(race_config: str = "test", backfill_config: str = "test",
+                 backfill_races: int = 10) -> dict:
     import pytest  # noqa: F401 - the stack helper lives in the test module
+    import yaml
 
     from tests.services.postgres import PostgresServer
-    from tests.test_orchestration_daemon import Stack, _run_seconds, _wait_success, wait_for
+    from tests.test_orchestration_daemon import (Stack, _failed_blocking_checks, _group_outcome,
+                                                 _run_seconds, wait_for)
 
     from nascar_pipeline.automation.policies import TAG_BACKFILL, TAG_TRIGGER
 
-    out: dict = {"cores": os.cpu_count()}
+    out: dict = {"cores": os.cpu_count(), "race_config": race_config,
+                 "backfill_config": backfill_config, "load_avg_start": os.getloadavg()[0]}
     pg = PostgresServer().start()
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(pg, Path(tmp))
+        # The sensor's runs take NASCAR_RACE_RUN_CONFIG (written by Stack).
+        stack = Stack(pg, Path(tmp), run_config=_run_config(race_config))
         try:
             races = stack.races()
             runs = wait_for(lambda: stack.runs(tags={TAG_TRIGGER: "sensor"}), 600, 2, "sensor run")
-            _wait_success(stack, [runs[0].run_id], 7200)
-            out["full_race_run_s"] = round(_run_seconds(stack.instance, runs[0].run_id), 1)
-            keys = races[races["has_results"]]["race_key"].tolist()[10:20]
+            rid = runs[0].run_id
+            wait_for(lambda: _group_outcome(stack, rid), 7200, 2, "the sensor's race run")
+            out["full_race_run_s"] = round(_run_seconds(stack.instance, rid), 1)
+            out["full_race_run_status"] = _group_outcome(stack, rid)
+            out["full_race_failed_checks"] = _failed_blocking_checks(stack, rid)
+            out["full_race_step_s"] = _step_seconds(stack, rid)
+            keys = races[races["has_results"]]["race_key"].tolist()[10:10 + backfill_races]
+            cfg = Path(tmp) / "backfill_run.yaml"
+            cfg.write_text(yaml.safe_dump(_run_config(backfill_config)))
             t0 = time.time()
-            text = stack.backfill("--races", ",".join(keys))
+            text = stack.backfill("--races", ",".join(keys), "--config", str(cfg))
             bf = [ln for ln in text.splitlines() if ln.startswith("backfill ")][0].split()[1][:-1]
             bruns = stack.runs(tags={TAG_BACKFILL: bf})
-            _wait_success(stack, [r.run_id for r in bruns], 4 * 3600)
-            end = max(stack.instance.get_run_stats(r.run_id).end_time for r in bruns)
-            out["ten_race_backfill_s"] = round(end - t0, 1)
-            out["ten_race_backfill_runs"] = len(bruns)
+            roots = [r.run_id for r in bruns if not r.parent_run_id]
+            wait_for(lambda: all(_group_outcome(stack, r) for r in roots), 6 * 3600, 5,
+                     "the backfill's runs")
+            allruns = stack.runs(tags={TAG_BACKFILL: bf})
+            end = max(stack.instance.get_run_stats(r.run_id).end_time or 0 for r in allruns)
+            out["backfill_races"] = len(roots)
+            out["backfill_s"] = round(end - t0, 1)
+            out["backfill_outcomes"] = {
+                r: _group_outcome(stack, r) for r in roots}
+            out["backfill_failed_checks"] = {
+                r.tags["dagster/partition"]: _failed_blocking_checks(stack, r.run_id)
+                for r in allruns if _failed_blocking_checks(stack, r.run_id)}
+            out["backfill_run_s"] = sorted(round(_run_seconds(stack.instance, r.run_id), 1)
+                                           for r in allruns)
+            out["load_avg_end"] = os.getloadavg()[0]
         finally:
             stack.close()
             pg.cleanup()
     return out
 
 
+def _step_seconds(stack, run_id) -> dict:
+    from tests.test_orchestration_daemon import _step_spans
+
+    return {k: round(b - a, 1) for k, (a, b) in _step_spans(stack, run_id).items()
+            if b is not None and b - a >= 1}
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("--daemon", action="store_true")
+    p.add_argument("--daemon", action="store_true",
+                   help="also time a full race run and a backfill through dagster-daemon")
     p.add_argument("--seasons", type=int, default=28)
+    p.add_argument("--skip-ticks", action="store_true", help="skip the sensor-tick figures")
+    p.add_argument("--race-config", default="test",
+                   help="run config of the sensor's full race run: test | production | FILE")
+    p.add_argument("--backfill-config", default="test",
+                   help="run config of the backfill's runs: test | production | FILE")
+    p.add_argument("--backfill-races", type=int, default=10)
     args = p.parse_args()
-    figures = {"ticks": bench_ticks(args.seasons)}
+    figures = {} if args.skip_ticks else {"ticks": bench_ticks(args.seasons)}
     if args.daemon:
-        figures["daemon"] = bench_daemon()
+        figures["daemon"] = bench_daemon(args.race_config, args.backfill_config,
+                                         args.backfill_races)
     print(json.dumps(figures, indent=1))
     return 0
 
