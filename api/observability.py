@@ -28,16 +28,17 @@ tracer = get_tracer("api.http")
 class JsonFormatter(logging.Formatter):
     """One JSON object per line; request id and principal from the request context."""
 
-    _second: int = -1
-    _stamp: str = ""
+    _second: tuple[int, str] = (-1, "")
 
     def _ts(self, created: float) -> str:
         # ISO 8601 UTC with milliseconds; the part up to the second is formatted once a second
+        # (one tuple, swapped whole, so threads never pair a second with another's text)
         sec = int(created)
-        if sec != self._second:
-            self._stamp = datetime.fromtimestamp(sec, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-            self._second = sec
-        return f"{self._stamp}.{int((created - sec) * 1000):03d}+00:00"
+        cached, stamp = self._second
+        if cached != sec:
+            stamp = datetime.fromtimestamp(sec, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = (sec, stamp)
+        return f"{stamp}.{int((created - sec) * 1000):03d}+00:00"
 
     def format(self, record: logging.LogRecord) -> str:
         out = {
