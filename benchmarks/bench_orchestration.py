@@ -17,8 +17,9 @@ neo4j=1, mcmc=1); one race through race_sensor (the whole race_job: 7 assets and
 checks), then `nascar-pipeline backfill` of the whole race_job for N historical races.
 
 Run configs (--race-config / --backfill-config): `test` = the daemon tests' RACE_RUN_OPS
-(race_model_fit 4 chains x (300 warmup + 500 draws), SVI 1,000; 2,000 scenarios; ownership 300
-scenarios; 8 lineups, field 1,500), small enough for 2 cores and converging on this world;
+(race_model_fit 4 chains x (400 warmup + 750 draws), SVI 1,500, target_accept 0.95 - the model
+tests' converging settings; 2,000 scenarios; ownership 300 scenarios; 8 lineups, MH 60 steps,
+field 1,500), a small contest for 2 cores;
 `production` = the assets' own defaults (4 x (400 + 500), SVI 1,500, 10,000 scenarios, ...);
 or a YAML file. The backfill's figure is from submission to the end of the last run; each
 run's outcome is reported (a race whose model misses the convergence gate is reported with
