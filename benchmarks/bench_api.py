@@ -4,7 +4,8 @@
         [--rounds 3] [--server uvicorn|granian] [--loop asyncio|uvloop] [--workers N]
 
 Starts, on loopback only: (1) the API as deployed (`python -m api.serve`, the function behind
-`nascar-pipeline api`: uvicorn on the asyncio loop, one worker, unless told otherwise; JWT auth,
+`nascar-pipeline api`: uvicorn on the asyncio loop, one worker per CPU, each on its own
+SO_REUSEPORT socket, unless told otherwise; JWT auth,
 rate limit set out of the way, JSON request logs to a file, tracing on with no exporter) over a
 temporary storage root holding one race's `lineup_portfolio` (150 lineups x 6 drivers, with
 upload CSVs), written through the storage layout with its manifest entry; and (2) the same
@@ -261,13 +262,22 @@ def _median(runs: list[dict]) -> dict:
     return out
 
 
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--duration", type=int, default=8, help="seconds per run (default 8)")
     ap.add_argument("--connections", default="1,10,100")
     ap.add_argument("--client", choices=("auto", "wrk", "aiohttp"), default="auto")
-    ap.add_argument("--workers", type=int, default=1,
-                    help="worker processes for both servers (default 1)")
+    ap.add_argument("--workers", type=int, default=_cpus(),
+                    help="worker processes for both servers (default: one per CPU, "
+                         f"{_cpus()} here, as `nascar-pipeline api --workers N` on a machine "
+                         "of its own)")
     ap.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn",
                     help="ASGI server for both (default uvicorn; granian if installed)")
     ap.add_argument("--loop", choices=("asyncio", "uvloop", "auto"), default="asyncio",
