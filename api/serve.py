@@ -77,6 +77,7 @@ def _worker(target, factory, host, port, loop, log_level, backlog) -> None:
     """One uvicorn worker on its own SO_REUSEPORT socket (a child process of _supervise)."""
     import uvicorn
 
+    _die_with_parent()
     family, kind, proto, _, addr = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     sock = socket.socket(family, kind, proto)
@@ -87,6 +88,18 @@ def _worker(target, factory, host, port, loop, log_level, backlog) -> None:
     config = uvicorn.Config(target, **_uvicorn_options(factory, host, port, loop, log_level,
                                                        backlog))
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGTERM this worker if the supervisor dies (even by SIGKILL), so no orphan keeps
+    the port."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _supervise(target, factory, host, port, workers, loop, log_level, backlog) -> None:
