@@ -296,22 +296,17 @@ def test_sensor_tick_adds_partitions_and_daemon_completes_run(stack):
 
 def submit_runs(stack, race_keys, assets, run_config, backfill_id: str,
                 checks_of=("race_snapshot",)) -> dict[str, str]:
-    """Queue one race_job run per race through the instance's run queue, the way
-    `nascar-pipeline backfill --select ...` does (same tags: trigger backfill, priority -1, a
-    backfill id), but with an explicit asset-check selection: only the checks of `checks_of`.
+    """Queue one race_job run per race through the instance's run queue with the backfill
+    command's own `submit_backfill` (same tags: trigger backfill, priority -1, a backfill id),
+    with an explicit asset-check selection: only the checks of `checks_of`.
 
     The tests fit the model with small MCMC settings (seconds, not minutes) that cannot pass the
     model's convergence gate (R-hat <= 1.01, bulk ESS >= 400: about 4 x 500 draws here, over a
     minute per race on 2 cores); that gate is the model's concern (tests/test_model_assets.py),
     so these runs leave race_model_fit's check out and keep race_snapshot's."""
     from dagster import AssetKey
-    from dagster._core.definitions.selector import JobSubsetSelector
-    from dagster._core.workspace.context import WorkspaceProcessContext
-    from dagster._core.workspace.load_target import WorkspaceFileTarget
 
-    from nascar_pipeline.assets.partitions import RACES_PARTITIONS_NAME
-    from nascar_pipeline.automation.policies import (PARTITION_TAG, PRIORITY_BACKFILL,
-                                                     RACE_JOB_NAME, TAG_BACKFILL, race_run_tags)
+    from nascar_pipeline.commands.backfill import BackfillPlan, submit_backfill
     from nascar_pipeline.definitions import defs
 
     asset_keys = frozenset(AssetKey(a) for a in assets)
@@ -319,38 +314,12 @@ def submit_runs(stack, race_keys, assets, run_config, backfill_id: str,
     check_keys = frozenset(k for k in graph.asset_check_keys
                            if k.asset_key.path[-1] in set(checks_of))
     races = stack.races().set_index("race_key")
-    stack.instance.add_dynamic_partitions(RACES_PARTITIONS_NAME, list(race_keys))
-    out = {}
-    with WorkspaceProcessContext(
-            stack.instance, WorkspaceFileTarget(paths=[str(REPO / "workspace.yaml")])) as pctx:
-        workspace = pctx.create_request_context()
-        location = workspace.get_code_location("nascar_pipeline")
-        repo = next(iter(location.get_repositories().values()))
-        remote_job = location.get_job(JobSubsetSelector(
-            location_name=location.name, repository_name=repo.name, job_name=RACE_JOB_NAME,
-            op_selection=None, asset_selection=list(asset_keys),
-            asset_check_selection=list(check_keys)))
-        plan = location.get_execution_plan(remote_job, run_config, step_keys_to_execute=None,
-                                           known_state=None, instance=stack.instance)
-        snap = plan.execution_plan_snapshot
-        for key in race_keys:
-            tags = {PARTITION_TAG: key, TAG_BACKFILL: backfill_id,
-                    **race_run_tags(key, str(races.loc[key, "content_hash"]), "backfill",
-                                    PRIORITY_BACKFILL)}
-            run = stack.instance.create_run(
-                job_name=RACE_JOB_NAME, run_id=None, run_config=run_config,
-                resolved_op_selection=remote_job.resolved_op_selection,
-                step_keys_to_execute=snap.step_keys_to_execute, op_selection=None, status=None,
-                root_run_id=None, parent_run_id=None, tags={**remote_job.tags, **tags},
-                job_snapshot=remote_job.job_snapshot, execution_plan_snapshot=snap,
-                parent_job_snapshot=remote_job.parent_job_snapshot,
-                remote_job_origin=remote_job.get_remote_origin(),
-                job_code_origin=remote_job.get_python_origin(),
-                asset_selection=asset_keys, asset_check_selection=check_keys,
-                asset_graph=repo.asset_graph)
-            stack.instance.submit_run(run.run_id, workspace)
-            out[key] = run.run_id
-    return out
+    plan = BackfillPlan(backfill_id=backfill_id,
+                        submit={k: str(races.loc[k, "content_hash"]) for k in race_keys})
+    submit_backfill(stack.instance, plan, str(REPO / "workspace.yaml"),
+                    asset_selection=asset_keys, run_config=run_config,
+                    asset_check_selection=check_keys)
+    return dict(plan.run_ids)
 
 
 def _group(stack, run_id):

@@ -119,13 +119,15 @@ def plan_backfill(instance, races, race_job_asset_keys, force: bool = False) -> 
 
 
 def _create_run(instance, location, repo, job_name: str, run_config: dict, tags: dict,
-                asset_selection):
-    """A run of the remote job (or of its asset subset), as `dagster job launch` creates one."""
+                asset_selection, asset_check_selection=None):
+    """A run of the remote job (or of its asset subset, optionally with only some of the asset
+    checks), as `dagster job launch` creates one."""
     from dagster._core.definitions.selector import JobSubsetSelector
 
     selector = JobSubsetSelector(location_name=location.name, repository_name=repo.name,
                                  job_name=job_name, op_selection=None,
-                                 asset_selection=asset_selection)
+                                 asset_selection=asset_selection,
+                                 asset_check_selection=asset_check_selection)
     remote_job = location.get_job(selector)
     plan = location.get_execution_plan(remote_job, run_config, step_keys_to_execute=None,
                                        known_state=None, instance=instance)
@@ -140,13 +142,16 @@ def _create_run(instance, location, repo, job_name: str, run_config: dict, tags:
         remote_job_origin=remote_job.get_remote_origin(),
         job_code_origin=remote_job.get_python_origin(),
         asset_selection=frozenset(asset_selection) if asset_selection else None,
-        asset_check_selection=None, asset_graph=repo.asset_graph)
+        asset_check_selection=(frozenset(asset_check_selection)
+                               if asset_check_selection is not None else None),
+        asset_graph=repo.asset_graph)
 
 
 def submit_backfill(instance, plan: BackfillPlan, workspace_file: str | None,
                     location_name: str = LOCATION_NAME, asset_selection=None,
-                    run_config: dict | None = None) -> BackfillPlan:
-    """Create and submit one race_job run per planned race through the instance's queue."""
+                    run_config: dict | None = None, asset_check_selection=None) -> BackfillPlan:
+    """Create and submit one race_job run per planned race through the instance's queue.
+    `asset_check_selection` (check keys; default: every check of the selected assets)."""
     from dagster._core.workspace.context import WorkspaceProcessContext
     from dagster._core.workspace.load_target import ModuleTarget, WorkspaceFileTarget
 
@@ -176,7 +181,7 @@ def submit_backfill(instance, plan: BackfillPlan, workspace_file: str | None,
             tags = {PARTITION_TAG: key, TAG_BACKFILL: plan.backfill_id,
                     **race_run_tags(key, h, "backfill", PRIORITY_BACKFILL)}
             run = _create_run(instance, location, repo, RACE_JOB_NAME, run_config or {}, tags,
-                              asset_selection)
+                              asset_selection, asset_check_selection)
             instance.submit_run(run.run_id, workspace)
             plan.run_ids[key] = run.run_id
     return plan
