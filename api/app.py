@@ -5,6 +5,7 @@ The lifespan owns the storage client (a StorageLayout on STORAGE_ROOT, local or 
 read cache; every /v1 route requires a principal (deny by default); /healthz, /readyz,
 /metrics and the docs are public.
 """
+
 from __future__ import annotations
 
 import gc
@@ -29,8 +30,12 @@ from nascar_pipeline.telemetry import force_flush, setup_tracing
 log = logging.getLogger("api.app")
 
 
-def create_app(settings: ApiSettings | None = None, *, layout: StorageLayout | None = None,
-               configure_logs: bool = True) -> FastAPI:
+def create_app(
+    settings: ApiSettings | None = None,
+    *,
+    layout: StorageLayout | None = None,
+    configure_logs: bool = True,
+) -> FastAPI:
     settings = settings or ApiSettings()
     if configure_logs:
         configure_logging(settings.log_level)
@@ -39,11 +44,18 @@ def create_app(settings: ApiSettings | None = None, *, layout: StorageLayout | N
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         store_layout = layout or StorageLayout(settings.storage_root)
-        app.state.store = RaceStore(store_layout, manifest_ttl_s=settings.manifest_ttl_s,
-                                    max_items=settings.cache_max_items)
-        log.info("serving storage", extra={"fields": {
-            "storage": store_layout.root.protocol or "local",
-            "auth": {"jwt": settings.jwt_enabled, "api_keys": len(app.state.auth.keys)}}})
+        app.state.store = RaceStore(
+            store_layout, manifest_ttl_s=settings.manifest_ttl_s, max_items=settings.cache_max_items
+        )
+        log.info(
+            "serving storage",
+            extra={
+                "fields": {
+                    "storage": store_layout.root.protocol or "local",
+                    "auth": {"jwt": settings.jwt_enabled, "api_keys": len(app.state.auth.keys)},
+                }
+            },
+        )
         if settings.gc_freeze:
             # Everything imported and built so far lives as long as the process: move it out of
             # the collector's view, so a full collection scans only what requests allocate
@@ -61,14 +73,13 @@ def create_app(settings: ApiSettings | None = None, *, layout: StorageLayout | N
         title="nascar-pipeline API",
         version=__version__,
         description="Read-only access to materialized race results: projections, scenarios, "
-                    "ownership, portfolios, contest simulations and backtests. Every data "
-                    "response names its provenance (run id, code version, data version, "
-                    "written at) and carries an ETag.",
+        "ownership, portfolios, contest simulations and backtests. Every data "
+        "response names its provenance (run id, code version, data version, "
+        "written at) and carries an ETag.",
         lifespan=lifespan,
         # FastAPI's native OpenTelemetry would add 3-4 spans per request on top of ours (one
         # server span per request, spans around storage reads): keep one, cheaper, set.
-        telemetry={"tracing": False, "metrics": False, "logs": False,
-                   "operation_spans": False},
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         docs_url="/docs" if settings.docs_enabled else None,
         redoc_url="/redoc" if settings.docs_enabled else None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
@@ -85,20 +96,34 @@ def create_app(settings: ApiSettings | None = None, *, layout: StorageLayout | N
 
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=False,
             allow_methods=["GET", "HEAD", "OPTIONS"],
             allow_headers=["Authorization", "X-API-Key", "X-Request-ID", "If-None-Match"],
-            expose_headers=["ETag", "X-Request-ID", "X-Run-Id", "X-Code-Version",
-                            "X-Data-Version", "X-Written-At", "Retry-After"],
-            max_age=600)
-    app.add_middleware(RequestMiddleware, metrics=app.state.metrics,
-                       fastpaths=FastPaths(app) if settings.fast_path else None)
+            expose_headers=[
+                "ETag",
+                "X-Request-ID",
+                "X-Run-Id",
+                "X-Code-Version",
+                "X-Data-Version",
+                "X-Written-At",
+                "Retry-After",
+            ],
+            max_age=600,
+        )
+    app.add_middleware(
+        RequestMiddleware,
+        metrics=app.state.metrics,
+        fastpaths=FastPaths(app) if settings.fast_path else None,
+    )
 
     def openapi():
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(title=app.title, version=app.version,
-                             description=app.description, routes=app.routes)
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
         comps = schema.setdefault("components", {})
         comps.setdefault("schemas", {})["Problem"] = Problem.model_json_schema()
         comps["securitySchemes"] = {

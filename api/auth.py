@@ -14,6 +14,7 @@ With nothing configured every data endpoint answers 401. Failed checks answer 40
 `WWW-Authenticate` challenge; a valid principal without the required scope gets 403; a
 principal over its rate gets 429 with `Retry-After`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,8 +41,8 @@ _TOKEN_CACHE_MAX = 4096
 
 @dataclass(frozen=True)
 class Principal:
-    subject: str                 # "jwt:<sub>" or "key:<id>"
-    kind: str                    # "jwt" | "api_key"
+    subject: str  # "jwt:<sub>" or "key:<id>"
+    kind: str  # "jwt" | "api_key"
     scopes: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -121,8 +122,11 @@ class Authenticator:
     def __init__(self, settings: ApiSettings):
         self.settings = settings
         self.secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
-        self.jwks = (jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=300,
-                                     timeout=5) if settings.jwks_url else None)
+        self.jwks = (
+            jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=300, timeout=5)
+            if settings.jwks_url
+            else None
+        )
         self.keys = parse_key_entries(settings.keys_hashed)
         self.revoked = {r.strip().lower() for r in settings.revoked_keys}
         self.limiter = RateLimiter(*settings.rate)
@@ -147,8 +151,9 @@ class Authenticator:
             return None
         return principal
 
-    def _remember(self, cred: str, principal: Principal, until: float,
-                  digest: str | None = None) -> None:
+    def _remember(
+        self, cred: str, principal: Principal, until: float, digest: str | None = None
+    ) -> None:
         with self._lock:
             self._cache[cred] = (principal, until, digest)
             while len(self._cache) > _TOKEN_CACHE_MAX:
@@ -156,8 +161,7 @@ class Authenticator:
 
     def _is_revoked(self, principal: Principal, digest: str) -> bool:
         revoked = self.revoked
-        return bool(revoked) and (digest in revoked
-                                  or principal.subject[4:].lower() in revoked)
+        return bool(revoked) and (digest in revoked or principal.subject[4:].lower() in revoked)
 
     def revoke(self, key_id_or_digest: str) -> None:
         """Revoke an API key (by id or sha256 digest) in this process, effective at once."""
@@ -195,9 +199,14 @@ class Authenticator:
         key = self._jwt_key(token, alg)
         try:
             claims = jwt.decode(
-                token, key, algorithms=[alg], audience=s.jwt_audience, issuer=s.jwt_issuer,
+                token,
+                key,
+                algorithms=[alg],
+                audience=s.jwt_audience,
+                issuer=s.jwt_issuer,
                 leeway=s.jwt_leeway_s,
-                options={"require": ["exp", "aud", "iss", "sub"], "verify_signature": True})
+                options={"require": ["exp", "aud", "iss", "sub"], "verify_signature": True},
+            )
         except jwt.ExpiredSignatureError:
             raise _unauthorized("token has expired") from None
         except jwt.InvalidAudienceError:
@@ -213,22 +222,26 @@ class Authenticator:
         scopes = claims.get("scope") or claims.get("scp") or ""
         if isinstance(scopes, str):
             scopes = scopes.split()
-        principal = Principal(subject=f"jwt:{claims['sub']}", kind="jwt",
-                              scopes=frozenset(str(x) for x in scopes))
+        principal = Principal(
+            subject=f"jwt:{claims['sub']}", kind="jwt", scopes=frozenset(str(x) for x in scopes)
+        )
         return principal, float(claims["exp"])
 
     # -- the request path: credential -> principal -> scope and rate checks --
     def credential(self, authorization: str | None, api_key: str | None) -> str:
         """The credential a request carries (401 when there is none or it is malformed)."""
         if not self.enabled:
-            raise _unauthorized("authentication is not configured on this server; "
-                                "data endpoints are closed", error="")
+            raise _unauthorized(
+                "authentication is not configured on this server; data endpoints are closed",
+                error="",
+            )
         if authorization:
             scheme, _, cred = authorization.partition(" ")
             cred = cred.strip()
             if scheme.lower() != "bearer" or not cred:
-                raise _unauthorized("expected `Authorization: Bearer <token>`",
-                                    error="invalid_request")
+                raise _unauthorized(
+                    "expected `Authorization: Bearer <token>`", error="invalid_request"
+                )
             return cred
         if api_key:
             return api_key.strip()
@@ -252,10 +265,14 @@ class Authenticator:
 
     def admit(self, principal: Principal) -> Principal:
         """Scope check (403), then the principal's rate limit (429 with Retry-After)."""
-        if (self.settings.required_scope and principal.kind == "jwt"
-                and self.settings.required_scope not in principal.scopes):
-            raise ApiError(403, f"the token lacks the scope {self.settings.required_scope!r}",
-                           kind="forbidden")
+        if (
+            self.settings.required_scope
+            and principal.kind == "jwt"
+            and self.settings.required_scope not in principal.scopes
+        ):
+            raise ApiError(
+                403, f"the token lacks the scope {self.settings.required_scope!r}", kind="forbidden"
+            )
         ctx = get_context()
         if ctx is not None:
             ctx.principal = principal.subject
@@ -263,22 +280,24 @@ class Authenticator:
         wait = self.limiter.hit(principal.subject)
         if wait > 0:
             retry = max(1, math.ceil(wait))
-            raise ApiError(429, f"rate limit {self.settings.rate_limit} exceeded; retry in "
-                                f"{retry} s", kind="rate-limited",
-                           headers={"Retry-After": str(retry),
-                                    "RateLimit-Limit": str(self.limiter.limit)})
+            raise ApiError(
+                429,
+                f"rate limit {self.settings.rate_limit} exceeded; retry in {retry} s",
+                kind="rate-limited",
+                headers={"Retry-After": str(retry), "RateLimit-Limit": str(self.limiter.limit)},
+            )
         return principal
 
-    def authenticate_now(self, authorization: str | None,
-                         api_key: str | None) -> Principal | None:
+    def authenticate_now(self, authorization: str | None, api_key: str | None) -> Principal | None:
         """The whole check without blocking I/O; None when a JWKS fetch is needed (nothing
         has been counted against the rate limit then)."""
         principal = self.principal(self.credential(authorization, api_key))
         return None if principal is None else self.admit(principal)
 
     async def authenticate(self, request: Request) -> Principal:
-        cred = self.credential(request.headers.get("authorization"),
-                               request.headers.get("x-api-key"))
+        cred = self.credential(
+            request.headers.get("authorization"), request.headers.get("x-api-key")
+        )
         principal = self.principal(cred)
         if principal is None:
             # a JWKS fetch may block: keep it off the event loop

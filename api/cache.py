@@ -3,6 +3,7 @@
 Keys always include the manifest's data_version of what was read, so an entry can never be
 served for a newer file: when the pipeline rewrites an asset its data_version changes, the
 next manifest read sees it, and the old entries just age out."""
+
 from __future__ import annotations
 
 import threading

@@ -2,6 +2,7 @@
 
 The middleware puts one mutable `RequestContext` in a context variable; dependencies fill in
 the principal (also from the threadpool: contextvars are copied, the object is shared)."""
+
 from __future__ import annotations
 
 import contextvars
@@ -16,7 +17,8 @@ class RequestContext:
 
 
 _ctx: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
-    "api_request_context", default=None)
+    "api_request_context", default=None
+)
 
 
 def set_context(ctx: RequestContext) -> contextvars.Token:

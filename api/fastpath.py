@@ -15,6 +15,7 @@ Everything else (a first read, a TTL of 0, another route) takes the ordinary rou
 which renders and caches the response. The middleware around both keeps the request id, the
 span, the metrics and the JSON log line identical.
 """
+
 from __future__ import annotations
 
 from starlette.responses import Response
@@ -36,31 +37,38 @@ class FastPaths:
 
     def answer(self, scope, headers: dict[bytes, bytes]) -> Response | None:
         path = scope["path"]
-        if (scope["method"] != "GET" or not path.startswith(_PREFIX)
-                or not path.endswith(_SUFFIX) or scope.get("root_path")
-                or self.portfolio_route is None or (self.cors and b"origin" in headers)):
+        if (
+            scope["method"] != "GET"
+            or not path.startswith(_PREFIX)
+            or not path.endswith(_SUFFIX)
+            or scope.get("root_path")
+            or self.portfolio_route is None
+            or (self.cors and b"origin" in headers)
+        ):
             return None
-        race_key = path[len(_PREFIX):-len(_SUFFIX)]
+        race_key = path[len(_PREFIX) : -len(_SUFFIX)]
         if "/" in race_key or not is_valid_race_key(race_key):
             return None
         store = getattr(self.state, "store", None)
         if store is None:
             return None
-        manifest = manifest_now(store, race_key)           # as the route: memory only
+        manifest = manifest_now(store, race_key)  # as the route: memory only
         entry = manifest.get("lineup_portfolio") if manifest else None
         if entry is None:
             return None
-        prepared: Prepared | None = store.cache.get(("memo", *portfolio_key(
-            race_key, entry.data_version)))
+        prepared: Prepared | None = store.cache.get(
+            ("memo", *portfolio_key(race_key, entry.data_version))
+        )
         if prepared is None or prepared.entry.data_version != entry.data_version:
             return None
-        scope["route"] = self.portfolio_route             # for the metrics and span labels
+        scope["route"] = self.portfolio_route  # for the metrics and span labels
         try:
             auth = self.state.auth.authenticate_now(
-                _text(headers.get(b"authorization")), _text(headers.get(b"x-api-key")))
+                _text(headers.get(b"authorization")), _text(headers.get(b"x-api-key"))
+            )
         except ApiError as exc:
             return api_error_response(exc, path)
-        if auth is None:                                   # needs a JWKS fetch
+        if auth is None:  # needs a JWKS fetch
             del scope["route"]
             return None
         inm = headers.get(b"if-none-match")

@@ -2,6 +2,7 @@
 one JSON log line per request with the principal, an OpenTelemetry server span, and Prometheus
 request metrics. Unhandled errors become a problem+json 500 here, so they carry the request id.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -11,7 +12,7 @@ import re
 import secrets
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -36,7 +37,7 @@ class JsonFormatter(logging.Formatter):
         sec = int(created)
         cached, stamp = self._second
         if cached != sec:
-            stamp = datetime.fromtimestamp(sec, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+            stamp = datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%dT%H:%M:%S")
             self._second = (sec, stamp)
         return f"{stamp}.{int((created - sec) * 1000):03d}+00:00"
 
@@ -75,14 +76,22 @@ def configure_logging(level: str = "INFO", stream=None) -> None:
 class Metrics:
     def __init__(self):
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter("api_requests_total", "HTTP requests",
-                                ["method", "route", "status"], registry=self.registry)
+        self.requests = Counter(
+            "api_requests_total",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
-            "api_request_duration_seconds", "HTTP request latency", ["method", "route"],
+            "api_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-            registry=self.registry)
-        self.in_flight = Gauge("api_requests_in_flight", "HTTP requests being served",
-                               registry=self.registry)
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "api_requests_in_flight", "HTTP requests being served", registry=self.registry
+        )
 
 
 def _route_of(scope, status: int) -> str:
@@ -98,8 +107,17 @@ _FIXED = {"/openapi.json", "/docs", "/redoc", "/docs/oauth2-redirect"}
 # uuid4 hex, without a urandom call per request).
 _RID_PREFIX = secrets.token_hex(8)
 _rid_counter = itertools.count(1)
-_WANTED = frozenset((b"x-request-id", b"traceparent", b"tracestate", b"authorization",
-                     b"x-api-key", b"if-none-match", b"origin"))
+_WANTED = frozenset(
+    (
+        b"x-request-id",
+        b"traceparent",
+        b"tracestate",
+        b"authorization",
+        b"x-api-key",
+        b"if-none-match",
+        b"origin",
+    )
+)
 
 
 class RequestMiddleware:
@@ -116,8 +134,10 @@ class RequestMiddleware:
     def _observe(self, method: str, route: str, status: int, elapsed: float) -> None:
         series = self._series.get((method, route, status))
         if series is None:
-            series = (self.metrics.requests.labels(method, route, str(status)),
-                      self.metrics.latency.labels(method, route))
+            series = (
+                self.metrics.requests.labels(method, route, str(status)),
+                self.metrics.latency.labels(method, route),
+            )
             if len(self._series) < 10_000:
                 self._series[(method, route, status)] = series
         series[0].inc()
@@ -155,11 +175,20 @@ class RequestMiddleware:
         in_flight.inc()
         parent = None
         if b"traceparent" in headers:
-            parent = propagate.extract({k.decode(): headers[k].decode("latin-1")
-                                        for k in (b"traceparent", b"tracestate") if k in headers})
-        with tracer.start_as_current_span(f"{method} {path}", context=parent,
-                                          kind=SpanKind.SERVER, record_exception=False,
-                                          set_status_on_exception=False) as span:
+            parent = propagate.extract(
+                {
+                    k.decode(): headers[k].decode("latin-1")
+                    for k in (b"traceparent", b"tracestate")
+                    if k in headers
+                }
+            )
+        with tracer.start_as_current_span(
+            f"{method} {path}",
+            context=parent,
+            kind=SpanKind.SERVER,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
             try:
                 fast = self.fastpaths.answer(scope, headers) if self.fastpaths else None
                 if fast is not None:
@@ -173,8 +202,11 @@ class RequestMiddleware:
                     from api.errors import problem_response
 
                     resp = problem_response(
-                        500, "internal error; quote the request id when reporting it",
-                        instance=path, kind="internal")
+                        500,
+                        "internal error; quote the request id when reporting it",
+                        instance=path,
+                        kind="internal",
+                    )
                     await resp(scope, receive, send_wrapper)
                 status = 500
             finally:
@@ -182,9 +214,13 @@ class RequestMiddleware:
                 elapsed = time.perf_counter() - start
                 if span.is_recording():
                     span.update_name(f"{method} {route}")
-                    attrs = {"http.request.method": method, "url.path": path,
-                             "http.route": route, "http.response.status_code": status,
-                             "request.id": rid}
+                    attrs = {
+                        "http.request.method": method,
+                        "url.path": path,
+                        "http.route": route,
+                        "http.response.status_code": status,
+                        "request.id": rid,
+                    }
                     if ctx.principal:
                         attrs["enduser.id"] = ctx.principal
                     span.set_attributes(attrs)
@@ -196,10 +232,25 @@ class RequestMiddleware:
                     client = scope.get("client")
                     # makeRecord + handle: the same record as log.info(), without the stack
                     # walk logging does to find the caller's file and line
-                    log.handle(log.makeRecord(
-                        log.name, logging.INFO, __file__, 0, "request", None, None,
-                        extra={"fields": {
-                            "method": method, "path": path, "route": route, "status": status,
-                            "duration_ms": round(elapsed * 1000, 3),
-                            "client": client[0] if client else None}}))
+                    log.handle(
+                        log.makeRecord(
+                            log.name,
+                            logging.INFO,
+                            __file__,
+                            0,
+                            "request",
+                            None,
+                            None,
+                            extra={
+                                "fields": {
+                                    "method": method,
+                                    "path": path,
+                                    "route": route,
+                                    "status": status,
+                                    "duration_ms": round(elapsed * 1000, 3),
+                                    "client": client[0] if client else None,
+                                }
+                            },
+                        )
+                    )
                 reset_context(token)

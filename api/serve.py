@@ -21,6 +21,7 @@ Why these defaults (measured; benchmarks/bench_api.py):
   pending connection (a client's whole pool lands on one process). A worker that exits stops
   the others (the supervisor, e.g. Kubernetes, restarts the server).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,9 +41,18 @@ def granian_available() -> bool:
     return True
 
 
-def serve(target: str = DEFAULT_TARGET, *, factory: bool = True, host: str = "127.0.0.1",
-          port: int = 8000, workers: int = 1, server: str = "uvicorn", loop: str = "asyncio",
-          log_level: str = "info", backlog: int = 2048) -> None:
+def serve(
+    target: str = DEFAULT_TARGET,
+    *,
+    factory: bool = True,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    server: str = "uvicorn",
+    loop: str = "asyncio",
+    log_level: str = "info",
+    backlog: int = 2048,
+) -> None:
     """Serve `target` (module:callable) until stopped."""
     workers = max(1, workers)
     if server == "granian":
@@ -51,26 +61,46 @@ def serve(target: str = DEFAULT_TARGET, *, factory: bool = True, host: str = "12
         from granian import Granian
         from granian.constants import Interfaces, Loops
 
-        Granian(target, address=host, port=port, interface=Interfaces.ASGI, workers=workers,
-                factory=factory, loop=Loops(loop), log_level=_granian_level(log_level),
-                log_access=False, backlog=backlog).serve()
+        Granian(
+            target,
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=workers,
+            factory=factory,
+            loop=Loops(loop),
+            log_level=_granian_level(log_level),
+            log_access=False,
+            backlog=backlog,
+        ).serve()
         return
     if server != "uvicorn":
         raise ValueError(f"unknown server {server!r}; expected one of {SERVERS}")
     if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
         import uvicorn
 
-        uvicorn.run(target, workers=workers, **_uvicorn_options(factory, host, port, loop,
-                                                                 log_level, backlog))
+        uvicorn.run(
+            target,
+            workers=workers,
+            **_uvicorn_options(factory, host, port, loop, log_level, backlog),
+        )
         return
     _supervise(target, factory, host, port, workers, loop, log_level, backlog)
 
 
 def _uvicorn_options(factory, host, port, loop, log_level, backlog) -> dict:
-    return dict(factory=factory, host=host, port=port, loop=loop,
-                http="httptools" if _has("httptools") else "auto",
-                log_level=log_level.lower(), access_log=False, proxy_headers=False,
-                server_header=False, backlog=backlog)
+    return dict(
+        factory=factory,
+        host=host,
+        port=port,
+        loop=loop,
+        http="httptools" if _has("httptools") else "auto",
+        log_level=log_level.lower(),
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        backlog=backlog,
+    )
 
 
 def _worker(target, factory, host, port, loop, log_level, backlog) -> None:
@@ -79,14 +109,16 @@ def _worker(target, factory, host, port, loop, log_level, backlog) -> None:
 
     _die_with_parent()
     family, kind, proto, _, addr = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind(addr)
     sock.set_inheritable(True)
-    config = uvicorn.Config(target, **_uvicorn_options(factory, host, port, loop, log_level,
-                                                       backlog))
+    config = uvicorn.Config(
+        target, **_uvicorn_options(factory, host, port, loop, log_level, backlog)
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -111,12 +143,18 @@ def _supervise(target, factory, host, port, workers, loop, log_level, backlog) -
     import threading
 
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_worker, name=f"api-worker-{i}",
-                         args=(target, factory, host, port, loop, log_level, backlog))
-             for i in range(workers)]
+    procs = [
+        ctx.Process(
+            target=_worker,
+            name=f"api-worker-{i}",
+            args=(target, factory, host, port, loop, log_level, backlog),
+        )
+        for i in range(workers)
+    ]
     stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set())
-                for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
     try:
         for p in procs:
             p.start()
@@ -126,7 +164,7 @@ def _supervise(target, factory, host, port, workers, loop, log_level, backlog) -
     finally:
         for p in procs:
             if p.is_alive():
-                p.terminate()                      # SIGTERM: uvicorn's graceful shutdown
+                p.terminate()  # SIGTERM: uvicorn's graceful shutdown
         for p in procs:
             p.join(timeout=30)
             if p.is_alive():
@@ -154,28 +192,46 @@ def _granian_level(level: str):
 
 
 def add_server_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--workers", type=int, default=os.environ.get("API_WORKERS", "1"),
-                   help="worker processes (default API_WORKERS or 1; caches and rate limits "
-                        "are per process)")
-    p.add_argument("--server", choices=SERVERS, default=os.environ.get("API_SERVER", "uvicorn"),
-                   help="ASGI server (default API_SERVER or uvicorn; granian is optional)")
-    p.add_argument("--loop", choices=LOOPS, default=os.environ.get("API_LOOP", "asyncio"),
-                   help="event loop (default API_LOOP or asyncio: it accepts every pending "
-                        "connection at once, uvloop one per loop iteration)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=os.environ.get("API_WORKERS", "1"),
+        help="worker processes (default API_WORKERS or 1; caches and rate limits are per process)",
+    )
+    p.add_argument(
+        "--server",
+        choices=SERVERS,
+        default=os.environ.get("API_SERVER", "uvicorn"),
+        help="ASGI server (default API_SERVER or uvicorn; granian is optional)",
+    )
+    p.add_argument(
+        "--loop",
+        choices=LOOPS,
+        default=os.environ.get("API_LOOP", "asyncio"),
+        help="event loop (default API_LOOP or asyncio: it accepts every pending "
+        "connection at once, uvloop one per loop iteration)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--target", default=DEFAULT_TARGET, help="module:callable")
-    ap.add_argument("--no-factory", action="store_true", help="the target is an app, not a "
-                                                              "factory")
+    ap.add_argument("--no-factory", action="store_true", help="the target is an app, not a factory")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8000)
     ap.add_argument("--log-level", default="warning")
     add_server_arguments(ap)
     a = ap.parse_args(argv)
-    serve(a.target, factory=not a.no_factory, host=a.host, port=a.port, workers=a.workers,
-          server=a.server, loop=a.loop, log_level=a.log_level)
+    serve(
+        a.target,
+        factory=not a.no_factory,
+        host=a.host,
+        port=a.port,
+        workers=a.workers,
+        server=a.server,
+        loop=a.loop,
+        log_level=a.log_level,
+    )
     return 0
 
 

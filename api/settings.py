@@ -4,6 +4,7 @@ Auth is deny-by-default: with neither a JWT secret / JWKS URL nor API keys confi
 data endpoint answers 401. Storage comes from STORAGE_ROOT, exactly as for the pipeline
 (default: the embedded default's storage folder, see nascar_pipeline.settings).
 """
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,16 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from nascar_pipeline.settings import storage_root
 
 _RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day|s|m|h|d)\s*$")
-_PERIODS = {"second": 1, "s": 1, "minute": 60, "m": 60, "hour": 3600, "h": 3600,
-            "day": 86400, "d": 86400}
+_PERIODS = {
+    "second": 1,
+    "s": 1,
+    "minute": 60,
+    "m": 60,
+    "hour": 3600,
+    "h": 3600,
+    "day": 86400,
+    "d": 86400,
+}
 
 
 def _split(value):
@@ -34,9 +43,11 @@ class ApiSettings(BaseSettings):
     storage_root: str = Field(
         default_factory=storage_root,
         validation_alias=AliasChoices("STORAGE_ROOT", "API_STORAGE_ROOT", "storage_root"),
-        description="folder, file:// or s3://bucket/prefix (same variable as the pipeline)")
+        description="folder, file:// or s3://bucket/prefix (same variable as the pipeline)",
+    )
     manifest_ttl_s: float = Field(
-        2.0, ge=0, description="seconds a race's manifest is trusted before it is re-read")
+        2.0, ge=0, description="seconds a race's manifest is trusted before it is re-read"
+    )
     cache_max_items: int = Field(256, ge=1, description="cached frames and bodies (LRU)")
 
     # ---- auth ----------------------------------------------------------------------------
@@ -46,24 +57,31 @@ class ApiSettings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_leeway_s: int = Field(0, ge=0, le=300)
     required_scope: str | None = Field(
-        None, description="when set, JWTs must carry it in `scope`/`scp`, else 403")
+        None, description="when set, JWTs must carry it in `scope`/`scp`, else 403"
+    )
     keys_hashed: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="API keys as `<key id>:sha256:<hex>` (comma-separated); "
-                    "`nascar-pipeline api-key new` makes one")
+        "`nascar-pipeline api-key new` makes one",
+    )
     revoked_keys: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="revoked API key ids (or sha256 hex digests)")
+        default_factory=list, description="revoked API key ids (or sha256 hex digests)"
+    )
 
     # ---- web -----------------------------------------------------------------------------
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     rate_limit: str = Field("120/minute", description="per principal, e.g. 120/minute; 0/... off")
     docs_enabled: bool = True
     gc_freeze: bool = Field(
-        True, description="gc.freeze() after startup: full collections then skip the "
-                          "long-lived startup objects (no 100+ ms pauses under load)")
+        True,
+        description="gc.freeze() after startup: full collections then skip the "
+        "long-lived startup objects (no 100+ ms pauses under load)",
+    )
     fast_path: bool = Field(
-        True, description="answer cached portfolio reads from memory before FastAPI's routing "
-                          "(same auth, headers, logs and metrics; api/fastpath.py)")
+        True,
+        description="answer cached portfolio reads from memory before FastAPI's routing "
+        "(same auth, headers, logs and metrics; api/fastpath.py)",
+    )
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -91,10 +109,12 @@ class ApiSettings(BaseSettings):
         return v or None
 
     @model_validator(mode="after")
-    def _jwt_complete(self) -> "ApiSettings":
+    def _jwt_complete(self) -> ApiSettings:
         if (self.jwt_secret or self.jwks_url) and not (self.jwt_audience and self.jwt_issuer):
-            raise ValueError("API_JWT_AUDIENCE and API_JWT_ISSUER are required with "
-                             "API_JWT_SECRET or API_JWKS_URL (aud and iss are always checked)")
+            raise ValueError(
+                "API_JWT_AUDIENCE and API_JWT_ISSUER are required with "
+                "API_JWT_SECRET or API_JWKS_URL (aud and iss are always checked)"
+            )
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
             raise ValueError("API_JWT_SECRET must be at least 32 characters (HS256 key strength)")
         return self

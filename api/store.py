@@ -7,6 +7,7 @@ Consistency: a file is served only when the sha256 of the bytes read equals the 
 `data_version` (re-reading the manifest once if they differ), so a response's provenance and
 ETag always describe the bytes in it. A mismatch that persists (a rewrite in progress) is a 409.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,18 +41,32 @@ KNOWN_ASSETS = (
 
 
 def not_found_race(race_key: str) -> ApiError:
-    return ApiError(404, f"race {race_key!r} has nothing materialized (unknown race)",
-                    kind="race-not-found", race_key=race_key)
+    return ApiError(
+        404,
+        f"race {race_key!r} has nothing materialized (unknown race)",
+        kind="race-not-found",
+        race_key=race_key,
+    )
 
 
 def not_found_asset(race_key: str, asset: str) -> ApiError:
-    return ApiError(404, f"asset {asset!r} is not materialized for race {race_key!r}",
-                    kind="asset-not-found", race_key=race_key, asset=asset)
+    return ApiError(
+        404,
+        f"asset {asset!r} is not materialized for race {race_key!r}",
+        kind="asset-not-found",
+        race_key=race_key,
+        asset=asset,
+    )
 
 
 class RaceStore:
-    def __init__(self, layout: StorageLayout, manifest_ttl_s: float = 2.0,
-                 max_items: int = 256, max_bytes: int = 512 * 1024 * 1024):
+    def __init__(
+        self,
+        layout: StorageLayout,
+        manifest_ttl_s: float = 2.0,
+        max_items: int = 256,
+        max_bytes: int = 512 * 1024 * 1024,
+    ):
         self.layout = layout
         self.ttl = manifest_ttl_s
         self.cache = LRUCache(max_items=max_items, max_bytes=max_bytes)
@@ -161,8 +176,9 @@ class RaceStore:
         return {"races": len(keys)}
 
     # ---- verified reads ---------------------------------------------------------------------
-    def _read_verified(self, race_key: str, asset: str, entry: ManifestEntry,
-                       path_fn) -> tuple[bytes, ManifestEntry]:
+    def _read_verified(
+        self, race_key: str, asset: str, entry: ManifestEntry, path_fn
+    ) -> tuple[bytes, ManifestEntry]:
         with tracer.start_as_current_span("storage.read_asset") as span:
             span.set_attribute("race_key", race_key)
             span.set_attribute("asset", asset)
@@ -183,32 +199,41 @@ class RaceStore:
             if data is not None and hashlib.sha256(data).hexdigest()[:16] == fresh.data_version:
                 return data, fresh
             span.set_attribute("conflict", True)
-            raise ApiError(409, f"asset {asset!r} of race {race_key!r} is being rewritten "
-                                "(file and manifest disagree); retry shortly",
-                           kind="asset-changing", headers={"Retry-After": "1"},
-                           race_key=race_key, asset=asset)
+            raise ApiError(
+                409,
+                f"asset {asset!r} of race {race_key!r} is being rewritten "
+                "(file and manifest disagree); retry shortly",
+                kind="asset-changing",
+                headers={"Retry-After": "1"},
+                race_key=race_key,
+                asset=asset,
+            )
 
-    def asset_bytes(self, race_key: str, asset: str,
-                    entry: ManifestEntry | None = None) -> tuple[bytes, ManifestEntry]:
+    def asset_bytes(
+        self, race_key: str, asset: str, entry: ManifestEntry | None = None
+    ) -> tuple[bytes, ManifestEntry]:
         entry = entry or self.entry(race_key, asset)
         key = ("bytes", race_key, asset, entry.data_version)
         hit = self.cache.get(key)
         if hit is not None:
             return hit, entry
-        data, entry = self._read_verified(race_key, asset, entry,
-                                          lambda: self.layout.asset_path(asset, race_key))
+        data, entry = self._read_verified(
+            race_key, asset, entry, lambda: self.layout.asset_path(asset, race_key)
+        )
         self.cache.put(("bytes", race_key, asset, entry.data_version), data)
         return data, entry
 
-    def frame(self, race_key: str, asset: str,
-              entry: ManifestEntry | None = None) -> tuple[pd.DataFrame, ManifestEntry]:
+    def frame(
+        self, race_key: str, asset: str, entry: ManifestEntry | None = None
+    ) -> tuple[pd.DataFrame, ManifestEntry]:
         """The asset as a DataFrame and the manifest entry that describes exactly those rows
         (newer than `entry` when a rewrite landed in between)."""
         entry = entry or self.entry(race_key, asset)
 
         def load() -> tuple[pd.DataFrame, ManifestEntry]:
-            data, used = self._read_verified(race_key, asset, entry,
-                                             lambda: self.layout.asset_path(asset, race_key))
+            data, used = self._read_verified(
+                race_key, asset, entry, lambda: self.layout.asset_path(asset, race_key)
+            )
             with tracer.start_as_current_span("parquet.decode") as span:
                 span.set_attribute("bytes", len(data))
                 return pq.read_table(io.BytesIO(data)).to_pandas(), used
@@ -219,9 +244,14 @@ class RaceStore:
         """A file written beside an asset (e.g. `draftkings.csv` beside lineup_portfolio)."""
         entry = self.entry(race_key, asset)
         if name not in entry.extra_files:
-            raise ApiError(404, f"file {name!r} of asset {asset!r} is not materialized for race "
-                                f"{race_key!r}", kind="asset-file-not-found", race_key=race_key,
-                           asset=asset, file=name)
+            raise ApiError(
+                404,
+                f"file {name!r} of asset {asset!r} is not materialized for race {race_key!r}",
+                kind="asset-file-not-found",
+                race_key=race_key,
+                asset=asset,
+                file=name,
+            )
 
         def load() -> bytes:
             with tracer.start_as_current_span("storage.read_extra") as span:
@@ -232,9 +262,15 @@ class RaceStore:
                 try:
                     data = self.layout.read_bytes(path)
                 except FileNotFoundError:
-                    raise ApiError(409, f"file {name!r} of asset {asset!r} is listed but missing "
-                                        "(being rewritten?); retry shortly", kind="asset-changing",
-                                   headers={"Retry-After": "1"}, asset=asset, file=name) from None
+                    raise ApiError(
+                        409,
+                        f"file {name!r} of asset {asset!r} is listed but missing "
+                        "(being rewritten?); retry shortly",
+                        kind="asset-changing",
+                        headers={"Retry-After": "1"},
+                        asset=asset,
+                        file=name,
+                    ) from None
                 span.set_attribute("bytes", len(data))
                 return data
 

@@ -7,6 +7,7 @@ race_scenarios, same shape (S, D) float32); the field is drawn from the slate's 
 
 Run: .venv/bin/python benchmarks/bench_contest.py [--slate SUBSTRING] [--quick]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,11 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--slate", default="brickyard")
     ap.add_argument("--quick", action="store_true", help="smaller sizes (smoke test)")
-    ap.add_argument("--portfolio", action="store_true",
-                    help="also compare an MCMC + greedy portfolio with the projection-only one")
+    ap.add_argument(
+        "--portfolio",
+        action="store_true",
+        help="also compare an MCMC + greedy portfolio with the projection-only one",
+    )
     args = ap.parse_args()
     df = pd.read_csv(DATA / "draftkings" / "slates_2026.csv")
     slate = next(s for s in df.slate.unique() if args.slate in s)
@@ -61,9 +65,11 @@ def main() -> int:
     S, F = 10_000 // scale, 10_000 // scale
     tf, ts, summ = run(proj, sal, own, ours, S, F, rng)
     p = summ["portfolio"]
-    print(f"\n7b: {len(ours)} lineups vs field {F} over {S} scenarios: field {tf:.2f} s + "
-          f"simulation {ts:.2f} s = {tf + ts:.2f} s  (portfolio ROI {p['roi']:+.3f}, "
-          f"p_profit {p['p_profit']:.3f})")
+    print(
+        f"\n7b: {len(ours)} lineups vs field {F} over {S} scenarios: field {tf:.2f} s + "
+        f"simulation {ts:.2f} s = {tf + ts:.2f} s  (portfolio ROI {p['roi']:+.3f}, "
+        f"p_profit {p['p_profit']:.3f})"
+    )
     print("\n7c: time vs field size (scenarios fixed at %d)" % S)
     print(f"{'field':>8s} {'scenarios':>9s} {'field s':>8s} {'sim s':>8s} {'total s':>8s}")
     for F2 in (1_000 // scale, 10_000 // scale, 50_000 // scale):
@@ -93,27 +99,47 @@ def compare_portfolios(proj, sal, own, rng, n=20, quick=False, sel_cap=100 * 20.
     table = default_gpp_payouts(F + n, 20.0)
     t0 = time.perf_counter()
     exact = optimize_lineups(proj, sal, 6, 50_000, k=100, min_salary=45_000)
-    base = optimize_lineups(proj, sal, 6, 50_000, k=n, max_shared=4, max_exposure=0.6,
-                            min_salary=45_000).lineups
+    base = optimize_lineups(
+        proj, sal, 6, 50_000, k=n, max_shared=4, max_exposure=0.6, min_salary=45_000
+    ).lineups
     obj = FieldObjective.build(pts[:S_obj], field, table, n_ours=n, prize_cap=100 * 20.0)
-    mh = mh_sample(lambda L: obj.value(L) / 20.0, sal, 6, 50_000, min_salary=45_000, n_chains=6,
-                   n_temps=4, steps=150 if quick else 600, init=exact.lineups[:6], rng=rng)
+    mh = mh_sample(
+        lambda L: obj.value(L) / 20.0,
+        sal,
+        6,
+        50_000,
+        min_salary=45_000,
+        n_chains=6,
+        n_temps=4,
+        steps=150 if quick else 600,
+        init=exact.lineups[:6],
+        rng=rng,
+    )
     fc = np.unique(field, axis=0)
     fc = fc[sal[fc].sum(axis=1) >= 45_000][:3000]
-    sel = FieldObjective.build(pts[S_obj:S_obj + S_sel], field, table, n_ours=n, prize_cap=sel_cap)
-    port = greedy_portfolio(sel, np.vstack([mh.lineups, exact.lineups, fc]), n, max_exposure=0.6,
-                            max_overlap=4)
+    sel = FieldObjective.build(
+        pts[S_obj : S_obj + S_sel], field, table, n_ours=n, prize_cap=sel_cap
+    )
+    port = greedy_portfolio(
+        sel, np.vstack([mh.lineups, exact.lineups, fc]), n, max_exposure=0.6, max_overlap=4
+    )
     t_build = time.perf_counter() - t0
-    ev = pts[S_obj + S_sel:]
-    print(f"\nportfolio of {n} vs field {F}, {len(ev)} held-out scenarios "
-          f"(MCMC: acceptance by temperature {np.round(mh.acceptance, 3).tolist()}, "
-          f"{mh.info['distinct']} distinct lineups; built in {t_build:.1f} s)")
-    print(f"{'portfolio':24s} {'ROI':>7s} {'p_profit':>8s} {'any cash %':>10s} {'any win %':>9s} "
-          f"{'mean proj':>9s}")
+    ev = pts[S_obj + S_sel :]
+    print(
+        f"\nportfolio of {n} vs field {F}, {len(ev)} held-out scenarios "
+        f"(MCMC: acceptance by temperature {np.round(mh.acceptance, 3).tolist()}, "
+        f"{mh.info['distinct']} distinct lineups; built in {t_build:.1f} s)"
+    )
+    print(
+        f"{'portfolio':24s} {'ROI':>7s} {'p_profit':>8s} {'any cash %':>10s} {'any win %':>9s} "
+        f"{'mean proj':>9s}"
+    )
     for name, L in (("projection (exact)", base), ("MCMC + greedy payout", port.lineups)):
         p = simulate_contest(ev, L, field, table).summary()["portfolio"]
-        print(f"{name:24s} {p['roi']:+7.3f} {p['p_profit']:8.3f} {p['any_cash_pct']:10.1f} "
-              f"{p['any_win_pct']:9.2f} {proj[L].sum(axis=1).mean():9.2f}")
+        print(
+            f"{name:24s} {p['roi']:+7.3f} {p['p_profit']:8.3f} {p['any_cash_pct']:10.1f} "
+            f"{p['any_win_pct']:9.2f} {proj[L].sum(axis=1).mean():9.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ Maven resolution (--cold-maven: into a fresh temporary cache, i.e. what CI pays 
 machine), server start, parse, first ingest (one transaction), re-import (a no-op), list_races
 (the sensor's poll) and race_inputs for the last race.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,11 @@ def timed(label: str, fn, *a, **kw):
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
-    ap.add_argument("--cold-maven", action="store_true",
-                    help="resolve the server jars into a fresh temporary cache first")
+    ap.add_argument(
+        "--cold-maven",
+        action="store_true",
+        help="resolve the server jars into a fresh temporary cache first",
+    )
     args = ap.parse_args()
     data = Path(args.data)
     races, results = data / "history" / "races.csv", data / "history" / "results.csv"
@@ -73,8 +77,12 @@ def main() -> int:
                 inp = timed(f"race_inputs(last race) #{i + 1}", src.race_inputs, last)
             print(f"  history rows for {last}: {len(inp.history)}")
             for i in range(2):
-                timed(f"materialize race_snapshot (Dagster) #{i + 1}", _materialize_snapshot,
-                      server, last)
+                timed(
+                    f"materialize race_snapshot (Dagster) #{i + 1}",
+                    _materialize_snapshot,
+                    server,
+                    last,
+                )
     finally:
         timed("server stop", server.stop)
         if cold_dir:
@@ -97,10 +105,16 @@ def _materialize_snapshot(server, race_key: str) -> None:
         instance = DagsterInstance.ephemeral()
         instance.add_dynamic_partitions("races", [race_key])
         result = materialize(
-            [race_snapshot], partition_key=race_key, instance=instance,
-            resources={"race_source": Neo4jResource(uri=server.uri, user=server.user,
-                                                    password=server.password),
-                       "parquet_io_manager": ParquetIOManager(root=root)})
+            [race_snapshot],
+            partition_key=race_key,
+            instance=instance,
+            resources={
+                "race_source": Neo4jResource(
+                    uri=server.uri, user=server.user, password=server.password
+                ),
+                "parquet_io_manager": ParquetIOManager(root=root),
+            },
+        )
         assert result.success
 
 

@@ -7,6 +7,7 @@ pydfs-lineup-optimizer pins PuLP==2.4, so it lives in its own venv (created on f
 
 Run: .venv/bin/python benchmarks/bench_optimizer.py [--slate SUBSTRING] [--n 150] [--max-shared 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,10 @@ def ensure_venv() -> Path:
     if not py.exists():
         print("creating", VENV, "(pydfs-lineup-optimizer 3.6.1, PuLP 2.4)", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(VENV / "bin" / "pip"), "install", "-q",
-                        "pydfs-lineup-optimizer==3.6.1"], check=True)
+        subprocess.run(
+            [str(VENV / "bin" / "pip"), "install", "-q", "pydfs-lineup-optimizer==3.6.1"],
+            check=True,
+        )
     return py
 
 
@@ -58,15 +61,20 @@ def main() -> int:
     ap.add_argument("--slate", default="brickyard", help="substring of the slate name")
     ap.add_argument("--n", type=int, default=150)
     ap.add_argument("--max-shared", type=int, default=3)
-    ap.add_argument("--with-milp", action="store_true",
-                    help="also time our HiGHS MILP path (slow: the overlap rows make it hard)")
+    ap.add_argument(
+        "--with-milp",
+        action="store_true",
+        help="also time our HiGHS MILP path (slow: the overlap rows make it hard)",
+    )
     args = ap.parse_args()
     df = pd.read_csv(DATA / "draftkings" / "slates_2026.csv")
     slate = next(s for s in df.slate.unique() if args.slate in s)
     g = df[df.slate == slate].reset_index(drop=True)
     sal = g.salary.to_numpy()
     proj = g.proj_points.to_numpy(dtype=float)
-    print(f"slate {slate}: {len(g)} drivers; {args.n} lineups, <= {args.max_shared} shared, cap 50000")
+    print(
+        f"slate {slate}: {len(g)} drivers; {args.n} lineups, <= {args.max_shared} shared, cap 50000"
+    )
 
     from nascar_pipeline.core.optimize import optimize_lineups, validate_lineups
 
@@ -82,9 +90,17 @@ def main() -> int:
         res = Path(td) / "res.json"
         script = Path(td) / "run_pydfs.py"
         script.write_text(PYDFS_SCRIPT)
-        spec.write_text(json.dumps({"names": g.name.tolist(), "salary": sal.tolist(),
-                                    "proj": proj.tolist(), "n": args.n,
-                                    "max_shared": args.max_shared}))
+        spec.write_text(
+            json.dumps(
+                {
+                    "names": g.name.tolist(),
+                    "salary": sal.tolist(),
+                    "proj": proj.tolist(),
+                    "n": args.n,
+                    "max_shared": args.max_shared,
+                }
+            )
+        )
         subprocess.run([str(py), str(script), str(spec), str(res)], check=True)
         pd_res = json.loads(res.read_text())
     pl = np.array(pd_res["lineups"], dtype=np.int64)
@@ -94,21 +110,31 @@ def main() -> int:
         sets = [set(r) for r in L.tolist()]
         return all(len(a & b) <= args.max_shared for i, a in enumerate(sets) for b in sets[:i])
 
-    rows = [("ours (exact, auto)", ours.lineups, t_ours), ("pydfs 3.6.1 (CBC)", pl, pd_res["seconds"])]
+    rows = [
+        ("ours (exact, auto)", ours.lineups, t_ours),
+        ("pydfs 3.6.1 (CBC)", pl, pd_res["seconds"]),
+    ]
     if args.with_milp:
         t0 = time.perf_counter()
-        milp = optimize_lineups(proj, sal, 6, 50_000, k=args.n, max_shared=args.max_shared,
-                                method="milp")
+        milp = optimize_lineups(
+            proj, sal, 6, 50_000, k=args.n, max_shared=args.max_shared, method="milp"
+        )
         rows.append(("ours (HiGHS MILP)", milp.lineups, time.perf_counter() - t0))
-    print(f"{'optimizer':20s} {'lineups':>7s} {'total proj':>11s} {'best':>7s} {'worst':>7s} "
-          f"{'overlap ok':>10s} {'seconds':>8s}")
+    print(
+        f"{'optimizer':20s} {'lineups':>7s} {'total proj':>11s} {'best':>7s} {'worst':>7s} "
+        f"{'overlap ok':>10s} {'seconds':>8s}"
+    )
     for name, L, t in rows:
         v = proj[L].sum(axis=1)
-        print(f"{name:20s} {len(L):7d} {v.sum():11.2f} {v.max():7.2f} {v.min():7.2f} "
-              f"{str(overlap_ok(L)):>10s} {t:8.3f}")
+        print(
+            f"{name:20s} {len(L):7d} {v.sum():11.2f} {v.max():7.2f} {v.min():7.2f} "
+            f"{str(overlap_ok(L)):>10s} {t:8.3f}"
+        )
     tot_o, tot_p = proj[ours.lineups].sum(), proj[pl].sum()
     diff = tot_o - tot_p if abs(tot_o - tot_p) > 1e-6 else 0.0
-    print(f"total projection: ours - pydfs = {diff:+.2f}; speed-up x{pd_res['seconds'] / t_ours:.1f}")
+    print(
+        f"total projection: ours - pydfs = {diff:+.2f}; speed-up x{pd_res['seconds'] / t_ours:.1f}"
+    )
     return 0
 
 

@@ -25,6 +25,7 @@ or a YAML file. The backfill's figure is from submission to the end of the last 
 run's outcome is reported (a race whose model misses the convergence gate is reported with
 the failed check, not hidden).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +41,7 @@ sys.path.insert(0, str(REPO))
 
 
 def bench_ticks(seasons: int = 28) -> dict:
-    from dagster import DagsterInstance, build_sensor_context, instance_for_test
+    from dagster import build_sensor_context, instance_for_test
     from dagster._core.definitions.partitions.context import partition_loading_context
 
     from nascar_pipeline.automation.sensors import race_sensor
@@ -70,28 +71,46 @@ def bench_ticks(seasons: int = 28) -> dict:
         if find_pg_bin() is not None:
             pg = PostgresServer().start()
             db = pg.create_database("bench_ticks")
-            overrides = {"storage": {"postgres": {"postgres_db": {
-                "hostname": pg.host, "port": pg.port, "username": pg.user, "password": "",
-                "db_name": db, "scheme": "postgresql+psycopg2"}}}}
+            overrides = {
+                "storage": {
+                    "postgres": {
+                        "postgres_db": {
+                            "hostname": pg.host,
+                            "port": pg.port,
+                            "username": pg.user,
+                            "password": "",
+                            "db_name": db,
+                            "scheme": "postgresql+psycopg2",
+                        }
+                    }
+                }
+            }
         out["instance"] = "postgres" if pg else "sqlite"
         try:
             with instance_for_test(overrides=overrides) as instance:
                 cursor = None
                 for tick in ("first_tick", "second_tick"):
-                    ctx = build_sensor_context(instance=instance, instance_ref=instance.get_ref(),
-                                               cursor=cursor, repository_def=defs.get_repository_def(),
-                                               resources={"race_source": Res()})
+                    ctx = build_sensor_context(
+                        instance=instance,
+                        instance_ref=instance.get_ref(),
+                        cursor=cursor,
+                        repository_def=defs.get_repository_def(),
+                        resources={"race_source": Res()},
+                    )
                     t = time.perf_counter()
                     with partition_loading_context(dynamic_partitions_store=instance):
                         data = race_sensor.evaluate_tick(ctx)
                     out[f"{tick}_s"] = round(time.perf_counter() - t, 2)
-                    added = sum(len(r.partition_keys) for r in data.dynamic_partitions_requests or [])
+                    added = sum(
+                        len(r.partition_keys) for r in data.dynamic_partitions_requests or []
+                    )
                     out[f"{tick}_partitions_added"] = added
                     out[f"{tick}_run_requests"] = len(data.run_requests or [])
                     t = time.perf_counter()
                     for req in data.dynamic_partitions_requests or []:
-                        instance.add_dynamic_partitions(req.partitions_def_name,
-                                                        list(req.partition_keys))
+                        instance.add_dynamic_partitions(
+                            req.partitions_def_name, list(req.partition_keys)
+                        )
                     if added:
                         out["apply_partitions_s"] = round(time.perf_counter() - t, 2)
                     cursor = data.cursor
@@ -114,19 +133,28 @@ def _run_config(name: str) -> dict:
     return yaml.safe_load(Path(name).read_text()) or {}
 
 
-def bench_daemon(race_config: str = "test", backfill_config: str = "test",
-                 backfill_races: int = 10) -> dict:
+def bench_daemon(
+    race_config: str = "test", backfill_config: str = "test", backfill_races: int = 10
+) -> dict:
     import pytest  # noqa: F401 - the stack helper lives in the test module
     import yaml
 
-    from tests.services.postgres import PostgresServer
-    from tests.test_orchestration_daemon import (Stack, _failed_blocking_checks, _group_outcome,
-                                                 _run_seconds, wait_for)
-
     from nascar_pipeline.automation.policies import TAG_BACKFILL, TAG_TRIGGER
+    from tests.services.postgres import PostgresServer
+    from tests.test_orchestration_daemon import (
+        Stack,
+        _failed_blocking_checks,
+        _group_outcome,
+        _run_seconds,
+        wait_for,
+    )
 
-    out: dict = {"cores": os.cpu_count(), "race_config": race_config,
-                 "backfill_config": backfill_config, "load_avg_start": os.getloadavg()[0]}
+    out: dict = {
+        "cores": os.cpu_count(),
+        "race_config": race_config,
+        "backfill_config": backfill_config,
+        "load_avg_start": os.getloadavg()[0],
+    }
     pg = PostgresServer().start()
     with tempfile.TemporaryDirectory() as tmp:
         # The sensor's runs take NASCAR_RACE_RUN_CONFIG (written by Stack).
@@ -140,7 +168,7 @@ def bench_daemon(race_config: str = "test", backfill_config: str = "test",
             out["full_race_run_status"] = _group_outcome(stack, rid)
             out["full_race_failed_checks"] = _failed_blocking_checks(stack, rid)
             out["full_race_step_s"] = _step_seconds(stack, rid)
-            keys = races[races["has_results"]]["race_key"].tolist()[10:10 + backfill_races]
+            keys = races[races["has_results"]]["race_key"].tolist()[10 : 10 + backfill_races]
             cfg = Path(tmp) / "backfill_run.yaml"
             cfg.write_text(yaml.safe_dump(_run_config(backfill_config)))
             t0 = time.time()
@@ -148,19 +176,25 @@ def bench_daemon(race_config: str = "test", backfill_config: str = "test",
             bf = [ln for ln in text.splitlines() if ln.startswith("backfill ")][0].split()[1][:-1]
             bruns = stack.runs(tags={TAG_BACKFILL: bf})
             roots = [r.run_id for r in bruns if not r.parent_run_id]
-            wait_for(lambda: all(_group_outcome(stack, r) for r in roots), 6 * 3600, 5,
-                     "the backfill's runs")
+            wait_for(
+                lambda: all(_group_outcome(stack, r) for r in roots),
+                6 * 3600,
+                5,
+                "the backfill's runs",
+            )
             allruns = stack.runs(tags={TAG_BACKFILL: bf})
             end = max(stack.instance.get_run_stats(r.run_id).end_time or 0 for r in allruns)
             out["backfill_races"] = len(roots)
             out["backfill_s"] = round(end - t0, 1)
-            out["backfill_outcomes"] = {
-                r: _group_outcome(stack, r) for r in roots}
+            out["backfill_outcomes"] = {r: _group_outcome(stack, r) for r in roots}
             out["backfill_failed_checks"] = {
                 r.tags["dagster/partition"]: _failed_blocking_checks(stack, r.run_id)
-                for r in allruns if _failed_blocking_checks(stack, r.run_id)}
-            out["backfill_run_s"] = sorted(round(_run_seconds(stack.instance, r.run_id), 1)
-                                           for r in allruns)
+                for r in allruns
+                if _failed_blocking_checks(stack, r.run_id)
+            }
+            out["backfill_run_s"] = sorted(
+                round(_run_seconds(stack.instance, r.run_id), 1) for r in allruns
+            )
             out["load_avg_end"] = os.getloadavg()[0]
         finally:
             stack.close()
@@ -171,26 +205,39 @@ def bench_daemon(race_config: str = "test", backfill_config: str = "test",
 def _step_seconds(stack, run_id) -> dict:
     from tests.test_orchestration_daemon import _step_spans
 
-    return {k: round(b - a, 1) for k, (a, b) in _step_spans(stack, run_id).items()
-            if b is not None and b - a >= 1}
+    return {
+        k: round(b - a, 1)
+        for k, (a, b) in _step_spans(stack, run_id).items()
+        if b is not None and b - a >= 1
+    }
 
 
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("--daemon", action="store_true",
-                   help="also time a full race run and a backfill through dagster-daemon")
+    p.add_argument(
+        "--daemon",
+        action="store_true",
+        help="also time a full race run and a backfill through dagster-daemon",
+    )
     p.add_argument("--seasons", type=int, default=28)
     p.add_argument("--skip-ticks", action="store_true", help="skip the sensor-tick figures")
-    p.add_argument("--race-config", default="test",
-                   help="run config of the sensor's full race run: test | production | FILE")
-    p.add_argument("--backfill-config", default="test",
-                   help="run config of the backfill's runs: test | production | FILE")
+    p.add_argument(
+        "--race-config",
+        default="test",
+        help="run config of the sensor's full race run: test | production | FILE",
+    )
+    p.add_argument(
+        "--backfill-config",
+        default="test",
+        help="run config of the backfill's runs: test | production | FILE",
+    )
     p.add_argument("--backfill-races", type=int, default=10)
     args = p.parse_args()
     figures = {} if args.skip_ticks else {"ticks": bench_ticks(args.seasons)}
     if args.daemon:
-        figures["daemon"] = bench_daemon(args.race_config, args.backfill_config,
-                                         args.backfill_races)
+        figures["daemon"] = bench_daemon(
+            args.race_config, args.backfill_config, args.backfill_races
+        )
     print(json.dumps(figures, indent=1))
     return 0
 

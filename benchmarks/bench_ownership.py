@@ -11,6 +11,7 @@ on the other five slates' ownership, leave-one-slate-out, then blended; shows th
 
 Run: .venv/bin/python benchmarks/bench_ownership.py
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nascar_pipeline.core.ownership import (DEFAULT_BLEND, feature_matrix, fit_ownership_model,
-                                            project_ownership, spearman)
+from nascar_pipeline.core.ownership import (
+    DEFAULT_BLEND,
+    feature_matrix,
+    fit_ownership_model,
+    project_ownership,
+    spearman,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("NASCAR_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -29,8 +35,10 @@ DATA = Path(os.environ.get("NASCAR_SHARED_DATA", REPO.parent / "shared" / "data"
 def main() -> int:
     df = pd.read_csv(DATA / "draftkings" / "slates_2026.csv")
     slates = {s: g.reset_index(drop=True) for s, g in df.groupby("slate", sort=True)}
-    feats = {s: (feature_matrix(g.salary.values, g.proj_points.values), g.proj_own.values.astype(float))
-             for s, g in slates.items()}
+    feats = {
+        s: (feature_matrix(g.salary.values, g.proj_points.values), g.proj_own.values.astype(float))
+        for s, g in slates.items()
+    }
     rows = []
     for s, g in slates.items():
         sal, proj, act = g.salary.values, g.proj_points.values.astype(float), g.proj_own.values
@@ -40,20 +48,41 @@ def main() -> int:
         coefs = fit_ownership_model([v for k, v in feats.items() if k != s])
         loso = project_ownership(sal, proj, 6, 50_000, points=pts, coefs=coefs)
         assert abs(base.ownership.sum() - 600) < 1e-6 and base.ownership.max() <= 100 + 1e-9
-        for name, est in (("model", base.model), ("optimal", base.optimal),
-                          ("blend", base.ownership), ("blend-loso", loso.ownership)):
-            rows.append({"slate": s, "drivers": len(g), "estimator": name,
-                         "mae": np.abs(est - act).mean(), "spearman": spearman(est, act)})
+        for name, est in (
+            ("model", base.model),
+            ("optimal", base.optimal),
+            ("blend", base.ownership),
+            ("blend-loso", loso.ownership),
+        ):
+            rows.append(
+                {
+                    "slate": s,
+                    "drivers": len(g),
+                    "estimator": name,
+                    "mae": np.abs(est - act).mean(),
+                    "spearman": spearman(est, act),
+                }
+            )
     t = pd.DataFrame(rows)
-    wide = t.pivot_table(index=["slate", "drivers"], columns="estimator", values=["mae", "spearman"])
-    wide = wide.reindex(columns=pd.MultiIndex.from_product(
-        [["mae", "spearman"], ["model", "optimal", "blend", "blend-loso"]]))
+    wide = t.pivot_table(
+        index=["slate", "drivers"], columns="estimator", values=["mae", "spearman"]
+    )
+    wide = wide.reindex(
+        columns=pd.MultiIndex.from_product(
+            [["mae", "spearman"], ["model", "optimal", "blend", "blend-loso"]]
+        )
+    )
     pd.set_option("display.width", 200)
     print(f"default blend weight {DEFAULT_BLEND}; MAE in percentage points of ownership\n")
     print(wide.round(3).to_string())
     print("\nmean over slates:")
-    print(t.groupby("estimator")[["mae", "spearman"]].mean().reindex(
-        ["model", "optimal", "blend", "blend-loso"]).round(3).to_string())
+    print(
+        t.groupby("estimator")[["mae", "spearman"]]
+        .mean()
+        .reindex(["model", "optimal", "blend", "blend-loso"])
+        .round(3)
+        .to_string()
+    )
     return 0
 
 

@@ -1,5 +1,6 @@
 """`nascar-pipeline` command line. Subcommands live in nascar_pipeline/commands/, one module
 each, discovered here so that adding a command touches one file."""
+
 from __future__ import annotations
 
 import argparse

@@ -3,6 +3,7 @@
 The environment picks the implementations: NEO4J_URI set -> races come from Neo4j, else from
 the embedded demo world; STORAGE_ROOT (folder, file:// or s3://) -> where Parquet lands.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,13 +11,13 @@ import os
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
 from nascar_pipeline import settings
-from nascar_pipeline.assets.partitions import races_partitions
 from nascar_pipeline.assets.backtest import backtest_assets
 from nascar_pipeline.assets.dfs import dfs_assets, dfs_checks
 from nascar_pipeline.assets.model import model_assets, model_checks
+from nascar_pipeline.assets.partitions import races_partitions
 from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
-from nascar_pipeline.automation.schedules import pre_lock_schedule
 from nascar_pipeline.automation.jobs import race_backtest_job, season_report_job
+from nascar_pipeline.automation.schedules import pre_lock_schedule
 from nascar_pipeline.automation.sensors import (
     race_sensor,
     results_sensor,
@@ -47,8 +48,11 @@ race_checks = [*snapshot_checks, *model_checks, *dfs_checks]
 
 # On Kubernetes the chart publishes the MCMC run sizing (requests/limits) for run pods; the
 # race job carries the MCMC fit, so its runs get that pod spec through dagster-k8s's tag.
-_k8s_tags = ({"dagster-k8s/config": os.environ["NASCAR_K8S_MCMC_CONFIG"]}
-             if os.environ.get("NASCAR_K8S_MCMC_CONFIG") else {})
+_k8s_tags = (
+    {"dagster-k8s/config": os.environ["NASCAR_K8S_MCMC_CONFIG"]}
+    if os.environ.get("NASCAR_K8S_MCMC_CONFIG")
+    else {}
+)
 
 race_job = define_asset_job(
     "race_job",

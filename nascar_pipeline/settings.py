@@ -5,6 +5,7 @@ Dagster's local home, caches. STORAGE_ROOT: where assets are written (a folder p
 or s3://bucket/prefix); default <home>/storage. NEO4J_URI: when set, races come from Neo4j
 instead of the embedded world.
 """
+
 from __future__ import annotations
 
 import os

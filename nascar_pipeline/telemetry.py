@@ -10,6 +10,7 @@ One TracerProvider per process, configured from the standard OTEL_* variables:
 
 Tests call `install_in_memory_exporter()` to read back finished spans.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 _lock = threading.Lock()
-_provider: "TracerProvider | None" = None
-_memory_exporter: "InMemorySpanExporter | None" = None
+_provider: TracerProvider | None = None
+_memory_exporter: InMemorySpanExporter | None = None
 
 DEFAULT_SERVICE_NAME = "nascar-pipeline"
 
@@ -34,8 +35,10 @@ def _disabled() -> bool:
 
 
 def otlp_configured() -> bool:
-    return bool(os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-                or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+    return bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
 
 
 def setup_tracing(service_name: str = DEFAULT_SERVICE_NAME) -> trace.TracerProvider:
@@ -74,7 +77,7 @@ def get_tracer(name: str) -> trace.Tracer:
     return setup_tracing().get_tracer(name)
 
 
-def install_in_memory_exporter() -> "InMemorySpanExporter":
+def install_in_memory_exporter() -> InMemorySpanExporter:
     """Record finished spans in memory (for tests); returns the exporter, cleared.
     Installed once per process; later calls clear and return the same exporter."""
     global _memory_exporter

@@ -1,5 +1,6 @@
 """Shared fixtures. Service fixtures (Neo4j, PostgreSQL, moto S3) live in tests/services/ and are
 registered here so every test module can ask for them by name."""
+
 from __future__ import annotations
 
 import os

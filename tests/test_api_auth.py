@@ -1,5 +1,6 @@
 """Auth (deny by default, every JWT failure, API keys, scopes), rate limiting, and race keys
 that are not slugs or try to leave the storage root (rejected before any storage call)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -35,8 +36,9 @@ REVOKED_KEY, REVOKED_ENTRY = new_api_key("old2")
 
 @pytest.fixture(scope="module")
 def client(local_store):
-    s = api_settings(local_store.root, keys_hashed=f"{GOOD_ENTRY},{REVOKED_ENTRY}",
-                     revoked_keys="old2")
+    s = api_settings(
+        local_store.root, keys_hashed=f"{GOOD_ENTRY},{REVOKED_ENTRY}", revoked_keys="old2"
+    )
     with TestClient(create_app(s)) as c:
         yield c
 
@@ -83,8 +85,10 @@ def test_wrong_issuer(client, url):
 
 
 def test_forged_signature(client, url):
-    _401(client.get(url, headers=auth(make_token(secret="another-secret-of-enough-length-xx"))),
-         "signature")
+    _401(
+        client.get(url, headers=auth(make_token(secret="another-secret-of-enough-length-xx"))),
+        "signature",
+    )
     good = make_token()
     head, body, sig = good.split(".")
     claims = json.loads(base64.urlsafe_b64decode(body + "=="))
@@ -102,8 +106,9 @@ def test_alg_none(client, url):
 def test_wrong_algorithm(client, url):
     _401(client.get(url, headers=auth(make_token(alg="HS512"))), "not accepted")
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     _401(client.get(url, headers=auth(make_token(secret=pem, alg="RS256"))), "not accepted")
 
 
@@ -120,8 +125,7 @@ def test_api_keys_revoked_and_unknown(client, url):
 
 
 def test_revocation_by_digest(local_store, url):
-    s = api_settings(local_store.root, keys_hashed=GOOD_ENTRY,
-                     revoked_keys=hash_api_key(GOOD_KEY))
+    s = api_settings(local_store.root, keys_hashed=GOOD_ENTRY, revoked_keys=hash_api_key(GOOD_KEY))
     with TestClient(create_app(s)) as c:
         _401(c.get(url, headers={"X-API-Key": GOOD_KEY}), "revoked")
 
@@ -147,8 +151,9 @@ def test_settings_refuse_half_configured_jwt(local_store):
     with pytest.raises(ValidationError):
         ApiSettings(storage_root=local_store.root, jwt_secret=JWT_SECRET)  # no aud/iss
     with pytest.raises(ValidationError):
-        ApiSettings(storage_root=local_store.root, jwt_secret="short", jwt_audience="a",
-                    jwt_issuer="i")
+        ApiSettings(
+            storage_root=local_store.root, jwt_secret="short", jwt_audience="a", jwt_issuer="i"
+        )
     with pytest.raises(ValidationError):
         ApiSettings(storage_root=local_store.root, rate_limit="lots")
 
@@ -223,10 +228,12 @@ def jwks_server():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    pub = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    pub = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     yield f"http://127.0.0.1:{srv.server_address[1]}/jwks.json", pem, pub
     srv.shutdown()
     srv.server_close()
@@ -242,25 +249,37 @@ def test_rs256_via_jwks(local_store, url, jwks_server):
     from api.settings import ApiSettings
 
     jwks_url, pem, pub = jwks_server
-    s = ApiSettings(storage_root=local_store.root, jwks_url=jwks_url, jwt_audience=AUDIENCE,
-                    jwt_issuer=ISSUER, rate_limit="1000/second")
+    s = ApiSettings(
+        storage_root=local_store.root,
+        jwks_url=jwks_url,
+        jwt_audience=AUDIENCE,
+        jwt_issuer=ISSUER,
+        rate_limit="1000/second",
+    )
     with TestClient(create_app(s)) as c:
         assert c.get(url, headers=auth(_rs(pem))).status_code == 200
         _401(c.get(url, headers=auth(_rs(pem, exp=int(time.time()) - 60))), "expired")
         _401(c.get(url, headers=auth(_rs(pem, aud="x"))), "audience")
         _401(c.get(url, headers=auth(_rs(pem, kid="unknown"))), "signing key")
         other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption())
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
         _401(c.get(url, headers=auth(_rs(other))), "signature")
         # key confusion: an HS256 token "signed" with the public key must not pass
-        confused = f"{_b64({'alg': 'HS256', 'typ': 'JWT', 'kid': 'k1'})}." \
-                   f"{_b64({'sub': 'x', 'aud': AUDIENCE, 'iss': ISSUER, 'exp': 2**31})}."
+        confused = (
+            f"{_b64({'alg': 'HS256', 'typ': 'JWT', 'kid': 'k1'})}."
+            f"{_b64({'sub': 'x', 'aud': AUDIENCE, 'iss': ISSUER, 'exp': 2**31})}."
+        )
         import hashlib
         import hmac
 
-        sig = base64.urlsafe_b64encode(hmac.new(pub, confused[:-1].encode(),
-                                                hashlib.sha256).digest()).rstrip(b"=").decode()
+        sig = (
+            base64.urlsafe_b64encode(hmac.new(pub, confused[:-1].encode(), hashlib.sha256).digest())
+            .rstrip(b"=")
+            .decode()
+        )
         _401(c.get(url, headers=auth(confused + sig)), "not accepted")
         # and an HS256 token with a (would-be) secret is refused: only RS256 is configured
         _401(c.get(url, headers=auth(make_token())), "not accepted")
@@ -290,16 +309,44 @@ class SpyLayout(StorageLayout):
 
 
 TRAVERSALS = [
-    "..", "%2e%2e", "%2E%2E", ".%2e", "%2e.", "..%2f..%2fetc", "%2e%2e%2f%2e%2e%2fetc",
-    "..%5c..%5cetc", "%252e%252e%252f", "..%252f", "%c0%ae%c0%ae", "a%00b", "race%2f..",
-    "_manifests", ".hidden", "UPPER-case", "a--b", "-lead", "trail-", "a_b", "x" * 97,
-    "%ef%bc%8e%ef%bc%8e", "2027-daytona%20500", "2027-daytona-daytona-500%2f..%2f..",
+    "..",
+    "%2e%2e",
+    "%2E%2E",
+    ".%2e",
+    "%2e.",
+    "..%2f..%2fetc",
+    "%2e%2e%2f%2e%2e%2fetc",
+    "..%5c..%5cetc",
+    "%252e%252e%252f",
+    "..%252f",
+    "%c0%ae%c0%ae",
+    "a%00b",
+    "race%2f..",
+    "_manifests",
+    ".hidden",
+    "UPPER-case",
+    "a--b",
+    "-lead",
+    "trail-",
+    "a_b",
+    "x" * 97,
+    "%ef%bc%8e%ef%bc%8e",
+    "2027-daytona%20500",
+    "2027-daytona-daytona-500%2f..%2f..",
 ]
 
 
-@pytest.mark.parametrize("suffix", ["", "/portfolio", "/assets/race_snapshot",
-                                    "/assets/race_snapshot/parquet", "/portfolio/draftkings.csv",
-                                    "/scenarios.parquet"])
+@pytest.mark.parametrize(
+    "suffix",
+    [
+        "",
+        "/portfolio",
+        "/assets/race_snapshot",
+        "/assets/race_snapshot/parquet",
+        "/portfolio/draftkings.csv",
+        "/scenarios.parquet",
+    ],
+)
 def test_path_traversal_rejected_before_storage(local_store, suffix):
     spy = SpyLayout(local_store.root)
     with TestClient(create_app(api_settings(local_store.root), layout=spy)) as c:
@@ -332,11 +379,21 @@ def _asgi_get(app, raw_path: bytes, headers: list[tuple[bytes, bytes]]):
             if msg["type"] == "http.response.start":
                 out["status"] = msg["status"]
 
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "method": "GET", "scheme": "http", "path": raw_path.decode("latin-1"),
-                 "raw_path": raw_path, "query_string": b"", "root_path": "",
-                 "headers": headers, "client": ("127.0.0.1", 1), "server": ("t", 80),
-                 "state": {}}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": raw_path.decode("latin-1"),
+            "raw_path": raw_path,
+            "query_string": b"",
+            "root_path": "",
+            "headers": headers,
+            "client": ("127.0.0.1", 1),
+            "server": ("t", 80),
+            "state": {},
+        }
         await app(scope, receive, send)
 
     asyncio.run(run())
@@ -348,10 +405,14 @@ def test_literal_dot_segments_never_reach_storage(local_store):
     app = create_app(api_settings(local_store.root), layout=spy)
     with TestClient(app):
         hdr = [(b"authorization", f"Bearer {make_token()}".encode())]
-        for raw in (b"/v1/races/../portfolio", b"/v1/races/../../etc/passwd",
-                    b"/v1/races/./portfolio", b"/v1/races/..\\..\\x/portfolio",
-                    b"/v1/races/%2e%2e/portfolio",
-                    f"/v1/races/{local_store.upcoming}/assets/..".encode(),
-                    f"/v1/races/{local_store.upcoming}/assets/../../_manifests".encode()):
+        for raw in (
+            b"/v1/races/../portfolio",
+            b"/v1/races/../../etc/passwd",
+            b"/v1/races/./portfolio",
+            b"/v1/races/..\\..\\x/portfolio",
+            b"/v1/races/%2e%2e/portfolio",
+            f"/v1/races/{local_store.upcoming}/assets/..".encode(),
+            f"/v1/races/{local_store.upcoming}/assets/../../_manifests".encode(),
+        ):
             assert _asgi_get(app, raw, hdr) in (400, 404)
     assert spy.calls == []

@@ -1,5 +1,6 @@
 """Every endpoint, against data materialized by the real pipeline into a local folder and into
 moto's S3 (downstream assets written through StorageLayout: see tests/test_api_support.py)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -82,7 +83,9 @@ def test_one_race_with_provenance(client, store, layout):
     assert body["provenance"]["run_id"] == store.snapshot_run_id == m.run_id
     assert body["provenance"]["data_version"] == m.data_version
     assert r.headers["x-run-id"] == m.run_id and r.headers["x-data-version"] == m.data_version
-    assert r.headers["x-written-at"] == m.written_at and r.headers["x-code-version"] == m.code_version
+    assert (
+        r.headers["x-written-at"] == m.written_at and r.headers["x-code-version"] == m.code_version
+    )
     assert r.headers["etag"]
 
 
@@ -95,15 +98,24 @@ def test_asset_listing(client, store, layout):
 
 def test_generic_table_columns_sort_pages(client, store, layout):
     url = f"/v1/races/{store.upcoming}/assets/race_snapshot"
-    r = client.get(url, params={"columns": "driver_name,salary", "sort": "-salary,driver_name",
-                                "limit": 5, "offset": 2}, headers=auth())
+    r = client.get(
+        url,
+        params={
+            "columns": "driver_name,salary",
+            "sort": "-salary,driver_name",
+            "limit": 5,
+            "offset": 2,
+        },
+        headers=auth(),
+    )
     assert r.status_code == 200, r.text
     b = r.json()
     snap = layout.read_asset("race_snapshot", store.upcoming)
     assert b["total"] == len(snap) and b["offset"] == 2 and b["limit"] == 5
     assert [c["name"] for c in b["columns"]] == ["driver_name", "salary"]
-    want = snap.sort_values(["salary", "driver_name"], ascending=[False, True],
-                            kind="stable", na_position="last").iloc[2:7]
+    want = snap.sort_values(
+        ["salary", "driver_name"], ascending=[False, True], kind="stable", na_position="last"
+    ).iloc[2:7]
     assert [x["salary"] for x in b["rows"]] == [int(v) for v in want["salary"]]
     assert b["provenance"]["run_id"] == store.snapshot_run_id
     bad = client.get(url, params={"columns": "nope"}, headers=auth())
@@ -130,8 +142,11 @@ def test_projections(client, store, layout):
     assert means == sorted(means, reverse=True)
     proj = layout.read_asset("driver_projections", store.upcoming)
     assert len(rows) == len(proj) and set(rows[0]) == set(proj.columns)
-    r2 = client.get(f"/v1/races/{store.upcoming}/projections",
-                    params={"sort": "salary", "columns": "driver_id,salary"}, headers=auth())
+    r2 = client.get(
+        f"/v1/races/{store.upcoming}/projections",
+        params={"sort": "salary", "columns": "driver_id,salary"},
+        headers=auth(),
+    )
     sal = [x["salary"] for x in r2.json()["rows"]]
     assert sal == sorted(sal)
 
@@ -169,8 +184,11 @@ def test_scenario_matrix_download(client, store, layout):
     t = pq.read_table(io.BytesIO(r.content))
     assert t.schema.field("scenario").type == "int32"
     assert t.num_rows == layout.read_manifest(store.upcoming)["race_scenarios"].rows
-    page = client.get(f"/v1/races/{store.upcoming}/assets/race_scenarios",
-                      params={"limit": 50, "offset": 100}, headers=auth()).json()
+    page = client.get(
+        f"/v1/races/{store.upcoming}/assets/race_scenarios",
+        params={"limit": 50, "offset": 100},
+        headers=auth(),
+    ).json()
     assert len(page["rows"]) == 50 and page["total"] == t.num_rows
 
 
@@ -191,12 +209,14 @@ def test_portfolio_json_and_upload_csvs(client, store, layout):
     for site in ("draftkings", "fanduel"):
         c = client.get(b["downloads"][site], headers=auth())
         assert c.status_code == 200 and c.headers["content-type"].startswith("text/csv")
-        stored = layout.read_bytes(layout.extra_path("lineup_portfolio", store.upcoming,
-                                                     f"{site}.csv"))
+        stored = layout.read_bytes(
+            layout.extra_path("lineup_portfolio", store.upcoming, f"{site}.csv")
+        )
         assert c.content == stored
         assert c.headers["x-data-version"] == b["provenance"]["data_version"]
-    assert _problem(client.get(f"/v1/races/{store.upcoming}/portfolio/yahoo.csv",
-                               headers=auth()), 422)
+    assert _problem(
+        client.get(f"/v1/races/{store.upcoming}/portfolio/yahoo.csv", headers=auth()), 422
+    )
 
 
 def test_contest_simulation_summary_and_lineups(client, store, layout):
@@ -206,8 +226,11 @@ def test_contest_simulation_summary_and_lineups(client, store, layout):
     assert b["lineups"] == len(sim)
     assert b["metrics"]["roi"]["mean"] == pytest.approx(sim["roi"].mean())
     assert b["best"][0]["roi"] == pytest.approx(sim["roi"].max())
-    r = client.get(f"/v1/races/{store.upcoming}/contest-simulation/lineups",
-                   params={"sort": "cash_pct", "limit": 7, "offset": 3}, headers=auth())
+    r = client.get(
+        f"/v1/races/{store.upcoming}/contest-simulation/lineups",
+        params={"sort": "cash_pct", "limit": 7, "offset": 3},
+        headers=auth(),
+    )
     p = r.json()
     want = sim.sort_values("cash_pct", kind="stable")["cash_pct"].iloc[3:10].tolist()
     assert [x["cash_pct"] for x in p["rows"]] == pytest.approx(want)
@@ -215,11 +238,15 @@ def test_contest_simulation_summary_and_lineups(client, store, layout):
 
 
 def test_missing_asset_for_known_race_names_it(client, store):
-    for path, asset in [("projections", "driver_projections"), ("portfolio", "lineup_portfolio"),
-                        ("contest-simulation", "contest_simulation"),
-                        ("scenarios.parquet", "race_scenarios"), ("backtest", "race_backtest"),
-                        ("ownership", "ownership_projections"),
-                        ("portfolio/draftkings.csv", "lineup_portfolio")]:
+    for path, asset in [
+        ("projections", "driver_projections"),
+        ("portfolio", "lineup_portfolio"),
+        ("contest-simulation", "contest_simulation"),
+        ("scenarios.parquet", "race_scenarios"),
+        ("backtest", "race_backtest"),
+        ("ownership", "ownership_projections"),
+        ("portfolio/draftkings.csv", "lineup_portfolio"),
+    ]:
         body = _problem(client.get(f"/v1/races/{store.past}/{path}", headers=auth()), 404)
         assert body["asset"] == asset and asset in body["detail"]
         assert body["type"].endswith("asset-not-found")
@@ -237,10 +264,13 @@ def test_etag_304_and_change(client, store, layout):
     r3 = client.get(url, headers={**auth(), "If-None-Match": '"other", ' + etag})
     assert r3.status_code == 304
     assert client.get(url, headers={**auth(), "If-None-Match": '"stale"'}).status_code == 200
-    for u in (f"/v1/races/{store.upcoming}/assets/race_snapshot/parquet",
-              f"/v1/races/{store.upcoming}/projections", "/v1/races",
-              f"/v1/races/{store.upcoming}/scenarios/summary",
-              f"/v1/races/{store.upcoming}/portfolio/fanduel.csv"):
+    for u in (
+        f"/v1/races/{store.upcoming}/assets/race_snapshot/parquet",
+        f"/v1/races/{store.upcoming}/projections",
+        "/v1/races",
+        f"/v1/races/{store.upcoming}/scenarios/summary",
+        f"/v1/races/{store.upcoming}/portfolio/fanduel.csv",
+    ):
         first = client.get(u, headers=auth())
         again = client.get(u, headers={**auth(), "If-None-Match": first.headers["etag"]})
         assert again.status_code == 304, u
@@ -265,7 +295,8 @@ def test_rewrite_changes_etag_and_provenance(store):
         assert after.headers["etag"] != before.headers["etag"]
         assert after.json()["provenance"]["data_version"] == entry.data_version
         assert after.json()["rows"][0]["abs_error"] == pytest.approx(
-            before.json()["rows"][0]["abs_error"] + 1.0)
+            before.json()["rows"][0]["abs_error"] + 1.0
+        )
 
 
 def test_file_and_manifest_disagree_is_409(store, tmp_path):
@@ -288,7 +319,9 @@ def test_health_ready_metrics_docs_are_public(client, store):
     assert ready.status_code == 200 and ready.json()["races"] == 2
     client.get(f"/v1/races/{store.upcoming}/portfolio", headers=auth())
     m = client.get("/metrics").text
-    assert 'api_requests_total{method="GET",route="/v1/races/{race_key}/portfolio",status="200"}' in m
+    assert (
+        'api_requests_total{method="GET",route="/v1/races/{race_key}/portfolio",status="200"}' in m
+    )
     assert "api_request_duration_seconds_bucket" in m
     assert client.get("/openapi.json").status_code == 200
     assert client.get("/docs").status_code == 200
@@ -330,12 +363,19 @@ def test_request_id_and_json_logs(client, store, caplog):
 def test_cors_only_for_configured_origins(store):
     app = create_app(api_settings(store.root, cors_origins="https://app.example.com"))
     with TestClient(app) as c:
-        ok = c.options("/v1/races", headers={"Origin": "https://app.example.com",
-                                              "Access-Control-Request-Method": "GET",
-                                              "Access-Control-Request-Headers": "authorization"})
+        ok = c.options(
+            "/v1/races",
+            headers={
+                "Origin": "https://app.example.com",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization",
+            },
+        )
         assert ok.headers["access-control-allow-origin"] == "https://app.example.com"
-        no = c.options("/v1/races", headers={"Origin": "https://evil.example.com",
-                                              "Access-Control-Request-Method": "GET"})
+        no = c.options(
+            "/v1/races",
+            headers={"Origin": "https://evil.example.com", "Access-Control-Request-Method": "GET"},
+        )
         assert "access-control-allow-origin" not in no.headers
         g = c.get("/v1/races", headers={**auth(), "Origin": "https://app.example.com"})
         assert g.headers["access-control-allow-origin"] == "https://app.example.com"
@@ -351,8 +391,11 @@ def test_tracing_spans_around_storage_reads(store):
         r = c.get(f"/v1/races/{store.upcoming}/portfolio", headers={**auth(), "X-Request-ID": "t1"})
         assert r.status_code == 200
     spans = exporter.get_finished_spans()
-    server = [s for s in spans if s.name == "GET /v1/races/{race_key}/portfolio"
-              and s.attributes.get("request.id") == "t1"]
+    server = [
+        s
+        for s in spans
+        if s.name == "GET /v1/races/{race_key}/portfolio" and s.attributes.get("request.id") == "t1"
+    ]
     assert len(server) == 1
     srv = server[0]
     assert srv.attributes["http.response.status_code"] == 200
@@ -383,8 +426,10 @@ def test_unexpected_failure_is_a_problem_500_with_request_id(local_store):
 
     app = create_app(api_settings(local_store.root), layout=Broken(local_store.root))
     with TestClient(app) as c:
-        r = c.get(f"/v1/races/{local_store.upcoming}/portfolio",
-                  headers={**auth(), "X-Request-ID": "boom-1"})
+        r = c.get(
+            f"/v1/races/{local_store.upcoming}/portfolio",
+            headers={**auth(), "X-Request-ID": "boom-1"},
+        )
         body = _problem(r, 500)
         assert body["request_id"] == "boom-1" and "disk on fire" not in r.text
         assert 'status="500"' in c.get("/metrics").text
@@ -408,8 +453,9 @@ def test_new_races_and_assets_written_by_another_process_appear(store, tmp_path,
     with TestClient(create_app(api_settings(root, manifest_ttl_s=0))) as c:
         before = c.get("/v1/races/2026-first-race", headers=auth()).json()
         assert {a["asset"]: a["status"] for a in before["assets"]}["race_backtest"] == "missing"
-        assert [r["race_key"] for r in c.get("/v1/races", headers=auth()).json()["races"]] == \
-            ["2026-first-race"]
+        assert [r["race_key"] for r in c.get("/v1/races", headers=auth()).json()["races"]] == [
+            "2026-first-race"
+        ]
         other = StorageLayout(root, **opts)
         _record(other, "race_backtest", "2026-first-race", df)
         _record(other, "race_backtest", "2099-late-added-race", df)

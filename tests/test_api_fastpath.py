@@ -1,5 +1,6 @@
 """The request middleware's memory-only answer for cached portfolio reads (api/fastpath.py):
 the same responses, errors, auth, rate limits, logs, spans and metrics as the FastAPI route."""
+
 from __future__ import annotations
 
 import io
@@ -67,8 +68,8 @@ def test_hit_is_identical_to_the_route(local_store, url):
     app, answered = _app(local_store.root)
     with TestClient(app) as c:
         _spy(c, answered)
-        first = c.get(url, headers=auth())             # renders and caches (FastAPI route)
-        second = c.get(url, headers=auth())            # memory only
+        first = c.get(url, headers=auth())  # renders and caches (FastAPI route)
+        second = c.get(url, headers=auth())  # memory only
         assert answered[0] is None and answered[1] is not None
         _same(first, second)
         assert second.json()["provenance"]["data_version"] == second.headers["x-data-version"]
@@ -86,14 +87,20 @@ def test_hit_is_identical_to_the_route(local_store, url):
 
 
 def test_errors_match_the_route(local_store, url):
-    cases = [{}, {"Authorization": "Basic abc"}, auth(make_token(exp_in=-5)),
-             auth(make_token(aud="else")), {"X-API-Key": KEY + "x"}]
+    cases = [
+        {},
+        {"Authorization": "Basic abc"},
+        auth(make_token(exp_in=-5)),
+        auth(make_token(aud="else")),
+        {"X-API-Key": KEY + "x"},
+    ]
     out = {}
     for fast in (True, False):
-        app = create_app(api_settings(local_store.root, manifest_ttl_s=60.0, keys_hashed=ENTRY,
-                                      fast_path=fast))
+        app = create_app(
+            api_settings(local_store.root, manifest_ttl_s=60.0, keys_hashed=ENTRY, fast_path=fast)
+        )
         with TestClient(app) as c:
-            assert c.get(url, headers=auth()).status_code == 200   # warm the cache
+            assert c.get(url, headers=auth()).status_code == 200  # warm the cache
             out[fast] = [c.get(url, headers=h) for h in cases]
     for a, b in zip(out[True], out[False]):
         assert a.status_code == b.status_code == 401
@@ -123,7 +130,7 @@ def test_revoked_key_is_refused_at_once(local_store, url):
         _spy(c, answered)
         assert c.get(url, headers={"X-API-Key": KEY}).status_code == 200
         assert c.get(url, headers={"X-API-Key": KEY}).status_code == 200
-        assert answered[-1] is not None                   # the key was served from the cache
+        assert answered[-1] is not None  # the key was served from the cache
         c.app.state.auth.revoke("fast1")
         r = c.get(url, headers={"X-API-Key": KEY})
         assert r.status_code == 401 and "revoked" in r.json()["detail"]
@@ -160,17 +167,22 @@ def test_log_span_and_metrics_for_a_hit(local_store, url):
             metrics = c.get("/metrics").text
     finally:
         logging.getLogger("api.request").removeHandler(handler)
-    line = next(json.loads(x) for x in stream.getvalue().splitlines()
-                if json.loads(x).get("request_id") == "fast-1")
+    line = next(
+        json.loads(x)
+        for x in stream.getvalue().splitlines()
+        if json.loads(x).get("request_id") == "fast-1"
+    )
     assert line["principal"] == "jwt:tester" and line["status"] == 200
     assert line["route"] == "/v1/races/{race_key}/portfolio" and line["ts"].endswith("+00:00")
-    span = next(s for s in exporter.get_finished_spans()
-                if s.attributes.get("request.id") == "fast-1")
+    span = next(
+        s for s in exporter.get_finished_spans() if s.attributes.get("request.id") == "fast-1"
+    )
     assert span.name == "GET /v1/races/{race_key}/portfolio"
     assert span.attributes["enduser.id"] == "jwt:tester"
     assert span.attributes["http.response.status_code"] == 200
-    assert ('api_requests_total{method="GET",route="/v1/races/{race_key}/portfolio",'
-            'status="200"} 2.0') in metrics
+    assert (
+        'api_requests_total{method="GET",route="/v1/races/{race_key}/portfolio",status="200"} 2.0'
+    ) in metrics
 
 
 def test_origin_with_cors_takes_the_route(local_store, url):
@@ -192,6 +204,7 @@ def test_ttl_zero_and_other_routes_take_the_route(local_store, url):
         for _ in range(2):
             assert c.get(url, headers=auth()).status_code == 200
         assert c.get(url + "/draftkings.csv", headers=auth()).status_code == 200
-        assert c.get(url.replace(local_store.upcoming, "Bad..Key"),
-                     headers=auth()).status_code == 400
+        assert (
+            c.get(url.replace(local_store.upcoming, "Bad..Key"), headers=auth()).status_code == 400
+        )
         assert all(a is None for a in answered)

@@ -1,6 +1,7 @@
 """Property-based run over the OpenAPI schema (schemathesis): several hundred authenticated
 cases against data materialized by the real pipeline; no response may be a 5xx, and responses
 must conform to the schema (status codes, content types, bodies, headers, auth enforced)."""
+
 from __future__ import annotations
 
 import shutil
@@ -43,14 +44,12 @@ def st_store(api_world):
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_openapi_no_server_errors(case, st_store):
     # Half the cases aim at the materialized race, so they reach real files, not only 404s.
     # (Only where the generated key is a valid slug: negative cases keep their invalid key.)
     params = case.path_parameters or {}
-    if "race_key" in params and len(CASES) % 2 == 0 and is_valid_race_key(
-            str(params["race_key"])):
+    if "race_key" in params and len(CASES) % 2 == 0 and is_valid_race_key(str(params["race_key"])):
         case.path_parameters["race_key"] = st_store.upcoming
     # Every default check except positive_data_acceptance: a schema-valid `columns`/`sort`
     # string that names no column is a documented 400, not a bug.
@@ -66,11 +65,15 @@ def test_schemathesis_ran_several_hundred_cases():
         pytest.skip("run together with test_openapi_no_server_errors")
     from collections import Counter
 
-    print(f"\nschemathesis: {len(CASES)} cases, status codes "
-          f"{dict(sorted(Counter(c for _, c in CASES).items()))}")
+    print(
+        f"\nschemathesis: {len(CASES)} cases, status codes "
+        f"{dict(sorted(Counter(c for _, c in CASES).items()))}"
+    )
     assert len(CASES) >= 300, len(CASES)
     assert all(code < 500 for _, code in CASES)
     data_ok = [label for label, code in CASES if code == 200 and " /v1" in label]
-    print(f"schemathesis: {len(data_ok)} successful data responses over "
-          f"{len(set(data_ok))} data operations")
+    print(
+        f"schemathesis: {len(data_ok)} successful data responses over "
+        f"{len(set(data_ok))} data operations"
+    )
     assert len(set(data_ok)) >= 8

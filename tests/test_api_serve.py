@@ -1,5 +1,6 @@
 """The API as deployed: `nascar-pipeline api` on a real uvicorn server (loopback), the
 `api-key new` helper, and OTLP/HTTP span export configured only by OTEL_* variables."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,13 @@ def _get(url, headers=None, timeout=5):
 
 
 def _key_and_entry(key_id: str) -> tuple[str, str]:
-    out = subprocess.run([*CLI, "api-key", "new", "--id", key_id], capture_output=True,
-                         text=True, cwd=REPO, check=True).stdout
+    out = subprocess.run(
+        [*CLI, "api-key", "new", "--id", key_id],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    ).stdout
     key = out.split("shown once):", 1)[1].split()[0]
     entry = out.split("API_KEYS_HASHED:", 1)[1].split()[0]
     assert key.startswith(f"npk_{key_id}_") and entry.startswith(f"{key_id}:sha256:")
@@ -45,8 +51,9 @@ def _key_and_entry(key_id: str) -> tuple[str, str]:
 
 
 def test_api_key_new_rejects_bad_id():
-    r = subprocess.run([*CLI, "api-key", "new", "--id", "no/slash"], capture_output=True,
-                       text=True, cwd=REPO)
+    r = subprocess.run(
+        [*CLI, "api-key", "new", "--id", "no/slash"], capture_output=True, text=True, cwd=REPO
+    )
     assert r.returncode == 2 and "letters and digits" in r.stderr
 
 
@@ -57,13 +64,24 @@ def test_cli_serves(local_store, tmp_path, server):
     key, entry = _key_and_entry("cli")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("API_")}
-    env.update({"STORAGE_ROOT": local_store.root, "API_KEYS_HASHED": entry,
-                "API_LOG_LEVEL": "INFO", "PYTHONPATH": str(REPO)})
+    env.update(
+        {
+            "STORAGE_ROOT": local_store.root,
+            "API_KEYS_HASHED": entry,
+            "API_LOG_LEVEL": "INFO",
+            "PYTHONPATH": str(REPO),
+        }
+    )
     log = tmp_path / "api.log"
     with open(log, "wb") as fh:
-        proc = subprocess.Popen([*CLI, "api", "--host", "127.0.0.1", "--port", str(port),
-                                 "--server", server],
-                                cwd=REPO, env=env, stdout=fh, stderr=fh, start_new_session=True)
+        proc = subprocess.Popen(
+            [*CLI, "api", "--host", "127.0.0.1", "--port", str(port), "--server", server],
+            cwd=REPO,
+            env=env,
+            stdout=fh,
+            stderr=fh,
+            start_new_session=True,
+        )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -79,22 +97,28 @@ def test_cli_serves(local_store, tmp_path, server):
         assert _get(f"{base}/readyz")[0] == 200
         status, _, _ = _get(f"{base}/v1/races")
         assert status == 401
-        status, headers, body = _get(f"{base}/v1/races/{local_store.upcoming}/portfolio",
-                                     {"X-API-Key": key, "X-Request-ID": "live-1"})
+        status, headers, body = _get(
+            f"{base}/v1/races/{local_store.upcoming}/portfolio",
+            {"X-API-Key": key, "X-Request-ID": "live-1"},
+        )
         assert status == 200 and headers["x-request-id"] == "live-1"
         assert json.loads(body)["lineups"] == 20
         # again (from memory, api/fastpath.py), then revalidated
-        status, again, body2 = _get(f"{base}/v1/races/{local_store.upcoming}/portfolio",
-                                    {"X-API-Key": key, "X-Request-ID": "live-2"})
+        status, again, body2 = _get(
+            f"{base}/v1/races/{local_store.upcoming}/portfolio",
+            {"X-API-Key": key, "X-Request-ID": "live-2"},
+        )
         assert status == 200 and body2 == body and again["etag"] == headers["etag"]
         assert again["x-request-id"] == "live-2"
-        status, _, _ = _get(f"{base}/v1/races/{local_store.upcoming}/portfolio",
-                            {"X-API-Key": key, "If-None-Match": headers["etag"]})
+        status, _, _ = _get(
+            f"{base}/v1/races/{local_store.upcoming}/portfolio",
+            {"X-API-Key": key, "If-None-Match": headers["etag"]},
+        )
         assert status == 304
         status, _, body = _get(f"{base}/v1/races/%2e%2e/portfolio", {"X-API-Key": key})
         assert status == 400
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)   # the server and any worker processes
+        os.killpg(proc.pid, signal.SIGTERM)  # the server and any worker processes
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -135,11 +159,22 @@ def test_otlp_exporter_from_otel_env(tmp_path):
         "shutdown_tracing()\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("API_", "OTEL_"))}
-    env.update({"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{srv.server_address[1]}",
-                "OTEL_SERVICE_NAME": "api-under-test", "PYTHONPATH": str(REPO)})
+    env.update(
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{srv.server_address[1]}",
+            "OTEL_SERVICE_NAME": "api-under-test",
+            "PYTHONPATH": str(REPO),
+        }
+    )
     try:
-        r = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,
-                           capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert r.returncode == 0, r.stderr
     finally:
         srv.shutdown()
@@ -178,25 +213,34 @@ def test_cli_workers_each_listen_with_reuseport(local_store, tmp_path):
     key, entry = _key_and_entry("wk")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("API_")}
-    env.update({"STORAGE_ROOT": local_store.root, "API_KEYS_HASHED": entry,
-                "PYTHONPATH": str(REPO)})
+    env.update(
+        {"STORAGE_ROOT": local_store.root, "API_KEYS_HASHED": entry, "PYTHONPATH": str(REPO)}
+    )
     log = tmp_path / "api.log"
     with open(log, "wb") as fh:
-        proc = subprocess.Popen([*CLI, "api", "--host", "127.0.0.1", "--port", str(port),
-                                 "--workers", "2"], cwd=REPO, env=env, stdout=fh, stderr=fh,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [*CLI, "api", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            cwd=REPO,
+            env=env,
+            stdout=fh,
+            stderr=fh,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 90
         while True:
             assert proc.poll() is None, log.read_text()
-            listening = [ln for ln in Path("/proc/net/tcp").read_text().splitlines()[1:]
-                         if ln.split()[1].endswith(f":{port:04X}") and ln.split()[3] == "0A"]
+            listening = [
+                ln
+                for ln in Path("/proc/net/tcp").read_text().splitlines()[1:]
+                if ln.split()[1].endswith(f":{port:04X}") and ln.split()[3] == "0A"
+            ]
             if len(listening) == 2:
                 break
             assert time.monotonic() < deadline, (listening, log.read_text())
             time.sleep(0.3)
         url = f"http://127.0.0.1:{port}/v1/races/{local_store.upcoming}/portfolio"
-        for _ in range(6):   # new connections, whichever worker the kernel picks
+        for _ in range(6):  # new connections, whichever worker the kernel picks
             assert _get(url, {"X-API-Key": key})[0] == 200
     finally:
         proc.send_signal(signal.SIGTERM)

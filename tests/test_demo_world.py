@@ -1,5 +1,6 @@
 """The embedded demo world: determinism, validity, realism against the real history, and the
 source that serves it."""
+
 from __future__ import annotations
 
 import json
@@ -20,15 +21,15 @@ from nascar_pipeline.sources.embedded import EmbeddedWorldSource, load_world, wr
 # draw of 108 races, so each tolerance allows for its sampling noise (several standard errors:
 # e.g. the top-leader share has sd ~0.09-0.17 per race over ~20-40 races of a type) plus a
 # little model misfit.
-TOL_CARS_PER_RACE = 1.5          # cars a race (real 37.9)
-TOL_DNF_RATE = 0.05              # DNF rate per track type (real 25/12/10/10 %; se ~0.01-0.02)
-TOL_TOP_LEADER_SHARE = 0.10      # share of laps led by the race's top leader, per track type
+TOL_CARS_PER_RACE = 1.5  # cars a race (real 37.9)
+TOL_DNF_RATE = 0.05  # DNF rate per track type (real 25/12/10/10 %; se ~0.01-0.02)
+TOL_TOP_LEADER_SHARE = 0.10  # share of laps led by the race's top leader, per track type
 TOL_TOP_LEADER_SHARE_ROAD = 0.13  # road: only 15 races in the world (se ~0.04)
-TOL_FASTEST_PER_LAP = 0.06       # fastest laps / laps per race (real ~0.80)
-TOL_DK_MEAN = 2.0                # DraftKings points per start: mean (real 27.5)
-TOL_DK_SD = 3.0                  # sd (real 25.3)
-TOL_DK_P90 = 4.0                 # 90th percentile (real 58)
-TOL_SPEARMAN = 0.10              # start vs finish rank correlation (real 0.43)
+TOL_FASTEST_PER_LAP = 0.06  # fastest laps / laps per race (real ~0.80)
+TOL_DK_MEAN = 2.0  # DraftKings points per start: mean (real 27.5)
+TOL_DK_SD = 3.0  # sd (real 25.3)
+TOL_DK_P90 = 4.0  # 90th percentile (real 58)
+TOL_SPEARMAN = 0.10  # start vs finish rank correlation (real 0.43)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def test_shape_and_keys(world):
     assert set(races["track_type"]) == set(TRACK_TYPES)
     assert final["laps"].notna().all() and (final["laps"] > 0).all()
     dates = pd.to_datetime(races["race_date"])
-    assert (dates.dt.dayofweek == 6).all()                    # Sundays
+    assert (dates.dt.dayofweek == 6).all()  # Sundays
     assert dates.is_monotonic_increasing
     counts = final.groupby("season")["track_type"].value_counts().unstack()
     assert (counts["intermediate"] > counts["short"]).all()
@@ -71,8 +72,11 @@ def test_shape_and_keys(world):
 
 def test_results_are_valid(world):
     res = world.results.merge(world.races[["race_key", "laps", "track_type"]], on="race_key")
-    res = res.merge(world.entries[["race_key", "driver_id", "start_position"]],
-                    on=["race_key", "driver_id"], how="left")
+    res = res.merge(
+        world.entries[["race_key", "driver_id", "start_position"]],
+        on=["race_key", "driver_id"],
+        how="left",
+    )
     assert res["start_position"].notna().all()
     for key, g in res.groupby("race_key"):
         n = len(g)
@@ -149,8 +153,13 @@ def test_salaries_follow_strength(world):
     up = _upcoming(world)
     e = world.entries[world.entries["race_key"] == up["race_key"]]
     avg_finish = world.results.groupby("driver_id")["finish_position"].mean()
-    joined = e.set_index("driver_id")["salary"].astype(float).to_frame().join(
-        avg_finish.astype(float)).dropna()
+    joined = (
+        e.set_index("driver_id")["salary"]
+        .astype(float)
+        .to_frame()
+        .join(avg_finish.astype(float))
+        .dropna()
+    )
     assert joined.corr(method="spearman").iloc[0, 1] < -0.5
 
 
@@ -161,7 +170,7 @@ def test_past_races_have_slates_for_backtests(world):
     assert e["salary"].notna().all() and e["dk_id"].notna().all()
     assert world.entries["dk_id"].is_unique
     own = e.groupby("race_key")["dk_own_pct"].sum().astype(float)
-    assert np.allclose(own, 600.0, atol=0.5)            # six roster slots
+    assert np.allclose(own, 600.0, atol=0.5)  # six roster slots
     assert e["dk_own_pct"].astype(float).between(0, 100).all()
     assert set(world.contests["race_key"]) == set(world.races["race_key"])
     up = _upcoming(world)
@@ -190,13 +199,16 @@ def test_statistics_match_real_history(world, shared_data):
 
     def close(name, tol):
         assert abs(sim[name] - real[name]) <= tol, (
-            f"{name}: world {sim[name]:.3f} vs real {real[name]:.3f} (tolerance {tol})")
+            f"{name}: world {sim[name]:.3f} vs real {real[name]:.3f} (tolerance {tol})"
+        )
 
     close("cars_per_race", TOL_CARS_PER_RACE)
     for t in TRACK_TYPES:
         close(f"dnf_rate_{t}", TOL_DNF_RATE)
-        close(f"top_leader_share_{t}",
-              TOL_TOP_LEADER_SHARE_ROAD if t == "road" else TOL_TOP_LEADER_SHARE)
+        close(
+            f"top_leader_share_{t}",
+            TOL_TOP_LEADER_SHARE_ROAD if t == "road" else TOL_TOP_LEADER_SHARE,
+        )
     close("fastest_laps_per_lap", TOL_FASTEST_PER_LAP)
     close("dk_points_mean", TOL_DK_MEAN)
     close("dk_points_sd", TOL_DK_SD)
@@ -207,6 +219,7 @@ def test_statistics_match_real_history(world, shared_data):
 
 
 # --------------------------------------------------------------------------- embedded source
+
 
 @pytest.fixture(scope="module")
 def world_dir(world, tmp_path_factory):

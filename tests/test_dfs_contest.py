@@ -1,4 +1,5 @@
 """Contest simulation: a hand-computed tiny contest, ties, duplicates, field validity, chunking."""
+
 from __future__ import annotations
 
 import json
@@ -6,21 +7,30 @@ import json
 import numpy as np
 import pytest
 
-from nascar_pipeline.core.contest import (default_gpp_payouts, duplicate_counts, generate_field,
-                                          payout_rows, payout_table_from_json, simulate_contest)
+from nascar_pipeline.core.contest import (
+    default_gpp_payouts,
+    duplicate_counts,
+    generate_field,
+    payout_rows,
+    payout_table_from_json,
+    simulate_contest,
+)
 from nascar_pipeline.core.optimize import validate_lineups
 
-PAYOUTS = json.dumps([{"min_place": 1, "max_place": 1, "prize": 100.0},
-                      {"min_place": 2, "max_place": 2, "prize": 50.0},
-                      {"min_place": 3, "max_place": 3, "prize": 20.0}])
+PAYOUTS = json.dumps(
+    [
+        {"min_place": 1, "max_place": 1, "prize": 100.0},
+        {"min_place": 2, "max_place": 2, "prize": 50.0},
+        {"min_place": 3, "max_place": 3, "prize": 20.0},
+    ]
+)
 
 
 def _tiny():
     # 4 drivers, 2-driver lineups, 2 scenarios
-    points = np.array([[10.0, 20.0, 30.0, 5.0],
-                       [30.0, 10.0, 10.0, 10.0]], dtype=np.float32)
-    ours = np.array([[0, 1], [0, 2], [1, 2]])       # A, B, C
-    field = np.array([[0, 3], [1, 3]])              # f1, f2
+    points = np.array([[10.0, 20.0, 30.0, 5.0], [30.0, 10.0, 10.0, 10.0]], dtype=np.float32)
+    ours = np.array([[0, 1], [0, 2], [1, 2]])  # A, B, C
+    field = np.array([[0, 3], [1, 3]])  # f1, f2
     return points, ours, field
 
 
@@ -36,9 +46,11 @@ def test_hand_computed_tiny_contest():
     np.testing.assert_allclose(res.rank, [[3.0, 2.0, 1.0], [2.0, 2.0, 4.5]])
     s = res.summary()
     per = s["per_lineup"]
-    np.testing.assert_allclose(per["roi"], [(20 + split) / 2 / 10 - 1, (50 + split) / 2 / 10 - 1, 4.0])
+    np.testing.assert_allclose(
+        per["roi"], [(20 + split) / 2 / 10 - 1, (50 + split) / 2 / 10 - 1, 4.0]
+    )
     np.testing.assert_allclose(per["cash_pct"], [100.0, 100.0, 50.0])
-    np.testing.assert_allclose(per["win_pct"], [50.0, 50.0, 50.0])   # a shared first place counts
+    np.testing.assert_allclose(per["win_pct"], [50.0, 50.0, 50.0])  # a shared first place counts
     np.testing.assert_allclose(per["top1_pct"], [50.0, 50.0, 50.0])  # top 1 % of 5 = place 1
     np.testing.assert_allclose(per["mean_rank"], [2.5, 2.0, 2.75])
     np.testing.assert_array_equal(per["sim_duplicates"], [0, 0, 0])
@@ -50,7 +62,7 @@ def test_hand_computed_tiny_contest():
 
 def test_duplicates_tie_and_split():
     points, ours, _ = _tiny()
-    field = np.array([[2, 1], [1, 2], [0, 3]])      # two copies of our lineup C (order-free)
+    field = np.array([[2, 1], [1, 2], [0, 3]])  # two copies of our lineup C (order-free)
     table = payout_table_from_json(PAYOUTS, entry_fee=10.0)
     res = simulate_contest(points, ours, field, table)
     np.testing.assert_array_equal(res.duplicates, [0, 0, 2])
@@ -75,7 +87,9 @@ def test_chunking_does_not_change_results(step):
     # brute-force ranks for a few scenarios
     P = pts.astype(np.float64)
     for s in range(5):
-        all_scores = np.concatenate([np.round(P[s][field].sum(1), 4), np.round(P[s][ours].sum(1), 4)])
+        all_scores = np.concatenate(
+            [np.round(P[s][field].sum(1), 4), np.round(P[s][ours].sum(1), 4)]
+        )
         for i in range(len(ours)):
             x = np.round(P[s][ours[i]].sum(), 4)
             assert a.better[s, i] == int((all_scores > x + 1e-6).sum())

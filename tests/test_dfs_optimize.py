@@ -1,11 +1,16 @@
 """Exact optimizer: brute-force agreement, cap and roster, locks, excludes, exposures, overlap."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from nascar_pipeline.core.optimize import (InfeasibleError, brute_force_lineups, optimize_lineups,
-                                           validate_lineups)
+from nascar_pipeline.core.optimize import (
+    InfeasibleError,
+    brute_force_lineups,
+    optimize_lineups,
+    validate_lineups,
+)
 
 
 def _pool(n=12, seed=0):

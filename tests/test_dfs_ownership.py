@@ -1,4 +1,5 @@
 """Ownership projections: totals, bounds, overrides, the exact optimal-lineup DP, fitting, real slates."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,9 +7,15 @@ import pandas as pd
 import pytest
 
 from nascar_pipeline.core.optimize import brute_force_lineups
-from nascar_pipeline.core.ownership import (feature_matrix, fit_ownership_model, model_ownership,
-                                            normalize_ownership, optimal_lineups_dp,
-                                            project_ownership, spearman)
+from nascar_pipeline.core.ownership import (
+    feature_matrix,
+    fit_ownership_model,
+    model_ownership,
+    normalize_ownership,
+    optimal_lineups_dp,
+    project_ownership,
+    spearman,
+)
 
 
 def _slate(n=36, seed=0):
@@ -67,7 +74,9 @@ def test_fit_recovers_coefficients():
     for seed in range(8):
         sal, proj, start = _slate(seed=seed)
         X = feature_matrix(sal, proj, start)
-        eta = X @ np.array([truth[k] for k in ("projection", "value", "salary", "start_position", "form")])
+        eta = X @ np.array(
+            [truth[k] for k in ("projection", "value", "salary", "start_position", "form")]
+        )
         w = np.exp(eta - eta.max())
         slates.append((X, 600 * w / w.sum()))
     fitted = fit_ownership_model(slates, ridge=1e-4)

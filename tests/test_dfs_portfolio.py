@@ -1,5 +1,6 @@
 """MCMC sampler and greedy portfolio: valid lineups, sane acceptance, greedy never worse than its
 first pick, exposure and overlap honored, marginal gains agree with the exact set payout."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,16 +27,33 @@ def world():
 
 def test_mh_valid_and_acceptance_sane(world):
     obj = FieldObjective.build(world["pts"][:200], world["field"], world["table"], n_ours=10)
-    res = mh_sample(lambda L: obj.value(L), world["sal"], 6, 50_000, min_salary=46_000,
-                    n_chains=4, n_temps=3, steps=150, rng=np.random.default_rng(0))
+    res = mh_sample(
+        lambda L: obj.value(L),
+        world["sal"],
+        6,
+        50_000,
+        min_salary=46_000,
+        n_chains=4,
+        n_temps=3,
+        steps=150,
+        rng=np.random.default_rng(0),
+    )
     assert validate_lineups(res.lineups, world["sal"], 6, 50_000, min_salary=46_000) == []
-    assert 0.0 < res.acceptance[-1] < 1.0          # the hottest chain moves
+    assert 0.0 < res.acceptance[-1] < 1.0  # the hottest chain moves
     assert res.acceptance[-1] >= res.acceptance[0]  # hotter chains accept more
     assert 0.0 <= res.swap_acceptance <= 1.0
     assert len(res.trace_mean) == 15 and np.all(np.diff(res.trace_best) >= 0)
     # the cold chains end better than random valid lineups on average
-    rand = generate_field(np.ones(24), world["sal"], 6, 50_000, 50, min_salary=46_000,
-                          rng=np.random.default_rng(1), calibrate_iters=0)
+    rand = generate_field(
+        np.ones(24),
+        world["sal"],
+        6,
+        50_000,
+        50,
+        min_salary=46_000,
+        rng=np.random.default_rng(1),
+        calibrate_iters=0,
+    )
     assert res.trace_mean[-1] > obj.value(rand).mean()
     # recorded values are the objective's
     np.testing.assert_allclose(res.values[:20], obj.value(res.lineups[:20]))
@@ -43,8 +61,16 @@ def test_mh_valid_and_acceptance_sane(world):
 
 def test_greedy_portfolio(world):
     obj = FieldObjective.build(world["pts"][200:], world["field"], world["table"], n_ours=10)
-    cand = generate_field(np.ones(24), world["sal"], 6, 50_000, 300, min_salary=46_000,
-                          rng=np.random.default_rng(2), calibrate_iters=0)
+    cand = generate_field(
+        np.ones(24),
+        world["sal"],
+        6,
+        50_000,
+        300,
+        min_salary=46_000,
+        rng=np.random.default_rng(2),
+        calibrate_iters=0,
+    )
     p = greedy_portfolio(obj, cand, 10, max_exposure=0.5, max_overlap=3)
     L = p.lineups
     assert len(L) == 10

@@ -1,5 +1,6 @@
 """FanDuel end to end: the player-list parser, `ingest fd-salaries` through a real Neo4j, the demo
 world's FanDuel slates, and the FanDuel upload file written beside lineup_portfolio."""
+
 from __future__ import annotations
 
 import csv
@@ -19,9 +20,25 @@ from nascar_pipeline.ontology.tables import OntologyTables
 
 FD_ID = re.compile(r"^\d+-\d+$")
 # FanDuel's player-list export header (newer exports: two unnamed columns, then Roster Position)
-FD_HEADER = ["Id", "Position", "First Name", "Nickname", "Last Name", "FPPG", "Played", "Salary",
-             "Game", "Team", "Opponent", "Injury Indicator", "Injury Details", "Tier", "", "",
-             "Roster Position"]
+FD_HEADER = [
+    "Id",
+    "Position",
+    "First Name",
+    "Nickname",
+    "Last Name",
+    "FPPG",
+    "Played",
+    "Salary",
+    "Game",
+    "Team",
+    "Opponent",
+    "Injury Indicator",
+    "Injury Details",
+    "Tier",
+    "",
+    "",
+    "Roster Position",
+]
 
 
 @pytest.fixture(scope="module")
@@ -57,14 +74,27 @@ def write_fd_players(path, rows, header=FD_HEADER):
         w.writerow(header)
         for name, fd_id, salary in rows:
             first, _, last = name.partition(" ")
-            rec = {"Id": fd_id, "Position": "D", "First Name": first, "Nickname": name,
-                   "Last Name": last, "FPPG": "38.2", "Played": "12", "Salary": salary,
-                   "Game": "", "Team": "", "Opponent": "", "Tier": "", "Roster Position": "D"}
+            rec = {
+                "Id": fd_id,
+                "Position": "D",
+                "First Name": first,
+                "Nickname": name,
+                "Last Name": last,
+                "FPPG": "38.2",
+                "Played": "12",
+                "Salary": salary,
+                "Game": "",
+                "Team": "",
+                "Opponent": "",
+                "Tier": "",
+                "Roster Position": "D",
+            }
             w.writerow([rec.get(h, "") for h in header])
     return path
 
 
 # --------------------------------------------------------------------------- parser
+
 
 def test_parser_reads_a_demo_slate(world, tmp_path):
     key, e = _upcoming(world)
@@ -92,30 +122,49 @@ def test_parser_old_export_without_nickname(world, tmp_path):
 def _edit(rows, i, name=None, fd_id=None, salary=None):
     rows = list(rows)
     n, f, s = rows[i]
-    rows[i] = (name if name is not None else n, fd_id if fd_id is not None else f,
-               salary if salary is not None else s)
+    rows[i] = (
+        name if name is not None else n,
+        fd_id if fd_id is not None else f,
+        salary if salary is not None else s,
+    )
     return rows
 
 
 BAD = {
-    "over the cap": (lambda r: _edit(r, 4, salary=50_100), ["line 6, field Salary",
-                                                            "50100 is above 50000"]),
-    "not whole dollars": (lambda r: _edit(r, 4, salary="9500.5"),
-                          ["line 6, field Salary", "'9500.5' is not a whole number"]),
+    "over the cap": (
+        lambda r: _edit(r, 4, salary=50_100),
+        ["line 6, field Salary", "50100 is above 50000"],
+    ),
+    "not whole dollars": (
+        lambda r: _edit(r, 4, salary="9500.5"),
+        ["line 6, field Salary", "'9500.5' is not a whole number"],
+    ),
     "zero salary": (lambda r: _edit(r, 5, salary=0), ["line 7, field Salary", "0 is below 1"]),
-    "missing salary": (lambda r: _edit(r, 5, salary=""), ["line 7, field Salary",
-                                                          "missing value"]),
-    "duplicate driver": (lambda r: _edit(r, 6, name=r[7][0], fd_id="120037-99999"),
-                         ["line 9, field Nickname", "duplicate driver", "(also line 8)"]),
-    "duplicate id": (lambda r: _edit(r, 6, fd_id=r[7][1]), ["line 9, field Id", "duplicate Id", "(also line 8)"]),
-    "bad id": (lambda r: _edit(r, 6, fd_id="10007"), ["line 8, field Id",
-                                                      "'10007' is not a FanDuel player id"]),
-    "two slates": (lambda r: _edit(r, 6, fd_id="999-10006"), ["field Id",
-                                                              "more than one FanDuel slate"]),
-    "unmatched names": (lambda r: _edit(_edit(r, 3, name="Jeff Gordon Jr."), 9,
-                                        name="Dale Earnhardt"),
-                        ["2 name(s) match no known driver", "'Jeff Gordon Jr.' (line 5)",
-                         "'Dale Earnhardt' (line 11)"]),
+    "missing salary": (lambda r: _edit(r, 5, salary=""), ["line 7, field Salary", "missing value"]),
+    "duplicate driver": (
+        lambda r: _edit(r, 6, name=r[7][0], fd_id="120037-99999"),
+        ["line 9, field Nickname", "duplicate driver", "(also line 8)"],
+    ),
+    "duplicate id": (
+        lambda r: _edit(r, 6, fd_id=r[7][1]),
+        ["line 9, field Id", "duplicate Id", "(also line 8)"],
+    ),
+    "bad id": (
+        lambda r: _edit(r, 6, fd_id="10007"),
+        ["line 8, field Id", "'10007' is not a FanDuel player id"],
+    ),
+    "two slates": (
+        lambda r: _edit(r, 6, fd_id="999-10006"),
+        ["field Id", "more than one FanDuel slate"],
+    ),
+    "unmatched names": (
+        lambda r: _edit(_edit(r, 3, name="Jeff Gordon Jr."), 9, name="Dale Earnhardt"),
+        [
+            "2 name(s) match no known driver",
+            "'Jeff Gordon Jr.' (line 5)",
+            "'Dale Earnhardt' (line 11)",
+        ],
+    ),
 }
 
 
@@ -134,8 +183,9 @@ def test_parser_rejects_bad_input(world, tmp_path, case):
 
 def test_parser_rejects_bad_files(world, tmp_path):
     key, e = _upcoming(world)
-    path = write_fd_players(tmp_path / "nosalary.csv", fd_rows(e),
-                            header=[h for h in FD_HEADER if h != "Salary"])
+    path = write_fd_players(
+        tmp_path / "nosalary.csv", fd_rows(e), header=[h for h in FD_HEADER if h != "Salary"]
+    )
     with pytest.raises(UserInputError, match=r"line 1 \(header\): missing column\(s\) Salary"):
         parse_fd_salaries(path, key, world.drivers, e["driver_id"])
     empty = write_fd_players(tmp_path / "empty.csv", [])
@@ -144,6 +194,7 @@ def test_parser_rejects_bad_files(world, tmp_path):
 
 
 # --------------------------------------------------------------------------- demo world
+
 
 def test_demo_world_has_valid_fanduel_slates():
     w = generate_world(seed=7)
@@ -168,6 +219,7 @@ def test_demo_world_has_valid_fanduel_slates():
 
 # --------------------------------------------------------------------------- Neo4j ingest
 
+
 @pytest.fixture
 def graph(neo4j_server, world):
     """The demo world (one season) in Neo4j WITHOUT its FanDuel slates."""
@@ -177,8 +229,13 @@ def graph(neo4j_server, world):
     no_fd = world.entries.copy()
     no_fd["fd_salary"] = pd.NA
     no_fd["fd_id"] = pd.NA
-    tables = OntologyTables(races=world.races, drivers=world.drivers, entries=no_fd,
-                            results=world.results, contests=world.contests).conformed()
+    tables = OntologyTables(
+        races=world.races,
+        drivers=world.drivers,
+        entries=no_fd,
+        results=world.results,
+        contests=world.contests,
+    ).conformed()
     with neo4j_env(neo4j_server), neo4j_server.driver() as d:
         clear_database(d)
         write_tables(d, tables)
@@ -187,8 +244,9 @@ def graph(neo4j_server, world):
 
 def _entries(driver, key):
     recs, _, _ = driver.execute_query(
-        "MATCH (d:Driver)-[e:ENTERED]->(:Race {race_key: $k}) RETURN d.driver_id AS id, "
-        "e{.*} AS e", k=key)
+        "MATCH (d:Driver)-[e:ENTERED]->(:Race {race_key: $k}) RETURN d.driver_id AS id, e{.*} AS e",
+        k=key,
+    )
     return {r["id"]: r["e"] for r in recs}
 
 
@@ -217,7 +275,7 @@ def test_ingest_fd_salaries(graph, world, tmp_path, capsys):
     for did, props in after.items():
         assert props["fd_salary"] == want.loc[did, "fd_salary"]
         assert props["fd_id"] == want.loc[did, "fd_id"]
-        for k, v in before[did].items():   # partial update: nothing else changed
+        for k, v in before[did].items():  # partial update: nothing else changed
             assert props[k] == v
     # read back through the Neo4j source, equal to the world's own FanDuel slate
     got = Neo4jRaceSource(graph).race_inputs(key).entries.set_index("driver_id")
@@ -230,8 +288,14 @@ def test_ingest_fd_salaries(graph, world, tmp_path, capsys):
     assert (graph_counts(graph), graph_checksum(graph)) == snap
     # a new FanDuel slate replaces the old one: the dropped driver loses only his FanDuel fields
     rows = fd_rows(e)
-    rc, out, err = _cli(capsys, "ingest", "fd-salaries",
-                        write_fd_players(tmp_path / "b.csv", rows[1:]), "--race", key)
+    rc, out, err = _cli(
+        capsys,
+        "ingest",
+        "fd-salaries",
+        write_fd_players(tmp_path / "b.csv", rows[1:]),
+        "--race",
+        key,
+    )
     assert rc == 0 and "no longer on the slate" in out, err
     dropped = _entries(graph, key)[int(e["driver_id"].iloc[0])]
     assert "fd_salary" not in dropped and "fd_id" not in dropped
@@ -246,14 +310,26 @@ def test_ingest_fd_salaries_bad_input_writes_nothing(graph, world, tmp_path, cap
     snap = (graph_counts(graph), graph_checksum(graph))
     rows = fd_rows(e)
     cases = [
-        (write_fd_players(tmp_path / "cap.csv", _edit(rows, 4, salary=60_000)), key,
-         "line 6, field Salary: 60000 is above 50000"),
-        (write_fd_players(tmp_path / "names.csv", _edit(rows, 3, name="Jeff Gordon Jr.")), key,
-         "'Jeff Gordon Jr.' (line 5)"),
-        (write_fd_players(tmp_path / "dup.csv", _edit(rows, 6, fd_id=rows[7][1])), key,
-         "duplicate Id"),
-        (write_fd_players(tmp_path / "ok.csv", rows), "2031-nowhere-speedway-400",
-         "unknown race key '2031-nowhere-speedway-400'"),
+        (
+            write_fd_players(tmp_path / "cap.csv", _edit(rows, 4, salary=60_000)),
+            key,
+            "line 6, field Salary: 60000 is above 50000",
+        ),
+        (
+            write_fd_players(tmp_path / "names.csv", _edit(rows, 3, name="Jeff Gordon Jr.")),
+            key,
+            "'Jeff Gordon Jr.' (line 5)",
+        ),
+        (
+            write_fd_players(tmp_path / "dup.csv", _edit(rows, 6, fd_id=rows[7][1])),
+            key,
+            "duplicate Id",
+        ),
+        (
+            write_fd_players(tmp_path / "ok.csv", rows),
+            "2031-nowhere-speedway-400",
+            "unknown race key '2031-nowhere-speedway-400'",
+        ),
     ]
     for path, race, expected in cases:
         rc, _, err = _cli(capsys, "ingest", "fd-salaries", path, "--race", race)
@@ -262,6 +338,7 @@ def test_ingest_fd_salaries_bad_input_writes_nothing(graph, world, tmp_path, cap
 
 
 # --------------------------------------------------------------------------- DFS upload
+
 
 def test_fanduel_upload_from_the_dfs_asset(tmp_path, monkeypatch, capsys):
     from nascar_pipeline.assets.dfs import fanduel_problems, read_fanduel_lineups
@@ -316,11 +393,13 @@ def test_stand_in_fanduel_file_is_flagged_not_uploadable():
     from nascar_pipeline.commands.export import fanduel_file_warnings
     from nascar_pipeline.core.export import fanduel_upload_csv
 
-    ids, warn = fanduel_upload_csv([[("A", "1-1"), ("B", "1-2"), ("C", "1-3"), ("D", "1-4"),
-                                     ("E", "1-5")]])
+    ids, warn = fanduel_upload_csv(
+        [[("A", "1-1"), ("B", "1-2"), ("C", "1-3"), ("D", "1-4"), ("E", "1-5")]]
+    )
     assert ids.splitlines() == ["Driver,Driver,Driver,Driver,Driver", "1-1,1-2,1-3,1-4,1-5"]
     assert warn == [] and fanduel_file_warnings(ids) == []
-    names, warn = fanduel_upload_csv([[("A", None), ("B", "1-2"), ("C", "1-3"), ("D", "1-4"),
-                                       ("E", "1-5")]])
+    names, warn = fanduel_upload_csv(
+        [[("A", None), ("B", "1-2"), ("C", "1-3"), ("D", "1-4"), ("E", "1-5")]]
+    )
     assert warn and "NOT uploadable" in warn[0]
     assert "NOT uploadable" in fanduel_file_warnings(names)[0]

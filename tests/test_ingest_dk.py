@@ -1,4 +1,5 @@
 """`ingest salaries | contest | ownership` against a real Neo4j (base: the real weekend feed)."""
+
 from __future__ import annotations
 
 import csv
@@ -12,8 +13,17 @@ from tests.services.neo4j_server import clear_database, graph_checksum, graph_co
 pytestmark = pytest.mark.neo4j
 
 RACE = "2023-richmond-toyota-owners-400"
-DK_HEADER = ["Position", "Name + ID", "Name", "ID", "Roster Position", "Salary", "Game Info",
-             "TeamAbbrev", "AvgPointsPerGame"]
+DK_HEADER = [
+    "Position",
+    "Name + ID",
+    "Name",
+    "ID",
+    "Roster Position",
+    "Salary",
+    "Game Info",
+    "TeamAbbrev",
+    "AvgPointsPerGame",
+]
 
 
 def write_dk_salaries(path, rows, header=DK_HEADER):
@@ -22,10 +32,17 @@ def write_dk_salaries(path, rows, header=DK_HEADER):
         w = csv.writer(fh)
         w.writerow(header)
         for name, dk_id, salary in rows:
-            rec = {"Position": "D", "Name + ID": f"{name} ({dk_id})", "Name": name, "ID": dk_id,
-                   "Roster Position": "D", "Salary": salary,
-                   "Game Info": "Toyota Owners 400 04/02/2023 03:30PM ET", "TeamAbbrev": "",
-                   "AvgPointsPerGame": "31.5"}
+            rec = {
+                "Position": "D",
+                "Name + ID": f"{name} ({dk_id})",
+                "Name": name,
+                "ID": dk_id,
+                "Roster Position": "D",
+                "Salary": salary,
+                "Game Info": "Toyota Owners 400 04/02/2023 03:30PM ET",
+                "TeamAbbrev": "",
+                "AvgPointsPerGame": "31.5",
+            }
             w.writerow([rec.get(h, "") for h in header])
     return path
 
@@ -35,10 +52,30 @@ def write_dk_standings(path, players, n_entries=None):
     n = max(n_entries or 0, len(players) + 3)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["Rank", "EntryId", "EntryName", "TimeRemaining", "Points", "Lineup", "",
-                    "Player", "Roster Position", "%Drafted", "FPTS"])
+        w.writerow(
+            [
+                "Rank",
+                "EntryId",
+                "EntryName",
+                "TimeRemaining",
+                "Points",
+                "Lineup",
+                "",
+                "Player",
+                "Roster Position",
+                "%Drafted",
+                "FPTS",
+            ]
+        )
         for i in range(n):
-            left = [i + 1, 3000000000 + i, f"user{i} (1/1)", 0, 250.5 - i, "D A D B D C D D D E D F"]
+            left = [
+                i + 1,
+                3000000000 + i,
+                f"user{i} (1/1)",
+                0,
+                250.5 - i,
+                "D A D B D C D D D E D F",
+            ]
             right = ["", players[i][0], "D", players[i][1], 40.25] if i < len(players) else []
             w.writerow(left + right)
     return path
@@ -46,9 +83,13 @@ def write_dk_standings(path, players, n_entries=None):
 
 def feed_salary_rows():
     """Names of the feed's drivers as DraftKings spells some of them (suffix, accents, case)."""
-    names = {"Martin Truex Jr": "Martin Truex Jr.", "Daniel Suárez": "Daniel Suarez",
-             "Ricky Stenhouse Jr": "RICKY STENHOUSE JR", "AJ Allmendinger": "A.J. Allmendinger",
-             "Corey Lajoie": "Corey LaJoie"}
+    names = {
+        "Martin Truex Jr": "Martin Truex Jr.",
+        "Daniel Suárez": "Daniel Suarez",
+        "Ricky Stenhouse Jr": "RICKY STENHOUSE JR",
+        "AJ Allmendinger": "A.J. Allmendinger",
+        "Corey Lajoie": "Corey LaJoie",
+    }
     return names
 
 
@@ -59,7 +100,9 @@ def graph(neo4j_server, shared_data):
         assert main(["ingest", "feed", str(shared_data / "feeds" / "weekend-feed.json")]) == 0
         recs, _, _ = d.execute_query(
             "MATCH (d:Driver)-[e:ENTERED]->(:Race {race_key: $k}) "
-            "RETURN d.driver_id AS id, d.name AS name, e.car_number AS car ORDER BY id", k=RACE)
+            "RETURN d.driver_id AS id, d.name AS name, e.car_number AS car ORDER BY id",
+            k=RACE,
+        )
         yield d, [r.data() for r in recs]
 
 
@@ -72,14 +115,17 @@ def cli(capsys, *args) -> tuple[int, str, str]:
 
 def _salaries(driver_rows):
     spell = feed_salary_rows()
-    return [(spell.get(r["name"], r["name"]), 30000000 + r["id"], 5000 + 100 * (i % 50))
-            for i, r in enumerate(driver_rows)]
+    return [
+        (spell.get(r["name"], r["name"]), 30000000 + r["id"], 5000 + 100 * (i % 50))
+        for i, r in enumerate(driver_rows)
+    ]
 
 
 def _entries(driver):
     recs, _, _ = driver.execute_query(
         "MATCH (d:Driver)-[e:ENTERED]->(:Race {race_key: $k}) RETURN d.driver_id AS id, e{.*} AS e",
-        k=RACE)
+        k=RACE,
+    )
     return {r["id"]: r["e"] for r in recs}
 
 
@@ -110,10 +156,15 @@ def test_salaries_match_names_and_keep_other_fields(graph, tmp_path, capsys):
 def test_new_slate_replaces_the_old_one(graph, tmp_path, capsys):
     driver, rows = graph
     sal = _salaries(rows)
-    assert cli(capsys, "ingest", "salaries", write_dk_salaries(tmp_path / "a.csv", sal),
-               "--race", RACE)[0] == 0
-    rc, out, err = cli(capsys, "ingest", "salaries", write_dk_salaries(tmp_path / "b.csv", sal[1:]),
-                       "--race", RACE)
+    assert (
+        cli(
+            capsys, "ingest", "salaries", write_dk_salaries(tmp_path / "a.csv", sal), "--race", RACE
+        )[0]
+        == 0
+    )
+    rc, out, err = cli(
+        capsys, "ingest", "salaries", write_dk_salaries(tmp_path / "b.csv", sal[1:]), "--race", RACE
+    )
     assert rc == 0 and "no longer on the slate" in out, err
     after = _entries(driver)
     dropped = after[rows[0]["id"]]
@@ -142,16 +193,21 @@ def _edit_salary(rows, i, value):
 
 
 BAD_SALARIES = {
-    "non-numeric salary": (lambda r: _edit_salary(r, 2, "8k"), ["line 4", "Salary",
-                                                                 "not a whole number"]),
-    "fractional salary": (lambda r: _edit_salary(r, 0, "7500.50"), ["line 2", "Salary",
-                                                                    "not a whole number"]),
+    "non-numeric salary": (
+        lambda r: _edit_salary(r, 2, "8k"),
+        ["line 4", "Salary", "not a whole number"],
+    ),
+    "fractional salary": (
+        lambda r: _edit_salary(r, 0, "7500.50"),
+        ["line 2", "Salary", "not a whole number"],
+    ),
     "zero salary": (lambda r: _edit_salary(r, 1, "0"), ["line 3", "Salary", "below 1"]),
     "over the cap": (lambda r: _edit_salary(r, 4, "50100"), ["line 6", "Salary", "above 50000"]),
-    "duplicate driver": (lambda r: r + [(r[0][0].upper(), 99, 6000)],
-                         ["Name", "duplicate driver"]),
-    "same driver by suffix": (lambda r: r + [("Martin Truex", 98, 6000)],
-                              ["Name", "duplicate driver"]),
+    "duplicate driver": (lambda r: r + [(r[0][0].upper(), 99, 6000)], ["Name", "duplicate driver"]),
+    "same driver by suffix": (
+        lambda r: r + [("Martin Truex", 98, 6000)],
+        ["Name", "duplicate driver"],
+    ),
 }
 
 
@@ -171,8 +227,9 @@ def test_bad_salaries_write_nothing(graph, tmp_path, capsys, case):
 def test_salaries_missing_column_unknown_race_truncated(graph, tmp_path, capsys):
     driver, rows = graph
     snap = (graph_counts(driver), graph_checksum(driver))
-    path = write_dk_salaries(tmp_path / "a.csv", _salaries(rows),
-                             header=[h for h in DK_HEADER if h != "Salary"])
+    path = write_dk_salaries(
+        tmp_path / "a.csv", _salaries(rows), header=[h for h in DK_HEADER if h != "Salary"]
+    )
     rc, _, err = cli(capsys, "ingest", "salaries", path, "--race", RACE)
     assert rc == 2 and "line 1" in err and "missing column(s) Salary" in err
     good = write_dk_salaries(tmp_path / "b.csv", _salaries(rows))
@@ -189,12 +246,18 @@ def test_salaries_missing_column_unknown_race_truncated(graph, tmp_path, capsys)
 
 
 CONTEST = {
-    "contest_id": "dk-141234567", "site": "draftkings", "name": "NASCAR $50K Pit Road",
-    "entry_fee": 5, "field_size": 11890, "max_entries": 150,
-    "payouts": [{"min_place": 1, "max_place": 1, "prize": 5000},
-                {"min_place": 2, "max_place": 2, "prize": 2500},
-                {"min_place": 3, "max_place": 5, "prize": 1000},
-                {"min_place": 6, "max_place": 2500, "prize": 10}],
+    "contest_id": "dk-141234567",
+    "site": "draftkings",
+    "name": "NASCAR $50K Pit Road",
+    "entry_fee": 5,
+    "field_size": 11890,
+    "max_entries": 150,
+    "payouts": [
+        {"min_place": 1, "max_place": 1, "prize": 5000},
+        {"min_place": 2, "max_place": 2, "prize": 2500},
+        {"min_place": 3, "max_place": 5, "prize": 1000},
+        {"min_place": 6, "max_place": 2500, "prize": 10},
+    ],
 }
 
 
@@ -206,7 +269,8 @@ def test_contest_ingest_and_idempotence(graph, tmp_path, capsys):
     assert rc == 0, err
     assert "1 contests" in out
     recs, _, _ = driver.execute_query(
-        "MATCH (c:Contest)-[:FOR]->(r:Race) RETURN c{.*} AS c, r.race_key AS k")
+        "MATCH (c:Contest)-[:FOR]->(r:Race) RETURN c{.*} AS c, r.race_key AS k"
+    )
     c = recs[0]["c"]
     assert recs[0]["k"] == RACE and c["field_size"] == 11890 and c["entry_fee"] == 5.0
     assert json.loads(c["payouts"])[2] == {"min_place": 3, "max_place": 5, "prize": 1000.0}
@@ -220,15 +284,23 @@ def _payouts(*ranges):
 
 
 BAD_CONTESTS = {
-    "gap": ({"payouts": _payouts((1, 1, 100), (3, 5, 10))},
-            ["payouts[1]", "min_place", "should be 2", "gap"]),
-    "overlap": ({"payouts": _payouts((1, 2, 100), (2, 5, 10))},
-                ["payouts[1]", "min_place", "overlap"]),
+    "gap": (
+        {"payouts": _payouts((1, 1, 100), (3, 5, 10))},
+        ["payouts[1]", "min_place", "should be 2", "gap"],
+    ),
+    "overlap": (
+        {"payouts": _payouts((1, 2, 100), (2, 5, 10))},
+        ["payouts[1]", "min_place", "overlap"],
+    ),
     "not from 1": ({"payouts": _payouts((2, 3, 100))}, ["payouts[0]", "should be 1"]),
-    "increasing prize": ({"payouts": _payouts((1, 1, 100), (2, 3, 150))},
-                         ["payouts[1]", "prize", "must not increase"]),
-    "beyond field": ({"field_size": 4, "max_entries": 1, "payouts": _payouts((1, 5, 1))},
-                     ["payouts[0]", "max_place", "beyond the field size 4"]),
+    "increasing prize": (
+        {"payouts": _payouts((1, 1, 100), (2, 3, 150))},
+        ["payouts[1]", "prize", "must not increase"],
+    ),
+    "beyond field": (
+        {"field_size": 4, "max_entries": 1, "payouts": _payouts((1, 5, 1))},
+        ["payouts[0]", "max_place", "beyond the field size 4"],
+    ),
     "non-numeric fee": ({"entry_fee": "five"}, ["entry_fee", "not a number"]),
     "unknown site": ({"site": "yahoo"}, ["site", "not one of"]),
 }
@@ -264,8 +336,9 @@ def test_contest_truncated_or_unknown_race(graph, tmp_path, capsys):
 def test_ownership_sets_dk_own_pct(graph, tmp_path, capsys):
     driver, rows = graph
     spell = feed_salary_rows()
-    players = [(spell.get(r["name"], r["name"]), f"{(i * 7.31) % 60:.2f}%")
-               for i, r in enumerate(rows)]
+    players = [
+        (spell.get(r["name"], r["name"]), f"{(i * 7.31) % 60:.2f}%") for i, r in enumerate(rows)
+    ]
     p = write_dk_standings(tmp_path / "contest-standings.csv", players, n_entries=200)
     rc, out, err = cli(capsys, "ingest", "ownership", p, "--race", RACE)
     assert rc == 0, err

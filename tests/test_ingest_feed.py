@@ -1,4 +1,5 @@
 """`ingest feed` / `ingest schedule` against a real Neo4j: real results, keys, bad JSON."""
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,10 @@ def cli(capsys, *args) -> tuple[int, str, str]:
 def _finish(driver, name):
     recs, _, _ = driver.execute_query(
         "MATCH (d:Driver {name: $name})-[f:FINISHED]->(r:Race {race_key: $key}) "
-        "MATCH (d)-[e:ENTERED]->(r) RETURN f{.*} AS f, e{.*} AS e", name=name, key=RACE)
+        "MATCH (d)-[e:ENTERED]->(r) RETURN f{.*} AS f, e{.*} AS e",
+        name=name,
+        key=RACE,
+    )
     return recs[0]["f"], recs[0]["e"]
 
 
@@ -49,18 +53,33 @@ def test_weekend_feed_with_real_results(driver, shared_data, capsys):
     assert rc == 0, err
     assert "1 races, 37 drivers, 37 entries, 37 results" in out
     f, e = _finish(driver, "Kyle Larson")
-    assert (f["position"], f["laps_led"], f["laps_completed"], f["status"]) == (1, 93, 400, "running")
+    assert (f["position"], f["laps_led"], f["laps_completed"], f["status"]) == (
+        1,
+        93,
+        400,
+        "running",
+    )
     assert (e["start_position"], e["car_number"], e["team"], e["manufacturer"]) == (
-        9, "5", "Hendrick Motorsports", "Chevrolet")
+        9,
+        "5",
+        "Hendrick Motorsports",
+        "Chevrolet",
+    )
     f, _ = _finish(driver, "Noah Gragson")
     assert (f["position"], f["laps_completed"], f["status"]) == (37, 303, "accident")
     f, _ = _finish(driver, "Christopher Bell")
     assert (f["position"], f["laps_led"]) == (4, 26)
     recs, _, _ = driver.execute_query(
-        "MATCH (r:Race {race_key: $key})-[:AT]->(t:Track) RETURN r{.*} AS r, t{.*} AS t", key=RACE)
+        "MATCH (r:Race {race_key: $key})-[:AT]->(t:Track) RETURN r{.*} AS r, t{.*} AS t", key=RACE
+    )
     r, t = recs[0]["r"], recs[0]["t"]
     assert (r["race_id"], r["race_date"], r["status"], r["laps"], r["scheduled_laps"]) == (
-        5274, "2023-04-02", "final", 400, 400)
+        5274,
+        "2023-04-02",
+        "final",
+        400,
+        400,
+    )
     assert r["lock_time"] == "2023-04-02T19:30:00+00:00"  # 15:30 EDT
     assert (t["type"], t["length_miles"]) == ("short", 0.75)
     # re-import: nothing changes
@@ -70,12 +89,19 @@ def test_weekend_feed_with_real_results(driver, shared_data, capsys):
 
 
 def test_feed_with_loopstats_sets_fastest_laps(driver, shared_data, tmp_path, capsys):
-    loop = [{"race_id": 5274, "race_name": "Toyota Owners 400", "series_id": 1,
-             "drivers": [{"driver_id": 4030, "fast_laps": 61}, {"driver_id": 4224, "fast_laps": 0}]}]
+    loop = [
+        {
+            "race_id": 5274,
+            "race_name": "Toyota Owners 400",
+            "series_id": 1,
+            "drivers": [{"driver_id": 4030, "fast_laps": 61}, {"driver_id": 4224, "fast_laps": 0}],
+        }
+    ]
     p = tmp_path / "loopstats.json"
     p.write_text("\ufeff" + json.dumps(loop), encoding="utf-8")  # BOM, as the live feeds
-    rc, _, err = cli(capsys, "ingest", "feed", shared_data / "feeds" / "weekend-feed.json",
-                     "--loopstats", p)
+    rc, _, err = cli(
+        capsys, "ingest", "feed", shared_data / "feeds" / "weekend-feed.json", "--loopstats", p
+    )
     assert rc == 0, err
     assert _finish(driver, "Kyle Larson")[0]["fastest_laps"] == 61
     assert _finish(driver, "Noah Gragson")[0]["fastest_laps"] == 0
@@ -84,8 +110,9 @@ def test_feed_with_loopstats_sets_fastest_laps(driver, shared_data, tmp_path, ca
 
 def test_loopstats_of_another_race_is_rejected(driver, shared_data, capsys):
     loop = shared_data / "feeds" / "loopstats-sample.json"  # race 5617, not in the feed
-    rc, _, err = cli(capsys, "ingest", "feed", shared_data / "feeds" / "weekend-feed.json",
-                     "--loopstats", loop)
+    rc, _, err = cli(
+        capsys, "ingest", "feed", shared_data / "feeds" / "weekend-feed.json", "--loopstats", loop
+    )
     assert rc == 2 and str(loop) in err and "5617" in err and "race_id" in err
     assert graph_counts(driver) == {}
 
@@ -112,11 +139,13 @@ def test_schedule_then_feed_keeps_keys(driver, shared_data, capsys):
     rc, out, err = cli(capsys, "ingest", "schedule", shared_data / "feeds" / "race_list_basic.json")
     assert rc == 0, err
     recs, _, _ = driver.execute_query(
-        "MATCH (r:Race) RETURN count(r) AS n, collect(DISTINCT r.status) AS s")
+        "MATCH (r:Race) RETURN count(r) AS n, collect(DISTINCT r.status) AS s"
+    )
     assert recs[0]["n"] == 36 and recs[0]["s"] == ["scheduled"]  # points races, no exhibitions
     recs, _, _ = driver.execute_query(
         "MATCH (r:Race) WHERE r.race_name CONTAINS 'Clash' OR r.race_name CONTAINS 'Duel' "
-        "OR r.race_name CONTAINS 'All-Star' RETURN count(r) AS n")
+        "OR r.race_name CONTAINS 'All-Star' RETURN count(r) AS n"
+    )
     assert recs[0]["n"] == 0
     from nascar_pipeline.sources.neo4j_source import Neo4jRaceSource
 
@@ -124,7 +153,8 @@ def test_schedule_then_feed_keeps_keys(driver, shared_data, capsys):
     assert cli(capsys, "ingest", "feed", shared_data / "feeds" / "weekend-feed.json")[0] == 0
     assert len(Neo4jRaceSource(driver).race_results(RACE)) == 37
     recs, _, _ = driver.execute_query(
-        "MATCH (r:Race {race_id: 5274}) RETURN r.race_key AS k, r.status AS s")
+        "MATCH (r:Race {race_id: 5274}) RETURN r.race_key AS k, r.status AS s"
+    )
     assert (recs[0]["k"], recs[0]["s"]) == (RACE, "final")
     # a schedule re-import leaves the finished race final
     before = graph_checksum(driver)
@@ -149,7 +179,8 @@ def test_schedule_keeps_history_keys(driver, shared_data, tmp_path, capsys):
     assert rc == 0 and "kept existing keys" in out
     recs, _, _ = driver.execute_query(
         "MATCH (r:Race {race_id: 5297}) RETURN r.race_key AS k, r.race_name AS n, r.status AS s, "
-        "r.scheduled_laps AS sl")
+        "r.scheduled_laps AS sl"
+    )
     assert recs[0]["k"] == "2023-richmond-cook-out-400"
     assert (recs[0]["n"], recs[0]["s"], recs[0]["sl"]) == ("Cook Out 400", "final", 400)
     recs, _, _ = driver.execute_query("MATCH (r:Race) RETURN count(r) AS n")

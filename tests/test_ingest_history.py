@@ -1,4 +1,5 @@
 """`nascar-pipeline ingest history` against a real Neo4j: counts, idempotence, atomicity."""
+
 from __future__ import annotations
 
 import pytest
@@ -40,7 +41,8 @@ def test_all_history_ingested(graph):
     assert counts["node:Driver"] == 130
     assert counts["node:Track"] == 34
     recs, _, _ = driver.execute_query(
-        "MATCH (r:Race) WHERE r.status <> 'final' OR NOT (r)-[:AT]->(:Track) RETURN count(r) AS n")
+        "MATCH (r:Race) WHERE r.status <> 'final' OR NOT (r)-[:AT]->(:Track) RETURN count(r) AS n"
+    )
     assert recs[0]["n"] == 0
     recs, _, _ = driver.execute_query("MATCH (t:Track) WHERE t.type IS NULL RETURN count(t) AS n")
     assert recs[0]["n"] == 0
@@ -48,7 +50,8 @@ def test_all_history_ingested(graph):
     recs, _, _ = driver.execute_query(
         "MATCH (:Driver)-[f:FINISHED]->(r:Race) WITH r, collect(f.position) AS p "
         "WHERE size(p) <> reduce(m = 0, x IN p | CASE WHEN x > m THEN x ELSE m END) "
-        "RETURN count(r) AS n")
+        "RETURN count(r) AS n"
+    )
     assert recs[0]["n"] == 0
 
 
@@ -59,10 +62,17 @@ def test_spot_check_daytona_2019(graph):
         "MATCH (d)-[e:ENTERED]->(r) MATCH (d)-[:DROVE_FOR {season: 2019}]->(tm:Team) "
         "RETURN d.name AS name, f.position AS pos, f.laps_led AS led, f.fastest_laps AS fl, "
         "e.start_position AS start, e.car_number AS car, r.race_key AS key, t.type AS type, "
-        "tm.name AS team")
+        "tm.name AS team"
+    )
     r = recs[0]
     assert (r["name"], r["pos"], r["led"], r["fl"], r["start"], r["car"]) == (
-        "Denny Hamlin", 1, 30, 2, 10, "11")
+        "Denny Hamlin",
+        1,
+        30,
+        2,
+        10,
+        "11",
+    )
     assert r["key"] == "2019-daytona-daytona-500"
     assert (r["type"], r["team"]) == ("superspeedway", "Joe Gibbs Racing")
 
@@ -93,20 +103,30 @@ def _set_cell(lines, line_no, column, value):
 
 
 BAD_RESULTS = {
-    "missing column": (lambda ls: [",".join(c for c in ls[0].split(",") if c != "laps_led")]
-                       + [",".join(x for i, x in enumerate(l.split(",")) if i != 9)
-                          for l in ls[1:]],
-                       ["line 1", "laps_led", "missing column"]),
-    "non-numeric": (lambda ls: _set_cell(ls, 5, "finish_position", "fourth"),
-                    ["line 5", "finish_position", "not a whole number"]),
-    "duplicate driver": (lambda ls: ls[:3] + [ls[2]] + ls[3:],
-                         ["line 4", "driver_id", "duplicate driver"]),
-    "not a permutation": (lambda ls: _set_cell(ls, 3, "finish_position", "1"),
-                          ["finish_position", "not a permutation", "duplicated 1"]),
-    "truncated": (lambda ls: ls[:100] + [ls[100][:12]],
-                  ["line 101", "truncated"]),
-    "unknown race": (lambda ls: _set_cell(ls, 7, "race_id", "999999"),
-                     ["line 7", "race_id", "999999"]),
+    "missing column": (
+        lambda ls: (
+            [",".join(c for c in ls[0].split(",") if c != "laps_led")]
+            + [",".join(x for i, x in enumerate(l.split(",")) if i != 9) for l in ls[1:]]
+        ),
+        ["line 1", "laps_led", "missing column"],
+    ),
+    "non-numeric": (
+        lambda ls: _set_cell(ls, 5, "finish_position", "fourth"),
+        ["line 5", "finish_position", "not a whole number"],
+    ),
+    "duplicate driver": (
+        lambda ls: ls[:3] + [ls[2]] + ls[3:],
+        ["line 4", "driver_id", "duplicate driver"],
+    ),
+    "not a permutation": (
+        lambda ls: _set_cell(ls, 3, "finish_position", "1"),
+        ["finish_position", "not a permutation", "duplicated 1"],
+    ),
+    "truncated": (lambda ls: ls[:100] + [ls[100][:12]], ["line 101", "truncated"]),
+    "unknown race": (
+        lambda ls: _set_cell(ls, 7, "race_id", "999999"),
+        ["line 7", "race_id", "999999"],
+    ),
 }
 
 
@@ -128,8 +148,9 @@ def test_bad_results_file_writes_nothing(graph, tmp_path, capsys, case):
 
 def test_bad_races_file_writes_nothing(graph, tmp_path, capsys):
     driver, races, results = graph
-    bad = _bad_copy(tmp_path, races, "races.csv",
-                    lambda ls: _set_cell(ls, 10, "race_date", "2019-13-45"))
+    bad = _bad_copy(
+        tmp_path, races, "races.csv", lambda ls: _set_cell(ls, 10, "race_date", "2019-13-45")
+    )
     before = graph_counts(driver)
     rc, _, err = cli(capsys, "ingest", "history", bad, results)
     assert rc == 2 and "line 10" in err and "race_date" in err and str(bad) in err
@@ -138,6 +159,11 @@ def test_bad_races_file_writes_nothing(graph, tmp_path, capsys):
 
 def test_missing_connection_settings(capsys, monkeypatch, shared_data):
     monkeypatch.delenv("NEO4J_URI", raising=False)
-    rc, _, err = cli(capsys, "ingest", "history", shared_data / "history" / "races.csv",
-                     shared_data / "history" / "results.csv")
+    rc, _, err = cli(
+        capsys,
+        "ingest",
+        "history",
+        shared_data / "history" / "races.csv",
+        shared_data / "history" / "results.csv",
+    )
     assert rc == 2 and "NEO4J_URI is not set" in err

@@ -1,6 +1,7 @@
 """race_model_fit -> race_scenarios -> driver_projections through Dagster on the embedded demo
 world (and from a real Neo4j when the fixture is available): contracts, fit reuse, and a
 deliberately unconverged fit failing the blocking check and stopping downstream assets."""
+
 import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
@@ -30,37 +31,58 @@ def _run(world_dir, root, race_key, fit_cfg, scenarios=2000, resources=None):
     instance.add_dynamic_partitions("races", [race_key])
     return materialize(
         [race_snapshot, *snapshot_checks, *model_assets, *model_checks],
-        partition_key=race_key, instance=instance,
-        resources=resources or {
+        partition_key=race_key,
+        instance=instance,
+        resources=resources
+        or {
             "race_source": EmbeddedWorldResource(world_dir=str(world_dir)),
-            "parquet_io_manager": ParquetIOManager(root=str(root))},
-        run_config={"ops": {"race_model_fit": {"config": fit_cfg},
-                            "race_scenarios": {"config": {"scenarios": scenarios, "seed": 1}}}},
+            "parquet_io_manager": ParquetIOManager(root=str(root)),
+        },
+        run_config={
+            "ops": {
+                "race_model_fit": {"config": fit_cfg},
+                "race_scenarios": {"config": {"scenarios": scenarios, "seed": 1}},
+            }
+        },
         raise_on_error=False,
     )
 
 
 def _checks(result):
-    return {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
-            for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    return {
+        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
 
 
 def _check_metadata(result):
-    return {e.asset_check_evaluation_data.check_name:
-            {k: v.value for k, v in e.asset_check_evaluation_data.metadata.items()}
-            for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    return {
+        e.asset_check_evaluation_data.check_name: {
+            k: v.value for k, v in e.asset_check_evaluation_data.metadata.items()
+        }
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
 
 
 def _materialized(result):
-    return {e.asset_key.path[-1] for e in result.all_events
-            if e.event_type_value == "ASSET_MATERIALIZATION"}
+    return {
+        e.asset_key.path[-1]
+        for e in result.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION"
+    }
 
 
 def test_unconverged_fit_blocks_downstream(world, tmp_path, monkeypatch):
     folder, _, race_key = world
     monkeypatch.setenv("STORAGE_ROOT", str(tmp_path / "store"))
-    result = _run(folder, tmp_path / "store", race_key,
-                  {"draws": 5, "warmup": 5, "chains": 2, "svi_steps": 20})
+    result = _run(
+        folder,
+        tmp_path / "store",
+        race_key,
+        {"draws": 5, "warmup": 5, "chains": 2, "svi_steps": 20},
+    )
     checks = _checks(result)
     assert checks["race_model_converged"] is False
     done = _materialized(result)
@@ -90,8 +112,10 @@ def test_assets_end_to_end_embedded(world, tmp_path, monkeypatch):
     assert proj["pts_per_1k"].notna().all()
     # Identical history -> the cached fit is reused on a second run.
     again = _run(folder, root, race_key, cfg)
-    reused = [m.metadata["reused_cached_fit"].value
-              for m in again.asset_materializations_for_node("race_model_fit")]
+    reused = [
+        m.metadata["reused_cached_fit"].value
+        for m in again.asset_materializations_for_node("race_model_fit")
+    ]
     assert reused == [True]
 
 
@@ -112,8 +136,10 @@ def test_assets_end_to_end_from_neo4j(neo4j_server, shared_data, tmp_path, monke
     keep.to_csv(races_csv, index=False)
     results[results["race_id"].isin(keep["race_id"])].to_csv(results_csv, index=False)
     last = results[results["race_id"] == keep["race_id"].iloc[-1]]
-    sal_rows = [(n, 40000000 + int(d), 4500 + 150 * (i % 40))
-                for i, (n, d) in enumerate(zip(last["driver_name"], last["driver_id"]))]
+    sal_rows = [
+        (n, 40000000 + int(d), 4500 + 150 * (i % 40))
+        for i, (n, d) in enumerate(zip(last["driver_name"], last["driver_id"]))
+    ]
     sal_path = write_dk_salaries(tmp_path / "DKSalaries.csv", sal_rows)
     root = tmp_path / "store"
     monkeypatch.setenv("STORAGE_ROOT", str(root))
@@ -126,12 +152,20 @@ def test_assets_end_to_end_from_neo4j(neo4j_server, shared_data, tmp_path, monke
         race_key = listed.sort_values("race_date")["race_key"].iloc[-1]
         assert main(["ingest", "salaries", str(sal_path), "--race", race_key]) == 0
         env = neo4j_server.env()
-        resources = {"race_source": Neo4jResource(uri=env["NEO4J_URI"], user=env["NEO4J_USER"],
-                                                  password=env["NEO4J_PASSWORD"]),
-                     "parquet_io_manager": ParquetIOManager(root=str(root))}
-        result = _run(None, root, race_key,
-                      {"draws": 500, "warmup": 400, "chains": 4, "svi_steps": 1500},
-                      scenarios=1000, resources=resources)
+        resources = {
+            "race_source": Neo4jResource(
+                uri=env["NEO4J_URI"], user=env["NEO4J_USER"], password=env["NEO4J_PASSWORD"]
+            ),
+            "parquet_io_manager": ParquetIOManager(root=str(root)),
+        }
+        result = _run(
+            None,
+            root,
+            race_key,
+            {"draws": 500, "warmup": 400, "chains": 4, "svi_steps": 1500},
+            scenarios=1000,
+            resources=resources,
+        )
     checks = _checks(result)
     assert checks.get("race_model_converged") is True, (checks, _check_metadata(result))
     assert checks.get("race_scenarios_sane") is True

@@ -1,4 +1,5 @@
 """Backtest metrics and baselines (pure; fast)."""
+
 import itertools
 
 import numpy as np
@@ -10,12 +11,14 @@ from nascar_pipeline.core import backtest as bt
 
 def test_pl_loglik_is_a_distribution_over_orders():
     u = np.array([0.3, -1.0, 1.2, 0.0])
-    total = sum(np.exp(bt.pl_loglik(u, np.argsort(p) + 1))
-                for p in itertools.permutations(range(4)))
+    total = sum(
+        np.exp(bt.pl_loglik(u, np.argsort(p) + 1)) for p in itertools.permutations(range(4))
+    )
     assert total == pytest.approx(1.0)
     # Uniform utilities: every order has probability 1 / D!.
     assert bt.pl_loglik(np.zeros(5), np.array([3, 1, 2, 5, 4])) == pytest.approx(
-        -bt.log_factorial(5))
+        -bt.log_factorial(5)
+    )
 
 
 def test_mixture_loglik_and_brier():
@@ -40,13 +43,37 @@ def test_crps_and_coverage():
 
 
 def test_summarize_pools_coverage():
-    per_race = pd.DataFrame([
-        {"method": "model", "drivers": 10, "order_loglik": -50.0, "brier_top10": 0.1,
-         "crps_dk": 9.0, "cover50": 0.4, "cover90": 0.9},
-        {"method": "model", "drivers": 30, "order_loglik": -70.0, "brier_top10": 0.2,
-         "crps_dk": 11.0, "cover50": 0.6, "cover90": 0.8},
-        {"method": "uniform", "drivers": 10, "order_loglik": -60.0, "brier_top10": 0.3,
-         "crps_dk": 12.0, "cover50": 0.5, "cover90": 0.9}])
+    per_race = pd.DataFrame(
+        [
+            {
+                "method": "model",
+                "drivers": 10,
+                "order_loglik": -50.0,
+                "brier_top10": 0.1,
+                "crps_dk": 9.0,
+                "cover50": 0.4,
+                "cover90": 0.9,
+            },
+            {
+                "method": "model",
+                "drivers": 30,
+                "order_loglik": -70.0,
+                "brier_top10": 0.2,
+                "crps_dk": 11.0,
+                "cover50": 0.6,
+                "cover90": 0.8,
+            },
+            {
+                "method": "uniform",
+                "drivers": 10,
+                "order_loglik": -60.0,
+                "brier_top10": 0.3,
+                "crps_dk": 12.0,
+                "cover50": 0.5,
+                "cover90": 0.9,
+            },
+        ]
+    )
     t = bt.summarize(per_race).set_index("method")
     assert t.loc["model", "order_loglik_per_race"] == -60.0
     assert t.loc["model", "cover50_pct"] == pytest.approx(55.0)

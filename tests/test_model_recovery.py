@@ -1,5 +1,6 @@
 """Parameter recovery on synthetic data with known truth: the 90 % posterior interval of a
 driver's skill covers the true skill for at least 85 % of drivers."""
+
 import numpy as np
 import pytest
 

@@ -1,5 +1,6 @@
 """Scenario validity, the Parquet layout, hand-checked points, projections and the convergence
 rule, on a fixed (hand-made) posterior so no MCMC runs here."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,14 +13,22 @@ def _fake_posterior(data, n_draws=8, seed=0):
     rng = np.random.default_rng(seed)
     Dp, Cp = data.n_drivers_padded, data.n_cars_padded
     return {
-        "sigma_skill": np.full(n_draws, 0.8), "skill": rng.normal(0, 0.8, (n_draws, Dp)),
-        "sigma_track": np.full(n_draws, 0.2), "skill_track": rng.normal(0, 0.2, (n_draws, Dp, 4)),
-        "sigma_car": np.full(n_draws, 0.1), "car_effect": rng.normal(0, 0.1, (n_draws, Cp)),
-        "log_scale_other": np.zeros((n_draws, 3)), "start_effect": np.full((n_draws, 4), -0.8),
-        "dnf_penalty": np.full(n_draws, -3.0), "dnf_base": np.full((n_draws, 4), -2.0),
-        "dnf_start": np.zeros(n_draws), "dnf_ability": np.full(n_draws, -0.3),
-        "led_base": np.full((n_draws, 4), -3.0), "led_perf": np.full(n_draws, 2.0),
-        "fast_base": np.full((n_draws, 4), -1.0), "fast_perf": np.full(n_draws, 1.0),
+        "sigma_skill": np.full(n_draws, 0.8),
+        "skill": rng.normal(0, 0.8, (n_draws, Dp)),
+        "sigma_track": np.full(n_draws, 0.2),
+        "skill_track": rng.normal(0, 0.2, (n_draws, Dp, 4)),
+        "sigma_car": np.full(n_draws, 0.1),
+        "car_effect": rng.normal(0, 0.1, (n_draws, Cp)),
+        "log_scale_other": np.zeros((n_draws, 3)),
+        "start_effect": np.full((n_draws, 4), -0.8),
+        "dnf_penalty": np.full(n_draws, -3.0),
+        "dnf_base": np.full((n_draws, 4), -2.0),
+        "dnf_start": np.zeros(n_draws),
+        "dnf_ability": np.full(n_draws, -0.3),
+        "led_base": np.full((n_draws, 4), -3.0),
+        "led_perf": np.full(n_draws, 2.0),
+        "fast_base": np.full((n_draws, 4), -1.0),
+        "fast_perf": np.full(n_draws, 1.0),
         "fast_led": np.full(n_draws, 0.4),
     }
 
@@ -30,11 +39,18 @@ def world():
 
     hist, _ = synthetic_history(n_drivers=20, n_races=12, seed=2)
     data = prepare_history(hist)
-    entries = (hist[hist["race_key"] == hist["race_key"].iloc[-1]]
-               [["driver_id", "driver_name", "car_number", "start_position"]].copy())
+    entries = hist[hist["race_key"] == hist["race_key"].iloc[-1]][
+        ["driver_id", "driver_name", "car_number", "start_position"]
+    ].copy()
     # Two newcomers (no history, unknown car) and a salary column.
-    extra = pd.DataFrame({"driver_id": [9001, 9002], "driver_name": ["Rookie A", "Rookie B"],
-                          "car_number": ["77", "78"], "start_position": [21, 22]})
+    extra = pd.DataFrame(
+        {
+            "driver_id": [9001, 9002],
+            "driver_name": ["Rookie A", "Rookie B"],
+            "car_number": ["77", "78"],
+            "start_position": [21, 22],
+        }
+    )
     entries = pd.concat([entries, extra], ignore_index=True)
     entries["salary"] = np.linspace(11000, 4500, len(entries)).round(-2).astype(int)
     entries["dk_id"] = np.arange(len(entries)) + 5000
@@ -46,8 +62,9 @@ def scenarios(world):
     from nascar_pipeline.core.simulate import simulate_race
 
     data, entries = world
-    return simulate_race(_fake_posterior(data), data, entries, "short", laps=250,
-                         n_scenarios=2000, seed=1)
+    return simulate_race(
+        _fake_posterior(data), data, entries, "short", laps=250, n_scenarios=2000, seed=1
+    )
 
 
 def test_scenarios_are_valid(scenarios):
@@ -95,8 +112,19 @@ def test_points_hand_checked(scenarios):
     df = scenarios.to_frame().sample(300, random_state=0)
     for r in df.itertuples():
         f, s = int(r.finish_position), int(r.start_position)
-        dk_fin = 45 if f == 1 else 44 - f if f <= 10 else 43 - f if f <= 20 else \
-            42 - f if f <= 30 else 41 - f if f <= 40 else 0
+        dk_fin = (
+            45
+            if f == 1
+            else 44 - f
+            if f <= 10
+            else 43 - f
+            if f <= 20
+            else 42 - f
+            if f <= 30
+            else 41 - f
+            if f <= 40
+            else 0
+        )
         dk = dk_fin + (s - f) + 0.25 * r.laps_led + 0.45 * r.fastest_laps
         fd_fin = {1: 43, 2: 40, 3: 38}.get(f, 41 - f if 4 <= f <= 40 else 0)
         fd = fd_fin + 0.5 * (s - f) + 0.1 * r.laps_completed + 0.1 * r.laps_led
@@ -131,7 +159,9 @@ def test_projections_contract(scenarios, world):
     assert proj["win_pct"].sum() == pytest.approx(100.0)
     assert proj["top10_pct"].sum() == pytest.approx(1000.0)
     assert proj["exp_laps_led"].sum() == pytest.approx(250.0)
-    assert (proj["dk_p10"] <= proj["dk_median"]).all() and (proj["dk_median"] <= proj["dk_p90"]).all()
+    assert (proj["dk_p10"] <= proj["dk_median"]).all() and (
+        proj["dk_median"] <= proj["dk_p90"]
+    ).all()
     row = proj.iloc[0]
     assert row["pts_per_1k"] == pytest.approx(row["dk_mean"] / (row["salary"] / 1000))
 
@@ -141,8 +171,11 @@ def test_convergence_rule():
 
     good = {"rhat_max": 1.004, "ess_bulk_min": 650.0, "divergence_rate": 0.0}
     assert convergence_check(good) == (True, [])
-    for bad in ({**good, "rhat_max": 1.02}, {**good, "ess_bulk_min": 120.0},
-                {**good, "divergence_rate": 0.02}):
+    for bad in (
+        {**good, "rhat_max": 1.02},
+        {**good, "ess_bulk_min": 120.0},
+        {**good, "divergence_rate": 0.02},
+    ):
         ok, reasons = convergence_check(bad)
         assert not ok and reasons
 
@@ -152,8 +185,9 @@ def test_unconverged_fit_fails_the_check():
     from nascar_pipeline.core.model import FitConfig, convergence_check, fit_model, prepare_history
 
     hist, _ = synthetic_history(n_drivers=12, n_races=8, seed=4)
-    fit = fit_model(prepare_history(hist), FitConfig(num_warmup=5, num_samples=5, num_chains=2,
-                                                     svi_steps=20))
+    fit = fit_model(
+        prepare_history(hist), FitConfig(num_warmup=5, num_samples=5, num_chains=2, svi_steps=20)
+    )
     ok, reasons = convergence_check(fit.diagnostics)
     assert not ok and any("ESS" in r for r in reasons)
 
@@ -180,8 +214,10 @@ def test_sparse_dirichlet_multinomial_equals_dense():
     import jax.numpy as jnp
 
     from nascar_pipeline.core.model import prepare_history
-    from nascar_pipeline.core.model.model import (dirichlet_multinomial_ll,
-                                                  dirichlet_multinomial_weighted)
+    from nascar_pipeline.core.model.model import (
+        dirichlet_multinomial_ll,
+        dirichlet_multinomial_weighted,
+    )
 
     hist, _ = synthetic_history(n_drivers=20, n_races=12, seed=3)
     a = prepare_history(hist).arrays
@@ -192,8 +228,11 @@ def test_sparse_dirichlet_multinomial_equals_dense():
         alpha = np.exp(rng.normal(0, 1.5, counts.shape)).astype(np.float32)
         weight = (a["w"] * rng.uniform(0.5, 1.5, a["w"].shape)).astype(np.float32)
         dense = float(jnp.sum(weight * dirichlet_multinomial_ll(counts, alpha, mask)))
-        sparse = float(dirichlet_multinomial_weighted(
-            counts, alpha, mask, a[f"{name}_idx"], a[f"{name}_cnt"], a[f"{name}_on"], weight))
+        sparse = float(
+            dirichlet_multinomial_weighted(
+                counts, alpha, mask, a[f"{name}_idx"], a[f"{name}_cnt"], a[f"{name}_on"], weight
+            )
+        )
         assert sparse == pytest.approx(dense, rel=1e-5)
 
 
@@ -211,7 +250,8 @@ def test_repeated_fits_do_not_grow_memory_maps():
     data = prepare_history(hist)
     counts = []
     for seed in range(3):
-        fit_model(data, FitConfig(num_warmup=10, num_samples=10, num_chains=2, svi_steps=20,
-                                  seed=seed))
+        fit_model(
+            data, FitConfig(num_warmup=10, num_samples=10, num_chains=2, svi_steps=20, seed=seed)
+        )
         counts.append(len(maps.read_text().splitlines()))
     assert counts[2] - counts[1] < 1000, counts

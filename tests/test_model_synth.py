@@ -1,5 +1,6 @@
 """A small synthetic NASCAR world drawn from the race model's own generative story (known truth),
 for the model tests."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,13 +36,26 @@ def synthetic_history(n_drivers=20, n_races=40, seed=0, laps=200):
         fast = rng.multinomial(int(0.75 * laps), rng.dirichlet(a_fast))
         key = f"2024-synth-race-{r:02d}"
         for d in range(n_drivers):
-            rows.append({"race_key": key, "race_id": 1000 + r, "season": 2024,
-                         "race_date": str(dates[r].date()), "race_name": f"Race {r}",
-                         "track_name": f"Track {tt}", "track_type": TRACK_TYPES[tt],
-                         "laps": laps, "driver_id": 100 + d, "driver_name": f"Driver {d}",
-                         "car_number": str(d), "team": None,
-                         "start_position": int(start[d]), "finish_position": int(finish[d]),
-                         "laps_completed": int(min(lc[d], laps)),
-                         "laps_led": int(min(led[d], lc[d])), "fastest_laps": int(min(fast[d], lc[d])),
-                         "status": "accident" if dnf[d] else "running"})
+            rows.append(
+                {
+                    "race_key": key,
+                    "race_id": 1000 + r,
+                    "season": 2024,
+                    "race_date": str(dates[r].date()),
+                    "race_name": f"Race {r}",
+                    "track_name": f"Track {tt}",
+                    "track_type": TRACK_TYPES[tt],
+                    "laps": laps,
+                    "driver_id": 100 + d,
+                    "driver_name": f"Driver {d}",
+                    "car_number": str(d),
+                    "team": None,
+                    "start_position": int(start[d]),
+                    "finish_position": int(finish[d]),
+                    "laps_completed": int(min(lc[d], laps)),
+                    "laps_led": int(min(led[d], lc[d])),
+                    "fastest_laps": int(min(fast[d], lc[d])),
+                    "status": "accident" if dnf[d] else "running",
+                }
+            )
     return pd.DataFrame(rows), {"skill": skill, "driver_ids": np.arange(100, 100 + n_drivers)}

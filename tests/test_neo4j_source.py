@@ -1,4 +1,5 @@
 """Neo4jRaceSource: same RaceInputs and list_races as the pure assembly of the same tables."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,9 @@ def _with_salaries(t: OntologyTables, sal: OntologyTables) -> OntologyTables:
     idx = pd.MultiIndex.from_frame(e[["race_key", "driver_id"]])
     for col in ("salary", "dk_id"):
         e[col] = pd.Series(s[col].reindex(idx).to_numpy(), dtype="Int64").fillna(e[col])
-    return OntologyTables(races=t.races, drivers=t.drivers, entries=e, results=t.results,
-                          contests=t.contests)
+    return OntologyTables(
+        races=t.races, drivers=t.drivers, entries=e, results=t.results, contests=t.contests
+    )
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +53,14 @@ def world(neo4j_server, shared_data, tmp_path_factory):
         sal = parse_salaries(sal_path, last, t.drivers, ids)
         expected = _with_salaries(t, sal)
         expected.contests = parse_contest(contest_path, last).contests
-        yield {"driver": driver, "tables": expected, "last": last, "sal_rows": sal_rows,
-               "tmp": tmp, "source": Neo4jRaceSource(driver)}
+        yield {
+            "driver": driver,
+            "tables": expected,
+            "last": last,
+            "sal_rows": sal_rows,
+            "tmp": tmp,
+            "source": Neo4jRaceSource(driver),
+        }
 
 
 def _sorted(df: pd.DataFrame, keys) -> pd.DataFrame:
@@ -65,8 +73,9 @@ def test_race_inputs_equal_assembled_tables(world):
     for key in (keys[0], keys[123], world["last"]):
         got, want = src.race_inputs(key), assemble_race_inputs(t, key)
         pd.testing.assert_frame_equal(got.race, want.race)
-        pd.testing.assert_frame_equal(_sorted(got.entries, ["driver_id"]),
-                                      _sorted(want.entries, ["driver_id"]))
+        pd.testing.assert_frame_equal(
+            _sorted(got.entries, ["driver_id"]), _sorted(want.entries, ["driver_id"])
+        )
         hk = ["race_date", "race_key", "finish_position"]
         pd.testing.assert_frame_equal(_sorted(got.history, hk), _sorted(want.history, hk))
         pd.testing.assert_frame_equal(got.contests, want.contests)
@@ -124,8 +133,9 @@ def test_dagster_resource_lifecycle(neo4j_server, world):
 
     from nascar_pipeline.resources.neo4j import Neo4jResource
 
-    res = Neo4jResource(uri=neo4j_server.uri, user=neo4j_server.user,
-                        password=neo4j_server.password)
+    res = Neo4jResource(
+        uri=neo4j_server.uri, user=neo4j_server.user, password=neo4j_server.password
+    )
     assert neo4j_server.password not in repr(res) and neo4j_server.password not in str(res)
     with build_resources({"race_source": res}) as resources:
         live = resources.race_source
@@ -153,11 +163,16 @@ def test_race_snapshot_materializes_from_neo4j(neo4j_server, world, tmp_path, s3
         instance = DagsterInstance.ephemeral()
         instance.add_dynamic_partitions("races", [key])
         result = materialize(
-            [race_snapshot, *snapshot_checks], partition_key=key, instance=instance,
-            resources={"race_source": Neo4jResource(uri=neo4j_server.uri,
-                                                    user=neo4j_server.user,
-                                                    password=neo4j_server.password),
-                       "parquet_io_manager": ParquetIOManager(root=root)})
+            [race_snapshot, *snapshot_checks],
+            partition_key=key,
+            instance=instance,
+            resources={
+                "race_source": Neo4jResource(
+                    uri=neo4j_server.uri, user=neo4j_server.user, password=neo4j_server.password
+                ),
+                "parquet_io_manager": ParquetIOManager(root=root),
+            },
+        )
         assert result.success
     got = StorageLayout(local_root).read_asset("race_snapshot", key)
     want = build_snapshot(assemble_race_inputs(world["tables"], key))

@@ -1,6 +1,7 @@
 """race_backtest and season_report: the metrics on known inputs, and the assets run through
 Dagster on a small world with synthetic upstream files (no MCMC: the model and DFS stages are
 tested by their own modules; here their outputs are stand-ins with the same schema)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,8 +39,14 @@ def test_driver_scores_calibrated_when_actuals_come_from_the_projection():
 
 
 def test_actual_points_follow_the_rules():
-    res = pd.DataFrame({"start_position": [5, None], "finish_position": [1, 3],
-                        "laps_led": [100, 0], "fastest_laps": [None, 10]})
+    res = pd.DataFrame(
+        {
+            "start_position": [5, None],
+            "finish_position": [1, 3],
+            "laps_led": [100, 0],
+            "fastest_laps": [None, 10],
+        }
+    )
     from nascar_pipeline.core.rules import draftkings_points
 
     expected = [float(draftkings_points(5, 1, 100, 0)), float(draftkings_points(3, 3, 0, 10))]
@@ -67,17 +74,22 @@ def _fake_upstream(layout, snapshot: pd.DataFrame, race_key: str, rng) -> None:
     S, D = 600, len(ids)
     strength = np.linspace(55, 15, D)
     pts = rng.normal(strength, 12, size=(S, D)).astype(np.float32)
-    sc = pd.DataFrame({"scenario": np.repeat(np.arange(S, dtype=np.int32), D),
-                       "driver_id": np.tile(ids, S), "dk_points": pts.ravel(),
-                       "fd_points": pts.ravel()})
+    sc = pd.DataFrame(
+        {
+            "scenario": np.repeat(np.arange(S, dtype=np.int32), D),
+            "driver_id": np.tile(ids, S),
+            "dk_points": pts.ravel(),
+            "fd_points": pts.ravel(),
+        }
+    )
     layout.write_parquet(layout.asset_path("race_scenarios", race_key), sc)
     own = pd.DataFrame({"driver_id": ids, "own_pct": np.full(D, 600.0 / D)})
     layout.write_parquet(layout.asset_path("ownership_projections", race_key), own)
     sal = e["salary"].astype(int).to_numpy()
     order = np.argsort(sal)
     rows = []
-    for k in range(5):                       # cheap, valid lineups
-        pick = order[k:k + rules.DRAFTKINGS.roster_size]
+    for k in range(5):  # cheap, valid lineups
+        pick = order[k : k + rules.DRAFTKINGS.roster_size]
         assert sal[pick].sum() <= rules.DRAFTKINGS.salary_cap
         row = {"lineup_id": k, "site": "draftkings", "projection": float(strength[pick].sum())}
         for j, i in enumerate(sorted(pick), start=1):
@@ -102,42 +114,68 @@ def test_backtest_and_season_report_assets(small_world, tmp_path):
     storage = str(tmp_path / "storage")
     races = EmbeddedWorldSource(small_world).list_races()
     keys = races[races["has_results"]]["race_key"].tolist()[3:5]
-    jobs = [define_asset_job("snap", AssetSelection.assets(race_snapshot),
-                             partitions_def=races_partitions),
-            define_asset_job("bt", AssetSelection.assets("race_backtest"),
-                             partitions_def=races_partitions),
-            define_asset_job("season", AssetSelection.assets("season_report"))]
+    jobs = [
+        define_asset_job(
+            "snap", AssetSelection.assets(race_snapshot), partitions_def=races_partitions
+        ),
+        define_asset_job(
+            "bt", AssetSelection.assets("race_backtest"), partitions_def=races_partitions
+        ),
+        define_asset_job("season", AssetSelection.assets("season_report")),
+    ]
     defs = Definitions(
         assets=[race_snapshot, *model_assets, *dfs_assets, *backtest_assets],
-        asset_checks=snapshot_checks, jobs=jobs,
-        resources={"race_source": EmbeddedWorldResource(world_dir=str(small_world)),
-                   "parquet_io_manager": ParquetIOManager(root=storage)})
+        asset_checks=snapshot_checks,
+        jobs=jobs,
+        resources={
+            "race_source": EmbeddedWorldResource(world_dir=str(small_world)),
+            "parquet_io_manager": ParquetIOManager(root=storage),
+        },
+    )
     layout = StorageLayout(storage)
     rng = np.random.default_rng(2)
     with instance_for_test() as instance:
         instance.add_dynamic_partitions("races", list(races["race_key"]))
         for key in keys:
-            assert defs.resolve_job_def("snap").execute_in_process(
-                partition_key=key, instance=instance).success
+            assert (
+                defs.resolve_job_def("snap")
+                .execute_in_process(partition_key=key, instance=instance)
+                .success
+            )
             _fake_upstream(layout, layout.read_asset("race_snapshot", key), key, rng)
-            result = defs.resolve_job_def("bt").execute_in_process(partition_key=key,
-                                                                   instance=instance)
+            result = defs.resolve_job_def("bt").execute_in_process(
+                partition_key=key, instance=instance
+            )
             assert result.success
             mat = result.asset_materializations_for_node("race_backtest")[0]
-            assert {"crps_mean", "hit_rate_80", "portfolio_roi", "calibration",
-                    "dagster/row_count"} <= set(mat.metadata)
+            assert {
+                "crps_mean",
+                "hit_rate_80",
+                "portfolio_roi",
+                "calibration",
+                "dagster/row_count",
+            } <= set(mat.metadata)
         season = defs.resolve_job_def("season").execute_in_process(instance=instance)
         assert season.success
 
     bt = layout.read_asset("race_backtest", keys[0])
     starters = EmbeddedWorldSource(small_world).tables.results
     assert len(bt) == (starters["race_key"] == keys[0]).sum()
-    assert {"log_lik", "crps", "pit", "in_50", "in_80", "proj_own_pct", "actual_own_pct",
-            "actual_points"} <= set(bt.columns)
+    assert {
+        "log_lik",
+        "crps",
+        "pit",
+        "in_50",
+        "in_80",
+        "proj_own_pct",
+        "actual_own_pct",
+        "actual_points",
+    } <= set(bt.columns)
     assert np.isfinite(bt["crps"]).all() and np.isfinite(bt["log_lik"]).all()
-    assert bt["actual_own_pct"].notna().any()          # the demo world has actual ownership
-    lineups = layout.read_parquet_path(layout.extra_path("race_backtest", keys[0],
-                                                         "lineups.parquet"))
+    assert bt["actual_own_pct"].notna().any()  # the demo world has actual ownership
+    lineups = layout.read_parquet_path(
+        layout.extra_path("race_backtest", keys[0], "lineups.parquet")
+    )
     assert len(lineups) == 5 and (lineups["rank"] >= 1).all()
     report = layout.read_asset("season_report")
     assert sorted(report["race_key"]) == sorted(keys)

@@ -1,5 +1,6 @@
 """The backfill and dev commands without a daemon: the embedded default instance, the plan,
 idempotence bookkeeping and user errors."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,7 +33,7 @@ def test_local_dagster_home_is_queued_with_pools(embedded, monkeypatch):
     home = prepare_local_dagster_home()
     assert home == embedded / "dagster"
     cfg = yaml.safe_load((home / "dagster.yaml").read_text())
-    assert "storage" not in cfg                         # Dagster's local storage
+    assert "storage" not in cfg  # Dagster's local storage
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with DagsterInstance.get() as instance:
         assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
@@ -70,9 +71,9 @@ def test_backfill_plan_skips_current_and_in_flight(embedded, monkeypatch):
     from dagster import AssetMaterialization, DagsterRunStatus, instance_for_test
     from dagster._core.test_utils import create_run_for_test
 
+    from nascar_pipeline.automation.state import SNAPSHOT_KEY
     from nascar_pipeline.commands.backfill import plan_backfill, select_races
     from nascar_pipeline.sources.embedded import EmbeddedWorldSource
-    from nascar_pipeline.automation.state import SNAPSHOT_KEY
 
     races = EmbeddedWorldSource(embedded / "world").list_races()
     keys = races["race_key"].tolist()[1:4]
@@ -81,12 +82,21 @@ def test_backfill_plan_skips_current_and_in_flight(embedded, monkeypatch):
         plan = plan_backfill(instance, chosen, {SNAPSHOT_KEY})
         assert list(plan.submit) == keys and not plan.skipped
         h = dict(zip(races["race_key"], races["content_hash"]))
-        instance.report_runless_asset_event(AssetMaterialization(
-            asset_key=SNAPSHOT_KEY, partition=keys[0], tags={"dagster/data_version": h[keys[0]]}))
-        create_run_for_test(instance, job_name="race_job", status=DagsterRunStatus.STARTED,
-                            tags={"dagster/partition": keys[1]})
+        instance.report_runless_asset_event(
+            AssetMaterialization(
+                asset_key=SNAPSHOT_KEY, partition=keys[0], tags={"dagster/data_version": h[keys[0]]}
+            )
+        )
+        create_run_for_test(
+            instance,
+            job_name="race_job",
+            status=DagsterRunStatus.STARTED,
+            tags={"dagster/partition": keys[1]},
+        )
         plan = plan_backfill(instance, chosen, {SNAPSHOT_KEY})
         assert list(plan.submit) == [keys[2]]
-        assert plan.skipped == {keys[0]: "current slate already materialized",
-                                keys[1]: "queued or running"}
+        assert plan.skipped == {
+            keys[0]: "current slate already materialized",
+            keys[1]: "queued or running",
+        }
         assert list(plan_backfill(instance, chosen, {SNAPSHOT_KEY}, force=True).submit) == keys

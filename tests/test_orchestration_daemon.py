@@ -22,6 +22,7 @@ runs the whole race_job with the settings of RACE_RUN_OPS.
 Timings (full race run through the daemon, the 10-race backfill) go to
 artifacts/orchestration_timings.json and the test log.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,7 +44,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts"
-TEST_POOL_LIMITS = "neo4j=1,mcmc=1"   # tight, so overlapping steps would show
+TEST_POOL_LIMITS = "neo4j=1,mcmc=1"  # tight, so overlapping steps would show
 TIMINGS: dict[str, object] = {}
 SUBSET_ASSETS = ["race_snapshot"]
 # The run config the automation attaches to race runs here (NASCAR_RACE_RUN_CONFIG): the model
@@ -51,13 +52,29 @@ SUBSET_ASSETS = ["race_snapshot"]
 # convergence gate with them) and a small contest, so one full race run fits in a test on a
 # shared 2-core machine.
 RACE_RUN_OPS = {
-    "race_model_fit": {"config": {"draws": 750, "warmup": 400, "chains": 4, "svi_steps": 1500,
-                                  "target_accept": 0.95}},
+    "race_model_fit": {
+        "config": {
+            "draws": 750,
+            "warmup": 400,
+            "chains": 4,
+            "svi_steps": 1500,
+            "target_accept": 0.95,
+        }
+    },
     "race_scenarios": {"config": {"scenarios": 2000, "seed": 1}},
     "ownership_projections": {"config": {"max_scenarios": 300}},
-    "lineup_portfolio": {"config": {"n_lineups": 8, "mh_steps": 60, "mh_chains": 3, "mh_temps": 2,
-                                    "field_size": 1500, "objective_scenarios": 300,
-                                    "selection_scenarios": 300, "exact_candidates": 30}},
+    "lineup_portfolio": {
+        "config": {
+            "n_lineups": 8,
+            "mh_steps": 60,
+            "mh_chains": 3,
+            "mh_temps": 2,
+            "field_size": 1500,
+            "objective_scenarios": 300,
+            "selection_scenarios": 300,
+            "exact_candidates": 30,
+        }
+    },
     "contest_simulation": {"config": {"field_size": 1500}},
 }
 SUBSET = ["--select", ",".join(SUBSET_ASSETS)]
@@ -85,7 +102,7 @@ class Stack:
         self.db = pg.create_database(f"daemon_{os.getpid()}_{int(time.time())}")
         self.home = base / "dagster_home"
         self.home.mkdir()
-        shutil.copy(REPO / "dagster.yaml", self.home / "dagster.yaml")   # unmodified
+        shutil.copy(REPO / "dagster.yaml", self.home / "dagster.yaml")  # unmodified
         self.world = base / "world"
         self.storage = base / "storage"
         self.grpc_port = free_port()
@@ -101,13 +118,15 @@ class Stack:
             "NASCAR_SENSOR_INTERVAL_SECONDS": "5",
             "NASCAR_POOL_LIMITS": TEST_POOL_LIMITS,
             "NASCAR_RACE_RUN_CONFIG": str(base / "race_run.yaml"),
-            "NASCAR_JAX_CACHE": os.environ.get("NASCAR_JAX_CACHE",
-                                               str(REPO / ".cache" / "jax-tests")),
+            "NASCAR_JAX_CACHE": os.environ.get(
+                "NASCAR_JAX_CACHE", str(REPO / ".cache" / "jax-tests")
+            ),
             "PYTHONUNBUFFERED": "1",
         }
         self.env.pop("NEO4J_URI", None)
         (base / "race_run.yaml").write_text(
-            yaml.safe_dump({"ops": RACE_RUN_OPS} if run_config is None else run_config))
+            yaml.safe_dump({"ops": RACE_RUN_OPS} if run_config is None else run_config)
+        )
         self._seed()
         self._old_env = {k: os.environ.get(k) for k in self.env}
         os.environ.update(self.env)
@@ -118,8 +137,16 @@ class Stack:
         self.instance = DagsterInstance.get()
         apply_pool_limits(self.instance)
         self.logs = base / "logs"
-        self.procs = start_stack(self.env, REPO / "workspace.yaml", "127.0.0.1", 0,
-                                 self.grpc_port, None, self.logs, webserver=False)
+        self.procs = start_stack(
+            self.env,
+            REPO / "workspace.yaml",
+            "127.0.0.1",
+            0,
+            self.grpc_port,
+            None,
+            self.logs,
+            webserver=False,
+        )
 
     def _seed(self) -> None:
         from nascar_pipeline.core.demo_world import generate_world
@@ -138,7 +165,7 @@ class Stack:
 
         stop_stack(self.procs)
         self.instance.dispose()
-        keep = ARTIFACTS / "daemon-logs"           # for a post-mortem of a failed CI run
+        keep = ARTIFACTS / "daemon-logs"  # for a post-mortem of a failed CI run
         shutil.rmtree(keep, ignore_errors=True)
         shutil.copytree(self.logs, keep, dirs_exist_ok=True)
         for k, v in self._old_env.items():
@@ -157,12 +184,16 @@ class Stack:
     def runs(self, **filter_kwargs):
         from dagster import RunsFilter
 
-        return [r.dagster_run for r in
-                self.instance.get_run_records(RunsFilter(**filter_kwargs))]
+        return [r.dagster_run for r in self.instance.get_run_records(RunsFilter(**filter_kwargs))]
 
     def backfill(self, *args: str) -> str:
-        cmd = [str(Path(sys.executable).with_name("nascar-pipeline")), "backfill", *args,
-               "-w", str(REPO / "workspace.yaml")]
+        cmd = [
+            str(Path(sys.executable).with_name("nascar-pipeline")),
+            "backfill",
+            *args,
+            "-w",
+            str(REPO / "workspace.yaml"),
+        ]
         out = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, f"{out.stdout}\n{out.stderr}"
         return out.stdout
@@ -197,7 +228,8 @@ def _failed_blocking_checks(stack, run_id) -> list[str]:
     from dagster._core.events import DagsterEventType
 
     recs = stack.instance.get_records_for_run(
-        run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records
+        run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+    ).records
     out = []
     for r in recs:
         data = r.event_log_entry.dagster_event.event_specific_data
@@ -212,6 +244,7 @@ def _wait_success(stack, run_ids, timeout):
         all_done, failed = _finished(stack, run_ids)
         # A failed run may be retried by run_retries; only its final retry counts.
         return all_done
+
     try:
         wait_for(check, timeout, 2, f"runs {run_ids} to finish")
     except AssertionError:
@@ -251,12 +284,15 @@ def _assert_race_materialized(stack, race_key, assets=None):
         assert len(df) > 0, f"{asset} for {race_key} is empty"
         assert asset in manifest, f"no manifest entry for {asset}"
         assert manifest[asset].data_version == hashlib.sha256(data).hexdigest()[:16]
-    visible_partials = [p for p in Path(stack.storage).rglob("*")
-                        if p.is_file() and p.suffix == ".tmp" and not p.name.startswith(".")]
+    visible_partials = [
+        p
+        for p in Path(stack.storage).rglob("*")
+        if p.is_file() and p.suffix == ".tmp" and not p.name.startswith(".")
+    ]
     assert not visible_partials
 
 
-@pytest.mark.timeout(2700)          # the whole race_job with MCMC on 2 shared cores
+@pytest.mark.timeout(2700)  # the whole race_job with MCMC on 2 shared cores
 def test_sensor_tick_adds_partitions_and_daemon_completes_run(stack):
     from nascar_pipeline.assets.partitions import RACES_PARTITIONS_NAME
     from nascar_pipeline.automation.policies import TAG_TRIGGER
@@ -264,14 +300,20 @@ def test_sensor_tick_adds_partitions_and_daemon_completes_run(stack):
     races = stack.races()
     upcoming = races[~races["has_results"]]["race_key"].tolist()
     assert len(upcoming) == 1
-    wait_for(lambda: len(stack.instance.get_dynamic_partitions(RACES_PARTITIONS_NAME))
-             == len(races), 240, 2, "race_sensor to add every race as a partition")
-    sensor_runs = wait_for(lambda: stack.runs(tags={TAG_TRIGGER: "sensor"}), 120, 2,
-                           "the sensor's run request")
+    wait_for(
+        lambda: len(stack.instance.get_dynamic_partitions(RACES_PARTITIONS_NAME)) == len(races),
+        240,
+        2,
+        "race_sensor to add every race as a partition",
+    )
+    sensor_runs = wait_for(
+        lambda: stack.runs(tags={TAG_TRIGGER: "sensor"}), 120, 2, "the sensor's run request"
+    )
     assert [r.tags["dagster/partition"] for r in sensor_runs] == upcoming
     run_id = sensor_runs[0].run_id
-    wait_for(lambda: _finished(stack, [run_id])[0], 2400, 2,
-             "the daemon to run the race")                  # MCMC on 2 shared cores
+    wait_for(
+        lambda: _finished(stack, [run_id])[0], 2400, 2, "the daemon to run the race"
+    )  # MCMC on 2 shared cores
     seconds = round(_run_seconds(stack.instance, run_id), 1)
     failed_checks = _failed_blocking_checks(stack, run_id)
     if stack.instance.get_run_by_id(run_id).status.value == "SUCCESS":
@@ -294,8 +336,10 @@ def test_sensor_tick_adds_partitions_and_daemon_completes_run(stack):
 
 # ---- runs submitted through the queue with an explicit asset + check selection ------------
 
-def submit_runs(stack, race_keys, assets, run_config, backfill_id: str,
-                checks_of=("race_snapshot",)) -> dict[str, str]:
+
+def submit_runs(
+    stack, race_keys, assets, run_config, backfill_id: str, checks_of=("race_snapshot",)
+) -> dict[str, str]:
     """Queue one race_job run per race through the instance's run queue with the backfill
     command's own `submit_backfill` (same tags: trigger backfill, priority -1, a backfill id),
     with an explicit asset-check selection: only the checks of `checks_of`.
@@ -311,14 +355,21 @@ def submit_runs(stack, race_keys, assets, run_config, backfill_id: str,
 
     asset_keys = frozenset(AssetKey(a) for a in assets)
     graph = defs.get_repository_def().asset_graph
-    check_keys = frozenset(k for k in graph.asset_check_keys
-                           if k.asset_key.path[-1] in set(checks_of))
+    check_keys = frozenset(
+        k for k in graph.asset_check_keys if k.asset_key.path[-1] in set(checks_of)
+    )
     races = stack.races().set_index("race_key")
-    plan = BackfillPlan(backfill_id=backfill_id,
-                        submit={k: str(races.loc[k, "content_hash"]) for k in race_keys})
-    submit_backfill(stack.instance, plan, str(REPO / "workspace.yaml"),
-                    asset_selection=asset_keys, run_config=run_config,
-                    asset_check_selection=check_keys)
+    plan = BackfillPlan(
+        backfill_id=backfill_id, submit={k: str(races.loc[k, "content_hash"]) for k in race_keys}
+    )
+    submit_backfill(
+        stack.instance,
+        plan,
+        str(REPO / "workspace.yaml"),
+        asset_selection=asset_keys,
+        run_config=run_config,
+        asset_check_selection=check_keys,
+    )
     return dict(plan.run_ids)
 
 
@@ -339,15 +390,19 @@ def _group_outcome(stack, run_id) -> str | None:
     if not last.is_finished:
         return None
     if last.status == DagsterRunStatus.FAILURE and last.tags.get("dagster/will_retry") != "false":
-        return None                              # the retry daemon has not decided / launched
+        return None  # the retry daemon has not decided / launched
     return last.status.value
 
 
 def _wait_groups_success(stack, run_ids, timeout) -> None:
     """Every submitted run ends SUCCESS, itself or through its automatic retries."""
     try:
-        wait_for(lambda: all(_group_outcome(stack, r) for r in run_ids), timeout, 2,
-                 f"runs {run_ids} (and their retries) to finish")
+        wait_for(
+            lambda: all(_group_outcome(stack, r) for r in run_ids),
+            timeout,
+            2,
+            f"runs {run_ids} (and their retries) to finish",
+        )
     except AssertionError:
         print(stack.log_tail())
         raise
@@ -415,7 +470,7 @@ def test_backfill_idempotent_and_postgres_restart_loses_no_run(stack):
 
     races = stack.races()
     hist = races[races["has_results"]]["race_key"].tolist()
-    keys = hist[1:4]                                     # [0] has no history
+    keys = hist[1:4]  # [0] has no history
     out = stack.backfill("--races", ",".join(keys), *SUBSET)
     assert _queued(out) == 3, out
     bf = re.search(r"backfill (\S+):", out).group(1)
@@ -424,13 +479,24 @@ def test_backfill_idempotent_and_postgres_restart_loses_no_run(stack):
     runs = stack.runs(tags={TAG_BACKFILL: bf})
     assert len(runs) == 3 and all(r.tags["dagster/priority"] == "-1" for r in runs)
     fit_key = hist[4]
-    fit_run = submit_runs(stack, [fit_key], FIT_ASSETS,
-                          {"ops": {"race_model_fit": {"config": FIT_LONG}}}, "restart-fit")
+    fit_run = submit_runs(
+        stack,
+        [fit_key],
+        FIT_ASSETS,
+        {"ops": {"race_model_fit": {"config": FIT_LONG}}},
+        "restart-fit",
+    )
     run_ids = [r.run_id for r in runs] + list(fit_run.values())
 
     # Restart PostgreSQL while the daemon dequeues and runs them, until all are done.
-    wait_for(lambda: any(stack.instance.get_run_by_id(r).status.value in ("STARTING", "STARTED")
-                         for r in run_ids), 300, 0.5, "a run to start")
+    wait_for(
+        lambda: any(
+            stack.instance.get_run_by_id(r).status.value in ("STARTING", "STARTED") for r in run_ids
+        ),
+        300,
+        0.5,
+        "a run to start",
+    )
     restarts: list[tuple[float, float]] = []
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and not all(_group_outcome(stack, r) for r in run_ids):
@@ -443,10 +509,17 @@ def test_backfill_idempotent_and_postgres_restart_loses_no_run(stack):
 
     # Restarts really landed inside steps, the model fit's among them.
     def overlapping(spans):
-        return [k for k, (a, b) in spans.items()
-                if any(s < (b or time.time()) and e > a for s, e in restarts)]
-    in_steps = {r: overlapping(_step_spans(stack, r)) for g in run_ids
-                for r in [x.run_id for x in _group(stack, g)]}
+        return [
+            k
+            for k, (a, b) in spans.items()
+            if any(s < (b or time.time()) and e > a for s, e in restarts)
+        ]
+
+    in_steps = {
+        r: overlapping(_step_spans(stack, r))
+        for g in run_ids
+        for r in [x.run_id for x in _group(stack, g)]
+    }
     assert any("race_model_fit" in v for v in in_steps.values()), (restarts, in_steps)
     retried = [r.run_id for g in run_ids for r in _group(stack, g) if r.run_id != g]
     TIMINGS["postgres_restart_runs_retried"] = len(retried)
@@ -481,8 +554,7 @@ def _descendants(pid: int) -> list[int]:
 def _worker_pid(instance, run_id) -> int | None:
     from dagster._core.events import DagsterEventType
 
-    for rec in instance.get_records_for_run(run_id, of_type=DagsterEventType.ENGINE_EVENT
-                                            ).records:
+    for rec in instance.get_records_for_run(run_id, of_type=DagsterEventType.ENGINE_EVENT).records:
         m = re.search(r"Started process for run \(pid: (\d+)\)", rec.event_log_entry.message)
         if m:
             return int(m.group(1))
@@ -490,9 +562,11 @@ def _worker_pid(instance, run_id) -> int | None:
 
 
 def _step_events(stack, run_id, step_key) -> set[str]:
-    return {r.event_log_entry.dagster_event.event_type_value
-            for r in stack.instance.get_records_for_run(run_id).records
-            if r.event_log_entry.is_dagster_event and r.event_log_entry.step_key == step_key}
+    return {
+        r.event_log_entry.dagster_event.event_type_value
+        for r in stack.instance.get_records_for_run(run_id).records
+        if r.event_log_entry.is_dagster_event and r.event_log_entry.step_key == step_key
+    }
 
 
 def test_sigkilled_worker_is_detected_and_retried(stack):
@@ -505,11 +579,13 @@ def test_sigkilled_worker_is_detected_and_retried(stack):
 
     races = stack.races()
     key = races[races["has_results"]]["race_key"].tolist()[5]
-    run_id = submit_runs(stack, [key], FIT_ASSETS,
-                         {"ops": {"race_model_fit": {"config": FIT_LONG}}}, "sigkill")[key]
+    run_id = submit_runs(
+        stack, [key], FIT_ASSETS, {"ops": {"race_model_fit": {"config": FIT_LONG}}}, "sigkill"
+    )[key]
     step = "race_model_fit"
-    wait_for(lambda: "STEP_START" in _step_events(stack, run_id, step), 600, 0.2,
-             f"step {step} to start")
+    wait_for(
+        lambda: "STEP_START" in _step_events(stack, run_id, step), 600, 0.2, f"step {step} to start"
+    )
     time.sleep(3)
     before = _step_events(stack, run_id, step)
     assert not before & {"STEP_OUTPUT", "STEP_SUCCESS", "ASSET_MATERIALIZATION"}, before
@@ -522,17 +598,29 @@ def test_sigkilled_worker_is_detected_and_retried(stack):
         except ProcessLookupError:
             pass
     t_kill = time.time()
-    wait_for(lambda: stack.instance.get_run_by_id(run_id).status == DagsterRunStatus.FAILURE,
-             180, 1, "the killed run to be marked failed")
+    wait_for(
+        lambda: stack.instance.get_run_by_id(run_id).status == DagsterRunStatus.FAILURE,
+        180,
+        1,
+        "the killed run to be marked failed",
+    )
     killed = stack.instance.get_run_by_id(run_id)
     TIMINGS["sigkill_detected_seconds"] = round(
-        stack.instance.get_run_stats(run_id).end_time - t_kill, 1)
+        stack.instance.get_run_stats(run_id).end_time - t_kill, 1
+    )
     assert killed.tags.get("dagster/failure_reason") != "STEP_FAILURE", killed.tags
     # The asset was killed mid-way: it started and never produced its output in that run.
-    assert not _step_events(stack, run_id, step) & {"STEP_OUTPUT", "STEP_SUCCESS",
-                                                     "ASSET_MATERIALIZATION"}
-    retry = wait_for(lambda: [r for r in _group(stack, run_id) if r.run_id != run_id], 180, 2,
-                     "the automatic retry")
+    assert not _step_events(stack, run_id, step) & {
+        "STEP_OUTPUT",
+        "STEP_SUCCESS",
+        "ASSET_MATERIALIZATION",
+    }
+    retry = wait_for(
+        lambda: [r for r in _group(stack, run_id) if r.run_id != run_id],
+        180,
+        2,
+        "the automatic retry",
+    )
     assert retry[0].tags.get("dagster/retry_number") == "1"
     _wait_groups_success(stack, [run_id], 900)
     done = [r for r in _group(stack, run_id) if r.status == DagsterRunStatus.SUCCESS][0]
@@ -555,8 +643,9 @@ def _pool_overlaps(stack, run_ids) -> dict[str, int]:
 
 
 def _max_overlap(spans) -> int:
-    points = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans],
-                    key=lambda x: (x[0], x[1]))
+    points = sorted(
+        [(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans], key=lambda x: (x[0], x[1])
+    )
     cur = best = 0
     for _, d in points:
         cur += d
@@ -564,7 +653,7 @@ def _max_overlap(spans) -> int:
     return best
 
 
-@pytest.mark.timeout(1800)          # ten model fits in one mcmc slot (see the docstring)
+@pytest.mark.timeout(1800)  # ten model fits in one mcmc slot (see the docstring)
 def test_ten_races_respect_pools_and_all_finish(stack):
     """Ten races queued at once, each race_snapshot (pool neo4j) then a tiny race_model_fit
     (pool mcmc), both pools at one slot: every run succeeds, and the steps' event-log spans
@@ -576,8 +665,9 @@ def test_ten_races_respect_pools_and_all_finish(stack):
     races = stack.races()
     keys = races[races["has_results"]]["race_key"].tolist()[10:20]
     t0 = time.time()
-    by_key = submit_runs(stack, keys, FIT_ASSETS,
-                         {"ops": {"race_model_fit": {"config": FIT_TINY}}}, "ten-races")
+    by_key = submit_runs(
+        stack, keys, FIT_ASSETS, {"ops": {"race_model_fit": {"config": FIT_TINY}}}, "ten-races"
+    )
     run_ids = list(by_key.values())
     assert len(run_ids) == 10
     _wait_groups_success(stack, run_ids, 1700)
@@ -591,9 +681,11 @@ def test_ten_races_respect_pools_and_all_finish(stack):
     for pool, most in overlaps.items():
         assert most <= limits[pool], f"pool {pool}: {most} steps at once (limit {limits[pool]})"
     # The runs did run side by side, so the pools (not the run queue) kept the steps apart.
-    run_spans = [(s.start_time, s.end_time) for s in
-                 (stack.instance.get_run_stats(r.run_id) for r in finals)
-                 if s.start_time and s.end_time]
+    run_spans = [
+        (s.start_time, s.end_time)
+        for s in (stack.instance.get_run_stats(r.run_id) for r in finals)
+        if s.start_time and s.end_time
+    ]
     TIMINGS["ten_races_max_runs_at_once"] = _max_overlap(run_spans)
     assert _max_overlap(run_spans) >= 2
     for key in keys:

@@ -6,6 +6,7 @@ recorded as a RUN_EXCEPTION that run retries re-execute.
 
 The end-to-end check (Postgres restarted while the daemon runs race runs) is in
 tests/test_orchestration_daemon.py."""
+
 from __future__ import annotations
 
 import os
@@ -30,7 +31,7 @@ def instance(postgres_server, tmp_path, monkeypatch):
         monkeypatch.setenv(k, v)
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")       # the production file
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")  # the production file
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     inst = DagsterInstance.get()
     try:
@@ -46,9 +47,18 @@ def _engine_event(instance, run_id: str, message: str):
     from dagster._core.events import EngineEventData
 
     return EventLogEntry(
-        error_info=None, level=20, user_message=message, run_id=run_id, timestamp=time.time(),
-        dagster_event=DagsterEvent(DagsterEventType.ENGINE_EVENT.value, job_name="j",
-                                   message=message, event_specific_data=EngineEventData()))
+        error_info=None,
+        level=20,
+        user_message=message,
+        run_id=run_id,
+        timestamp=time.time(),
+        dagster_event=DagsterEvent(
+            DagsterEventType.ENGINE_EVENT.value,
+            job_name="j",
+            message=message,
+            event_specific_data=EngineEventData(),
+        ),
+    )
 
 
 def test_production_yaml_loads_the_resilient_storage_everywhere(instance):
@@ -86,7 +96,7 @@ def test_storage_calls_wait_out_a_restart(instance, postgres_server):
 
     t = threading.Thread(target=write)
     t.start()
-    time.sleep(15)                 # longer than dagster-postgres's own connect retries (~11 s)
+    time.sleep(15)  # longer than dagster-postgres's own connect retries (~11 s)
     assert t.is_alive(), f"storage call returned while the server was down: {results}"
     postgres_server.start()
     t.join(120)
@@ -109,35 +119,39 @@ def test_store_event_that_committed_before_the_drop_is_not_stored_twice(instance
     def commit_then_drop(self, event):
         calls.append(1)
         real(self, event)
-        if len(calls) == 1:        # the INSERT committed, then the connection "dropped"
+        if len(calls) == 1:  # the INSERT committed, then the connection "dropped"
             import psycopg2
 
             raise sqlalchemy.exc.OperationalError(
-                "NOTIFY", {}, psycopg2.OperationalError("server closed the connection "
-                                                        "unexpectedly"))
+                "NOTIFY", {}, psycopg2.OperationalError("server closed the connection unexpectedly")
+            )
 
     monkeypatch.setattr(PostgresEventLogStorage, "store_event", commit_then_drop)
     instance.event_log_storage.store_event(_engine_event(instance, run.run_id, "once"))
-    assert len(calls) == 1          # found its own row: no second INSERT
+    assert len(calls) == 1  # found its own row: no second INSERT
     assert [e.user_message for e in instance.all_logs(run.run_id)] == ["once"]
 
 
 def _failure_event(step_error):
     from dagster import DagsterEvent, DagsterEventType
-    from dagster._core.events import JobFailureData, RunFailureReason, StepFailureData
-
     from dagster._core.definitions.dependency import NodeHandle
+    from dagster._core.events import JobFailureData, RunFailureReason, StepFailureData
     from dagster._core.execution.plan.handle import StepHandle
 
-    step = DagsterEvent(DagsterEventType.STEP_FAILURE.value, job_name="j",
-                        step_handle=StepHandle(NodeHandle("race_snapshot", None)),
-                        event_specific_data=StepFailureData(error=step_error,
-                                                            user_failure_data=None))
-    return DagsterEvent(DagsterEventType.PIPELINE_FAILURE.value, job_name="j",
-                        message="Steps failed: ['race_snapshot'].",
-                        event_specific_data=JobFailureData(
-                            error=None, failure_reason=RunFailureReason.STEP_FAILURE,
-                            first_step_failure_event=step))
+    step = DagsterEvent(
+        DagsterEventType.STEP_FAILURE.value,
+        job_name="j",
+        step_handle=StepHandle(NodeHandle("race_snapshot", None)),
+        event_specific_data=StepFailureData(error=step_error, user_failure_data=None),
+    )
+    return DagsterEvent(
+        DagsterEventType.PIPELINE_FAILURE.value,
+        job_name="j",
+        message="Steps failed: ['race_snapshot'].",
+        event_specific_data=JobFailureData(
+            error=None, failure_reason=RunFailureReason.STEP_FAILURE, first_step_failure_event=step
+        ),
+    )
 
 
 def _error_info(exc: BaseException):
@@ -151,28 +165,45 @@ def _error_info(exc: BaseException):
         return serializable_error_info_from_exc_info(sys.exc_info())
 
 
-@pytest.mark.parametrize("cause, reason, retried", [
-    ("storage", "RUN_EXCEPTION", "true"),
-    ("asset", "STEP_FAILURE", "false"),
-])
-def test_run_failed_by_storage_is_retried_and_asset_failure_is_not(instance, cause, reason,
-                                                                  retried):
+@pytest.mark.parametrize(
+    "cause, reason, retried",
+    [
+        ("storage", "RUN_EXCEPTION", "true"),
+        ("asset", "STEP_FAILURE", "false"),
+    ],
+)
+def test_run_failed_by_storage_is_retried_and_asset_failure_is_not(
+    instance, cause, reason, retried
+):
     import psycopg2
     import sqlalchemy.exc
     from dagster import DagsterRun, EventLogEntry
 
     if cause == "storage":
-        error = _error_info(sqlalchemy.exc.OperationalError(
-            "INSERT INTO event_logs", {}, psycopg2.OperationalError(
-                "server closed the connection unexpectedly\n\tThis probably means the server "
-                "terminated abnormally")))
+        error = _error_info(
+            sqlalchemy.exc.OperationalError(
+                "INSERT INTO event_logs",
+                {},
+                psycopg2.OperationalError(
+                    "server closed the connection unexpectedly\n\tThis probably means the server "
+                    "terminated abnormally"
+                ),
+            )
+        )
     else:
         error = _error_info(ValueError("race_snapshot: no entries"))
     run = instance.run_storage.add_run(DagsterRun(job_name="j", run_id=None))
     event = _failure_event(error)
-    instance.handle_new_event(EventLogEntry(
-        error_info=None, level=40, user_message="", run_id=run.run_id, timestamp=time.time(),
-        dagster_event=event._replace(job_name="j")))
+    instance.handle_new_event(
+        EventLogEntry(
+            error_info=None,
+            level=40,
+            user_message="",
+            run_id=run.run_id,
+            timestamp=time.time(),
+            dagster_event=event._replace(job_name="j"),
+        )
+    )
     tags = instance.get_run_by_id(run.run_id).tags
     assert tags["dagster/failure_reason"] == reason
     assert tags["dagster/will_retry"] == retried

@@ -2,10 +2,11 @@
 
 The daemon applies a SensorResult's partition requests and run requests; here the test applies
 the partition requests itself (as the daemon does) so each tick sees the previous one's state."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -17,7 +18,6 @@ from dagster import (
     build_sensor_context,
     instance_for_test,
 )
-
 from dagster._core.definitions.partitions.context import partition_loading_context
 
 from nascar_pipeline.assets.partitions import RACES_PARTITIONS_NAME
@@ -62,24 +62,55 @@ def make_races(rows: list[dict]) -> pd.DataFrame:
 
 def world_rows(now: datetime) -> list[dict]:
     return [
-        {"race_key": "2026-daytona-daytona-500", "season": 2026, "race_date": "2026-02-15",
-         "lock_time": "2026-02-15T19:30:00+00:00", "status": "final", "content_hash": "aaaa",
-         "has_results": True},
-        {"race_key": "2026-atlanta-ambetter-400", "season": 2026, "race_date": "2026-02-22",
-         "lock_time": "2026-02-22T19:30:00+00:00", "status": "final", "content_hash": "bbbb",
-         "has_results": True},
-        {"race_key": "2027-daytona-daytona-500", "season": 2027, "race_date": "2027-02-14",
-         "lock_time": (now + timedelta(hours=2)).isoformat(), "status": "scheduled",
-         "content_hash": "c0c0", "has_results": False},
+        {
+            "race_key": "2026-daytona-daytona-500",
+            "season": 2026,
+            "race_date": "2026-02-15",
+            "lock_time": "2026-02-15T19:30:00+00:00",
+            "status": "final",
+            "content_hash": "aaaa",
+            "has_results": True,
+        },
+        {
+            "race_key": "2026-atlanta-ambetter-400",
+            "season": 2026,
+            "race_date": "2026-02-22",
+            "lock_time": "2026-02-22T19:30:00+00:00",
+            "status": "final",
+            "content_hash": "bbbb",
+            "has_results": True,
+        },
+        {
+            "race_key": "2027-daytona-daytona-500",
+            "season": 2027,
+            "race_date": "2027-02-14",
+            "lock_time": (now + timedelta(hours=2)).isoformat(),
+            "status": "scheduled",
+            "content_hash": "c0c0",
+            "has_results": False,
+        },
     ]
 
 
 def postgres_overrides(server, db: str) -> dict:
-    return {"storage": {"postgres": {"postgres_db": {
-        "hostname": server.host, "port": server.port, "username": server.user, "password": "",
-        "db_name": db, "scheme": "postgresql+psycopg2"}}},
-        "run_coordinator": {"module": "dagster._core.run_coordinator",
-                            "class": "QueuedRunCoordinator"}}
+    return {
+        "storage": {
+            "postgres": {
+                "postgres_db": {
+                    "hostname": server.host,
+                    "port": server.port,
+                    "username": server.user,
+                    "password": "",
+                    "db_name": db,
+                    "scheme": "postgresql+psycopg2",
+                }
+            }
+        },
+        "run_coordinator": {
+            "module": "dagster._core.run_coordinator",
+            "class": "QueuedRunCoordinator",
+        },
+    }
 
 
 @pytest.fixture
@@ -97,9 +128,13 @@ def evaluate(definition, ctx, instance):
 
 def tick(instance, source, cursor=None):
     """One race_sensor tick, with the partition requests applied as the daemon applies them."""
-    ctx = build_sensor_context(instance=instance, instance_ref=instance.get_ref(),
-                               cursor=cursor, repository_def=REPO,
-                               resources={"race_source": source})
+    ctx = build_sensor_context(
+        instance=instance,
+        instance_ref=instance.get_ref(),
+        cursor=cursor,
+        repository_def=REPO,
+        resources={"race_source": source},
+    )
     result = evaluate(race_sensor, ctx, instance)
     for req in result.dynamic_partitions_requests or []:
         instance.add_dynamic_partitions(req.partitions_def_name, list(req.partition_keys))
@@ -114,7 +149,7 @@ def test_instance_is_postgres(pg_instance):
 
 
 def test_race_sensor_new_identical_changed(pg_instance):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     races = make_races(world_rows(now))
     source = FakeRaceSource(races)
 
@@ -124,7 +159,8 @@ def test_race_sensor_new_identical_changed(pg_instance):
     assert set(pg_instance.get_dynamic_partitions(RACES_PARTITIONS_NAME)) == set(added)
     # Only the upcoming race runs; the finished ones are partitions for backfills.
     assert [(r.partition_key, r.run_key) for r in first.run_requests] == [
-        ("2027-daytona-daytona-500", "2027-daytona-daytona-500@c0c0")]
+        ("2027-daytona-daytona-500", "2027-daytona-daytona-500@c0c0")
+    ]
     assert first.run_requests[0].tags[TAG_SLATE_HASH] == "c0c0"
     assert first.run_requests[0].tags[PRIORITY_TAG] == "0"
 
@@ -137,46 +173,60 @@ def test_race_sensor_new_identical_changed(pg_instance):
     changed.loc[changed["race_key"] == "2027-daytona-daytona-500", "content_hash"] = "d1d1"
     third = tick(pg_instance, FakeRaceSource(changed), second.cursor)
     assert [(r.partition_key, r.run_key) for r in third.run_requests] == [
-        ("2027-daytona-daytona-500", "2027-daytona-daytona-500@d1d1")]
+        ("2027-daytona-daytona-500", "2027-daytona-daytona-500@d1d1")
+    ]
     assert not third.dynamic_partitions_requests
 
     fourth = tick(pg_instance, FakeRaceSource(changed), third.cursor)
     assert not fourth.run_requests
 
     # A new race appears: one partition and one run in the same tick.
-    more = make_races([*changed.to_dict("records"),
-                       {"race_key": "2027-atlanta-ambetter-400", "season": 2027,
-                        "race_date": "2027-02-21", "status": "scheduled",
-                        "content_hash": "e2e2", "has_results": False}])
+    more = make_races(
+        [
+            *changed.to_dict("records"),
+            {
+                "race_key": "2027-atlanta-ambetter-400",
+                "season": 2027,
+                "race_date": "2027-02-21",
+                "status": "scheduled",
+                "content_hash": "e2e2",
+                "has_results": False,
+            },
+        ]
+    )
     fifth = tick(pg_instance, FakeRaceSource(more), fourth.cursor)
     assert [k for r in fifth.dynamic_partitions_requests for k in r.partition_keys] == [
-        "2027-atlanta-ambetter-400"]
+        "2027-atlanta-ambetter-400"
+    ]
     assert [r.partition_key for r in fifth.run_requests] == ["2027-atlanta-ambetter-400"]
 
 
 def test_race_sensor_lost_cursor_keeps_run_keys(pg_instance):
     """With the cursor lost, the same run keys come back (the daemon drops used run keys)."""
-    races = make_races(world_rows(datetime.now(timezone.utc)))
+    races = make_races(world_rows(datetime.now(UTC)))
     a = tick(pg_instance, FakeRaceSource(races))
     b = tick(pg_instance, FakeRaceSource(races), None)
     assert [r.run_key for r in a.run_requests] == [r.run_key for r in b.run_requests]
-    assert not b.dynamic_partitions_requests     # partitions already exist
+    assert not b.dynamic_partitions_requests  # partitions already exist
 
 
 def _schedule(instance, races, now):
-    ctx = build_schedule_context(instance=instance, scheduled_execution_time=now,
-                                 repository_def=REPO,
-                                 resources={"race_source": FakeRaceSource(races)})
+    ctx = build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=now,
+        repository_def=REPO,
+        resources={"race_source": FakeRaceSource(races)},
+    )
     return evaluate(pre_lock_schedule, ctx, instance)
 
 
 def test_pre_lock_schedule(pg_instance):
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     races = make_races(world_rows(now))
     key = "2027-daytona-daytona-500"
 
     reqs = _schedule(pg_instance, races, now).run_requests
-    assert [r.partition_key for r in reqs] == [key]      # the finished races are never due
+    assert [r.partition_key for r in reqs] == [key]  # the finished races are never due
     assert reqs[0].tags[TAG_SLATE_HASH] == "c0c0"
     assert key in pg_instance.get_dynamic_partitions(RACES_PARTITIONS_NAME)
 
@@ -186,22 +236,29 @@ def test_pre_lock_schedule(pg_instance):
     # A run in progress for the race: not requested twice.
     from dagster._core.test_utils import create_run_for_test
 
-    running = create_run_for_test(pg_instance, job_name="race_job",
-                                 status=DagsterRunStatus.STARTED,
-                                 tags={"dagster/partition": key, TAG_SLATE_HASH: "c0c0"})
+    running = create_run_for_test(
+        pg_instance,
+        job_name="race_job",
+        status=DagsterRunStatus.STARTED,
+        tags={"dagster/partition": key, TAG_SLATE_HASH: "c0c0"},
+    )
     assert _schedule(pg_instance, races, now).skip_message
     pg_instance.report_run_failed(running)
 
     # The snapshot of the current slate alone is not enough: the rest of the race is due.
-    pg_instance.report_runless_asset_event(AssetMaterialization(
-        asset_key="race_snapshot", partition=key, tags={"dagster/data_version": "c0c0"}))
+    pg_instance.report_runless_asset_event(
+        AssetMaterialization(
+            asset_key="race_snapshot", partition=key, tags={"dagster/data_version": "c0c0"}
+        )
+    )
     job_keys = REPO.get_job("race_job").asset_layer.selected_asset_keys
     if len(job_keys) > 1:
         assert _schedule(pg_instance, races, now).run_requests
     # Every race-job asset written after that snapshot: not due. A changed slate: due again.
     for asset_key in job_keys - {AssetKey("race_snapshot")}:
-        pg_instance.report_runless_asset_event(AssetMaterialization(
-            asset_key=asset_key, partition=key))
+        pg_instance.report_runless_asset_event(
+            AssetMaterialization(asset_key=asset_key, partition=key)
+        )
     assert _schedule(pg_instance, races, now).skip_message
     changed = races.copy()
     changed.loc[changed["race_key"] == key, "content_hash"] = "d1d1"
@@ -210,26 +267,32 @@ def test_pre_lock_schedule(pg_instance):
 
 
 def test_results_sensor_requests_backtest_once_per_materialization(pg_instance):
-    races = make_races(world_rows(datetime.now(timezone.utc)))
+    races = make_races(world_rows(datetime.now(UTC)))
     key = "2026-daytona-daytona-500"
     pg_instance.add_dynamic_partitions(RACES_PARTITIONS_NAME, list(races["race_key"]))
 
     def run(cursor=None):
-        ctx = build_sensor_context(instance=pg_instance, cursor=cursor, repository_def=REPO,
-                                   resources={"race_source": FakeRaceSource(races)})
+        ctx = build_sensor_context(
+            instance=pg_instance,
+            cursor=cursor,
+            repository_def=REPO,
+            resources={"race_source": FakeRaceSource(races)},
+        )
         return evaluate(results_sensor, ctx, pg_instance)
 
-    job_keys = sorted(REPO.get_job("race_job").asset_layer.selected_asset_keys,
-                      key=lambda k: k.to_user_string())
+    job_keys = sorted(
+        REPO.get_job("race_job").asset_layer.selected_asset_keys, key=lambda k: k.to_user_string()
+    )
 
     def materialize(keys):
         for asset_key in keys:
-            pg_instance.report_runless_asset_event(AssetMaterialization(
-                asset_key=asset_key, partition=key))
+            pg_instance.report_runless_asset_event(
+                AssetMaterialization(asset_key=asset_key, partition=key)
+            )
 
     first = run()
-    assert first.skip_message and not first.run_requests   # nothing materialized yet
-    if len(job_keys) > 1:                                     # part of the race: not yet
+    assert first.skip_message and not first.run_requests  # nothing materialized yet
+    if len(job_keys) > 1:  # part of the race: not yet
         materialize(job_keys[:1])
         assert not run().run_requests
     materialize(job_keys)
@@ -238,7 +301,8 @@ def test_results_sensor_requests_backtest_once_per_materialization(pg_instance):
     third = run(second.cursor)
     assert third.skip_message and not third.run_requests
     # Re-materialized (a backfill with a new model): backtested again, once.
-    pg_instance.report_runless_asset_event(AssetMaterialization(
-        asset_key=AssetKey("race_snapshot"), partition=key))
+    pg_instance.report_runless_asset_event(
+        AssetMaterialization(asset_key=AssetKey("race_snapshot"), partition=key)
+    )
     fourth = run(second.cursor)
     assert [r.partition_key for r in fourth.run_requests] == [key]

@@ -10,10 +10,24 @@ def test_published_draftkings_anchors():
     assert rules.draftkings_points(11, 1, 323, 100) == pytest.approx(180.75)
 
 
-@pytest.mark.parametrize("finish,dk,fd", [
-    (1, 45, 43), (2, 42, 40), (3, 41, 38), (4, 40, 37), (10, 34, 31), (11, 32, 30),
-    (20, 23, 21), (21, 21, 20), (30, 12, 11), (31, 10, 10), (40, 1, 1), (41, 0, 0), (43, 0, 0),
-])
+@pytest.mark.parametrize(
+    "finish,dk,fd",
+    [
+        (1, 45, 43),
+        (2, 42, 40),
+        (3, 41, 38),
+        (4, 40, 37),
+        (10, 34, 31),
+        (11, 32, 30),
+        (20, 23, 21),
+        (21, 21, 20),
+        (30, 12, 11),
+        (31, 10, 10),
+        (40, 1, 1),
+        (41, 0, 0),
+        (43, 0, 0),
+    ],
+)
 def test_finish_tables(finish, dk, fd):
     assert rules.dk_finish_points(finish) == dk
     assert rules.fd_finish_points(finish) == fd
@@ -40,7 +54,8 @@ def test_vectorized_over_scenarios_by_drivers():
     assert pts.shape == (50, 36)
     i, j = 7, 11
     assert pts[i, j] == pytest.approx(
-        float(rules.draftkings_points(start[i, j], finish[i, j], led[i, j], fl[i, j])))
+        float(rules.draftkings_points(start[i, j], finish[i, j], led[i, j], fl[i, j]))
+    )
 
 
 def test_rejects_zero_positions():
@@ -54,10 +69,40 @@ def test_unknown_site():
 
 
 def test_cli_score(capsys):
-    assert main(["score", "--site", "draftkings", "--start", "19", "--finish", "1",
-                 "--laps-led", "5", "--fastest-laps", "2"]) == 0
+    assert (
+        main(
+            [
+                "score",
+                "--site",
+                "draftkings",
+                "--start",
+                "19",
+                "--finish",
+                "1",
+                "--laps-led",
+                "5",
+                "--fastest-laps",
+                "2",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.strip() == "65.15"
-    assert main(["score", "--start", "11", "--finish", "1", "--laps-led", "323",
-                 "--fastest-laps", "100"]) == 0
+    assert (
+        main(
+            [
+                "score",
+                "--start",
+                "11",
+                "--finish",
+                "1",
+                "--laps-led",
+                "323",
+                "--fastest-laps",
+                "100",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.strip() == "180.75"
     assert main(["score", "--start", "0", "--finish", "1"]) == 2

@@ -1,5 +1,6 @@
 """race_snapshot through Dagster on the embedded world: local folder and moto S3 agree, the
 manifest records provenance, and the blocking checks catch a bad slate."""
+
 import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
@@ -28,15 +29,20 @@ def _materialize(world_dir, root, race_key, other_races=()):
         [race_snapshot, *snapshot_checks],
         partition_key=race_key,
         instance=instance,
-        resources={"race_source": EmbeddedWorldResource(world_dir=str(world_dir)),
-                   "parquet_io_manager": ParquetIOManager(root=str(root))},
+        resources={
+            "race_source": EmbeddedWorldResource(world_dir=str(world_dir)),
+            "parquet_io_manager": ParquetIOManager(root=str(root)),
+        },
         raise_on_error=False,
     )
 
 
 def _check_results(result):
-    return {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
-            for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    return {
+        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
 
 
 def test_snapshot_local_and_s3_give_equal_frames(world, tmp_path, s3_bucket):
@@ -52,7 +58,9 @@ def test_snapshot_local_and_s3_give_equal_frames(world, tmp_path, s3_bucket):
     expected = tables.entries[tables.entries["race_key"] == race_key]
     assert len(entries) == len(expected)
     assert set(entries["driver_id"]) == set(expected["driver_id"].astype(int))
-    assert (df_local[df_local["role"] == "history"]["race_date"] < entries["race_date"].iloc[0]).all()
+    assert (
+        df_local[df_local["role"] == "history"]["race_date"] < entries["race_date"].iloc[0]
+    ).all()
     entry = StorageLayout(tmp_path / "store").read_manifest(race_key)["race_snapshot"]
     assert entry.run_id == local.run_id and entry.rows == len(df_local)
 
@@ -61,7 +69,7 @@ def test_bad_slate_fails_the_blocking_check(world, tmp_path):
     folder, tables, race_key = world
     bad = generate_world(seed=3, seasons=1)
     mask = bad.entries["race_key"] == race_key
-    bad.entries.loc[bad.entries[mask].index[0], "salary"] = 60_000   # above the cap
+    bad.entries.loc[bad.entries[mask].index[0], "salary"] = 60_000  # above the cap
     write_world(bad, tmp_path / "bad-world")
     result = _materialize(tmp_path / "bad-world", tmp_path / "store", race_key)
     checks = _check_results(result)
@@ -95,9 +103,14 @@ def test_slate_hash_follows_every_slate_field(world):
     _, tables, race_key = world
     entries = tables.entries[tables.entries["race_key"] == race_key].copy()
     base = slate_hash(entries)
-    assert slate_hash(entries.sample(frac=1.0, random_state=1)) == base   # row order is not content
-    for col, value in [("salary", 4_600), ("fd_salary", 3_100), ("start_position", 40),
-                       ("dk_id", 1), ("fd_id", "1-1")]:
+    assert slate_hash(entries.sample(frac=1.0, random_state=1)) == base  # row order is not content
+    for col, value in [
+        ("salary", 4_600),
+        ("fd_salary", 3_100),
+        ("start_position", 40),
+        ("dk_id", 1),
+        ("fd_id", "1-1"),
+    ]:
         changed = entries.copy()
         changed.loc[changed.index[0], col] = value
         assert slate_hash(changed) != base, col
@@ -111,9 +124,10 @@ def test_checks_read_the_runs_own_partition(world, tmp_path):
     mask = bad.entries["race_key"] == race_key
     bad.entries.loc[bad.entries[mask].index[0], "salary"] = 60_000
     write_world(bad, tmp_path / "bad-world")
-    first = tables.races.sort_values("race_date")["race_key"].iloc[-2]   # a good, earlier race
+    first = tables.races.sort_values("race_date")["race_key"].iloc[-2]  # a good, earlier race
     store = tmp_path / "store"
     assert _materialize(tmp_path / "bad-world", store, first).success
-    checks = _check_results(_materialize(tmp_path / "bad-world", store, race_key,
-                                         other_races=[first]))
+    checks = _check_results(
+        _materialize(tmp_path / "bad-world", store, race_key, other_races=[first])
+    )
     assert checks["snapshot_salaries_valid"] is False

@@ -1,4 +1,5 @@
 """The storage layout: atomic writes, manifests, path safety, local and S3 alike."""
+
 import os
 import signal
 import subprocess
@@ -18,15 +19,20 @@ def _frame(n: int, value: float = 1.0) -> pd.DataFrame:
 def test_paths_follow_the_documented_layout(tmp_path):
     layout = StorageLayout(tmp_path)
     assert layout.asset_path("race_snapshot", "2025-bristol-food-city-500").path.endswith(
-        "race_snapshot/2025-bristol-food-city-500.parquet")
+        "race_snapshot/2025-bristol-food-city-500.parquet"
+    )
     assert layout.manifest_path("2025-x", "race_snapshot").path.endswith(
-        "_manifests/2025-x/race_snapshot.json")
-    assert layout.extra_path("lineup_portfolio", "2025-x", "draftkings.csv").name == \
-        "2025-x.draftkings.csv"
+        "_manifests/2025-x/race_snapshot.json"
+    )
+    assert (
+        layout.extra_path("lineup_portfolio", "2025-x", "draftkings.csv").name
+        == "2025-x.draftkings.csv"
+    )
 
 
-@pytest.mark.parametrize("bad", ["../etc", "a/b", "..", "A-Upper", "a,b", "a|b", "a...b", "", "a b",
-                                 "%2e%2e", "a\\b"])
+@pytest.mark.parametrize(
+    "bad", ["../etc", "a/b", "..", "A-Upper", "a,b", "a|b", "a...b", "", "a b", "%2e%2e", "a\\b"]
+)
 def test_race_keys_that_leave_the_root_or_break_dagster_are_rejected(tmp_path, bad):
     layout = StorageLayout(tmp_path)
     with pytest.raises(ValueError, match="invalid race key"):
@@ -44,8 +50,16 @@ def test_write_read_and_manifest_roundtrip(tmp_path):
     path = layout.asset_path("race_snapshot", "2025-x")
     df = _frame(5)
     data, schema = layout.write_parquet(path, df)
-    entry = layout.record(asset="race_snapshot", race_key="2025-x", path=path, data=data,
-                          schema=schema, rows=len(df), run_id="r1", code_version="1")
+    entry = layout.record(
+        asset="race_snapshot",
+        race_key="2025-x",
+        path=path,
+        data=data,
+        schema=schema,
+        rows=len(df),
+        run_id="r1",
+        code_version="1",
+    )
     pd.testing.assert_frame_equal(layout.read_asset("race_snapshot", "2025-x"), df)
     manifest = layout.read_manifest("2025-x")
     assert manifest["race_snapshot"] == entry
@@ -82,6 +96,7 @@ def test_writer_killed_mid_write_keeps_previous_file(tmp_path):
     try:
         assert proc.stdout.readline().strip() == "ready"
         import time
+
         time.sleep(1.5)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -99,8 +114,16 @@ def test_s3_single_put_roundtrip(s3_bucket):
     path = layout.asset_path("race_snapshot", "2025-x")
     df = _frame(7)
     data, schema = layout.write_parquet(path, df)
-    layout.record(asset="race_snapshot", race_key="2025-x", path=path, data=data, schema=schema,
-                  rows=7, run_id="r", code_version="1")
+    layout.record(
+        asset="race_snapshot",
+        race_key="2025-x",
+        path=path,
+        data=data,
+        schema=schema,
+        rows=7,
+        run_id="r",
+        code_version="1",
+    )
     pd.testing.assert_frame_equal(layout.read_asset("race_snapshot", "2025-x"), df)
     assert layout.read_manifest("2025-x")["race_snapshot"].path == "race_snapshot/2025-x.parquet"
     assert layout.list_race_keys() == ["2025-x"]

@@ -2,6 +2,7 @@
 opens the asset graph served by `dagster-webserver` (code location as its own gRPC server, as in
 `nascar-pipeline dev`) and finds the race assets. The screenshot is saved to
 artifacts/dagster-ui-asset-graph.png."""
+
 from __future__ import annotations
 
 import os
@@ -16,10 +17,18 @@ from tests.services.postgres import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts"
-HEADLESS_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-                  "--window-size=1600,1000"]
+HEADLESS_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--window-size=1600,1000",
+]
 
 
 def _chromium() -> str | None:
@@ -32,9 +41,18 @@ def _chromium() -> str | None:
 
 def _browse(browser: str, url: str, profile: Path, *extra: str, budget_ms: int = 25000) -> str:
     out = subprocess.run(
-        [browser, *HEADLESS_FLAGS, f"--user-data-dir={profile}",
-         f"--virtual-time-budget={budget_ms}", *extra, url],
-        capture_output=True, text=True, timeout=180)
+        [
+            browser,
+            *HEADLESS_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--virtual-time-budget={budget_ms}",
+            *extra,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     return out.stdout
 
 
@@ -52,17 +70,32 @@ def webserver(tmp_path_factory):
 
     base = tmp_path_factory.mktemp("ui")
     write_world(generate_world(seed=3, seasons=1), base / "world")
-    home = prepare_local_dagster_home(base / "dagster")     # the embedded default
+    home = prepare_local_dagster_home(base / "dagster")  # the embedded default
     grpc_port, port = free_port(), free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "NASCAR_PIPELINE_HOME": str(base),
-           "NASCAR_WORLD_DIR": str(base / "world"), "STORAGE_ROOT": str(base / "storage")}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "NASCAR_PIPELINE_HOME": str(base),
+        "NASCAR_WORLD_DIR": str(base / "world"),
+        "STORAGE_ROOT": str(base / "storage"),
+    }
     env.pop("NEO4J_URI", None)
-    procs = start_stack(env, write_workspace(home, grpc_port), "127.0.0.1", port, grpc_port,
-                        None, base / "logs", daemon=False, webserver=True)
+    procs = start_stack(
+        env,
+        write_workspace(home, grpc_port),
+        "127.0.0.1",
+        port,
+        grpc_port,
+        None,
+        base / "logs",
+        daemon=False,
+        webserver=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
-        assert _wait_http(f"{url}/server_info", 180, list(procs.values())), \
-            (base / "logs" / "webserver.log").read_text()[-3000:]
+        assert _wait_http(f"{url}/server_info", 180, list(procs.values())), (
+            base / "logs" / "webserver.log"
+        ).read_text()[-3000:]
         yield url
     finally:
         stop_stack(procs)
@@ -76,11 +109,13 @@ def test_asset_graph_in_headless_chromium(webserver, tmp_path):
 
     # The webserver itself knows the race assets (GraphQL), before any browser is involved.
     query = b'{"query": "{ assetNodes { assetKey { path } groupName } }"}'
-    req = urllib.request.Request(f"{webserver}/graphql", data=query,
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{webserver}/graphql", data=query, headers={"Content-Type": "application/json"}
+    )
     body = urllib.request.urlopen(req, timeout=60).read().decode()
-    job_assets = {k.path[-1] for k in
-                  defs.resolve_job_def("race_job").asset_layer.selected_asset_keys}
+    job_assets = {
+        k.path[-1] for k in defs.resolve_job_def("race_job").asset_layer.selected_asset_keys
+    }
     for name in job_assets:
         assert name in body, f"{name} not served by the webserver"
 
@@ -96,8 +131,9 @@ def test_asset_graph_in_headless_chromium(webserver, tmp_path):
         url = f"{webserver}/locations/nascar_pipeline/asset-groups/{group}"
         missing = sorted(names)
         for attempt, budget in enumerate((30_000, 90_000)):
-            dom = _browse(browser, url, tmp_path / f"{group}{attempt}", "--dump-dom",
-                          budget_ms=budget)
+            dom = _browse(
+                browser, url, tmp_path / f"{group}{attempt}", "--dump-dom", budget_ms=budget
+            )
             missing = [n for n in sorted(names) if n not in dom]
             if not missing:
                 break

@@ -1,4 +1,5 @@
 """Helpers shared by the data routers: path validation, provenance, ETags and JSON bodies."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,23 +26,38 @@ CACHE_CONTROL = "private, no-cache"
 
 
 # ---- path parameters, validated before any storage call ------------------------------------
-async def _race_key(race_key: Annotated[str, Path(
-        description="race key: a slug of lower-case letters, digits and single hyphens "
-                    "(anything else is a 400 before any storage read)",
-        examples=["2027-daytona-daytona-500"],
-        # documented, not enforced by FastAPI: the check below answers 400 with a clear body
-        json_schema_extra={"pattern": RACE_KEY_RE.pattern, "maxLength": MAX_RACE_KEY_LEN})]
-        ) -> str:
+async def _race_key(
+    race_key: Annotated[
+        str,
+        Path(
+            description="race key: a slug of lower-case letters, digits and single hyphens "
+            "(anything else is a 400 before any storage read)",
+            examples=["2027-daytona-daytona-500"],
+            # documented, not enforced by FastAPI: the check below answers 400 with a clear body
+            json_schema_extra={"pattern": RACE_KEY_RE.pattern, "maxLength": MAX_RACE_KEY_LEN},
+        ),
+    ],
+) -> str:
     if not is_valid_race_key(race_key):
-        raise ApiError(400, "race key is not a valid slug ([a-z0-9] words joined by single "
-                            "hyphens, at most 96 characters)", kind="invalid-race-key")
+        raise ApiError(
+            400,
+            "race key is not a valid slug ([a-z0-9] words joined by single "
+            "hyphens, at most 96 characters)",
+            kind="invalid-race-key",
+        )
     return race_key
 
 
-async def _asset(asset: Annotated[str, Path(description="asset name, e.g. driver_projections",
-                                      examples=["driver_projections"],
-                                      json_schema_extra={"pattern": ASSET_NAME_RE.pattern})]
-           ) -> str:
+async def _asset(
+    asset: Annotated[
+        str,
+        Path(
+            description="asset name, e.g. driver_projections",
+            examples=["driver_projections"],
+            json_schema_extra={"pattern": ASSET_NAME_RE.pattern},
+        ),
+    ],
+) -> str:
     if not ASSET_NAME_RE.match(asset):
         raise ApiError(400, "asset name is not valid ([a-z][a-z0-9_]*)", kind="invalid-asset")
     return asset
@@ -88,16 +104,27 @@ class TablePage(BaseModel):
 
 
 def provenance(entry: ManifestEntry) -> dict[str, Any]:
-    return {"asset": entry.asset, "race_key": entry.race_key, "path": entry.path,
-            "run_id": entry.run_id, "code_version": entry.code_version,
-            "data_version": entry.data_version, "written_at": entry.written_at,
-            "rows": entry.rows, "bytes": entry.bytes}
+    return {
+        "asset": entry.asset,
+        "race_key": entry.race_key,
+        "path": entry.path,
+        "run_id": entry.run_id,
+        "code_version": entry.code_version,
+        "data_version": entry.data_version,
+        "written_at": entry.written_at,
+        "rows": entry.rows,
+        "bytes": entry.bytes,
+    }
 
 
 def provenance_headers(entry: ManifestEntry) -> dict[str, str]:
-    return {"X-Run-Id": entry.run_id or "", "X-Code-Version": entry.code_version or "",
-            "X-Data-Version": entry.data_version, "X-Written-At": entry.written_at,
-            "X-Asset": entry.asset}
+    return {
+        "X-Run-Id": entry.run_id or "",
+        "X-Code-Version": entry.code_version or "",
+        "X-Data-Version": entry.data_version,
+        "X-Written-At": entry.written_at,
+        "X-Asset": entry.asset,
+    }
 
 
 def make_etag(*parts: str, weak: bool = False) -> str:
@@ -112,9 +139,16 @@ def _matches(if_none_match: str, etag: str) -> bool:
     return any(t.strip().removeprefix("W/") == bare for t in if_none_match.split(","))
 
 
-def respond(request: Request, body: bytes | None, *, etag: str, entry: ManifestEntry | None,
-            media_type: str = "application/json", build=None,
-            extra_headers: dict[str, str] | None = None) -> Response:
+def respond(
+    request: Request,
+    body: bytes | None,
+    *,
+    etag: str,
+    entry: ManifestEntry | None,
+    media_type: str = "application/json",
+    build=None,
+    extra_headers: dict[str, str] | None = None,
+) -> Response:
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if entry is not None:
         headers.update(provenance_headers(entry))
@@ -123,8 +157,7 @@ def respond(request: Request, body: bytes | None, *, etag: str, entry: ManifestE
     inm = request.headers.get("if-none-match")
     if inm and _matches(inm, etag):
         return Response(status_code=304, headers=headers)
-    return Response(body if body is not None else build(), media_type=media_type,
-                    headers=headers)
+    return Response(body if body is not None else build(), media_type=media_type, headers=headers)
 
 
 class CachedResponse(Response):
@@ -144,8 +177,9 @@ class Prepared:
 
     __slots__ = ("entry", "etag", "body", "ok_headers", "not_modified_headers")
 
-    def __init__(self, body: bytes, *, etag: str, entry: ManifestEntry,
-                 media_type: str = "application/json"):
+    def __init__(
+        self, body: bytes, *, etag: str, entry: ManifestEntry, media_type: str = "application/json"
+    ):
         headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, **provenance_headers(entry)}
         self.entry = entry
         self.etag = etag
@@ -189,8 +223,9 @@ def records_json(df: pd.DataFrame) -> bytes:
     return df.to_json(orient="records", date_format="iso", double_precision=6).encode()
 
 
-def json_envelope(fields: dict[str, Any], rows_key: str | None = None,
-                  rows: pd.DataFrame | None = None) -> bytes:
+def json_envelope(
+    fields: dict[str, Any], rows_key: str | None = None, rows: pd.DataFrame | None = None
+) -> bytes:
     head = dumps(fields)
     if rows_key is None:
         return head
@@ -199,11 +234,14 @@ def json_envelope(fields: dict[str, Any], rows_key: str | None = None,
 
 # ---- table queries ----------------------------------------------------------------------------
 class TableQuery(BaseModel):
-    columns: str | None = Field(None, description="comma-separated columns to return "
-                                                  "(default: all)", max_length=4000)
-    sort: str | None = Field(None, description="comma-separated columns; prefix - for "
-                                               "descending, e.g. -dk_mean,driver_name",
-                             max_length=4000)
+    columns: str | None = Field(
+        None, description="comma-separated columns to return (default: all)", max_length=4000
+    )
+    sort: str | None = Field(
+        None,
+        description="comma-separated columns; prefix - for descending, e.g. -dk_mean,driver_name",
+        max_length=4000,
+    )
     limit: int = Field(100, ge=1, le=10_000)
     offset: int = Field(0, ge=0, le=100_000_000)
 
@@ -212,11 +250,18 @@ class TableQuery(BaseModel):
 
 
 async def table_query(
-    columns: Annotated[str | None, Query(description="comma-separated columns to return "
-                                                      "(default: all)", max_length=4000)] = None,
-    sort: Annotated[str | None, Query(description="comma-separated columns; prefix - for "
-                                                   "descending, e.g. -dk_mean,driver_name",
-                                      max_length=4000)] = None,
+    columns: Annotated[
+        str | None,
+        Query(description="comma-separated columns to return (default: all)", max_length=4000),
+    ] = None,
+    sort: Annotated[
+        str | None,
+        Query(
+            description="comma-separated columns; prefix - for "
+            "descending, e.g. -dk_mean,driver_name",
+            max_length=4000,
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
 ) -> TableQuery:
@@ -230,41 +275,67 @@ def _names(text: str | None) -> list[str]:
     return [c.strip() for c in (text or "").split(",") if c.strip()]
 
 
-def apply_table_query(df: pd.DataFrame, q: TableQuery, asset: str,
-                      default_sort: Iterable[str] = ()) -> tuple[pd.DataFrame, int]:
+def apply_table_query(
+    df: pd.DataFrame, q: TableQuery, asset: str, default_sort: Iterable[str] = ()
+) -> tuple[pd.DataFrame, int]:
     known = list(df.columns)
     cols = _names(q.columns)
     bad = [c for c in cols if c not in known]
     if bad:
-        raise ApiError(400, f"unknown column(s) {bad} for asset {asset!r}",
-                       kind="unknown-column", asset=asset, columns=known)
+        raise ApiError(
+            400,
+            f"unknown column(s) {bad} for asset {asset!r}",
+            kind="unknown-column",
+            asset=asset,
+            columns=known,
+        )
     sort = _names(q.sort) or [s for s in default_sort if s.lstrip("-") in known]
     by, asc = [], []
     for s in sort:
         name = s[1:] if s[:1] in "-+" else s
         if name not in known:
-            raise ApiError(400, f"cannot sort by unknown column {name!r} of asset {asset!r}",
-                           kind="unknown-column", asset=asset, columns=known)
+            raise ApiError(
+                400,
+                f"cannot sort by unknown column {name!r} of asset {asset!r}",
+                kind="unknown-column",
+                asset=asset,
+                columns=known,
+            )
         by.append(name)
         asc.append(not s.startswith("-"))
     out = df
     if by:
         out = out.sort_values(by, ascending=asc, kind="stable", na_position="last")
     total = len(out)
-    out = out.iloc[q.offset:q.offset + q.limit]
+    out = out.iloc[q.offset : q.offset + q.limit]
     if cols:
         out = out[list(dict.fromkeys(cols))]
     return out, total
 
 
-def table_page_body(df: pd.DataFrame, entry: ManifestEntry, q: TableQuery, asset: str,
-                    default_sort: Iterable[str] = ()) -> bytes:
+def table_page_body(
+    df: pd.DataFrame,
+    entry: ManifestEntry,
+    q: TableQuery,
+    asset: str,
+    default_sort: Iterable[str] = (),
+) -> bytes:
     page, total = apply_table_query(df, q, asset, default_sort)
     types = dict(map(tuple, entry.columns)) if entry.columns else {}
     columns = [{"name": c, "type": types.get(c, str(page[c].dtype))} for c in page.columns]
-    return json_envelope({"race_key": entry.race_key, "asset": asset,
-                          "provenance": provenance(entry), "columns": columns, "total": total,
-                          "offset": q.offset, "limit": q.limit}, "rows", page)
+    return json_envelope(
+        {
+            "race_key": entry.race_key,
+            "asset": asset,
+            "provenance": provenance(entry),
+            "columns": columns,
+            "total": total,
+            "offset": q.offset,
+            "limit": q.limit,
+        },
+        "rows",
+        page,
+    )
 
 
 _REFRESHES: set = set()
@@ -282,7 +353,8 @@ def manifest_now(store: RaceStore, race_key: str) -> dict[str, ManifestEntry] | 
         return None
     if store.begin_refresh(race_key):
         task = asyncio.get_running_loop().create_task(
-            run_in_threadpool(store.refresh_manifest, race_key))
+            run_in_threadpool(store.refresh_manifest, race_key)
+        )
         _REFRESHES.add(task)  # keep a reference until it is done
         task.add_done_callback(_REFRESHES.discard)
     return stale
@@ -298,8 +370,14 @@ async def current_manifest(store: RaceStore, race_key: str) -> dict[str, Manifes
     return await run_in_threadpool(store.manifest, race_key, store.ttl <= 0)
 
 
-async def serve_table(request: Request, store: RaceStore, race_key: str, asset: str,
-                      q: TableQuery, default_sort: Iterable[str] = ()) -> Response:
+async def serve_table(
+    request: Request,
+    store: RaceStore,
+    race_key: str,
+    asset: str,
+    q: TableQuery,
+    default_sort: Iterable[str] = (),
+) -> Response:
     """The generic table response: memory-only on the hot path, storage in the threadpool."""
     manifest = await current_manifest(store, race_key)
     if not manifest:
@@ -319,6 +397,7 @@ async def serve_table(request: Request, store: RaceStore, race_key: str, asset: 
     key = ("table", race_key, asset, entry.data_version, q.key(), default_sort)
     hit = store.cache.get(("memo", *key))
     if hit is None:
+
         def build() -> tuple[bytes, ManifestEntry]:
             df, used = store.frame(race_key, asset, entry)
             return table_page_body(df, used, q, asset, default_sort), used

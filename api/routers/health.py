@@ -1,4 +1,5 @@
 """Public operational endpoints: liveness, readiness, Prometheus metrics."""
+
 from __future__ import annotations
 
 import logging
@@ -30,19 +31,29 @@ async def healthz() -> Response:
     return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/readyz", response_model=Ready, responses=problem_responses(503),
-            summary="Readiness: storage reachable and readable")
+@router.get(
+    "/readyz",
+    response_model=Ready,
+    responses=problem_responses(503),
+    summary="Readiness: storage reachable and readable",
+)
 async def readyz(request: Request) -> Response:
     store = request.app.state.store
     try:
         info = await run_in_threadpool(store.ping)
     except Exception as exc:  # noqa: BLE001 - any storage failure means not ready
         log.warning("storage not ready: %s: %s", type(exc).__name__, exc)
-        return problem_response(503, f"storage is not readable ({type(exc).__name__})",
-                                instance="/readyz", kind="not-ready",
-                                headers={"Cache-Control": "no-store"})
-    return JSONResponse({"status": "ready", "storage": _redact(store.root_uri),
-                         "races": info["races"]}, headers={"Cache-Control": "no-store"})
+        return problem_response(
+            503,
+            f"storage is not readable ({type(exc).__name__})",
+            instance="/readyz",
+            kind="not-ready",
+            headers={"Cache-Control": "no-store"},
+        )
+    return JSONResponse(
+        {"status": "ready", "storage": _redact(store.root_uri), "races": info["races"]},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def _redact(uri: str) -> str:
@@ -53,9 +64,13 @@ def _redact(uri: str) -> str:
     return "local"
 
 
-@router.get("/metrics", response_class=Response, include_in_schema=True,
-            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text"}},
-            summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    include_in_schema=True,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text"}},
+    summary="Prometheus metrics",
+)
 async def metrics(request: Request) -> Response:
     data = generate_latest(request.app.state.metrics.registry)
     return Response(data, media_type=CONTENT_TYPE_LATEST)

@@ -1,5 +1,6 @@
 """The race results the frontend reads: projections, scenario summary and matrix, ownership,
 portfolio (JSON and upload CSVs), contest simulation, backtest. Served from stored files only."""
+
 from __future__ import annotations
 
 from enum import Enum
@@ -50,8 +51,11 @@ class Portfolio(BaseModel):
     rows: list[dict[str, Any]]
 
 
-@router.get("/portfolio", response_model=Portfolio,
-            summary="The lineup portfolio (every row), with links to the upload CSVs")
+@router.get(
+    "/portfolio",
+    response_model=Portfolio,
+    summary="The lineup portfolio (every row), with links to the upload CSVs",
+)
 async def portfolio(request: Request, principal: PrincipalDep, race_key: RaceKey) -> Response:
     store: RaceStore = request.app.state.store  # (one dependency fewer on the hot path)
     manifest = await _manifest(store, race_key)
@@ -62,10 +66,12 @@ async def portfolio(request: Request, principal: PrincipalDep, race_key: RaceKey
         inm = request.headers.get("if-none-match")
         if inm and _matches(inm, make_etag(entry.data_version, "portfolio")):
             # a revalidation needs no body: answer it without reading the file
-            return respond(request, b"", etag=make_etag(entry.data_version, "portfolio"),
-                           entry=entry)
-        prepared = await run_in_threadpool(store.memo, key,
-                                           lambda: build_portfolio(store, race_key, entry))
+            return respond(
+                request, b"", etag=make_etag(entry.data_version, "portfolio"), entry=entry
+            )
+        prepared = await run_in_threadpool(
+            store.memo, key, lambda: build_portfolio(store, race_key, entry)
+        )
     return prepared.response(request.headers.get("if-none-match"))
 
 
@@ -77,59 +83,104 @@ def build_portfolio(store: RaceStore, race_key: str, entry: ManifestEntry) -> Pr
     """The portfolio response (rows, provenance, upload links) rendered once per version."""
     df, used = store.frame(race_key, "lineup_portfolio", entry)
     lineups = int(df["lineup_id"].nunique()) if "lineup_id" in df.columns else None
-    downloads = {name.rsplit(".", 1)[0]: f"/v1/races/{race_key}/portfolio/{name}"
-                 for name in sorted(used.extra_files)
-                 if name.endswith(".csv") and name[:-4] in Site.__members__}
-    body = json_envelope({"race_key": race_key, "provenance": provenance(used),
-                          "lineups": lineups, "downloads": downloads}, "rows", df)
+    downloads = {
+        name.rsplit(".", 1)[0]: f"/v1/races/{race_key}/portfolio/{name}"
+        for name in sorted(used.extra_files)
+        if name.endswith(".csv") and name[:-4] in Site.__members__
+    }
+    body = json_envelope(
+        {
+            "race_key": race_key,
+            "provenance": provenance(used),
+            "lineups": lineups,
+            "downloads": downloads,
+        },
+        "rows",
+        df,
+    )
     # `used` is newer than `entry` when a rewrite landed in between: the headers and the
     # ETag then describe the rows actually served.
     return Prepared(body, etag=make_etag(used.data_version, "portfolio"), entry=used)
 
 
-@router.get("/portfolio/{site}.csv", response_class=Response,
-            responses={200: {"content": {"text/csv": {}},
-                             "description": "the site's upload CSV, as written by the pipeline"}},
-            summary="The portfolio's upload CSV for DraftKings or FanDuel")
-async def portfolio_csv(request: Request, principal: PrincipalDep, store: StoreDep,
-                        race_key: RaceKey, site: Site) -> Response:
+@router.get(
+    "/portfolio/{site}.csv",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/csv": {}},
+            "description": "the site's upload CSV, as written by the pipeline",
+        }
+    },
+    summary="The portfolio's upload CSV for DraftKings or FanDuel",
+)
+async def portfolio_csv(
+    request: Request, principal: PrincipalDep, store: StoreDep, race_key: RaceKey, site: Site
+) -> Response:
     name = f"{site.value}.csv"
     data, entry = await run_in_threadpool(store.extra_bytes, race_key, "lineup_portfolio", name)
-    return respond(request, data, etag=make_etag(entry.data_version, name), entry=entry,
-                   media_type="text/csv; charset=utf-8",
-                   extra_headers={"Content-Disposition":
-                                  f'attachment; filename="{race_key}-{site.value}.csv"'})
+    return respond(
+        request,
+        data,
+        etag=make_etag(entry.data_version, name),
+        entry=entry,
+        media_type="text/csv; charset=utf-8",
+        extra_headers={
+            "Content-Disposition": f'attachment; filename="{race_key}-{site.value}.csv"'
+        },
+    )
 
 
 # ---- projections, ownership, backtest: tables with sensible default order -------------------
-@router.get("/projections", response_model=TablePage,
-            summary="Driver projections (fantasy points distribution, finish odds)")
-async def projections(request: Request, principal: PrincipalDep, store: StoreDep,
-                      race_key: RaceKey, q: TableQueryDep) -> Response:
-    return await serve_table(request, store, race_key, "driver_projections", q,
-                             default_sort=("-dk_mean", "driver_id"))
+@router.get(
+    "/projections",
+    response_model=TablePage,
+    summary="Driver projections (fantasy points distribution, finish odds)",
+)
+async def projections(
+    request: Request, principal: PrincipalDep, store: StoreDep, race_key: RaceKey, q: TableQueryDep
+) -> Response:
+    return await serve_table(
+        request, store, race_key, "driver_projections", q, default_sort=("-dk_mean", "driver_id")
+    )
 
 
 @router.get("/ownership", response_model=TablePage, summary="Projected ownership per driver")
-async def ownership(request: Request, principal: PrincipalDep, store: StoreDep,
-                    race_key: RaceKey, q: TableQueryDep) -> Response:
-    return await serve_table(request, store, race_key, "ownership_projections", q,
-                             default_sort=("-dk_own_pct", "-own_pct", "driver_id"))
+async def ownership(
+    request: Request, principal: PrincipalDep, store: StoreDep, race_key: RaceKey, q: TableQueryDep
+) -> Response:
+    return await serve_table(
+        request,
+        store,
+        race_key,
+        "ownership_projections",
+        q,
+        default_sort=("-dk_own_pct", "-own_pct", "driver_id"),
+    )
 
 
-@router.get("/backtest", response_model=TablePage,
-            summary="Backtest of the race's projections and portfolio against its results")
-async def backtest(request: Request, principal: PrincipalDep, store: StoreDep,
-                   race_key: RaceKey, q: TableQueryDep) -> Response:
+@router.get(
+    "/backtest",
+    response_model=TablePage,
+    summary="Backtest of the race's projections and portfolio against its results",
+)
+async def backtest(
+    request: Request, principal: PrincipalDep, store: StoreDep, race_key: RaceKey, q: TableQueryDep
+) -> Response:
     return await serve_table(request, store, race_key, "race_backtest", q)
 
 
-@router.get("/contest-simulation/lineups", response_model=TablePage,
-            summary="Contest simulation per lineup (sortable, paginated)")
-async def contest_lineups(request: Request, principal: PrincipalDep, store: StoreDep,
-                          race_key: RaceKey, q: TableQueryDep) -> Response:
-    return await serve_table(request, store, race_key, "contest_simulation", q,
-                             default_sort=("-roi", "lineup_id"))
+@router.get(
+    "/contest-simulation/lineups",
+    response_model=TablePage,
+    summary="Contest simulation per lineup (sortable, paginated)",
+)
+async def contest_lineups(
+    request: Request, principal: PrincipalDep, store: StoreDep, race_key: RaceKey, q: TableQueryDep
+) -> Response:
+    return await serve_table(
+        request, store, race_key, "contest_simulation", q, default_sort=("-roi", "lineup_id")
+    )
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -148,8 +199,9 @@ def _need(manifest: dict[str, ManifestEntry], race_key: str, asset: str) -> Mani
     return manifest[asset]
 
 
-async def _cached_body(request: Request, store: RaceStore, key: tuple, etag: str,
-                       entry: ManifestEntry, build) -> Response:
+async def _cached_body(
+    request: Request, store: RaceStore, key: tuple, etag: str, entry: ManifestEntry, build
+) -> Response:
     inm = request.headers.get("if-none-match")
     if inm:
         probe = respond(request, b"", etag=etag, entry=entry)
@@ -176,9 +228,26 @@ class ScenarioSummary(BaseModel):
     drivers: list[dict[str, Any]]
 
 
-_PROJ_COLS = ["driver_id", "driver_name", "salary", "start_position", "dk_mean", "dk_sd",
-              "dk_p10", "dk_p25", "dk_median", "dk_p75", "dk_p90", "fd_mean", "win_pct",
-              "top5_pct", "top10_pct", "dnf_pct", "exp_laps_led", "exp_fastest_laps"]
+_PROJ_COLS = [
+    "driver_id",
+    "driver_name",
+    "salary",
+    "start_position",
+    "dk_mean",
+    "dk_sd",
+    "dk_p10",
+    "dk_p25",
+    "dk_median",
+    "dk_p75",
+    "dk_p90",
+    "fd_mean",
+    "win_pct",
+    "top5_pct",
+    "top10_pct",
+    "dnf_pct",
+    "exp_laps_led",
+    "exp_fastest_laps",
+]
 _QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
 
@@ -206,8 +275,7 @@ def summary_from_scenarios(sc: pd.DataFrame, names: pd.DataFrame | None) -> pd.D
     if "finish_position" in sc.columns:
         fp = sc["finish_position"].to_numpy()
         for name, k in (("win_pct", 1), ("top5_pct", 5), ("top10_pct", 10)):
-            out[name] = (pd.Series(fp <= k, index=sc.index).groupby(sc["driver_id"]).mean()
-                         * 100.0)
+            out[name] = pd.Series(fp <= k, index=sc.index).groupby(sc["driver_id"]).mean() * 100.0
         out["mean_finish"] = g["finish_position"].mean()
     if "dnf" in sc.columns:
         out["dnf_pct"] = g["dnf"].mean() * 100.0
@@ -234,14 +302,24 @@ def _entry_names(store: RaceStore, race_key: str, manifest) -> pd.DataFrame | No
     return e[cols].drop_duplicates("driver_id").astype({"driver_id": "int64"})
 
 
-@router.get("/scenarios/summary", response_model=ScenarioSummary,
-            summary="Per-driver quantiles of fantasy points over the simulated scenarios")
+@router.get(
+    "/scenarios/summary",
+    response_model=ScenarioSummary,
+    summary="Per-driver quantiles of fantasy points over the simulated scenarios",
+)
 async def scenario_summary(
-        request: Request, principal: PrincipalDep, store: StoreDep, race_key: RaceKey,
-        source: Annotated[SummarySource, Query(
+    request: Request,
+    principal: PrincipalDep,
+    store: StoreDep,
+    race_key: RaceKey,
+    source: Annotated[
+        SummarySource,
+        Query(
             description="projections: read driver_projections; scenarios: quantiles of the "
-                        "stored scenario matrix; auto: projections when present")] =
-        SummarySource.auto) -> Response:
+            "stored scenario matrix; auto: projections when present"
+        ),
+    ] = SummarySource.auto,
+) -> Response:
     manifest = await _manifest(store, race_key)
     use = source.value
     if use == "auto":
@@ -258,20 +336,36 @@ async def scenario_summary(
             drivers = summary_from_projections(df)
         else:
             drivers = summary_from_scenarios(df, _entry_names(store, race_key, manifest))
-        return json_envelope({"race_key": race_key, "source": asset,
-                              "provenance": provenance(used), "quantiles": list(_QUANTILES)},
-                             "drivers", drivers)
+        return json_envelope(
+            {
+                "race_key": race_key,
+                "source": asset,
+                "provenance": provenance(used),
+                "quantiles": list(_QUANTILES),
+            },
+            "drivers",
+            drivers,
+        )
 
-    return await _cached_body(request, store, ("summary", race_key, use, *versions), etag,
-                              entry, build)
+    return await _cached_body(
+        request, store, ("summary", race_key, use, *versions), etag, entry, build
+    )
 
 
-@router.get("/scenarios.parquet", response_class=Response,
-            responses={200: {"content": {PARQUET_MEDIA: {}},
-                             "description": "the full scenario matrix (long table), streamed"}},
-            summary="Download the full scenario matrix as Parquet")
-async def scenarios_parquet(request: Request, principal: PrincipalDep, store: StoreDep,
-                            race_key: RaceKey) -> Response:
+@router.get(
+    "/scenarios.parquet",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {PARQUET_MEDIA: {}},
+            "description": "the full scenario matrix (long table), streamed",
+        }
+    },
+    summary="Download the full scenario matrix as Parquet",
+)
+async def scenarios_parquet(
+    request: Request, principal: PrincipalDep, store: StoreDep, race_key: RaceKey
+) -> Response:
     data, entry = await run_in_threadpool(store.asset_bytes, race_key, "race_scenarios")
     return parquet_download(request, data, entry, f"{race_key}.race_scenarios.parquet")
 
@@ -291,16 +385,23 @@ _ID_COLS = {"lineup_id", "driver_id", "dk_id", "contest_id", "scenario"}
 def contest_summary(df: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
     metrics: dict[str, dict[str, float | None]] = {}
     for col in df.columns:
-        if col in _ID_COLS or not pd.api.types.is_numeric_dtype(df[col]) \
-                or pd.api.types.is_bool_dtype(df[col]):
+        if (
+            col in _ID_COLS
+            or not pd.api.types.is_numeric_dtype(df[col])
+            or pd.api.types.is_bool_dtype(df[col])
+        ):
             continue
         s = pd.to_numeric(df[col], errors="coerce").astype("float64")
         s = s[np.isfinite(s)]
         if s.empty:
             metrics[col] = {"mean": None, "min": None, "median": None, "max": None}
             continue
-        metrics[col] = {"mean": float(s.mean()), "min": float(s.min()),
-                        "median": float(s.median()), "max": float(s.max())}
+        metrics[col] = {
+            "mean": float(s.mean()),
+            "min": float(s.min()),
+            "median": float(s.median()),
+            "max": float(s.max()),
+        }
     best = df
     for key in ("roi", "mean_payout", "cash_pct"):
         if key in df.columns:
@@ -309,10 +410,14 @@ def contest_summary(df: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
     return metrics, best.head(10)
 
 
-@router.get("/contest-simulation", response_model=ContestSummary,
-            summary="Contest simulation summary over the portfolio's lineups")
-async def contest_simulation(request: Request, principal: PrincipalDep, store: StoreDep,
-                             race_key: RaceKey) -> Response:
+@router.get(
+    "/contest-simulation",
+    response_model=ContestSummary,
+    summary="Contest simulation summary over the portfolio's lineups",
+)
+async def contest_simulation(
+    request: Request, principal: PrincipalDep, store: StoreDep, race_key: RaceKey
+) -> Response:
     manifest = await _manifest(store, race_key)
     entry = _need(manifest, race_key, "contest_simulation")
     etag = make_etag(entry.data_version, "contest-summary")
@@ -321,8 +426,17 @@ async def contest_simulation(request: Request, principal: PrincipalDep, store: S
         df, used = store.frame(race_key, "contest_simulation", entry)
         metrics, best = contest_summary(df)
         lineups = int(df["lineup_id"].nunique()) if "lineup_id" in df.columns else len(df)
-        return json_envelope({"race_key": race_key, "provenance": provenance(used),
-                              "lineups": lineups, "metrics": metrics}, "best", best)
+        return json_envelope(
+            {
+                "race_key": race_key,
+                "provenance": provenance(used),
+                "lineups": lineups,
+                "metrics": metrics,
+            },
+            "best",
+            best,
+        )
 
-    return await _cached_body(request, store, ("contest", race_key, entry.data_version), etag,
-                              entry, build)
+    return await _cached_body(
+        request, store, ("contest", race_key, entry.data_version), etag, entry, build
+    )

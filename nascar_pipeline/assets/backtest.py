@@ -39,6 +39,7 @@ FIELD_SEED = 104_729
 
 # ---------------------------------------------------------------- pure parts (tested alone)
 
+
 def actual_points(results: pd.DataFrame) -> np.ndarray:
     """DraftKings points of each result row (no start position: no place differential)."""
     finish = results["finish_position"].astype("Int64").to_numpy(dtype=np.int64, na_value=0)
@@ -56,10 +57,10 @@ def kde_loglik(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
     sd = x.std(axis=0, ddof=1)
     iqr = np.subtract(*np.quantile(x, [0.75, 0.25], axis=0))
     h = 0.9 * np.minimum(sd, iqr / 1.34) * S ** (-0.2)
-    h = np.maximum(np.where(h > 0, h, sd * S ** (-0.2)), 0.5)   # points move in 0.05 steps
+    h = np.maximum(np.where(h > 0, h, sd * S ** (-0.2)), 0.5)  # points move in 0.05 steps
     z = (x - y[None]) / h[None]
-    m = (-0.5 * z ** 2).max(axis=0)
-    log_mean = m + np.log(np.mean(np.exp(-0.5 * z ** 2 - m[None]), axis=0))
+    m = (-0.5 * z**2).max(axis=0)
+    log_mean = m + np.log(np.mean(np.exp(-0.5 * z**2 - m[None]), axis=0))
     return log_mean - np.log(h * np.sqrt(2 * np.pi))
 
 
@@ -68,7 +69,10 @@ def driver_scores(samples: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
 
     q = np.quantile(samples, [0.10, 0.25, 0.50, 0.75, 0.90], axis=0)
     return {
-        "proj_mean": samples.mean(axis=0), "proj_p10": q[0], "proj_p50": q[2], "proj_p90": q[4],
+        "proj_mean": samples.mean(axis=0),
+        "proj_p10": q[0],
+        "proj_p50": q[2],
+        "proj_p90": q[4],
         "log_lik": kde_loglik(samples, y),
         "crps": crps_samples(samples, y),
         "pit": (samples <= y[None]).mean(axis=0),
@@ -77,15 +81,21 @@ def driver_scores(samples: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def score_portfolio(lineups: pd.DataFrame, points_by_driver: dict[int, float],
-                    own_by_driver: dict[int, float], slate: pd.DataFrame, table, field_size: int,
-                    seed: int = FIELD_SEED) -> pd.DataFrame:
+def score_portfolio(
+    lineups: pd.DataFrame,
+    points_by_driver: dict[int, float],
+    own_by_driver: dict[int, float],
+    slate: pd.DataFrame,
+    table,
+    field_size: int,
+    seed: int = FIELD_SEED,
+) -> pd.DataFrame:
     """Each lineup's actual score, and where it would have placed (and been paid) against a field
     drawn from the projected ownership, scored with the actual points."""
     from nascar_pipeline.core.contest import generate_field, simulate_contest
 
     site = rules.DRAFTKINGS
-    if "site" in lineups:                       # the DraftKings portfolio is what is scored
+    if "site" in lineups:  # the DraftKings portfolio is what is scored
         lineups = lineups[lineups["site"].astype(str) == site.name]
     cols = [c for c in lineups.columns if c.startswith("d") and c.endswith("_driver_id")]
     ids = slate["driver_id"].astype("int64").to_numpy()
@@ -93,19 +103,27 @@ def score_portfolio(lineups: pd.DataFrame, points_by_driver: dict[int, float],
     pts = np.array([[points_by_driver.get(int(d), 0.0) for d in ids]], dtype=np.float64)
     ours = np.vectorize(lambda d: pos[int(d)])(lineups[cols].to_numpy())
     own = np.array([own_by_driver.get(int(d), 0.0) for d in ids], dtype=np.float64)
-    field = generate_field(own, slate["salary"].to_numpy(float), site.roster_size,
-                           site.salary_cap, field_size, rng=np.random.default_rng(seed))
+    field = generate_field(
+        own,
+        slate["salary"].to_numpy(float),
+        site.roster_size,
+        site.salary_cap,
+        field_size,
+        rng=np.random.default_rng(seed),
+    )
     res = simulate_contest(pts, ours, field, table)
-    out = pd.DataFrame({
-        "lineup_id": lineups["lineup_id"].to_numpy(np.int64),
-        "actual_points": pts[0][ours].sum(axis=1),
-        "rank": res.rank[0],
-        "entries": res.n_entries,
-        "percentile": 100.0 * (1.0 - (res.rank[0] - 1) / max(res.n_entries - 1, 1)),
-        "payout": res.payout[0],
-        "entry_fee": table.entry_fee,
-        "field_duplicates": res.duplicates,
-    })
+    out = pd.DataFrame(
+        {
+            "lineup_id": lineups["lineup_id"].to_numpy(np.int64),
+            "actual_points": pts[0][ours].sum(axis=1),
+            "rank": res.rank[0],
+            "entries": res.n_entries,
+            "percentile": 100.0 * (1.0 - (res.rank[0] - 1) / max(res.n_entries - 1, 1)),
+            "payout": res.payout[0],
+            "entry_fee": table.entry_fee,
+            "field_duplicates": res.duplicates,
+        }
+    )
     if "projection" in lineups:
         out["projected_points"] = lineups["projection"].to_numpy(float)
     return out
@@ -152,6 +170,7 @@ def _race_results(source, race_key: str) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- assets
 
+
 @asset(
     partitions_def=races_partitions,
     group_name="backtest",
@@ -162,15 +181,19 @@ def _race_results(source, race_key: str) -> pd.DataFrame:
     pool="neo4j",
     retry_policy=IO_RETRY_POLICY,
     description="After the race: projected DK-points distributions against actual points "
-                "(log-likelihood, CRPS, PIT, 50/80 % interval hits), projected against actual "
-                "ownership, the portfolio's actual scores and simulated-field ranks.",
+    "(log-likelihood, CRPS, PIT, 50/80 % interval hits), projected against actual "
+    "ownership, the portfolio's actual scores and simulated-field ranks.",
 )
-def race_backtest(context: AssetExecutionContext, race_snapshot: pd.DataFrame,
-                  race_scenarios: pd.DataFrame, ownership_projections: pd.DataFrame,
-                  lineup_portfolio: pd.DataFrame) -> Output[pd.DataFrame]:
+def race_backtest(
+    context: AssetExecutionContext,
+    race_snapshot: pd.DataFrame,
+    race_scenarios: pd.DataFrame,
+    ownership_projections: pd.DataFrame,
+    lineup_portfolio: pd.DataFrame,
+) -> Output[pd.DataFrame]:
+    from nascar_pipeline import settings
     from nascar_pipeline.assets.dfs import contest_field_size, contest_table
     from nascar_pipeline.storage.layout import StorageLayout
-    from nascar_pipeline import settings
 
     race_key = context.partition_key
     results = _race_results(context.resources.race_source.source(), race_key)
@@ -185,18 +208,21 @@ def race_backtest(context: AssetExecutionContext, race_snapshot: pd.DataFrame,
     y = res["actual_points"].to_numpy(np.float64)
     scores = driver_scores(samples, y)
     own = ownership_projections.set_index(ownership_projections["driver_id"].astype(int))
-    df = pd.DataFrame({
-        "race_key": race_key,
-        "driver_id": np.asarray(drivers, np.int64),
-        "driver_name": res["driver_name"].astype("string").to_numpy(),
-        "start_position": res["start_position"].astype("Int64").to_numpy(),
-        "finish_position": res["finish_position"].astype("Int64").to_numpy(),
-        "actual_points": y,
-        **scores,
-        "proj_own_pct": own["own_pct"].reindex(drivers).to_numpy(float),
-        "actual_own_pct": res["dk_own_pct"].astype("Float64").to_numpy(dtype=float,
-                                                                       na_value=np.nan),
-    })
+    df = pd.DataFrame(
+        {
+            "race_key": race_key,
+            "driver_id": np.asarray(drivers, np.int64),
+            "driver_name": res["driver_name"].astype("string").to_numpy(),
+            "start_position": res["start_position"].astype("Int64").to_numpy(),
+            "finish_position": res["finish_position"].astype("Int64").to_numpy(),
+            "actual_points": y,
+            **scores,
+            "proj_own_pct": own["own_pct"].reindex(drivers).to_numpy(float),
+            "actual_own_pct": res["dk_own_pct"]
+            .astype("Float64")
+            .to_numpy(dtype=float, na_value=np.nan),
+        }
+    )
     df["own_error"] = df["proj_own_pct"] - df["actual_own_pct"]
 
     # The portfolio against a field from the projected ownership, with the actual points.
@@ -205,8 +231,13 @@ def race_backtest(context: AssetExecutionContext, race_snapshot: pd.DataFrame,
     F = min(contest_field_size(race_snapshot), FIELD_MAX)
     table = contest_table(race_snapshot, F + len(lineup_portfolio))
     lineups = score_portfolio(
-        lineup_portfolio, dict(zip(df["driver_id"].astype(int), y)),
-        own["own_pct"].to_dict(), slate, table, F)
+        lineup_portfolio,
+        dict(zip(df["driver_id"].astype(int), y)),
+        own["own_pct"].to_dict(),
+        slate,
+        table,
+        F,
+    )
     layout = StorageLayout(settings.storage_root())
     layout.write_parquet(layout.extra_path("race_backtest", race_key, "lineups.parquet"), lineups)
 
@@ -218,32 +249,52 @@ def race_backtest(context: AssetExecutionContext, race_snapshot: pd.DataFrame,
         "hit_rate_50": float(df["in_50"].mean()),
         "hit_rate_80": float(df["in_80"].mean()),
         "ownership_mae": float(df.loc[own_known, "own_error"].abs().mean())
-        if own_known.any() else None,
+        if own_known.any()
+        else None,
         "ownership_drivers": int(own_known.sum()),
         "lineups": len(lineups),
         "best_lineup_points": float(lineups["actual_points"].max()),
         "best_lineup_rank": float(lineups["rank"].min()),
         "portfolio_payout": float(lineups["payout"].sum()),
-        "portfolio_roi": float(lineups["payout"].sum() / max(table.entry_fee * len(lineups),
-                                                            1e-9) - 1.0),
+        "portfolio_roi": float(
+            lineups["payout"].sum() / max(table.entry_fee * len(lineups), 1e-9) - 1.0
+        ),
     }
     worst = df.reindex(df["crps"].sort_values(ascending=False).index).head(8)[
-        ["driver_name", "proj_mean", "proj_p10", "proj_p90", "actual_points", "crps"]]
-    return Output(df, metadata={
-        **{k: v for k, v in summary.items() if v is not None},
-        "field_size": F,
-        "lineups_file": f"race_backtest/{race_key}.lineups.parquet",
-        "largest_misses": MetadataValue.md(worst.to_markdown(index=False, floatfmt=".1f")),
-        "lineups_preview": MetadataValue.md(lineups.sort_values("rank").head(8)
-                                            .to_markdown(index=False, floatfmt=".1f")),
-        "calibration": MetadataValue.md(
-            f"![projected vs actual](data:image/png;base64,{_calibration_plot(df)})"),
-    })
+        ["driver_name", "proj_mean", "proj_p10", "proj_p90", "actual_points", "crps"]
+    ]
+    return Output(
+        df,
+        metadata={
+            **{k: v for k, v in summary.items() if v is not None},
+            "field_size": F,
+            "lineups_file": f"race_backtest/{race_key}.lineups.parquet",
+            "largest_misses": MetadataValue.md(worst.to_markdown(index=False, floatfmt=".1f")),
+            "lineups_preview": MetadataValue.md(
+                lineups.sort_values("rank").head(8).to_markdown(index=False, floatfmt=".1f")
+            ),
+            "calibration": MetadataValue.md(
+                f"![projected vs actual](data:image/png;base64,{_calibration_plot(df)})"
+            ),
+        },
+    )
 
 
-SEASON_COLUMNS = ["season", "race_key", "drivers", "log_lik_mean", "crps_mean",
-                  "hit_rate_50", "hit_rate_80", "ownership_mae", "lineups", "best_lineup_rank",
-                  "best_lineup_percentile", "portfolio_payout", "portfolio_roi"]
+SEASON_COLUMNS = [
+    "season",
+    "race_key",
+    "drivers",
+    "log_lik_mean",
+    "crps_mean",
+    "hit_rate_50",
+    "hit_rate_80",
+    "ownership_mae",
+    "lineups",
+    "best_lineup_rank",
+    "best_lineup_percentile",
+    "portfolio_payout",
+    "portfolio_roi",
+]
 
 
 def season_table(layout) -> pd.DataFrame:
@@ -258,22 +309,27 @@ def season_table(layout) -> pd.DataFrame:
         lines = layout.read_parquet_path(lp) if lp.exists() else pd.DataFrame()
         fee = float(lines["entry_fee"].iloc[0]) if len(lines) else np.nan
         own = d["own_error"].dropna().abs()
-        rows.append({
-            "season": int(race_key[:4]) if race_key[:4].isdigit() else None,
-            "race_key": race_key,
-            "drivers": len(d),
-            "log_lik_mean": float(d["log_lik"].mean()),
-            "crps_mean": float(d["crps"].mean()),
-            "hit_rate_50": float(d["in_50"].mean()),
-            "hit_rate_80": float(d["in_80"].mean()),
-            "ownership_mae": float(own.mean()) if len(own) else np.nan,
-            "lineups": len(lines),
-            "best_lineup_rank": float(lines["rank"].min()) if len(lines) else np.nan,
-            "best_lineup_percentile": float(lines["percentile"].max()) if len(lines) else np.nan,
-            "portfolio_payout": float(lines["payout"].sum()) if len(lines) else np.nan,
-            "portfolio_roi": float(lines["payout"].sum() / (fee * len(lines)) - 1.0)
-            if len(lines) else np.nan,
-        })
+        rows.append(
+            {
+                "season": int(race_key[:4]) if race_key[:4].isdigit() else None,
+                "race_key": race_key,
+                "drivers": len(d),
+                "log_lik_mean": float(d["log_lik"].mean()),
+                "crps_mean": float(d["crps"].mean()),
+                "hit_rate_50": float(d["in_50"].mean()),
+                "hit_rate_80": float(d["in_80"].mean()),
+                "ownership_mae": float(own.mean()) if len(own) else np.nan,
+                "lineups": len(lines),
+                "best_lineup_rank": float(lines["rank"].min()) if len(lines) else np.nan,
+                "best_lineup_percentile": float(lines["percentile"].max())
+                if len(lines)
+                else np.nan,
+                "portfolio_payout": float(lines["payout"].sum()) if len(lines) else np.nan,
+                "portfolio_roi": float(lines["payout"].sum() / (fee * len(lines)) - 1.0)
+                if len(lines)
+                else np.nan,
+            }
+        )
     return pd.DataFrame(rows, columns=SEASON_COLUMNS)
 
 
@@ -308,8 +364,8 @@ def _season_plot(t: pd.DataFrame) -> str:
     kinds={"parquet"},
     retry_policy=IO_RETRY_POLICY,
     description="Every backtested race in one table (calibration, CRPS, log-likelihood, "
-                "ownership error, portfolio rank and ROI) with one plot; refreshed after each "
-                "backtest run.",
+    "ownership error, portfolio rank and ROI) with one plot; refreshed after each "
+    "backtest run.",
 )
 def season_report(context: AssetExecutionContext) -> Output[pd.DataFrame]:
     from nascar_pipeline import settings
@@ -318,20 +374,35 @@ def season_report(context: AssetExecutionContext) -> Output[pd.DataFrame]:
     t = season_table(StorageLayout(settings.storage_root()))
     meta: dict = {"races": len(t)}
     if len(t):
-        meta.update({
-            "hit_rate_80": float(t["hit_rate_80"].mean()),
-            "hit_rate_50": float(t["hit_rate_50"].mean()),
-            "crps_mean": float(t["crps_mean"].mean()),
-            "portfolio_roi_mean": float(t["portfolio_roi"].mean()),
-            "by_season": MetadataValue.md(
-                t.groupby("season")[["hit_rate_50", "hit_rate_80", "crps_mean", "log_lik_mean",
-                                     "ownership_mae", "portfolio_roi"]].mean()
-                .reset_index().to_markdown(index=False, floatfmt=".3f")),
-            "races_table": MetadataValue.md(t.tail(15)
-                                            .to_markdown(index=False, floatfmt=".2f")),
-            "calibration_by_race": MetadataValue.md(
-                f"![season](data:image/png;base64,{_season_plot(t)})"),
-        })
+        meta.update(
+            {
+                "hit_rate_80": float(t["hit_rate_80"].mean()),
+                "hit_rate_50": float(t["hit_rate_50"].mean()),
+                "crps_mean": float(t["crps_mean"].mean()),
+                "portfolio_roi_mean": float(t["portfolio_roi"].mean()),
+                "by_season": MetadataValue.md(
+                    t.groupby("season")[
+                        [
+                            "hit_rate_50",
+                            "hit_rate_80",
+                            "crps_mean",
+                            "log_lik_mean",
+                            "ownership_mae",
+                            "portfolio_roi",
+                        ]
+                    ]
+                    .mean()
+                    .reset_index()
+                    .to_markdown(index=False, floatfmt=".3f")
+                ),
+                "races_table": MetadataValue.md(
+                    t.tail(15).to_markdown(index=False, floatfmt=".2f")
+                ),
+                "calibration_by_race": MetadataValue.md(
+                    f"![season](data:image/png;base64,{_season_plot(t)})"
+                ),
+            }
+        )
     return Output(t, metadata=meta)
 
 

@@ -64,8 +64,10 @@ def _fit_cache_root() -> UPath:
 
 
 def _split(snapshot: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return (snapshot[snapshot["role"] == "entry"].reset_index(drop=True),
-            snapshot[snapshot["role"] == "history"].reset_index(drop=True))
+    return (
+        snapshot[snapshot["role"] == "entry"].reset_index(drop=True),
+        snapshot[snapshot["role"] == "history"].reset_index(drop=True),
+    )
 
 
 def _save_draws(path: UPath, posterior: dict, meta: dict) -> None:
@@ -78,9 +80,9 @@ def _save_draws(path: UPath, posterior: dict, meta: dict) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         tmp.write_bytes(buf.getvalue())
-        os.replace(tmp.path, path.path)                  # atomic on a file system
+        os.replace(tmp.path, path.path)  # atomic on a file system
     else:
-        path.write_bytes(buf.getvalue())                 # one PUT: atomic on object stores
+        path.write_bytes(buf.getvalue())  # one PUT: atomic on object stores
 
 
 def _load_draws(path: UPath) -> tuple[dict, dict] | None:
@@ -101,22 +103,34 @@ def _summary_frame(posterior: dict, data, diag: dict, fit_key: str, names: dict)
 
     rows = []
     for site, x in posterior.items():
-        x = np.asarray(x, np.float64)                      # (chains, draws, ...)
+        x = np.asarray(x, np.float64)  # (chains, draws, ...)
         if site in ("skill", "skill_track"):
             x = x[:, :, : data.n_drivers]
         elif site == "car_effect":
             x = x[:, :, : len(data.car_numbers)]
         shape = x.shape[2:]
         flat = x.reshape(x.shape[0], x.shape[1], -1)
-        rhat = np.asarray(split_gelman_rubin(flat)) if flat.shape[1] >= 4 else \
-            np.full(flat.shape[2], np.inf)
-        ess = np.asarray(effective_sample_size(flat)) if flat.shape[1] >= 4 else \
-            np.zeros(flat.shape[2])
+        rhat = (
+            np.asarray(split_gelman_rubin(flat))
+            if flat.shape[1] >= 4
+            else np.full(flat.shape[2], np.inf)
+        )
+        ess = (
+            np.asarray(effective_sample_size(flat))
+            if flat.shape[1] >= 4
+            else np.zeros(flat.shape[2])
+        )
         pooled = flat.reshape(-1, flat.shape[2])
         q = np.quantile(pooled, [0.05, 0.5, 0.95], axis=0)
         for j, idx in enumerate(np.ndindex(*shape) if shape else [()]):
-            r = {"param": site, "index": j, "driver_id": pd.NA, "driver_name": pd.NA,
-                 "track_type": pd.NA, "car_number": pd.NA}
+            r = {
+                "param": site,
+                "index": j,
+                "driver_id": pd.NA,
+                "driver_name": pd.NA,
+                "track_type": pd.NA,
+                "car_number": pd.NA,
+            }
             if site in ("skill", "skill_track"):
                 did = int(data.driver_ids[idx[0]])
                 r.update(driver_id=did, driver_name=names.get(did))
@@ -128,9 +142,15 @@ def _summary_frame(posterior: dict, data, diag: dict, fit_key: str, names: dict)
                 r["track_type"] = TRACK_TYPES[idx[0]]
             elif site == "log_scale_other":
                 r["track_type"] = [t for t in TRACK_TYPES if t != "intermediate"][idx[0]]
-            r.update(mean=pooled[:, j].mean(), sd=pooled[:, j].std(), q05=q[0, j], q50=q[1, j],
-                     q95=q[2, j], rhat=float(np.nan_to_num(rhat[j], nan=np.inf)),
-                     ess_bulk=float(np.nan_to_num(ess[j], nan=0.0)))
+            r.update(
+                mean=pooled[:, j].mean(),
+                sd=pooled[:, j].std(),
+                q05=q[0, j],
+                q50=q[1, j],
+                q95=q[2, j],
+                rhat=float(np.nan_to_num(rhat[j], nan=np.inf)),
+                ess_bulk=float(np.nan_to_num(ess[j], nan=0.0)),
+            )
             rows.append(r)
     df = pd.DataFrame(rows)
     df["driver_id"] = df["driver_id"].astype("Int64")
@@ -151,12 +171,18 @@ def _summary_frame(posterior: dict, data, diag: dict, fit_key: str, names: dict)
     kinds={"numpyro", "parquet"},
     pool="mcmc",
     description="Posterior summary and convergence diagnostics of the NumPyro race model fitted "
-                "on the race's history (draws cached under <storage root>/_fit_cache).",
+    "on the race's history (draws cached under <storage root>/_fit_cache).",
 )
-def race_model_fit(context: AssetExecutionContext, config: RaceModelConfig,
-                   race_snapshot: pd.DataFrame) -> Output[pd.DataFrame]:
-    from nascar_pipeline.core.model import (FitConfig, ModelConfig, fit_model, history_hash,
-                                            prepare_history)
+def race_model_fit(
+    context: AssetExecutionContext, config: RaceModelConfig, race_snapshot: pd.DataFrame
+) -> Output[pd.DataFrame]:
+    from nascar_pipeline.core.model import (
+        FitConfig,
+        ModelConfig,
+        fit_model,
+        history_hash,
+        prepare_history,
+    )
     from nascar_pipeline.core.model.diagnostics import summarize_convergence
 
     entries, history = _split(race_snapshot)
@@ -164,9 +190,14 @@ def race_model_fit(context: AssetExecutionContext, config: RaceModelConfig,
         raise ValueError("race_snapshot has no history rows: nothing to fit")
     target_date = str(entries["race_date"].iloc[0]) if len(entries) else None
     mcfg = ModelConfig()
-    fcfg = FitConfig(num_warmup=config.warmup, num_samples=config.draws,
-                     num_chains=config.chains, seed=config.seed, svi_steps=config.svi_steps,
-                     target_accept=config.target_accept)
+    fcfg = FitConfig(
+        num_warmup=config.warmup,
+        num_samples=config.draws,
+        num_chains=config.chains,
+        seed=config.seed,
+        svi_steps=config.svi_steps,
+        target_accept=config.target_accept,
+    )
     data = prepare_history(history, mcfg, target_date=target_date)
     used = history[history["race_date"].astype(str) < (target_date or "9999")]
     fit_key = history_hash(used, mcfg, {"fit": fcfg.as_dict()})
@@ -181,42 +212,78 @@ def race_model_fit(context: AssetExecutionContext, config: RaceModelConfig,
     else:
         fit = fit_model(data, fcfg)
         posterior, diag, timings, reused = fit.posterior, fit.diagnostics, fit.timings, False
-        _save_draws(path, posterior, {"chains": int(fit.diverging.shape[0]),
-                                      "draws_per_chain": int(fit.diverging.shape[1]),
-                                      "divergences": int(fit.diverging.sum()),
-                                      "timings": timings, "fit_key": fit_key})
-    names = (history.drop_duplicates("driver_id").set_index("driver_id")["driver_name"]
-             .astype(str).to_dict())
+        _save_draws(
+            path,
+            posterior,
+            {
+                "chains": int(fit.diverging.shape[0]),
+                "draws_per_chain": int(fit.diverging.shape[1]),
+                "divergences": int(fit.diverging.sum()),
+                "timings": timings,
+                "fit_key": fit_key,
+            },
+        )
+    names = (
+        history.drop_duplicates("driver_id")
+        .set_index("driver_id")["driver_name"]
+        .astype(str)
+        .to_dict()
+    )
     summary = _summary_frame(posterior, data, diag, fit_key, {int(k): v for k, v in names.items()})
-    top = (summary[summary["param"] == "skill"].sort_values("mean", ascending=False).head(10)
-           [["driver_name", "mean", "q05", "q95", "rhat", "ess_bulk"]])
-    return Output(summary, metadata={
-        "fit_key": fit_key, "reused_cached_fit": reused, "fit_cache": str(path),
-        "history_races": data.n_races, "drivers": data.n_drivers,
-        "rhat_max": float(diag["rhat_max"]), "ess_bulk_min": float(diag["ess_bulk_min"]),
-        "divergences": int(diag["divergences"]), "draws": int(diag["draws"]),
-        "timings_s": MetadataValue.json({k: round(float(v), 2) for k, v in timings.items()}),
-        "top_skills": MetadataValue.md(top.to_markdown(index=False, floatfmt=".3f")),
-    })
+    top = (
+        summary[summary["param"] == "skill"]
+        .sort_values("mean", ascending=False)
+        .head(10)[["driver_name", "mean", "q05", "q95", "rhat", "ess_bulk"]]
+    )
+    return Output(
+        summary,
+        metadata={
+            "fit_key": fit_key,
+            "reused_cached_fit": reused,
+            "fit_cache": str(path),
+            "history_races": data.n_races,
+            "drivers": data.n_drivers,
+            "rhat_max": float(diag["rhat_max"]),
+            "ess_bulk_min": float(diag["ess_bulk_min"]),
+            "divergences": int(diag["divergences"]),
+            "draws": int(diag["draws"]),
+            "timings_s": MetadataValue.json({k: round(float(v), 2) for k, v in timings.items()}),
+            "top_skills": MetadataValue.md(top.to_markdown(index=False, floatfmt=".3f")),
+        },
+    )
 
 
-@asset_check(asset=race_model_fit, blocking=True, partitions_def=races_partitions,
-             description="MCMC converged: R-hat <= 1.01 and bulk ESS >= 400 for every skill "
-                         "parameter, divergences <= 1 % of draws.")
+@asset_check(
+    asset=race_model_fit,
+    blocking=True,
+    partitions_def=races_partitions,
+    description="MCMC converged: R-hat <= 1.01 and bulk ESS >= 400 for every skill "
+    "parameter, divergences <= 1 % of draws.",
+)
 def race_model_converged(race_model_fit: pd.DataFrame) -> AssetCheckResult:
     from nascar_pipeline.core.model.diagnostics import SKILL_SITES, convergence_check
 
     s = race_model_fit[race_model_fit["param"].isin(SKILL_SITES)]
     draws = int(race_model_fit["draws"].iloc[0])
-    diag = {"rhat_max": float(s["rhat"].max()), "ess_bulk_min": float(s["ess_bulk"].min()),
-            "divergence_rate": float(race_model_fit["divergences"].iloc[0]) / max(draws, 1)}
+    diag = {
+        "rhat_max": float(s["rhat"].max()),
+        "ess_bulk_min": float(s["ess_bulk"].min()),
+        "divergence_rate": float(race_model_fit["divergences"].iloc[0]) / max(draws, 1),
+    }
     ok, reasons = convergence_check(diag)
-    worst = s.sort_values("ess_bulk").head(5)[["param", "driver_name", "track_type", "rhat",
-                                                "ess_bulk"]]
-    return AssetCheckResult(passed=ok, severity=AssetCheckSeverity.ERROR, metadata={
-        **{k: float(v) for k, v in diag.items()}, "draws": draws,
-        "problems": "; ".join(reasons) or "none",
-        "worst": MetadataValue.md(worst.to_markdown(index=False, floatfmt=".3f"))})
+    worst = s.sort_values("ess_bulk").head(5)[
+        ["param", "driver_name", "track_type", "rhat", "ess_bulk"]
+    ]
+    return AssetCheckResult(
+        passed=ok,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            **{k: float(v) for k, v in diag.items()},
+            "draws": draws,
+            "problems": "; ".join(reasons) or "none",
+            "worst": MetadataValue.md(worst.to_markdown(index=False, floatfmt=".3f")),
+        },
+    )
 
 
 def _load_fit_for(race_model_fit: pd.DataFrame, race_snapshot: pd.DataFrame):
@@ -225,8 +292,10 @@ def _load_fit_for(race_model_fit: pd.DataFrame, race_snapshot: pd.DataFrame):
     fit_key = str(race_model_fit["fit_key"].iloc[0])
     loaded = _load_draws(_fit_cache_root() / f"{fit_key}.npz")
     if loaded is None:
-        raise FileNotFoundError(f"fit {fit_key} is not in the fit cache {_fit_cache_root()}: "
-                                "re-materialize race_model_fit for this race")
+        raise FileNotFoundError(
+            f"fit {fit_key} is not in the fit cache {_fit_cache_root()}: "
+            "re-materialize race_model_fit for this race"
+        )
     posterior, _ = loaded
     entries, history = _split(race_snapshot)
     target_date = str(entries["race_date"].iloc[0]) if len(entries) else None
@@ -242,11 +311,14 @@ def _load_fit_for(race_model_fit: pd.DataFrame, race_snapshot: pd.DataFrame):
     code_version="1",
     kinds={"jax", "parquet"},
     description="S posterior-predictive race scenarios (long table sorted by scenario, driver_id: "
-                "start/finish position, dnf, laps completed/led, fastest laps, DK and FD points).",
+    "start/finish position, dnf, laps completed/led, fastest laps, DK and FD points).",
 )
-def race_scenarios(context: AssetExecutionContext, config: ScenarioConfig,
-                   race_snapshot: pd.DataFrame, race_model_fit: pd.DataFrame
-                   ) -> Output[pd.DataFrame]:
+def race_scenarios(
+    context: AssetExecutionContext,
+    config: ScenarioConfig,
+    race_snapshot: pd.DataFrame,
+    race_model_fit: pd.DataFrame,
+) -> Output[pd.DataFrame]:
     from nascar_pipeline.core.simulate import scenario_sanity, simulate_race
 
     posterior, data, entries = _load_fit_for(race_model_fit, race_snapshot)
@@ -254,20 +326,34 @@ def race_scenarios(context: AssetExecutionContext, config: ScenarioConfig,
         raise ValueError("race_snapshot has no entry rows: nothing to simulate")
     race = entries.iloc[0]
     laps = race["scheduled_laps"] if pd.notna(race["scheduled_laps"]) else race["laps"]
-    sc = simulate_race(posterior, data, entries, str(race["track_type"]),
-                       laps=None if pd.isna(laps) else int(laps), n_scenarios=config.scenarios,
-                       seed=config.seed, track_name=str(race["track_name"]))
+    sc = simulate_race(
+        posterior,
+        data,
+        entries,
+        str(race["track_type"]),
+        laps=None if pd.isna(laps) else int(laps),
+        n_scenarios=config.scenarios,
+        seed=config.seed,
+        track_name=str(race["track_name"]),
+    )
     ok, details = scenario_sanity(sc)
     df = sc.to_frame()
-    return Output(df, metadata={
-        "scenarios": sc.n_scenarios, "drivers": int(len(sc.driver_ids)), "laps": sc.laps,
-        "track_type": sc.track_type, "start_positions_imputed": sc.start_imputed,
-        "sanity": MetadataValue.json({k: (bool(v) if isinstance(v, (bool, np.bool_)) else v)
-                                      for k, v in details.items()}),
-        "layout": "long: scenario int32, driver_id int64, start_position int16, finish_position "
-                  "int16, dnf bool, laps_completed int16, laps_led int16, fastest_laps int16, "
-                  "dk_points float32, fd_points float32; sorted by (scenario, driver_id)",
-    })
+    return Output(
+        df,
+        metadata={
+            "scenarios": sc.n_scenarios,
+            "drivers": int(len(sc.driver_ids)),
+            "laps": sc.laps,
+            "track_type": sc.track_type,
+            "start_positions_imputed": sc.start_imputed,
+            "sanity": MetadataValue.json(
+                {k: (bool(v) if isinstance(v, (bool, np.bool_)) else v) for k, v in details.items()}
+            ),
+            "layout": "long: scenario int32, driver_id int64, start_position int16, finish_position "
+            "int16, dnf bool, laps_completed int16, laps_led int16, fastest_laps int16, "
+            "dk_points float32, fd_points float32; sorted by (scenario, driver_id)",
+        },
+    )
 
 
 def scenario_frame_sanity(df: pd.DataFrame) -> tuple[bool, dict]:
@@ -284,24 +370,47 @@ def scenario_frame_sanity(df: pd.DataFrame) -> tuple[bool, dict]:
     led_ok = bool((g["laps_led"].sum() == laps).all())
     fast = g["fastest_laps"].sum()
     fast_ok = bool(((fast >= 0.15 * laps) & (fast <= 0.96 * laps)).all())
-    cap_ok = bool((df["laps_led"] <= df["laps_completed"]).all()
-                  and (df["fastest_laps"] <= df["laps_completed"]).all())
+    cap_ok = bool(
+        (df["laps_led"] <= df["laps_completed"]).all()
+        and (df["fastest_laps"] <= df["laps_completed"]).all()
+    )
     L = int(laps.max()) if len(laps) else 0
-    pts_ok = bool(df["dk_points"].between(rules.min_points_bound("draftkings", D) - 1e-3,
-                                          rules.max_points_bound("draftkings", D, L) + 1e-3).all()
-                  and df["fd_points"].between(rules.min_points_bound("fanduel", D) - 1e-3,
-                                              rules.max_points_bound("fanduel", D, L) + 1e-3).all())
-    details = {"scenarios": int(g.ngroups), "drivers": D, "same_field": sizes_ok,
-               "permutations": bool(fin_sum.all()), "laps_led_sum": led_ok,
-               "fastest_laps_total": fast_ok, "lap_caps": cap_ok, "points_in_bounds": pts_ok}
+    pts_ok = bool(
+        df["dk_points"]
+        .between(
+            rules.min_points_bound("draftkings", D) - 1e-3,
+            rules.max_points_bound("draftkings", D, L) + 1e-3,
+        )
+        .all()
+        and df["fd_points"]
+        .between(
+            rules.min_points_bound("fanduel", D) - 1e-3,
+            rules.max_points_bound("fanduel", D, L) + 1e-3,
+        )
+        .all()
+    )
+    details = {
+        "scenarios": int(g.ngroups),
+        "drivers": D,
+        "same_field": sizes_ok,
+        "permutations": bool(fin_sum.all()),
+        "laps_led_sum": led_ok,
+        "fastest_laps_total": fast_ok,
+        "lap_caps": cap_ok,
+        "points_in_bounds": pts_ok,
+    }
     ok = len(df) > 0 and all(v for k, v in details.items() if isinstance(v, bool))
     return ok, details
 
 
-@asset_check(asset=race_scenarios, blocking=True, partitions_def=races_partitions,
-             description="Every scenario is a valid race: a permutation of finishing positions, "
-                         "laps led summing to the laps run, fastest laps about 3/4 of laps, "
-                         "points within the rules' bounds.")
+@asset_check(
+    asset=race_scenarios,
+    blocking=True,
+    partitions_def=races_partitions,
+    description="Every scenario is a valid race: a permutation of finishing positions, "
+    "laps led summing to the laps run, fastest laps about 3/4 of laps, "
+    "points within the rules' bounds.",
+)
 def race_scenarios_sane(race_scenarios: pd.DataFrame) -> AssetCheckResult:
     ok, details = scenario_frame_sanity(race_scenarios)
     return AssetCheckResult(passed=ok, severity=AssetCheckSeverity.ERROR, metadata=details)
@@ -336,26 +445,41 @@ def _plot_png(sc, proj: pd.DataFrame, top: int = 8) -> str:
     code_version="1",
     kinds={"parquet"},
     description="Per-driver projections from the scenarios: DK points mean/median/sd/quantiles, "
-                "FD mean, win/top-5/top-10/DNF %, expected laps led and fastest laps, points per "
-                "$1k of salary. Sorted by dk_mean descending.",
+    "FD mean, win/top-5/top-10/DNF %, expected laps led and fastest laps, points per "
+    "$1k of salary. Sorted by dk_mean descending.",
 )
-def driver_projections(context: AssetExecutionContext, race_snapshot: pd.DataFrame,
-                       race_scenarios: pd.DataFrame) -> Output[pd.DataFrame]:
+def driver_projections(
+    context: AssetExecutionContext, race_snapshot: pd.DataFrame, race_scenarios: pd.DataFrame
+) -> Output[pd.DataFrame]:
     from nascar_pipeline.core.projections import driver_projections as project
     from nascar_pipeline.core.simulate import scenarios_from_frame
 
     entries, _ = _split(race_snapshot)
     sc = scenarios_from_frame(race_scenarios)
     proj = project(sc, entries)
-    cols = ["driver_name", "salary", "start_position", "dk_mean", "dk_p10", "dk_p90", "win_pct",
-            "top10_pct", "dnf_pct", "exp_laps_led", "pts_per_1k"]
+    cols = [
+        "driver_name",
+        "salary",
+        "start_position",
+        "dk_mean",
+        "dk_p10",
+        "dk_p90",
+        "win_pct",
+        "top10_pct",
+        "dnf_pct",
+        "exp_laps_led",
+        "pts_per_1k",
+    ]
     md = proj.head(12)[cols].to_markdown(index=False, floatfmt=".1f")
     png = _plot_png(sc, proj)
-    return Output(proj, metadata={
-        "drivers": len(proj),
-        "top_projections": MetadataValue.md(md),
-        "top_distributions": MetadataValue.md(f"![DK points](data:image/png;base64,{png})"),
-    })
+    return Output(
+        proj,
+        metadata={
+            "drivers": len(proj),
+            "top_projections": MetadataValue.md(md),
+            "top_distributions": MetadataValue.md(f"![DK points](data:image/png;base64,{png})"),
+        },
+    )
 
 
 model_assets = [race_model_fit, race_scenarios, driver_projections]

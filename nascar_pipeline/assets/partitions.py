@@ -1,4 +1,5 @@
 """The one partition dimension: a race. Never partition per lineup or per scenario."""
+
 from dagster import DynamicPartitionsDefinition
 
 RACES_PARTITIONS_NAME = "races"

@@ -30,7 +30,7 @@ from nascar_pipeline.core.snapshot import build_snapshot, slate_hash
     pool="neo4j",
     retry_policy=IO_RETRY_POLICY,
     description="The race ontology snapshot: race, track, entries (salaries, start positions), "
-                "contest, and all results before the race. role=entry|history rows.",
+    "contest, and all results before the race. role=entry|history rows.",
 )
 def race_snapshot(context: AssetExecutionContext) -> Output[pd.DataFrame]:
     with asset_span(context):
@@ -41,7 +41,8 @@ def race_snapshot(context: AssetExecutionContext) -> Output[pd.DataFrame]:
     race = inputs.race.iloc[0]
     content_hash = slate_hash(inputs.entries, inputs.contests)
     preview = entries.sort_values("salary", ascending=False, na_position="last").head(12)[
-        ["driver_name", "car_number", "salary", "start_position"]]
+        ["driver_name", "car_number", "salary", "start_position"]
+    ]
     return Output(
         df,
         data_version=DataVersion(content_hash),
@@ -64,8 +65,12 @@ def _entries(snapshot: pd.DataFrame) -> pd.DataFrame:
     return snapshot[snapshot["role"] == "entry"]
 
 
-@asset_check(asset=race_snapshot, blocking=True, partitions_def=races_partitions,
-             description="Every entry has a positive whole-dollar salary at most the cap.")
+@asset_check(
+    asset=race_snapshot,
+    blocking=True,
+    partitions_def=races_partitions,
+    description="Every entry has a positive whole-dollar salary at most the cap.",
+)
 def snapshot_salaries_valid(race_snapshot: pd.DataFrame) -> AssetCheckResult:
     e = _entries(race_snapshot)
     sal = e["salary"]
@@ -73,28 +78,45 @@ def snapshot_salaries_valid(race_snapshot: pd.DataFrame) -> AssetCheckResult:
     return AssetCheckResult(
         passed=len(e) > 0 and bad.empty,
         severity=AssetCheckSeverity.ERROR,
-        metadata={"entries": len(e), "invalid": len(bad),
-                  "invalid_drivers": ", ".join(bad["driver_name"].astype(str).head(10))},
+        metadata={
+            "entries": len(e),
+            "invalid": len(bad),
+            "invalid_drivers": ", ".join(bad["driver_name"].astype(str).head(10)),
+        },
     )
 
 
-@asset_check(asset=race_snapshot, blocking=True, partitions_def=races_partitions,
-             description="No driver is entered twice.")
+@asset_check(
+    asset=race_snapshot,
+    blocking=True,
+    partitions_def=races_partitions,
+    description="No driver is entered twice.",
+)
 def snapshot_no_duplicate_drivers(race_snapshot: pd.DataFrame) -> AssetCheckResult:
     e = _entries(race_snapshot)
     dupes = e[e["driver_id"].duplicated(keep=False)]
-    return AssetCheckResult(passed=dupes.empty, severity=AssetCheckSeverity.ERROR,
-                            metadata={"duplicates": len(dupes)})
+    return AssetCheckResult(
+        passed=dupes.empty, severity=AssetCheckSeverity.ERROR, metadata={"duplicates": len(dupes)}
+    )
 
 
-@asset_check(asset=race_snapshot, blocking=True, partitions_def=races_partitions,
-             description="The model has history to learn from.")
+@asset_check(
+    asset=race_snapshot,
+    blocking=True,
+    partitions_def=races_partitions,
+    description="The model has history to learn from.",
+)
 def snapshot_history_not_empty(race_snapshot: pd.DataFrame) -> AssetCheckResult:
     h = race_snapshot[race_snapshot["role"] == "history"]
-    return AssetCheckResult(passed=len(h) > 0, severity=AssetCheckSeverity.ERROR,
-                            metadata={"history_starts": len(h),
-                                      "history_races": int(h["race_key"].nunique())})
+    return AssetCheckResult(
+        passed=len(h) > 0,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"history_starts": len(h), "history_races": int(h["race_key"].nunique())},
+    )
 
 
-snapshot_checks = [snapshot_salaries_valid, snapshot_no_duplicate_drivers,
-                   snapshot_history_not_empty]
+snapshot_checks = [
+    snapshot_salaries_valid,
+    snapshot_no_duplicate_drivers,
+    snapshot_history_not_empty,
+]

@@ -1,5 +1,6 @@
 """OpenTelemetry spans for asset work: one span per asset step, tagged with the race and run,
 so a trace shows where a race's minutes went (Neo4j read, MCMC, simulation, writes)."""
+
 from contextlib import contextmanager
 
 from nascar_pipeline.telemetry import get_tracer

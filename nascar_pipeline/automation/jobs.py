@@ -3,6 +3,7 @@
 - race_backtest_job: race_backtest for one race partition, after its results are ingested;
 - season_report_job: the unpartitioned season_report, after each successful backtest run.
 """
+
 from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job, in_process_executor

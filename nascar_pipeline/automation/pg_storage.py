@@ -30,6 +30,7 @@ config as `storage: postgres:`, plus `outage_retry_seconds`):
    asset's own). Run retries then re-execute the run from the failure; a failure of the asset
    itself still fails once, loudly.
 """
+
 from __future__ import annotations
 
 import functools
@@ -66,19 +67,45 @@ MODULE = __name__
 # 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now (starting up).
 _RETRY_SQLSTATES = ("57P01", "57P02", "57P03")
 # Error class names that mean "storage unreachable" in a serialized error chain.
-CONNECTION_ERROR_CLASSES = frozenset({
-    "OperationalError", "InterfaceError", "DagsterPostgresException", "AdminShutdown",
-    "CrashShutdown", "CannotConnectNow", "ConnectionException",
-})
+CONNECTION_ERROR_CLASSES = frozenset(
+    {
+        "OperationalError",
+        "InterfaceError",
+        "DagsterPostgresException",
+        "AdminShutdown",
+        "CrashShutdown",
+        "CannotConnectNow",
+        "ConnectionException",
+    }
+)
 
 # Not retried: lifecycle and schema work, and methods that hand back an open connection or
 # context manager (a retry could not cover what the caller does with it).
-_NOT_WRAPPED = frozenset({
-    "dispose", "register_instance", "optimize_for_webserver", "watch", "end_watch", "upgrade",
-    "connect", "run_connection", "index_connection", "index_transaction", "migrate",
-    "optimize", "reindex_events", "reindex_assets", "create_clean_storage", "from_config_value",
-    "config_type", "config_schema", "alembic_version", "wipe", "wipe_asset",
-})
+_NOT_WRAPPED = frozenset(
+    {
+        "dispose",
+        "register_instance",
+        "optimize_for_webserver",
+        "watch",
+        "end_watch",
+        "upgrade",
+        "connect",
+        "run_connection",
+        "index_connection",
+        "index_transaction",
+        "migrate",
+        "optimize",
+        "reindex_events",
+        "reindex_assets",
+        "create_clean_storage",
+        "from_config_value",
+        "config_type",
+        "config_schema",
+        "alembic_version",
+        "wipe",
+        "wipe_asset",
+    }
+)
 
 _local = threading.local()
 
@@ -86,10 +113,10 @@ _local = threading.local()
 def is_connection_error(exc: BaseException) -> bool:
     """True when exc means the database could not be reached or dropped the connection
     (as opposed to a bad query, a constraint violation, a timeout of a slow statement)."""
-    if isinstance(exc, DagsterPostgresException):      # dagster-postgres gave up connecting
+    if isinstance(exc, DagsterPostgresException):  # dagster-postgres gave up connecting
         return True
     if isinstance(exc, sqlalchemy.exc.DBAPIError):
-        if exc.connection_invalidated:                  # SQLAlchemy's own disconnect test
+        if exc.connection_invalidated:  # SQLAlchemy's own disconnect test
             return True
         orig = exc.orig
     else:
@@ -101,17 +128,18 @@ def is_connection_error(exc: BaseException) -> bool:
     if not isinstance(orig, (psycopg2.OperationalError, psycopg2.InterfaceError)):
         return False
     code = getattr(orig, "pgcode", None)
-    if code is None:            # raised by libpq itself: refused, closed, could not send/receive
+    if code is None:  # raised by libpq itself: refused, closed, could not send/receive
         return True
     return code.startswith("08") or code in _RETRY_SQLSTATES
 
 
 def _delay(attempt: int) -> float:
-    return min(MAX_BACKOFF_SECONDS, 0.25 * 2 ** attempt)
+    return min(MAX_BACKOFF_SECONDS, 0.25 * 2**attempt)
 
 
-def call_with_outage_retry(fn: Callable[[], T], what: str, budget: float,
-                           on_retry: Callable[[], T | None] | None = None) -> T:
+def call_with_outage_retry(
+    fn: Callable[[], T], what: str, budget: float, on_retry: Callable[[], T | None] | None = None
+) -> T:
     """Call fn; while it fails with a connection error and `budget` seconds have not passed,
     wait (backoff, at most 5 s) and call it again. `on_retry`, when given, runs before each
     re-invocation once the database answers again; a non-None result is returned instead of
@@ -134,8 +162,13 @@ def call_with_outage_retry(fn: Callable[[], T], what: str, budget: float,
                 if not is_connection_error(exc) or time.monotonic() >= deadline:
                     raise
                 wait = min(_delay(attempt), max(0.0, deadline - time.monotonic()))
-                log.warning("storage unreachable in %s (attempt %d, retrying in %.1fs): %s",
-                            what, attempt + 1, wait, str(exc).strip().splitlines()[0][:200])
+                log.warning(
+                    "storage unreachable in %s (attempt %d, retrying in %.1fs): %s",
+                    what,
+                    attempt + 1,
+                    wait,
+                    str(exc).strip().splitlines()[0][:200],
+                )
                 attempt += 1
                 time.sleep(wait)
     finally:
@@ -145,8 +178,11 @@ def call_with_outage_retry(fn: Callable[[], T], what: str, budget: float,
 def _wrap(name: str, func: Callable) -> Callable:
     @functools.wraps(func)
     def wrapper(self, *args, **kwargs):
-        return call_with_outage_retry(lambda: func(self, *args, **kwargs),
-                                      f"{type(self).__name__}.{name}", self._outage_retry_seconds)
+        return call_with_outage_retry(
+            lambda: func(self, *args, **kwargs),
+            f"{type(self).__name__}.{name}",
+            self._outage_retry_seconds,
+        )
 
     wrapper.__outage_retry__ = True  # type: ignore[attr-defined]
     return wrapper
@@ -172,9 +208,12 @@ def resilient_config_type() -> dict:
     return {
         **pg_config(),
         "outage_retry_seconds": Field(
-            IntSource, is_required=False, default_value=DEFAULT_OUTAGE_RETRY_SECONDS,
+            IntSource,
+            is_required=False,
+            default_value=DEFAULT_OUTAGE_RETRY_SECONDS,
             description="How long a storage call waits for an unreachable database (restart, "
-                        "failover) before it raises."),
+            "failover) before it raises.",
+        ),
     }
 
 
@@ -183,39 +222,64 @@ def _kwargs_from_config(config_value: Mapping[str, Any]) -> dict[str, Any]:
         postgres_url=pg_url_from_config(config_value),
         should_autocreate_tables=config_value.get("should_autocreate_tables", True),
         token_provider=get_token_provider_from_config(config_value),
-        outage_retry_seconds=config_value.get("outage_retry_seconds",
-                                              DEFAULT_OUTAGE_RETRY_SECONDS),
+        outage_retry_seconds=config_value.get("outage_retry_seconds", DEFAULT_OUTAGE_RETRY_SECONDS),
     )
 
 
 class _OutageRetryMixin:
     _outage_retry_seconds: float = DEFAULT_OUTAGE_RETRY_SECONDS
 
-    def _construct(self, base: type, postgres_url: str, should_autocreate_tables: bool,
-                   inst_data, token_provider, outage_retry_seconds: float) -> None:
+    def _construct(
+        self,
+        base: type,
+        postgres_url: str,
+        should_autocreate_tables: bool,
+        inst_data,
+        token_provider,
+        outage_retry_seconds: float,
+    ) -> None:
         self._outage_retry_seconds = float(outage_retry_seconds)
         call_with_outage_retry(
-            lambda: base.__init__(self, postgres_url, should_autocreate_tables,
-                                  inst_data=inst_data, token_provider=token_provider),
-            f"{base.__name__}()", self._outage_retry_seconds)
+            lambda: base.__init__(
+                self,
+                postgres_url,
+                should_autocreate_tables,
+                inst_data=inst_data,
+                token_provider=token_provider,
+            ),
+            f"{base.__name__}()",
+            self._outage_retry_seconds,
+        )
 
     @classmethod
     def config_type(cls):
         return resilient_config_type()
 
     @classmethod
-    def from_config_value(cls, inst_data: ConfigurableClassData | None,
-                          config_value: Mapping[str, Any]):
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
+    ):
         return cls(inst_data=inst_data, **_kwargs_from_config(config_value))
 
 
 @_with_outage_retry
 class ResilientPostgresRunStorage(_OutageRetryMixin, PostgresRunStorage):
-    def __init__(self, postgres_url: str, should_autocreate_tables: bool = True,
-                 inst_data: ConfigurableClassData | None = None, token_provider=None,
-                 outage_retry_seconds: float = DEFAULT_OUTAGE_RETRY_SECONDS):
-        self._construct(PostgresRunStorage, postgres_url, should_autocreate_tables, inst_data,
-                        token_provider, outage_retry_seconds)
+    def __init__(
+        self,
+        postgres_url: str,
+        should_autocreate_tables: bool = True,
+        inst_data: ConfigurableClassData | None = None,
+        token_provider=None,
+        outage_retry_seconds: float = DEFAULT_OUTAGE_RETRY_SECONDS,
+    ):
+        self._construct(
+            PostgresRunStorage,
+            postgres_url,
+            should_autocreate_tables,
+            inst_data,
+            token_provider,
+            outage_retry_seconds,
+        )
 
     def add_run(self, dagster_run):
         from dagster._core.errors import DagsterRunAlreadyExists
@@ -238,16 +302,29 @@ class ResilientPostgresRunStorage(_OutageRetryMixin, PostgresRunStorage):
         event = reclassify_storage_step_failure(event)
         call_with_outage_retry(
             lambda: PostgresRunStorage.handle_run_event(self, run_id, event, update_timestamp),
-            "handle_run_event", self._outage_retry_seconds)
+            "handle_run_event",
+            self._outage_retry_seconds,
+        )
 
 
 @_with_outage_retry
 class ResilientPostgresEventLogStorage(_OutageRetryMixin, PostgresEventLogStorage):
-    def __init__(self, postgres_url: str, should_autocreate_tables: bool = True,
-                 inst_data: ConfigurableClassData | None = None, token_provider=None,
-                 outage_retry_seconds: float = DEFAULT_OUTAGE_RETRY_SECONDS):
-        self._construct(PostgresEventLogStorage, postgres_url, should_autocreate_tables,
-                        inst_data, token_provider, outage_retry_seconds)
+    def __init__(
+        self,
+        postgres_url: str,
+        should_autocreate_tables: bool = True,
+        inst_data: ConfigurableClassData | None = None,
+        token_provider=None,
+        outage_retry_seconds: float = DEFAULT_OUTAGE_RETRY_SECONDS,
+    ):
+        self._construct(
+            PostgresEventLogStorage,
+            postgres_url,
+            should_autocreate_tables,
+            inst_data,
+            token_provider,
+            outage_retry_seconds,
+        )
 
     def store_event(self, event) -> None:
         """Insert the event once: when a first attempt fails with a dropped connection, its
@@ -255,8 +332,11 @@ class ResilientPostgresEventLogStorage(_OutageRetryMixin, PostgresEventLogStorag
         or the asset index writes that follow it). Before trying again, look for the row; if
         it is there, write only what follows the INSERT."""
         return call_with_outage_retry(
-            lambda: PostgresEventLogStorage.store_event(self, event), "store_event",
-            self._outage_retry_seconds, on_retry=lambda: self._finish_if_stored(event))
+            lambda: PostgresEventLogStorage.store_event(self, event),
+            "store_event",
+            self._outage_retry_seconds,
+            on_retry=lambda: self._finish_if_stored(event),
+        )
 
     def _finish_if_stored(self, event):
         from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS
@@ -264,22 +344,28 @@ class ResilientPostgresEventLogStorage(_OutageRetryMixin, PostgresEventLogStorag
         from dagster._serdes import serialize_value
 
         table = SqlEventLogStorageTable
-        query = (db.select(table.c.id)
-                 .where(table.c.run_id == event.run_id)
-                 .where(table.c.event == serialize_value(event))
-                 .order_by(table.c.id.desc()).limit(1))
+        query = (
+            db.select(table.c.id)
+            .where(table.c.run_id == event.run_id)
+            .where(table.c.event == serialize_value(event))
+            .order_by(table.c.id.desc())
+            .limit(1)
+        )
         with self._connect() as conn:
             row = conn.execute(query).fetchone()
         if row is None:
-            return None                                   # not stored: insert it
+            return None  # not stored: insert it
         event_id = int(row[0])
-        log.warning("store_event: event %s of run %s was stored before the connection dropped; "
-                    "not inserting it again", event_id, event.run_id)
+        log.warning(
+            "store_event: event %s of run %s was stored before the connection dropped; "
+            "not inserting it again",
+            event_id,
+            event.run_id,
+        )
         # What PostgresEventLogStorage.store_event does after its INSERT (dagster-postgres
         # 0.29.x); each part is a transaction of its own, so redoing it is safe.
         dagster_event = event.dagster_event if event.is_dagster_event else None
-        if dagster_event and dagster_event.event_type in ASSET_EVENTS and \
-                dagster_event.asset_key:
+        if dagster_event and dagster_event.event_type in ASSET_EVENTS and dagster_event.asset_key:
             if not self._asset_event_indexed(event_id):
                 with self.index_transaction() as conn:
                     self._store_asset_event_tags(conn, [event], [event_id])
@@ -292,45 +378,70 @@ class ResilientPostgresEventLogStorage(_OutageRetryMixin, PostgresEventLogStorag
         from dagster._core.storage.event_log.schema import AssetEventTagsTable
 
         with self._connect() as conn:
-            return conn.execute(db.select(AssetEventTagsTable.c.id).where(
-                AssetEventTagsTable.c.event_id == event_id).limit(1)).fetchone() is not None
+            return (
+                conn.execute(
+                    db.select(AssetEventTagsTable.c.id)
+                    .where(AssetEventTagsTable.c.event_id == event_id)
+                    .limit(1)
+                ).fetchone()
+                is not None
+            )
 
 
 @_with_outage_retry
 class ResilientPostgresScheduleStorage(_OutageRetryMixin, PostgresScheduleStorage):
-    def __init__(self, postgres_url: str, should_autocreate_tables: bool = True,
-                 inst_data: ConfigurableClassData | None = None, token_provider=None,
-                 outage_retry_seconds: float = DEFAULT_OUTAGE_RETRY_SECONDS):
-        self._construct(PostgresScheduleStorage, postgres_url, should_autocreate_tables,
-                        inst_data, token_provider, outage_retry_seconds)
+    def __init__(
+        self,
+        postgres_url: str,
+        should_autocreate_tables: bool = True,
+        inst_data: ConfigurableClassData | None = None,
+        token_provider=None,
+        outage_retry_seconds: float = DEFAULT_OUTAGE_RETRY_SECONDS,
+    ):
+        self._construct(
+            PostgresScheduleStorage,
+            postgres_url,
+            should_autocreate_tables,
+            inst_data,
+            token_provider,
+            outage_retry_seconds,
+        )
 
 
 class ResilientPostgresStorage(DagsterPostgresStorage):
     """`storage: custom:` in dagster.yaml: DagsterPostgresStorage with the three storages above.
 
-        storage:
-          custom:
-            module: nascar_pipeline.automation.pg_storage
-            class: ResilientPostgresStorage
-            config:
-              postgres_db: {hostname: ..., ...}     # as under storage.postgres
-              outage_retry_seconds: 300
+    storage:
+      custom:
+        module: nascar_pipeline.automation.pg_storage
+        class: ResilientPostgresStorage
+        config:
+          postgres_db: {hostname: ..., ...}     # as under storage.postgres
+          outage_retry_seconds: 300
     """
 
-    def __init__(self, postgres_url: str, should_autocreate_tables: bool = True,
-                 inst_data: ConfigurableClassData | None = None, token_provider=None,
-                 outage_retry_seconds: float = DEFAULT_OUTAGE_RETRY_SECONDS):
+    def __init__(
+        self,
+        postgres_url: str,
+        should_autocreate_tables: bool = True,
+        inst_data: ConfigurableClassData | None = None,
+        token_provider=None,
+        outage_retry_seconds: float = DEFAULT_OUTAGE_RETRY_SECONDS,
+    ):
         self.postgres_url = postgres_url
         self.should_autocreate_tables = bool(should_autocreate_tables)
         self._inst_data = inst_data
         self.outage_retry_seconds = float(outage_retry_seconds)
         kw = dict(token_provider=token_provider, outage_retry_seconds=outage_retry_seconds)
-        self._run_storage = ResilientPostgresRunStorage(postgres_url, should_autocreate_tables,
-                                                        **kw)
+        self._run_storage = ResilientPostgresRunStorage(
+            postgres_url, should_autocreate_tables, **kw
+        )
         self._event_log_storage = ResilientPostgresEventLogStorage(
-            postgres_url, should_autocreate_tables, **kw)
+            postgres_url, should_autocreate_tables, **kw
+        )
         self._schedule_storage = ResilientPostgresScheduleStorage(
-            postgres_url, should_autocreate_tables, **kw)
+            postgres_url, should_autocreate_tables, **kw
+        )
         # DagsterStorage.__init__ (the grandparent); DagsterPostgresStorage.__init__ would
         # build the plain storages again.
         super(DagsterPostgresStorage, self).__init__()
@@ -363,6 +474,7 @@ class ResilientPostgresStorage(DagsterPostgresStorage):
 
 # ---- classifying a run that storage, not the asset, failed --------------------------------
 
+
 def _error_chain(error) -> list:
     out, seen = [], set()
     todo = [error]
@@ -386,11 +498,22 @@ def is_storage_failure(error) -> bool:
     if not any(n in CONNECTION_ERROR_CLASSES for n in names):
         return False
     messages = " ".join((getattr(e, "message", "") or "") for e in chain).lower()
-    return any(s in messages for s in (
-        "server closed the connection", "terminating connection", "connection refused",
-        "could not connect", "too many retries for db connection", "connection already closed",
-        "the database system is", "could not receive data", "could not send data",
-        "connection to server", "ssl syscall"))
+    return any(
+        s in messages
+        for s in (
+            "server closed the connection",
+            "terminating connection",
+            "connection refused",
+            "could not connect",
+            "too many retries for db connection",
+            "connection already closed",
+            "the database system is",
+            "could not receive data",
+            "could not send data",
+            "connection to server",
+            "ssl syscall",
+        )
+    )
 
 
 def reclassify_storage_step_failure(event):
@@ -408,7 +531,11 @@ def reclassify_storage_step_failure(event):
     step_error = getattr(getattr(step, "event_specific_data", None), "error", None)
     if step_error is None or not is_storage_failure(step_error):
         return event
-    log.warning("run failure of step %s was caused by unreachable storage: recorded as "
-                "RUN_EXCEPTION so that run retries re-execute it", step.step_key)
-    return event._replace(event_specific_data=data._replace(
-        failure_reason=RunFailureReason.RUN_EXCEPTION))
+    log.warning(
+        "run failure of step %s was caused by unreachable storage: recorded as "
+        "RUN_EXCEPTION so that run retries re-execute it",
+        step.step_key,
+    )
+    return event._replace(
+        event_specific_data=data._replace(failure_reason=RunFailureReason.RUN_EXCEPTION)
+    )

@@ -1,5 +1,6 @@
 """Run tags, priorities, retry policies and intervals shared by sensors, schedules and the
 backfill command. Values that operators tune come from the environment."""
+
 from __future__ import annotations
 
 import os
@@ -13,7 +14,7 @@ SEASON_REPORT_JOB_NAME = "season_report_job"
 # Run tags (nascar/* are ours; dagster/* are Dagster's).
 TAG_RACE = "nascar/race"
 TAG_SLATE_HASH = "nascar/slate_hash"
-TAG_TRIGGER = "nascar/trigger"          # sensor | schedule | backfill | results
+TAG_TRIGGER = "nascar/trigger"  # sensor | schedule | backfill | results
 TAG_BACKFILL = "nascar/backfill"
 PRIORITY_TAG = "dagster/priority"
 PARTITION_TAG = "dagster/partition"
@@ -24,8 +25,9 @@ PRIORITY_PRE_LOCK = 1
 PRIORITY_BACKFILL = -1
 
 # Transient I/O (Neo4j socket reset, S3 5xx): retry with exponential backoff and jitter.
-IO_RETRY_POLICY = RetryPolicy(max_retries=3, delay=2.0, backoff=Backoff.EXPONENTIAL,
-                              jitter=Jitter.PLUS_MINUS)
+IO_RETRY_POLICY = RetryPolicy(
+    max_retries=3, delay=2.0, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
+)
 
 
 def _env_int(name: str, default: int, minimum: int = 1) -> int:
@@ -77,5 +79,9 @@ def race_run_key(race_key: str, content_hash: str) -> str:
 
 
 def race_run_tags(race_key: str, content_hash: str, trigger: str, priority: int) -> dict[str, str]:
-    return {TAG_RACE: race_key, TAG_SLATE_HASH: content_hash, TAG_TRIGGER: trigger,
-            PRIORITY_TAG: str(priority)}
+    return {
+        TAG_RACE: race_key,
+        TAG_SLATE_HASH: content_hash,
+        TAG_TRIGGER: trigger,
+        PRIORITY_TAG: str(priority),
+    }

@@ -6,6 +6,7 @@ neo4j: the I/O-bound reads of the ontology (a few at once are fine).
 mcmc:  the NumPyro fits; each takes every core it can, so one at a time on a small machine.
 Override with NASCAR_POOL_LIMITS="neo4j=4,mcmc=1".
 """
+
 from __future__ import annotations
 
 import os

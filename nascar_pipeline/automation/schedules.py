@@ -6,9 +6,10 @@ is already materialized (race_snapshot's data version equals the slate hash and 
 asset was written after it) or a run for it is queued or in progress. It is the safety net
 behind race_sensor: a failed or lost run, a sensor that was off, a cursor that was reset.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from dagster import (
@@ -36,25 +37,39 @@ def races_locking_within(races: pd.DataFrame, now: datetime, window: timedelta) 
     if races.empty:
         return races
     lock = pd.to_datetime(races["lock_time"].astype("string"), utc=True, errors="coerce")
-    now_ts = pd.Timestamp(now).tz_convert("UTC") if pd.Timestamp(now).tzinfo else \
-        pd.Timestamp(now, tz="UTC")
-    mask = lock.notna() & (lock > now_ts) & (lock <= now_ts + window) & \
-        ~races["has_results"].astype(bool)
+    now_ts = (
+        pd.Timestamp(now).tz_convert("UTC")
+        if pd.Timestamp(now).tzinfo
+        else pd.Timestamp(now, tz="UTC")
+    )
+    mask = (
+        lock.notna()
+        & (lock > now_ts)
+        & (lock <= now_ts + window)
+        & ~races["has_results"].astype(bool)
+    )
     return races[mask.to_numpy()]
 
 
-def plan_pre_lock_runs(soon: pd.DataFrame, complete: set[str], in_flight: dict[str, str | None],
-                       tick_id: str, run_config: dict | None = None) -> list[RunRequest]:
+def plan_pre_lock_runs(
+    soon: pd.DataFrame,
+    complete: set[str],
+    in_flight: dict[str, str | None],
+    tick_id: str,
+    run_config: dict | None = None,
+) -> list[RunRequest]:
     out = []
     for key, content_hash in zip(soon["race_key"].astype(str), soon["content_hash"].astype(str)):
         if key in complete or key in in_flight:
             continue
-        out.append(RunRequest(
-            partition_key=key,
-            run_key=f"{key}@{content_hash}@prelock@{tick_id}",
-            tags=race_run_tags(key, content_hash, "schedule", PRIORITY_PRE_LOCK),
-            run_config=run_config or {},
-        ))
+        out.append(
+            RunRequest(
+                partition_key=key,
+                run_key=f"{key}@{content_hash}@prelock@{tick_id}",
+                tags=race_run_tags(key, content_hash, "schedule", PRIORITY_PRE_LOCK),
+                run_config=run_config or {},
+            )
+        )
     return out
 
 
@@ -73,11 +88,11 @@ def _repository_def(context):
     required_resource_keys={"race_source"},
     default_status=DefaultScheduleStatus.RUNNING,
     description="Every 15 minutes: runs each race locking within the window whose current "
-                "slate is not materialized and not already queued or running.",
+    "slate is not materialized and not already queued or running.",
 )
 def pre_lock_schedule(context: ScheduleEvaluationContext):
     races = context.resources.race_source.source().list_races()
-    now = context.scheduled_execution_time or datetime.now(timezone.utc)
+    now = context.scheduled_execution_time or datetime.now(UTC)
     soon = races_locking_within(races, now, timedelta(hours=lock_window_hours()))
     if soon.empty:
         return SkipReason(f"no race locks within {lock_window_hours()} h of {now.isoformat()}")
@@ -89,10 +104,12 @@ def pre_lock_schedule(context: ScheduleEvaluationContext):
         context.instance.add_dynamic_partitions(RACES_PARTITIONS_NAME, missing)
     asset_keys = state.job_asset_keys(_repository_def(context), RACE_JOB_NAME)
     complete = state.races_complete(
-        context.instance, dict(zip(keys, soon["content_hash"].astype(str))), asset_keys)
+        context.instance, dict(zip(keys, soon["content_hash"].astype(str))), asset_keys
+    )
     in_flight = state.in_flight_partitions(context.instance, RACE_JOB_NAME)
-    requests = plan_pre_lock_runs(soon, complete, in_flight, now.strftime("%Y%m%dT%H%M"),
-                                  race_run_config())
+    requests = plan_pre_lock_runs(
+        soon, complete, in_flight, now.strftime("%Y%m%dT%H%M"), race_run_config()
+    )
     if not requests:
         return SkipReason(f"{len(keys)} race(s) lock soon; all current or in progress")
     return requests

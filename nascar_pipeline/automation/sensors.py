@@ -9,6 +9,7 @@ changed one (qualifying ingested, a new salary file) is re-run exactly once.
 Which races get runs: races without results (upcoming). Races already run when first seen
 become partitions only; `nascar-pipeline backfill` runs them at low priority.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,13 +57,17 @@ def _load_cursor(raw: str | None) -> dict[str, str]:
 
 
 def _dump_cursor(requested: dict[str, str]) -> str:
-    return json.dumps({"v": CURSOR_VERSION, "requested": dict(sorted(requested.items()))},
-                      separators=(",", ":"))
+    return json.dumps(
+        {"v": CURSOR_VERSION, "requested": dict(sorted(requested.items()))}, separators=(",", ":")
+    )
 
 
-def plan_race_runs(races: pd.DataFrame, existing_partitions: set[str],
-                   requested: dict[str, str], run_config: dict | None = None
-                   ) -> tuple[list[str], list[RunRequest], dict[str, str]]:
+def plan_race_runs(
+    races: pd.DataFrame,
+    existing_partitions: set[str],
+    requested: dict[str, str],
+    run_config: dict | None = None,
+) -> tuple[list[str], list[RunRequest], dict[str, str]]:
     """Pure planning for one race_sensor tick.
 
     races: list_races() output; existing_partitions: the instance's race partitions;
@@ -74,16 +79,19 @@ def plan_race_runs(races: pd.DataFrame, existing_partitions: set[str],
     run_requests: list[RunRequest] = []
     known = set(keys)
     new_requested = {k: v for k, v in requested.items() if k in known}
-    for key, content_hash in zip(upcoming["race_key"].astype(str),
-                                 upcoming["content_hash"].astype(str)):
+    for key, content_hash in zip(
+        upcoming["race_key"].astype(str), upcoming["content_hash"].astype(str)
+    ):
         if requested.get(key) == content_hash:
             continue
-        run_requests.append(RunRequest(
-            partition_key=key,
-            run_key=race_run_key(key, content_hash),
-            tags=race_run_tags(key, content_hash, "sensor", PRIORITY_LIVE),
-            run_config=run_config or {},
-        ))
+        run_requests.append(
+            RunRequest(
+                partition_key=key,
+                run_key=race_run_key(key, content_hash),
+                tags=race_run_tags(key, content_hash, "sensor", PRIORITY_LIVE),
+                run_config=run_config or {},
+            )
+        )
         new_requested[key] = content_hash
     return new_partitions, run_requests, new_requested
 
@@ -95,29 +103,32 @@ def plan_race_runs(races: pd.DataFrame, existing_partitions: set[str],
     minimum_interval_seconds=sensor_interval_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
     description="Adds new races as partitions and runs each upcoming race once per slate "
-                "(run key = race@slate-hash): a changed slate re-runs, an unchanged one never.",
+    "(run key = race@slate-hash): a changed slate re-runs, an unchanged one never.",
 )
 def race_sensor(context: SensorEvaluationContext):
     races = context.resources.race_source.source().list_races()
     existing = set(context.instance.get_dynamic_partitions(RACES_PARTITIONS_NAME))
     requested = _load_cursor(context.cursor)
-    new_partitions, run_requests, new_requested = plan_race_runs(races, existing, requested,
-                                                                 race_run_config())
+    new_partitions, run_requests, new_requested = plan_race_runs(
+        races, existing, requested, race_run_config()
+    )
     if not new_partitions and not run_requests:
         return SensorResult(
             skip_reason=SkipReason(f"{len(races)} races: no new race and no changed slate"),
-            cursor=_dump_cursor(new_requested))
+            cursor=_dump_cursor(new_requested),
+        )
     return SensorResult(
         run_requests=run_requests,
         dynamic_partitions_requests=[races_partitions.build_add_request(new_partitions)]
-        if new_partitions else [],
+        if new_partitions
+        else [],
         cursor=_dump_cursor(new_requested),
     )
 
 
-def plan_backtests(races: pd.DataFrame, materialized: dict[str, int],
-                   in_flight: set[str], done: dict[str, str]
-                   ) -> tuple[list[RunRequest], dict[str, str]]:
+def plan_backtests(
+    races: pd.DataFrame, materialized: dict[str, int], in_flight: set[str], done: dict[str, str]
+) -> tuple[list[RunRequest], dict[str, str]]:
     """Races with results whose race-job assets are all materialized (and not being re-run)
     get a backtest, once per materialization (the marker is the newest storage id)."""
     run_requests = []
@@ -129,11 +140,13 @@ def plan_backtests(races: pd.DataFrame, materialized: dict[str, int],
             continue
         if done.get(key) == str(marker):
             continue
-        run_requests.append(RunRequest(
-            partition_key=key,
-            run_key=f"{key}@backtest@{marker}",
-            tags={TAG_RACE: key, TAG_TRIGGER: "results"},
-        ))
+        run_requests.append(
+            RunRequest(
+                partition_key=key,
+                run_key=f"{key}@backtest@{marker}",
+                tags={TAG_RACE: key, TAG_TRIGGER: "results"},
+            )
+        )
         new_done[key] = str(marker)
     return run_requests, new_done
 
@@ -145,7 +158,7 @@ def plan_backtests(races: pd.DataFrame, materialized: dict[str, int],
     minimum_interval_seconds=sensor_interval_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
     description="When results are ingested for a race whose race run is materialized, "
-                "materializes race_backtest for it.",
+    "materializes race_backtest for it.",
 )
 def results_sensor(context: SensorEvaluationContext):
     races = context.resources.race_source.source().list_races()
@@ -171,9 +184,15 @@ def results_sensor(context: SensorEvaluationContext):
     description="Refreshes the season report after each successful backtest run.",
 )
 def season_report_sensor(context):
-    return RunRequest(run_key=f"season-report@{context.dagster_run.run_id}",
-                      tags={TAG_TRIGGER: "results"})
+    return RunRequest(
+        run_key=f"season-report@{context.dagster_run.run_id}", tags={TAG_TRIGGER: "results"}
+    )
 
 
-__all__ = ["race_sensor", "results_sensor", "season_report_sensor", "plan_race_runs",
-           "plan_backtests"]
+__all__ = [
+    "race_sensor",
+    "results_sensor",
+    "season_report_sensor",
+    "plan_race_runs",
+    "plan_backtests",
+]

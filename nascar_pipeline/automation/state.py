@@ -1,5 +1,6 @@
 """The few instance queries sensors, schedules and the backfill command share. Each is one
 query (or one per asset), whatever the number of races, so a tick stays cheap."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -11,8 +12,13 @@ from nascar_pipeline.automation.policies import PARTITION_TAG, TAG_SLATE_HASH
 
 SNAPSHOT_KEY = AssetKey("race_snapshot")
 DATA_VERSION_TAG = "dagster/data_version"
-IN_FLIGHT = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
-             DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+IN_FLIGHT = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+    DagsterRunStatus.CANCELING,
+]
 
 
 def in_flight_partitions(instance: DagsterInstance, job_name: str) -> dict[str, str | None]:
@@ -25,26 +31,39 @@ def in_flight_partitions(instance: DagsterInstance, job_name: str) -> dict[str, 
     return out
 
 
-def snapshot_versions(instance: DagsterInstance, race_keys: Sequence[str] | None = None
-                      ) -> dict[str, str]:
+def snapshot_versions(
+    instance: DagsterInstance, race_keys: Sequence[str] | None = None
+) -> dict[str, str]:
     """race_key -> data version (the slate hash) of its latest race_snapshot materialization."""
     tags = instance.event_log_storage.get_latest_tags_by_partition(
-        SNAPSHOT_KEY, DagsterEventType.ASSET_MATERIALIZATION, [DATA_VERSION_TAG],
-        asset_partitions=list(race_keys) if race_keys is not None else None)
+        SNAPSHOT_KEY,
+        DagsterEventType.ASSET_MATERIALIZATION,
+        [DATA_VERSION_TAG],
+        asset_partitions=list(race_keys) if race_keys is not None else None,
+    )
     return {k: v[DATA_VERSION_TAG] for k, v in tags.items() if DATA_VERSION_TAG in v}
 
 
-def latest_storage_ids(instance: DagsterInstance, asset_keys: Iterable[AssetKey],
-                       race_keys: Sequence[str] | None = None) -> dict[AssetKey, dict[str, int]]:
+def latest_storage_ids(
+    instance: DagsterInstance,
+    asset_keys: Iterable[AssetKey],
+    race_keys: Sequence[str] | None = None,
+) -> dict[AssetKey, dict[str, int]]:
     """asset -> race_key -> storage id of its latest materialization (one query per asset)."""
     parts = set(race_keys) if race_keys is not None else None
-    return {key: dict(instance.get_latest_storage_id_by_partition(
-                key, DagsterEventType.ASSET_MATERIALIZATION, parts))
-            for key in asset_keys}
+    return {
+        key: dict(
+            instance.get_latest_storage_id_by_partition(
+                key, DagsterEventType.ASSET_MATERIALIZATION, parts
+            )
+        )
+        for key in asset_keys
+    }
 
 
-def races_complete(instance: DagsterInstance, race_hashes: dict[str, str],
-                   asset_keys: Iterable[AssetKey]) -> set[str]:
+def races_complete(
+    instance: DagsterInstance, race_hashes: dict[str, str], asset_keys: Iterable[AssetKey]
+) -> set[str]:
     """Races whose latest race_snapshot carries the given slate hash and whose every other
     race-job asset was materialized after that snapshot: the current slate is done."""
     keys = list(race_hashes)
@@ -64,8 +83,7 @@ def races_complete(instance: DagsterInstance, race_hashes: dict[str, str],
     return done
 
 
-def materialized_races(instance: DagsterInstance, asset_keys: Iterable[AssetKey]
-                       ) -> dict[str, int]:
+def materialized_races(instance: DagsterInstance, asset_keys: Iterable[AssetKey]) -> dict[str, int]:
     """Races where every given asset is materialized -> the newest of those storage ids
     (a marker that changes whenever the race is re-materialized)."""
     ids = latest_storage_ids(instance, asset_keys)

@@ -1,4 +1,5 @@
 """argparse types shared by the commands (this module registers no command)."""
+
 import argparse
 
 

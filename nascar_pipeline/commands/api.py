@@ -10,6 +10,7 @@ limits come from the API_* variables (see api/settings.py). Other ASGI servers c
 factory directly: `uvicorn --factory api.app:create_app`. Why asyncio rather than uvloop by
 default, and when granian or more workers help: api/serve.py.
 """
+
 from __future__ import annotations
 
 from nascar_pipeline.errors import UserInputError
@@ -50,11 +51,20 @@ def serve(args) -> int:
     if args.workers < 1:
         raise UserInputError(f"--workers {args.workers}: expected 1 or more")
     if args.server == "granian" and not granian_available():
-        raise UserInputError("--server granian: the granian package is not installed "
-                             "(pip install granian)")
+        raise UserInputError(
+            "--server granian: the granian package is not installed (pip install granian)"
+        )
     level = (args.log_level or settings.log_level).lower()
-    run_server("api.app:create_app", factory=True, host=host, port=port,
-               workers=args.workers, server=args.server, loop=args.loop, log_level=level)
+    run_server(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=args.workers,
+        server=args.server,
+        loop=args.loop,
+        log_level=level,
+    )
     return 0
 
 

@@ -5,6 +5,7 @@ checkout) through the history parser (ontology tables), fits the model on races 
 each race of the season, simulates the race and scores the actual result against three baselines.
 Prints the season table and writes it as Parquet (--out; per-race rows beside it, *_races.parquet).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,19 +19,26 @@ _DEFAULT_HISTORY = Path(__file__).resolve().parents[2].parent / "shared" / "data
 def register(sub) -> None:
     p = sub.add_parser("backtest", help="rolling backtest of the race model on a season")
     p.add_argument("--season", type=int, required=True)
-    p.add_argument("--races", type=positive_int, default=None,
-                   help="only the first N races of the season")
+    p.add_argument(
+        "--races", type=positive_int, default=None, help="only the first N races of the season"
+    )
     p.add_argument("--races-csv", default=str(_DEFAULT_HISTORY / "races.csv"))
     p.add_argument("--results-csv", default=str(_DEFAULT_HISTORY / "results.csv"))
-    p.add_argument("--out", default="backtest_{season}.parquet",
-                   help="Parquet file for the season table ({season} is filled in)")
+    p.add_argument(
+        "--out",
+        default="backtest_{season}.parquet",
+        help="Parquet file for the season table ({season} is filled in)",
+    )
     p.add_argument("--chains", type=positive_int, default=2)
     p.add_argument("--warmup", type=positive_int, default=150)
     p.add_argument("--draws", type=positive_int, default=200)
     p.add_argument("--scenarios", type=positive_int, default=10_000)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", action="store_true",
-                   help="keep the races already in the per-race Parquet beside --out")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the races already in the per-race Parquet beside --out",
+    )
     p.set_defaults(func=run)
 
 
@@ -45,21 +53,30 @@ def run(args) -> int:
         if not Path(f).exists():
             raise UserInputError(f"file {f}: not found (pass --races-csv/--results-csv)")
     history = history_from_tables(parse_history(args.races_csv, args.results_csv))
-    cfg = FitConfig(num_warmup=args.warmup, num_samples=args.draws, num_chains=args.chains,
-                    seed=args.seed)
+    cfg = FitConfig(
+        num_warmup=args.warmup, num_samples=args.draws, num_chains=args.chains, seed=args.seed
+    )
     out = Path(str(args.out).format(season=args.season))
     out.parent.mkdir(parents=True, exist_ok=True)
     races_out = out.with_name(out.stem + "_races.parquet")
 
-    def save(per_race, table):          # after every race: a partial run leaves its results
+    def save(per_race, table):  # after every race: a partial run leaves its results
         table.to_parquet(out, index=False)
         per_race.to_parquet(races_out, index=False)
 
     done = pd.read_parquet(races_out) if args.resume and races_out.exists() else None
     try:
-        per_race, table = run_backtest(history, args.season, n_races=args.races, fit_config=cfg,
-                                       n_scenarios=args.scenarios, seed=args.seed,
-                                       log=lambda m: print(m, flush=True), on_race=save, done=done)
+        per_race, table = run_backtest(
+            history,
+            args.season,
+            n_races=args.races,
+            fit_config=cfg,
+            n_scenarios=args.scenarios,
+            seed=args.seed,
+            log=lambda m: print(m, flush=True),
+            on_race=save,
+            done=done,
+        )
     except ValueError as e:
         raise UserInputError(str(e)) from None
     save(per_race, table)

@@ -4,13 +4,16 @@ Seeds the synthetic world (if absent), registers the upcoming race as a partitio
 local instance (<home>/dagster_home), runs `race_job` for it, and prints where the output lies
 and what it says.
 """
+
 from __future__ import annotations
 
 import os
 
 
 def register(sub) -> None:
-    p = sub.add_parser("demo", help="run the race job for the demo's upcoming race (embedded defaults)")
+    p = sub.add_parser(
+        "demo", help="run the race job for the demo's upcoming race (embedded defaults)"
+    )
     p.add_argument("--seed", type=int, default=7, help="seed of the synthetic world")
     p.add_argument("--race", help="race key (default: the next race without results)")
     p.add_argument("--reseed", action="store_true", help="regenerate the world even if present")
@@ -69,16 +72,23 @@ def run(args) -> int:
     instance.add_dynamic_partitions("races", [race_key])
     job = defs.resolve_job_def("race_job")
     print(f"materializing race_job for {race_key} (Dagster home {os.environ['DAGSTER_HOME']})")
-    result = job.execute_in_process(partition_key=race_key, instance=instance,
-                                    raise_on_error=False)
+    result = job.execute_in_process(partition_key=race_key, instance=instance, raise_on_error=False)
     print_race_report(race_key)
-    checks = [e.asset_check_evaluation_data for e in result.all_events
-              if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    checks = [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
     if checks:
         passed = sum(c.passed for c in checks)
-        print(f"\nasset checks: {passed}/{len(checks)} passed"
-              + "".join(f"\n  FAILED {c.asset_key.to_user_string()}:{c.check_name}"
-                        for c in checks if not c.passed))
+        print(
+            f"\nasset checks: {passed}/{len(checks)} passed"
+            + "".join(
+                f"\n  FAILED {c.asset_key.to_user_string()}:{c.check_name}"
+                for c in checks
+                if not c.passed
+            )
+        )
     if not result.success:
         print("race_job FAILED; see the Dagster events above")
         return 1

@@ -10,6 +10,7 @@ default, with no services to install.
 - Serves the code location as its own gRPC server, so webserver and daemon share it and no
   code-server child is orphaned; Ctrl-C stops all of them.
 """
+
 from __future__ import annotations
 
 import os
@@ -73,8 +74,10 @@ def prepare_local_dagster_home(home: Path | None = None) -> Path:
 
 def write_workspace(folder: Path, grpc_port: int, location: str = "nascar_pipeline") -> Path:
     path = folder / "workspace.yaml"
-    path.write_text("load_from:\n  - grpc_server:\n      host: 127.0.0.1\n"
-                    f"      port: {grpc_port}\n      location_name: {location}\n")
+    path.write_text(
+        "load_from:\n  - grpc_server:\n      host: 127.0.0.1\n"
+        f"      port: {grpc_port}\n      location_name: {location}\n"
+    )
     return path
 
 
@@ -136,9 +139,18 @@ def _wait_grpc(port: int, timeout: float, proc: subprocess.Popen) -> bool:
     return False
 
 
-def start_stack(env: dict[str, str], workspace: Path, host: str, port: int, grpc_port: int,
-                api_port: int | None, log_dir: Path, *, daemon: bool = True,
-                webserver: bool = True) -> dict[str, subprocess.Popen]:
+def start_stack(
+    env: dict[str, str],
+    workspace: Path,
+    host: str,
+    port: int,
+    grpc_port: int,
+    api_port: int | None,
+    log_dir: Path,
+    *,
+    daemon: bool = True,
+    webserver: bool = True,
+) -> dict[str, subprocess.Popen]:
     """Start the code server (our own gRPC server), then the daemon and the webserver against
     it (and the API); returns name -> process. Each runs in its own session, so stop_stack can
     end it with its children."""
@@ -147,21 +159,37 @@ def start_stack(env: dict[str, str], workspace: Path, host: str, port: int, grpc
 
     def spawn(name: str, cmd: list[str]) -> subprocess.Popen:
         log = open(log_dir / f"{name}.log", "ab")
-        procs[name] = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
+        procs[name] = subprocess.Popen(
+            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         return procs[name]
 
-    grpc = spawn("code-server", [_bin("dagster"), "api", "grpc", "-m",
-                                 "nascar_pipeline.definitions", "-h", "127.0.0.1",
-                                 "-p", str(grpc_port), "--location-name", "nascar_pipeline"])
+    grpc = spawn(
+        "code-server",
+        [
+            _bin("dagster"),
+            "api",
+            "grpc",
+            "-m",
+            "nascar_pipeline.definitions",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(grpc_port),
+            "--location-name",
+            "nascar_pipeline",
+        ],
+    )
     if not _wait_grpc(grpc_port, 180, grpc):
         stop_stack(procs)
         raise RuntimeError(f"the code server did not start; see {log_dir / 'code-server.log'}")
     if daemon:
         spawn("daemon", [_bin("dagster-daemon"), "run", "-w", str(workspace)])
     if webserver:
-        spawn("webserver", [_bin("dagster-webserver"), "-w", str(workspace), "-h", host,
-                            "-p", str(port)])
+        spawn(
+            "webserver",
+            [_bin("dagster-webserver"), "-w", str(workspace), "-h", host, "-p", str(port)],
+        )
     api = _api_target() if api_port else None
     if api:
         spawn("api", [_bin("uvicorn"), *api, "--host", host, "--port", str(api_port)])
@@ -191,8 +219,11 @@ def stop_stack(procs: dict[str, subprocess.Popen], timeout: float = 20) -> None:
 def run(args) -> int:
     from nascar_pipeline.settings import pipeline_home, world_dir
 
-    home = prepare_local_dagster_home() if not os.environ.get("DAGSTER_HOME") else \
-        Path(os.environ["DAGSTER_HOME"])
+    home = (
+        prepare_local_dagster_home()
+        if not os.environ.get("DAGSTER_HOME")
+        else Path(os.environ["DAGSTER_HOME"])
+    )
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     if not args.no_seed and not os.environ.get("NEO4J_URI"):
         from nascar_pipeline.sources.embedded import world_exists
@@ -209,8 +240,9 @@ def run(args) -> int:
         limits = apply_pool_limits(instance)
     workspace = write_workspace(home, args.grpc_port)
     log_dir = pipeline_home() / "logs"
-    procs = start_stack(env, workspace, args.host, args.port, args.grpc_port, args.api_port,
-                        log_dir)
+    procs = start_stack(
+        env, workspace, args.host, args.port, args.grpc_port, args.api_port, log_dir
+    )
     ui = f"http://{args.host}:{args.port}"
     ok = _wait_http(f"{ui}/server_info", 120, list(procs.values()))
     print(f"Dagster UI      {ui}" + ("" if ok else "  (not answering yet; see logs)"))

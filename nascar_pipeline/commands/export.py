@@ -8,6 +8,7 @@ itself (5-driver lineups on FanDuel salaries and FanDuel points), each cell a Fa
 (`ingest fd-salaries`), those lineups use stand-in salaries and their cells carry names: the
 file is written anyway and the command says, on stderr, that it is NOT uploadable to FanDuel.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,8 +22,12 @@ def register(sub) -> None:
     p.add_argument("--race", required=True, help="race key, e.g. 2026-brickyard-400")
     p.add_argument("--site", choices=SITES, default="draftkings")
     p.add_argument("--out", required=True, help="CSV file to write ('-' for stdout)")
-    p.add_argument("--style", choices=("name_id", "id"), default="name_id",
-                   help="DraftKings cells: 'Name (ID)' (default) or the bare player id")
+    p.add_argument(
+        "--style",
+        choices=("name_id", "id"),
+        default="name_id",
+        help="DraftKings cells: 'Name (ID)' (default) or the bare player id",
+    )
     p.set_defaults(func=run)
 
 
@@ -36,10 +41,14 @@ def build_csv(portfolio, site: str, style: str = "name_id") -> tuple[str, list[s
     rows = portfolio[portfolio["site"] == s.name] if "site" in portfolio else portfolio
     if rows.empty:
         have = sorted(set(portfolio["site"])) if "site" in portfolio else []
-        hint = (" FanDuel lineups are written beside lineup_portfolio (fanduel.csv)."
-                if s.name == "fanduel" else "")
-        raise UserInputError(f"the portfolio has no {s.name} lineups (it has: "
-                             f"{', '.join(have) or 'none'}).{hint}")
+        hint = (
+            " FanDuel lineups are written beside lineup_portfolio (fanduel.csv)."
+            if s.name == "fanduel"
+            else ""
+        )
+        raise UserInputError(
+            f"the portfolio has no {s.name} lineups (it has: {', '.join(have) or 'none'}).{hint}"
+        )
     lineups = portfolio_lineups(rows)
     if s.name == "draftkings":
         return draftkings_upload_csv(lineups, style=style), []
@@ -58,11 +67,13 @@ def fanduel_file_warnings(text: str) -> list[str]:
     bad = [c for c in cells if not re.match(r"^\d+-\d+$", c.strip())]
     if not bad:
         return []
-    return [f"this FanDuel file is NOT uploadable to FanDuel: {len(bad)} of {len(cells)} cells are "
-            "driver names, not FanDuel player ids, and its lineups use stand-in salaries "
-            "(DraftKings x 6/5). Ingest the race's FanDuel player list with `nascar-pipeline "
-            "ingest fd-salaries FD_PLAYERS_CSV --race RACE_KEY` and materialize lineup_portfolio "
-            "again"]
+    return [
+        f"this FanDuel file is NOT uploadable to FanDuel: {len(bad)} of {len(cells)} cells are "
+        "driver names, not FanDuel player ids, and its lineups use stand-in salaries "
+        "(DraftKings x 6/5). Ingest the race's FanDuel player list with `nascar-pipeline "
+        "ingest fd-salaries FD_PLAYERS_CSV --race RACE_KEY` and materialize lineup_portfolio "
+        "again"
+    ]
 
 
 def run(args) -> int:
@@ -79,13 +90,17 @@ def run(args) -> int:
     try:
         portfolio = layout.read_asset("lineup_portfolio", race_key)
     except FileNotFoundError:
-        raise UserInputError(f"--race {race_key}: lineup_portfolio is not materialized under "
-                             f"{layout.root_uri} (materialize it, or set STORAGE_ROOT)") from None
+        raise UserInputError(
+            f"--race {race_key}: lineup_portfolio is not materialized under "
+            f"{layout.root_uri} (materialize it, or set STORAGE_ROOT)"
+        ) from None
     if args.site == "fanduel":
         path = layout.extra_path("lineup_portfolio", race_key, "fanduel.csv")
         if not path.exists():
-            raise UserInputError(f"--race {race_key}: no FanDuel lineups beside lineup_portfolio "
-                                 "(materialize it with fanduel_lineups > 0)")
+            raise UserInputError(
+                f"--race {race_key}: no FanDuel lineups beside lineup_portfolio "
+                "(materialize it with fanduel_lineups > 0)"
+            )
         text = layout.read_bytes(path).decode()
         warnings = fanduel_file_warnings(text)
     else:
@@ -100,7 +115,8 @@ def run(args) -> int:
             raise UserInputError(f"--out {args.out}: folder {out.parent} does not exist")
         out.write_text(text)
         n = max(len(text.splitlines()) - 1, 0)
-        print(f"wrote {n} {args.site} lineups to {out}"
-              + (" (NOT uploadable: see the warning)" if warnings and args.site == "fanduel"
-                 else ""))
+        print(
+            f"wrote {n} {args.site} lineups to {out}"
+            + (" (NOT uploadable: see the warning)" if warnings and args.site == "fanduel" else "")
+        )
     return 0

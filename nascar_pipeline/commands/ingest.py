@@ -5,6 +5,7 @@ ontology/writer.py): a bad file exits 2 with a message naming the file, row/fiel
 and writes nothing. Connection: NEO4J_URI, NEO4J_USER (default neo4j), NEO4J_PASSWORD,
 NEO4J_DATABASE (optional).
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,11 @@ def register(sub) -> None:
 
     k = kinds.add_parser("feed", help="NASCAR weekend-feed JSON (entries, results)")
     k.add_argument("weekend_feed_json")
-    k.add_argument("--loopstats", metavar="LOOPSTATS_JSON",
-                   help="NASCAR loop-data JSON: fastest laps per driver")
+    k.add_argument(
+        "--loopstats",
+        metavar="LOOPSTATS_JSON",
+        help="NASCAR loop-data JSON: fastest laps per driver",
+    )
     k.set_defaults(func=run_feed)
 
     k = kinds.add_parser("schedule", help="NASCAR race_list_basic.json (Cup points races)")
@@ -33,16 +37,28 @@ def register(sub) -> None:
 
     for name, helptext, arg, func in (
         ("salaries", "DraftKings DKSalaries.csv for a race", "dksalaries_csv", run_salaries),
-        ("fd-salaries", "FanDuel player-list export CSV for a race (salaries, player ids)",
-         "fd_players_csv", run_fd_salaries),
+        (
+            "fd-salaries",
+            "FanDuel player-list export CSV for a race (salaries, player ids)",
+            "fd_players_csv",
+            run_fd_salaries,
+        ),
         ("contest", "a contest JSON (payout table) for a race", "contest_file", run_contest),
-        ("ownership", "DraftKings contest-standings CSV: actual ownership", "standings_csv",
-         run_ownership),
+        (
+            "ownership",
+            "DraftKings contest-standings CSV: actual ownership",
+            "standings_csv",
+            run_ownership,
+        ),
     ):
         k = kinds.add_parser(name, help=helptext)
         k.add_argument(arg)
-        k.add_argument("--race", required=True, metavar="RACE_KEY",
-                       help="race key, e.g. 2025-bristol-food-city-500")
+        k.add_argument(
+            "--race",
+            required=True,
+            metavar="RACE_KEY",
+            help="race key, e.g. 2025-bristol-food-city-500",
+        )
         k.set_defaults(func=func)
 
     o = sub.add_parser("ontology", help="Neo4j ontology administration")
@@ -55,8 +71,10 @@ def _connect():
     uri = os.environ.get("NEO4J_URI")
     password = os.environ.get("NEO4J_PASSWORD")
     if not uri:
-        raise UserInputError("NEO4J_URI is not set: point it at the Neo4j server, e.g. "
-                             "bolt://127.0.0.1:7687 (scripts/neo4j-local.sh starts one)")
+        raise UserInputError(
+            "NEO4J_URI is not set: point it at the Neo4j server, e.g. "
+            "bolt://127.0.0.1:7687 (scripts/neo4j-local.sh starts one)"
+        )
     if password is None:
         raise UserInputError("NEO4J_PASSWORD is not set (and NEO4J_USER, default neo4j)")
     from neo4j import GraphDatabase
@@ -68,8 +86,9 @@ def _connect():
         driver.verify_connectivity()
     except AuthError:
         driver.close()
-        raise UserInputError(f"Neo4j at {uri} refused user {user!r}: check NEO4J_USER / "
-                             "NEO4J_PASSWORD") from None
+        raise UserInputError(
+            f"Neo4j at {uri} refused user {user!r}: check NEO4J_USER / NEO4J_PASSWORD"
+        ) from None
     except (ServiceUnavailable, OSError, ValueError) as exc:
         driver.close()
         raise UserInputError(f"cannot reach Neo4j at {uri} (NEO4J_URI): {exc}") from None
@@ -85,14 +104,21 @@ def _race_key(key: str) -> str:
         raise UserInputError(f"option --race: {exc}") from None
 
 
-def _write(label: str, build, source: str, slate_for: str | None = None,
-           slate_site: str = "draftkings") -> int:
+def _write(
+    label: str, build, source: str, slate_for: str | None = None, slate_site: str = "draftkings"
+) -> int:
     from nascar_pipeline.ontology.writer import ingest
 
     driver, database = _connect()
     try:
-        summary = ingest(driver, build, source=source, database=database, slate_for=slate_for,
-                         slate_site=slate_site)
+        summary = ingest(
+            driver,
+            build,
+            source=source,
+            database=database,
+            slate_for=slate_for,
+            slate_site=slate_site,
+        )
     finally:
         driver.close()
     print(f"ingest {label} {source}: {summary.line()}")
@@ -179,6 +205,8 @@ def run_init(args) -> int:
         created = ensure_schema(driver, database)
     finally:
         driver.close()
-    print(f"ontology init: {created} of {len(schema_statements())} constraints/indexes created "
-          "(the rest existed)")
+    print(
+        f"ontology init: {created} of {len(schema_statements())} constraints/indexes created "
+        "(the rest existed)"
+    )
     return 0

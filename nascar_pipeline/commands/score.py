@@ -1,4 +1,5 @@
 """`nascar-pipeline score`: points for one driver's race under a site's rules."""
+
 from __future__ import annotations
 
 from nascar_pipeline.commands._argtypes import nonneg_int
@@ -13,15 +14,20 @@ def register(sub) -> None:
     p.add_argument("--finish", type=nonneg_int, required=True, help="finishing position (1-based)")
     p.add_argument("--laps-led", type=nonneg_int, default=0)
     p.add_argument("--fastest-laps", type=nonneg_int, default=0)
-    p.add_argument("--laps-completed", type=nonneg_int, default=0,
-                   help="laps completed (FanDuel scores 0.1 a lap)")
+    p.add_argument(
+        "--laps-completed",
+        type=nonneg_int,
+        default=0,
+        help="laps completed (FanDuel scores 0.1 a lap)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     if args.start < 1 or args.finish < 1:
         raise UserInputError("--start and --finish are 1-based positions and must be >= 1")
-    pts = site_points(args.site, args.start, args.finish, args.laps_led, args.fastest_laps,
-                      args.laps_completed)
+    pts = site_points(
+        args.site, args.start, args.finish, args.laps_led, args.fastest_laps, args.laps_completed
+    )
     print(f"{float(pts):.2f}")
     return 0

@@ -6,6 +6,7 @@ whole pipeline runs with no Neo4j, S3 or Postgres.
 `--compare-history DIR` also prints the world's statistics beside those of the real history in
 DIR (races.csv and results.csv, e.g. ../shared/data/history).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,12 +18,25 @@ from nascar_pipeline.errors import UserInputError
 def register(sub) -> None:
     p = sub.add_parser("seed-demo", help="write the embedded demo world (synthetic NASCAR races)")
     p.add_argument("--seed", type=nonneg_int, default=7, help="random seed (default 7)")
-    p.add_argument("--seasons", type=positive_int, default=3,
-                   help="completed seasons of 36 races before the upcoming race (default 3)")
-    p.add_argument("--out", type=Path, default=None,
-                   help="folder to write (default: NASCAR_WORLD_DIR or <home>/world)")
-    p.add_argument("--compare-history", type=Path, default=None, metavar="DIR",
-                   help="print the world's statistics beside the real history in DIR")
+    p.add_argument(
+        "--seasons",
+        type=positive_int,
+        default=3,
+        help="completed seasons of 36 races before the upcoming race (default 3)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder to write (default: NASCAR_WORLD_DIR or <home>/world)",
+    )
+    p.add_argument(
+        "--compare-history",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="print the world's statistics beside the real history in DIR",
+    )
     p.set_defaults(func=run)
 
 
@@ -69,13 +83,17 @@ def run(args) -> int:
     final = world.races[world.races["status"] == "final"]
     upcoming = world.races[world.races["status"] == "scheduled"]
     print(f"demo world (seed {args.seed}) written to {folder.resolve()}")
-    print(f"  races: {len(final)} run ({final['season'].min()}-{final['season'].max()}), "
-          f"{len(upcoming)} upcoming; starts: {len(world.results)}; "
-          f"drivers: {len(world.drivers)}")
+    print(
+        f"  races: {len(final)} run ({final['season'].min()}-{final['season'].max()}), "
+        f"{len(upcoming)} upcoming; starts: {len(world.results)}; "
+        f"drivers: {len(world.drivers)}"
+    )
     for _, r in upcoming.iterrows():
         n = int((world.entries["race_key"] == r["race_key"]).sum())
-        print(f"  upcoming race: {r['race_key']} ({r['race_date']}, lock {r['lock_time']}, "
-              f"{n} entries, {int((world.contests['race_key'] == r['race_key']).sum())} contest)")
+        print(
+            f"  upcoming race: {r['race_key']} ({r['race_date']}, lock {r['lock_time']}, "
+            f"{n} entries, {int((world.contests['race_key'] == r['race_key']).sum())} contest)"
+        )
     if args.compare_history is not None:
         print(comparison_table(world, args.compare_history))
     return 0

@@ -20,6 +20,7 @@ Baseline scenarios: Gumbel-max draws from the same PL; DK points = finish points
 differential + a dominator term fixed per driver (his trailing mean DK points from laps led and
 fastest laps per lap run, times the race's laps; field average for the uniform baseline).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -61,7 +62,7 @@ def crps_samples(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
     S = x.shape[0]
     e_xy = np.mean(np.abs(x - y[None]), axis=0)
     w = (2 * np.arange(1, S + 1) - S - 1)[:, None]
-    e_xx = 2.0 * np.sum(w * x, axis=0) / S ** 2
+    e_xx = 2.0 * np.sum(w * x, axis=0) / S**2
     return e_xy - 0.5 * e_xx
 
 
@@ -70,8 +71,13 @@ def coverage(samples: np.ndarray, y: np.ndarray, level: float) -> np.ndarray:
     return (y >= lo - 1e-9) & (y <= hi + 1e-9)
 
 
-def score_race(finish_samples, dk_samples, util_samples, actual: pd.DataFrame,
-               deterministic_util: np.ndarray | None = None) -> dict:
+def score_race(
+    finish_samples,
+    dk_samples,
+    util_samples,
+    actual: pd.DataFrame,
+    deterministic_util: np.ndarray | None = None,
+) -> dict:
     """actual: columns finish_position, dk_points in the same driver order as the samples."""
     fin = actual["finish_position"].to_numpy()
     y = actual["dk_points"].to_numpy(np.float64)
@@ -79,11 +85,14 @@ def score_race(finish_samples, dk_samples, util_samples, actual: pd.DataFrame,
         ll = float(pl_loglik(deterministic_util, fin))
     else:
         ll = mixture_order_loglik(util_samples, fin)
-    return {"drivers": len(fin), "order_loglik": ll,
-            "brier_top10": brier_top10(finish_samples, fin),
-            "crps_dk": float(np.mean(crps_samples(dk_samples, y))),
-            "cover50": float(np.mean(coverage(dk_samples, y, 0.5))),
-            "cover90": float(np.mean(coverage(dk_samples, y, 0.9)))}
+    return {
+        "drivers": len(fin),
+        "order_loglik": ll,
+        "brier_top10": brier_top10(finish_samples, fin),
+        "crps_dk": float(np.mean(crps_samples(dk_samples, y))),
+        "cover50": float(np.mean(coverage(dk_samples, y, 0.5))),
+        "cover90": float(np.mean(coverage(dk_samples, y, 0.9))),
+    }
 
 
 # ---------------------------------------------------------------- baselines
@@ -123,12 +132,12 @@ def fit_baselines(history: pd.DataFrame) -> dict:
         start_rows.append((np.log(sp), fin))
         tf = trailing_features(before, g["driver_id"].to_numpy())
         trail_rows.append((np.log(tf["avg_finish"].to_numpy()), fin))
-    return {"start_position": _fit_slope(start_rows),
-            "trailing_avg_finish": _fit_slope(trail_rows)}
+    return {"start_position": _fit_slope(start_rows), "trailing_avg_finish": _fit_slope(trail_rows)}
 
 
-def baseline_utilities(method: str, slopes: dict, start: np.ndarray, feats: pd.DataFrame
-                       ) -> np.ndarray:
+def baseline_utilities(
+    method: str, slopes: dict, start: np.ndarray, feats: pd.DataFrame
+) -> np.ndarray:
     if method == "uniform":
         return np.zeros(len(start))
     if method == "start_position":
@@ -138,8 +147,9 @@ def baseline_utilities(method: str, slopes: dict, start: np.ndarray, feats: pd.D
     raise ValueError(method)
 
 
-def simulate_baseline(util: np.ndarray, start: np.ndarray, dom_points: np.ndarray,
-                      n_scenarios: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def simulate_baseline(
+    util: np.ndarray, start: np.ndarray, dom_points: np.ndarray, n_scenarios: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     noisy = util[None] + rng.gumbel(size=(n_scenarios, len(util)))
     finish = np.argsort(np.argsort(-noisy, axis=1), axis=1) + 1
@@ -153,11 +163,18 @@ def summarize(per_race: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for m, g in per_race.groupby("method", sort=False):
         w = g["drivers"]
-        rows.append({"method": m, "races": len(g), "order_loglik_total": g["order_loglik"].sum(),
-                     "order_loglik_per_race": g["order_loglik"].mean(),
-                     "brier_top10": g["brier_top10"].mean(), "crps_dk": g["crps_dk"].mean(),
-                     "cover50_pct": 100 * float((g["cover50"] * w).sum() / w.sum()),
-                     "cover90_pct": 100 * float((g["cover90"] * w).sum() / w.sum())})
+        rows.append(
+            {
+                "method": m,
+                "races": len(g),
+                "order_loglik_total": g["order_loglik"].sum(),
+                "order_loglik_per_race": g["order_loglik"].mean(),
+                "brier_top10": g["brier_top10"].mean(),
+                "crps_dk": g["crps_dk"].mean(),
+                "cover50_pct": 100 * float((g["cover50"] * w).sum() / w.sum()),
+                "cover90_pct": 100 * float((g["cover90"] * w).sum() / w.sum()),
+            }
+        )
     out = pd.DataFrame(rows)
     order = {m: i for i, m in enumerate(METHODS)}
     return out.sort_values("method", key=lambda s: s.map(order)).reset_index(drop=True)
@@ -174,28 +191,60 @@ def history_from_tables(tables) -> pd.DataFrame:
     from nascar_pipeline.ontology.tables import OntologyTables  # noqa: F401  (type only)
 
     t = tables.conformed()
-    race_cols = ["race_key", "race_id", "season", "race_date", "race_name", "track_name",
-                 "track_type", "track_length_miles", "scheduled_laps", "laps"]
-    entry_cols = ["race_key", "driver_id", "car_number", "team", "manufacturer",
-                  "start_position", "salary", "dk_id"]
+    race_cols = [
+        "race_key",
+        "race_id",
+        "season",
+        "race_date",
+        "race_name",
+        "track_name",
+        "track_type",
+        "track_length_miles",
+        "scheduled_laps",
+        "laps",
+    ]
+    entry_cols = [
+        "race_key",
+        "driver_id",
+        "car_number",
+        "team",
+        "manufacturer",
+        "start_position",
+        "salary",
+        "dk_id",
+    ]
     h = t.results.merge(t.races[race_cols], on="race_key", how="inner")
     h = h.merge(t.entries[entry_cols], on=["race_key", "driver_id"], how="left")
-    names = t.drivers[["driver_id", "name"]].drop_duplicates("driver_id").rename(
-        columns={"name": "driver_name"})
+    names = (
+        t.drivers[["driver_id", "name"]]
+        .drop_duplicates("driver_id")
+        .rename(columns={"name": "driver_name"})
+    )
     h = h.merge(names, on="driver_id", how="left")
     return h.sort_values(["race_date", "race_key", "finish_position"]).reset_index(drop=True)
 
 
 def actual_dk_points(g: pd.DataFrame) -> np.ndarray:
-    return rules.draftkings_points(g["start_position"].to_numpy(), g["finish_position"].to_numpy(),
-                                   g["laps_led"].fillna(0).to_numpy(),
-                                   g["fastest_laps"].fillna(0).to_numpy())
+    return rules.draftkings_points(
+        g["start_position"].to_numpy(),
+        g["finish_position"].to_numpy(),
+        g["laps_led"].fillna(0).to_numpy(),
+        g["fastest_laps"].fillna(0).to_numpy(),
+    )
 
 
-def run_backtest(history: pd.DataFrame, season: int, n_races: int | None = None,
-                 fit_config=None, model_config=None, n_scenarios: int = 10_000, seed: int = 0,
-                 log=print, on_race=None, done: pd.DataFrame | None = None
-                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run_backtest(
+    history: pd.DataFrame,
+    season: int,
+    n_races: int | None = None,
+    fit_config=None,
+    model_config=None,
+    n_scenarios: int = 10_000,
+    seed: int = 0,
+    log=print,
+    on_race=None,
+    done: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rolling backtest (on_race(per_race, table) is called after each race; `done`: per-race rows
     of an interrupted run to resume from): for each race of `season` (in date order, the first `n_races`), fit on
     races strictly before it (warm start from the previous race's SVI fit), simulate it from its
@@ -211,15 +260,16 @@ def run_backtest(history: pd.DataFrame, season: int, n_races: int | None = None,
     h = history.copy()
     h["race_date"] = h["race_date"].astype(str)
     h = h[h["finish_position"].notna()]
-    races = (h[h["season"] == season].drop_duplicates("race_key")
-             .sort_values(["race_date", "race_key"]))
+    races = (
+        h[h["season"] == season].drop_duplicates("race_key").sort_values(["race_date", "race_key"])
+    )
     if n_races:
         races = races.head(n_races)
     if races.empty:
         raise ValueError(f"no races with results in season {season}")
     rows, warm, prev_data = [], None, None
     done_keys = set()
-    if done is not None and len(done):          # resume: keep the races already scored
+    if done is not None and len(done):  # resume: keep the races already scored
         rows = done.to_dict(orient="records")
         done_keys = set(done["race_key"])
     for i, race in enumerate(races.itertuples(index=False)):
@@ -235,33 +285,49 @@ def run_backtest(history: pd.DataFrame, season: int, n_races: int | None = None,
         g["start_position"] = pd.to_numeric(g["start_position"], errors="coerce")
         if g["start_position"].isna().any():
             g["start_position"] = g["start_position"].fillna(g["finish_position"])
-        sc = simulate_race(fit.flat(), data, g, race.track_type, laps=int(race.laps),
-                           n_scenarios=n_scenarios, seed=seed + i, track_name=race.track_name)
-        actual = pd.DataFrame({"finish_position": g["finish_position"].to_numpy(),
-                               "dk_points": actual_dk_points(g)})
-        recs = [{"method": "model", **score_race(sc.finish_position, sc.dk_points, sc.utility,
-                                                 actual)}]
-        slopes = fit_baselines(before[before["race_date"] >= str(
-            pd.Timestamp(race.race_date) - pd.Timedelta(days=model_config.history_days))])
+        sc = simulate_race(
+            fit.flat(),
+            data,
+            g,
+            race.track_type,
+            laps=int(race.laps),
+            n_scenarios=n_scenarios,
+            seed=seed + i,
+            track_name=race.track_name,
+        )
+        actual = pd.DataFrame(
+            {"finish_position": g["finish_position"].to_numpy(), "dk_points": actual_dk_points(g)}
+        )
+        recs = [
+            {"method": "model", **score_race(sc.finish_position, sc.dk_points, sc.utility, actual)}
+        ]
+        slopes = fit_baselines(
+            before[
+                before["race_date"]
+                >= str(pd.Timestamp(race.race_date) - pd.Timedelta(days=model_config.history_days))
+            ]
+        )
         feats = trailing_features(before, g["driver_id"].to_numpy())
         start = g["start_position"].to_numpy(int)
         field_dom = float(feats["dom_per_lap"].mean())
         for j, m in enumerate(METHODS[1:]):
             u = baseline_utilities(m, slopes, start, feats)
-            dom = (np.full(len(g), field_dom) if m == "uniform"
-                   else feats["dom_per_lap"].to_numpy()) * float(race.laps)
+            dom = (
+                np.full(len(g), field_dom) if m == "uniform" else feats["dom_per_lap"].to_numpy()
+            ) * float(race.laps)
             fin_s, dk_s = simulate_baseline(u, start, dom, n_scenarios, seed + 1000 * i + j)
             recs.append({"method": m, **score_race(fin_s, dk_s, None, actual, u)})
         for r in recs:
-            r.update(race_key=race.race_key, race_date=race.race_date,
-                     track_type=race.track_type)
+            r.update(race_key=race.race_key, race_date=race.race_date, track_type=race.track_type)
         rows.extend(recs)
         d = fit.diagnostics
-        log(f"[{i + 1}/{len(races)}] {race.race_key}: model ll {recs[0]['order_loglik']:.1f} "
+        log(
+            f"[{i + 1}/{len(races)}] {race.race_key}: model ll {recs[0]['order_loglik']:.1f} "
             f"(start {recs[2]['order_loglik']:.1f}, trailing {recs[3]['order_loglik']:.1f}, "
             f"uniform {recs[1]['order_loglik']:.1f}) crps {recs[0]['crps_dk']:.2f} "
             f"rhat {d['rhat_max']:.3f} ess {d['ess_bulk_min']:.0f} "
-            f"{time.perf_counter() - t0:.0f}s")
+            f"{time.perf_counter() - t0:.0f}s"
+        )
         if on_race is not None:
             partial = pd.DataFrame(rows)
             on_race(partial, summarize(partial))

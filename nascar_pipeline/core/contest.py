@@ -10,6 +10,7 @@ Conventions
   Places run 1..M; an entry with `b` entries strictly above it and `t` entries tied with it
   (itself included) shares places b+1..b+t and is paid the average of those places' prizes.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,11 +24,12 @@ QUANT = 10_000.0  # points are quantized to 1/QUANT
 
 # ----------------------------------------------------------------------------- payout tables
 
+
 @dataclass(frozen=True)
 class PayoutTable:
     entry_fee: float
-    prizes: np.ndarray          # (P,) prize of places 1..P; places beyond P pay 0
-    source: str = "contest"     # "contest" (ingested) or "default"
+    prizes: np.ndarray  # (P,) prize of places 1..P; places beyond P pay 0
+    source: str = "contest"  # "contest" (ingested) or "default"
 
     def prize_cumsum(self, n_entries: int) -> np.ndarray:
         """(n_entries + 1,) prefix sums: cum[k] = total prize of places 1..k."""
@@ -52,15 +54,20 @@ def payout_table_from_json(payouts: str | list, entry_fee: float) -> PayoutTable
         lo, hi, prize = int(r["min_place"]), int(r["max_place"]), float(r["prize"])
         if lo < 1 or hi < lo:
             raise ValueError(f"bad payout row {r}")
-        prizes[lo - 1:hi] = prize
+        prizes[lo - 1 : hi] = prize
     if np.any(np.diff(prizes) > 1e-9):
         raise ValueError("payouts must not increase with the place")
     return PayoutTable(entry_fee=float(entry_fee), prizes=prizes, source="contest")
 
 
-def default_gpp_payouts(n_entries: int, entry_fee: float = 20.0, rake: float = 0.15,
-                        paid_fraction: float = 0.22, min_cash_multiple: float = 1.5,
-                        decay: float = 1.15) -> PayoutTable:
+def default_gpp_payouts(
+    n_entries: int,
+    entry_fee: float = 20.0,
+    rake: float = 0.15,
+    paid_fraction: float = 0.22,
+    min_cash_multiple: float = 1.5,
+    decay: float = 1.15,
+) -> PayoutTable:
     """A stated default DraftKings-like GPP table when no contest is ingested.
 
     Prize pool = (1 - rake) * fee * entries; the top `paid_fraction` of places are paid; every paid
@@ -95,6 +102,7 @@ def payout_rows(table: PayoutTable) -> list[dict]:
 
 # ----------------------------------------------------------------------------- the field
 
+
 def lineup_keys(lineups: np.ndarray) -> np.ndarray:
     """One hashable key per lineup (order of drivers inside a row does not matter)."""
     L = np.sort(np.asarray(lineups, dtype=np.int64), axis=1)
@@ -111,9 +119,18 @@ def duplicate_counts(ours: np.ndarray, field: np.ndarray) -> np.ndarray:
     return np.where(fk[pos] == ok, fc[pos], 0).astype(np.int64)
 
 
-def generate_field(ownership_pct, salaries, roster_size: int, salary_cap: float, n_lineups: int,
-                   *, min_salary: float = 0.0, rng: np.random.Generator | None = None,
-                   calibrate_iters: int = 3, max_rounds: int = 200) -> np.ndarray:
+def generate_field(
+    ownership_pct,
+    salaries,
+    roster_size: int,
+    salary_cap: float,
+    n_lineups: int,
+    *,
+    min_salary: float = 0.0,
+    rng: np.random.Generator | None = None,
+    calibrate_iters: int = 3,
+    max_rounds: int = 200,
+) -> np.ndarray:
     """A field of n_lineups drawn slot by slot from ownership.
 
     At each slot a lineup draws one driver, with probability proportional to its weight, among the
@@ -177,13 +194,16 @@ def _draw_field(w, sal, R, cap, n, min_salary, rng, max_rounds) -> np.ndarray:
         out[todo[good]] = picks[good]
         todo = todo[~good]
     if todo.size:
-        raise ValueError(f"could not draw {todo.size} field lineups over the salary floor "
-                         f"{min_salary:.0f} in {max_rounds} rounds: lower min_salary")
+        raise ValueError(
+            f"could not draw {todo.size} field lineups over the salary floor "
+            f"{min_salary:.0f} in {max_rounds} rounds: lower min_salary"
+        )
     out.sort(axis=1)
     return out
 
 
 # ----------------------------------------------------------------------------- scoring and ranks
+
 
 def quantize_points(points, quant: float = QUANT) -> np.ndarray:
     """(S, D) points -> whole numbers of 1/quant points in float64 (exact sums)."""
@@ -219,21 +239,28 @@ def tie_split_payout(better: np.ndarray, tied: np.ndarray, cum: np.ndarray) -> n
 
 @dataclass
 class ContestResult:
-    payout: np.ndarray            # (S, N) payout of each of our lineups per scenario
-    rank: np.ndarray              # (S, N) tie-averaged place (1 = first)
-    better: np.ndarray            # (S, N) entries strictly above
-    tied: np.ndarray              # (S, N) entries tied, itself included
+    payout: np.ndarray  # (S, N) payout of each of our lineups per scenario
+    rank: np.ndarray  # (S, N) tie-averaged place (1 = first)
+    better: np.ndarray  # (S, N) entries strictly above
+    tied: np.ndarray  # (S, N) entries tied, itself included
     n_entries: int
     entry_fee: float
-    top1_place: int               # the worst place still in the top 1 %
-    duplicates: np.ndarray        # (N,) field lineups identical to each of ours
+    top1_place: int  # the worst place still in the top 1 %
+    duplicates: np.ndarray  # (N,) field lineups identical to each of ours
 
     def summary(self) -> dict:
         return summarize(self)
 
 
-def simulate_contest(points, ours, field, table: PayoutTable, *, chunk_elems: int = 4_000_000,
-                     keep_per_scenario: bool = True) -> ContestResult:
+def simulate_contest(
+    points,
+    ours,
+    field,
+    table: PayoutTable,
+    *,
+    chunk_elems: int = 4_000_000,
+    keep_per_scenario: bool = True,
+) -> ContestResult:
     """Rank our N lineups against the field and each other in every scenario and pay them.
 
     points: (S, D); ours: (N, R); field: (F, R). Works over chunks of scenarios so that at most
@@ -249,8 +276,8 @@ def simulate_contest(points, ours, field, table: PayoutTable, *, chunk_elems: in
     N, F = ours.shape[0], field.shape[0]
     M = N + F
     cum = table.prize_cumsum(M)
-    A_f = incidence(field, D).T          # (D, F)
-    A_o = incidence(ours, D).T           # (D, N)
+    A_f = incidence(field, D).T  # (D, F)
+    A_o = incidence(ours, D).T  # (D, N)
     chunk = max(1, min(S, chunk_elems // max(F, 1)))
     payout = np.empty((S, N), dtype=np.float64)
     rank = np.empty((S, N), dtype=np.float64)
@@ -260,8 +287,8 @@ def simulate_contest(points, ours, field, table: PayoutTable, *, chunk_elems: in
     for s0 in range(0, S, chunk):
         s1 = min(S, s0 + chunk)
         Pq = quantize_points(P[s0:s1], quant)
-        fs = Pq @ A_f                    # (c, F) exact whole numbers
-        os_ = Pq @ A_o                   # (c, N)
+        fs = Pq @ A_f  # (c, F) exact whole numbers
+        os_ = Pq @ A_o  # (c, N)
         # our lineups are entries too: rank against field + ours per scenario (an entry is tied
         # with itself, so `t` counts it)
         if quant == 20.0:
@@ -273,12 +300,21 @@ def simulate_contest(points, ours, field, table: PayoutTable, *, chunk_elems: in
         payout[s0:s1] = tie_split_payout(b, t, cum)
         rank[s0:s1] = b + (t + 1) / 2.0
     top1 = max(1, int(math.ceil(0.01 * M)))
-    return ContestResult(payout=payout, rank=rank, better=better_all, tied=tied_all, n_entries=M,
-                         entry_fee=table.entry_fee, top1_place=top1,
-                         duplicates=duplicate_counts(ours, field))
+    return ContestResult(
+        payout=payout,
+        rank=rank,
+        better=better_all,
+        tied=tied_all,
+        n_entries=M,
+        entry_fee=table.entry_fee,
+        top1_place=top1,
+        duplicates=duplicate_counts(ours, field),
+    )
 
 
-def _ranks_by_counting(field_scores: np.ndarray, our_scores: np.ndarray, max_bins: int = 20_000_000):
+def _ranks_by_counting(
+    field_scores: np.ndarray, our_scores: np.ndarray, max_bins: int = 20_000_000
+):
     """Entries above and tied for each of our scores, counting field + ours, by histogram.
 
     Scores are small whole numbers (points x 20): one bincount over every scenario's scores (with a
@@ -314,7 +350,7 @@ def _ranks_vs_sorted(field_scores: np.ndarray, our_scores: np.ndarray):
     lo = min(field_scores.min(initial=0.0), our_scores.min(initial=0.0))
     hi = max(field_scores.max(initial=0.0), our_scores.max(initial=0.0))
     span = hi - lo + 1.0
-    if c * span >= 2.0 ** 52:
+    if c * span >= 2.0**52:
         # offsets would lose exactness: fall back to one scenario at a time
         b = np.empty(our_scores.shape, dtype=np.int64)
         t = np.empty(our_scores.shape, dtype=np.int64)

@@ -38,6 +38,7 @@ depend on the seed; skills and results do).
 `world_statistics(races, results)` summarises a world (or the real history) the same way, for
 tests and the `seed-demo --compare-history` report.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -101,42 +102,140 @@ TT_INDEX = {"superspeedway": 0, "intermediate": 1, "short": 2, "road": 3}
 # Per track type (superspeedway, intermediate, short, road). Tuned so the world's statistics
 # match the real 2019-2025 history (see tests/test_demo_world.py).
 DNF_RATE = np.array([0.26, 0.135, 0.10, 0.09])
-PACE_SCALE = np.array([0.50, 1.20, 1.20, 1.10])      # weight of strength vs Gumbel noise
-START_EFFECT = np.array([0.30, 0.45, 0.45, 0.50])    # pace bonus of starting up front
-QUALI_NOISE = np.array([1.20, 1.00, 1.00, 1.00])     # qualifying noise (sd, strength units)
-LEAD_SHAPE = np.array([2.20, 1.10, 1.00, 0.90])       # Gamma shape of the top runner's lead weight
-LEAD_SLOPE = np.array([0.65, 0.74, 0.76, 0.76])           # how fast lead weight falls with pace
+PACE_SCALE = np.array([0.50, 1.20, 1.20, 1.10])  # weight of strength vs Gumbel noise
+START_EFFECT = np.array([0.30, 0.45, 0.45, 0.50])  # pace bonus of starting up front
+QUALI_NOISE = np.array([1.20, 1.00, 1.00, 1.00])  # qualifying noise (sd, strength units)
+LEAD_SHAPE = np.array([2.20, 1.10, 1.00, 0.90])  # Gamma shape of the top runner's lead weight
+LEAD_SLOPE = np.array([0.65, 0.74, 0.76, 0.76])  # how fast lead weight falls with pace
 FAST_SHAPE = np.array([2.0, 2.0, 2.0, 2.0])
 FAST_SLOPE = np.array([0.35, 0.60, 0.60, 0.65])
-LAPS_DOWN_SCALE = np.array([10.0, 7.0, 8.0, 1.5])    # laps down of the last running car
-LAPS_DOWN_POWER = np.array([12.0, 9.0, 5.5, 14.0])   # how fast laps down rise to the back
-DNF_STATUSES = ("accident", "engine", "dvp", "suspension", "electrical", "brakes",
-                "steering", "transmission")
+LAPS_DOWN_SCALE = np.array([10.0, 7.0, 8.0, 1.5])  # laps down of the last running car
+LAPS_DOWN_POWER = np.array([12.0, 9.0, 5.5, 14.0])  # how fast laps down rise to the back
+DNF_STATUSES = (
+    "accident",
+    "engine",
+    "dvp",
+    "suspension",
+    "electrical",
+    "brakes",
+    "steering",
+    "transmission",
+)
 DNF_STATUS_P = np.array([0.72, 0.09, 0.05, 0.04, 0.03, 0.03, 0.02, 0.02])
 FAST_LAP_SHARE_MEAN, FAST_LAP_SHARE_CONC = 0.79, 40.0
 # Caps on one car's share of a race's laps led / fastest laps (real maxima 2019-2025: 0.93, 0.45).
 MAX_LEAD_SHARE, MAX_FAST_SHARE = 0.92, 0.42
 
-_FIRST = ["Cole", "Tanner", "Brady", "Wyatt", "Mason", "Landon", "Garrett", "Reid", "Colby",
-          "Dalton", "Bryce", "Trent", "Jace", "Hunter", "Logan", "Carson", "Austin", "Blake",
-          "Chase", "Derek", "Grady", "Heath", "Jonah", "Kyle", "Lane", "Nolan", "Owen", "Parker",
-          "Quinn", "Ross", "Shane", "Travis", "Wade", "Zane", "Brock", "Casey", "Dillon",
-          "Emmett", "Forrest", "Gage", "Harlan", "Ike", "Jory", "Knox", "Luca"]
-_LAST = ["Whitfield", "Harlow", "Pruitt", "Caldwell", "Brannon", "Sutter", "Mercer", "Dunlap",
-         "Holloway", "Kincaid", "Ashby", "Rucker", "Tolliver", "Vance", "Easley", "Gentry",
-         "Hollister", "Lockhart", "McRae", "Norwood", "Overby", "Pickett", "Queen", "Renfro",
-         "Stroud", "Tate", "Underwood", "Varner", "Wheeler", "Yancey", "Abernathy", "Boone",
-         "Cantrell", "Decker", "Ellison", "Fairchild", "Gaither", "Hensley", "Ingram",
-         "Jessup", "Kilgore", "Ledford", "Maddox", "Newsome", "Oakley"]
+_FIRST = [
+    "Cole",
+    "Tanner",
+    "Brady",
+    "Wyatt",
+    "Mason",
+    "Landon",
+    "Garrett",
+    "Reid",
+    "Colby",
+    "Dalton",
+    "Bryce",
+    "Trent",
+    "Jace",
+    "Hunter",
+    "Logan",
+    "Carson",
+    "Austin",
+    "Blake",
+    "Chase",
+    "Derek",
+    "Grady",
+    "Heath",
+    "Jonah",
+    "Kyle",
+    "Lane",
+    "Nolan",
+    "Owen",
+    "Parker",
+    "Quinn",
+    "Ross",
+    "Shane",
+    "Travis",
+    "Wade",
+    "Zane",
+    "Brock",
+    "Casey",
+    "Dillon",
+    "Emmett",
+    "Forrest",
+    "Gage",
+    "Harlan",
+    "Ike",
+    "Jory",
+    "Knox",
+    "Luca",
+]
+_LAST = [
+    "Whitfield",
+    "Harlow",
+    "Pruitt",
+    "Caldwell",
+    "Brannon",
+    "Sutter",
+    "Mercer",
+    "Dunlap",
+    "Holloway",
+    "Kincaid",
+    "Ashby",
+    "Rucker",
+    "Tolliver",
+    "Vance",
+    "Easley",
+    "Gentry",
+    "Hollister",
+    "Lockhart",
+    "McRae",
+    "Norwood",
+    "Overby",
+    "Pickett",
+    "Queen",
+    "Renfro",
+    "Stroud",
+    "Tate",
+    "Underwood",
+    "Varner",
+    "Wheeler",
+    "Yancey",
+    "Abernathy",
+    "Boone",
+    "Cantrell",
+    "Decker",
+    "Ellison",
+    "Fairchild",
+    "Gaither",
+    "Hensley",
+    "Ingram",
+    "Jessup",
+    "Kilgore",
+    "Ledford",
+    "Maddox",
+    "Newsome",
+    "Oakley",
+]
 # (team, manufacturer, full-time cars, part-time cars)
 _TEAMS = [
-    ("Piedmont Motorsports", "Chevrolet", 4, 0), ("Carolina Speed Group", "Toyota", 4, 0),
-    ("Blue Ridge Racing", "Ford", 3, 0), ("Catawba Performance", "Chevrolet", 3, 0),
-    ("Tidewater Racing", "Ford", 3, 1), ("Red Clay Motorsports", "Toyota", 2, 1),
-    ("Iron Horse Racing", "Chevrolet", 2, 1), ("Lakeside Motorsports", "Ford", 2, 0),
-    ("Sandhills Racing", "Chevrolet", 2, 1), ("Magnolia Racing", "Toyota", 2, 0),
-    ("Pinecrest Motorsports", "Ford", 2, 1), ("Foothills Racing", "Chevrolet", 2, 0),
-    ("Big Oak Racing", "Ford", 1, 2), ("Cumberland Motorsports", "Chevrolet", 1, 2),
+    ("Piedmont Motorsports", "Chevrolet", 4, 0),
+    ("Carolina Speed Group", "Toyota", 4, 0),
+    ("Blue Ridge Racing", "Ford", 3, 0),
+    ("Catawba Performance", "Chevrolet", 3, 0),
+    ("Tidewater Racing", "Ford", 3, 1),
+    ("Red Clay Motorsports", "Toyota", 2, 1),
+    ("Iron Horse Racing", "Chevrolet", 2, 1),
+    ("Lakeside Motorsports", "Ford", 2, 0),
+    ("Sandhills Racing", "Chevrolet", 2, 1),
+    ("Magnolia Racing", "Toyota", 2, 0),
+    ("Pinecrest Motorsports", "Ford", 2, 1),
+    ("Foothills Racing", "Chevrolet", 2, 0),
+    ("Big Oak Racing", "Ford", 1, 2),
+    ("Cumberland Motorsports", "Chevrolet", 1, 2),
     ("Lone Pine Racing", "Toyota", 1, 2),
 ]
 MAX_FIELD = 40
@@ -153,6 +252,7 @@ def _normal_quantiles(n: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- drivers & schedule
 
+
 def _season_dates(season: int) -> list[dt.date]:
     """36 race Sundays: from the third Sunday of February, weekly, with two off weeks."""
     feb1 = dt.date(season, 2, 1)
@@ -166,14 +266,65 @@ def _season_dates(season: int) -> list[dt.date]:
 
 def _driver_pool(rng: np.random.Generator) -> pd.DataFrame:
     rows, k = [], 0
-    numbers = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 16, 17, 19, 20, 21, 22, 23, 24, 31, 33,
-               34, 38, 41, 42, 43, 45, 47, 48, 51, 54, 60, 62, 66, 67, 71, 77, 78, 84, 88, 91,
-               97, 99]
+    numbers = [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        7,
+        8,
+        9,
+        10,
+        11,
+        12,
+        14,
+        16,
+        17,
+        19,
+        20,
+        21,
+        22,
+        23,
+        24,
+        31,
+        33,
+        34,
+        38,
+        41,
+        42,
+        43,
+        45,
+        47,
+        48,
+        51,
+        54,
+        60,
+        62,
+        66,
+        67,
+        71,
+        77,
+        78,
+        84,
+        88,
+        91,
+        97,
+        99,
+    ]
     for ti, (team, make, full, part) in enumerate(_TEAMS):
         for j in range(full + part):
-            rows.append({"team_idx": ti, "team": team, "manufacturer": make,
-                         "full_time": j < full, "name": f"{_FIRST[k]} {_LAST[(k * 7) % 45]}",
-                         "car_number": str(numbers[(k * 17) % 45])})
+            rows.append(
+                {
+                    "team_idx": ti,
+                    "team": team,
+                    "manufacturer": make,
+                    "full_time": j < full,
+                    "name": f"{_FIRST[k]} {_LAST[(k * 7) % 45]}",
+                    "car_number": str(numbers[(k * 17) % 45]),
+                }
+            )
             k += 1
     df = pd.DataFrame(rows)
     df["driver_id"] = 800_001 + np.arange(len(df))
@@ -196,8 +347,13 @@ def _driver_pool(rng: np.random.Generator) -> pd.DataFrame:
     p = np.zeros((n, 4))
     p[full] = 1.0
     for tt, i in TT_INDEX.items():
-        spec = (kind == "road") if tt == "road" else (kind == "plate") \
-            if tt == "superspeedway" else np.zeros(n, dtype=bool)
+        spec = (
+            (kind == "road")
+            if tt == "road"
+            else (kind == "plate")
+            if tt == "superspeedway"
+            else np.zeros(n, dtype=bool)
+        )
         p[spec, i] = 0.85
         rest = (~full) & ~spec
         w = rng.uniform(0.5, 1.5, n)[rest]
@@ -209,6 +365,7 @@ def _driver_pool(rng: np.random.Generator) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- one race
+
 
 def _alloc(total: int, weights: np.ndarray, cap: np.ndarray) -> np.ndarray:
     """Split `total` laps in proportion to `weights` (largest remainder), each at most `cap`;
@@ -254,8 +411,9 @@ def _qualify(rng: np.random.Generator, strength: np.ndarray, tt: int) -> np.ndar
     return start
 
 
-def _simulate_race(rng: np.random.Generator, strength: np.ndarray, tt: int,
-                   laps: int) -> dict[str, np.ndarray]:
+def _simulate_race(
+    rng: np.random.Generator, strength: np.ndarray, tt: int, laps: int
+) -> dict[str, np.ndarray]:
     """Simulate one run race for cars with latent `strength` (one per car)."""
     n = len(strength)
     z = (strength - strength.mean()) / (strength.std() + 1e-9)
@@ -302,28 +460,38 @@ def _simulate_race(rng: np.random.Generator, strength: np.ndarray, tt: int,
         laps_led[donor] -= 1
         laps_led[finish == 1] += 1
     # Fastest laps: about 4/5 of laps, flatter shares than laps led.
-    share = rng.beta(FAST_LAP_SHARE_MEAN * FAST_LAP_SHARE_CONC,
-                     (1 - FAST_LAP_SHARE_MEAN) * FAST_LAP_SHARE_CONC)
-    w_fast = rng.gamma(FAST_SHAPE[tt] * np.exp(FAST_SLOPE[tt] * (pace - pace.mean()))) \
-        * running_frac
-    fastest = _alloc(int(round(share * laps)), w_fast,
-                     np.minimum(laps_completed, int(MAX_FAST_SHARE * laps)))
+    share = rng.beta(
+        FAST_LAP_SHARE_MEAN * FAST_LAP_SHARE_CONC, (1 - FAST_LAP_SHARE_MEAN) * FAST_LAP_SHARE_CONC
+    )
+    w_fast = (
+        rng.gamma(FAST_SHAPE[tt] * np.exp(FAST_SLOPE[tt] * (pace - pace.mean()))) * running_frac
+    )
+    fastest = _alloc(
+        int(round(share * laps)), w_fast, np.minimum(laps_completed, int(MAX_FAST_SHARE * laps))
+    )
     status = np.full(n, "running", dtype=object)
     status[dnf] = rng.choice(DNF_STATUSES, size=n_dnf, p=DNF_STATUS_P / DNF_STATUS_P.sum())
-    return {"start": start, "finish": finish, "laps_completed": laps_completed,
-            "laps_led": laps_led, "fastest_laps": fastest, "status": status}
+    return {
+        "start": start,
+        "finish": finish,
+        "laps_completed": laps_completed,
+        "laps_led": laps_led,
+        "fastest_laps": fastest,
+        "status": status,
+    }
 
 
 def _laps_run(rng: np.random.Generator, scheduled: int, tt: int) -> int:
     u = rng.random()
-    if u < 0.03:   # shortened by rain
+    if u < 0.03:  # shortened by rain
         return int(scheduled * rng.uniform(0.55, 0.9))
-    if u < 0.18:   # overtime
+    if u < 0.18:  # overtime
         return scheduled + int(rng.integers(1, 4 if tt == 3 else 12))
     return scheduled
 
 
 # --------------------------------------------------------------------------- DraftKings slate
+
 
 def _salaries(strength: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """$11,500 for the strongest car down to $4,500 for the weakest, in whole $100s, after
@@ -333,12 +501,12 @@ def _salaries(strength: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     rank = np.empty(n, dtype=np.int64)
     rank[np.argsort(-view, kind="stable")] = np.arange(n)
     x = rank / max(n - 1, 1)
-    sal = 11_500 - 7_000 * x ** 0.92
+    sal = 11_500 - 7_000 * x**0.92
     return (np.round(sal / 100.0) * 100).astype(np.int64)
 
 
-FD_SLATE_BASE = 120_000   # FanDuel slate number of a race: FD_SLATE_BASE + 1 + race index
-FD_PLAYER_BASE = 10_000   # FanDuel player number of a driver: FD_PLAYER_BASE + pool index
+FD_SLATE_BASE = 120_000  # FanDuel slate number of a race: FD_SLATE_BASE + 1 + race index
+FD_PLAYER_BASE = 10_000  # FanDuel player number of a driver: FD_PLAYER_BASE + pool index
 
 
 def _fd_salaries(strength: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -349,12 +517,13 @@ def _fd_salaries(strength: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     rank = np.empty(n, dtype=np.int64)
     rank[np.argsort(-view, kind="stable")] = np.arange(n)
     x = rank / max(n - 1, 1)
-    sal = 14_000 - 11_000 * x ** 0.9
+    sal = 14_000 - 11_000 * x**0.9
     return (np.round(sal / 100.0) * 100).astype(np.int64)
 
 
-def _ownership(strength: np.ndarray, start: np.ndarray, salary: np.ndarray,
-               rng: np.random.Generator) -> np.ndarray:
+def _ownership(
+    strength: np.ndarray, start: np.ndarray, salary: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Actual DraftKings ownership in % (sums to 600: six roster slots), after the field's
     habits: strong drivers, drivers starting far back (place differential) and cheap drivers
     with a good outlook are popular; one car rarely exceeds ~70 %."""
@@ -375,26 +544,56 @@ def _ownership(strength: np.ndarray, start: np.ndarray, salary: np.ndarray,
     return np.round(own, 2)
 
 
-def dk_gpp_payouts(field_size: int = 5000, entry_fee: float = 20.0,
-                   rake: float = 0.15, paid_frac: float = 0.22) -> list[dict]:
+def dk_gpp_payouts(
+    field_size: int = 5000, entry_fee: float = 20.0, rake: float = 0.15, paid_frac: float = 0.22
+) -> list[dict]:
     """A DraftKings-like GPP payout table: about `paid_frac` of entries paid, (1 - rake) of
     entry fees paid back, top-heavy (prize - min cash ~ place^-1.15), min cash 1.5x the fee.
     Places are grouped into DraftKings-style bands; prizes are whole dollars, non-increasing."""
     pool = field_size * entry_fee * (1 - rake)
     paid = int(round(field_size * paid_frac))
-    edges = [1, 2, 3, 4, 5, 6, 8, 11, 16, 21, 26, 31, 41, 51, 76, 101, 151, 201, 301, 401,
-             601, 801, 1001, 1501, 2001, 3001, 5001, 7501, 10001]
+    edges = [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        8,
+        11,
+        16,
+        21,
+        26,
+        31,
+        41,
+        51,
+        76,
+        101,
+        151,
+        201,
+        301,
+        401,
+        601,
+        801,
+        1001,
+        1501,
+        2001,
+        3001,
+        5001,
+        7501,
+        10001,
+    ]
     bands = [(a, min(b - 1, paid)) for a, b in zip(edges[:-1], edges[1:]) if a <= paid]
     if bands[-1][1] < paid:
         bands.append((bands[-1][1] + 1, paid))
     min_cash = 1.5 * entry_fee
     places = np.arange(1, paid + 1, dtype=float)
-    raw = places ** -1.15 - float(paid) ** -1.15   # 0 at the last paid place
+    raw = places**-1.15 - float(paid) ** -1.15  # 0 at the last paid place
     # min cash + a power law on top of it, scaled to spend the pool.
     prize = min_cash + (pool - min_cash * paid) * raw / raw.sum()
     out, last = [], None
     for a, b in bands:
-        p = float(np.floor(prize[a - 1:b].mean()))
+        p = float(np.floor(prize[a - 1 : b].mean()))
         if last is not None:
             p = min(p, last)
         out.append({"min_place": a, "max_place": b, "prize": p})
@@ -404,11 +603,12 @@ def dk_gpp_payouts(field_size: int = 5000, entry_fee: float = 20.0,
 
 # --------------------------------------------------------------------------- the world
 
+
 def generate_world(seed: int = 7, seasons: int = 3, upcoming: bool = True) -> OntologyTables:
     if seasons < 1:
         raise ValueError("seasons must be >= 1")
     rng = np.random.default_rng(seed)
-    fd_rng = np.random.default_rng([seed, 0xFD])   # FanDuel slates: a stream of their own
+    fd_rng = np.random.default_rng([seed, 0xFD])  # FanDuel slates: a stream of their own
     pool = _driver_pool(rng)
     n_drv = len(pool)
     skill_tt = rng.normal(0.0, 0.35, (n_drv, 4))
@@ -442,8 +642,11 @@ def generate_world(seed: int = 7, seasons: int = 3, upcoming: bool = True) -> On
         return base_skill[idx] + drift[idx, si] + skill_tt[idx, tt] + team_eff[idx]
 
     # Every race: (season index, season, date, schedule row); the upcoming race last.
-    plan = [(si, first_season + si, day, row) for si in range(seasons)
-            for day, row in zip(_season_dates(first_season + si), SCHEDULE)]
+    plan = [
+        (si, first_season + si, day, row)
+        for si in range(seasons)
+        for day, row in zip(_season_dates(first_season + si), SCHEDULE)
+    ]
     if upcoming:
         plan.append((seasons, LAST_SEASON + 1, _season_dates(LAST_SEASON + 1)[0], SCHEDULE[0]))
 
@@ -461,30 +664,69 @@ def generate_world(seed: int = 7, seasons: int = 3, upcoming: bool = True) -> On
         if run:
             sim = _simulate_race(rng, strength, tt, laps)
             start = sim["start"]
-            result_frames.append(pd.DataFrame({
-                "race_key": key, "driver_id": ids[idx], "finish_position": sim["finish"],
-                "laps_completed": sim["laps_completed"], "laps_led": sim["laps_led"],
-                "fastest_laps": sim["fastest_laps"], "status": sim["status"]}))
+            result_frames.append(
+                pd.DataFrame(
+                    {
+                        "race_key": key,
+                        "driver_id": ids[idx],
+                        "finish_position": sim["finish"],
+                        "laps_completed": sim["laps_completed"],
+                        "laps_led": sim["laps_led"],
+                        "fastest_laps": sim["fastest_laps"],
+                        "status": sim["status"],
+                    }
+                )
+            )
             own = _ownership(strength, start, salary, rng)
         else:
             start = _qualify(rng, strength, tt)
-            own = np.full(len(idx), np.nan)   # known only once the contest has run
-        race_rows.append({
-            "race_key": key, "race_id": race_id, "season": season,
-            "race_date": day.isoformat(), "race_name": name, "track_id": slugify(track),
-            "track_name": track, "track_type": ttype, "track_length_miles": length,
-            "scheduled_laps": sched, "laps": laps, "lock_time": _lock_time(day),
-            "status": "final" if run else "scheduled"})
-        entry_rows.append(pd.DataFrame({
-            "race_key": key, "driver_id": ids[idx], "car_number": car_number[idx],
-            "team": team[idx], "manufacturer": make[idx], "salary": salary,
-            "dk_id": 30_000_000 + n_race * 100 + np.arange(len(idx)),
-            "start_position": start, "dk_own_pct": own, "fd_salary": fd_salary,
-            "fd_id": [f"{FD_SLATE_BASE + 1 + n_race}-{FD_PLAYER_BASE + i}" for i in idx]}))
-        contests.append({
-            "contest_id": f"dk-demo-{key}", "race_key": key, "site": "draftkings",
-            "name": f"NASCAR $85K {name} Demo GPP [150 Entry Max]", "entry_fee": fee,
-            "field_size": size, "max_entries": 150, "payouts": payouts})
+            own = np.full(len(idx), np.nan)  # known only once the contest has run
+        race_rows.append(
+            {
+                "race_key": key,
+                "race_id": race_id,
+                "season": season,
+                "race_date": day.isoformat(),
+                "race_name": name,
+                "track_id": slugify(track),
+                "track_name": track,
+                "track_type": ttype,
+                "track_length_miles": length,
+                "scheduled_laps": sched,
+                "laps": laps,
+                "lock_time": _lock_time(day),
+                "status": "final" if run else "scheduled",
+            }
+        )
+        entry_rows.append(
+            pd.DataFrame(
+                {
+                    "race_key": key,
+                    "driver_id": ids[idx],
+                    "car_number": car_number[idx],
+                    "team": team[idx],
+                    "manufacturer": make[idx],
+                    "salary": salary,
+                    "dk_id": 30_000_000 + n_race * 100 + np.arange(len(idx)),
+                    "start_position": start,
+                    "dk_own_pct": own,
+                    "fd_salary": fd_salary,
+                    "fd_id": [f"{FD_SLATE_BASE + 1 + n_race}-{FD_PLAYER_BASE + i}" for i in idx],
+                }
+            )
+        )
+        contests.append(
+            {
+                "contest_id": f"dk-demo-{key}",
+                "race_key": key,
+                "site": "draftkings",
+                "name": f"NASCAR $85K {name} Demo GPP [150 Entry Max]",
+                "entry_fee": fee,
+                "field_size": size,
+                "max_entries": 150,
+                "payouts": payouts,
+            }
+        )
 
     entries = pd.concat(entry_rows, ignore_index=True)
     entries["dk_own_pct"] = entries["dk_own_pct"].astype("Float64")
@@ -499,15 +741,16 @@ def generate_world(seed: int = 7, seasons: int = 3, upcoming: bool = True) -> On
 
 
 def _lock_time(day: dt.date) -> str:
-    t = dt.datetime(day.year, day.month, day.day, LOCK_HOUR_UTC, LOCK_MINUTE_UTC,
-                    tzinfo=dt.timezone.utc)
+    t = dt.datetime(day.year, day.month, day.day, LOCK_HOUR_UTC, LOCK_MINUTE_UTC, tzinfo=dt.UTC)
     return t.isoformat()
 
 
 # --------------------------------------------------------------------------- statistics
 
-def world_statistics(races: pd.DataFrame, results: pd.DataFrame,
-                     entries: pd.DataFrame | None = None) -> dict[str, float]:
+
+def world_statistics(
+    races: pd.DataFrame, results: pd.DataFrame, entries: pd.DataFrame | None = None
+) -> dict[str, float]:
     """Summary statistics of run races, comparable between the demo world and real history.
 
     races: race_key, track_type, laps. results: race_key, driver_id, finish_position,
@@ -516,15 +759,28 @@ def world_statistics(races: pd.DataFrame, results: pd.DataFrame,
     r = races[races["laps"].notna()][["race_key", "track_type", "laps"]]
     d = results.merge(r, on="race_key", how="inner")
     if "start_position" not in d.columns:
-        d = d.merge(entries[["race_key", "driver_id", "start_position"]],
-                    on=["race_key", "driver_id"], how="left")
-    d = d.astype({"laps": float, "laps_led": float, "fastest_laps": float,
-                  "finish_position": float, "start_position": float})
+        d = d.merge(
+            entries[["race_key", "driver_id", "start_position"]],
+            on=["race_key", "driver_id"],
+            how="left",
+        )
+    d = d.astype(
+        {
+            "laps": float,
+            "laps_led": float,
+            "fastest_laps": float,
+            "finish_position": float,
+            "start_position": float,
+        }
+    )
     g = d.groupby("race_key")
     laps = g["laps"].first()
     ttype = g["track_type"].first()
-    out: dict[str, float] = {"races": float(len(laps)), "starts": float(len(d)),
-                             "cars_per_race": float(g.size().mean())}
+    out: dict[str, float] = {
+        "races": float(len(laps)),
+        "starts": float(len(d)),
+        "cars_per_race": float(g.size().mean()),
+    }
     dnf = d["status"].astype(str) != "running"
     for t in TT_INDEX:
         m = (d["track_type"] == t).to_numpy()
@@ -535,9 +791,14 @@ def world_statistics(races: pd.DataFrame, results: pd.DataFrame,
     out["fastest_laps_per_lap"] = float((g["fastest_laps"].sum() / laps).mean())
     out["leaders_per_race"] = float(g["laps_led"].apply(lambda v: (v > 0).sum()).mean())
     out["start_finish_spearman"] = float(
-        d[["start_position", "finish_position"]].corr(method="spearman").iloc[0, 1])
-    pts = draftkings_points(d["start_position"].to_numpy(), d["finish_position"].to_numpy(),
-                            d["laps_led"].to_numpy(), d["fastest_laps"].fillna(0).to_numpy())
+        d[["start_position", "finish_position"]].corr(method="spearman").iloc[0, 1]
+    )
+    pts = draftkings_points(
+        d["start_position"].to_numpy(),
+        d["finish_position"].to_numpy(),
+        d["laps_led"].to_numpy(),
+        d["fastest_laps"].fillna(0).to_numpy(),
+    )
     out["dk_points_mean"] = float(pts.mean())
     out["dk_points_sd"] = float(pts.std())
     out["dk_points_p90"] = float(np.percentile(pts, 90))

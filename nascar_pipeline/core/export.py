@@ -12,11 +12,12 @@ column. (An `id:Name` form could not be confirmed, so it is not written.) Driver
 FanDuel id (salaries not ingested with `ingest fd-salaries`) get their name in the cell, which
 FanDuel's upload will not match: the caller is warned that the file is not uploadable.
 """
+
 from __future__ import annotations
 
 import csv
 import io
-from typing import Sequence
+from collections.abc import Sequence
 
 from nascar_pipeline.core.rules import get_site
 
@@ -29,8 +30,9 @@ def _cell_dk(name: str, dk_id, style: str) -> str:
     return f"{name} ({int(dk_id)})"
 
 
-def draftkings_upload_csv(lineups: Sequence[Sequence[tuple[str, object]]], style: str = "name_id"
-                          ) -> str:
+def draftkings_upload_csv(
+    lineups: Sequence[Sequence[tuple[str, object]]], style: str = "name_id"
+) -> str:
     """lineups: per lineup a sequence of (driver name, dk_id). style: 'name_id' or 'id'."""
     site = get_site("draftkings")
     buf = io.StringIO()
@@ -38,7 +40,9 @@ def draftkings_upload_csv(lineups: Sequence[Sequence[tuple[str, object]]], style
     w.writerow(["D"] * site.roster_size)
     for i, lu in enumerate(lineups):
         if len(lu) != site.roster_size:
-            raise ValueError(f"lineup {i} has {len(lu)} drivers, DraftKings needs {site.roster_size}")
+            raise ValueError(
+                f"lineup {i} has {len(lu)} drivers, DraftKings needs {site.roster_size}"
+            )
         w.writerow([_cell_dk(n, d, style) for n, d in lu])
     return buf.getvalue()
 
@@ -63,8 +67,10 @@ def fanduel_upload_csv(lineups: Sequence[Sequence[tuple[str, object]]]) -> tuple
         w.writerow(row)
     warnings = []
     if missing:
-        warnings.append(f"{len(missing)} drivers have no FanDuel player id (FanDuel salaries and "
-                        "ids not ingested for this race: `nascar-pipeline ingest fd-salaries`): "
-                        "their cells hold names, which FanDuel's upload will not match; the file "
-                        "is NOT uploadable to FanDuel")
+        warnings.append(
+            f"{len(missing)} drivers have no FanDuel player id (FanDuel salaries and "
+            "ids not ingested for this race: `nascar-pipeline ingest fd-salaries`): "
+            "their cells hold names, which FanDuel's upload will not match; the file "
+            "is NOT uploadable to FanDuel"
+        )
     return buf.getvalue(), warnings

@@ -5,6 +5,7 @@ The cache lives in `nascar_pipeline.settings.jax_cache_dir()` (default
 Compiled XLA programs are reused across processes, so a warm cache skips most of NUTS's and the
 simulator's compile time (static padded shapes make the programs identical across races).
 """
+
 from __future__ import annotations
 
 import os

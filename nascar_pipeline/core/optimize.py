@@ -18,11 +18,12 @@ every valid lineup once (vectorized, pruned by the cap), sorting by objective an
 64-bit driver masks (`method="enumerate"`, the default through "auto"): each pick is the first
 lineup in objective order that passes every constraint so far, which is the MILP's optimum.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Sequence
 
 import numpy as np
 
@@ -35,11 +36,11 @@ class InfeasibleError(ValueError):
 
 @dataclass
 class OptimizeResult:
-    lineups: np.ndarray                  # (K, roster_size) int: driver indices, ascending per row
-    objective: np.ndarray                # (K,) float: objective value of each lineup
-    salaries: np.ndarray                 # (K,) int: salary used
+    lineups: np.ndarray  # (K, roster_size) int: driver indices, ascending per row
+    objective: np.ndarray  # (K,) float: objective value of each lineup
+    salaries: np.ndarray  # (K,) int: salary used
     solve_seconds: list[float] = field(default_factory=list)
-    stopped_early: bool = False          # fewer than k lineups exist under the constraints
+    stopped_early: bool = False  # fewer than k lineups exist under the constraints
 
 
 def _exposure_counts(max_exposure, n_drivers: int, k: int) -> np.ndarray:
@@ -56,10 +57,21 @@ def _exposure_counts(max_exposure, n_drivers: int, k: int) -> np.ndarray:
 ENUMERATION_LIMIT = 6_000_000  # most lineups (C(D, R)) the exact enumeration path will list
 
 
-def optimize_lineups(objective, salaries, roster_size: int, salary_cap: float, k: int = 1, *,
-                     locks: Sequence[int] = (), excludes: Sequence[int] = (),
-                     min_salary: float = 0.0, max_exposure=None, max_shared: int | None = None,
-                     time_limit_s: float | None = None, method: str = "auto") -> OptimizeResult:
+def optimize_lineups(
+    objective,
+    salaries,
+    roster_size: int,
+    salary_cap: float,
+    k: int = 1,
+    *,
+    locks: Sequence[int] = (),
+    excludes: Sequence[int] = (),
+    min_salary: float = 0.0,
+    max_exposure=None,
+    max_shared: int | None = None,
+    time_limit_s: float | None = None,
+    method: str = "auto",
+) -> OptimizeResult:
     """K lineups maximizing a per-driver objective under the roster size and the salary cap.
 
     objective, salaries: (D,) arrays. locks / excludes: driver indices. max_exposure: None, a
@@ -76,17 +88,39 @@ def optimize_lineups(objective, salaries, roster_size: int, salary_cap: float, k
 
     n = np.asarray(objective).shape[0]
     if method == "auto":
-        method = "enumerate" if (n <= 64 and roster_size <= n
-                                 and comb(n, roster_size) <= ENUMERATION_LIMIT) else "milp"
+        method = (
+            "enumerate"
+            if (n <= 64 and roster_size <= n and comb(n, roster_size) <= ENUMERATION_LIMIT)
+            else "milp"
+        )
     if method == "enumerate":
-        return _optimize_enumerate(objective, salaries, roster_size, salary_cap, k, locks=locks,
-                                   excludes=excludes, min_salary=min_salary,
-                                   max_exposure=max_exposure, max_shared=max_shared)
+        return _optimize_enumerate(
+            objective,
+            salaries,
+            roster_size,
+            salary_cap,
+            k,
+            locks=locks,
+            excludes=excludes,
+            min_salary=min_salary,
+            max_exposure=max_exposure,
+            max_shared=max_shared,
+        )
     if method != "milp":
         raise ValueError(f"unknown method {method!r}")
-    return _optimize_milp(objective, salaries, roster_size, salary_cap, k, locks=locks,
-                          excludes=excludes, min_salary=min_salary, max_exposure=max_exposure,
-                          max_shared=max_shared, time_limit_s=time_limit_s)
+    return _optimize_milp(
+        objective,
+        salaries,
+        roster_size,
+        salary_cap,
+        k,
+        locks=locks,
+        excludes=excludes,
+        min_salary=min_salary,
+        max_exposure=max_exposure,
+        max_shared=max_shared,
+        time_limit_s=time_limit_s,
+    )
 
 
 def _check_args(obj, sal, roster_size, max_shared, locks, excludes):
@@ -108,8 +142,9 @@ def _check_args(obj, sal, roster_size, max_shared, locks, excludes):
     return max_shared, locks, excludes
 
 
-def enumerate_lineups(salaries, roster_size: int, salary_cap: float, objective=None,
-                      min_salary: float = 0.0):
+def enumerate_lineups(
+    salaries, roster_size: int, salary_cap: float, objective=None, min_salary: float = 0.0
+):
     """Every lineup under the cap (and over the floor): (masks uint64, salary, objective).
 
     Built position by position, vectorized: each partial lineup is extended by every larger driver
@@ -127,7 +162,7 @@ def enumerate_lineups(salaries, roster_size: int, salary_cap: float, objective=N
     keep = ssum + cheap[R - 1] <= salary_cap + _TOL
     last, ssum, osum, mask = last[keep], ssum[keep], osum[keep], mask[keep]
     for pos in range(1, R):
-        hi = D - (R - pos)                     # largest index allowed at this position
+        hi = D - (R - pos)  # largest index allowed at this position
         cnt = np.maximum(hi - last, 0)
         tot = int(cnt.sum())
         rep = np.repeat(np.arange(last.size), cnt)
@@ -151,8 +186,19 @@ def mask_to_lineup(mask: int, roster_size: int) -> np.ndarray:
     return np.array(out, dtype=np.int64)
 
 
-def _optimize_enumerate(objective, salaries, roster_size, salary_cap, k, *, locks, excludes,
-                        min_salary, max_exposure, max_shared) -> OptimizeResult:
+def _optimize_enumerate(
+    objective,
+    salaries,
+    roster_size,
+    salary_cap,
+    k,
+    *,
+    locks,
+    excludes,
+    min_salary,
+    max_exposure,
+    max_shared,
+) -> OptimizeResult:
     import time
 
     obj = np.asarray(objective, dtype=np.float64)
@@ -172,7 +218,9 @@ def _optimize_enumerate(objective, salaries, roster_size, salary_cap, k, *, lock
     ok = ((masks & lock_m) == lock_m) & ((masks & ban_m) == 0)
     masks, osum = masks[ok], osum[ok]
     if masks.size == 0:
-        raise InfeasibleError("no lineup satisfies the roster, cap, salary floor, locks and excludes")
+        raise InfeasibleError(
+            "no lineup satisfies the roster, cap, salary floor, locks and excludes"
+        )
     order = np.argsort(-osum, kind="stable")
     masks, osum = masks[order], osum[order]
     alive = np.ones(masks.size, dtype=bool)
@@ -183,10 +231,10 @@ def _optimize_enumerate(objective, salaries, roster_size, salary_cap, k, *, lock
     stopped = False
     while len(chosen) < k:
         t1 = time.perf_counter()
-        nxt = np.flatnonzero(alive[p:p + 4096])
+        nxt = np.flatnonzero(alive[p : p + 4096])
         while nxt.size == 0 and p < masks.size:
             p += 4096
-            nxt = np.flatnonzero(alive[p:p + 4096])
+            nxt = np.flatnonzero(alive[p : p + 4096])
         if nxt.size == 0:
             stopped = True
             break
@@ -211,13 +259,29 @@ def _optimize_enumerate(objective, salaries, roster_size, salary_cap, k, *, lock
             alive[tail] &= (masks[tail] & fm) == 0
         times.append(time.perf_counter() - t1)
     lineups = np.vstack([mask_to_lineup(masks[j], roster_size) for j in chosen])
-    return OptimizeResult(lineups=lineups, objective=obj[lineups].sum(axis=1),
-                          salaries=sal[lineups].sum(axis=1).round().astype(np.int64),
-                          solve_seconds=times, stopped_early=stopped or len(chosen) < k)
+    return OptimizeResult(
+        lineups=lineups,
+        objective=obj[lineups].sum(axis=1),
+        salaries=sal[lineups].sum(axis=1).round().astype(np.int64),
+        solve_seconds=times,
+        stopped_early=stopped or len(chosen) < k,
+    )
 
 
-def _optimize_milp(objective, salaries, roster_size, salary_cap, k, *, locks, excludes,
-                   min_salary, max_exposure, max_shared, time_limit_s) -> OptimizeResult:
+def _optimize_milp(
+    objective,
+    salaries,
+    roster_size,
+    salary_cap,
+    k,
+    *,
+    locks,
+    excludes,
+    min_salary,
+    max_exposure,
+    max_shared,
+    time_limit_s,
+) -> OptimizeResult:
     import highspy
 
     obj = np.asarray(objective, dtype=np.float64)
@@ -287,16 +351,30 @@ def _optimize_milp(objective, salaries, roster_size, salary_cap, k, *, locks, ex
         if stopped:
             break
     if not out:
-        raise InfeasibleError("no lineup satisfies the roster, cap, salary floor, locks and excludes")
+        raise InfeasibleError(
+            "no lineup satisfies the roster, cap, salary floor, locks and excludes"
+        )
     lineups = np.vstack(out).astype(np.int64)
-    return OptimizeResult(lineups=lineups, objective=obj[lineups].sum(axis=1),
-                          salaries=sal[lineups].sum(axis=1).round().astype(np.int64),
-                          solve_seconds=times, stopped_early=stopped or len(out) < k)
+    return OptimizeResult(
+        lineups=lineups,
+        objective=obj[lineups].sum(axis=1),
+        salaries=sal[lineups].sum(axis=1).round().astype(np.int64),
+        solve_seconds=times,
+        stopped_early=stopped or len(out) < k,
+    )
 
 
-def brute_force_lineups(objective, salaries, roster_size: int, salary_cap: float, k: int = 1, *,
-                        min_salary: float = 0.0, locks: Sequence[int] = (),
-                        excludes: Sequence[int] = ()) -> OptimizeResult:
+def brute_force_lineups(
+    objective,
+    salaries,
+    roster_size: int,
+    salary_cap: float,
+    k: int = 1,
+    *,
+    min_salary: float = 0.0,
+    locks: Sequence[int] = (),
+    excludes: Sequence[int] = (),
+) -> OptimizeResult:
     """Every valid lineup enumerated; the k best by objective. For tests on small pools."""
     obj = np.asarray(objective, dtype=np.float64)
     sal = np.asarray(salaries, dtype=np.float64)
@@ -311,12 +389,16 @@ def brute_force_lineups(objective, salaries, roster_size: int, salary_cap: float
     combos = combos[ok]
     vals = obj[combos].sum(axis=1)
     order = np.argsort(-vals, kind="stable")[:k]
-    return OptimizeResult(lineups=combos[order], objective=vals[order],
-                          salaries=sal[combos[order]].sum(axis=1).round().astype(np.int64))
+    return OptimizeResult(
+        lineups=combos[order],
+        objective=vals[order],
+        salaries=sal[combos[order]].sum(axis=1).round().astype(np.int64),
+    )
 
 
-def validate_lineups(lineups, salaries, roster_size: int, salary_cap: float,
-                     min_salary: float = 0.0) -> list[str]:
+def validate_lineups(
+    lineups, salaries, roster_size: int, salary_cap: float, min_salary: float = 0.0
+) -> list[str]:
     """Problems with a set of lineups (empty list when every lineup is valid)."""
     problems: list[str] = []
     L = np.asarray(lineups)

@@ -12,11 +12,12 @@
 (c) Blend: w * model + (1 - w) * optimal rate, then re-normalized; operator overrides pin drivers
     and the rest is re-normalized around them.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from math import gcd
-from typing import Mapping
 
 import numpy as np
 
@@ -58,8 +59,9 @@ def feature_matrix(salary, projection, start_position=None, form=None) -> np.nda
     return np.column_stack([_z(proj), _z(value), _z(sal), _z(start), _z(frm)])
 
 
-def normalize_ownership(x, total: float, cap: float = 100.0, fixed: Mapping[int, float] | None = None
-                        ) -> np.ndarray:
+def normalize_ownership(
+    x, total: float, cap: float = 100.0, fixed: Mapping[int, float] | None = None
+) -> np.ndarray:
     """Scale non-negative weights to sum to `total` with every value in [0, cap].
 
     Values over the cap are pinned at the cap and the excess is spread over the rest in proportion
@@ -99,8 +101,12 @@ def normalize_ownership(x, total: float, cap: float = 100.0, fixed: Mapping[int,
     return out
 
 
-def model_ownership(features: np.ndarray, coefs: Mapping[str, float] | None = None,
-                    total: float = 600.0, cap: float = 100.0) -> np.ndarray:
+def model_ownership(
+    features: np.ndarray,
+    coefs: Mapping[str, float] | None = None,
+    total: float = 600.0,
+    cap: float = 100.0,
+) -> np.ndarray:
     c = {**DEFAULT_COEFS, **(coefs or {})}
     beta = np.array([c[f] for f in FEATURES])
     eta = features @ beta + c["intercept"]
@@ -108,8 +114,13 @@ def model_ownership(features: np.ndarray, coefs: Mapping[str, float] | None = No
     return normalize_ownership(w, total, cap)
 
 
-def fit_ownership_model(slates: list[tuple[np.ndarray, np.ndarray]], *, total: float = 600.0,
-                        ridge: float = 0.5, prior: Mapping[str, float] | None = None) -> dict:
+def fit_ownership_model(
+    slates: list[tuple[np.ndarray, np.ndarray]],
+    *,
+    total: float = 600.0,
+    ridge: float = 0.5,
+    prior: Mapping[str, float] | None = None,
+) -> dict:
     """Fit the coefficients to historical ownership.
 
     slates: list of (features (D, 5), actual ownership pct (D,)). Minimizes the mean squared error of
@@ -142,8 +153,10 @@ def fit_ownership_model(slates: list[tuple[np.ndarray, np.ndarray]], *, total: f
 
 # ----------------------------------------------------------------------------- optimal-lineup rate
 
-def optimal_lineups_dp(points, salaries, roster_size: int, salary_cap: float,
-                       chunk: int = 256) -> np.ndarray:
+
+def optimal_lineups_dp(
+    points, salaries, roster_size: int, salary_cap: float, chunk: int = 256
+) -> np.ndarray:
     """Exact optimal lineup in every scenario: (S, roster_size) driver indices.
 
     A knapsack DP over (drivers chosen, salary units) vectorized over scenarios; salaries are
@@ -164,7 +177,7 @@ def optimal_lineups_dp(points, salaries, roster_size: int, salary_cap: float,
     out = np.empty((S, R), dtype=np.int64)
     NEG = -1e18
     for s0 in range(0, S, chunk):
-        p = P[s0:s0 + chunk]
+        p = P[s0 : s0 + chunk]
         c = p.shape[0]
         dp = np.full((c, R + 1, C + 1), NEG)
         dp[:, 0, :] = 0.0  # best value with k drivers and salary <= budget
@@ -174,7 +187,7 @@ def optimal_lineups_dp(points, salaries, roster_size: int, salary_cap: float,
             if sd > C:
                 continue
             cand = np.full_like(dp, NEG)
-            cand[:, 1:, sd:] = dp[:, :-1, :C + 1 - sd] + p[:, d][:, None, None]
+            cand[:, 1:, sd:] = dp[:, :-1, : C + 1 - sd] + p[:, d][:, None, None]
             better = cand > dp
             take[d] = better
             dp = np.where(better, cand, dp)
@@ -192,12 +205,13 @@ def optimal_lineups_dp(points, salaries, roster_size: int, salary_cap: float,
             k = np.where(t, k - 1, k)
         if np.any(n_picked != R):
             raise ValueError("no feasible lineup under the cap")
-        out[s0:s0 + c] = np.sort(picks, axis=1)
+        out[s0 : s0 + c] = np.sort(picks, axis=1)
     return out
 
 
-def optimal_rate(points, salaries, roster_size: int, salary_cap: float,
-                 max_scenarios: int = 2000) -> np.ndarray:
+def optimal_rate(
+    points, salaries, roster_size: int, salary_cap: float, max_scenarios: int = 2000
+) -> np.ndarray:
     """Share (0..1) of scenarios in which each driver is in the optimal lineup."""
     P = np.asarray(points)[:max_scenarios]
     L = optimal_lineups_dp(P, salaries, roster_size, salary_cap)
@@ -206,17 +220,28 @@ def optimal_rate(points, salaries, roster_size: int, salary_cap: float,
 
 @dataclass
 class OwnershipProjection:
-    ownership: np.ndarray      # (D,) final pct, sums to roster_size * 100
-    model: np.ndarray          # (D,) feature model pct
+    ownership: np.ndarray  # (D,) final pct, sums to roster_size * 100
+    model: np.ndarray  # (D,) feature model pct
     optimal: np.ndarray | None  # (D,) simulated-optimal pct (None without scenarios)
     coefs: dict
     blend: float
 
 
-def project_ownership(salary, projection, roster_size: int, salary_cap: float, *,
-                      start_position=None, form=None, points=None, coefs=None,
-                      blend: float = DEFAULT_BLEND, overrides: Mapping[int, float] | None = None,
-                      cap: float = 100.0, max_scenarios: int = 2000) -> OwnershipProjection:
+def project_ownership(
+    salary,
+    projection,
+    roster_size: int,
+    salary_cap: float,
+    *,
+    start_position=None,
+    form=None,
+    points=None,
+    coefs=None,
+    blend: float = DEFAULT_BLEND,
+    overrides: Mapping[int, float] | None = None,
+    cap: float = 100.0,
+    max_scenarios: int = 2000,
+) -> OwnershipProjection:
     """Hybrid projection; overrides map driver index -> pct."""
     total = 100.0 * roster_size
     X = feature_matrix(salary, projection, start_position, form)

@@ -17,31 +17,37 @@ beats down one place (each loses the prize difference between its place and the 
 between a candidate and an already chosen lineup are counted in the candidate's own payout only.
 Exposure caps and a maximum overlap filter the candidates each round.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from nascar_pipeline.core.contest import (PayoutTable, incidence, quantize_points,
-                                          tie_split_payout)
+from nascar_pipeline.core.contest import PayoutTable, incidence, quantize_points, tie_split_payout
 
 
 @dataclass
 class FieldObjective:
-    points_q: np.ndarray       # (S, D) quantized points
-    field_sorted: np.ndarray   # (S, F) field scores sorted ascending per scenario (+ offsets)
-    offsets: np.ndarray        # (S,) offset added to scenario s's scores
+    points_q: np.ndarray  # (S, D) quantized points
+    field_sorted: np.ndarray  # (S, F) field scores sorted ascending per scenario (+ offsets)
+    offsets: np.ndarray  # (S,) offset added to scenario s's scores
     lo: float
     n_field: int
-    n_kept: int                # field scores kept per scenario (the top ones)
-    cum: np.ndarray            # prize prefix sums for n_field + n_ours entries
+    n_kept: int  # field scores kept per scenario (the top ones)
+    cum: np.ndarray  # prize prefix sums for n_field + n_ours entries
     top1_place: int
     entry_fee: float
 
     @classmethod
-    def build(cls, points, field_lineups, table: PayoutTable, n_ours: int = 1,
-              prize_cap: float | None = None) -> "FieldObjective":
+    def build(
+        cls,
+        points,
+        field_lineups,
+        table: PayoutTable,
+        n_ours: int = 1,
+        prize_cap: float | None = None,
+    ) -> FieldObjective:
         """prize_cap: cap each place's prize (e.g. 100 x the fee) to temper the heavy tail of a GPP
         table when the objective drives a search (fewer lineups chosen for one lucky scenario).
 
@@ -64,13 +70,26 @@ class FieldObjective:
         lo = float(min(fs.min(), 10 * min(Pq.min(), 0.0))) - 1.0
         hi = float(max(fs.max(), 10 * max(Pq.max(), 0.0))) + 1.0
         span = hi - lo + 1.0
-        if S * span >= 2.0 ** 52:
+        if S * span >= 2.0**52:
             raise ValueError("too many scenarios for exact offsets: use fewer objective scenarios")
         off = np.arange(S, dtype=np.float64) * span
-        top = np.sort(np.partition(fs, F - K, axis=1)[:, F - K:], axis=1) if K < F else np.sort(fs, axis=1)
+        top = (
+            np.sort(np.partition(fs, F - K, axis=1)[:, F - K :], axis=1)
+            if K < F
+            else np.sort(fs, axis=1)
+        )
         srt = top - lo + off[:, None]
-        return cls(points_q=Pq, field_sorted=srt, offsets=off, lo=lo, n_field=F, n_kept=K,
-                   cum=cum, top1_place=top1, entry_fee=table.entry_fee)
+        return cls(
+            points_q=Pq,
+            field_sorted=srt,
+            offsets=off,
+            lo=lo,
+            n_field=F,
+            n_kept=K,
+            cum=cum,
+            top1_place=top1,
+            entry_fee=table.entry_fee,
+        )
 
     @property
     def n_scenarios(self) -> int:
@@ -108,27 +127,42 @@ class FieldObjective:
 
 # ----------------------------------------------------------------------------- MCMC
 
+
 @dataclass
 class MCMCResult:
-    lineups: np.ndarray             # (U, R) distinct lineups visited, ascending rows
-    values: np.ndarray              # (U,) objective of each
-    visits: np.ndarray              # (U,) visits by the coldest chains
-    acceptance: np.ndarray          # (T,) acceptance rate per temperature
+    lineups: np.ndarray  # (U, R) distinct lineups visited, ascending rows
+    values: np.ndarray  # (U,) objective of each
+    visits: np.ndarray  # (U,) visits by the coldest chains
+    acceptance: np.ndarray  # (T,) acceptance rate per temperature
     swap_acceptance: float
-    betas: np.ndarray               # (T,)
-    trace_mean: np.ndarray          # (steps // thin,) mean objective of the coldest chains
-    trace_best: np.ndarray          # (steps // thin,) best objective seen so far
+    betas: np.ndarray  # (T,)
+    trace_mean: np.ndarray  # (steps // thin,) mean objective of the coldest chains
+    trace_best: np.ndarray  # (steps // thin,) best objective seen so far
     scale: float
     info: dict = field(default_factory=dict)
 
 
-def random_valid_lineups(n: int, salaries, roster_size: int, salary_cap: float,
-                         min_salary: float, rng: np.random.Generator) -> np.ndarray:
+def random_valid_lineups(
+    n: int,
+    salaries,
+    roster_size: int,
+    salary_cap: float,
+    min_salary: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Uniform-ish valid starting lineups (drawn slot by slot, rejection on the floor)."""
     from nascar_pipeline.core.contest import generate_field
 
-    return generate_field(np.ones(len(salaries)), salaries, roster_size, salary_cap, n,
-                          min_salary=min_salary, rng=rng, calibrate_iters=0)
+    return generate_field(
+        np.ones(len(salaries)),
+        salaries,
+        roster_size,
+        salary_cap,
+        n,
+        min_salary=min_salary,
+        rng=rng,
+        calibrate_iters=0,
+    )
 
 
 def _n_valid_swaps(lineups, slot, sal, cap, floor):
@@ -143,11 +177,23 @@ def _n_valid_swaps(lineups, slot, sal, cap, floor):
     return ok & ~inlu
 
 
-def mh_sample(objective_fn, salaries, roster_size: int, salary_cap: float, *,
-              min_salary: float = 0.0, n_chains: int = 8, n_temps: int = 4, steps: int = 2000,
-              beta_max: float = 3.0, beta_ratio: float = 0.5, swap_every: int = 10,
-              thin: int = 10, init: np.ndarray | None = None,
-              rng: np.random.Generator | None = None) -> MCMCResult:
+def mh_sample(
+    objective_fn,
+    salaries,
+    roster_size: int,
+    salary_cap: float,
+    *,
+    min_salary: float = 0.0,
+    n_chains: int = 8,
+    n_temps: int = 4,
+    steps: int = 2000,
+    beta_max: float = 3.0,
+    beta_ratio: float = 0.5,
+    swap_every: int = 10,
+    thin: int = 10,
+    init: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+) -> MCMCResult:
     """Parallel-tempering Metropolis-Hastings over valid lineups.
 
     objective_fn: (B, R) int -> (B,) float (higher is better). The objective is divided by a scale
@@ -160,7 +206,7 @@ def mh_sample(objective_fn, salaries, roster_size: int, salary_cap: float, *,
     T = n_temps
     B = n_chains * T
     betas = beta_max * beta_ratio ** np.arange(T)
-    chain_beta = np.repeat(betas, n_chains)            # chain c has temperature c // n_chains
+    chain_beta = np.repeat(betas, n_chains)  # chain c has temperature c // n_chains
     if init is not None and len(init) > 0:
         reps = int(np.ceil(B / len(init)))
         x = np.tile(np.asarray(init, dtype=np.int64), (reps, 1))[:B].copy()
@@ -207,7 +253,11 @@ def mh_sample(objective_fn, salaries, roster_size: int, salary_cap: float, *,
         # reverse move: from y, choose the same slot and swap back
         n_rev = _n_valid_swaps(y, slot, sal, salary_cap, min_salary).sum(axis=1)
         fy = np.asarray(objective_fn(y), dtype=np.float64)
-        log_a = chain_beta * (fy - fx) / scale + np.log(np.maximum(n_fwd, 1)) - np.log(np.maximum(n_rev, 1))
+        log_a = (
+            chain_beta * (fy - fx) / scale
+            + np.log(np.maximum(n_fwd, 1))
+            - np.log(np.maximum(n_rev, 1))
+        )
         acc = movable & (np.log(rng.random(B)) < log_a)
         for t in range(T):
             sl = slice(t * n_chains, (t + 1) * n_chains)
@@ -238,27 +288,40 @@ def mh_sample(objective_fn, salaries, roster_size: int, salary_cap: float, *,
     keys = list(values.keys())
     L = np.vstack([lineups_by_key[k] for k in keys]) if keys else np.empty((0, R), np.int64)
     return MCMCResult(
-        lineups=L, values=np.array([values[k] for k in keys]),
+        lineups=L,
+        values=np.array([values[k] for k in keys]),
         visits=np.array([seen[k] for k in keys], dtype=np.int64),
-        acceptance=accepted / np.maximum(proposed, 1), swap_acceptance=swaps_acc / max(swaps_prop, 1),
-        betas=betas, trace_mean=np.array(trace_mean), trace_best=np.array(trace_best), scale=scale,
-        info={"n_chains": n_chains, "n_temps": T, "steps": steps, "distinct": len(keys)})
+        acceptance=accepted / np.maximum(proposed, 1),
+        swap_acceptance=swaps_acc / max(swaps_prop, 1),
+        betas=betas,
+        trace_mean=np.array(trace_mean),
+        trace_best=np.array(trace_best),
+        scale=scale,
+        info={"n_chains": n_chains, "n_temps": T, "steps": steps, "distinct": len(keys)},
+    )
 
 
 # ----------------------------------------------------------------------------- portfolio
 
+
 @dataclass
 class PortfolioResult:
-    chosen: np.ndarray           # (N,) indices into the candidate array, in order of choice
-    lineups: np.ndarray          # (N, R)
-    gains: np.ndarray            # (N,) marginal gain in expected payout at each pick
-    set_value: np.ndarray        # (N,) expected payout of the set after each pick
-    standalone: np.ndarray       # (N,) expected payout of each lineup alone
+    chosen: np.ndarray  # (N,) indices into the candidate array, in order of choice
+    lineups: np.ndarray  # (N, R)
+    gains: np.ndarray  # (N,) marginal gain in expected payout at each pick
+    set_value: np.ndarray  # (N,) expected payout of the set after each pick
+    standalone: np.ndarray  # (N,) expected payout of each lineup alone
 
 
-def greedy_portfolio(obj: FieldObjective, candidates: np.ndarray, n_lineups: int, *,
-                     max_exposure: float | np.ndarray = 1.0, max_overlap: int | None = None,
-                     max_candidates: int = 1500) -> PortfolioResult:
+def greedy_portfolio(
+    obj: FieldObjective,
+    candidates: np.ndarray,
+    n_lineups: int,
+    *,
+    max_exposure: float | np.ndarray = 1.0,
+    max_overlap: int | None = None,
+    max_candidates: int = 1500,
+) -> PortfolioResult:
     """Choose up to n_lineups candidates greedily on the marginal gain of the set's expected payout.
 
     max_exposure: fraction (or (D,) fractions) of n_lineups each driver may appear in.
@@ -272,13 +335,13 @@ def greedy_portfolio(obj: FieldObjective, candidates: np.ndarray, n_lineups: int
         max_overlap = R - 1
     cap = np.floor(np.broadcast_to(np.asarray(max_exposure, float), (D,)) * n_lineups + 1e-9)
     cap = np.maximum(cap, 1).astype(np.int64)
-    sc = obj.scores(C)                                   # (C, S)
-    bf, tf = obj.field_rank(sc)                          # vs the field
+    sc = obj.scores(C)  # (C, S)
+    bf, tf = obj.field_rank(sc)  # vs the field
     alone = tie_split_payout(bf, tf + 1, obj.cum).mean(axis=1)
-    if C.shape[0] > max_candidates:                      # keep the most promising candidates
+    if C.shape[0] > max_candidates:  # keep the most promising candidates
         keep = np.sort(np.argsort(-alone, kind="stable")[:max_candidates])
         C, sc, bf, tf, alone = C[keep], sc[keep], bf[keep], tf[keep], alone[keep]
-    inc = incidence(C, D).astype(bool)                   # (C, D)
+    inc = incidence(C, D).astype(bool)  # (C, D)
     alive = np.ones(C.shape[0], dtype=bool)
     counts = np.zeros(D, dtype=np.int64)
     chosen: list[int] = []
@@ -287,8 +350,8 @@ def greedy_portfolio(obj: FieldObjective, candidates: np.ndarray, n_lineups: int
     cur_total = 0.0
     # state of the chosen set per scenario
     ch_scores = np.empty((S, 0))
-    ch_b = np.empty((S, 0), dtype=np.int64)   # field entries above each chosen lineup
-    ch_t = np.empty((S, 0), dtype=np.int64)   # field entries tied (itself excluded)
+    ch_b = np.empty((S, 0), dtype=np.int64)  # field entries above each chosen lineup
+    ch_t = np.empty((S, 0), dtype=np.int64)  # field entries tied (itself excluded)
     for _ in range(n_lineups):
         idx = np.flatnonzero(alive)
         if idx.size == 0:
@@ -315,8 +378,13 @@ def greedy_portfolio(obj: FieldObjective, candidates: np.ndarray, n_lineups: int
         shared = inc[:, C[j]].sum(axis=1)
         alive &= shared <= max_overlap
     ch = np.array(chosen, dtype=np.int64)
-    return PortfolioResult(chosen=ch, lineups=C[ch], gains=np.array(gains),
-                           set_value=np.array(set_vals), standalone=alone[ch])
+    return PortfolioResult(
+        chosen=ch,
+        lineups=C[ch],
+        gains=np.array(gains),
+        set_value=np.array(set_vals),
+        standalone=alone[ch],
+    )
 
 
 def _set_payout(scores, b_field, t_field, cum) -> np.ndarray:
@@ -340,7 +408,7 @@ def _marginal_gains(cand_scores, cand_b, cand_t, ch_scores, ch_b, ch_t, cum) -> 
     eq = (ch_scores[:, None, :] == ch_scores[:, :, None]).sum(axis=2)
     b = ch_b + gt
     t = ch_t + eq
-    delta = tie_split_payout(b, t, cum) - tie_split_payout(b + 1, t, cum)   # (S, n)
+    delta = tie_split_payout(b, t, cum) - tie_split_payout(b + 1, t, cum)  # (S, n)
     order = np.argsort(ch_scores, axis=1, kind="stable")
     srt = np.take_along_axis(ch_scores, order, axis=1)
     dsrt = np.take_along_axis(delta, order, axis=1)
@@ -350,11 +418,11 @@ def _marginal_gains(cand_scores, cand_b, cand_t, ch_scores, ch_b, ch_t, cum) -> 
     span = hi - lo + 1.0
     off = np.arange(S, dtype=np.float64) * span
     flat = (srt - lo + off[:, None]).ravel()
-    q = cand_scores - lo + off[None, :]                  # (C, S)
+    q = cand_scores - lo + off[None, :]  # (C, S)
     left = np.searchsorted(flat, q.ravel(), "left").reshape(q.shape) - (np.arange(S) * n)[None, :]
     right = np.searchsorted(flat, q.ravel(), "right").reshape(q.shape) - (np.arange(S) * n)[None, :]
-    above = n - right                                    # chosen strictly above the candidate
+    above = n - right  # chosen strictly above the candidate
     tied = right - left
     own = tie_split_payout(cand_b + above, cand_t + tied + 1, cum)
-    loss = cdelta[np.arange(S)[None, :], left]           # chosen strictly below the candidate
+    loss = cdelta[np.arange(S)[None, :], left]  # chosen strictly below the candidate
     return (own - loss).mean(axis=1)

@@ -3,6 +3,7 @@
 Pure NumPy, vectorized over any array shape (typically scenarios x drivers).
 Inputs are positions (1-based), lap counts; all broadcast together.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -32,6 +32,7 @@ per driver per scenario, columns
     laps_completed int16, laps_led int16, fastest_laps int16, dk_points float32, fd_points float32.
 `scenario_points_matrix(df, site)` turns it back into (driver_ids, S x D float32 matrix).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,8 +45,15 @@ import pandas as pd
 
 from nascar_pipeline.core import rules
 from nascar_pipeline.core.jax_setup import enable_compilation_cache
-from nascar_pipeline.core.model.data import (DEFAULT_FAST_FRAC, FIELD_SIZE, TRACK_TYPES,
-                                             HistoryData, car_key, scale_start, track_type_index)
+from nascar_pipeline.core.model.data import (
+    DEFAULT_FAST_FRAC,
+    FIELD_SIZE,
+    TRACK_TYPES,
+    HistoryData,
+    car_key,
+    scale_start,
+    track_type_index,
+)
 from nascar_pipeline.core.model.model import INTERMEDIATE, led_feature
 
 enable_compilation_cache()
@@ -70,16 +78,16 @@ _NEG = -1e9
 class ScenarioSet:
     """S x D arrays (columns in driver_id order) for one race."""
 
-    driver_ids: np.ndarray          # (D,) int64, ascending
-    start_position: np.ndarray      # (D,) int16
-    finish_position: np.ndarray     # (S, D) int16, each row a permutation of 1..D
-    dnf: np.ndarray                 # (S, D) bool
-    laps_completed: np.ndarray      # (S, D) int16
-    laps_led: np.ndarray            # (S, D) int16
-    fastest_laps: np.ndarray        # (S, D) int16
-    dk_points: np.ndarray           # (S, D) float32
-    fd_points: np.ndarray           # (S, D) float32
-    utility: np.ndarray             # (S, D) float32: perf + dnf_penalty * P(dnf) of the draw
+    driver_ids: np.ndarray  # (D,) int64, ascending
+    start_position: np.ndarray  # (D,) int16
+    finish_position: np.ndarray  # (S, D) int16, each row a permutation of 1..D
+    dnf: np.ndarray  # (S, D) bool
+    laps_completed: np.ndarray  # (S, D) int16
+    laps_led: np.ndarray  # (S, D) int16
+    fastest_laps: np.ndarray  # (S, D) int16
+    dk_points: np.ndarray  # (S, D) float32
+    fd_points: np.ndarray  # (S, D) float32
+    utility: np.ndarray  # (S, D) float32: perf + dnf_penalty * P(dnf) of the draw
     laps: int
     track_type: str
     start_imputed: bool
@@ -90,23 +98,26 @@ class ScenarioSet:
 
     def to_frame(self) -> pd.DataFrame:
         S, D = self.finish_position.shape
-        df = pd.DataFrame({
-            "scenario": np.repeat(np.arange(S, dtype=np.int32), D),
-            "driver_id": np.tile(self.driver_ids.astype(np.int64), S),
-            "start_position": np.tile(self.start_position.astype(np.int16), S),
-            "finish_position": self.finish_position.reshape(-1).astype(np.int16),
-            "dnf": self.dnf.reshape(-1).astype(bool),
-            "laps_completed": self.laps_completed.reshape(-1).astype(np.int16),
-            "laps_led": self.laps_led.reshape(-1).astype(np.int16),
-            "fastest_laps": self.fastest_laps.reshape(-1).astype(np.int16),
-            "dk_points": self.dk_points.reshape(-1).astype(np.float32),
-            "fd_points": self.fd_points.reshape(-1).astype(np.float32),
-        })
+        df = pd.DataFrame(
+            {
+                "scenario": np.repeat(np.arange(S, dtype=np.int32), D),
+                "driver_id": np.tile(self.driver_ids.astype(np.int64), S),
+                "start_position": np.tile(self.start_position.astype(np.int16), S),
+                "finish_position": self.finish_position.reshape(-1).astype(np.int16),
+                "dnf": self.dnf.reshape(-1).astype(bool),
+                "laps_completed": self.laps_completed.reshape(-1).astype(np.int16),
+                "laps_led": self.laps_led.reshape(-1).astype(np.int16),
+                "fastest_laps": self.fastest_laps.reshape(-1).astype(np.int16),
+                "dk_points": self.dk_points.reshape(-1).astype(np.float32),
+                "fd_points": self.fd_points.reshape(-1).astype(np.float32),
+            }
+        )
         return df.astype(SCENARIO_COLUMNS)
 
 
-def scenario_points_matrix(df: pd.DataFrame, site: str = "draftkings"
-                           ) -> tuple[np.ndarray, np.ndarray]:
+def scenario_points_matrix(
+    df: pd.DataFrame, site: str = "draftkings"
+) -> tuple[np.ndarray, np.ndarray]:
     """race_scenarios long table -> (driver_ids ascending, float32 matrix S x D of the site's
     points)."""
     col = "dk_points" if rules.get_site(site).name == "draftkings" else "fd_points"
@@ -125,20 +136,30 @@ def scenarios_from_frame(df: pd.DataFrame) -> ScenarioSet:
         return df[col].to_numpy().reshape(S, D).astype(dtype)
 
     lc = m("laps_completed", np.int16)
-    return ScenarioSet(driver_ids=ids, start_position=m("start_position", np.int16)[0],
-                       finish_position=m("finish_position", np.int16), dnf=m("dnf", bool),
-                       laps_completed=lc, laps_led=m("laps_led", np.int16),
-                       fastest_laps=m("fastest_laps", np.int16),
-                       dk_points=m("dk_points", np.float32), fd_points=m("fd_points", np.float32),
-                       utility=np.full((S, D), np.nan, np.float32), laps=int(lc.max()),
-                       track_type="", start_imputed=False)
+    return ScenarioSet(
+        driver_ids=ids,
+        start_position=m("start_position", np.int16)[0],
+        finish_position=m("finish_position", np.int16),
+        dnf=m("dnf", bool),
+        laps_completed=lc,
+        laps_led=m("laps_led", np.int16),
+        fastest_laps=m("fastest_laps", np.int16),
+        dk_points=m("dk_points", np.float32),
+        fd_points=m("fd_points", np.float32),
+        utility=np.full((S, D), np.nan, np.float32),
+        laps=int(lc.max()),
+        track_type="",
+        start_imputed=False,
+    )
 
 
-def resolve_start_positions(entries: pd.DataFrame, history_stats: dict
-                            ) -> tuple[np.ndarray, bool]:
+def resolve_start_positions(entries: pd.DataFrame, history_stats: dict) -> tuple[np.ndarray, bool]:
     """Start positions for entries (sorted by driver_id); the documented fallback fills gaps."""
-    sp = pd.to_numeric(entries["start_position"], errors="coerce") if "start_position" in \
-        entries.columns else pd.Series([np.nan] * len(entries))
+    sp = (
+        pd.to_numeric(entries["start_position"], errors="coerce")
+        if "start_position" in entries.columns
+        else pd.Series([np.nan] * len(entries))
+    )
     sp = sp.to_numpy(dtype=float)
     D = len(entries)
     known = ~np.isnan(sp)
@@ -149,7 +170,7 @@ def resolve_start_positions(entries: pd.DataFrame, history_stats: dict
     ids = entries["driver_id"].to_numpy(dtype=np.int64)
     taken = set(int(x) for x in sp[known] if 1 <= x <= D)
     keep = known & np.isin(sp, list(taken))
-    _, first = np.unique(sp[keep], return_index=True)   # duplicates in known: keep the first
+    _, first = np.unique(sp[keep], return_index=True)  # duplicates in known: keep the first
     keep_idx = np.flatnonzero(keep)[first]
     out = np.zeros(D, dtype=np.int16)
     out[keep_idx] = sp[keep_idx].astype(np.int16)
@@ -171,8 +192,23 @@ def _race_laps(laps, track_name, track_type, stats) -> int:
 
 
 @partial(jax.jit, static_argnames=("n_scenarios",))
-def _simulate_kernel(key, post, d_idx, d_known, c_idx, c_known, low_mask, start_s, mask, tt,
-                     laps, down, dnf_beta, fast_frac, n_scenarios):
+def _simulate_kernel(
+    key,
+    post,
+    d_idx,
+    d_known,
+    c_idx,
+    c_known,
+    low_mask,
+    start_s,
+    mask,
+    tt,
+    laps,
+    down,
+    dnf_beta,
+    fast_frac,
+    n_scenarios,
+):
     S = n_scenarios
     N = start_s.shape[0]
     k = jax.random.split(key, 12)
@@ -181,28 +217,40 @@ def _simulate_kernel(key, post, d_idx, d_known, c_idx, c_known, low_mask, start_
     p = jax.tree.map(lambda x: x[draw], post)
 
     low_w = low_mask / jnp.maximum(jnp.sum(low_mask), 1.0)
-    mu_new = jnp.where(jnp.sum(low_mask) > 0, p["skill"] @ low_w, 0.0)          # (S,)
+    mu_new = jnp.where(jnp.sum(low_mask) > 0, p["skill"] @ low_w, 0.0)  # (S,)
     z = jax.random.normal(k[1], (3, S, N))
-    skill = jnp.where(d_known, jnp.take_along_axis(p["skill"], d_idx[None].repeat(S, 0), 1),
-                      mu_new[:, None] + p["sigma_skill"][:, None] * z[0])
-    st = p["skill_track"][:, :, tt]                                              # (S, Dp)
-    skill_track = jnp.where(d_known, jnp.take_along_axis(st, d_idx[None].repeat(S, 0), 1),
-                            p["sigma_track"][:, None] * z[1])
-    car = jnp.where(c_known, jnp.take_along_axis(p["car_effect"], c_idx[None].repeat(S, 0), 1),
-                    p["sigma_car"][:, None] * z[2])
+    skill = jnp.where(
+        d_known,
+        jnp.take_along_axis(p["skill"], d_idx[None].repeat(S, 0), 1),
+        mu_new[:, None] + p["sigma_skill"][:, None] * z[0],
+    )
+    st = p["skill_track"][:, :, tt]  # (S, Dp)
+    skill_track = jnp.where(
+        d_known,
+        jnp.take_along_axis(st, d_idx[None].repeat(S, 0), 1),
+        p["sigma_track"][:, None] * z[1],
+    )
+    car = jnp.where(
+        c_known,
+        jnp.take_along_axis(p["car_effect"], c_idx[None].repeat(S, 0), 1),
+        p["sigma_car"][:, None] * z[2],
+    )
     ability = skill + skill_track + car
     log_scale = jnp.insert(p["log_scale_other"], INTERMEDIATE, 0.0, axis=1)[:, tt]
     perf = jnp.exp(log_scale)[:, None] * ability + p["start_effect"][:, tt][:, None] * start_s
 
-    logit = p["dnf_base"][:, tt][:, None] + p["dnf_start"][:, None] * start_s \
+    logit = (
+        p["dnf_base"][:, tt][:, None]
+        + p["dnf_start"][:, None] * start_s
         + p["dnf_ability"][:, None] * ability
+    )
     dnf = (jax.random.uniform(k[2], (S, N)) < jax.nn.sigmoid(logit)) & mask
     util = jnp.where(mask, perf + p["dnf_penalty"][:, None] * dnf, _NEG)
     noisy = util + jax.random.gumbel(k[3], (S, N))
     # For scoring an observed order: DNF risk folded into the utility (a proper PL per draw).
     util_expected = perf + p["dnf_penalty"][:, None] * jax.nn.sigmoid(logit)
     order = jnp.argsort(-noisy, axis=1)
-    finish = jnp.argsort(order, axis=1) + 1                                      # 1-based
+    finish = jnp.argsort(order, axis=1) + 1  # 1-based
 
     lapsf = laps.astype(jnp.float32)
     run_lc = lapsf - jnp.round(down[jnp.clip(finish - 1, 0, down.shape[0] - 1)] * lapsf)
@@ -225,19 +273,36 @@ def _simulate_kernel(key, post, d_idx, d_known, c_idx, c_known, low_mask, start_
         excess = jnp.sum(counts - capped, axis=1, keepdims=True)
         return capped + winner * excess
 
-    led = allocate(k[5], k[6], p["led_base"][:, tt][:, None] + p["led_perf"][:, None] * perf
-                   + jnp.log(share_done), lapsf)
+    led = allocate(
+        k[5],
+        k[6],
+        p["led_base"][:, tt][:, None] + p["led_perf"][:, None] * perf + jnp.log(share_done),
+        lapsf,
+    )
     phi = jnp.clip(fast_frac[0] + fast_frac[1] * jax.random.normal(k[7], (S,)), 0.2, 0.95)
     n_fast = jnp.round(phi * lapsf)
-    fast = allocate(k[8], k[9], p["fast_base"][:, tt][:, None] + p["fast_perf"][:, None] * perf
-                    + p["fast_led"][:, None] * led_feature(led / lapsf) + jnp.log(share_done),
-                    n_fast)
+    fast = allocate(
+        k[8],
+        k[9],
+        p["fast_base"][:, tt][:, None]
+        + p["fast_perf"][:, None] * perf
+        + p["fast_led"][:, None] * led_feature(led / lapsf)
+        + jnp.log(share_done),
+        n_fast,
+    )
     return finish, dnf, lc, led, fast, util_expected
 
 
-def simulate_race(posterior: dict, data: HistoryData, entries: pd.DataFrame, track_type: str,
-                  laps: int | None = None, n_scenarios: int = 10_000, seed: int = 0,
-                  track_name: str | None = None) -> ScenarioSet:
+def simulate_race(
+    posterior: dict,
+    data: HistoryData,
+    entries: pd.DataFrame,
+    track_type: str,
+    laps: int | None = None,
+    n_scenarios: int = 10_000,
+    seed: int = 0,
+    track_name: str | None = None,
+) -> ScenarioSet:
     """Simulate `n_scenarios` races for `entries` (driver_id, car_number, start_position, ...).
 
     posterior: site -> (draws, ...) arrays (FitResult.flat()); data: the HistoryData of the fit
@@ -259,9 +324,13 @@ def simulate_race(posterior: dict, data: HistoryData, entries: pd.DataFrame, tra
     di, ci = data.driver_index(), data.car_index()
     ids = e["driver_id"].to_numpy(dtype=np.int64)
     if "car_number" in e.columns:
-        season = (e["season"] if "season" in e.columns else
-                  e["race_date"].astype("string").str[:4] if "race_date" in e.columns else
-                  pd.Series(["?"] * D))
+        season = (
+            e["season"]
+            if "season" in e.columns
+            else e["race_date"].astype("string").str[:4]
+            if "race_date" in e.columns
+            else pd.Series(["?"] * D)
+        )
         cars = car_key(season.reset_index(drop=True), e["car_number"]).to_numpy()
     else:
         cars = np.array(["?"] * D)
@@ -286,20 +355,43 @@ def simulate_race(posterior: dict, data: HistoryData, entries: pd.DataFrame, tra
     ff = np.asarray(stats.get("fast_frac", {}).get(t, DEFAULT_FAST_FRAC), np.float32)
     post = {k: jnp.asarray(v, jnp.float32) for k, v in posterior.items()}
 
-    out = _simulate_kernel(jax.random.PRNGKey(seed), post, d_idx, d_known, c_idx, c_known, low,
-                           start_s, mask, np.int32(tt), np.int32(laps_i), down, beta, ff,
-                           n_scenarios=int(n_scenarios))
+    out = _simulate_kernel(
+        jax.random.PRNGKey(seed),
+        post,
+        d_idx,
+        d_known,
+        c_idx,
+        c_known,
+        low,
+        start_s,
+        mask,
+        np.int32(tt),
+        np.int32(laps_i),
+        down,
+        beta,
+        ff,
+        n_scenarios=int(n_scenarios),
+    )
     finish, dnf, lc, led, fast, util = (np.asarray(x)[:, :D] for x in out)
     finish = finish.astype(np.int16)
     st = np.broadcast_to(start[None, :], finish.shape)
     dk = rules.draftkings_points(st, finish, led, fast).astype(np.float32)
     fd = rules.fanduel_points(st, finish, led, lc).astype(np.float32)
-    return ScenarioSet(driver_ids=ids, start_position=start.astype(np.int16),
-                       finish_position=finish, dnf=dnf.astype(bool),
-                       laps_completed=lc.astype(np.int16), laps_led=led.astype(np.int16),
-                       fastest_laps=fast.astype(np.int16), dk_points=dk, fd_points=fd,
-                       utility=util.astype(np.float32), laps=laps_i, track_type=t,
-                       start_imputed=imputed)
+    return ScenarioSet(
+        driver_ids=ids,
+        start_position=start.astype(np.int16),
+        finish_position=finish,
+        dnf=dnf.astype(bool),
+        laps_completed=lc.astype(np.int16),
+        laps_led=led.astype(np.int16),
+        fastest_laps=fast.astype(np.int16),
+        dk_points=dk,
+        fd_points=fd,
+        utility=util.astype(np.float32),
+        laps=laps_i,
+        track_type=t,
+        start_imputed=imputed,
+    )
 
 
 def scenario_sanity(sc: ScenarioSet) -> tuple[bool, dict]:
@@ -311,14 +403,26 @@ def scenario_sanity(sc: ScenarioSet) -> tuple[bool, dict]:
     fast_tot = sc.fastest_laps.astype(np.int64).sum(axis=1)
     led_ok = bool(np.all(led_tot == sc.laps))
     fast_ok = bool(np.all((fast_tot >= 0.15 * sc.laps) & (fast_tot <= 0.96 * sc.laps)))
-    cap_ok = bool(np.all(sc.laps_led <= sc.laps_completed) and
-                  np.all(sc.fastest_laps <= sc.laps_completed) and
-                  np.all(sc.laps_completed <= sc.laps) and np.all(sc.laps_completed >= 0))
+    cap_ok = bool(
+        np.all(sc.laps_led <= sc.laps_completed)
+        and np.all(sc.fastest_laps <= sc.laps_completed)
+        and np.all(sc.laps_completed <= sc.laps)
+        and np.all(sc.laps_completed >= 0)
+    )
     dk_hi, fd_hi = (rules.max_points_bound(s, D, sc.laps) for s in rules.SITES)
     dk_lo, fd_lo = (rules.min_points_bound(s, D) for s in rules.SITES)
-    pts_ok = bool(np.all((sc.dk_points >= dk_lo - 1e-3) & (sc.dk_points <= dk_hi + 1e-3)) and
-                  np.all((sc.fd_points >= fd_lo - 1e-3) & (sc.fd_points <= fd_hi + 1e-3)))
-    details = {"scenarios": S, "drivers": D, "permutations": perm_ok, "laps_led_sum": led_ok,
-               "fastest_laps_total": fast_ok, "lap_caps": cap_ok, "points_in_bounds": pts_ok,
-               "mean_fastest_frac": float(fast_tot.mean() / sc.laps)}
+    pts_ok = bool(
+        np.all((sc.dk_points >= dk_lo - 1e-3) & (sc.dk_points <= dk_hi + 1e-3))
+        and np.all((sc.fd_points >= fd_lo - 1e-3) & (sc.fd_points <= fd_hi + 1e-3))
+    )
+    details = {
+        "scenarios": S,
+        "drivers": D,
+        "permutations": perm_ok,
+        "laps_led_sum": led_ok,
+        "fastest_laps_total": fast_ok,
+        "lap_caps": cap_ok,
+        "points_in_bounds": pts_ok,
+        "mean_fastest_frac": float(fast_tot.mean() / sc.laps),
+    }
     return perm_ok and led_ok and fast_ok and cap_ok and pts_ok, details

@@ -3,6 +3,7 @@
 Keys are slugs `[a-z0-9-]` (no commas, `|` or `...`, which Dagster's UI and CLI
 split on), e.g. `2025-bristol-food-city-500`.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,8 +14,22 @@ MAX_RACE_KEY_LEN = 96
 
 # Words that say "this is a track" without telling tracks apart.
 _GENERIC_TRACK_WORDS = {
-    "international", "motor", "speedway", "raceway", "superspeedway", "race", "course",
-    "circuit", "of", "the", "at", "park", "road", "street", "motorsports", "motorplex",
+    "international",
+    "motor",
+    "speedway",
+    "raceway",
+    "superspeedway",
+    "race",
+    "course",
+    "circuit",
+    "of",
+    "the",
+    "at",
+    "park",
+    "road",
+    "street",
+    "motorsports",
+    "motorplex",
 }
 
 

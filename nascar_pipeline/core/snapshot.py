@@ -5,6 +5,7 @@ Layout: one row per driver-start. `role == "entry"` rows are the target race's e
 races strictly before it. Race-level fields repeat on every row so the file stands alone.
 Contest fields (JSON payouts) are set on entry rows when a contest is known.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -51,8 +52,19 @@ SNAPSHOT_COLUMNS = {
     "contest_payouts": "string",
 }
 
-_RACE_FIELDS = ["race_key", "race_id", "season", "race_date", "race_name", "track_name",
-                "track_type", "track_length_miles", "scheduled_laps", "laps", "lock_time"]
+_RACE_FIELDS = [
+    "race_key",
+    "race_id",
+    "season",
+    "race_date",
+    "race_name",
+    "track_name",
+    "track_type",
+    "track_length_miles",
+    "scheduled_laps",
+    "laps",
+    "lock_time",
+]
 
 
 def build_snapshot(inputs: RaceInputs) -> pd.DataFrame:
@@ -76,13 +88,23 @@ def build_snapshot(inputs: RaceInputs) -> pd.DataFrame:
     out = pd.DataFrame(index=range(len(df)))
     for col, dtype in SNAPSHOT_COLUMNS.items():
         out[col] = (df[col] if col in df.columns else pd.Series([pd.NA] * len(df))).astype(dtype)
-    out = out.sort_values(["role", "race_date", "race_key", "driver_id"],
-                          ascending=[True, True, True, True], kind="stable").reset_index(drop=True)
+    out = out.sort_values(
+        ["role", "race_date", "race_key", "driver_id"],
+        ascending=[True, True, True, True],
+        kind="stable",
+    ).reset_index(drop=True)
     return out
 
 
-SLATE_ENTRY_COLUMNS = ["driver_id", "car_number", "salary", "dk_id", "start_position",
-                       "fd_salary", "fd_id"]
+SLATE_ENTRY_COLUMNS = [
+    "driver_id",
+    "car_number",
+    "salary",
+    "dk_id",
+    "start_position",
+    "fd_salary",
+    "fd_id",
+]
 
 
 def slate_text(entries: pd.DataFrame, contests: pd.DataFrame | None = None):

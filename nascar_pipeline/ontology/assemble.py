@@ -1,21 +1,46 @@
 """Join normalized tables into one race's inputs. Pure pandas; the single definition of
 "a race's history" (results of races strictly before its date) used by every source."""
+
 from __future__ import annotations
 
 import pandas as pd
 
 from nascar_pipeline.core.snapshot import hash_slate_text, slate_text
-from nascar_pipeline.ontology.tables import OntologyTables, RaceInputs, conform
+from nascar_pipeline.ontology.tables import OntologyTables, RaceInputs
 
-_HISTORY_RACE_FIELDS = ["race_key", "race_id", "season", "race_date", "race_name", "track_name",
-                        "track_type", "track_length_miles", "scheduled_laps", "laps"]
-_ENTRY_FIELDS = ["race_key", "driver_id", "car_number", "team", "manufacturer", "start_position",
-                 "salary", "dk_id", "dk_own_pct", "fd_salary", "fd_id"]
+_HISTORY_RACE_FIELDS = [
+    "race_key",
+    "race_id",
+    "season",
+    "race_date",
+    "race_name",
+    "track_name",
+    "track_type",
+    "track_length_miles",
+    "scheduled_laps",
+    "laps",
+]
+_ENTRY_FIELDS = [
+    "race_key",
+    "driver_id",
+    "car_number",
+    "team",
+    "manufacturer",
+    "start_position",
+    "salary",
+    "dk_id",
+    "dk_own_pct",
+    "fd_salary",
+    "fd_id",
+]
 
 
 def _with_names(df: pd.DataFrame, drivers: pd.DataFrame) -> pd.DataFrame:
-    names = drivers[["driver_id", "name"]].drop_duplicates("driver_id").rename(
-        columns={"name": "driver_name"})
+    names = (
+        drivers[["driver_id", "name"]]
+        .drop_duplicates("driver_id")
+        .rename(columns={"name": "driver_name"})
+    )
     return df.merge(names, on="driver_id", how="left")
 
 
@@ -52,8 +77,9 @@ def list_races(tables: OntologyTables) -> pd.DataFrame:
     contests_by_race = dict(tuple(contest_text.groupby(t.contests["race_key"], sort=False)))
     empty_entries, empty_contests = entry_text.head(0), contest_text.head(0)
     races["content_hash"] = [
-        hash_slate_text(entries_by_race.get(key, empty_entries),
-                        contests_by_race.get(key, empty_contests))
+        hash_slate_text(
+            entries_by_race.get(key, empty_entries), contests_by_race.get(key, empty_contests)
+        )
         for key in races["race_key"]
     ]
     races["has_results"] = races["race_key"].isin(set(t.results["race_key"].dropna()))

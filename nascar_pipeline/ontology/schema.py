@@ -1,4 +1,5 @@
 """Neo4j schema of the race ontology: uniqueness constraints and indexes, all IF NOT EXISTS."""
+
 from __future__ import annotations
 
 CONSTRAINTS = {
@@ -16,10 +17,14 @@ INDEXES = {
 
 
 def schema_statements() -> list[str]:
-    out = [f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE n.{prop} IS UNIQUE"
-           for name, (label, prop) in CONSTRAINTS.items()]
-    out += [f"CREATE INDEX {name} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"
-            for name, (label, prop) in INDEXES.items()]
+    out = [
+        f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE n.{prop} IS UNIQUE"
+        for name, (label, prop) in CONSTRAINTS.items()
+    ]
+    out += [
+        f"CREATE INDEX {name} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"
+        for name, (label, prop) in INDEXES.items()
+    ]
     return out
 
 

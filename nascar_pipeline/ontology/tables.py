@@ -6,6 +6,7 @@ world both hand them back for a race; `build_snapshot` turns them into `race_sna
 
 Every table is a pandas DataFrame with exactly the columns below (nullable where noted).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,18 +16,18 @@ import pandas as pd
 # One row per race. `race_key` is the slug of nascar_pipeline.core.slugs.
 RACES_COLUMNS = {
     "race_key": "string",
-    "race_id": "Int64",            # NASCAR's race id (nullable for synthetic/unknown)
+    "race_id": "Int64",  # NASCAR's race id (nullable for synthetic/unknown)
     "season": "Int64",
-    "race_date": "string",         # YYYY-MM-DD
+    "race_date": "string",  # YYYY-MM-DD
     "race_name": "string",
-    "track_id": "string",          # slug of the track name
+    "track_id": "string",  # slug of the track name
     "track_name": "string",
-    "track_type": "string",        # superspeedway | intermediate | short | road
+    "track_type": "string",  # superspeedway | intermediate | short | road
     "track_length_miles": "Float64",
     "scheduled_laps": "Int64",
-    "laps": "Int64",               # laps actually run (null until the race is run)
-    "lock_time": "string",         # ISO-8601 UTC, e.g. 2026-06-28T19:30:00+00:00 (nullable)
-    "status": "string",            # scheduled | final
+    "laps": "Int64",  # laps actually run (null until the race is run)
+    "lock_time": "string",  # ISO-8601 UTC, e.g. 2026-06-28T19:30:00+00:00 (nullable)
+    "status": "string",  # scheduled | final
 }
 
 # One row per driver (NASCAR driver id).
@@ -40,14 +41,14 @@ ENTRIES_COLUMNS = {
     "race_key": "string",
     "driver_id": "Int64",
     "car_number": "string",
-    "team": "string",              # nullable
-    "manufacturer": "string",      # nullable
-    "salary": "Int64",             # DraftKings salary in whole dollars (nullable)
-    "dk_id": "Int64",              # DraftKings player id (nullable)
-    "start_position": "Int64",     # nullable until qualifying
-    "dk_own_pct": "Float64",       # actual DraftKings ownership in % (contest standings), nullable
-    "fd_salary": "Int64",          # FanDuel salary in whole dollars (nullable)
-    "fd_id": "string",             # FanDuel player id, e.g. 123456-78901 (nullable)
+    "team": "string",  # nullable
+    "manufacturer": "string",  # nullable
+    "salary": "Int64",  # DraftKings salary in whole dollars (nullable)
+    "dk_id": "Int64",  # DraftKings player id (nullable)
+    "start_position": "Int64",  # nullable until qualifying
+    "dk_own_pct": "Float64",  # actual DraftKings ownership in % (contest standings), nullable
+    "fd_salary": "Int64",  # FanDuel salary in whole dollars (nullable)
+    "fd_id": "string",  # FanDuel player id, e.g. 123456-78901 (nullable)
 }
 
 # One row per (driver, race) that was run: the FINISHED relationship.
@@ -57,15 +58,15 @@ RESULTS_COLUMNS = {
     "finish_position": "Int64",
     "laps_completed": "Int64",
     "laps_led": "Int64",
-    "fastest_laps": "Int64",       # nullable where loop data is missing
-    "status": "string",            # lower case: running, accident, engine, ...; != running is a DNF
+    "fastest_laps": "Int64",  # nullable where loop data is missing
+    "status": "string",  # lower case: running, accident, engine, ...; != running is a DNF
 }
 
 # One row per contest. `payouts` is JSON: [{"min_place": 1, "max_place": 1, "prize": 1000.0}, ...]
 CONTESTS_COLUMNS = {
     "contest_id": "string",
     "race_key": "string",
-    "site": "string",              # draftkings | fanduel
+    "site": "string",  # draftkings | fanduel
     "name": "string",
     "entry_fee": "Float64",
     "field_size": "Int64",
@@ -110,7 +111,7 @@ class OntologyTables:
     results: pd.DataFrame = field(default_factory=lambda: empty_table("results"))
     contests: pd.DataFrame = field(default_factory=lambda: empty_table("contests"))
 
-    def conformed(self) -> "OntologyTables":
+    def conformed(self) -> OntologyTables:
         return OntologyTables(**{n: conform(n, getattr(self, n)) for n in TABLE_COLUMNS})
 
 

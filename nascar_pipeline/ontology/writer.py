@@ -20,6 +20,7 @@ Rules:
   new race whose key is taken by another race gets `-2`, `-3`, ... (keys are Dagster partitions).
 - A race that is `final` stays final, and a non-final row (a schedule) only fills its blanks.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,13 +50,23 @@ class WriteSummary:
     notes: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        parts = [f"{n} {k}" for k, n in (("races", self.races), ("drivers", self.drivers),
-                                         ("entries", self.entries), ("results", self.results),
-                                         ("contests", self.contests)) if n]
-        return (f"wrote {', '.join(parts) or 'nothing'}: {self.nodes_created} nodes and "
-                f"{self.relationships_created} relationships created, "
-                f"{self.properties_set} properties set"
-                + (f" ({'; '.join(self.notes)})" if self.notes else ""))
+        parts = [
+            f"{n} {k}"
+            for k, n in (
+                ("races", self.races),
+                ("drivers", self.drivers),
+                ("entries", self.entries),
+                ("results", self.results),
+                ("contests", self.contests),
+            )
+            if n
+        ]
+        return (
+            f"wrote {', '.join(parts) or 'nothing'}: {self.nodes_created} nodes and "
+            f"{self.relationships_created} relationships created, "
+            f"{self.properties_set} properties set"
+            + (f" ({'; '.join(self.notes)})" if self.notes else "")
+        )
 
 
 class GraphView:
@@ -69,18 +80,26 @@ class GraphView:
         return pd.DataFrame([r.data() for r in rows], columns=["driver_id", "name"])
 
     def race_exists(self, race_key: str) -> bool:
-        return self.tx.run("MATCH (r:Race {race_key: $k}) RETURN count(r) AS n",
-                           k=race_key).single()["n"] > 0
+        return (
+            self.tx.run("MATCH (r:Race {race_key: $k}) RETURN count(r) AS n", k=race_key).single()[
+                "n"
+            ]
+            > 0
+        )
 
     def require_race(self, race_key: str, source: str) -> None:
         if not self.race_exists(race_key):
-            raise UserInputError(f"file {source}, option --race: unknown race key {race_key!r} "
-                                 "(ingest the schedule, feed or history that creates it first; "
-                                 "check the key with `ingest schedule` output or list_races)")
+            raise UserInputError(
+                f"file {source}, option --race: unknown race key {race_key!r} "
+                "(ingest the schedule, feed or history that creates it first; "
+                "check the key with `ingest schedule` output or list_races)"
+            )
 
     def race_driver_ids(self, race_key: str) -> list[int]:
-        rows = self.tx.run("MATCH (d:Driver)-[:ENTERED]->(:Race {race_key: $k}) "
-                           "RETURN d.driver_id AS id", k=race_key)
+        rows = self.tx.run(
+            "MATCH (d:Driver)-[:ENTERED]->(:Race {race_key: $k}) RETURN d.driver_id AS id",
+            k=race_key,
+        )
         return [r["id"] for r in rows]
 
 
@@ -96,8 +115,10 @@ def _py(v: Any) -> Any:
 
 def _records(df: pd.DataFrame) -> list[dict]:
     cols = list(df.columns)
-    return [{c: _py(v) for c, v in zip(cols, row)}
-            for row in df.astype(object).itertuples(index=False, name=None)]
+    return [
+        {c: _py(v) for c, v in zip(cols, row)}
+        for row in df.astype(object).itertuples(index=False, name=None)
+    ]
 
 
 def _resolve_race_keys(tx, tables: OntologyTables, source: str) -> dict[str, str]:
@@ -113,8 +134,9 @@ def _resolve_race_keys(tx, tables: OntologyTables, source: str) -> dict[str, str
             new = key_by_id[rid]
         else:
             new, n = key, 1
-            while new in used or (new in id_by_key and rid is not None
-                                  and id_by_key[new] not in (None, rid)):
+            while new in used or (
+                new in id_by_key and rid is not None and id_by_key[new] not in (None, rid)
+            ):
                 n += 1
                 new = f"{key}-{n}"
         used.add(new)
@@ -124,26 +146,37 @@ def _resolve_race_keys(tx, tables: OntologyTables, source: str) -> dict[str, str
 
 def _check_references(tx, t: OntologyTables, source: str) -> None:
     keys = set(t.races["race_key"].dropna())
-    refs = set(t.entries["race_key"].dropna()) | set(t.results["race_key"].dropna()) | set(
-        t.contests["race_key"].dropna())
+    refs = (
+        set(t.entries["race_key"].dropna())
+        | set(t.results["race_key"].dropna())
+        | set(t.contests["race_key"].dropna())
+    )
     missing = sorted(refs - keys)
     if missing:
-        found = {r["k"] for r in tx.run("UNWIND $keys AS k MATCH (r:Race {race_key: k}) "
-                                        "RETURN k", keys=missing)}
+        found = {
+            r["k"]
+            for r in tx.run("UNWIND $keys AS k MATCH (r:Race {race_key: k}) RETURN k", keys=missing)
+        }
         unknown = [k for k in missing if k not in found]
         if unknown:
             raise UserInputError(f"file {source}: unknown race key(s) {', '.join(unknown[:10])}")
     ids = set(t.drivers["driver_id"].dropna().astype(int))
     drefs = set(t.entries["driver_id"].dropna().astype(int)) | set(
-        t.results["driver_id"].dropna().astype(int))
+        t.results["driver_id"].dropna().astype(int)
+    )
     dmissing = sorted(drefs - ids)
     if dmissing:
-        found = {r["id"] for r in tx.run("UNWIND $ids AS id MATCH (d:Driver {driver_id: id}) "
-                                         "RETURN id", ids=dmissing)}
+        found = {
+            r["id"]
+            for r in tx.run(
+                "UNWIND $ids AS id MATCH (d:Driver {driver_id: id}) RETURN id", ids=dmissing
+            )
+        }
         unknown = [i for i in dmissing if i not in found]
         if unknown:
-            raise UserInputError(f"file {source}: unknown driver id(s) "
-                                 f"{', '.join(map(str, unknown[:10]))}")
+            raise UserInputError(
+                f"file {source}: unknown driver id(s) {', '.join(map(str, unknown[:10]))}"
+            )
 
 
 _Q_TRACKS = """
@@ -154,15 +187,18 @@ SET t.name = coalesce(row.track_name, t.name),
     t.length_miles = coalesce(row.track_length_miles, t.length_miles)
 """
 
-_RACE_PROPS = ["race_id", "season", "race_date", "race_name", "scheduled_laps", "laps",
-               "lock_time"]
-_Q_RACES = """
+_RACE_PROPS = ["race_id", "season", "race_date", "race_name", "scheduled_laps", "laps", "lock_time"]
+_Q_RACES = (
+    """
 UNWIND $rows AS row
 MERGE (r:Race {race_key: row.race_key})
 WITH r, row, (r.status = 'final' AND coalesce(row.status, '') <> 'final') AS keep
-SET """ + ",\n    ".join(
-    f"r.{p} = CASE WHEN keep THEN coalesce(r.{p}, row.{p}) ELSE coalesce(row.{p}, r.{p}) END"
-    for p in _RACE_PROPS) + """,
+SET """
+    + ",\n    ".join(
+        f"r.{p} = CASE WHEN keep THEN coalesce(r.{p}, row.{p}) ELSE coalesce(row.{p}, r.{p}) END"
+        for p in _RACE_PROPS
+    )
+    + """,
     r.status = CASE WHEN keep THEN r.status ELSE coalesce(row.status, r.status) END
 WITH r, row WHERE row.track_id IS NOT NULL
 MATCH (t:Track {track_id: row.track_id})
@@ -170,6 +206,7 @@ OPTIONAL MATCH (r)-[old:AT]->(o:Track) WHERE o.track_id <> row.track_id
 DELETE old
 MERGE (r)-[:AT]->(t)
 """
+)
 
 _Q_DRIVERS = """
 UNWIND $rows AS row
@@ -177,8 +214,17 @@ MERGE (d:Driver {driver_id: row.driver_id})
 SET d.name = coalesce(row.name, d.name)
 """
 
-_ENTRY_PROPS = ["car_number", "team", "manufacturer", "salary", "dk_id", "start_position",
-                "dk_own_pct", "fd_salary", "fd_id"]
+_ENTRY_PROPS = [
+    "car_number",
+    "team",
+    "manufacturer",
+    "salary",
+    "dk_id",
+    "start_position",
+    "dk_own_pct",
+    "fd_salary",
+    "fd_id",
+]
 # `row.props` holds only the non-null fields: `SET e += props` never erases (= coalesce).
 _Q_ENTRIES = """
 UNWIND $rows AS row
@@ -208,25 +254,34 @@ MATCH (r:Race {race_key: row.race_key})
 MERGE (d)-[f:FINISHED]->(r)
 SET f += row.props
 """
-_RESULT_PROPS = {"finish_position": "position", "laps_completed": "laps_completed",
-                 "laps_led": "laps_led", "fastest_laps": "fastest_laps", "status": "status"}
+_RESULT_PROPS = {
+    "finish_position": "position",
+    "laps_completed": "laps_completed",
+    "laps_led": "laps_led",
+    "fastest_laps": "fastest_laps",
+    "status": "status",
+}
 
 _CONTEST_PROPS = ["site", "name", "entry_fee", "field_size", "max_entries", "payouts"]
-_Q_CONTESTS = """
+_Q_CONTESTS = (
+    """
 UNWIND $rows AS row
 MATCH (r:Race {race_key: row.race_key})
 MERGE (c:Contest {contest_id: row.contest_id})
-SET """ + ",\n    ".join(f"c.{p} = coalesce(row.{p}, c.{p})" for p in _CONTEST_PROPS) + """
+SET """
+    + ",\n    ".join(f"c.{p} = coalesce(row.{p}, c.{p})" for p in _CONTEST_PROPS)
+    + """
 WITH c, r
 OPTIONAL MATCH (c)-[old:FOR]->(o:Race) WHERE o <> r
 DELETE old
 MERGE (c)-[:FOR]->(r)
 """
+)
 
 
 def _run_batches(tx, query: str, rows: list[dict], summary: WriteSummary) -> None:
     for i in range(0, len(rows), BATCH):
-        c = tx.run(query, rows=rows[i:i + BATCH]).consume().counters
+        c = tx.run(query, rows=rows[i : i + BATCH]).consume().counters
         summary.nodes_created += c.nodes_created
         summary.relationships_created += c.relationships_created
         summary.properties_set += c.properties_set
@@ -236,8 +291,13 @@ def _prop_rows(df: pd.DataFrame, props: dict[str, str]) -> list[dict]:
     """[{driver_id, race_key, props: {property: value, non-null only}}]"""
     out = []
     for rec in _records(df[["driver_id", "race_key", *props]]):
-        out.append({"driver_id": rec["driver_id"], "race_key": rec["race_key"],
-                    "props": {p: rec[c] for c, p in props.items() if rec[c] is not None}})
+        out.append(
+            {
+                "driver_id": rec["driver_id"],
+                "race_key": rec["race_key"],
+                "props": {p: rec[c] for c, p in props.items() if rec[c] is not None},
+            }
+        )
     return out
 
 
@@ -256,8 +316,11 @@ def _team_rows(t: OntologyTables) -> tuple[list[dict], list[dict]]:
         latest = g[g["season"] == g["season"].max()]["manufacturer"].dropna()
         make = latest.value_counts().sort_index().idxmax() if len(latest) else None
         teams.append({"team": team, "manufacturer": make})
-    drove = e[["driver_id", "team", "season"]].drop_duplicates().sort_values(
-        ["season", "team", "driver_id"])
+    drove = (
+        e[["driver_id", "team", "season"]]
+        .drop_duplicates()
+        .sort_values(["season", "team", "driver_id"])
+    )
     return teams, _records(drove)
 
 
@@ -279,8 +342,13 @@ DELETE e
 _Q_DROP_STALE_SALARIES = _q_drop_stale_salaries("draftkings")
 
 
-def write_in_tx(tx, tables: OntologyTables, source: str = "<tables>",
-                slate_for: str | None = None, slate_site: str = "draftkings") -> WriteSummary:
+def write_in_tx(
+    tx,
+    tables: OntologyTables,
+    source: str = "<tables>",
+    slate_for: str | None = None,
+    slate_site: str = "draftkings",
+) -> WriteSummary:
     """Write `tables` in transaction `tx`. `slate_for`: the tables hold the race's whole
     salary slate of `slate_site`, so drivers of that race missing from it lose that site's
     salary and id (salary/dk_id on DraftKings, fd_salary/fd_id on FanDuel; an entry that held
@@ -292,16 +360,22 @@ def write_in_tx(tx, tables: OntologyTables, source: str = "<tables>",
         summary.race_keys = mapping
         moved = {k: v for k, v in mapping.items() if k != v}
         if moved:
-            summary.notes.append("kept existing keys: " + ", ".join(
-                f"{k} -> {v}" for k, v in list(moved.items())[:3])
-                + (f" and {len(moved) - 3} more" if len(moved) > 3 else ""))
+            summary.notes.append(
+                "kept existing keys: "
+                + ", ".join(f"{k} -> {v}" for k, v in list(moved.items())[:3])
+                + (f" and {len(moved) - 3} more" if len(moved) > 3 else "")
+            )
             for name in ("races", "entries", "results", "contests"):
                 df = getattr(t, name)
                 df["race_key"] = df["race_key"].map(lambda k: mapping.get(k, k)).astype("string")
     _check_references(tx, t, source)
     tracks = t.races.dropna(subset=["track_id"]).drop_duplicates("track_id", keep="last")
-    _run_batches(tx, _Q_TRACKS, _records(tracks[["track_id", "track_name", "track_type",
-                                                  "track_length_miles"]]), summary)
+    _run_batches(
+        tx,
+        _Q_TRACKS,
+        _records(tracks[["track_id", "track_name", "track_type", "track_length_miles"]]),
+        summary,
+    )
     _run_batches(tx, _Q_RACES, _records(t.races), summary)
     _run_batches(tx, _Q_DRIVERS, _records(t.drivers.drop_duplicates("driver_id")), summary)
     teams, drove = _team_rows(t)
@@ -312,20 +386,27 @@ def write_in_tx(tx, tables: OntologyTables, source: str = "<tables>",
     _run_batches(tx, _Q_CONTESTS, _records(t.contests), summary)
     if slate_for is not None:
         ids = [int(i) for i in t.entries.loc[t.entries["race_key"] == slate_for, "driver_id"]]
-        c = tx.run(_q_drop_stale_salaries(slate_site), key=slate_for,
-                   ids=ids).consume().counters
+        c = tx.run(_q_drop_stale_salaries(slate_site), key=slate_for, ids=ids).consume().counters
         summary.properties_set += c.properties_set
         if c.properties_set:
             summary.notes.append("removed salaries of drivers no longer on the slate")
     summary.races, summary.drivers = len(t.races), len(t.drivers)
-    summary.entries, summary.results, summary.contests = (len(t.entries), len(t.results),
-                                                          len(t.contests))
+    summary.entries, summary.results, summary.contests = (
+        len(t.entries),
+        len(t.results),
+        len(t.contests),
+    )
     return summary
 
 
-def ingest(driver, build: Callable[[GraphView], OntologyTables], source: str = "<tables>",
-           database: str | None = None, slate_for: str | None = None,
-           slate_site: str = "draftkings") -> WriteSummary:
+def ingest(
+    driver,
+    build: Callable[[GraphView], OntologyTables],
+    source: str = "<tables>",
+    database: str | None = None,
+    slate_for: str | None = None,
+    slate_site: str = "draftkings",
+) -> WriteSummary:
     """Build the tables (reads allowed through the GraphView) and write them, all in one
     write transaction: a UserInputError anywhere writes nothing."""
     from nascar_pipeline.ontology.schema import ensure_schema
@@ -333,13 +414,15 @@ def ingest(driver, build: Callable[[GraphView], OntologyTables], source: str = "
     ensure_schema(driver, database)
 
     def work(tx):
-        return write_in_tx(tx, build(GraphView(tx)), source, slate_for=slate_for,
-                           slate_site=slate_site)
+        return write_in_tx(
+            tx, build(GraphView(tx)), source, slate_for=slate_for, slate_site=slate_site
+        )
 
     with driver.session(database=database, notifications_min_severity="OFF") as session:
         return session.execute_write(work)
 
 
-def write_tables(driver, tables: OntologyTables, source: str = "<tables>",
-                 database: str | None = None) -> WriteSummary:
+def write_tables(
+    driver, tables: OntologyTables, source: str = "<tables>", database: str | None = None
+) -> WriteSummary:
     return ingest(driver, lambda _view: tables, source, database)

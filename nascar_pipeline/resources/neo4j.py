@@ -6,9 +6,8 @@
 `source()` returns a `Neo4jRaceSource` on the run's driver (same interface as the embedded
 world resource). The password is never logged: log lines name the URI, user and database only.
 """
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
@@ -18,8 +17,9 @@ class Neo4jResource(ConfigurableResource):
     uri: str = Field(description="Bolt URI, e.g. bolt://127.0.0.1:7687 (NEO4J_URI)")
     user: str = Field(default="neo4j", description="User name (NEO4J_USER)")
     password: str = Field(description="Password (NEO4J_PASSWORD); never logged", repr=False)
-    database: Optional[str] = Field(default=None,
-                                    description="Database name (NEO4J_DATABASE); default db if unset")
+    database: str | None = Field(
+        default=None, description="Database name (NEO4J_DATABASE); default db if unset"
+    )
 
     _driver = PrivateAttr(default=None)
 
@@ -45,5 +45,6 @@ class Neo4jResource(ConfigurableResource):
 
     def describe(self) -> str:
         """Where this resource points, without the password."""
-        return f"{self.uri} as {self.user}" + (f", database {self.database}" if self.database
-                                               else "")
+        return f"{self.uri} as {self.user}" + (
+            f", database {self.database}" if self.database else ""
+        )

@@ -4,6 +4,7 @@
 storage/layout.py), plus a manifest entry per asset per race that the API serves as
 provenance (run id, code version, data version, written at).
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -34,30 +35,43 @@ class _LayoutIOManager(UPathIOManager):
 
     def dump_to_path(self, context: OutputContext, obj: pd.DataFrame, path: UPath) -> None:
         if not isinstance(obj, pd.DataFrame):
-            raise TypeError(f"{context.asset_key.to_user_string()} must return a pandas DataFrame, "
-                            f"got {type(obj).__name__}")
+            raise TypeError(
+                f"{context.asset_key.to_user_string()} must return a pandas DataFrame, "
+                f"got {type(obj).__name__}"
+            )
         asset = context.asset_key.path[-1]
-        with _tracer.start_as_current_span("storage.write", attributes={
-                "storage.path": str(path), "dagster.asset": asset, "rows": len(obj)}):
+        with _tracer.start_as_current_span(
+            "storage.write",
+            attributes={"storage.path": str(path), "dagster.asset": asset, "rows": len(obj)},
+        ):
             data, schema = self.layout.write_parquet(path, obj)
         meta: dict = {
             "dagster/row_count": len(obj),
             "bytes": len(data),
             "dagster/column_schema": TableSchema(
-                columns=[TableColumn(f.name, str(f.type)) for f in schema]),
+                columns=[TableColumn(f.name, str(f.type)) for f in schema]
+            ),
         }
         if context.has_asset_partitions:
             race_key = context.asset_partition_key
             extras = {
-                p.name[len(race_key) + 1:]: self.layout.relative(p)
+                p.name[len(race_key) + 1 :]: self.layout.relative(p)
                 for p in path.parent.iterdir()
-                if p.name.startswith(race_key + ".") and not p.name.endswith(".parquet")
+                if p.name.startswith(race_key + ".")
+                and not p.name.endswith(".parquet")
                 and not p.name.startswith(".")
             }
             entry = self.layout.record(
-                asset=asset, race_key=race_key, path=path, data=data, schema=schema,
-                rows=len(obj), run_id=context.run_id,
-                code_version=_code_version(context), extra_files=extras)
+                asset=asset,
+                race_key=race_key,
+                path=path,
+                data=data,
+                schema=schema,
+                rows=len(obj),
+                run_id=context.run_id,
+                code_version=_code_version(context),
+                extra_files=extras,
+            )
             meta["data_version_sha256"] = entry.data_version
         # UPathIOManager.handle_output adds `path` and whatever get_metadata returns.
         self._pending_metadata = meta
@@ -68,8 +82,10 @@ class _LayoutIOManager(UPathIOManager):
 
     def load_from_path(self, context: InputContext, path: UPath) -> pd.DataFrame:
         if not path.exists():
-            raise FileNotFoundError(f"upstream file {path} is missing: materialize "
-                                    f"{context.asset_key.to_user_string()} for this race first")
+            raise FileNotFoundError(
+                f"upstream file {path} is missing: materialize "
+                f"{context.asset_key.to_user_string()} for this race first"
+            )
         with _tracer.start_as_current_span("storage.read", attributes={"storage.path": str(path)}):
             return self.layout.read_parquet_path(path)
 

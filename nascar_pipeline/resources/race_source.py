@@ -3,6 +3,7 @@
 With NEO4J_URI set, definitions.py binds `race_source` to the Neo4j resource instead; both
 offer `.source() -> RaceSource`, so assets never know which one they read.
 """
+
 from __future__ import annotations
 
 from dagster import ConfigurableResource, InitResourceContext

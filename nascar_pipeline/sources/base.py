@@ -2,6 +2,7 @@
 
 Assets depend on this protocol only; the environment chooses the implementation.
 """
+
 from __future__ import annotations
 
 from typing import Protocol
@@ -34,9 +35,19 @@ class RaceSource(Protocol):
 # returning RACE_RESULTS_COLUMNS, one row per driver who started the race, empty before results
 # are ingested. Raises UnknownRaceError for an unknown key.
 
-RACE_RESULTS_COLUMNS = ["race_key", "driver_id", "driver_name", "start_position",
-                        "finish_position", "laps_completed", "laps_led", "fastest_laps",
-                        "status", "salary", "dk_own_pct"]
+RACE_RESULTS_COLUMNS = [
+    "race_key",
+    "driver_id",
+    "driver_name",
+    "start_position",
+    "finish_position",
+    "laps_completed",
+    "laps_led",
+    "fastest_laps",
+    "status",
+    "salary",
+    "dk_own_pct",
+]
 
 
 class RaceResultsSource(Protocol):
@@ -51,8 +62,12 @@ def race_results_from_tables(tables, race_key: str) -> pd.DataFrame:
         raise UnknownRaceError(f"unknown race key {race_key!r}")
     res = t.results[t.results["race_key"] == race_key]
     ent = t.entries[t.entries["race_key"] == race_key][
-        ["driver_id", "start_position", "salary", "dk_own_pct"]]
-    names = t.drivers[["driver_id", "name"]].drop_duplicates("driver_id").rename(
-        columns={"name": "driver_name"})
+        ["driver_id", "start_position", "salary", "dk_own_pct"]
+    ]
+    names = (
+        t.drivers[["driver_id", "name"]]
+        .drop_duplicates("driver_id")
+        .rename(columns={"name": "driver_name"})
+    )
     out = res.merge(ent, on="driver_id", how="left").merge(names, on="driver_id", how="left")
     return out[RACE_RESULTS_COLUMNS].sort_values("finish_position").reset_index(drop=True)

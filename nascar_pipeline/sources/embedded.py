@@ -4,6 +4,7 @@ RaceSource that serves races from it (no Neo4j, S3 or Postgres needed).
 Layout: `<folder>/{races,drivers,entries,results,contests}.parquet`. Each file is written
 under a temporary name and renamed into place, so a reader never sees half a file.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,22 +53,28 @@ def load_world(folder: str | os.PathLike) -> OntologyTables:
     f = Path(folder)
     missing = [n for n in TABLE_COLUMNS if not (f / f"{n}.parquet").is_file()]
     if missing:
-        what = "no demo world" if len(missing) == len(TABLE_COLUMNS) else \
-            f"an incomplete demo world (missing {', '.join(m + '.parquet' for m in missing)})"
-        raise UserInputError(f"folder {f}: {what}; {SEED_HINT} "
-                             f"(or set NASCAR_WORLD_DIR to a seeded folder)")
+        what = (
+            "no demo world"
+            if len(missing) == len(TABLE_COLUMNS)
+            else f"an incomplete demo world (missing {', '.join(m + '.parquet' for m in missing)})"
+        )
+        raise UserInputError(
+            f"folder {f}: {what}; {SEED_HINT} (or set NASCAR_WORLD_DIR to a seeded folder)"
+        )
     tables = {}
     for name in TABLE_COLUMNS:
         path = f / f"{name}.parquet"
         try:
             df = pd.read_parquet(path)
         except Exception as exc:  # corrupt or foreign file
-            raise UserInputError(f"file {path}: cannot read the world table ({exc}); "
-                                 f"{SEED_HINT} to rewrite it") from exc
+            raise UserInputError(
+                f"file {path}: cannot read the world table ({exc}); {SEED_HINT} to rewrite it"
+            ) from exc
         absent = [c for c in TABLE_COLUMNS[name] if c not in df.columns]
         if absent:
-            raise UserInputError(f"file {path}: missing columns {', '.join(absent)}; "
-                                 f"{SEED_HINT} to rewrite it")
+            raise UserInputError(
+                f"file {path}: missing columns {', '.join(absent)}; {SEED_HINT} to rewrite it"
+            )
         tables[name] = conform(name, df)
     return OntologyTables(**tables)
 

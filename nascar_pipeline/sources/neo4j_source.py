@@ -12,6 +12,7 @@ payload: every value as pandas' "string" dtype renders it, "" for null, entries 
 text of driver_id) and tested equal to it; no pandas work per race, so 1,000 races cost one
 query and a few milliseconds of hashing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,11 +22,23 @@ import pandas as pd
 
 from nascar_pipeline.ontology.assemble import assemble_race_inputs
 from nascar_pipeline.ontology.tables import (
-    CONTESTS_COLUMNS, RACES_COLUMNS, OntologyTables, RaceInputs, conform)
+    CONTESTS_COLUMNS,
+    RACES_COLUMNS,
+    OntologyTables,
+    RaceInputs,
+    conform,
+)
 from nascar_pipeline.sources.base import UnknownRaceError
 
-_SLATE_ENTRY_FIELDS = ["driver_id", "car_number", "salary", "dk_id", "start_position",
-                       "fd_salary", "fd_id"]
+_SLATE_ENTRY_FIELDS = [
+    "driver_id",
+    "car_number",
+    "salary",
+    "dk_id",
+    "start_position",
+    "fd_salary",
+    "fd_id",
+]
 
 _RACE_RETURN = """
   r.race_key AS race_key, r.race_id AS race_id, r.season AS season, r.race_date AS race_date,
@@ -34,15 +47,21 @@ _RACE_RETURN = """
   r.scheduled_laps AS scheduled_laps, r.laps AS laps, r.lock_time AS lock_time,
   r.status AS status"""
 
-_Q_RACE = """
+_Q_RACE = (
+    """
 MATCH (r:Race {race_key: $key})
 OPTIONAL MATCH (r)-[:AT]->(t:Track)
-RETURN""" + _RACE_RETURN
+RETURN"""
+    + _RACE_RETURN
+)
 
-_Q_PRIOR_RACES = """
+_Q_PRIOR_RACES = (
+    """
 MATCH (r:Race) WHERE r.race_date < $date
 OPTIONAL MATCH (r)-[:AT]->(t:Track)
-RETURN""" + _RACE_RETURN
+RETURN"""
+    + _RACE_RETURN
+)
 
 _Q_ENTRIES = """
 MATCH (d:Driver)-[e:ENTERED]->(r:Race)
@@ -82,10 +101,13 @@ RETURN c.contest_id AS contest_id, r.race_key AS race_key, c.site AS site, c.nam
        c.payouts AS payouts
 """
 
-_Q_LIST = """
+_Q_LIST = (
+    """
 MATCH (r:Race)
 OPTIONAL MATCH (r)-[:AT]->(t:Track)
-RETURN""" + _RACE_RETURN + """,
+RETURN"""
+    + _RACE_RETURN
+    + """,
   COLLECT { MATCH (d:Driver)-[e:ENTERED]->(r)
             RETURN [d.driver_id, e.car_number, e.salary, e.dk_id, e.start_position,
                     e.fd_salary, e.fd_id] } AS slate,
@@ -94,6 +116,7 @@ RETURN""" + _RACE_RETURN + """,
                     c.max_entries, c.payouts] } AS contests,
   EXISTS { MATCH (:Driver)-[:FINISHED]->(r) } AS has_results
 """
+)
 
 
 def _text(v) -> str:
@@ -108,13 +131,17 @@ def _text(v) -> str:
 def fast_slate_hash(entries: list[list], contests: list[list]) -> str:
     """core.snapshot.slate_hash for rows from Neo4j: `entries` as [driver_id, car_number,
     salary, dk_id, start_position, fd_salary, fd_id], `contests` as CONTESTS_COLUMNS-ordered lists."""
-    e = sorted(({f: _text(v) for f, v in zip(_SLATE_ENTRY_FIELDS, row)} for row in entries),
-               key=lambda r: r["driver_id"])
+    e = sorted(
+        ({f: _text(v) for f, v in zip(_SLATE_ENTRY_FIELDS, row)} for row in entries),
+        key=lambda r: r["driver_id"],
+    )
     payload: dict = {"entries": e}
     if contests:
         cols = list(CONTESTS_COLUMNS)
-        payload["contests"] = sorted(({c: _text(v) for c, v in zip(cols, row)}
-                                      for row in contests), key=lambda r: r["contest_id"])
+        payload["contests"] = sorted(
+            ({c: _text(v) for c, v in zip(cols, row)} for row in contests),
+            key=lambda r: r["contest_id"],
+        )
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -132,8 +159,9 @@ class Neo4jRaceSource:
         self.owns_driver = owns_driver
 
     def _read(self, work):
-        with self.driver.session(database=self.database, default_access_mode="READ",
-                                 notifications_min_severity="OFF") as s:
+        with self.driver.session(
+            database=self.database, default_access_mode="READ", notifications_min_severity="OFF"
+        ) as s:
             return s.execute_read(work)
 
     def race_tables(self, race_key: str) -> OntologyTables:
@@ -150,7 +178,8 @@ class Neo4jRaceSource:
                 drivers=_frame(tx.run(_Q_DRIVERS), "drivers"),
                 entries=_frame(tx.run(_Q_ENTRIES, key=race_key, date=date), "entries"),
                 results=_frame(tx.run(_Q_RESULTS, date=date), "results")
-                if date is not None else conform("results", pd.DataFrame()),
+                if date is not None
+                else conform("results", pd.DataFrame()),
                 contests=_frame(tx.run(_Q_CONTESTS, key=race_key), "contests"),
             )
 
@@ -182,8 +211,10 @@ class Neo4jRaceSource:
             return [r.data() for r in tx.run(_Q_LIST)]
 
         rows = self._read(work)
-        races = conform("races", pd.DataFrame(rows, columns=[*RACES_COLUMNS, "slate",
-                                                             "contests", "has_results"]))
+        races = conform(
+            "races",
+            pd.DataFrame(rows, columns=[*RACES_COLUMNS, "slate", "contests", "has_results"]),
+        )
         races["content_hash"] = [fast_slate_hash(r["slate"], r["contests"]) for r in rows]
         races["has_results"] = [bool(r["has_results"]) for r in rows]
         return races.sort_values(["race_date", "race_key"]).reset_index(drop=True)

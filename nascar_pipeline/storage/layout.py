@@ -13,6 +13,7 @@ folder, are fsynced, then renamed over the target; on S3 the object is one PUT. 
 reader sees the old file or the new one, never a torn one. Manifests are one file per asset
 so concurrent writers of different assets of one race never lose each other's entries.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,7 +22,7 @@ import json
 import os
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -38,21 +39,21 @@ MANIFEST_DIR = "_manifests"
 class ManifestEntry:
     asset: str
     race_key: str
-    path: str                      # relative to the root
+    path: str  # relative to the root
     run_id: str | None
     code_version: str | None
-    data_version: str              # sha256 of the file's bytes (first 16 hex digits)
-    written_at: str                # ISO-8601 UTC
+    data_version: str  # sha256 of the file's bytes (first 16 hex digits)
+    written_at: str  # ISO-8601 UTC
     rows: int
     bytes: int
-    columns: list[list[str]] = field(default_factory=list)   # [[name, arrow type], ...]
+    columns: list[list[str]] = field(default_factory=list)  # [[name, arrow type], ...]
     extra_files: dict[str, str] = field(default_factory=dict)  # name -> relative path
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, indent=1)
 
     @classmethod
-    def from_json(cls, text: str) -> "ManifestEntry":
+    def from_json(cls, text: str) -> ManifestEntry:
         data = json.loads(text)
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
@@ -111,7 +112,7 @@ class StorageLayout:
         return self.root / MANIFEST_DIR / validate_race_key(race_key) / f"{asset}.json"
 
     def relative(self, path: UPath) -> str:
-        return str(path.path)[len(str(self.root.path)):].lstrip("/")
+        return str(path.path)[len(str(self.root.path)) :].lstrip("/")
 
     # ---- atomic bytes ------------------------------------------------------------------
     def write_bytes_atomic(self, path: UPath, data: bytes) -> None:
@@ -162,18 +163,22 @@ class StorageLayout:
         with path.open("rb") as fh:
             return pq.read_table(fh, columns=columns).to_pandas()
 
-    def read_asset(self, asset: str, race_key: str | None = None,
-                   columns: list[str] | None = None) -> pd.DataFrame:
+    def read_asset(
+        self, asset: str, race_key: str | None = None, columns: list[str] | None = None
+    ) -> pd.DataFrame:
         path = self.asset_path(asset, race_key)
         if not path.exists():
-            raise FileNotFoundError(f"asset {asset!r} is not materialized"
-                                    + (f" for race {race_key!r}" if race_key else ""))
+            raise FileNotFoundError(
+                f"asset {asset!r} is not materialized"
+                + (f" for race {race_key!r}" if race_key else "")
+            )
         return self.read_parquet_path(path, columns)
 
     # ---- manifests -------------------------------------------------------------------------
     def write_manifest_entry(self, entry: ManifestEntry) -> None:
-        self.write_bytes_atomic(self.manifest_path(entry.race_key, entry.asset),
-                                entry.to_json().encode())
+        self.write_bytes_atomic(
+            self.manifest_path(entry.race_key, entry.asset), entry.to_json().encode()
+        )
 
     def read_manifest(self, race_key: str) -> dict[str, ManifestEntry]:
         folder = self.root / MANIFEST_DIR / validate_race_key(race_key)
@@ -192,9 +197,19 @@ class StorageLayout:
             return []
         return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
 
-    def record(self, *, asset: str, race_key: str, path: UPath, data: bytes, schema: pa.Schema,
-               rows: int, run_id: str | None, code_version: str | None,
-               extra_files: dict[str, str] | None = None) -> ManifestEntry:
+    def record(
+        self,
+        *,
+        asset: str,
+        race_key: str,
+        path: UPath,
+        data: bytes,
+        schema: pa.Schema,
+        rows: int,
+        run_id: str | None,
+        code_version: str | None,
+        extra_files: dict[str, str] | None = None,
+    ) -> ManifestEntry:
         entry = ManifestEntry(
             asset=asset,
             race_key=race_key,
@@ -202,7 +217,7 @@ class StorageLayout:
             run_id=run_id,
             code_version=code_version,
             data_version=hashlib.sha256(data).hexdigest()[:16],
-            written_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            written_at=datetime.now(UTC).isoformat(timespec="seconds"),
             rows=int(rows),
             bytes=len(data),
             columns=[[f.name, str(f.type)] for f in schema],

@@ -1,4 +1,5 @@
 """A real S3 API endpoint for tests: moto's server mode on loopback (as s3fs's own tests use)."""
+
 from __future__ import annotations
 
 import os
@@ -28,12 +29,13 @@ class MotoS3Server:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 30.0) -> "MotoS3Server":
+    def start(self, timeout: float = 30.0) -> MotoS3Server:
         exe = Path(sys.executable).with_name("moto_server")
         cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "moto.server"]
         self._proc = subprocess.Popen(
             [*cmd, "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -70,9 +72,13 @@ class MotoS3Server:
     def create_bucket(self, name: str) -> None:
         import boto3
 
-        boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=self.access_key,
-                     aws_secret_access_key=self.secret_key, region_name=self.region
-                     ).create_bucket(Bucket=name)
+        boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name=self.region,
+        ).create_bucket(Bucket=name)
 
     def apply_env(self) -> dict[str, str | None]:
         """Set the variables in os.environ; returns the old values for restore_env."""

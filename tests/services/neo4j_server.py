@@ -12,6 +12,7 @@ is stopped with SIGTERM then SIGKILL. The JVM also dies with its parent (PR_SET_
 
 Needs Java 17+ (JAVA_HOME or `java` on PATH) and Maven (`mvn`) for the first resolution.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -78,15 +79,25 @@ def resolve_classpath(version: str = DEFAULT_VERSION, quiet: bool = True) -> lis
         if not mvn:
             raise RuntimeError("resolving the Neo4j server jars needs Maven (`mvn`) on PATH")
         tmp = home / "classpath.txt.tmp"
-        cmd = [mvn, "-B", *(["-q"] if quiet else []), "-f", str(POM),
-               f"-Dneo4j.version={version}", f"-Dmaven.repo.local={home / 'm2'}",
-               "dependency:build-classpath", f"-Dmdep.outputFile={tmp}",
-               "-Dmdep.includeScope=runtime"]
+        cmd = [
+            mvn,
+            "-B",
+            *(["-q"] if quiet else []),
+            "-f",
+            str(POM),
+            f"-Dneo4j.version={version}",
+            f"-Dmaven.repo.local={home / 'm2'}",
+            "dependency:build-classpath",
+            f"-Dmdep.outputFile={tmp}",
+            "-Dmdep.includeScope=runtime",
+        ]
         started = time.monotonic()
         proc = subprocess.run(cmd, capture_output=quiet, text=True)
         if proc.returncode != 0:
-            raise RuntimeError(f"Maven could not resolve Neo4j {version}:\n"
-                               f"{(proc.stdout or '')[-4000:]}{(proc.stderr or '')[-2000:]}")
+            raise RuntimeError(
+                f"Maven could not resolve Neo4j {version}:\n"
+                f"{(proc.stdout or '')[-4000:]}{(proc.stderr or '')[-2000:]}"
+            )
         os.replace(tmp, cp_file)
         (home / "resolve-seconds.txt").write_text(f"{time.monotonic() - started:.1f}\n")
         jars = cached()
@@ -101,7 +112,9 @@ def unavailable_reason(version: str = DEFAULT_VERSION) -> str | None:
         java_bin()
     except RuntimeError as exc:
         return str(exc)
-    if not (cache_root() / f"neo4j-{version}" / "classpath.txt").exists() and not shutil.which("mvn"):
+    if not (cache_root() / f"neo4j-{version}" / "classpath.txt").exists() and not shutil.which(
+        "mvn"
+    ):
         return "Neo4j jars are not cached and Maven (`mvn`) is not on PATH to resolve them"
     return None
 
@@ -116,10 +129,17 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 class Neo4jServer:
     """One Neo4j Community server process on 127.0.0.1 (see the module docstring)."""
 
-    def __init__(self, version: str = DEFAULT_VERSION, home: str | Path | None = None,
-                 bolt_port: int | None = None, password: str | None = None,
-                 heap: str = "512m", pagecache: str = "128m", user: str = "neo4j",
-                 die_with_parent: bool = True):
+    def __init__(
+        self,
+        version: str = DEFAULT_VERSION,
+        home: str | Path | None = None,
+        bolt_port: int | None = None,
+        password: str | None = None,
+        heap: str = "512m",
+        pagecache: str = "128m",
+        user: str = "neo4j",
+        die_with_parent: bool = True,
+    ):
         self.version = version
         self._own_home = home is None
         self.home = Path(home) if home else Path(tempfile.mkdtemp(prefix="neo4j-test-"))
@@ -153,30 +173,34 @@ class Neo4jServer:
     def _write_config(self) -> Path:
         conf = self.home / "conf"
         conf.mkdir(parents=True, exist_ok=True)
-        (conf / "neo4j.conf").write_text("\n".join([
-            f"server.directories.data={self.home / 'data'}",
-            f"server.directories.logs={self.home / 'logs'}",
-            f"server.directories.run={self.home / 'run'}",
-            f"server.directories.import={self.home / 'import'}",
-            "server.default_listen_address=127.0.0.1",
-            "server.bolt.enabled=true",
-            f"server.bolt.listen_address=127.0.0.1:{self.bolt_port}",
-            "server.bolt.tls_level=DISABLED",
-            "server.http.enabled=false",
-            "server.https.enabled=false",
-            "dbms.security.auth_enabled=true",
-            "dbms.usage_report.enabled=false",
-            f"server.memory.pagecache.size={self.pagecache}",
-            "db.tx_log.rotation.retention_policy=1 files",
-            # stop in ~3 s instead of ~10 s (Bolt's netty quiet period and pool wait)
-            "internal.dbms.bolt.netty_server_shutdown_quiet_period=0",
-            "internal.dbms.bolt.netty_server_shutdown_timeout=2s",
-            "internal.server.bolt.thread_pool_shutdown_wait_time=0s",
-            "",
-        ]))
+        (conf / "neo4j.conf").write_text(
+            "\n".join(
+                [
+                    f"server.directories.data={self.home / 'data'}",
+                    f"server.directories.logs={self.home / 'logs'}",
+                    f"server.directories.run={self.home / 'run'}",
+                    f"server.directories.import={self.home / 'import'}",
+                    "server.default_listen_address=127.0.0.1",
+                    "server.bolt.enabled=true",
+                    f"server.bolt.listen_address=127.0.0.1:{self.bolt_port}",
+                    "server.bolt.tls_level=DISABLED",
+                    "server.http.enabled=false",
+                    "server.https.enabled=false",
+                    "dbms.security.auth_enabled=true",
+                    "dbms.usage_report.enabled=false",
+                    f"server.memory.pagecache.size={self.pagecache}",
+                    "db.tx_log.rotation.retention_policy=1 files",
+                    # stop in ~3 s instead of ~10 s (Bolt's netty quiet period and pool wait)
+                    "internal.dbms.bolt.netty_server_shutdown_quiet_period=0",
+                    "internal.dbms.bolt.netty_server_shutdown_timeout=2s",
+                    "internal.server.bolt.thread_pool_shutdown_wait_time=0s",
+                    "",
+                ]
+            )
+        )
         return conf
 
-    def start(self, timeout: float = 180.0) -> "Neo4jServer":
+    def start(self, timeout: float = 180.0) -> Neo4jServer:
         jars = resolve_classpath(self.version)
         classpath = os.pathsep.join(jars)
         conf = self._write_config()
@@ -184,17 +208,43 @@ class Neo4jServer:
         env = {**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(conf)}
         started = time.monotonic()
         if not (self.home / "data" / "dbms" / "auth.ini").exists():
-            subprocess.run([java, "-Xmx128m", "-cp", classpath, ADMIN_TOOL, "dbms",
-                            "set-initial-password", self.password],
-                           env=env, check=True, capture_output=True, text=True)
+            subprocess.run(
+                [
+                    java,
+                    "-Xmx128m",
+                    "-cp",
+                    classpath,
+                    ADMIN_TOOL,
+                    "dbms",
+                    "set-initial-password",
+                    self.password,
+                ],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
         self._log = open(self.home / "console.log", "ab")
         atexit.register(self.stop)
         for attempt in range(3):
             self.proc = subprocess.Popen(
-                [java, f"-Xms{self.heap}", f"-Xmx{self.heap}", "-XX:+UseG1GC",
-                 "-XX:-OmitStackTraceInFastThrow", "-Dfile.encoding=UTF-8", "-cp", classpath,
-                 ENTRY_POINT, f"--home-dir={self.home}", f"--config-dir={conf}"],
-                env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                [
+                    java,
+                    f"-Xms{self.heap}",
+                    f"-Xmx{self.heap}",
+                    "-XX:+UseG1GC",
+                    "-XX:-OmitStackTraceInFastThrow",
+                    "-Dfile.encoding=UTF-8",
+                    "-cp",
+                    classpath,
+                    ENTRY_POINT,
+                    f"--home-dir={self.home}",
+                    f"--config-dir={conf}",
+                ],
+                env=env,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 preexec_fn=_die_with_parent if self.die_with_parent else None,
             )
             try:
@@ -220,8 +270,9 @@ class Neo4jServer:
         last: Exception | None = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"Neo4j exited with {self.proc.returncode} while starting:\n"
-                                   f"{self.log_tail()}")
+                raise RuntimeError(
+                    f"Neo4j exited with {self.proc.returncode} while starting:\n{self.log_tail()}"
+                )
             try:
                 with socket.create_connection(("127.0.0.1", self.bolt_port), timeout=0.5):
                     pass
@@ -232,16 +283,19 @@ class Neo4jServer:
             except Exception as exc:  # noqa: BLE001 - not up yet
                 last = exc
                 time.sleep(0.25)
-        raise TimeoutError(f"Neo4j did not answer on {self.uri} within {timeout:.0f} s "
-                           f"(last error: {last}):\n{self.log_tail()}")
+        raise TimeoutError(
+            f"Neo4j did not answer on {self.uri} within {timeout:.0f} s "
+            f"(last error: {last}):\n{self.log_tail()}"
+        )
 
     def log_tail(self, n: int = 40) -> str:
         out = []
         for name in ("console.log", "logs/neo4j.log"):
             p = self.home / name
             if p.exists():
-                out.append(f"--- {name}\n" + "\n".join(
-                    p.read_text(errors="replace").splitlines()[-n:]))
+                out.append(
+                    f"--- {name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-n:])
+                )
         return "\n".join(out)
 
     def stop(self, grace: float = 15.0) -> None:
@@ -262,7 +316,7 @@ class Neo4jServer:
         with contextlib.suppress(Exception):
             atexit.unregister(self.stop)
 
-    def __enter__(self) -> "Neo4jServer":
+    def __enter__(self) -> Neo4jServer:
         return self.start() if self.proc is None else self
 
     def __exit__(self, *exc) -> None:
@@ -277,9 +331,11 @@ def clear_database(driver, database: str | None = None) -> None:
 def graph_counts(driver, database: str | None = None) -> dict[str, int]:
     """Node and relationship counts by label / type (for "nothing changed" assertions)."""
     nodes, _, _ = driver.execute_query(
-        "MATCH (n) UNWIND labels(n) AS l RETURN l AS k, count(*) AS c", database_=database)
+        "MATCH (n) UNWIND labels(n) AS l RETURN l AS k, count(*) AS c", database_=database
+    )
     rels, _, _ = driver.execute_query(
-        "MATCH ()-[r]->() RETURN type(r) AS k, count(*) AS c", database_=database)
+        "MATCH ()-[r]->() RETURN type(r) AS k, count(*) AS c", database_=database
+    )
     out = {f"node:{r['k']}": r["c"] for r in nodes}
     out.update({f"rel:{r['k']}": r["c"] for r in rels})
     return out
@@ -295,14 +351,17 @@ def graph_checksum(driver, database: str | None = None) -> str:
     import json
 
     nodes, _, _ = driver.execute_query(
-        "MATCH (n) RETURN labels(n) AS l, properties(n) AS p", database_=database)
+        "MATCH (n) RETURN labels(n) AS l, properties(n) AS p", database_=database
+    )
     rels, _, _ = driver.execute_query(
         f"MATCH (a)-[r]->(b) RETURN type(r) AS t, {_KEY.format(n='a')} AS a, "
-        f"{_KEY.format(n='b')} AS b, properties(r) AS p", database_=database)
-    items = sorted(json.dumps([sorted(r["l"]), r["p"]], sort_keys=True, default=str)
-                   for r in nodes)
-    items += sorted(json.dumps([r["t"], r["a"], r["b"], r["p"]], sort_keys=True, default=str)
-                    for r in rels)
+        f"{_KEY.format(n='b')} AS b, properties(r) AS p",
+        database_=database,
+    )
+    items = sorted(json.dumps([sorted(r["l"]), r["p"]], sort_keys=True, default=str) for r in nodes)
+    items += sorted(
+        json.dumps([r["t"], r["a"], r["b"], r["p"]], sort_keys=True, default=str) for r in rels
+    )
     return hashlib.sha256("\n".join(items).encode()).hexdigest()
 
 

@@ -12,6 +12,7 @@ package), else PATH.
     server.restart()      # stop + start on the same port and data (for durability tests)
     server.stop(); server.cleanup()
 """
+
 from __future__ import annotations
 
 import glob
@@ -37,9 +38,12 @@ def find_pg_bin() -> Path | None:
     env = os.environ.get("PG_BIN")
     if env and (Path(env) / "initdb").exists():
         return Path(env)
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                        key=lambda p: int(Path(p).parent.parent.name)
-                        if Path(p).parent.parent.name.isdigit() else 0)
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: (
+            int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0
+        ),
+    )
     if candidates:
         return Path(candidates[-1]).parent
     initdb = shutil.which("initdb")
@@ -47,7 +51,7 @@ def find_pg_bin() -> Path | None:
 
 
 class PostgresServer:
-    user = "postgres"          # the database superuser (trust auth on loopback only)
+    user = "postgres"  # the database superuser (trust auth on loopback only)
 
     def __init__(self, port: int | None = None, base_dir: str | None = None):
         self.bin = find_pg_bin()
@@ -81,27 +85,55 @@ class PostgresServer:
         self.log.touch()
         self._chown(self.log)
         subprocess.run(
-            self._cmd(str(self.bin / "initdb"), "-D", str(self.data), "-U", self.user,
-                      "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"),
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self._cmd(
+                str(self.bin / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                self.user,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         with open(self.data / "postgresql.conf", "a") as fh:
-            fh.write("\n# test server\n"
-                     f"listen_addresses = '{self.host}'\nport = {self.port}\n"
-                     f"unix_socket_directories = '{self.sockdir}'\n"
-                     "max_connections = 200\nfsync = on\nshared_buffers = 32MB\n")
+            fh.write(
+                "\n# test server\n"
+                f"listen_addresses = '{self.host}'\nport = {self.port}\n"
+                f"unix_socket_directories = '{self.sockdir}'\n"
+                "max_connections = 200\nfsync = on\nshared_buffers = 32MB\n"
+            )
         self._initialized = True
 
-    def start(self, timeout: float = 60.0) -> "PostgresServer":
+    def start(self, timeout: float = 60.0) -> PostgresServer:
         if not self._initialized:
             self.init()
         subprocess.run(
-            self._cmd(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
-                      "-w", "-t", str(int(timeout)), "start"),
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self._cmd(
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log),
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "start",
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            ready = subprocess.run([str(self.bin / "pg_isready"), "-h", self.host, "-p",
-                                    str(self.port)], capture_output=True)
+            ready = subprocess.run(
+                [str(self.bin / "pg_isready"), "-h", self.host, "-p", str(self.port)],
+                capture_output=True,
+            )
             if ready.returncode == 0:
                 return self
             time.sleep(0.2)
@@ -112,11 +144,19 @@ class PostgresServer:
             return
         subprocess.run(
             self._cmd(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"),
-            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def is_running(self) -> bool:
-        return subprocess.run([str(self.bin / "pg_isready"), "-h", self.host, "-p",
-                               str(self.port)], capture_output=True).returncode == 0
+        return (
+            subprocess.run(
+                [str(self.bin / "pg_isready"), "-h", self.host, "-p", str(self.port)],
+                capture_output=True,
+            ).returncode
+            == 0
+        )
 
     def restart(self) -> None:
         self.stop()
@@ -129,9 +169,26 @@ class PostgresServer:
     # ---- SQL helpers -----------------------------------------------------------------
     def psql(self, sql: str, db: str = "postgres") -> str:
         out = subprocess.run(
-            [str(self.bin / "psql"), "-h", self.host, "-p", str(self.port), "-U", self.user,
-             "-d", db, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql],
-            check=True, capture_output=True, text=True)
+            [
+                str(self.bin / "psql"),
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                "-d",
+                db,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-At",
+                "-c",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return out.stdout
 
     def create_database(self, name: str) -> str:

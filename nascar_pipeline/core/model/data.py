@@ -20,6 +20,7 @@ compiled NUTS and simulation programs are reused across races (and from the pers
   `COUNT_BUCKET`. Most cars lead no lap, and a Dirichlet-multinomial slot with count 0 adds
   lgamma(0 + a) - lgamma(a) = 0, so the model evaluates lgamma (its costliest op) only there.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,8 +42,8 @@ COUNT_BUCKET = 256
 class ModelConfig:
     """What defines the data a fit sees (part of the fit-cache key)."""
 
-    half_life_days: float = 365.0     # time decay of the likelihood: a race a year old counts half
-    history_days: int = 1155          # window of history used (about three seasons and a bit)
+    half_life_days: float = 365.0  # time decay of the likelihood: a race a year old counts half
+    history_days: int = 1155  # window of history used (about three seasons and a bit)
     field_size: int = FIELD_SIZE
     race_bucket: int = 16
     driver_bucket: int = 16
@@ -60,7 +61,11 @@ def scale_start(start) -> np.ndarray:
 
 
 def track_type_index(track_type) -> int:
-    t = str(track_type).strip().lower() if track_type is not None and not pd.isna(track_type) else ""
+    t = (
+        str(track_type).strip().lower()
+        if track_type is not None and not pd.isna(track_type)
+        else ""
+    )
     return TRACK_TYPES.index(t) if t in TRACK_TYPES else TRACK_TYPES.index(DEFAULT_TRACK_TYPE)
 
 
@@ -85,13 +90,13 @@ def sparse_counts(counts: np.ndarray, bucket: int = COUNT_BUCKET) -> dict:
 @dataclass
 class HistoryData:
     arrays: dict
-    driver_ids: np.ndarray           # index -> driver_id, length n_drivers (real ones)
-    car_numbers: list                # index -> car key "<season>-<car number>", length n_cars
+    driver_ids: np.ndarray  # index -> driver_id, length n_drivers (real ones)
+    car_numbers: list  # index -> car key "<season>-<car number>", length n_cars
     race_keys: list
     n_drivers_padded: int
     n_cars_padded: int
-    starts: np.ndarray               # starts per driver index in the window
-    weighted_starts: np.ndarray      # sum of race weights per driver index
+    starts: np.ndarray  # starts per driver index in the window
+    weighted_starts: np.ndarray  # sum of race weights per driver index
     stats: dict = field(default_factory=dict)
     reference_date: str = ""
 
@@ -122,8 +127,12 @@ def clean_history(history: pd.DataFrame) -> pd.DataFrame:
     h["race_date"] = h["race_date"].astype(str)
     tt = h["track_type"].astype("string").str.lower()
     if "track_name" in h.columns:
-        known = (pd.DataFrame({"t": h["track_name"], "tt": tt}).dropna()
-                 .groupby("t")["tt"].agg(lambda s: s.mode().iloc[0]))
+        known = (
+            pd.DataFrame({"t": h["track_name"], "tt": tt})
+            .dropna()
+            .groupby("t")["tt"]
+            .agg(lambda s: s.mode().iloc[0])
+        )
         tt = tt.fillna(h["track_name"].map(known))
     h["track_type"] = tt.fillna(DEFAULT_TRACK_TYPE)
     h["status"] = h["status"].astype("string").str.lower().fillna("running")
@@ -137,8 +146,9 @@ def clean_history(history: pd.DataFrame) -> pd.DataFrame:
     h["finish_position"] = pd.to_numeric(h["finish_position"]).astype(int)
     h["driver_id"] = pd.to_numeric(h["driver_id"]).astype(np.int64)
     h["car_number"] = h["car_number"].astype("string").fillna("?").astype(str)
-    h["car_key"] = car_key(h["season"] if "season" in h.columns else h["race_date"].str[:4],
-                           h["car_number"])
+    h["car_key"] = car_key(
+        h["season"] if "season" in h.columns else h["race_date"].str[:4], h["car_number"]
+    )
     return h
 
 
@@ -151,20 +161,36 @@ def car_key(season, car_number) -> pd.Series:
 
 def history_hash(history: pd.DataFrame, config: ModelConfig, extra: dict | None = None) -> str:
     """A stable hash of the history rows the model uses plus the config: the fit-cache key."""
-    cols = ["race_key", "race_date", "track_type", "track_name", "laps", "driver_id", "car_number",
-            "start_position", "finish_position", "laps_completed", "laps_led", "fastest_laps",
-            "status"]
+    cols = [
+        "race_key",
+        "race_date",
+        "track_type",
+        "track_name",
+        "laps",
+        "driver_id",
+        "car_number",
+        "start_position",
+        "finish_position",
+        "laps_completed",
+        "laps_led",
+        "fastest_laps",
+        "status",
+    ]
     h = history[[c for c in cols if c in history.columns]].astype("string").fillna("")
     h = h.sort_values(list(h.columns)).reset_index(drop=True)
     digest = hashlib.sha256()
     digest.update(pd.util.hash_pandas_object(h, index=False).values.tobytes())
-    digest.update(json.dumps({"config": config.as_dict(), "extra": extra or {}},
-                             sort_keys=True, default=str).encode())
+    digest.update(
+        json.dumps(
+            {"config": config.as_dict(), "extra": extra or {}}, sort_keys=True, default=str
+        ).encode()
+    )
     return digest.hexdigest()[:20]
 
 
-def prepare_history(history: pd.DataFrame, config: ModelConfig = ModelConfig(),
-                    target_date: str | None = None) -> HistoryData:
+def prepare_history(
+    history: pd.DataFrame, config: ModelConfig = ModelConfig(), target_date: str | None = None
+) -> HistoryData:
     """Build model arrays from history rows strictly before `target_date` (default: all rows),
     within `config.history_days` of the last race; weights relative to the day after it."""
     h = clean_history(history)
@@ -172,8 +198,11 @@ def prepare_history(history: pd.DataFrame, config: ModelConfig = ModelConfig(),
         h = h[pd.to_datetime(h["race_date"]) < pd.Timestamp(target_date)]
     # Weights and the window are relative to the day after the last history race, so a fit
     # depends on the history rows alone (races with identical history share one fit).
-    ref = (pd.Timestamp(h["race_date"].max()) + pd.Timedelta(days=1) if len(h)
-           else pd.Timestamp("2000-01-01"))
+    ref = (
+        pd.Timestamp(h["race_date"].max()) + pd.Timedelta(days=1)
+        if len(h)
+        else pd.Timestamp("2000-01-01")
+    )
     h = h[pd.to_datetime(h["race_date"]) >= ref - pd.Timedelta(days=config.history_days)]
     h = h.sort_values(["race_date", "race_key", "finish_position"]).reset_index(drop=True)
 
@@ -182,17 +211,22 @@ def prepare_history(history: pd.DataFrame, config: ModelConfig = ModelConfig(),
     driver_ids = np.array(sorted(h["driver_id"].unique()), dtype=np.int64)
     car_numbers = sorted(h["car_key"].unique())
     R = _pad(len(race_keys), config.race_bucket)
-    Dp = _pad(len(driver_ids) + 1, config.driver_bucket)   # +1: at least one spare slot
+    Dp = _pad(len(driver_ids) + 1, config.driver_bucket)  # +1: at least one spare slot
     Cp = _pad(len(car_numbers) + 1, config.driver_bucket)
     d_idx = {int(d): i for i, d in enumerate(driver_ids)}
     c_idx = {c: i for i, c in enumerate(car_numbers)}
 
     a = {
-        "drv": np.zeros((R, N), np.int32), "car": np.zeros((R, N), np.int32),
-        "mask": np.zeros((R, N), np.float32), "start": np.zeros((R, N), np.float32),
-        "dnf": np.zeros((R, N), np.float32), "frac": np.ones((R, N), np.float32),
-        "led": np.zeros((R, N), np.float32), "fast": np.zeros((R, N), np.float32),
-        "fast_ok": np.zeros((R,), np.float32), "tt": np.ones((R,), np.int32),
+        "drv": np.zeros((R, N), np.int32),
+        "car": np.zeros((R, N), np.int32),
+        "mask": np.zeros((R, N), np.float32),
+        "start": np.zeros((R, N), np.float32),
+        "dnf": np.zeros((R, N), np.float32),
+        "frac": np.ones((R, N), np.float32),
+        "led": np.zeros((R, N), np.float32),
+        "fast": np.zeros((R, N), np.float32),
+        "fast_ok": np.zeros((R,), np.float32),
+        "tt": np.ones((R,), np.int32),
         "w": np.zeros((R,), np.float32),
     }
     starts = np.zeros(len(driver_ids))
@@ -226,10 +260,18 @@ def prepare_history(history: pd.DataFrame, config: ModelConfig = ModelConfig(),
     for name in ("led", "fast"):
         a.update({f"{name}_{k}": v for k, v in sparse_counts(a[name]).items()})
 
-    return HistoryData(arrays=a, driver_ids=driver_ids, car_numbers=car_numbers,
-                       race_keys=race_keys, n_drivers_padded=Dp, n_cars_padded=Cp, starts=starts,
-                       weighted_starts=wstarts, stats=empirical_stats(h),
-                       reference_date=str(ref.date()))
+    return HistoryData(
+        arrays=a,
+        driver_ids=driver_ids,
+        car_numbers=car_numbers,
+        race_keys=race_keys,
+        n_drivers_padded=Dp,
+        n_cars_padded=Cp,
+        starts=starts,
+        weighted_starts=wstarts,
+        stats=empirical_stats(h),
+        reference_date=str(ref.date()),
+    )
 
 
 def empirical_stats(h: pd.DataFrame) -> dict:
@@ -246,10 +288,12 @@ def empirical_stats(h: pd.DataFrame) -> dict:
         stats["laps_by_track"] = {}
         stats["laps_by_type"] = {}
         return stats
-    race = h.groupby("race_key").agg(tt=("track_type", "first"), laps=("laps", "first"),
-                                     fast=("fastest_laps", lambda s: s.sum(min_count=len(s))),
-                                     track=("track_name", "first") if "track_name" in h else
-                                     ("track_type", "first"))
+    race = h.groupby("race_key").agg(
+        tt=("track_type", "first"),
+        laps=("laps", "first"),
+        fast=("fastest_laps", lambda s: s.sum(min_count=len(s))),
+        track=("track_name", "first") if "track_name" in h else ("track_type", "first"),
+    )
     race["ff"] = race["fast"] / race["laps"]
     ff = {}
     for t in TRACK_TYPES:
@@ -268,13 +312,22 @@ def empirical_stats(h: pd.DataFrame) -> dict:
     run["rank"] = run.groupby("race_key")["finish_position"].rank(method="first").astype(int)
     run["down"] = ((run["laps"] - run["laps_completed"]) / run["laps"]).clip(0, 1)
     by_rank = run.groupby("rank")["down"].median()
-    stats["laps_down"] = [float(by_rank.get(k, by_rank.iloc[-1] if len(by_rank) else 0.0))
-                          for k in range(1, FIELD_SIZE + 1)]
-    recent = (h.sort_values("race_date").groupby("driver_id").tail(10)
-              .groupby("driver_id")["start_position"].apply(
-                  lambda s: pd.to_numeric(s, errors="coerce").mean()))
+    stats["laps_down"] = [
+        float(by_rank.get(k, by_rank.iloc[-1] if len(by_rank) else 0.0))
+        for k in range(1, FIELD_SIZE + 1)
+    ]
+    recent = (
+        h.sort_values("race_date")
+        .groupby("driver_id")
+        .tail(10)
+        .groupby("driver_id")["start_position"]
+        .apply(lambda s: pd.to_numeric(s, errors="coerce").mean())
+    )
     stats["recent_start"] = {int(k): float(v) for k, v in recent.dropna().items()}
-    stats["laps_by_track"] = {str(k): float(v) for k, v in
-                              race.groupby("track")["laps"].median().items()}
-    stats["laps_by_type"] = {str(k): float(v) for k, v in race.groupby("tt")["laps"].median().items()}
+    stats["laps_by_track"] = {
+        str(k): float(v) for k, v in race.groupby("track")["laps"].median().items()
+    }
+    stats["laps_by_type"] = {
+        str(k): float(v) for k, v in race.groupby("tt")["laps"].median().items()
+    }
     return stats

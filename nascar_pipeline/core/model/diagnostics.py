@@ -6,12 +6,13 @@ race_model_fit summary, not gated);
 `convergence_check(diag)` -> (passed, reasons), the rule the blocking asset check applies:
 R-hat <= 1.01, bulk ESS >= 400 for every skill parameter, divergences <= 1 % of draws.
 """
+
 from __future__ import annotations
 
 import numpy as np
 from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 
-SKILL_SITES = ("skill", "skill_track")      # driver-level skill parameters (real drivers)
+SKILL_SITES = ("skill", "skill_track")  # driver-level skill parameters (real drivers)
 RHAT_MAX = 1.01
 ESS_MIN = 400.0
 DIVERGENCE_MAX = 0.01
@@ -40,8 +41,9 @@ def per_parameter(posterior: dict, n_drivers: int, sites=SKILL_SITES) -> dict:
     return out
 
 
-def summarize_convergence(posterior: dict, diverging: np.ndarray, n_drivers: int,
-                          num_steps: np.ndarray | None = None) -> dict:
+def summarize_convergence(
+    posterior: dict, diverging: np.ndarray, n_drivers: int, num_steps: np.ndarray | None = None
+) -> dict:
     pp = per_parameter(posterior, n_drivers)
     rhat_max = max((float(np.max(r)) for r, _ in pp.values() if r.size), default=np.inf)
     ess_min = min((float(np.min(e)) for _, e in pp.values() if e.size), default=0.0)
@@ -54,22 +56,30 @@ def summarize_convergence(posterior: dict, diverging: np.ndarray, n_drivers: int
         "ess_bulk_min": ess_min,
         "divergences": int(div.sum()),
         "divergence_rate": float(div.sum() / max(n_draws, 1)),
-        "per_site": {k: {"rhat_max": float(np.max(r)), "ess_bulk_min": float(np.min(e))}
-                     for k, (r, e) in pp.items()},
+        "per_site": {
+            k: {"rhat_max": float(np.max(r)), "ess_bulk_min": float(np.min(e))}
+            for k, (r, e) in pp.items()
+        },
     }
     if num_steps is not None:
         d["mean_leapfrog_steps"] = float(np.mean(num_steps))
     return d
 
 
-def convergence_check(diag: dict, rhat_max: float = RHAT_MAX, ess_min: float = ESS_MIN,
-                      divergence_max: float = DIVERGENCE_MAX) -> tuple[bool, list[str]]:
+def convergence_check(
+    diag: dict,
+    rhat_max: float = RHAT_MAX,
+    ess_min: float = ESS_MIN,
+    divergence_max: float = DIVERGENCE_MAX,
+) -> tuple[bool, list[str]]:
     reasons = []
     if not diag.get("rhat_max", np.inf) <= rhat_max:
         reasons.append(f"R-hat {diag.get('rhat_max'):.4f} > {rhat_max}")
     if not diag.get("ess_bulk_min", 0.0) >= ess_min:
         reasons.append(f"bulk ESS {diag.get('ess_bulk_min'):.0f} < {ess_min:.0f}")
     if not diag.get("divergence_rate", 1.0) <= divergence_max:
-        reasons.append(f"divergences {100 * diag.get('divergence_rate', 1.0):.2f} % > "
-                       f"{100 * divergence_max:.0f} %")
+        reasons.append(
+            f"divergences {100 * diag.get('divergence_rate', 1.0):.2f} % > "
+            f"{100 * divergence_max:.0f} %"
+        )
     return (not reasons), reasons

@@ -11,6 +11,7 @@
 Timings separate compilation (JAX trace + lowering + backend compile or cache load, measured by
 jax.monitoring events) from warm-up and sampling.
 """
+
 from __future__ import annotations
 
 import time
@@ -34,9 +35,11 @@ from nascar_pipeline.core.model.model import POSTERIOR_SITES, race_model
 
 enable_compilation_cache()
 
-_COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration",
-                   "/jax/core/compile/jaxpr_to_mlir_module_duration",
-                   "/jax/core/compile/backend_compile_duration")
+_COMPILE_EVENTS = (
+    "/jax/core/compile/jaxpr_trace_duration",
+    "/jax/core/compile/jaxpr_to_mlir_module_duration",
+    "/jax/core/compile/backend_compile_duration",
+)
 
 
 @dataclass(frozen=True)
@@ -59,14 +62,14 @@ class FitConfig:
 
 @dataclass
 class FitResult:
-    posterior: dict                   # site -> (chains, draws, ...) numpy arrays
-    diverging: np.ndarray             # (chains, draws) bool
-    num_steps: np.ndarray             # (chains, draws) leapfrog steps
+    posterior: dict  # site -> (chains, draws, ...) numpy arrays
+    diverging: np.ndarray  # (chains, draws) bool
+    num_steps: np.ndarray  # (chains, draws) leapfrog steps
     data: HistoryData
     diagnostics: dict
     timings: dict
     config: dict = field(default_factory=dict)
-    init_state: tuple | None = None   # (locs, scales) unconstrained, from the posterior: warm start
+    init_state: tuple | None = None  # (locs, scales) unconstrained, from the posterior: warm start
 
     def flat(self) -> dict:
         """site -> (chains * draws, ...)."""
@@ -118,13 +121,19 @@ def svi_init(data: HistoryData, cfg: FitConfig, rng_key):
     kwargs = {k: jnp.asarray(v) for k, v in data.arrays.items()}
     model = bound_model(data)
     k_init, k_run = jax.random.split(rng_key)
-    info = initialize_model(k_init, model, model_kwargs=kwargs, dynamic_args=True,
-                            init_strategy=init_to_median(num_samples=15))
+    info = initialize_model(
+        k_init,
+        model,
+        model_kwargs=kwargs,
+        dynamic_args=True,
+        init_strategy=init_to_median(num_samples=15),
+    )
     z0 = info.param_info.z
     flat0, unravel = ravel_pytree(z0)
     raw0 = jnp.full_like(flat0, _inv_softplus(0.1))
     state, losses = _advi_steps(model, unravel, cfg.svi_steps, cfg.svi_lr)(
-        (flat0, raw0), k_run, kwargs)
+        (flat0, raw0), k_run, kwargs
+    )
     loc, raw = state
     locs = unravel(loc)
     scales = unravel(jax.nn.softplus(raw))
@@ -163,8 +172,9 @@ def _advi_steps(model, unravel, n_steps: int, lr: float):
     return jax.jit(run)
 
 
-def fit_model(data: HistoryData, cfg: FitConfig = FitConfig(), init: tuple | None = None
-              ) -> FitResult:
+def fit_model(
+    data: HistoryData, cfg: FitConfig = FitConfig(), init: tuple | None = None
+) -> FitResult:
     """Fit the race model to prepared history. `init` = (locs, scales) from an earlier SVI fit of
     the same shapes (a warm start; skips SVI)."""
     enable_compilation_cache()
@@ -193,17 +203,32 @@ def fit_model(data: HistoryData, cfg: FitConfig = FitConfig(), init: tuple | Non
     leaves, treedef = jax.tree.flatten(locs)
     noise_keys = jax.random.split(k_jit, len(leaves))
     scale_leaves = jax.tree.leaves(scales)
-    init_params = jax.tree.unflatten(treedef, [
-        l[None] + cfg.init_jitter * s[None] * jax.random.normal(nk, (C,) + l.shape)
-        for l, s, nk in zip(leaves, scale_leaves, noise_keys)])
+    init_params = jax.tree.unflatten(
+        treedef,
+        [
+            l[None] + cfg.init_jitter * s[None] * jax.random.normal(nk, (C,) + l.shape)
+            for l, s, nk in zip(leaves, scale_leaves, noise_keys)
+        ],
+    )
     if C == 1:
         init_params = jax.tree.map(lambda x: x[0], init_params)
     inv_mass, _ = ravel_pytree(jax.tree.map(lambda s: jnp.clip(s, 1e-3, 10.0) ** 2, scales))
 
-    kernel = NUTS(model, inverse_mass_matrix=inv_mass, target_accept_prob=cfg.target_accept,
-                  max_tree_depth=cfg.max_tree_depth)
-    mcmc = MCMC(kernel, num_warmup=cfg.num_warmup, num_samples=cfg.num_samples, num_chains=C,
-                chain_method="sequential", progress_bar=False, jit_model_args=True)
+    kernel = NUTS(
+        model,
+        inverse_mass_matrix=inv_mass,
+        target_accept_prob=cfg.target_accept,
+        max_tree_depth=cfg.max_tree_depth,
+    )
+    mcmc = MCMC(
+        kernel,
+        num_warmup=cfg.num_warmup,
+        num_samples=cfg.num_samples,
+        num_chains=C,
+        chain_method="sequential",
+        progress_bar=False,
+        jit_model_args=True,
+    )
     with _phase(timings, "warmup"):
         mcmc.warmup(k_warm, init_params=init_params, **kwargs)
         jax.block_until_ready(mcmc.post_warmup_state)
@@ -223,9 +248,16 @@ def fit_model(data: HistoryData, cfg: FitConfig = FitConfig(), init: tuple | Non
     timings["sampling_s"] = timings["sampling_wall_s"] - timings["sampling_compile_s"]
     timings["total_s"] = sum(v for k, v in timings.items() if k.endswith("_wall_s"))
     diag["ess_per_s"] = diag["ess_bulk_min"] / max(timings["sampling_s"], 1e-9)
-    return FitResult(posterior=posterior, diverging=diverging, num_steps=num_steps, data=data,
-                     diagnostics=diag, timings=timings, config=cfg.as_dict(),
-                     init_state=init_state)
+    return FitResult(
+        posterior=posterior,
+        diverging=diverging,
+        num_steps=num_steps,
+        data=data,
+        diagnostics=diag,
+        timings=timings,
+        config=cfg.as_dict(),
+        init_state=init_state,
+    )
 
 
 def posterior_init_state(latent: dict) -> tuple[dict, dict]:
@@ -250,8 +282,10 @@ def remap_init(init: tuple, old: HistoryData, new: HistoryData) -> tuple[dict, d
     re-indexed by driver id / car number (new ones start at the prior: loc 0, scale 1)."""
     locs, scales = init
     out_l, out_s = {}, {}
-    maps = {"driver": (old.driver_index(), new.driver_ids, new.n_drivers_padded),
-            "car": (old.car_index(), new.car_numbers, new.n_cars_padded)}
+    maps = {
+        "driver": (old.driver_index(), new.driver_ids, new.n_drivers_padded),
+        "car": (old.car_index(), new.car_numbers, new.n_cars_padded),
+    }
     for k in locs:
         l, sc = np.asarray(locs[k]), np.asarray(scales[k])
         kind = "driver" if k in _BY_DRIVER else "car" if k in _BY_CAR else None

@@ -19,6 +19,7 @@ fastest laps also follow laps led (log1p(20 * share led)). Totals always add up.
 
 Every race's log-likelihood is multiplied by its weight w (time decay; 0 for padding).
 """
+
 from __future__ import annotations
 
 import jax
@@ -38,7 +39,7 @@ def dirichlet_multinomial_ll(counts, alpha, mask):
     The dense reference form; the model uses `dirichlet_multinomial_weighted` (same value)."""
     a = jnp.where(mask > 0, alpha, 1.0)
     total = jnp.sum(counts * mask, axis=-1)
-    a_sum = jnp.maximum(jnp.sum(a * mask, axis=-1), 1e-3)   # empty (padding) races: 0 ll
+    a_sum = jnp.maximum(jnp.sum(a * mask, axis=-1), 1e-3)  # empty (padding) races: 0 ll
     per_slot = (gammaln(counts + a) - gammaln(a)) * mask
     return gammaln(a_sum) - gammaln(total + a_sum) + jnp.sum(per_slot, axis=-1)
 
@@ -63,7 +64,7 @@ def plackett_luce_ll(util, mask):
     u = jnp.where(mask > 0, util, _NEG)
     m = jax.lax.stop_gradient(jnp.max(u, axis=-1, keepdims=True))
     n = u.shape[-1]
-    upper = jnp.triu(jnp.ones((n, n), u.dtype))          # tail[i] = sum_{j >= i} exp(u_j - m)
+    upper = jnp.triu(jnp.ones((n, n), u.dtype))  # tail[i] = sum_{j >= i} exp(u_j - m)
     tail = jnp.log(jnp.exp(u - m) @ upper.T + 1e-30) + m
     return jnp.sum((u - tail) * mask, axis=-1)
 
@@ -77,8 +78,28 @@ def led_feature(led_share):
     return jnp.log1p(20.0 * led_share)
 
 
-def race_model(drv, car, mask, start, dnf, frac, led, fast, fast_ok, tt, w, drv_real, led_idx,
-               led_cnt, led_on, fast_idx, fast_cnt, fast_on, n_drivers, n_cars):
+def race_model(
+    drv,
+    car,
+    mask,
+    start,
+    dnf,
+    frac,
+    led,
+    fast,
+    fast_ok,
+    tt,
+    w,
+    drv_real,
+    led_idx,
+    led_cnt,
+    led_on,
+    fast_idx,
+    fast_cnt,
+    fast_on,
+    n_drivers,
+    n_cars,
+):
     T = N_TRACK_TYPES
     # --- skills: hierarchical, non-centred -------------------------------------------------
     sigma_skill = numpyro.sample("sigma_skill", dist.HalfNormal(1.0))
@@ -91,15 +112,17 @@ def race_model(drv, car, mask, start, dnf, frac, led, fast, fast_ok, tt, w, drv_
     level = jnp.sum(raw * drv_real) / jnp.maximum(jnp.sum(drv_real), 1.0)
     skill = numpyro.deterministic("skill", raw - level * drv_real)
     sigma_track = numpyro.sample("sigma_track", dist.HalfNormal(0.5))
-    track_z = numpyro.sample("skill_track_z",
-                             dist.Normal(0.0, 1.0).expand([n_drivers, T]).to_event(2))
+    track_z = numpyro.sample(
+        "skill_track_z", dist.Normal(0.0, 1.0).expand([n_drivers, T]).to_event(2)
+    )
     skill_track = numpyro.deterministic("skill_track", sigma_track * track_z)
     sigma_car = numpyro.sample("sigma_car", dist.HalfNormal(0.25))
     car_z = numpyro.sample("car_z", dist.Normal(0.0, 1.0).expand([n_cars]).to_event(1))
     car_effect = numpyro.deterministic("car_effect", sigma_car * car_z)
     # --- race-type effects -------------------------------------------------------------------
-    log_scale_other = numpyro.sample("log_scale_other",
-                                     dist.Normal(0.0, 0.5).expand([T - 1]).to_event(1))
+    log_scale_other = numpyro.sample(
+        "log_scale_other", dist.Normal(0.0, 0.5).expand([T - 1]).to_event(1)
+    )
     log_scale = jnp.insert(log_scale_other, INTERMEDIATE, 0.0)
     start_effect = numpyro.sample("start_effect", dist.Normal(0.0, 2.0).expand([T]).to_event(1))
     dnf_penalty = numpyro.sample("dnf_penalty", dist.Normal(-3.0, 2.0))
@@ -113,7 +136,7 @@ def race_model(drv, car, mask, start, dnf, frac, led, fast, fast_ok, tt, w, drv_
     fast_led = numpyro.sample("fast_led", dist.Normal(0.0, 1.0))
 
     # --- per start -----------------------------------------------------------------------------
-    ability = skill[drv] + skill_track[drv, tt[:, None]] + car_effect[car]          # (R, N)
+    ability = skill[drv] + skill_track[drv, tt[:, None]] + car_effect[car]  # (R, N)
     perf = jnp.exp(log_scale[tt])[:, None] * ability + start_effect[tt][:, None] * start
 
     order_ll = plackett_luce_ll(perf + dnf_penalty * dnf, mask)
@@ -126,17 +149,40 @@ def race_model(drv, car, mask, start, dnf, frac, led, fast, fast_ok, tt, w, drv_
 
     log_share = jnp.log(jnp.clip(frac, 0.02, 1.0))
     alpha_led = concentration(led_base[tt][:, None] + led_perf * perf + log_share)
-    numpyro.factor("laps_led", dirichlet_multinomial_weighted(
-        led, alpha_led, mask, led_idx, led_cnt, led_on, w))
+    numpyro.factor(
+        "laps_led",
+        dirichlet_multinomial_weighted(led, alpha_led, mask, led_idx, led_cnt, led_on, w),
+    )
 
     led_share = led / jnp.maximum(jnp.sum(led, axis=-1, keepdims=True), 1.0)
-    alpha_fast = concentration(fast_base[tt][:, None] + fast_perf * perf
-                               + fast_led * led_feature(led_share) + log_share)
-    numpyro.factor("fastest_laps", dirichlet_multinomial_weighted(
-        fast, alpha_fast, mask, fast_idx, fast_cnt, fast_on, w * fast_ok))
+    alpha_fast = concentration(
+        fast_base[tt][:, None] + fast_perf * perf + fast_led * led_feature(led_share) + log_share
+    )
+    numpyro.factor(
+        "fastest_laps",
+        dirichlet_multinomial_weighted(
+            fast, alpha_fast, mask, fast_idx, fast_cnt, fast_on, w * fast_ok
+        ),
+    )
 
 
 # Sites kept from a fit (the simulator needs these; the z's are not stored).
-POSTERIOR_SITES = ("sigma_skill", "skill", "sigma_track", "skill_track", "sigma_car", "car_effect",
-                   "log_scale_other", "start_effect", "dnf_penalty", "dnf_base", "dnf_start",
-                   "dnf_ability", "led_base", "led_perf", "fast_base", "fast_perf", "fast_led")
+POSTERIOR_SITES = (
+    "sigma_skill",
+    "skill",
+    "sigma_track",
+    "skill_track",
+    "sigma_car",
+    "car_effect",
+    "log_scale_other",
+    "start_effect",
+    "dnf_penalty",
+    "dnf_base",
+    "dnf_start",
+    "dnf_ability",
+    "led_base",
+    "led_perf",
+    "fast_base",
+    "fast_perf",
+    "fast_led",
+)

@@ -1,4 +1,5 @@
 """Helpers shared by the parsers: reading files, typed cells with line numbers, race keys."""
+
 from __future__ import annotations
 
 import csv
@@ -32,9 +33,15 @@ class Problems:
             return
         shown = self.items[:MAX_LISTED]
         more = len(self.items) - len(shown)
-        msg = f"file {self.path}, " + shown[0] if len(self.items) == 1 else (
-            f"file {self.path}: {len(self.items)} problems:\n  " + "\n  ".join(shown)
-            + (f"\n  ... and {more} more" if more else ""))
+        msg = (
+            f"file {self.path}, " + shown[0]
+            if len(self.items) == 1
+            else (
+                f"file {self.path}: {len(self.items)} problems:\n  "
+                + "\n  ".join(shown)
+                + (f"\n  ... and {more} more" if more else "")
+            )
+        )
         raise UserInputError(msg)
 
     def fail(self, where: str, problem: str) -> None:
@@ -57,8 +64,10 @@ def read_json(path: str | Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserInputError(f"file {path}, line {exc.lineno}, column {exc.colno}: invalid or "
-                             f"truncated JSON ({exc.msg})") from None
+        raise UserInputError(
+            f"file {path}, line {exc.lineno}, column {exc.colno}: invalid or "
+            f"truncated JSON ({exc.msg})"
+        ) from None
 
 
 def read_csv_rows(path: str | Path) -> list[list[str]]:
@@ -76,16 +85,20 @@ def read_csv_table(path: str | Path, required: list[str]) -> pd.DataFrame:
     header = [h.strip() for h in rows[0]]
     missing = [c for c in required if c not in header]
     if missing:
-        raise UserInputError(f"file {path}, line 1 (header): missing column(s) "
-                             f"{', '.join(missing)}; found: {', '.join(header)}")
+        raise UserInputError(
+            f"file {path}, line 1 (header): missing column(s) "
+            f"{', '.join(missing)}; found: {', '.join(header)}"
+        )
     probs = Problems(path)
     data, lines = [], []
     for i, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
             continue
         if len(row) != len(header):
-            probs.add(f"line {i}", f"{len(row)} cells, the header has {len(header)} "
-                                   f"(truncated or malformed row)")
+            probs.add(
+                f"line {i}",
+                f"{len(row)} cells, the header has {len(header)} (truncated or malformed row)",
+            )
             continue
         data.append([c.strip() for c in row])
         lines.append(i)
@@ -95,8 +108,16 @@ def read_csv_table(path: str | Path, required: list[str]) -> pd.DataFrame:
     return df
 
 
-def parse_int(value: Any, probs: Problems, where: str, field: str, *, required: bool = True,
-              minimum: int | None = None, maximum: int | None = None) -> int | None:
+def parse_int(
+    value: Any,
+    probs: Problems,
+    where: str,
+    field: str,
+    *,
+    required: bool = True,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int | None:
     """An int from a CSV cell or JSON value; adds a problem and returns None when invalid."""
     if value is None or (isinstance(value, str) and value.strip() == ""):
         if required:
@@ -123,8 +144,16 @@ def parse_int(value: Any, probs: Problems, where: str, field: str, *, required: 
     return out
 
 
-def parse_float(value: Any, probs: Problems, where: str, field: str, *, required: bool = True,
-                minimum: float | None = None, maximum: float | None = None) -> float | None:
+def parse_float(
+    value: Any,
+    probs: Problems,
+    where: str,
+    field: str,
+    *,
+    required: bool = True,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> float | None:
     if value is None or (isinstance(value, str) and value.strip() == ""):
         if required:
             probs.add(f"{where}, field {field}", "missing value")
@@ -160,8 +189,9 @@ def parse_date(value: Any, probs: Problems, where: str, field: str) -> str | Non
     return text
 
 
-def parse_text(value: Any, probs: Problems, where: str, field: str, *,
-               required: bool = True) -> str | None:
+def parse_text(
+    value: Any, probs: Problems, where: str, field: str, *, required: bool = True
+) -> str | None:
     text = "" if value is None else str(value).strip()
     if not text:
         if required:
@@ -175,11 +205,17 @@ def assign_race_keys(races: pd.DataFrame) -> pd.Series:
     races of one file share a key, the earliest (by race_date, then race_id) keeps it and the
     others get `-2`, `-3`, ... in that order. (Across files, the writer keeps the key a race
     already has in the graph, found by race_id.)"""
-    base = [make_race_key(s, t, n) for s, t, n in
-            zip(races["season"], races["track_name"], races["race_name"])]
-    order = sorted(range(len(races)), key=lambda i: (str(races["race_date"].iloc[i]),
-                                                      int(races["race_id"].iloc[i] or 0)
-                                                      if pd.notna(races["race_id"].iloc[i]) else 0))
+    base = [
+        make_race_key(s, t, n)
+        for s, t, n in zip(races["season"], races["track_name"], races["race_name"])
+    ]
+    order = sorted(
+        range(len(races)),
+        key=lambda i: (
+            str(races["race_date"].iloc[i]),
+            int(races["race_id"].iloc[i] or 0) if pd.notna(races["race_id"].iloc[i]) else 0,
+        ),
+    )
     used: set[str] = set()
     keys: list[str | None] = [None] * len(races)
     for i in order:
@@ -192,8 +228,9 @@ def assign_race_keys(races: pd.DataFrame) -> pd.Series:
     return pd.Series(keys, index=races.index, dtype="string")
 
 
-def check_permutation(positions: list[tuple[int, int | None]], probs: Problems, where: str,
-                      field: str) -> None:
+def check_permutation(
+    positions: list[tuple[int, int | None]], probs: Problems, where: str, field: str
+) -> None:
     """`positions`: (line or index, position) pairs of one race: must be exactly 1..N."""
     vals = [p for _, p in positions if p is not None]
     if len(vals) != len(positions):
@@ -204,10 +241,17 @@ def check_permutation(positions: list[tuple[int, int | None]], probs: Problems, 
         missing = sorted(set(range(1, n + 1)) - set(vals))
         detail = []
         if dups:
-            detail.append("duplicated " + ", ".join(
-                f"{p} (lines {', '.join(str(l) for l, q in positions if q == p)})" for p in dups[:5]))
+            detail.append(
+                "duplicated "
+                + ", ".join(
+                    f"{p} (lines {', '.join(str(l) for l, q in positions if q == p)})"
+                    for p in dups[:5]
+                )
+            )
         if missing:
             detail.append(f"missing {', '.join(map(str, missing[:10]))}")
-        probs.add(f"{where}, field {field}",
-                  f"finishing positions of {n} cars are not a permutation of 1..{n}: "
-                  + "; ".join(detail))
+        probs.add(
+            f"{where}, field {field}",
+            f"finishing positions of {n} cars are not a permutation of 1..{n}: "
+            + "; ".join(detail),
+        )

@@ -20,6 +20,7 @@ Payout checks: ranges start at place 1, are contiguous and non-overlapping (each
 the previous max_place + 1, min_place <= max_place), end within the field size, and prizes are
 positive and non-increasing. Stored payouts are normalized JSON (sorted keys, prizes as floats).
 """
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,12 @@ import pandas as pd
 
 from nascar_pipeline.core.rules import SITES
 from nascar_pipeline.ontology.parsers._common import (
-    Problems, parse_float, parse_int, parse_text, read_json)
+    Problems,
+    parse_float,
+    parse_int,
+    parse_text,
+    read_json,
+)
 from nascar_pipeline.ontology.tables import OntologyTables, conform
 
 
@@ -52,15 +58,18 @@ def _payouts(items, field_size: int | None, probs: Problems, w: str) -> str | No
         if lo > hi:
             probs.add(f, f"min_place {lo} is after max_place {hi}")
         if lo != prev_max + 1:
-            probs.add(f"{f}, field min_place",
-                      f"{lo} should be {prev_max + 1}: ranges must start at 1 and be contiguous "
-                      + ("(gap)" if lo > prev_max + 1 else "(overlap)"))
+            probs.add(
+                f"{f}, field min_place",
+                f"{lo} should be {prev_max + 1}: ranges must start at 1 and be contiguous "
+                + ("(gap)" if lo > prev_max + 1 else "(overlap)"),
+            )
         if prize <= 0:
             probs.add(f"{f}, field prize", f"{prize} is not positive")
         if prev_prize is not None and prize > prev_prize:
-            probs.add(f"{f}, field prize",
-                      f"{prize} is more than the better place's {prev_prize} (prizes must not "
-                      "increase)")
+            probs.add(
+                f"{f}, field prize",
+                f"{prize} is more than the better place's {prev_prize} (prizes must not increase)",
+            )
         if field_size is not None and hi > field_size:
             probs.add(f"{f}, field max_place", f"{hi} is beyond the field size {field_size}")
         prev_max, prev_prize = hi, prize
@@ -95,15 +104,25 @@ def parse_contest(path: str | Path, race_key: str) -> OntologyTables:
         if site and site not in SITES:
             probs.add(f"{where}, field site", f"{site!r} is not one of {', '.join(SITES)}")
         field_size = parse_int(c.get("field_size"), probs, where, "field_size", minimum=1)
-        max_entries = parse_int(c.get("max_entries"), probs, where, "max_entries", minimum=1,
-                                maximum=field_size)
-        rows.append({
-            "contest_id": cid, "race_key": race_key, "site": site or None,
-            "name": parse_text(c.get("name"), probs, where, "name"),
-            "entry_fee": parse_float(c.get("entry_fee"), probs, where, "entry_fee", minimum=0),
-            "field_size": field_size, "max_entries": max_entries,
-            "payouts": _payouts(c.get("payouts"), field_size, probs,
-                                f"{w}.payouts" if w != "field" else "field payouts"),
-        })
+        max_entries = parse_int(
+            c.get("max_entries"), probs, where, "max_entries", minimum=1, maximum=field_size
+        )
+        rows.append(
+            {
+                "contest_id": cid,
+                "race_key": race_key,
+                "site": site or None,
+                "name": parse_text(c.get("name"), probs, where, "name"),
+                "entry_fee": parse_float(c.get("entry_fee"), probs, where, "entry_fee", minimum=0),
+                "field_size": field_size,
+                "max_entries": max_entries,
+                "payouts": _payouts(
+                    c.get("payouts"),
+                    field_size,
+                    probs,
+                    f"{w}.payouts" if w != "field" else "field payouts",
+                ),
+            }
+        )
     probs.raise_if_any()
     return OntologyTables(contests=conform("contests", pd.DataFrame(rows)))

@@ -17,6 +17,7 @@ driver); every name matched (all unmatched names listed in one error). The race 
 against the graph by the ingest command. The file is the race's whole FanDuel slate: on
 ingest, entrants of the race missing from it lose fd_salary and fd_id (writer `slate_site`).
 """
+
 from __future__ import annotations
 
 import re
@@ -39,12 +40,19 @@ def _name(rec: dict) -> str:
     nick = (rec.get("Nickname") or "").strip()
     if nick:
         return nick
-    return " ".join(p for p in ((rec.get("First Name") or "").strip(),
-                                (rec.get("Last Name") or "").strip()) if p)
+    return " ".join(
+        p
+        for p in ((rec.get("First Name") or "").strip(), (rec.get("Last Name") or "").strip())
+        if p
+    )
 
 
-def parse_fd_salaries(path: str | Path, race_key: str, known_drivers: pd.DataFrame,
-                      race_driver_ids: Iterable[int] = ()) -> OntologyTables:
+def parse_fd_salaries(
+    path: str | Path,
+    race_key: str,
+    known_drivers: pd.DataFrame,
+    race_driver_ids: Iterable[int] = (),
+) -> OntologyTables:
     raw = read_csv_table(path, REQUIRED)
     probs = Problems(path)
     if raw.empty:
@@ -65,19 +73,29 @@ def parse_fd_salaries(path: str | Path, race_key: str, known_drivers: pd.DataFra
             continue
         key = name_key(name)
         if key in by_name:
-            probs.add(f"{w}, field Nickname", f"duplicate driver {name!r} (also line {by_name[key]})")
+            probs.add(
+                f"{w}, field Nickname", f"duplicate driver {name!r} (also line {by_name[key]})"
+            )
         by_name.setdefault(key, line)
         salary_text = rec["Salary"].replace(",", "").lstrip("$")
-        salary = parse_int(salary_text if salary_text else rec["Salary"], probs, w, "Salary",
-                           minimum=1, maximum=SALARY_CAP)
+        salary = parse_int(
+            salary_text if salary_text else rec["Salary"],
+            probs,
+            w,
+            "Salary",
+            minimum=1,
+            maximum=SALARY_CAP,
+        )
         fd_id = rec["Id"]
         m = FD_ID_RE.match(fd_id)
         if not fd_id:
             probs.add(f"{w}, field Id", "missing value")
             fd_id = None
         elif not m:
-            probs.add(f"{w}, field Id", f"{fd_id!r} is not a FanDuel player id "
-                                        "(<slate>-<player>, e.g. 123456-78901)")
+            probs.add(
+                f"{w}, field Id",
+                f"{fd_id!r} is not a FanDuel player id (<slate>-<player>, e.g. 123456-78901)",
+            )
             fd_id = None
         else:
             slates.setdefault(m.group(1), line)
@@ -93,17 +111,23 @@ def parse_fd_salaries(path: str | Path, race_key: str, known_drivers: pd.DataFra
             unmatched.append(f"{name!r} (line {line}{'' if why == 'unmatched' else ', ' + why})")
             continue
         if did in by_driver:
-            probs.add(f"{w}, field Nickname", f"{name!r} is the same driver ({did}) as line "
-                                             f"{by_driver[did]}")
+            probs.add(
+                f"{w}, field Nickname",
+                f"{name!r} is the same driver ({did}) as line {by_driver[did]}",
+            )
         by_driver.setdefault(did, line)
-        rows.append({"race_key": race_key, "driver_id": did, "fd_salary": salary,
-                     "fd_id": fd_id})
+        rows.append({"race_key": race_key, "driver_id": did, "fd_salary": salary, "fd_id": fd_id})
     if len(slates) > 1:
-        probs.add("field Id", "ids of more than one FanDuel slate: "
-                  + ", ".join(f"{s} (line {ln})" for s, ln in list(slates.items())[:5])
-                  + " (export the player list of one slate)")
+        probs.add(
+            "field Id",
+            "ids of more than one FanDuel slate: "
+            + ", ".join(f"{s} (line {ln})" for s, ln in list(slates.items())[:5])
+            + " (export the player list of one slate)",
+        )
     if unmatched:
-        probs.add("field Nickname", f"{len(unmatched)} name(s) match no known driver: "
-                                    + "; ".join(unmatched))
+        probs.add(
+            "field Nickname",
+            f"{len(unmatched)} name(s) match no known driver: " + "; ".join(unmatched),
+        )
     probs.raise_if_any()
     return OntologyTables(entries=conform("entries", pd.DataFrame(rows)))

@@ -13,6 +13,7 @@ lacks); loop data for none of the feed's races, or a loopstats driver who is not
 results, is an error; loop data of other races in the same file is ignored.
 Track type/length come from parsers/tracks.py.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,7 +22,13 @@ import pandas as pd
 
 from nascar_pipeline.core.slugs import slugify
 from nascar_pipeline.ontology.parsers._common import (
-    Problems, assign_race_keys, check_permutation, parse_int, parse_text, read_json)
+    Problems,
+    assign_race_keys,
+    check_permutation,
+    parse_int,
+    parse_text,
+    read_json,
+)
 from nascar_pipeline.ontology.parsers._feedtime import feed_date_and_lock
 from nascar_pipeline.ontology.parsers.tracks import track_info
 from nascar_pipeline.ontology.tables import OntologyTables, conform
@@ -61,8 +68,9 @@ def parse_feed(path: str | Path, loopstats: str | Path | None = None) -> Ontolog
     data = read_json(path)
     probs = Problems(path)
     if not isinstance(data, dict) or not isinstance(data.get("weekend_race"), list):
-        probs.fail("field weekend_race", "missing: expected a weekend feed with a "
-                                         "weekend_race list")
+        probs.fail(
+            "field weekend_race", "missing: expected a weekend feed with a weekend_race list"
+        )
     fast = parse_loopstats(loopstats) if loopstats else {}
     fast_all = set(fast)
     lprobs = Problems(loopstats or "")
@@ -75,8 +83,9 @@ def parse_feed(path: str | Path, loopstats: str | Path | None = None) -> Ontolog
         if race.get("series_id") not in (None, 1):
             continue
         rid = parse_int(race.get("race_id"), probs, w, "race_id", minimum=1)
-        season = parse_int(race.get("race_season"), probs, w, "race_season", minimum=1900,
-                           maximum=2200)
+        season = parse_int(
+            race.get("race_season"), probs, w, "race_season", minimum=1900, maximum=2200
+        )
         name = parse_text(race.get("race_name"), probs, w, "race_name")
         track = parse_text(race.get("track_name"), probs, w, "track_name")
         when = race.get("date_scheduled") or race.get("race_date")
@@ -85,22 +94,36 @@ def parse_feed(path: str | Path, loopstats: str | Path | None = None) -> Ontolog
             date, lock = feed_date_and_lock(when)
         except (TypeError, ValueError):
             probs.add(f"{w}, field date_scheduled", f"{when!r} is not an ISO date-time")
-        sched = parse_int(race.get("scheduled_laps"), probs, w, "scheduled_laps",
-                          required=False, minimum=1)
+        sched = parse_int(
+            race.get("scheduled_laps"), probs, w, "scheduled_laps", required=False, minimum=1
+        )
         res = race.get("results") or []
         if not isinstance(res, list):
             probs.add(f"{w}, field results", "expected a list")
             res = []
-        final = bool(res) and any(isinstance(r, dict) and r.get("finishing_position")
-                                  for r in res)
-        laps = parse_int(race.get("actual_laps"), probs, w, "actual_laps", required=False,
-                         minimum=0) if final else None
+        final = bool(res) and any(isinstance(r, dict) and r.get("finishing_position") for r in res)
+        laps = (
+            parse_int(race.get("actual_laps"), probs, w, "actual_laps", required=False, minimum=0)
+            if final
+            else None
+        )
         ttype, length = track_info(track)
-        races.append({"race_id": rid, "season": season, "race_date": date, "race_name": name,
-                      "track_name": track, "track_id": slugify(track) if track else None,
-                      "track_type": ttype, "track_length_miles": length,
-                      "scheduled_laps": sched, "laps": laps or None, "lock_time": lock,
-                      "status": "final" if final else "scheduled"})
+        races.append(
+            {
+                "race_id": rid,
+                "season": season,
+                "race_date": date,
+                "race_name": name,
+                "track_name": track,
+                "track_id": slugify(track) if track else None,
+                "track_type": ttype,
+                "track_length_miles": length,
+                "scheduled_laps": sched,
+                "laps": laps or None,
+                "lock_time": lock,
+                "status": "final" if final else "scheduled",
+            }
+        )
         loop = fast.pop(rid, None) if rid is not None else None
         seen: set[int] = set()
         positions = []
@@ -116,39 +139,65 @@ def parse_feed(path: str | Path, loopstats: str | Path | None = None) -> Ontolog
             dname = parse_text(r.get("driver_fullname"), probs, f, "driver_fullname")
             if did is not None and dname:
                 drivers.setdefault(did, dname)
-            entry = {"race_id": rid, "driver_id": did,
-                     "car_number": parse_text(r.get("car_number"), probs, f, "car_number"),
-                     "team": (str(r.get("team_name") or "").strip() or None),
-                     "manufacturer": (str(r.get("car_make") or "").strip() or None),
-                     "start_position": parse_int(r.get("starting_position"), probs, f,
-                                                 "starting_position", required=False,
-                                                 minimum=0) or None}
+            entry = {
+                "race_id": rid,
+                "driver_id": did,
+                "car_number": parse_text(r.get("car_number"), probs, f, "car_number"),
+                "team": (str(r.get("team_name") or "").strip() or None),
+                "manufacturer": (str(r.get("car_make") or "").strip() or None),
+                "start_position": parse_int(
+                    r.get("starting_position"),
+                    probs,
+                    f,
+                    "starting_position",
+                    required=False,
+                    minimum=0,
+                )
+                or None,
+            }
             entries.append(entry)
             if final:
-                pos = parse_int(r.get("finishing_position"), probs, f, "finishing_position",
-                                minimum=1)
+                pos = parse_int(
+                    r.get("finishing_position"), probs, f, "finishing_position", minimum=1
+                )
                 positions.append((f, pos))
                 fl = None
                 if loop is not None and did is not None:
                     fl = loop.pop(did, (None, ""))[0]
-                results.append({
-                    "race_id": rid, "driver_id": did, "finish_position": pos,
-                    "laps_completed": parse_int(r.get("laps_completed"), probs, f,
-                                                "laps_completed", minimum=0),
-                    "laps_led": parse_int(r.get("laps_led"), probs, f, "laps_led", minimum=0),
-                    "fastest_laps": fl,
-                    "status": (parse_text(r.get("finishing_status"), probs, f,
-                                          "finishing_status") or "").lower() or None})
+                results.append(
+                    {
+                        "race_id": rid,
+                        "driver_id": did,
+                        "finish_position": pos,
+                        "laps_completed": parse_int(
+                            r.get("laps_completed"), probs, f, "laps_completed", minimum=0
+                        ),
+                        "laps_led": parse_int(r.get("laps_led"), probs, f, "laps_led", minimum=0),
+                        "fastest_laps": fl,
+                        "status": (
+                            parse_text(r.get("finishing_status"), probs, f, "finishing_status")
+                            or ""
+                        ).lower()
+                        or None,
+                    }
+                )
         if final:
-            check_permutation([(p[0].rsplit("[", 1)[-1].rstrip("]"), p[1]) for p in positions],
-                              probs, f"{w}.results", "finishing_position")
+            check_permutation(
+                [(p[0].rsplit("[", 1)[-1].rstrip("]"), p[1]) for p in positions],
+                probs,
+                f"{w}.results",
+                "finishing_position",
+            )
         for did, (_, lf) in (loop or {}).items():
             lprobs.add(lf, f"driver {did} is not in the results of race {rid} in {path}")
     feed_ids = {r["race_id"] for r in races}
     if fast and not (set(fast_all) & feed_ids):
-        lprobs.add("field race_id", f"loop data for race(s) {', '.join(map(str, sorted(fast)))}"
-                                    f", none of which is in the weekend feed {path} (race(s) "
-                                    f"{', '.join(map(str, sorted(feed_ids)))})")
+        lprobs.add(
+            "field race_id",
+            f"loop data for race(s) {', '.join(map(str, sorted(fast)))}"
+            f", none of which is in the weekend feed {path} (race(s) "
+            f"{', '.join(map(str, sorted(feed_ids)))})",
+        )
     probs.raise_if_any()
     lprobs.raise_if_any()
     if not races:
@@ -164,5 +213,9 @@ def parse_feed(path: str | Path, loopstats: str | Path | None = None) -> Ontolog
     for df in (ent, res_df):
         df["race_key"] = df["race_id"].map(key_of) if len(df) else pd.Series(dtype="string")
     drv = pd.DataFrame({"driver_id": list(drivers), "name": list(drivers.values())})
-    return OntologyTables(races=conform("races", races_df), drivers=conform("drivers", drv),
-                          entries=conform("entries", ent), results=conform("results", res_df))
+    return OntologyTables(
+        races=conform("races", races_df),
+        drivers=conform("drivers", drv),
+        entries=conform("entries", ent),
+        results=conform("results", res_df),
+    )

@@ -9,6 +9,7 @@ Checks: types and ranges of every cell, unique race ids, one row per (race, driv
 race's finishing positions exactly 1..N, results only for races in races.csv, one name per
 driver id, known track types.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,14 +18,30 @@ import pandas as pd
 
 from nascar_pipeline.core.slugs import slugify
 from nascar_pipeline.ontology.parsers._common import (
-    Problems, assign_race_keys, check_permutation, parse_date, parse_float, parse_int,
-    parse_text, read_csv_table)
+    Problems,
+    assign_race_keys,
+    check_permutation,
+    parse_date,
+    parse_float,
+    parse_int,
+    parse_text,
+    read_csv_table,
+)
 from nascar_pipeline.ontology.parsers.tracks import track_info
 from nascar_pipeline.ontology.tables import TRACK_TYPES, OntologyTables, conform
 
 RACES_REQUIRED = ["race_id", "season", "race_date", "race_name", "track_name", "laps"]
-RESULTS_REQUIRED = ["race_id", "driver_id", "driver_name", "car_number", "start_position",
-                    "finish_position", "laps_completed", "laps_led", "status"]
+RESULTS_REQUIRED = [
+    "race_id",
+    "driver_id",
+    "driver_name",
+    "car_number",
+    "start_position",
+    "finish_position",
+    "laps_completed",
+    "laps_led",
+    "status",
+]
 
 
 def parse_races_csv(path: str | Path) -> pd.DataFrame:
@@ -48,16 +65,32 @@ def parse_races_csv(path: str | Path) -> pd.DataFrame:
         laps = parse_int(rec["laps"], probs, w, "laps", minimum=1)
         ttype = (rec.get("track_type") or "").strip().lower() or None
         if ttype is not None and ttype not in TRACK_TYPES:
-            probs.add(f"{w}, field track_type",
-                      f"{ttype!r} is not one of {', '.join(TRACK_TYPES)}")
-        length = parse_float(rec.get("track_length_miles"), probs, w, "track_length_miles",
-                             required=False, minimum=0.1, maximum=10)
+            probs.add(f"{w}, field track_type", f"{ttype!r} is not one of {', '.join(TRACK_TYPES)}")
+        length = parse_float(
+            rec.get("track_length_miles"),
+            probs,
+            w,
+            "track_length_miles",
+            required=False,
+            minimum=0.1,
+            maximum=10,
+        )
         known_type, known_length = track_info(track)
-        rows.append({"race_id": rid, "season": season, "race_date": date, "race_name": name,
-                     "track_name": track, "track_id": slugify(track) if track else None,
-                     "track_type": ttype or known_type,
-                     "track_length_miles": length if length is not None else known_length,
-                     "laps": laps, "status": "final", "_line": rec["_line"]})
+        rows.append(
+            {
+                "race_id": rid,
+                "season": season,
+                "race_date": date,
+                "race_name": name,
+                "track_name": track,
+                "track_id": slugify(track) if track else None,
+                "track_type": ttype or known_type,
+                "track_length_miles": length if length is not None else known_length,
+                "laps": laps,
+                "status": "final",
+                "_line": rec["_line"],
+            }
+        )
     probs.raise_if_any()
     races = pd.DataFrame(rows)
     if races.empty:
@@ -83,42 +116,59 @@ def parse_history(races_csv: str | Path, results_csv: str | Path) -> OntologyTab
         did = parse_int(rec["driver_id"], probs, w, "driver_id", minimum=1)
         if rid is not None and did is not None:
             if (rid, did) in first_line:
-                probs.add(f"{w}, field driver_id", f"duplicate driver {did} in race {rid} "
-                                                   f"(also line {first_line[(rid, did)]})")
+                probs.add(
+                    f"{w}, field driver_id",
+                    f"duplicate driver {did} in race {rid} (also line {first_line[(rid, did)]})",
+                )
             first_line.setdefault((rid, did), line)
         name = parse_text(rec["driver_name"], probs, w, "driver_name")
         if did is not None and name:
             prev = names.setdefault(did, (name, line))
             if prev[0] != name:
-                probs.add(f"{w}, field driver_name", f"driver {did} is {name!r} here but "
-                                                     f"{prev[0]!r} on line {prev[1]}")
-        rows.append({
-            "race_id": rid, "race_key": key_of.get(rid), "driver_id": did, "driver_name": name,
-            "car_number": parse_text(rec["car_number"], probs, w, "car_number"),
-            "team": (rec.get("team") or "").strip() or None,
-            "manufacturer": (rec.get("manufacturer") or "").strip() or None,
-            "start_position": parse_int(rec["start_position"], probs, w, "start_position",
-                                        minimum=1),
-            "finish_position": parse_int(rec["finish_position"], probs, w, "finish_position",
-                                         minimum=1),
-            "laps_completed": parse_int(rec["laps_completed"], probs, w, "laps_completed",
-                                        minimum=0),
-            "laps_led": parse_int(rec["laps_led"], probs, w, "laps_led", minimum=0),
-            "fastest_laps": parse_int(rec.get("fastest_laps"), probs, w, "fastest_laps",
-                                      required=False, minimum=0),
-            "status": (parse_text(rec["status"], probs, w, "status") or "").lower() or None,
-            "_line": line,
-        })
+                probs.add(
+                    f"{w}, field driver_name",
+                    f"driver {did} is {name!r} here but {prev[0]!r} on line {prev[1]}",
+                )
+        rows.append(
+            {
+                "race_id": rid,
+                "race_key": key_of.get(rid),
+                "driver_id": did,
+                "driver_name": name,
+                "car_number": parse_text(rec["car_number"], probs, w, "car_number"),
+                "team": (rec.get("team") or "").strip() or None,
+                "manufacturer": (rec.get("manufacturer") or "").strip() or None,
+                "start_position": parse_int(
+                    rec["start_position"], probs, w, "start_position", minimum=1
+                ),
+                "finish_position": parse_int(
+                    rec["finish_position"], probs, w, "finish_position", minimum=1
+                ),
+                "laps_completed": parse_int(
+                    rec["laps_completed"], probs, w, "laps_completed", minimum=0
+                ),
+                "laps_led": parse_int(rec["laps_led"], probs, w, "laps_led", minimum=0),
+                "fastest_laps": parse_int(
+                    rec.get("fastest_laps"), probs, w, "fastest_laps", required=False, minimum=0
+                ),
+                "status": (parse_text(rec["status"], probs, w, "status") or "").lower() or None,
+                "_line": line,
+            }
+        )
     res = pd.DataFrame(rows)
     if res.empty:
         probs.fail("line 2", "no results")
     for rid, grp in res.groupby("race_id", sort=True):
-        check_permutation(list(zip(grp["_line"], grp["finish_position"])), probs,
-                          f"race {rid} (lines {grp['_line'].min()}-{grp['_line'].max()})",
-                          "finish_position")
+        check_permutation(
+            list(zip(grp["_line"], grp["finish_position"])),
+            probs,
+            f"race {rid} (lines {grp['_line'].min()}-{grp['_line'].max()})",
+            "finish_position",
+        )
     probs.raise_if_any()
     drivers = res.drop_duplicates("driver_id")[["driver_id", "driver_name"]].rename(
-        columns={"driver_name": "name"})
+        columns={"driver_name": "name"}
+    )
     return OntologyTables(
         races=conform("races", races),
         drivers=conform("drivers", drivers),

@@ -5,6 +5,7 @@ II, III, IV: "Martin Truex Jr." == "martin truex jr" == "Martin Truex"; "Daniel 
 "Daniel Suarez"; "A.J. Allmendinger" == "AJ Allmendinger". When two known drivers share a key, the race's own entrants are preferred;
 still ambiguous, the name is reported as ambiguous rather than guessed.
 """
+
 from __future__ import annotations
 
 import re

@@ -6,6 +6,7 @@ Lineup) and, usually to its right after an empty column, a player block with the
 by its header anywhere in the first line; `%Drafted` is "12.34%" (or a bare number) in 0..100.
 Names are matched to known drivers as in salaries.py; unmatched names are listed in one error.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -13,22 +14,28 @@ from pathlib import Path
 
 import pandas as pd
 
-from nascar_pipeline.ontology.parsers.names import NameMatcher, name_key
 from nascar_pipeline.ontology.parsers._common import Problems, parse_float, read_csv_rows
+from nascar_pipeline.ontology.parsers.names import NameMatcher, name_key
 from nascar_pipeline.ontology.tables import OntologyTables, conform
 
 BLOCK = ["Player", "Roster Position", "%Drafted", "FPTS"]
 
 
-def parse_ownership(path: str | Path, race_key: str, known_drivers: pd.DataFrame,
-                    race_driver_ids: Iterable[int] = ()) -> OntologyTables:
+def parse_ownership(
+    path: str | Path,
+    race_key: str,
+    known_drivers: pd.DataFrame,
+    race_driver_ids: Iterable[int] = (),
+) -> OntologyTables:
     rows = read_csv_rows(path)
     probs = Problems(path)
     header = [h.strip() for h in rows[0]]
     missing = [c for c in ("Player", "%Drafted") if c not in header]
     if missing:
-        probs.fail("line 1 (header)", f"missing column(s) {', '.join(missing)} of the player "
-                                      f"block {','.join(BLOCK)}")
+        probs.fail(
+            "line 1 (header)",
+            f"missing column(s) {', '.join(missing)} of the player block {','.join(BLOCK)}",
+        )
     ip, io = header.index("Player"), header.index("%Drafted")
     matcher = NameMatcher(known_drivers, race_driver_ids)
     out, unmatched, seen = [], [], {}
@@ -54,7 +61,9 @@ def parse_ownership(path: str | Path, race_key: str, known_drivers: pd.DataFrame
     if not seen and not probs.items:
         probs.add("field Player", "no players in the player block")
     if unmatched:
-        probs.add("field Player", f"{len(unmatched)} name(s) match no known driver: "
-                                  + "; ".join(unmatched))
+        probs.add(
+            "field Player",
+            f"{len(unmatched)} name(s) match no known driver: " + "; ".join(unmatched),
+        )
     probs.raise_if_any()
     return OntologyTables(entries=conform("entries", pd.DataFrame(out)))

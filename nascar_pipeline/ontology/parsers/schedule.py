@@ -7,6 +7,7 @@ only. Dates: `date_scheduled` is local US Eastern time: race_date is its day, lo
 instant (DraftKings locks at the green flag). Track type/length from parsers/tracks.py. Races the
 graph already holds (same race_id) keep their key and their `final` status (see the writer).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,7 +16,12 @@ import pandas as pd
 
 from nascar_pipeline.core.slugs import slugify
 from nascar_pipeline.ontology.parsers._common import (
-    Problems, assign_race_keys, parse_int, parse_text, read_json)
+    Problems,
+    assign_race_keys,
+    parse_int,
+    parse_text,
+    read_json,
+)
 from nascar_pipeline.ontology.parsers._feedtime import feed_date_and_lock
 from nascar_pipeline.ontology.parsers.tracks import track_info
 from nascar_pipeline.ontology.tables import OntologyTables, conform
@@ -44,8 +50,9 @@ def parse_schedule(path: str | Path) -> OntologyTables:
         if rtype != POINTS_RACE_TYPE:
             continue
         rid = parse_int(r.get("race_id"), probs, w, "race_id", minimum=1)
-        season = parse_int(r.get("race_season"), probs, w, "race_season", minimum=1900,
-                           maximum=2200)
+        season = parse_int(
+            r.get("race_season"), probs, w, "race_season", minimum=1900, maximum=2200
+        )
         name = parse_text(r.get("race_name"), probs, w, "race_name")
         track = parse_text(r.get("track_name"), probs, w, "track_name")
         when = r.get("date_scheduled") or r.get("race_date")
@@ -55,12 +62,24 @@ def parse_schedule(path: str | Path) -> OntologyTables:
         except (TypeError, ValueError):
             probs.add(f"{w}, field date_scheduled", f"{when!r} is not an ISO date-time")
         ttype, length = track_info(track)
-        rows.append({"race_id": rid, "season": season, "race_date": date, "race_name": name,
-                     "track_name": track, "track_id": slugify(track) if track else None,
-                     "track_type": ttype, "track_length_miles": length,
-                     "scheduled_laps": parse_int(r.get("scheduled_laps"), probs, w,
-                                                 "scheduled_laps", required=False, minimum=1),
-                     "lock_time": lock, "status": "scheduled", "_w": w})
+        rows.append(
+            {
+                "race_id": rid,
+                "season": season,
+                "race_date": date,
+                "race_name": name,
+                "track_name": track,
+                "track_id": slugify(track) if track else None,
+                "track_type": ttype,
+                "track_length_miles": length,
+                "scheduled_laps": parse_int(
+                    r.get("scheduled_laps"), probs, w, "scheduled_laps", required=False, minimum=1
+                ),
+                "lock_time": lock,
+                "status": "scheduled",
+                "_w": w,
+            }
+        )
     probs.raise_if_any()
     if not rows:
         probs.fail(f"field {prefix}", "no Cup points races (race_type_id 1)")

@@ -6,6 +6,7 @@ dirt track, the Chicago street course, Mexico City) and North Wilkesboro are fil
 layout: ovals of 2 miles and more that are not drafting tracks are intermediate, street and
 road courses are road. Keyed by `slugify(track_name)`; unknown tracks get null type/length.
 """
+
 from __future__ import annotations
 
 from nascar_pipeline.core.slugs import slugify
