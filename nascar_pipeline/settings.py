@@ -1,32 +1,250 @@
-"""Where things live on the embedded default, overridable from the environment.
+"""Every environment variable the pipeline reads, in one pydantic-settings class.
 
-NASCAR_PIPELINE_HOME (default ./.nascar-pipeline): the demo world, local Parquet storage,
-Dagster's local home, caches. STORAGE_ROOT: where assets are written (a folder path, file://,
-or s3://bucket/prefix); default <home>/storage. NEO4J_URI: when set, races come from Neo4j
-instead of the embedded world.
+`get_settings()` returns a `PipelineSettings` read from the environment; every other module of
+the pipeline asks it instead of `os.environ` (a test enforces that). Each field's description is
+its documentation; the field's `validation_alias` is the variable. The API has its own class
+(api/settings.py, prefix API_) and shares STORAGE_ROOT with this one.
+
+`get_settings()` builds a fresh object on every call, with no cache: tests change the
+environment between calls (monkeypatch), commands set DAGSTER_HOME before Dagster reads it, and
+the automation re-reads its knobs at each tick so operators retune without a redeploy. A build
+costs about a millisecond and nothing calls it in a hot loop, so a cache (and the reset every
+test would then need) buys nothing.
+
+The module-level functions below (`pipeline_home()`, `world_dir()`, `storage_root()`,
+`neo4j_configured()`, `jax_cache_dir()`) are for the transition: thin wrappers over
+`get_settings()` kept so modules not yet migrated keep working. New code calls `get_settings()`.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# NASCAR_JAX_CACHE values that turn the persistent compilation cache off.
+JAX_CACHE_OFF = ("off", "0", "none", "false")
 
 
+def _default_home() -> Path:
+    return Path.cwd() / ".nascar-pipeline"
+
+
+def _parse_pool_limits(raw: Any) -> dict[str, int]:
+    """`neo4j=4,mcmc=1` -> {"neo4j": 4, "mcmc": 1}; a dict passes through."""
+    if raw is None:
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    limits: dict[str, int] = {}
+    for part in str(raw).split(","):
+        if not part.strip():
+            continue
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip() or not value.strip().isdigit():
+            raise ValueError(f"NASCAR_POOL_LIMITS: {part!r} is not pool=limit")
+        limits[name.strip()] = int(value)
+    return limits
+
+
+class PipelineSettings(BaseSettings):
+    """The pipeline's environment. Empty variables count as unset (`FOO=` keeps the default)."""
+
+    model_config = SettingsConfigDict(
+        extra="ignore", env_ignore_empty=True, populate_by_name=True, frozen=True
+    )
+
+    # ---- where things live (embedded default) -----------------------------------------------
+    home: Path = Field(
+        default_factory=_default_home,
+        validation_alias="NASCAR_PIPELINE_HOME",
+        description="the embedded default's home: the demo world, local Parquet storage, "
+        "Dagster's local home, caches, logs (default ./.nascar-pipeline, resolved)",
+    )
+    world_dir_override: Path | None = Field(
+        None,
+        validation_alias="NASCAR_WORLD_DIR",
+        description="folder of the embedded demo world's Parquet tables (default <home>/world)",
+    )
+    storage_root_override: str | None = Field(
+        None,
+        validation_alias="STORAGE_ROOT",
+        description="where assets are written: a folder, file://... or s3://bucket/prefix "
+        "(default <home>/storage; the API reads the same variable)",
+    )
+    shared_data: Path | None = Field(
+        None,
+        validation_alias="NASCAR_SHARED_DATA",
+        description="folder of the real NASCAR data (history/, draftkings/, ...): the default "
+        "input of `nascar-pipeline backtest`; unset: pass the files explicitly",
+    )
+    jax_cache: str | None = Field(
+        None,
+        validation_alias="NASCAR_JAX_CACHE",
+        description="JAX's persistent compilation cache folder (default <home>/cache/jax); "
+        f"one of {', '.join(JAX_CACHE_OFF)} turns the cache off",
+    )
+    dagster_home: Path | None = Field(
+        None,
+        validation_alias="DAGSTER_HOME",
+        description="Dagster's instance folder; unset: `dev`, `demo` and `backfill` use a "
+        "local one under <home>",
+    )
+
+    # ---- Neo4j (races from the ontology instead of the embedded world) --------------------
+    neo4j_uri: str | None = Field(
+        None,
+        validation_alias="NEO4J_URI",
+        description="bolt/neo4j URI; set: races come from Neo4j instead of the embedded world",
+    )
+    neo4j_user: str = Field("neo4j", validation_alias="NEO4J_USER", description="Neo4j user")
+    neo4j_password: SecretStr | None = Field(
+        None, validation_alias="NEO4J_PASSWORD", description="Neo4j password"
+    )
+    neo4j_database: str | None = Field(
+        None,
+        validation_alias="NEO4J_DATABASE",
+        description="Neo4j database (default: the server's default database)",
+    )
+
+    # ---- S3 (credentials stay in the environment, read by botocore itself) ----------------
+    aws_endpoint_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+        description="S3 endpoint (MinIO, moto, ...); AWS_ENDPOINT_URL_S3 wins over "
+        "AWS_ENDPOINT_URL; unset: AWS",
+    )
+    aws_region: str | None = Field(
+        None,
+        validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"),
+        description="S3 region; AWS_REGION wins over AWS_DEFAULT_REGION",
+    )
+
+    # ---- automation ----------------------------------------------------------------------
+    sensor_interval_seconds: int = Field(
+        60,
+        ge=5,
+        validation_alias="NASCAR_SENSOR_INTERVAL_SECONDS",
+        description="how often race_sensor and results_sensor poll the race source",
+    )
+    lock_window_hours: int = Field(
+        72,
+        ge=1,
+        validation_alias="NASCAR_LOCK_WINDOW_HOURS",
+        description="pre_lock_schedule looks at races locking within this many hours",
+    )
+    pre_lock_cron: str = Field(
+        "*/15 * * * *",
+        validation_alias="NASCAR_PRE_LOCK_CRON",
+        description="cron of pre_lock_schedule",
+    )
+    race_run_config: Path | None = Field(
+        None,
+        validation_alias="NASCAR_RACE_RUN_CONFIG",
+        description="YAML run config attached to every race_job run the automation requests "
+        "(e.g. `ops: {race_model_fit: {config: {draws: 400}}}`); read at each tick",
+    )
+    pool_limits: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=dict,
+        validation_alias="NASCAR_POOL_LIMITS",
+        description='concurrency pool limits over the defaults, e.g. "neo4j=4,mcmc=1"',
+    )
+    k8s_mcmc_config: str | None = Field(
+        None,
+        validation_alias="NASCAR_K8S_MCMC_CONFIG",
+        description="dagster-k8s/config tag (JSON) for the MCMC fit's step pods (resources, "
+        "node selector); set by the Helm chart",
+    )
+
+    # ---- OpenTelemetry (the standard OTEL_* variables the pipeline itself reads) ----------
+    otel_sdk_disabled: bool = Field(
+        False,
+        validation_alias="OTEL_SDK_DISABLED",
+        description="true (any case): no spans are recorded at all; any other value: enabled",
+    )
+    otel_service_name: str | None = Field(
+        None,
+        validation_alias="OTEL_SERVICE_NAME",
+        description="service name of the spans (default: the caller's, e.g. nascar-pipeline)",
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None,
+        validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT",
+        description="OTLP/HTTP collector; set (or the traces endpoint): spans are exported",
+    )
+    otel_exporter_otlp_traces_endpoint: str | None = Field(
+        None,
+        validation_alias="OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        description="OTLP/HTTP traces endpoint (overrides OTEL_EXPORTER_OTLP_ENDPOINT for spans)",
+    )
+
+    @field_validator("home")
+    @classmethod
+    def _resolve_home(cls, v: Path) -> Path:
+        return v.resolve()
+
+    @field_validator("pool_limits", mode="before")
+    @classmethod
+    def _pool_limits(cls, v: Any) -> dict[str, int]:
+        return _parse_pool_limits(v)
+
+    @field_validator("otel_sdk_disabled", mode="before")
+    @classmethod
+    def _otel_disabled(cls, v: Any) -> bool:
+        # The OTel spec: only "true" (case-insensitive) disables; anything else is not an error.
+        return v if isinstance(v, bool) else str(v).strip().lower() == "true"
+
+    # ---- derived values --------------------------------------------------------------------
+    @property
+    def world_dir(self) -> Path:
+        return self.world_dir_override or self.home / "world"
+
+    @property
+    def storage_root(self) -> str:
+        return self.storage_root_override or str(self.home / "storage")
+
+    @property
+    def neo4j_configured(self) -> bool:
+        return bool(self.neo4j_uri)
+
+    @property
+    def jax_cache_dir(self) -> Path | None:
+        """The compilation cache folder, or None when NASCAR_JAX_CACHE turns it off."""
+        if self.jax_cache is None:
+            return self.home / "cache" / "jax"
+        if self.jax_cache.strip().lower() in JAX_CACHE_OFF:
+            return None
+        return Path(self.jax_cache)
+
+    @property
+    def otlp_configured(self) -> bool:
+        return bool(self.otel_exporter_otlp_traces_endpoint or self.otel_exporter_otlp_endpoint)
+
+
+def get_settings() -> PipelineSettings:
+    """The environment as it is now (a fresh read each call; see the module docstring)."""
+    return PipelineSettings()
+
+
+# ---- for the transition: old call sites, thin wrappers over get_settings() ---------------------
 def pipeline_home() -> Path:
-    return Path(os.environ.get("NASCAR_PIPELINE_HOME", Path.cwd() / ".nascar-pipeline")).resolve()
+    return get_settings().home
 
 
 def world_dir() -> Path:
-    return Path(os.environ.get("NASCAR_WORLD_DIR", pipeline_home() / "world"))
+    return get_settings().world_dir
 
 
 def storage_root() -> str:
-    return os.environ.get("STORAGE_ROOT") or str(pipeline_home() / "storage")
+    return get_settings().storage_root
 
 
 def neo4j_configured() -> bool:
-    return bool(os.environ.get("NEO4J_URI"))
+    return get_settings().neo4j_configured
 
 
-def jax_cache_dir() -> Path:
-    return Path(os.environ.get("NASCAR_JAX_CACHE", pipeline_home() / "cache" / "jax"))
+def jax_cache_dir() -> Path | None:
+    """None when NASCAR_JAX_CACHE turns the cache off."""
+    return get_settings().jax_cache_dir
