@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_ingest.py [--data ../shared/data] [--cold-maven]
 
-Starts the test server (tests/services/neo4j_server.py), prints one line per figure:
+Starts the test server (tests/support/services/neo4j_server.py), prints one line per figure:
 Maven resolution (--cold-maven: into a fresh temporary cache, i.e. what CI pays on a new
 machine), server start, parse, first ingest (one transaction), re-import (a no-op), list_races
 (the sensor's poll) and race_inputs for the last race.
@@ -44,7 +44,7 @@ def main() -> int:
         print(f"no history data at {data}", file=sys.stderr)
         return 2
 
-    from tests.services import neo4j_server as ns
+    from tests.support.services import neo4j_server as ns
 
     cold_dir = None
     if args.cold_maven:

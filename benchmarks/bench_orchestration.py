@@ -48,7 +48,7 @@ def bench_ticks(seasons: int = 28) -> dict:
     from nascar_pipeline.core.demo_world import generate_world
     from nascar_pipeline.definitions import defs
     from nascar_pipeline.sources.embedded import EmbeddedWorldSource, write_world
-    from tests.services.postgres import PostgresServer, find_pg_bin
+    from tests.support.services.postgres import PostgresServer, find_pg_bin
 
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,7 +122,7 @@ def bench_ticks(seasons: int = 28) -> dict:
 
 
 def _run_config(name: str) -> dict:
-    from tests.test_orchestration_daemon import RACE_RUN_OPS
+    from tests.support.daemon_stack import RACE_RUN_OPS
 
     if name == "test":
         return {"ops": RACE_RUN_OPS}
@@ -140,14 +140,14 @@ def bench_daemon(
     import yaml
 
     from nascar_pipeline.automation.policies import TAG_BACKFILL, TAG_TRIGGER
-    from tests.services.postgres import PostgresServer
-    from tests.test_orchestration_daemon import (
+    from tests.support.daemon_stack import (
         Stack,
-        _failed_blocking_checks,
-        _group_outcome,
-        _run_seconds,
+        failed_blocking_checks,
+        group_outcome,
+        run_seconds,
         wait_for,
     )
+    from tests.support.services.postgres import PostgresServer
 
     out: dict = {
         "cores": os.cpu_count(),
@@ -163,10 +163,10 @@ def bench_daemon(
             races = stack.races()
             runs = wait_for(lambda: stack.runs(tags={TAG_TRIGGER: "sensor"}), 600, 2, "sensor run")
             rid = runs[0].run_id
-            wait_for(lambda: _group_outcome(stack, rid), 7200, 2, "the sensor's race run")
-            out["full_race_run_s"] = round(_run_seconds(stack.instance, rid), 1)
-            out["full_race_run_status"] = _group_outcome(stack, rid)
-            out["full_race_failed_checks"] = _failed_blocking_checks(stack, rid)
+            wait_for(lambda: group_outcome(stack, rid), 7200, 2, "the sensor's race run")
+            out["full_race_run_s"] = round(run_seconds(stack.instance, rid), 1)
+            out["full_race_run_status"] = group_outcome(stack, rid)
+            out["full_race_failed_checks"] = failed_blocking_checks(stack, rid)
             out["full_race_step_s"] = _step_seconds(stack, rid)
             keys = races[races["has_results"]]["race_key"].tolist()[10 : 10 + backfill_races]
             cfg = Path(tmp) / "backfill_run.yaml"
@@ -177,7 +177,7 @@ def bench_daemon(
             bruns = stack.runs(tags={TAG_BACKFILL: bf})
             roots = [r.run_id for r in bruns if not r.parent_run_id]
             wait_for(
-                lambda: all(_group_outcome(stack, r) for r in roots),
+                lambda: all(group_outcome(stack, r) for r in roots),
                 6 * 3600,
                 5,
                 "the backfill's runs",
@@ -186,14 +186,14 @@ def bench_daemon(
             end = max(stack.instance.get_run_stats(r.run_id).end_time or 0 for r in allruns)
             out["backfill_races"] = len(roots)
             out["backfill_s"] = round(end - t0, 1)
-            out["backfill_outcomes"] = {r: _group_outcome(stack, r) for r in roots}
+            out["backfill_outcomes"] = {r: group_outcome(stack, r) for r in roots}
             out["backfill_failed_checks"] = {
-                r.tags["dagster/partition"]: _failed_blocking_checks(stack, r.run_id)
+                r.tags["dagster/partition"]: failed_blocking_checks(stack, r.run_id)
                 for r in allruns
-                if _failed_blocking_checks(stack, r.run_id)
+                if failed_blocking_checks(stack, r.run_id)
             }
             out["backfill_run_s"] = sorted(
-                round(_run_seconds(stack.instance, r.run_id), 1) for r in allruns
+                round(run_seconds(stack.instance, r.run_id), 1) for r in allruns
             )
             out["load_avg_end"] = os.getloadavg()[0]
         finally:
@@ -203,11 +203,11 @@ def bench_daemon(
 
 
 def _step_seconds(stack, run_id) -> dict:
-    from tests.test_orchestration_daemon import _step_spans
+    from tests.support.daemon_stack import step_spans
 
     return {
         k: round(b - a, 1)
-        for k, (a, b) in _step_spans(stack, run_id).items()
+        for k, (a, b) in step_spans(stack, run_id).items()
         if b is not None and b - a >= 1
     }
 

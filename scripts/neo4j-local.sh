@@ -15,7 +15,7 @@ PY="${PYTHON:-.venv/bin/python}"
 exec "$PY" - <<'PYEOF'
 import os, signal, sys, time
 sys.path.insert(0, os.getcwd())
-from tests.services.neo4j_server import Neo4jServer
+from tests.support.services.neo4j_server import Neo4jServer
 
 import secrets
 from pathlib import Path

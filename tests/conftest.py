@@ -1,5 +1,10 @@
-"""Shared fixtures. Service fixtures (Neo4j, PostgreSQL, moto S3) live in tests/services/ and are
-registered here so every test module can ask for them by name."""
+"""Session fixtures every folder may ask for by name: the real data and the services (Neo4j,
+PostgreSQL, moto S3; their servers live in tests/support/services/).
+
+The tree mirrors the package (tests/core/ for nascar_pipeline/core/, tests/api/ for api/, ...);
+builders and harnesses shared by several folders are in tests/support/. A test that asks for a
+service fixture is marked `services` here, so `make test-fast` (`-m "not slow and not services"`)
+runs everything that needs no server in a few minutes."""
 
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def moto_s3():
     """A moto S3 server on loopback, with the AWS variables pointing at it for the session."""
-    from tests.services.moto_s3 import MotoS3Server
+    from tests.support.services.moto_s3 import MotoS3Server
 
     server = MotoS3Server().start()
     old = server.apply_env()
@@ -50,7 +55,7 @@ def s3_bucket(moto_s3, request) -> str:
 def neo4j_server():
     """A real Neo4j 5 Community server on loopback for the session (jars cached by Maven).
     Skips where Java/Maven are missing, unless NASCAR_REQUIRE_NEO4J=1 (CI) makes that fail."""
-    from tests.services.neo4j_server import Neo4jServer, unavailable_reason
+    from tests.support.services.neo4j_server import Neo4jServer, unavailable_reason
 
     reason = unavailable_reason()
     if reason:
@@ -69,7 +74,7 @@ def postgres_server():
     """A throwaway PostgreSQL 15 on 127.0.0.1 (initdb into a temp folder; runs as the `postgres`
     user when the tests run as root). Skips where the binaries are absent
     (apt-get install -y postgresql)."""
-    from tests.services.postgres import INSTALL_HINT, PostgresServer, find_pg_bin
+    from tests.support.services.postgres import INSTALL_HINT, PostgresServer, find_pg_bin
 
     if find_pg_bin() is None:
         pytest.skip(f"PostgreSQL binaries not found ({INSTALL_HINT})")
@@ -78,3 +83,14 @@ def postgres_server():
         yield server
     finally:
         server.cleanup()
+
+
+SERVICE_FIXTURES = {"neo4j_server", "postgres_server", "moto_s3", "s3_bucket"}
+
+
+def pytest_collection_modifyitems(config, items):
+    # Marked from the fixtures a test asks for (directly or through its own fixtures), so no test
+    # can forget the marker and slip a server start into the fast target.
+    for item in items:
+        if SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.services)

@@ -1,0 +1,174 @@
+"""race_model_fit -> race_scenarios -> driver_projections through Dagster on the embedded demo
+world (and from a real Neo4j when the fixture is available): contracts, fit reuse, and a
+deliberately unconverged fit failing the blocking check and stopping downstream assets."""
+
+import pandas as pd
+import pytest
+from dagster import DagsterInstance, materialize
+
+from nascar_pipeline.assets.model import model_assets, model_checks
+from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
+from nascar_pipeline.core.demo_world import generate_world
+from nascar_pipeline.resources.parquet_io import ParquetIOManager
+from nascar_pipeline.resources.race_source import EmbeddedWorldResource
+from nascar_pipeline.sources.embedded import write_world
+from nascar_pipeline.storage.layout import StorageLayout
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    tables = generate_world(seed=3, seasons=1)
+    folder = tmp_path_factory.mktemp("world")
+    write_world(tables, folder)
+    upcoming = tables.races[tables.races["status"] == "scheduled"]["race_key"].iloc[0]
+    return folder, tables, upcoming
+
+
+def _run(world_dir, root, race_key, fit_cfg, scenarios=2000, resources=None):
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("races", [race_key])
+    return materialize(
+        [race_snapshot, *snapshot_checks, *model_assets, *model_checks],
+        partition_key=race_key,
+        instance=instance,
+        resources=resources
+        or {
+            "race_source": EmbeddedWorldResource(world_dir=str(world_dir)),
+            "parquet_io_manager": ParquetIOManager(root=str(root)),
+        },
+        run_config={
+            "ops": {
+                "race_model_fit": {"config": fit_cfg},
+                "race_scenarios": {"config": {"scenarios": scenarios, "seed": 1}},
+            }
+        },
+        raise_on_error=False,
+    )
+
+
+def _checks(result):
+    return {
+        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+
+
+def _check_metadata(result):
+    return {
+        e.asset_check_evaluation_data.check_name: {
+            k: v.value for k, v in e.asset_check_evaluation_data.metadata.items()
+        }
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+
+
+def _materialized(result):
+    return {
+        e.asset_key.path[-1]
+        for e in result.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION"
+    }
+
+
+def test_unconverged_fit_blocks_downstream(world, tmp_path, monkeypatch):
+    folder, _, race_key = world
+    monkeypatch.setenv("STORAGE_ROOT", str(tmp_path / "store"))
+    result = _run(
+        folder,
+        tmp_path / "store",
+        race_key,
+        {"draws": 5, "warmup": 5, "chains": 2, "svi_steps": 20},
+    )
+    checks = _checks(result)
+    assert checks["race_model_converged"] is False
+    done = _materialized(result)
+    assert "race_model_fit" in done
+    assert "race_scenarios" not in done and "driver_projections" not in done
+    assert not (tmp_path / "store" / "race_scenarios" / f"{race_key}.parquet").exists()
+
+
+def test_assets_end_to_end_embedded(world, tmp_path, monkeypatch):
+    folder, tables, race_key = world
+    root = tmp_path / "store"
+    monkeypatch.setenv("STORAGE_ROOT", str(root))
+    # The synthetic demo world has funnel-shaped corners (about 1.5 % divergences at 0.9).
+    cfg = {"draws": 750, "warmup": 400, "chains": 4, "svi_steps": 1500, "target_accept": 0.95}
+    result = _run(folder, root, race_key, cfg)
+    checks = _checks(result)
+    assert result.success, (checks, _check_metadata(result))
+    assert all(checks.values()) and {"race_model_converged", "race_scenarios_sane"} <= set(checks)
+    layout = StorageLayout(root)
+    fit = layout.read_asset("race_model_fit", race_key)
+    assert {"param", "driver_id", "mean", "rhat", "ess_bulk", "fit_key"} <= set(fit.columns)
+    sc = layout.read_asset("race_scenarios", race_key)
+    assert len(sc) == 2000 * tables.entries[tables.entries["race_key"] == race_key].shape[0]
+    assert str(sc["dk_points"].dtype) == "float32"
+    proj = layout.read_asset("driver_projections", race_key)
+    assert proj["dk_mean"].is_monotonic_decreasing
+    assert proj["pts_per_1k"].notna().all()
+    # Identical history -> the cached fit is reused on a second run.
+    again = _run(folder, root, race_key, cfg)
+    reused = [
+        m.metadata["reused_cached_fit"].value
+        for m in again.asset_materializations_for_node("race_model_fit")
+    ]
+    assert reused == [True]
+
+
+@pytest.mark.neo4j
+def test_assets_end_to_end_from_neo4j(neo4j_server, shared_data, tmp_path, monkeypatch):
+    """Three seasons of the real history (2023-2025, the window the model's default config
+    uses), ingested into a real Neo4j; the model assets run on the last 2025 race from the Neo4j
+    resource at production chain settings and must pass the convergence gate."""
+    from nascar_pipeline.cli import main
+    from nascar_pipeline.resources.neo4j import Neo4jResource
+    from tests.support.dk_files import write_dk_salaries
+    from tests.support.services.neo4j_server import clear_database, neo4j_env
+
+    races = pd.read_csv(shared_data / "history" / "races.csv")
+    results = pd.read_csv(shared_data / "history" / "results.csv")
+    keep = races[races["season"].between(2023, 2025)].sort_values("race_date")
+    races_csv, results_csv = tmp_path / "races.csv", tmp_path / "results.csv"
+    keep.to_csv(races_csv, index=False)
+    results[results["race_id"].isin(keep["race_id"])].to_csv(results_csv, index=False)
+    last = results[results["race_id"] == keep["race_id"].iloc[-1]]
+    sal_rows = [
+        (n, 40000000 + int(d), 4500 + 150 * (i % 40))
+        for i, (n, d) in enumerate(zip(last["driver_name"], last["driver_id"]))
+    ]
+    sal_path = write_dk_salaries(tmp_path / "DKSalaries.csv", sal_rows)
+    root = tmp_path / "store"
+    monkeypatch.setenv("STORAGE_ROOT", str(root))
+    with neo4j_env(neo4j_server), neo4j_server.driver() as driver:
+        clear_database(driver)
+        assert main(["ingest", "history", str(races_csv), str(results_csv)]) == 0
+        from nascar_pipeline.sources.neo4j_source import Neo4jRaceSource
+
+        listed = Neo4jRaceSource(driver).list_races()
+        race_key = listed.sort_values("race_date")["race_key"].iloc[-1]
+        assert main(["ingest", "salaries", str(sal_path), "--race", race_key]) == 0
+        env = neo4j_server.env()
+        resources = {
+            "race_source": Neo4jResource(
+                uri=env["NEO4J_URI"], user=env["NEO4J_USER"], password=env["NEO4J_PASSWORD"]
+            ),
+            "parquet_io_manager": ParquetIOManager(root=str(root)),
+        }
+        result = _run(
+            None,
+            root,
+            race_key,
+            {"draws": 500, "warmup": 400, "chains": 4, "svi_steps": 1500},
+            scenarios=1000,
+            resources=resources,
+        )
+    checks = _checks(result)
+    assert checks.get("race_model_converged") is True, (checks, _check_metadata(result))
+    assert checks.get("race_scenarios_sane") is True
+    assert {"race_model_fit", "race_scenarios", "driver_projections"} <= _materialized(result)
+    proj = StorageLayout(root).read_asset("driver_projections", race_key)
+    assert len(proj) == int((results["race_id"] == keep["race_id"].iloc[-1]).sum())

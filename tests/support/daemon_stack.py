@@ -1,0 +1,233 @@
+"""A Dagster daemon + webserver stack on a real PostgreSQL for the orchestration tests and benchmarks, and helpers that read runs' outcomes from its instance."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from tests.support.services.postgres import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+ARTIFACTS = REPO / "artifacts"
+
+
+TEST_POOL_LIMITS = "neo4j=1,mcmc=1"  # tight, so overlapping steps would show
+
+
+SUBSET_ASSETS = ["race_snapshot"]
+
+
+RACE_RUN_OPS = {
+    "race_model_fit": {
+        "config": {
+            "draws": 750,
+            "warmup": 400,
+            "chains": 4,
+            "svi_steps": 1500,
+            "target_accept": 0.95,
+        }
+    },
+    "race_scenarios": {"config": {"scenarios": 2000, "seed": 1}},
+    "ownership_projections": {"config": {"max_scenarios": 300}},
+    "lineup_portfolio": {
+        "config": {
+            "n_lineups": 8,
+            "mh_steps": 60,
+            "mh_chains": 3,
+            "mh_temps": 2,
+            "field_size": 1500,
+            "objective_scenarios": 300,
+            "selection_scenarios": 300,
+            "exact_candidates": 30,
+        }
+    },
+    "contest_simulation": {"config": {"field_size": 1500}},
+}
+
+
+SUBSET = ["--select", ",".join(SUBSET_ASSETS)]
+
+
+def wait_for(predicate, timeout: float, interval: float = 1.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+class Stack:
+    """Postgres + gRPC code server + daemon, with a DagsterInstance in the test process."""
+
+    def __init__(self, pg, base: Path, run_config: dict | None = None):
+        from nascar_pipeline.commands.dev import start_stack
+
+        self.pg = pg
+        self.base = base
+        self.db = pg.create_database(f"daemon_{os.getpid()}_{int(time.time())}")
+        self.home = base / "dagster_home"
+        self.home.mkdir()
+        shutil.copy(REPO / "dagster.yaml", self.home / "dagster.yaml")  # unmodified
+        self.world = base / "world"
+        self.storage = base / "storage"
+        self.grpc_port = free_port()
+        self.env = {
+            **os.environ,
+            **pg.env(self.db),
+            "DAGSTER_HOME": str(self.home),
+            "DAGSTER_GRPC_HOST": "127.0.0.1",
+            "DAGSTER_GRPC_PORT": str(self.grpc_port),
+            "NASCAR_PIPELINE_HOME": str(base / "home"),
+            "NASCAR_WORLD_DIR": str(self.world),
+            "STORAGE_ROOT": str(self.storage),
+            "NASCAR_SENSOR_INTERVAL_SECONDS": "5",
+            "NASCAR_POOL_LIMITS": TEST_POOL_LIMITS,
+            "NASCAR_RACE_RUN_CONFIG": str(base / "race_run.yaml"),
+            "NASCAR_JAX_CACHE": os.environ.get(
+                "NASCAR_JAX_CACHE", str(REPO / ".cache" / "jax-tests")
+            ),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.env.pop("NEO4J_URI", None)
+        (base / "race_run.yaml").write_text(
+            yaml.safe_dump({"ops": RACE_RUN_OPS} if run_config is None else run_config)
+        )
+        self._seed()
+        self._old_env = {k: os.environ.get(k) for k in self.env}
+        os.environ.update(self.env)
+        from dagster import DagsterInstance
+
+        from nascar_pipeline.automation.pools import apply_pool_limits
+
+        self.instance = DagsterInstance.get()
+        apply_pool_limits(self.instance)
+        self.logs = base / "logs"
+        self.procs = start_stack(
+            self.env,
+            REPO / "workspace.yaml",
+            "127.0.0.1",
+            0,
+            self.grpc_port,
+            None,
+            self.logs,
+            webserver=False,
+        )
+
+    def _seed(self) -> None:
+        from nascar_pipeline.core.demo_world import generate_world
+        from nascar_pipeline.sources.embedded import write_world
+
+        # seed 3: the model tests' world, whose fit passes the convergence gate
+        write_world(generate_world(seed=3, seasons=1), self.world)
+
+    def races(self):
+        from nascar_pipeline.sources.embedded import EmbeddedWorldSource
+
+        return EmbeddedWorldSource(self.world).list_races()
+
+    def close(self) -> None:
+        from nascar_pipeline.commands.dev import stop_stack
+
+        stop_stack(self.procs)
+        self.instance.dispose()
+        keep = ARTIFACTS / "daemon-logs"  # for a post-mortem of a failed CI run
+        shutil.rmtree(keep, ignore_errors=True)
+        shutil.copytree(self.logs, keep, dirs_exist_ok=True)
+        for k, v in self._old_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+    def log_tail(self, n: int = 4000) -> str:
+        out = []
+        for p in sorted(self.logs.glob("*.log")):
+            out.append(f"--- {p.name}\n{p.read_text(errors='replace')[-n:]}")
+        return "\n".join(out)
+
+    # ---- queries ---------------------------------------------------------------------
+    def runs(self, **filter_kwargs):
+        from dagster import RunsFilter
+
+        return [r.dagster_run for r in self.instance.get_run_records(RunsFilter(**filter_kwargs))]
+
+    def backfill(self, *args: str) -> str:
+        cmd = [
+            str(Path(sys.executable).with_name("nascar-pipeline")),
+            "backfill",
+            *args,
+            "-w",
+            str(REPO / "workspace.yaml"),
+        ]
+        out = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, f"{out.stdout}\n{out.stderr}"
+        return out.stdout
+
+
+def failed_blocking_checks(stack, run_id) -> list[str]:
+    from dagster._core.events import DagsterEventType
+
+    recs = stack.instance.get_records_for_run(
+        run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+    ).records
+    out = []
+    for r in recs:
+        data = r.event_log_entry.dagster_event.event_specific_data
+        if not data.passed:
+            problems = data.metadata.get("problems")
+            out.append(data.check_name + (f": {problems.value}" if problems is not None else ""))
+    return sorted(out)
+
+
+def run_seconds(instance, run_id) -> float:
+    stats = instance.get_run_stats(run_id)
+    return stats.end_time - stats.launch_time
+
+
+def run_group(stack, run_id):
+    group = stack.instance.get_run_group(run_id)
+    return list(group[1]) if group else [stack.instance.get_run_by_id(run_id)]
+
+
+def group_outcome(stack, run_id) -> str | None:
+    """SUCCESS once any run of the run's group (it and its retries) succeeded; else the status
+    of its last run once that is final (failed with no retry to come); None while pending."""
+    from dagster import DagsterRunStatus
+
+    runs = run_group(stack, run_id)
+    if any(r.status == DagsterRunStatus.SUCCESS for r in runs):
+        return "SUCCESS"
+    last = max(runs, key=lambda r: int(r.tags.get("dagster/retry_number", "0")))
+    if not last.is_finished:
+        return None
+    if last.status == DagsterRunStatus.FAILURE and last.tags.get("dagster/will_retry") != "false":
+        return None  # the retry daemon has not decided / launched
+    return last.status.value
+
+
+def step_spans(stack, run_id) -> dict[str, tuple[float, float | None]]:
+    """step key -> (STEP_START time, STEP_SUCCESS/STEP_FAILURE time or None)."""
+    from dagster._core.events import DagsterEventType
+
+    spans: dict[str, list] = {}
+    for rec in stack.instance.get_records_for_run(run_id).records:
+        e = rec.event_log_entry
+        if not e.is_dagster_event or not e.step_key:
+            continue
+        t = e.dagster_event.event_type
+        if t == DagsterEventType.STEP_START:
+            spans.setdefault(e.step_key, [e.timestamp, None])[0] = e.timestamp
+        elif t in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+            spans.setdefault(e.step_key, [None, None])[1] = e.timestamp
+    return {k: (a, b) for k, (a, b) in spans.items() if a is not None}
