@@ -21,8 +21,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from nascar_pipeline.errors import SettingsError
 
 # NASCAR_JAX_CACHE values that turn the persistent compilation cache off.
 JAX_CACHE_OFF = ("off", "0", "none", "false")
@@ -224,8 +226,24 @@ class PipelineSettings(BaseSettings):
 
 
 def get_settings() -> PipelineSettings:
-    """The environment as it is now (a fresh read each call; see the module docstring)."""
-    return PipelineSettings()
+    """The environment as it is now (a fresh read each call; see the module docstring).
+
+    A bad value raises SettingsError (a UserInputError: the CLI prints it and exits 2) that
+    names each variable, its value and the problem."""
+    try:
+        return PipelineSettings()
+    except ValidationError as exc:
+        raise SettingsError(describe_errors(exc)) from None
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line per bad variable: `NAME='value': problem`."""
+    lines = []
+    for err in exc.errors():
+        name = ".".join(str(part) for part in err["loc"]) or "environment"
+        message = err["msg"].removeprefix("Value error, ").removeprefix(f"{name}: ")
+        lines.append(f"{name}={err.get('input')!r}: {message}")
+    return "environment: " + "; ".join(lines)
 
 
 # ---- for the transition: old call sites, thin wrappers over get_settings() ---------------------

@@ -1,6 +1,7 @@
 """OpenTelemetry tracing shared by the API and (later) Dagster runs.
 
-One TracerProvider per process, configured from the standard OTEL_* variables:
+One TracerProvider per process, configured from the standard OTEL_* variables (read through
+nascar_pipeline.settings):
 - OTEL_SDK_DISABLED=true: no spans are recorded at all;
 - OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES: the resource (default service name given by
   the caller);
@@ -13,11 +14,12 @@ Tests call `install_in_memory_exporter()` to read back finished spans.
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import TYPE_CHECKING
 
 from opentelemetry import trace
+
+from nascar_pipeline.settings import get_settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from opentelemetry.sdk.trace import TracerProvider
@@ -30,15 +32,8 @@ _memory_exporter: InMemorySpanExporter | None = None
 DEFAULT_SERVICE_NAME = "nascar-pipeline"
 
 
-def _disabled() -> bool:
-    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
-
-
 def otlp_configured() -> bool:
-    return bool(
-        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    )
+    return get_settings().otlp_configured
 
 
 def setup_tracing(service_name: str = DEFAULT_SERVICE_NAME) -> trace.TracerProvider:
@@ -50,18 +45,19 @@ def setup_tracing(service_name: str = DEFAULT_SERVICE_NAME) -> trace.TracerProvi
     with _lock:
         if _provider is not None:
             return _provider
-        if _disabled():
+        settings = get_settings()
+        if settings.otel_sdk_disabled:
             return trace.NoOpTracerProvider()
         from opentelemetry.sdk.resources import SERVICE_NAME, Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
         attrs = {}
-        if not os.environ.get("OTEL_SERVICE_NAME"):
+        if not settings.otel_service_name:
             attrs[SERVICE_NAME] = service_name
         # Resource.create merges OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME itself.
         provider = TracerProvider(resource=Resource.create(attrs))
-        if otlp_configured():
+        if settings.otlp_configured:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))

@@ -1,11 +1,12 @@
 """Run tags, priorities, retry policies and intervals shared by sensors, schedules and the
-backfill command. Values that operators tune come from the environment."""
+backfill command. Values that operators tune come from the environment, through
+nascar_pipeline.settings (read at each call, so a tick sees the environment as it is)."""
 
 from __future__ import annotations
 
-import os
-
 from dagster import Backoff, Jitter, RetryPolicy
+
+from nascar_pipeline.settings import get_settings
 
 RACE_JOB_NAME = "race_job"
 BACKTEST_JOB_NAME = "race_backtest_job"
@@ -30,39 +31,27 @@ IO_RETRY_POLICY = RetryPolicy(
 )
 
 
-def _env_int(name: str, default: int, minimum: int = 1) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"environment variable {name}={raw!r} is not a whole number") from None
-    if value < minimum:
-        raise ValueError(f"environment variable {name}={value} must be >= {minimum}")
-    return value
-
-
 def sensor_interval_seconds() -> int:
     """How often race_sensor and results_sensor poll the source (NASCAR_SENSOR_INTERVAL_SECONDS)."""
-    return _env_int("NASCAR_SENSOR_INTERVAL_SECONDS", 60, minimum=5)
+    return get_settings().sensor_interval_seconds
 
 
 def lock_window_hours() -> int:
     """pre_lock_schedule looks at races locking within this many hours (NASCAR_LOCK_WINDOW_HOURS)."""
-    return _env_int("NASCAR_LOCK_WINDOW_HOURS", 72)
+    return get_settings().lock_window_hours
 
 
 def pre_lock_cron() -> str:
-    return os.environ.get("NASCAR_PRE_LOCK_CRON", "*/15 * * * *")
+    """pre_lock_schedule's cron (NASCAR_PRE_LOCK_CRON)."""
+    return get_settings().pre_lock_cron
 
 
 def race_run_config() -> dict:
     """Run config for every race_job run the automation requests: the YAML file named by
     NASCAR_RACE_RUN_CONFIG (e.g. `ops: {race_model_fit: {config: {draws: 400}}}`), else {}.
     Read at each tick, so operators retune without a redeploy."""
-    path = os.environ.get("NASCAR_RACE_RUN_CONFIG")
-    if not path:
+    path = get_settings().race_run_config
+    if path is None:
         return {}
     import yaml
 

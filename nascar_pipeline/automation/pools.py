@@ -4,26 +4,19 @@ instance (`nascar-pipeline dev`, `nascar-pipeline backfill`) apply these.
 
 neo4j: the I/O-bound reads of the ontology (a few at once are fine).
 mcmc:  the NumPyro fits; each takes every core it can, so one at a time on a small machine.
-Override with NASCAR_POOL_LIMITS="neo4j=4,mcmc=1".
+Override with NASCAR_POOL_LIMITS="neo4j=4,mcmc=1" (parsed by nascar_pipeline.settings).
 """
 
 from __future__ import annotations
 
-import os
+from nascar_pipeline.settings import get_settings
 
 DEFAULT_POOL_LIMITS = {"neo4j": 4, "mcmc": 1}
 
 
 def pool_limits() -> dict[str, int]:
-    limits = dict(DEFAULT_POOL_LIMITS)
-    raw = os.environ.get("NASCAR_POOL_LIMITS", "").strip()
-    if raw:
-        for part in raw.split(","):
-            name, sep, value = part.partition("=")
-            if not sep or not name.strip() or not value.strip().isdigit():
-                raise ValueError(f"NASCAR_POOL_LIMITS: {part!r} is not pool=limit")
-            limits[name.strip()] = int(value)
-    return limits
+    """The defaults, overridden pool by pool by NASCAR_POOL_LIMITS."""
+    return {**DEFAULT_POOL_LIMITS, **get_settings().pool_limits}
 
 
 def apply_pool_limits(instance, limits: dict[str, int] | None = None) -> dict[str, int]:

@@ -113,7 +113,10 @@ def select_races(races, seasons: list[int] | None, race_keys: str | None):
 
 
 def _default_dagster_home() -> None:
-    if not os.environ.get("DAGSTER_HOME"):
+    """Unset DAGSTER_HOME: the local instance under the pipeline home (written for Dagster)."""
+    from nascar_pipeline.settings import get_settings
+
+    if get_settings().dagster_home is None:
         from nascar_pipeline.commands.dev import prepare_local_dagster_home
 
         os.environ["DAGSTER_HOME"] = str(prepare_local_dagster_home())
@@ -289,6 +292,7 @@ def run(args) -> int:
     from nascar_pipeline.automation.pools import apply_pool_limits
     from nascar_pipeline.automation.state import job_asset_keys
     from nascar_pipeline.definitions import defs
+    from nascar_pipeline.settings import get_settings
 
     if args.workspace and not os.path.isfile(args.workspace):
         raise UserInputError(f"file {args.workspace}: workspace file not found")
@@ -297,7 +301,7 @@ def run(args) -> int:
     with DagsterInstance.get() as instance:
         if not isinstance(instance.run_coordinator, QueuedRunCoordinator):
             raise UserInputError(
-                f"{os.environ['DAGSTER_HOME']}/dagster.yaml: the instance has no run queue "
+                f"{get_settings().dagster_home}/dagster.yaml: the instance has no run queue "
                 "(QueuedRunCoordinator); backfills are queued for the daemon to run"
             )
         asset_keys = job_asset_keys(defs.get_repository_def(), RACE_JOB_NAME)

@@ -1,7 +1,7 @@
 """`nascar-pipeline backtest --season 2025`: rolling backtest of the race model on real races.
 
-Reads history from the CSV pair (races.csv, results.csv; default ../shared/data/history beside the
-checkout) through the history parser (ontology tables), fits the model on races strictly before
+Reads history from the CSV pair (races.csv, results.csv; default <NASCAR_SHARED_DATA>/history)
+through the history parser (ontology tables), fits the model on races strictly before
 each race of the season, simulates the race and scores the actual result against three baselines.
 Prints the season table and writes it as Parquet (--out; per-race rows beside it, *_races.parquet).
 """
@@ -13,8 +13,6 @@ from pathlib import Path
 from nascar_pipeline.commands._argtypes import positive_int
 from nascar_pipeline.errors import UserInputError
 
-_DEFAULT_HISTORY = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "history"
-
 
 def register(sub) -> None:
     p = sub.add_parser("backtest", help="rolling backtest of the race model on a season")
@@ -22,8 +20,8 @@ def register(sub) -> None:
     p.add_argument(
         "--races", type=positive_int, default=None, help="only the first N races of the season"
     )
-    p.add_argument("--races-csv", default=str(_DEFAULT_HISTORY / "races.csv"))
-    p.add_argument("--results-csv", default=str(_DEFAULT_HISTORY / "results.csv"))
+    p.add_argument("--races-csv", help="default: <NASCAR_SHARED_DATA>/history/races.csv")
+    p.add_argument("--results-csv", help="default: <NASCAR_SHARED_DATA>/history/results.csv")
     p.add_argument(
         "--out",
         default="backtest_{season}.parquet",
@@ -42,17 +40,41 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _history_files(args, shared_data: Path | None) -> tuple[Path, Path]:
+    """--races-csv/--results-csv, each defaulting to the shared data's history folder."""
+    files = []
+    for given, name in ((args.races_csv, "races.csv"), (args.results_csv, "results.csv")):
+        if given:
+            files.append(Path(given))
+        elif shared_data is not None:
+            files.append(shared_data / "history" / name)
+        else:
+            raise UserInputError(
+                f"--{name.replace('.', '-')}: not given, and NASCAR_SHARED_DATA (the folder "
+                "holding history/races.csv and history/results.csv) is not set"
+            )
+    for f in files:
+        if not f.exists():
+            raise UserInputError(f"file {f}: not found (pass --races-csv/--results-csv)")
+    return files[0], files[1]
+
+
 def run(args) -> int:
+    from nascar_pipeline.core.jax_setup import enable_compilation_cache
+    from nascar_pipeline.settings import get_settings
+
+    settings = get_settings()
+    races_csv, results_csv = _history_files(args, settings.shared_data)
+    # Before the model's modules load: the first call decides the cache folder for the process.
+    enable_compilation_cache(settings.jax_cache_dir)
+
     import pandas as pd
 
     from nascar_pipeline.core.backtest import history_from_tables, run_backtest
     from nascar_pipeline.core.model import FitConfig
     from nascar_pipeline.ontology.parsers.history import parse_history
 
-    for f in (args.races_csv, args.results_csv):
-        if not Path(f).exists():
-            raise UserInputError(f"file {f}: not found (pass --races-csv/--results-csv)")
-    history = history_from_tables(parse_history(args.races_csv, args.results_csv))
+    history = history_from_tables(parse_history(races_csv, results_csv))
     cfg = FitConfig(
         num_warmup=args.warmup, num_samples=args.draws, num_chains=args.chains, seed=args.seed
     )

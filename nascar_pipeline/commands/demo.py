@@ -21,12 +21,14 @@ def register(sub) -> None:
 
 
 def _prepare_home() -> None:
-    from nascar_pipeline import settings
+    from nascar_pipeline.settings import get_settings
 
-    home = settings.pipeline_home()
-    dagster_home = home / "dagster_home"
+    settings = get_settings()
+    dagster_home = settings.home / "dagster_home"
     dagster_home.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("DAGSTER_HOME", str(dagster_home))
+    if settings.dagster_home is None:
+        # Written, not read: DagsterInstance.get() in this process finds its home here.
+        os.environ["DAGSTER_HOME"] = str(dagster_home)
     yaml_path = dagster_home / "dagster.yaml"
     if not yaml_path.exists():
         # Local storage (SQLite under DAGSTER_HOME); no telemetry phone-home.
@@ -34,11 +36,11 @@ def _prepare_home() -> None:
 
 
 def _ensure_world(seed: int, reseed: bool) -> None:
-    from nascar_pipeline import settings
-    from nascar_pipeline.core.demo_world import generate_world
+    from nascar_pipeline.settings import get_settings
+    from nascar_pipeline.sources.demo_world import generate_world
     from nascar_pipeline.sources.embedded import write_world
 
-    folder = settings.world_dir()
+    folder = get_settings().world_dir
     if reseed or not (folder / "races.parquet").exists():
         write_world(generate_world(seed=seed), folder)
         print(f"seeded the demo world (seed {seed}) in {folder}")
@@ -55,9 +57,11 @@ def _upcoming_race(source) -> str:
 def run(args) -> int:
     import warnings
 
+    from nascar_pipeline.settings import get_settings
+
     warnings.filterwarnings("ignore", message=".*is currently in (beta|preview).*")
     _prepare_home()
-    if not os.environ.get("NEO4J_URI"):
+    if not get_settings().neo4j_configured:
         _ensure_world(args.seed, args.reseed)
 
     from dagster import DagsterInstance
@@ -71,7 +75,7 @@ def run(args) -> int:
     instance = DagsterInstance.get()
     instance.add_dynamic_partitions("races", [race_key])
     job = defs.resolve_job_def("race_job")
-    print(f"materializing race_job for {race_key} (Dagster home {os.environ['DAGSTER_HOME']})")
+    print(f"materializing race_job for {race_key} (Dagster home {get_settings().dagster_home})")
     result = job.execute_in_process(partition_key=race_key, instance=instance, raise_on_error=False)
     print_race_report(race_key)
     checks = [

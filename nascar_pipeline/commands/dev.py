@@ -62,9 +62,9 @@ nux:
 
 def prepare_local_dagster_home(home: Path | None = None) -> Path:
     """<NASCAR_PIPELINE_HOME>/dagster with the local dagster.yaml (written once, kept if edited)."""
-    from nascar_pipeline.settings import pipeline_home
+    from nascar_pipeline.settings import get_settings
 
-    home = Path(home or pipeline_home() / "dagster")
+    home = Path(home or get_settings().home / "dagster")
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
     if not cfg.exists():
@@ -217,19 +217,17 @@ def stop_stack(procs: dict[str, subprocess.Popen], timeout: float = 20) -> None:
 
 
 def run(args) -> int:
-    from nascar_pipeline.settings import pipeline_home, world_dir
+    from nascar_pipeline.settings import get_settings
 
-    home = (
-        prepare_local_dagster_home()
-        if not os.environ.get("DAGSTER_HOME")
-        else Path(os.environ["DAGSTER_HOME"])
-    )
+    settings = get_settings()
+    home = settings.dagster_home or prepare_local_dagster_home()
+    # The children inherit this process's environment, with the Dagster home made explicit.
     env = {**os.environ, "DAGSTER_HOME": str(home)}
-    if not args.no_seed and not os.environ.get("NEO4J_URI"):
+    if not args.no_seed and not settings.neo4j_configured:
         from nascar_pipeline.sources.embedded import world_exists
 
-        if not world_exists(world_dir()):
-            print(f"seeding the demo world into {world_dir()} ...", flush=True)
+        if not world_exists(settings.world_dir):
+            print(f"seeding the demo world into {settings.world_dir} ...", flush=True)
             subprocess.run([_bin("nascar-pipeline"), "seed-demo"], env=env, check=True)
     from dagster import DagsterInstance
 
@@ -239,7 +237,7 @@ def run(args) -> int:
     with DagsterInstance.get() as instance:
         limits = apply_pool_limits(instance)
     workspace = write_workspace(home, args.grpc_port)
-    log_dir = pipeline_home() / "logs"
+    log_dir = settings.home / "logs"
     procs = start_stack(
         env, workspace, args.host, args.port, args.grpc_port, args.api_port, log_dir
     )
