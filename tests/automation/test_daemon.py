@@ -263,7 +263,7 @@ def test_backfill_idempotent_and_postgres_restart_loses_no_run(stack):
     """PostgreSQL is restarted again and again (about every 1.5 s) for as long as runs are in
     flight: three `nascar-pipeline backfill` runs and one run with a model fit of tens of
     seconds. No run fails for it: the storage calls wait out each restart
-    (nascar_pipeline/automation/pg_storage.py); a run failed by a longer outage would be
+    (nascar_pipeline/instance/postgres.py); a run failed by a longer outage would be
     retried. Without that storage, such a restart loop lost most runs to STEP_FAILUREs that
     run retries skip (the event write of a step, or a partition query inside a step, hit the
     dropped connection)."""

@@ -1,11 +1,11 @@
-"""nascar_pipeline/automation/pg_storage.py against a real PostgreSQL: the production
+"""nascar_pipeline/instance/postgres.py against a real PostgreSQL: the production
 dagster.yaml loads it (and hands it to run workers through the instance ref), a storage call
 made while the server is down waits for the restart instead of raising, a write whose connection
 dropped after it committed is not stored twice, and a run that storage (not the asset) failed is
 recorded as a RUN_EXCEPTION that run retries re-execute.
 
 The end-to-end check (Postgres restarted while the daemon runs race runs) is in
-tests/test_orchestration_daemon.py."""
+tests/automation/test_daemon.py."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def _engine_event(instance, run_id: str, message: str):
 def test_production_yaml_loads_the_resilient_storage_everywhere(instance):
     from dagster import DagsterInstance
 
-    from nascar_pipeline.automation import pg_storage as m
+    from nascar_pipeline.instance import postgres as m
 
     assert isinstance(instance.run_storage, m.ResilientPostgresRunStorage)
     assert isinstance(instance.event_log_storage, m.ResilientPostgresEventLogStorage)
