@@ -54,9 +54,9 @@ def _parse_pool_limits(raw: Any) -> dict[str, int]:
 class PipelineSettings(BaseSettings):
     """The pipeline's environment. Empty variables count as unset (`FOO=` keeps the default)."""
 
-    model_config = SettingsConfigDict(
-        extra="ignore", env_ignore_empty=True, populate_by_name=True, frozen=True
-    )
+    # No populate_by_name: with it, pydantic-settings also reads each field's own name from the
+    # environment (`home` would come from HOME). Construct with the variable names as keywords.
+    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True, frozen=True)
 
     # ---- where things live (embedded default) -----------------------------------------------
     home: Path = Field(
