@@ -1,0 +1,162 @@
+"""Alerts: a failed race run posts exactly one webhook per race and cause to a real local HTTP
+receiver, retries of the same failure stay quiet, a successful run resolves the race, a dead
+receiver loses nothing (the alert is sent on the next evaluation)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    build_run_status_sensor_context,
+    job,
+    op,
+)
+
+from nascar_pipeline.automation.alert_sensors import race_recovered_sensor, run_failure_alert_sensor
+from nascar_pipeline.resources.alerts import AlertsResource
+
+RACE = "2026-sonoma-save-mart-350"
+
+
+class Receiver:
+    """An HTTP server on loopback that records every JSON body POSTed to it."""
+
+    def __init__(self, status: int = 200):
+        self.bodies: list[dict] = []
+        self.status = status
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                length = int(self.headers.get("Content-Length", 0))
+                receiver.bodies.append(json.loads(self.rfile.read(length)))
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@op
+def fit_that_fails():
+    raise RuntimeError("race_model_fit: R-hat 1.0129 > 1.01 (blocking check)")
+
+
+@op
+def fit_that_works():
+    return 1
+
+
+@job
+def failing_race_job():
+    fit_that_fails()
+
+
+@job
+def working_race_job():
+    fit_that_works()
+
+
+def _run(instance, job_def, race_key=RACE, retry=0):
+    tags = {"dagster/partition": race_key, "dagster/retry_number": str(retry)}
+    result = job_def.execute_in_process(instance=instance, raise_on_error=False, tags=tags)
+    return instance.get_run_by_id(result.run_id)
+
+
+def _final_event(instance, run, event_type):
+    records = instance.all_logs(run.run_id, of_type=event_type)
+    assert records, f"no {event_type} event for run {run.run_id}"
+    return records[-1].dagster_event
+
+
+def _evaluate_failure(instance, run, url):
+    context = build_run_status_sensor_context(
+        sensor_name="run_failure_alert_sensor",
+        dagster_event=_final_event(instance, run, DagsterEventType.RUN_FAILURE),
+        dagster_instance=instance,
+        dagster_run=run,
+        resources={"alerts": AlertsResource(webhook_url=url, timeout_s=5)},
+    ).for_run_failure()
+    return run_failure_alert_sensor(context)
+
+
+def _evaluate_success(instance, run):
+    context = build_run_status_sensor_context(
+        sensor_name="race_recovered_sensor",
+        dagster_event=_final_event(instance, run, DagsterEventType.RUN_SUCCESS),
+        dagster_instance=instance,
+        dagster_run=run,
+    )
+    return race_recovered_sensor(context)
+
+
+def test_one_alert_per_race_and_cause_until_resolved(receiver):
+    with DagsterInstance.ephemeral() as instance:
+        first = _run(instance, failing_race_job)
+        _evaluate_failure(instance, first, receiver.url)
+        assert len(receiver.bodies) == 1
+        body = receiver.bodies[0]
+        assert RACE in body["text"] and "fit_that_fails" in body["text"]
+        alert = body["alert"]
+        assert alert["race_key"] == RACE
+        assert alert["cause"] == "run_failure:failing_race_job:fit_that_fails"
+        assert alert["run_id"] == first.run_id
+        assert "R-hat 1.0129" in alert["details"]["error"]
+
+        # The run retried (and the pre-lock schedule re-requesting it) fails the same way: quiet.
+        for retry in (1, 2):
+            _evaluate_failure(instance, _run(instance, failing_race_job, retry=retry), receiver.url)
+        assert len(receiver.bodies) == 1
+
+        # Another race failing is its own alert.
+        _evaluate_failure(
+            instance, _run(instance, failing_race_job, race_key="2026-x-400"), receiver.url
+        )
+        assert [b["alert"]["race_key"] for b in receiver.bodies] == [RACE, "2026-x-400"]
+
+        # The race recovers; the next failure is news again.
+        _evaluate_success(instance, _run(instance, working_race_job))
+        _evaluate_failure(instance, _run(instance, failing_race_job), receiver.url)
+        assert [b["alert"]["race_key"] for b in receiver.bodies] == [RACE, "2026-x-400", RACE]
+
+
+def test_receiver_down_is_retried_on_the_next_failure():
+    down = Receiver(status=503)
+    try:
+        with DagsterInstance.ephemeral() as instance:
+            _evaluate_failure(instance, _run(instance, failing_race_job), down.url)
+            assert len(down.bodies) == 1  # tried, refused: not recorded as announced
+            down.status = 200
+            _evaluate_failure(instance, _run(instance, failing_race_job, retry=1), down.url)
+            _evaluate_failure(instance, _run(instance, failing_race_job, retry=2), down.url)
+            assert len(down.bodies) == 2  # the second try got through; the third stayed quiet
+    finally:
+        down.close()
+
+
+def test_no_webhook_configured_sends_nothing(receiver):
+    with DagsterInstance.ephemeral() as instance:
+        result = _evaluate_failure(instance, _run(instance, failing_race_job), None)
+        assert "NASCAR_ALERT_WEBHOOK_URL" in str(result)
+    assert receiver.bodies == []
