@@ -45,8 +45,8 @@ def bench_ticks(seasons: int = 28) -> dict:
     from dagster._core.definitions.partitions.context import partition_loading_context
 
     from nascar_pipeline.automation.sensors import race_sensor
-    from nascar_pipeline.core.demo_world import generate_world
     from nascar_pipeline.definitions import defs
+    from nascar_pipeline.sources.demo_world import generate_world
     from nascar_pipeline.sources.embedded import EmbeddedWorldSource, write_world
     from tests.support.services.postgres import PostgresServer, find_pg_bin
 

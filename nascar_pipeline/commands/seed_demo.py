@@ -59,7 +59,7 @@ def read_history(folder: str | Path):
 
 
 def comparison_table(world, history_dir: str | Path) -> str:
-    from nascar_pipeline.core.demo_world import world_statistics
+    from nascar_pipeline.sources.demo_world import world_statistics
 
     w = world_statistics(world.races, world.results, world.entries)
     r = world_statistics(*read_history(history_dir))
@@ -70,8 +70,8 @@ def comparison_table(world, history_dir: str | Path) -> str:
 
 
 def run(args) -> int:
-    from nascar_pipeline.core.demo_world import generate_world
     from nascar_pipeline.settings import world_dir
+    from nascar_pipeline.sources.demo_world import generate_world
     from nascar_pipeline.sources.embedded import write_world
 
     out = Path(args.out) if args.out is not None else world_dir()

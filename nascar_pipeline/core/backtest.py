@@ -28,6 +28,7 @@ import pandas as pd
 from scipy.special import gammaln
 
 from nascar_pipeline.core import rules
+from nascar_pipeline.core.race_inputs import race_history
 
 METHODS = ("model", "uniform", "start_position", "trailing_avg_finish")
 TRAILING = 10
@@ -186,42 +187,9 @@ def log_factorial(n: int) -> float:
 
 # ---------------------------------------------------------------- runner
 def history_from_tables(tables) -> pd.DataFrame:
-    """All results joined with their races and entries: the snapshot-like history frame
-    (the same join as ontology.assemble, for every race at once)."""
-    from nascar_pipeline.ontology.tables import OntologyTables  # noqa: F401  (type only)
-
-    t = tables.conformed()
-    race_cols = [
-        "race_key",
-        "race_id",
-        "season",
-        "race_date",
-        "race_name",
-        "track_name",
-        "track_type",
-        "track_length_miles",
-        "scheduled_laps",
-        "laps",
-    ]
-    entry_cols = [
-        "race_key",
-        "driver_id",
-        "car_number",
-        "team",
-        "manufacturer",
-        "start_position",
-        "salary",
-        "dk_id",
-    ]
-    h = t.results.merge(t.races[race_cols], on="race_key", how="inner")
-    h = h.merge(t.entries[entry_cols], on=["race_key", "driver_id"], how="left")
-    names = (
-        t.drivers[["driver_id", "name"]]
-        .drop_duplicates("driver_id")
-        .rename(columns={"name": "driver_name"})
-    )
-    h = h.merge(names, on="driver_id", how="left")
-    return h.sort_values(["race_date", "race_key", "finish_position"]).reset_index(drop=True)
+    """Every race's results as snapshot-like history rows (core.race_inputs' history join,
+    with no date cutoff)."""
+    return race_history(tables)
 
 
 def actual_dk_points(g: pd.DataFrame) -> np.ndarray:

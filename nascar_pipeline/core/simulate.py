@@ -54,7 +54,17 @@ from nascar_pipeline.core.model.data import (
     scale_start,
     track_type_index,
 )
-from nascar_pipeline.core.model.model import INTERMEDIATE, led_feature
+from nascar_pipeline.core.model.model import INTERMEDIATE
+from nascar_pipeline.core.race_story import (
+    concentration,
+    dnf_logit,
+    draw_dnf,
+    finish_positions,
+    lap_share_log_concentration,
+    led_feature,
+    order_utility,
+    performance,
+)
 
 enable_compilation_cache()
 
@@ -237,20 +247,23 @@ def _simulate_kernel(
     )
     ability = skill + skill_track + car
     log_scale = jnp.insert(p["log_scale_other"], INTERMEDIATE, 0.0, axis=1)[:, tt]
-    perf = jnp.exp(log_scale)[:, None] * ability + p["start_effect"][:, tt][:, None] * start_s
-
-    logit = (
-        p["dnf_base"][:, tt][:, None]
-        + p["dnf_start"][:, None] * start_s
-        + p["dnf_ability"][:, None] * ability
+    perf = performance(
+        ability, jnp.exp(log_scale)[:, None], p["start_effect"][:, tt][:, None], start_s
     )
-    dnf = (jax.random.uniform(k[2], (S, N)) < jax.nn.sigmoid(logit)) & mask
-    util = jnp.where(mask, perf + p["dnf_penalty"][:, None] * dnf, _NEG)
-    noisy = util + jax.random.gumbel(k[3], (S, N))
+
+    logit = dnf_logit(
+        p["dnf_base"][:, tt][:, None],
+        p["dnf_start"][:, None],
+        start_s,
+        p["dnf_ability"][:, None],
+        ability,
+    )
+    dnf = draw_dnf(logit, jax.random.uniform(k[2], (S, N)), jnp) & mask
+    penalty = p["dnf_penalty"][:, None]
+    util = jnp.where(mask, order_utility(perf, dnf, penalty), _NEG)
+    finish = finish_positions(util, jax.random.gumbel(k[3], (S, N)), jnp)
     # For scoring an observed order: DNF risk folded into the utility (a proper PL per draw).
-    util_expected = perf + p["dnf_penalty"][:, None] * jax.nn.sigmoid(logit)
-    order = jnp.argsort(-noisy, axis=1)
-    finish = jnp.argsort(order, axis=1) + 1  # 1-based
+    util_expected = order_utility(perf, jax.nn.sigmoid(logit), penalty)
 
     lapsf = laps.astype(jnp.float32)
     run_lc = lapsf - jnp.round(down[jnp.clip(finish - 1, 0, down.shape[0] - 1)] * lapsf)
@@ -261,11 +274,10 @@ def _simulate_kernel(
     # ran to the end (it completed every lap).
     fin_running = jnp.where(dnf | ~mask, 10_000, finish)
     winner = fin_running == jnp.min(fin_running, axis=1, keepdims=True)
-    share_done = jnp.clip(lc / lapsf, 0.02, 1.0)
+    share_done = lc / lapsf
 
     def allocate(key_g, key_m, log_alpha, total):
-        la = jnp.clip(log_alpha, -12.0, 12.0)
-        g = jnp.where(mask, jax.random.loggamma(key_g, jnp.exp(la)), _NEG)
+        g = jnp.where(mask, jax.random.loggamma(key_g, concentration(log_alpha, jnp)), _NEG)
         shares = jax.nn.softmax(g, axis=1)
         counts = jax.random.multinomial(key_m, total, shares)
         counts = jnp.where(mask, counts, 0.0)
@@ -276,7 +288,9 @@ def _simulate_kernel(
     led = allocate(
         k[5],
         k[6],
-        p["led_base"][:, tt][:, None] + p["led_perf"][:, None] * perf + jnp.log(share_done),
+        lap_share_log_concentration(
+            p["led_base"][:, tt][:, None], p["led_perf"][:, None], perf, share_done, xp=jnp
+        ),
         lapsf,
     )
     phi = jnp.clip(fast_frac[0] + fast_frac[1] * jax.random.normal(k[7], (S,)), 0.2, 0.95)
@@ -284,10 +298,14 @@ def _simulate_kernel(
     fast = allocate(
         k[8],
         k[9],
-        p["fast_base"][:, tt][:, None]
-        + p["fast_perf"][:, None] * perf
-        + p["fast_led"][:, None] * led_feature(led / lapsf)
-        + jnp.log(share_done),
+        lap_share_log_concentration(
+            p["fast_base"][:, tt][:, None],
+            p["fast_perf"][:, None],
+            perf,
+            share_done,
+            extra=p["fast_led"][:, None] * led_feature(led / lapsf, jnp),
+            xp=jnp,
+        ),
         n_fast,
     )
     return finish, dnf, lc, led, fast, util_expected

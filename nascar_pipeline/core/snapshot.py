@@ -13,7 +13,7 @@ import json
 
 import pandas as pd
 
-from nascar_pipeline.ontology.tables import RaceInputs
+from nascar_pipeline.core.tables import HISTORY_RACE_FIELDS, RaceInputs
 
 SNAPSHOT_COLUMNS = {
     "role": "string",
@@ -52,19 +52,7 @@ SNAPSHOT_COLUMNS = {
     "contest_payouts": "string",
 }
 
-_RACE_FIELDS = [
-    "race_key",
-    "race_id",
-    "season",
-    "race_date",
-    "race_name",
-    "track_name",
-    "track_type",
-    "track_length_miles",
-    "scheduled_laps",
-    "laps",
-    "lock_time",
-]
+_RACE_FIELDS = [*HISTORY_RACE_FIELDS, "lock_time"]
 
 
 def build_snapshot(inputs: RaceInputs) -> pd.DataFrame:

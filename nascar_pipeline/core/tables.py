@@ -1,8 +1,11 @@
-"""The normalized ontology tables: the one shape every producer and consumer agrees on.
+"""The normalized tables and the track types: the one shape every producer and consumer
+agrees on.
 
 Parsers (history CSV, NASCAR feeds, DraftKings salaries, contest files) turn input files
 into these tables; the Neo4j writer MERGEs them; the Neo4j reader and the embedded demo
 world both hand them back for a race; `build_snapshot` turns them into `race_snapshot`.
+They live in core (the bottom layer) so that core, ontology and sources all share them
+without importing upwards.
 
 Every table is a pandas DataFrame with exactly the columns below (nullable where noted).
 """
@@ -12,6 +15,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
+
+# The track types, in the order the model indexes them (skill by track type, DNF rates, ...).
+TRACK_TYPES = ("superspeedway", "intermediate", "short", "road")
+DEFAULT_TRACK_TYPE = "intermediate"
+
+
+def track_type_index(track_type) -> int:
+    """Index of a track type in TRACK_TYPES; unknown or missing types count as intermediate."""
+    t = (
+        str(track_type).strip().lower()
+        if track_type is not None and not pd.isna(track_type)
+        else ""
+    )
+    return TRACK_TYPES.index(t) if t in TRACK_TYPES else TRACK_TYPES.index(DEFAULT_TRACK_TYPE)
+
 
 # One row per race. `race_key` is the slug of nascar_pipeline.core.slugs.
 RACES_COLUMNS = {
@@ -74,7 +92,19 @@ CONTESTS_COLUMNS = {
     "payouts": "string",
 }
 
-TRACK_TYPES = ("superspeedway", "intermediate", "short", "road")
+# Race fields every history row carries (and, with lock_time, every snapshot row).
+HISTORY_RACE_FIELDS = [
+    "race_key",
+    "race_id",
+    "season",
+    "race_date",
+    "race_name",
+    "track_name",
+    "track_type",
+    "track_length_miles",
+    "scheduled_laps",
+    "laps",
+]
 
 TABLE_COLUMNS = {
     "races": RACES_COLUMNS,

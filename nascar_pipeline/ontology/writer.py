@@ -30,8 +30,8 @@ from typing import Any
 
 import pandas as pd
 
+from nascar_pipeline.core.tables import OntologyTables
 from nascar_pipeline.errors import UserInputError
-from nascar_pipeline.ontology.tables import OntologyTables
 
 BATCH = 2000
 

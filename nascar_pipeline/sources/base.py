@@ -9,11 +9,13 @@ from typing import Protocol
 
 import pandas as pd
 
-from nascar_pipeline.ontology.tables import RaceInputs
-
-
-class UnknownRaceError(LookupError):
-    """The race key names no race in the source."""
+# The protocol's vocabulary, defined with the history join in core and re-exported here.
+from nascar_pipeline.core.race_inputs import (  # noqa: F401
+    RACE_RESULTS_COLUMNS,
+    UnknownRaceError,
+    race_results_from_tables,
+)
+from nascar_pipeline.core.tables import RaceInputs
 
 
 class RaceSource(Protocol):
@@ -35,39 +37,6 @@ class RaceSource(Protocol):
 # returning RACE_RESULTS_COLUMNS, one row per driver who started the race, empty before results
 # are ingested. Raises UnknownRaceError for an unknown key.
 
-RACE_RESULTS_COLUMNS = [
-    "race_key",
-    "driver_id",
-    "driver_name",
-    "start_position",
-    "finish_position",
-    "laps_completed",
-    "laps_led",
-    "fastest_laps",
-    "status",
-    "salary",
-    "dk_own_pct",
-]
-
 
 class RaceResultsSource(Protocol):
     def race_results(self, race_key: str) -> pd.DataFrame: ...
-
-
-def race_results_from_tables(tables, race_key: str) -> pd.DataFrame:
-    """A race's own results (FINISHED) joined with its entries (start position, salary, actual
-    DraftKings ownership) and driver names, from normalized OntologyTables."""
-    t = tables.conformed()
-    if not (t.races["race_key"] == race_key).any():
-        raise UnknownRaceError(f"unknown race key {race_key!r}")
-    res = t.results[t.results["race_key"] == race_key]
-    ent = t.entries[t.entries["race_key"] == race_key][
-        ["driver_id", "start_position", "salary", "dk_own_pct"]
-    ]
-    names = (
-        t.drivers[["driver_id", "name"]]
-        .drop_duplicates("driver_id")
-        .rename(columns={"name": "driver_name"})
-    )
-    out = res.merge(ent, on="driver_id", how="left").merge(names, on="driver_id", how="left")
-    return out[RACE_RESULTS_COLUMNS].sort_values("finish_position").reset_index(drop=True)

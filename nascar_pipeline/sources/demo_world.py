@@ -47,9 +47,18 @@ import json
 import numpy as np
 import pandas as pd
 
+from nascar_pipeline.core.race_story import (
+    concentration,
+    dnf_logit,
+    draw_dnf,
+    finish_positions,
+    lap_share_log_concentration,
+    order_utility,
+    performance,
+)
 from nascar_pipeline.core.rules import draftkings_points
 from nascar_pipeline.core.slugs import make_race_key, slugify
-from nascar_pipeline.ontology.tables import OntologyTables, conform
+from nascar_pipeline.core.tables import TRACK_TYPES, OntologyTables, conform
 
 LAST_SEASON = 2026
 RACES_PER_SEASON = 36
@@ -97,10 +106,8 @@ SCHEDULE: list[tuple[str, str, float, int, str]] = [
 ]
 OFF_WEEKS_AFTER = (8, 21)  # 1-based race numbers followed by an off week (Easter, summer break)
 
-TT_INDEX = {"superspeedway": 0, "intermediate": 1, "short": 2, "road": 3}
-
-# Per track type (superspeedway, intermediate, short, road). Tuned so the world's statistics
-# match the real 2019-2025 history (see tests/test_demo_world.py).
+# Per track type, in TRACK_TYPES order (superspeedway, intermediate, short, road). Tuned so the
+# world's statistics match the real 2019-2025 history (see tests/sources/test_demo_world.py).
 DNF_RATE = np.array([0.26, 0.135, 0.10, 0.09])
 PACE_SCALE = np.array([0.50, 1.20, 1.20, 1.10])  # weight of strength vs Gumbel noise
 START_EFFECT = np.array([0.30, 0.45, 0.45, 0.50])  # pace bonus of starting up front
@@ -123,6 +130,9 @@ DNF_STATUSES = (
 )
 DNF_STATUS_P = np.array([0.72, 0.09, 0.05, 0.04, 0.03, 0.03, 0.02, 0.02])
 FAST_LAP_SHARE_MEAN, FAST_LAP_SHARE_CONC = 0.79, 40.0
+# A DNF car's utility penalty: far below any pace, plus a step per lap completed, so DNF cars
+# finish behind every running car and among themselves by laps completed (|pace| << 100).
+DNF_BEHIND, LAPS_COMPLETED_ORDER = -1e6, 100.0
 # Caps on one car's share of a race's laps led / fastest laps (real maxima 2019-2025: 0.93, 0.45).
 MAX_LEAD_SHARE, MAX_FAST_SHARE = 0.92, 0.42
 
@@ -346,7 +356,7 @@ def _driver_pool(rng: np.random.Generator) -> pd.DataFrame:
     kind[~full] = rng.permutation(kinds)
     p = np.zeros((n, 4))
     p[full] = 1.0
-    for tt, i in TT_INDEX.items():
+    for i, tt in enumerate(TRACK_TYPES):
         spec = (
             (kind == "road")
             if tt == "road"
@@ -359,7 +369,7 @@ def _driver_pool(rng: np.random.Generator) -> pd.DataFrame:
         w = rng.uniform(0.5, 1.5, n)[rest]
         p[rest, i] = np.clip(w / w.sum() * (PART_TIME_CARS - 0.85 * spec.sum()), 0.02, 0.9)
     df["kind"] = kind
-    for tt, i in TT_INDEX.items():
+    for i, tt in enumerate(TRACK_TYPES):
         df[f"p_enter_{tt}"] = np.where(full, 1.0, p[:, i])
     return df
 
@@ -414,25 +424,27 @@ def _qualify(rng: np.random.Generator, strength: np.ndarray, tt: int) -> np.ndar
 def _simulate_race(
     rng: np.random.Generator, strength: np.ndarray, tt: int, laps: int
 ) -> dict[str, np.ndarray]:
-    """Simulate one run race for cars with latent `strength` (one per car)."""
+    """Simulate one run race for cars with latent `strength` (one per car), by the model's
+    generative story (core/race_story.py) with the world's own parameters."""
     n = len(strength)
     z = (strength - strength.mean()) / (strength.std() + 1e-9)
     start = _qualify(rng, strength, tt)
-    # Race pace: strength, track position, and Gumbel noise (Plackett-Luce via Gumbel-max).
+    # Race performance: strength and track position (start covariate: 1 at pole, 0 at the back).
     front = 1.0 - (start - 1) / max(n - 1, 1)
-    pace = PACE_SCALE[tt] * strength + START_EFFECT[tt] * front + rng.gumbel(size=n)
+    perf = performance(strength, PACE_SCALE[tt], START_EFFECT[tt], front)
+    gumbel = rng.gumbel(size=n)
+    pace = perf + gumbel  # realized pace: what laps led and fastest laps follow
     # DNFs: weaker cars fail a bit more often; rate by track type.
     base_logit = np.log(DNF_RATE[tt] / (1 - DNF_RATE[tt]))
-    p_dnf = 1.0 / (1.0 + np.exp(-(base_logit - 0.25 * z)))
-    dnf = rng.random(n) < p_dnf
+    dnf = draw_dnf(dnf_logit(base_logit, 0.0, front, -0.25, z), rng.random(n))
     laps_completed = np.full(n, laps, dtype=np.int64)
     n_dnf = int(dnf.sum())
     laps_completed[dnf] = np.minimum(np.floor(laps * rng.beta(1.5, 1.0, n_dnf)), laps - 1)
-    # Running cars by pace; DNF cars behind them by laps completed (then pace).
-    key_running = np.where(dnf, 1, 0)
-    order = np.lexsort((-pace, -np.where(dnf, laps_completed, 0), key_running))
-    finish = np.empty(n, dtype=np.int64)
-    finish[order] = np.arange(1, n + 1)
+    # Plackett-Luce by Gumbel-max with a DNF penalty so large that every DNF car finishes
+    # behind the running cars, ordered among themselves by laps completed (then pace).
+    dnf_penalty = DNF_BEHIND + LAPS_COMPLETED_ORDER * laps_completed
+    finish = finish_positions(order_utility(perf, dnf, dnf_penalty), gumbel)
+    order = np.argsort(finish)
     # Lapped running cars at the back: Poisson laps down, steeply rising towards the back of
     # the running order (about 1/3 of running cars lapped at intermediates, 1/2 at short
     # tracks, 1/7 on road courses, as in the real history), non-decreasing down the order.
@@ -450,9 +462,14 @@ def _simulate_race(
         run_laps[dnf] = np.minimum(run_laps[dnf], run_sorted[n_run - 1] - 1)
     laps_completed = np.maximum(run_laps, 0)
     running_frac = laps_completed / laps
-    # Laps led: Dirichlet weights falling with pace, scaled by the laps a car ran.
-    rel = pace - pace.max()
-    w_lead = rng.gamma(LEAD_SHAPE[tt] * np.exp(LEAD_SLOPE[tt] * rel) + 1e-3) * running_frac
+    # Laps led: Dirichlet weights falling with pace, scaled by the share of laps a car ran.
+    w_lead = rng.gamma(
+        concentration(
+            lap_share_log_concentration(
+                np.log(LEAD_SHAPE[tt]), LEAD_SLOPE[tt], pace - pace.max(), running_frac
+            )
+        )
+    )
     w_lead[finish == 1] += 0.02 * w_lead.sum()  # the winner leads at least the last lap
     laps_led = _alloc(laps, w_lead, np.minimum(laps_completed, int(MAX_LEAD_SHARE * laps)))
     if laps_led[finish == 1].sum() == 0:
@@ -463,8 +480,12 @@ def _simulate_race(
     share = rng.beta(
         FAST_LAP_SHARE_MEAN * FAST_LAP_SHARE_CONC, (1 - FAST_LAP_SHARE_MEAN) * FAST_LAP_SHARE_CONC
     )
-    w_fast = (
-        rng.gamma(FAST_SHAPE[tt] * np.exp(FAST_SLOPE[tt] * (pace - pace.mean()))) * running_frac
+    w_fast = rng.gamma(
+        concentration(
+            lap_share_log_concentration(
+                np.log(FAST_SHAPE[tt]), FAST_SLOPE[tt], pace - pace.mean(), running_frac
+            )
+        )
     )
     fastest = _alloc(
         int(round(share * laps)), w_fast, np.minimum(laps_completed, int(MAX_FAST_SHARE * laps))
@@ -616,7 +637,7 @@ def generate_world(seed: int = 7, seasons: int = 3, upcoming: bool = True) -> On
     # Skill drifts from season to season (random walk).
     drift = np.cumsum(rng.normal(0.0, 0.2, (n_drv, seasons + 1)), axis=1)
     base_skill = pool["skill"].to_numpy()
-    p_enter = pool[[f"p_enter_{t}" for t in TT_INDEX]].to_numpy()
+    p_enter = pool[[f"p_enter_{t}" for t in TRACK_TYPES]].to_numpy()
     full = pool["full_time"].to_numpy()
     ids = pool["driver_id"].to_numpy()
 
@@ -652,7 +673,7 @@ def generate_world(seed: int = 7, seasons: int = 3, upcoming: bool = True) -> On
 
     for n_race, (si, season, day, (track, ttype, length, sched, name)) in enumerate(plan):
         run = si < seasons
-        tt = TT_INDEX[ttype]
+        tt = TRACK_TYPES.index(ttype)
         race_id += 1
         key = make_race_key(season, track, name)
         idx = entrants(tt)
@@ -782,7 +803,7 @@ def world_statistics(
         "cars_per_race": float(g.size().mean()),
     }
     dnf = d["status"].astype(str) != "running"
-    for t in TT_INDEX:
+    for t in TRACK_TYPES:
         m = (d["track_type"] == t).to_numpy()
         out[f"dnf_rate_{t}"] = float(dnf[m].mean()) if m.any() else float("nan")
         lead = (g["laps_led"].max() / laps)[ttype == t]

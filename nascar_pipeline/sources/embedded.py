@@ -2,28 +2,22 @@
 RaceSource that serves races from it (no Neo4j, S3 or Postgres needed).
 
 Layout: `<folder>/{races,drivers,entries,results,contests}.parquet`. Each file is written
-under a temporary name and renamed into place, so a reader never sees half a file.
+by the one atomic writer (storage/atomic.py), so a reader never sees half a file.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from nascar_pipeline.core.race_inputs import assemble_race_inputs, list_races
+from nascar_pipeline.core.tables import TABLE_COLUMNS, OntologyTables, RaceInputs, conform
 from nascar_pipeline.errors import UserInputError
-from nascar_pipeline.ontology.assemble import assemble_race_inputs, list_races
-from nascar_pipeline.ontology.tables import TABLE_COLUMNS, OntologyTables, RaceInputs, conform
+from nascar_pipeline.storage.atomic import write_bytes_atomic
 
 SEED_HINT = "run `nascar-pipeline seed-demo` first"
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def world_exists(folder: str | os.PathLike) -> bool:
@@ -32,20 +26,12 @@ def world_exists(folder: str | os.PathLike) -> bool:
 
 
 def write_world(tables: OntologyTables, folder: str | os.PathLike) -> Path:
-    """Write each table to `<folder>/<table>.parquet` atomically (temp file, then rename)."""
+    """Write each table to `<folder>/<table>.parquet` atomically."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     t = tables.conformed()
     for name in TABLE_COLUMNS:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".parquet.tmp", dir=out)
-        os.close(fd)
-        try:
-            getattr(t, name).to_parquet(tmp, index=False)
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; use the usual mode
-            os.replace(tmp, out / f"{name}.parquet")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_bytes_atomic(out / f"{name}.parquet", getattr(t, name).to_parquet(index=False))
     return out
 
 

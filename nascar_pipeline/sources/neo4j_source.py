@@ -20,25 +20,19 @@ import json
 
 import pandas as pd
 
-from nascar_pipeline.ontology.assemble import assemble_race_inputs
-from nascar_pipeline.ontology.tables import (
+from nascar_pipeline.core.race_inputs import (
+    UnknownRaceError,
+    assemble_race_inputs,
+    race_results_from_tables,
+)
+from nascar_pipeline.core.snapshot import SLATE_ENTRY_COLUMNS
+from nascar_pipeline.core.tables import (
     CONTESTS_COLUMNS,
     RACES_COLUMNS,
     OntologyTables,
     RaceInputs,
     conform,
 )
-from nascar_pipeline.sources.base import UnknownRaceError
-
-_SLATE_ENTRY_FIELDS = [
-    "driver_id",
-    "car_number",
-    "salary",
-    "dk_id",
-    "start_position",
-    "fd_salary",
-    "fd_id",
-]
 
 _RACE_RETURN = """
   r.race_key AS race_key, r.race_id AS race_id, r.season AS season, r.race_date AS race_date,
@@ -132,7 +126,7 @@ def fast_slate_hash(entries: list[list], contests: list[list]) -> str:
     """core.snapshot.slate_hash for rows from Neo4j: `entries` as [driver_id, car_number,
     salary, dk_id, start_position, fd_salary, fd_id], `contests` as CONTESTS_COLUMNS-ordered lists."""
     e = sorted(
-        ({f: _text(v) for f, v in zip(_SLATE_ENTRY_FIELDS, row)} for row in entries),
+        ({f: _text(v) for f, v in zip(SLATE_ENTRY_COLUMNS, row)} for row in entries),
         key=lambda r: r["driver_id"],
     )
     payload: dict = {"entries": e}
@@ -190,8 +184,8 @@ class Neo4jRaceSource:
 
     def race_results(self, race_key: str) -> pd.DataFrame:
         """The race's own results joined with its entries and driver names
-        (RACE_RESULTS_COLUMNS via base.race_results_from_tables); empty before results."""
-        from nascar_pipeline.sources.base import race_results_from_tables
+        (RACE_RESULTS_COLUMNS via core.race_inputs.race_results_from_tables); empty before
+        results."""
 
         def work(tx):
             race = list(tx.run(_Q_RACE, key=race_key))

@@ -8,9 +8,9 @@ disagree. Layout under a root (a local folder, file://..., or s3://bucket/prefix
     <root>/_manifests/<race_key>/<asset>.json      one manifest entry per asset per race
     <root>/<asset>.parquet                         unpartitioned assets (season reports)
 
-Writes are atomic: on a file system the bytes go to a hidden temporary name in the same
-folder, are fsynced, then renamed over the target; on S3 the object is one PUT. Either way a
-reader sees the old file or the new one, never a torn one. Manifests are one file per asset
+Writes are atomic (storage/atomic.py): on a file system the bytes go to a hidden temporary
+name in the same folder, are fsynced, then renamed over the target; on S3 the object is one
+PUT. Either way a reader sees the old file or the new one, never a torn one. Manifests are one file per asset
 so concurrent writers of different assets of one race never lose each other's entries.
 """
 
@@ -20,7 +20,6 @@ import hashlib
 import io
 import json
 import os
-import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +30,7 @@ import pyarrow.parquet as pq
 from upath import UPath
 
 from nascar_pipeline.core.slugs import validate_race_key
+from nascar_pipeline.storage.atomic import write_bytes_atomic
 
 MANIFEST_DIR = "_manifests"
 
@@ -73,10 +73,6 @@ def _storage_options_from_env(protocol: str) -> dict[str, Any]:
     return opts
 
 
-def _is_local(path: UPath) -> bool:
-    return path.protocol in ("", "file", "local")
-
-
 def _check_name(kind: str, value: str) -> str:
     if not value or "/" in value or "\\" in value or value in (".", "..") or value.startswith("."):
         raise ValueError(f"invalid {kind} {value!r}: a plain name is required")
@@ -116,29 +112,7 @@ class StorageLayout:
 
     # ---- atomic bytes ------------------------------------------------------------------
     def write_bytes_atomic(self, path: UPath, data: bytes) -> None:
-        if _is_local(path):
-            target = str(path.path)
-            folder = os.path.dirname(target)
-            os.makedirs(folder, exist_ok=True)
-            tmp = os.path.join(folder, f".{os.path.basename(target)}.{uuid.uuid4().hex}.tmp")
-            try:
-                with open(tmp, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, target)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-            # Make the rename itself durable.
-            dir_fd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        else:
-            # One PUT: S3 makes an object visible whole or not at all.
-            path.fs.pipe_file(path.path, data)
+        write_bytes_atomic(path, data)
 
     def read_bytes(self, path: UPath) -> bytes:
         return path.read_bytes()

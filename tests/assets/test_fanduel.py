@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from nascar_pipeline.cli import main
-from nascar_pipeline.core.demo_world import generate_world
 from nascar_pipeline.core.rules import FANDUEL
+from nascar_pipeline.core.tables import OntologyTables
 from nascar_pipeline.errors import UserInputError
 from nascar_pipeline.ontology.parsers.fd_salaries import parse_fd_salaries
-from nascar_pipeline.ontology.tables import OntologyTables
+from nascar_pipeline.sources.demo_world import generate_world
 
 FD_ID = re.compile(r"^\d+-\d+$")
 # FanDuel's player-list export header (newer exports: two unnamed columns, then Roster Position)

@@ -6,9 +6,9 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
-from nascar_pipeline.core.demo_world import generate_world
 from nascar_pipeline.resources.parquet_io import ParquetIOManager
 from nascar_pipeline.resources.race_source import EmbeddedWorldResource
+from nascar_pipeline.sources.demo_world import generate_world
 from nascar_pipeline.sources.embedded import write_world
 from nascar_pipeline.storage.layout import StorageLayout
 

@@ -55,7 +55,7 @@ def test_actual_points_follow_the_rules():
 
 @pytest.fixture
 def small_world(tmp_path, monkeypatch):
-    from nascar_pipeline.core.demo_world import generate_world
+    from nascar_pipeline.sources.demo_world import generate_world
     from nascar_pipeline.sources.embedded import write_world
 
     world = tmp_path / "world"

@@ -24,8 +24,8 @@ from nascar_pipeline.assets.partitions import RACES_PARTITIONS_NAME
 from nascar_pipeline.automation.policies import PRIORITY_TAG, TAG_SLATE_HASH
 from nascar_pipeline.automation.schedules import pre_lock_schedule
 from nascar_pipeline.automation.sensors import race_sensor, results_sensor
+from nascar_pipeline.core.tables import RACES_COLUMNS
 from nascar_pipeline.definitions import defs
-from nascar_pipeline.ontology.tables import RACES_COLUMNS
 
 pytestmark = pytest.mark.postgres
 REPO = defs.get_repository_def()

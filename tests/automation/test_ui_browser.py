@@ -67,7 +67,7 @@ def webserver(tmp_path_factory):
         stop_stack,
         write_workspace,
     )
-    from nascar_pipeline.core.demo_world import generate_world
+    from nascar_pipeline.sources.demo_world import generate_world
     from nascar_pipeline.sources.embedded import write_world
 
     base = tmp_path_factory.mktemp("ui")

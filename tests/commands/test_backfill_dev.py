@@ -11,7 +11,7 @@ from nascar_pipeline.cli import main
 
 @pytest.fixture
 def embedded(tmp_path, monkeypatch):
-    from nascar_pipeline.core.demo_world import generate_world
+    from nascar_pipeline.sources.demo_world import generate_world
     from nascar_pipeline.sources.embedded import write_world
 
     write_world(generate_world(seed=4, seasons=1), tmp_path / "world")

@@ -44,7 +44,7 @@ def _finish(driver, name):
 
 
 def test_list_races_on_an_empty_graph(driver):
-    from nascar_pipeline.ontology.tables import RACES_COLUMNS
+    from nascar_pipeline.core.tables import RACES_COLUMNS
     from nascar_pipeline.sources.neo4j_source import Neo4jRaceSource
 
     races = Neo4jRaceSource(driver).list_races()

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 from nascar_pipeline.core.snapshot import slate_hash
+from nascar_pipeline.core.tables import conform
 from nascar_pipeline.errors import UserInputError
 from nascar_pipeline.ontology.parsers._common import assign_race_keys
 from nascar_pipeline.ontology.parsers.contest import parse_contest
 from nascar_pipeline.ontology.parsers.names import NameMatcher, name_key
 from nascar_pipeline.ontology.parsers.schedule import parse_schedule
-from nascar_pipeline.ontology.tables import conform
 from nascar_pipeline.sources.neo4j_source import fast_slate_hash
 
 

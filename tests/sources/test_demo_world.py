@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nascar_pipeline.core.demo_world import generate_world, world_statistics
 from nascar_pipeline.core.rules import DRAFTKINGS
 from nascar_pipeline.core.slugs import is_valid_race_key
 from nascar_pipeline.core.snapshot import build_snapshot
+from nascar_pipeline.core.tables import TABLE_COLUMNS, TRACK_TYPES
 from nascar_pipeline.errors import UserInputError
-from nascar_pipeline.ontology.tables import TABLE_COLUMNS, TRACK_TYPES
+from nascar_pipeline.sources.demo_world import generate_world, world_statistics
 from nascar_pipeline.sources.embedded import EmbeddedWorldSource, load_world, write_world
 
 # Realism tolerances (world vs real history 2019-2025, absolute differences). The world is one

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from nascar_pipeline.cli import main
-from nascar_pipeline.ontology.assemble import assemble_race_inputs, list_races
+from nascar_pipeline.core.race_inputs import assemble_race_inputs, list_races
+from nascar_pipeline.core.tables import OntologyTables
 from nascar_pipeline.ontology.parsers.contest import parse_contest
 from nascar_pipeline.ontology.parsers.history import parse_history
 from nascar_pipeline.ontology.parsers.salaries import parse_salaries
-from nascar_pipeline.ontology.tables import OntologyTables
 from nascar_pipeline.sources.base import UnknownRaceError
 from nascar_pipeline.sources.neo4j_source import Neo4jRaceSource
 from tests.support.dk_files import CONTEST, write_dk_salaries

@@ -63,7 +63,7 @@ def auth(token: str | None = None) -> dict[str, str]:
 # ---- the world and the real pipeline -------------------------------------------------------
 def seed_world(folder, seed: int = 11) -> tuple[str, str]:
     """Write a one-season demo world; returns (upcoming race key, a past race key)."""
-    from nascar_pipeline.core.demo_world import generate_world
+    from nascar_pipeline.sources.demo_world import generate_world
     from nascar_pipeline.sources.embedded import write_world
 
     tables = generate_world(seed=seed, seasons=1, upcoming=True)

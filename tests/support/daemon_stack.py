@@ -125,7 +125,7 @@ class Stack:
         )
 
     def _seed(self) -> None:
-        from nascar_pipeline.core.demo_world import generate_world
+        from nascar_pipeline.sources.demo_world import generate_world
         from nascar_pipeline.sources.embedded import write_world
 
         # seed 3: the model tests' world, whose fit passes the convergence gate

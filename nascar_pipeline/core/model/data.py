@@ -30,9 +30,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-TRACK_TYPES = ("superspeedway", "intermediate", "short", "road")
+from nascar_pipeline.core.tables import DEFAULT_TRACK_TYPE, TRACK_TYPES, track_type_index
+
 FIELD_SIZE = 44
-DEFAULT_TRACK_TYPE = "intermediate"
 # Fastest laps per lap run, as measured on 2022-2025 Cup races (loop data): about 0.77.
 DEFAULT_FAST_FRAC = (0.77, 0.15)
 COUNT_BUCKET = 256
@@ -58,15 +58,6 @@ def scale_start(start) -> np.ndarray:
     at 40th. Logarithmic: pole vs 5th matters far more than 30th vs 35th."""
     s = np.maximum(np.asarray(start, dtype=np.float64), 1.0)
     return (np.log(s) / np.log(40.0) - 0.5).astype(np.float32)
-
-
-def track_type_index(track_type) -> int:
-    t = (
-        str(track_type).strip().lower()
-        if track_type is not None and not pd.isna(track_type)
-        else ""
-    )
-    return TRACK_TYPES.index(t) if t in TRACK_TYPES else TRACK_TYPES.index(DEFAULT_TRACK_TYPE)
 
 
 def _pad(n: int, bucket: int) -> int:

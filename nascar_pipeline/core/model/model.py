@@ -1,5 +1,8 @@
 """The race model: one NumPyro function, vectorized over padded races (no Python loops).
 
+The generative story (performance, DNF, order, lap shares) is written once in
+core/race_story.py; this module is its likelihood.
+
 Latent ability of a driver in a race (track type t):
     ability = skill[d] + skill_track[d, t] + car_effect[car]     (car: season and car number)
     perf    = exp(log_scale[t]) * ability + start_effect[t] * start
@@ -28,8 +31,18 @@ import numpyro
 import numpyro.distributions as dist
 from jax.scipy.special import gammaln
 
-N_TRACK_TYPES = 4
-INTERMEDIATE = 1
+from nascar_pipeline.core.race_story import (
+    concentration,
+    dnf_logit,
+    lap_share_log_concentration,
+    led_feature,
+    order_utility,
+    performance,
+)
+from nascar_pipeline.core.tables import TRACK_TYPES
+
+N_TRACK_TYPES = len(TRACK_TYPES)
+INTERMEDIATE = TRACK_TYPES.index("intermediate")  # the track type whose log_scale is fixed at 0
 _NEG = -1e4
 
 
@@ -67,15 +80,6 @@ def plackett_luce_ll(util, mask):
     upper = jnp.triu(jnp.ones((n, n), u.dtype))  # tail[i] = sum_{j >= i} exp(u_j - m)
     tail = jnp.log(jnp.exp(u - m) @ upper.T + 1e-30) + m
     return jnp.sum((u - tail) * mask, axis=-1)
-
-
-def concentration(log_alpha):
-    """Dirichlet concentration from its log, kept in a range float32 lgamma handles."""
-    return jnp.exp(jnp.clip(log_alpha, -12.0, 12.0))
-
-
-def led_feature(led_share):
-    return jnp.log1p(20.0 * led_share)
 
 
 def race_model(
@@ -137,18 +141,19 @@ def race_model(
 
     # --- per start -----------------------------------------------------------------------------
     ability = skill[drv] + skill_track[drv, tt[:, None]] + car_effect[car]  # (R, N)
-    perf = jnp.exp(log_scale[tt])[:, None] * ability + start_effect[tt][:, None] * start
+    perf = performance(ability, jnp.exp(log_scale[tt])[:, None], start_effect[tt][:, None], start)
 
-    order_ll = plackett_luce_ll(perf + dnf_penalty * dnf, mask)
+    order_ll = plackett_luce_ll(order_utility(perf, dnf, dnf_penalty), mask)
     numpyro.factor("finishing_order", jnp.sum(w * order_ll))
 
-    logit = dnf_base[tt][:, None] + dnf_start * start + dnf_ability * ability
+    logit = dnf_logit(dnf_base[tt][:, None], dnf_start, start, dnf_ability, ability)
     # Bernoulli log-likelihood: dnf*log(s) + (1-dnf)*log(1-s) = dnf*logit - softplus(logit).
     dnf_ll = jnp.sum(mask * (dnf * logit - jax.nn.softplus(logit)), axis=-1)
     numpyro.factor("dnf", jnp.sum(w * dnf_ll))
 
-    log_share = jnp.log(jnp.clip(frac, 0.02, 1.0))
-    alpha_led = concentration(led_base[tt][:, None] + led_perf * perf + log_share)
+    alpha_led = concentration(
+        lap_share_log_concentration(led_base[tt][:, None], led_perf, perf, frac, xp=jnp), jnp
+    )
     numpyro.factor(
         "laps_led",
         dirichlet_multinomial_weighted(led, alpha_led, mask, led_idx, led_cnt, led_on, w),
@@ -156,7 +161,15 @@ def race_model(
 
     led_share = led / jnp.maximum(jnp.sum(led, axis=-1, keepdims=True), 1.0)
     alpha_fast = concentration(
-        fast_base[tt][:, None] + fast_perf * perf + fast_led * led_feature(led_share) + log_share
+        lap_share_log_concentration(
+            fast_base[tt][:, None],
+            fast_perf,
+            perf,
+            frac,
+            extra=fast_led * led_feature(led_share, jnp),
+            xp=jnp,
+        ),
+        jnp,
     )
     numpyro.factor(
         "fastest_laps",

@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from nascar_pipeline.core.rules import SITES
+from nascar_pipeline.core.tables import OntologyTables, conform
 from nascar_pipeline.ontology.parsers._common import (
     Problems,
     parse_float,
@@ -36,7 +37,6 @@ from nascar_pipeline.ontology.parsers._common import (
     parse_text,
     read_json,
 )
-from nascar_pipeline.ontology.tables import OntologyTables, conform
 
 
 def _payouts(items, field_size: int | None, probs: Problems, w: str) -> str | None:

@@ -27,9 +27,9 @@ from pathlib import Path
 import pandas as pd
 
 from nascar_pipeline.core.rules import FANDUEL
+from nascar_pipeline.core.tables import OntologyTables, conform
 from nascar_pipeline.ontology.parsers._common import Problems, parse_int, read_csv_table
 from nascar_pipeline.ontology.parsers.names import NameMatcher, name_key
-from nascar_pipeline.ontology.tables import OntologyTables, conform
 
 REQUIRED = ["Id", "First Name", "Last Name", "Salary"]
 SALARY_CAP = FANDUEL.salary_cap

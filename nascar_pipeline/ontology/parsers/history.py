@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from nascar_pipeline.core.slugs import slugify
+from nascar_pipeline.core.tables import TRACK_TYPES, OntologyTables, conform
 from nascar_pipeline.ontology.parsers._common import (
     Problems,
     assign_race_keys,
@@ -28,7 +29,6 @@ from nascar_pipeline.ontology.parsers._common import (
     read_csv_table,
 )
 from nascar_pipeline.ontology.parsers.tracks import track_info
-from nascar_pipeline.ontology.tables import TRACK_TYPES, OntologyTables, conform
 
 RACES_REQUIRED = ["race_id", "season", "race_date", "race_name", "track_name", "laps"]
 RESULTS_REQUIRED = [

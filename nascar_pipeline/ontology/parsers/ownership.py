@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from nascar_pipeline.core.tables import OntologyTables, conform
 from nascar_pipeline.ontology.parsers._common import Problems, parse_float, read_csv_rows
 from nascar_pipeline.ontology.parsers.names import NameMatcher, name_key
-from nascar_pipeline.ontology.tables import OntologyTables, conform
 
 BLOCK = ["Player", "Roster Position", "%Drafted", "FPTS"]
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pandas as pd
 
 from nascar_pipeline.core.rules import DRAFTKINGS
+from nascar_pipeline.core.tables import OntologyTables, conform
 from nascar_pipeline.ontology.parsers._common import Problems, parse_int, read_csv_table
 from nascar_pipeline.ontology.parsers.names import NameMatcher, name_key
-from nascar_pipeline.ontology.tables import OntologyTables, conform
 
 REQUIRED = ["Name", "ID", "Salary"]
 SALARY_CAP = DRAFTKINGS.salary_cap

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from nascar_pipeline.core.slugs import slugify
+from nascar_pipeline.core.tables import OntologyTables, conform
 from nascar_pipeline.ontology.parsers._common import (
     Problems,
     assign_race_keys,
@@ -24,7 +25,6 @@ from nascar_pipeline.ontology.parsers._common import (
 )
 from nascar_pipeline.ontology.parsers._feedtime import feed_date_and_lock
 from nascar_pipeline.ontology.parsers.tracks import track_info
-from nascar_pipeline.ontology.tables import OntologyTables, conform
 
 POINTS_RACE_TYPE = 1
 
