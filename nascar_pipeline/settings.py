@@ -160,6 +160,13 @@ class PipelineSettings(BaseSettings):
         "node selector); set by the Helm chart",
     )
 
+    alert_webhook_url: SecretStr | None = Field(
+        None,
+        validation_alias="NASCAR_ALERT_WEBHOOK_URL",
+        description="generic JSON / Slack-compatible webhook the alert sensors post to; unset: "
+        "alerting is off (a secret: never logged)",
+    )
+
     # ---- OpenTelemetry (the standard OTEL_* variables the pipeline itself reads) ----------
     otel_sdk_disabled: bool = Field(
         False,
