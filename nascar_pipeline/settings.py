@@ -253,6 +253,19 @@ def describe_errors(exc: ValidationError) -> str:
     return "environment: " + "; ".join(lines)
 
 
+def dagster_env_var(field: str):
+    """Dagster's `EnvVar` for the variable behind a settings field, for secrets handed to a Dagster
+    resource (NEO4J_PASSWORD, NASCAR_ALERT_WEBHOOK_URL): Dagster reads it when a run starts and its
+    UI shows the variable's name, never the value (a plain string would be shown). Check the field
+    on `get_settings()` first: Dagster fails a run whose EnvVar is unset."""
+    from dagster import EnvVar
+
+    alias = PipelineSettings.model_fields[field].validation_alias
+    if not isinstance(alias, str):
+        raise ValueError(f"{field}: read from several variables, no single EnvVar names it")
+    return EnvVar(alias)
+
+
 # ---- for the transition: old call sites, thin wrappers over get_settings() ---------------------
 def pipeline_home() -> Path:
     return get_settings().home

@@ -193,6 +193,17 @@ def test_cli_reports_a_bad_variable(monkeypatch, capsys):
     assert "NASCAR_POOL_LIMITS='mcmc'" in capsys.readouterr().err
 
 
+def test_dagster_env_var_names_the_fields_variable():
+    from dagster import EnvVar
+
+    from nascar_pipeline.settings import dagster_env_var
+
+    assert dagster_env_var("neo4j_password") == EnvVar("NEO4J_PASSWORD")
+    assert dagster_env_var("alert_webhook_url") == EnvVar("NASCAR_ALERT_WEBHOOK_URL")
+    with pytest.raises(ValueError, match="aws_region"):
+        dagster_env_var("aws_region")
+
+
 def test_every_field_is_documented():
     undocumented = [n for n, f in PipelineSettings.model_fields.items() if not f.description]
     assert not undocumented
