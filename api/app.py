@@ -2,8 +2,8 @@
 `--factory api.app:create_app`, or `nascar-pipeline api`).
 
 The lifespan owns the storage client (a StorageLayout on STORAGE_ROOT, local or S3) and the
-read cache; every /v1 route requires a principal (deny by default); /healthz, /readyz,
-/metrics and the docs are public.
+read cache; every data route requires a principal (declared once per router: deps.AUTHENTICATED;
+deny by default); /healthz, /readyz, /metrics and the docs are public.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.middleware.cors import CORSMiddleware
 
 from api.auth import Authenticator
+from api.deps import authenticated_routes
 from api.errors import Problem, install_error_handlers
 from api.fastpath import FastPaths
 from api.observability import Metrics, RequestMiddleware, configure_logging
@@ -130,10 +131,11 @@ def create_app(
             "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
             "apiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
         }
-        for path, ops in schema.get("paths", {}).items():
-            if path.startswith("/v1"):
-                for op in ops.values():
-                    op["security"] = [{"bearerAuth": []}, {"apiKeyAuth": []}]
+        # the operations whose routers declare authentication (deps.AUTHENTICATED)
+        for route in authenticated_routes(app):
+            for method in route.methods:
+                op = schema["paths"][route.path_format][method.lower()]
+                op["security"] = [{"bearerAuth": []}, {"apiKeyAuth": []}]
         app.openapi_schema = schema
         return schema
 

@@ -25,10 +25,9 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Annotated
 
 import jwt
-from fastapi import Depends, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from api.context import get_context
@@ -303,10 +302,3 @@ class Authenticator:
             # a JWKS fetch may block: keep it off the event loop
             principal = await run_in_threadpool(self.principal, cred, allow_fetch=True)
         return self.admit(principal)
-
-
-async def require_principal(request: Request) -> Principal:
-    return await request.app.state.auth.authenticate(request)
-
-
-PrincipalDep = Annotated[Principal, Depends(require_principal)]

@@ -27,18 +27,6 @@ from nascar_pipeline.telemetry import get_tracer
 
 tracer = get_tracer("api.store")
 
-# Every race-partitioned asset the pipeline writes, in pipeline order.
-KNOWN_ASSETS = (
-    "race_snapshot",
-    "race_model_fit",
-    "race_scenarios",
-    "driver_projections",
-    "ownership_projections",
-    "lineup_portfolio",
-    "contest_simulation",
-    "race_backtest",
-)
-
 
 def not_found_race(race_key: str) -> ApiError:
     return ApiError(
@@ -282,3 +270,7 @@ class RaceStore:
     def memo(self, key: tuple, build):
         """Cache anything derived from stored files; `key` must include the data versions."""
         return self.cache.get_or_load(("memo", *key), build)
+
+    def peek_memo(self, key: tuple):
+        """What `memo` cached under `key`, from memory only (None when it has not been built)."""
+        return self.cache.get(("memo", *key))

@@ -6,24 +6,15 @@ import logging
 
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
+from api.deps import StoreDep
 from api.errors import problem_response, problem_responses
+from api.schemas import Health, Ready
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger("api.health")
-
-
-class Health(BaseModel):
-    status: str
-
-
-class Ready(BaseModel):
-    status: str
-    storage: str
-    races: int
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness (no I/O)")
@@ -37,8 +28,7 @@ async def healthz() -> Response:
     responses=problem_responses(503),
     summary="Readiness: storage reachable and readable",
 )
-async def readyz(request: Request) -> Response:
-    store = request.app.state.store
+async def readyz(store: StoreDep) -> Response:
     try:
         info = await run_in_threadpool(store.ping)
     except Exception as exc:  # noqa: BLE001 - any storage failure means not ready
