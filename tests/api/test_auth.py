@@ -141,6 +141,34 @@ def test_deny_by_default(local_store, url):
         assert c.get("/openapi.json").status_code == 200
 
 
+PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc"}
+
+
+def _concrete(path: str, race_key: str) -> str:
+    return path.format(race_key=race_key, asset="race_snapshot", site="draftkings")
+
+
+def test_every_route_but_the_public_ones_requires_credentials(client, local_store):
+    """Deny by default: every route the app has (not only those a router declares
+    authenticated) answers 401 without credentials, except the public operational ones."""
+    from fastapi.routing import APIRoute
+
+    from api.deps import all_routes, authenticated_routes
+
+    routes = [r for r in all_routes(client.app.routes) if isinstance(r, APIRoute)]
+    private = [r for r in routes if r.path not in PUBLIC_PATHS]
+    assert len(private) >= 14
+    for route in private:
+        _401(client.get(_concrete(route.path, local_store.upcoming)), "credentials are required")
+    for path in sorted(PUBLIC_PATHS - {"/redoc"}):
+        assert client.get(path).status_code == 200, path
+    # the OpenAPI document names a security requirement on exactly the authenticated routes
+    assert {r.path for r in authenticated_routes(client.app)} == {r.path for r in private}
+    doc = client.get("/openapi.json").json()["paths"]
+    secured = {p for p, ops in doc.items() if all("security" in op for op in ops.values())}
+    assert secured == {r.path for r in private}
+
+
 def test_settings_refuse_half_configured_jwt(local_store):
     from pydantic import ValidationError
 

@@ -326,6 +326,37 @@ def test_health_ready_metrics_docs_are_public(client, store):
     assert client.get("/docs").status_code == 200
 
 
+def test_openapi_declares_typed_bodies(client):
+    """/docs shows the rows' columns and types, not `list[dict]`."""
+    doc = client.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+
+    def body(path: str) -> dict:
+        ok = doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+        return schemas[ok["schema"]["$ref"].rsplit("/", 1)[1]]
+
+    def rows(path: str, member: str = "rows") -> dict:
+        return schemas[body(path)["properties"][member]["items"]["$ref"].rsplit("/", 1)[1]]
+
+    base = "/v1/races/{race_key}"
+    for path, member, column, kind in [
+        (f"{base}/projections", "rows", "dk_mean", "number"),
+        (f"{base}/ownership", "rows", "own_pct", "number"),
+        (f"{base}/backtest", "rows", "crps", "number"),
+        (f"{base}/contest-simulation/lineups", "rows", "roi", "number"),
+        (f"{base}/contest-simulation", "best", "roi", "number"),
+        (f"{base}/portfolio", "rows", "lineup_id", "integer"),
+        (f"{base}/scenarios/summary", "drivers", "dk_p90", "number"),
+    ]:
+        row = rows(path, member)
+        assert {"type": kind} in row["properties"][column]["anyOf"], (path, column)
+        assert row["additionalProperties"] is True  # columns the asset gains pass through
+    metrics = body(f"{base}/contest-simulation")["properties"]["metrics"]
+    assert metrics["additionalProperties"]["$ref"].endswith("/MetricSummary")
+    race = body(f"{base}")["properties"]["assets"]["items"]["$ref"]
+    assert "stale" in schemas[race.rsplit("/", 1)[1]]["properties"]
+
+
 @pytest.mark.s3
 def test_readyz_fails_when_storage_unreadable(tmp_path, moto_s3):
     blocker = tmp_path / "file"

@@ -206,3 +206,21 @@ def test_ttl_zero_and_other_routes_take_the_route(local_store, url):
             c.get(url.replace(local_store.upcoming, "Bad..Key"), headers=auth()).status_code == 400
         )
         assert all(a is None for a in answered)
+
+
+def test_the_fast_path_serves_the_routes_that_declare_it(local_store):
+    """The portfolio route declares itself (api.routers.results.PORTFOLIO): the fast path finds
+    it by that declaration and uses its cache key, restating neither URL nor key."""
+    from api.fastpath import FastPaths, FastServable
+    from api.routers.results import PORTFOLIO, portfolio
+
+    app, _ = _app(local_store.root)
+    declared = FastPaths(app).routes
+    assert [(route.path, decl) for route, decl in declared] == [
+        ("/v1/races/{race_key}/portfolio", PORTFOLIO)
+    ]
+    assert isinstance(PORTFOLIO, FastServable) and portfolio.fast_servable is PORTFOLIO
+    with TestClient(app) as c:
+        r = c.get(f"/v1/races/{local_store.upcoming}/portfolio", headers=auth())
+        key = PORTFOLIO.key(local_store.upcoming, r.headers["x-data-version"])
+        assert c.app.state.store.peek_memo(key).body == r.content
