@@ -3,44 +3,54 @@
 Compiled XLA programs are reused across processes, so a warm cache skips most of NUTS's and the
 simulator's compile time (static padded shapes make the programs identical across races).
 
-Core reads no environment: the caller outside core passes the folder, or None for off, usually
-`enable_compilation_cache(get_settings().jax_cache_dir)` (nascar_pipeline.settings: default
-`<pipeline home>/cache/jax`, NASCAR_JAX_CACHE overrides it, NASCAR_JAX_CACHE=off turns it off).
+Core reads no environment and imports nothing outside core: the caller passes the folder, or
+None for off, usually `enable_compilation_cache(get_settings().jax_cache_dir)`
+(nascar_pipeline.settings: default `<pipeline home>/cache/jax`, NASCAR_JAX_CACHE overrides it,
+NASCAR_JAX_CACHE=off turns it off).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+
+Folder = str | os.PathLike[str] | None
 
 _ENABLED: str | None = None  # None: not decided yet; "": off; else the folder in use
+_default_folder: Callable[[], Folder] | None = None
 
 
-class _FromSettings:
-    """The argument's default during the transition (see enable_compilation_cache)."""
+class _Unset:
+    """No folder passed (see enable_compilation_cache)."""
 
 
-_FROM_SETTINGS = _FromSettings()
+_UNSET = _Unset()
 
 
-def enable_compilation_cache(
-    cache_dir: str | os.PathLike[str] | None | _FromSettings = _FROM_SETTINGS,
-) -> str | None:
+def set_default_folder(provider: Callable[[], Folder] | None) -> None:
+    """TRANSITION: where a call without a folder finds one. nascar_pipeline.settings registers
+    its `jax_cache_dir` here when imported, so core's own argument-less calls
+    (core/model/__init__.py, core/model/fit.py, core/simulate.py) keep the cache on as before.
+    Goes once those calls are gone and the entry points (definitions, commands, tests) pass the
+    folder."""
+    global _default_folder
+    _default_folder = provider
+
+
+def enable_compilation_cache(cache_dir: Folder | _Unset = _UNSET) -> str | None:
     """Turn on JAX's persistent compilation cache in `cache_dir` (None: leave it off).
 
-    The first call decides for the process (JAX's cache folder is process-wide); later calls
-    return that decision. Returns the folder in use, or None when off.
-
-    TRANSITION: called with no argument (core/model/__init__.py, core/model/fit.py and
-    core/simulate.py still do), the folder comes from nascar_pipeline.settings as before. That
-    import reaches outside core; it goes once those callers stop enabling the cache themselves
-    and the assets and commands that fit or simulate pass the folder instead."""
+    The first call with a folder or None decides for the process (JAX's cache folder is
+    process-wide); later calls return that decision. Returns the folder in use, or None.
+    Without an argument: the registered default (set_default_folder) decides; with none
+    registered nothing is decided yet and None is returned."""
     global _ENABLED
     if _ENABLED is not None:
         return _ENABLED or None
-    if isinstance(cache_dir, _FromSettings):
-        from nascar_pipeline.settings import get_settings  # TRANSITION, see the docstring
-
-        cache_dir = get_settings().jax_cache_dir
+    if isinstance(cache_dir, _Unset):
+        if _default_folder is None:
+            return None
+        cache_dir = _default_folder()
     if cache_dir is None:
         _ENABLED = ""
         return None
