@@ -140,5 +140,45 @@ values (which cannot be templated) must agree with this chart's.
       {{- fail (printf "code location %q image %s:%s differs from image %s" $dep.name $dep.image.repository (toString $dep.image.tag) (include "nascar-pipeline.image" $)) }}
     {{- end }}
   {{- end }}
+  {{- if .Values.dagsterInstance.enabled }}
+    {{- range $dep := ($ud.deployments | default list) }}
+      {{- include "nascar-pipeline.validateInstanceMount" (list $ (printf "code location %q" $dep.name) $dep) }}
+    {{- end }}
+    {{- range $component := list "dagsterDaemon" "dagsterWebserver" }}
+      {{- $c := index $d $component | default dict }}
+      {{- include "nascar-pipeline.validateInstanceMount" (list $ (printf "dagster.%s" $component) $c) }}
+      {{- $home := "" }}
+      {{- range ($c.env | default list) }}{{ if eq .name "DAGSTER_HOME" }}{{ $home = .value }}{{ end }}{{ end }}
+      {{- if ne $home $.Values.dagsterInstance.dagsterHome }}
+        {{- fail (printf "dagster.%s.env must set DAGSTER_HOME to %q (dagsterInstance.dagsterHome)" $component $.Values.dagsterInstance.dagsterHome) }}
+      {{- end }}
+      {{- $img := $c.image | default dict }}
+      {{- if or (ne (toString $img.repository) $.Values.image.repository) (ne (toString $img.tag) (include "nascar-pipeline.imageTag" $)) }}
+        {{- fail (printf "dagster.%s.image %s:%s differs from image %s: it must hold the storage plugin" $component (toString $img.repository) (toString $img.tag) (include "nascar-pipeline.image" $)) }}
+      {{- end }}
+    {{- end }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+A Dagster pod's values ((list $ "what" values)) mount dagsterInstance.configMapName at
+<dagsterInstance.dagsterHome>/dagster.yaml.
+*/}}
+{{- define "nascar-pipeline.validateInstanceMount" -}}
+{{- $root := index . 0 }}
+{{- $what := index . 1 }}
+{{- $v := index . 2 }}
+{{- $i := $root.Values.dagsterInstance }}
+{{- $volume := "" }}
+{{- range ($v.volumes | default list) }}
+  {{- if eq (toString ((.configMap | default dict).name)) $i.configMapName }}{{ $volume = .name }}{{ end }}
+{{- end }}
+{{- $mounted := false }}
+{{- range ($v.volumeMounts | default list) }}
+  {{- if and $volume (eq .name $volume) (eq .mountPath (printf "%s/dagster.yaml" $i.dagsterHome)) (eq (toString .subPath) "dagster.yaml") }}{{ $mounted = true }}{{ end }}
+{{- end }}
+{{- if not $mounted }}
+  {{- fail (printf "%s must mount ConfigMap %q at %s/dagster.yaml (subPath dagster.yaml): dagsterInstance" $what $i.configMapName $i.dagsterHome) }}
 {{- end }}
 {{- end }}
