@@ -60,29 +60,37 @@ def feature_matrix(salary, projection, start_position=None, form=None) -> np.nda
 
 
 def normalize_ownership(
-    x, total: float, cap: float = 100.0, fixed: Mapping[int, float] | None = None
+    x, total: float, cap=100.0, fixed: Mapping[int, float] | None = None
 ) -> np.ndarray:
     """Scale non-negative weights to sum to `total` with every value in [0, cap].
 
     Values over the cap are pinned at the cap and the excess is spread over the rest in proportion
-    (water-filling). `fixed` pins drivers (index -> pct) and the others share total - sum(fixed).
+    (water-filling). `cap` is one number or one per driver (salary-tier bounds); an override may
+    go up to 100 whatever the driver's cap. `fixed` pins drivers (index -> pct) and the others
+    share total - sum(fixed).
     """
     w = np.clip(np.asarray(x, dtype=np.float64), 0.0, None)
     w = np.where(np.isfinite(w), w, 0.0)
     n = w.size
+    caps = np.broadcast_to(np.asarray(cap, dtype=np.float64), (n,)).copy()
     out = np.zeros(n)
     free = np.ones(n, dtype=bool)
     remaining = float(total)
+    # per-driver caps bound the model, not the operator: an override may go to 100
+    limit = float(cap) if np.ndim(cap) == 0 else 100.0
     for i, v in (fixed or {}).items():
-        if not 0.0 <= v <= cap:
-            raise ValueError(f"override for driver {i}: {v} is outside [0, {cap}]")
+        if not 0.0 <= v <= limit:
+            raise ValueError(f"override for driver {i}: {v} is outside [0, {limit:g}]")
         out[i] = v
         free[i] = False
         remaining -= v
     if remaining < -1e-9:
         raise ValueError(f"overrides sum to more than the total {total}")
-    if free.sum() * cap < remaining - 1e-9:
-        raise ValueError(f"{free.sum()} free drivers cannot hold {remaining:.1f} % at {cap} % each")
+    if caps[free].sum() < remaining - 1e-9:
+        raise ValueError(
+            f"{free.sum()} free drivers cannot hold {remaining:.1f} % within their caps "
+            f"(together {caps[free].sum():.1f} %)"
+        )
     if free.any() and w[free].sum() <= 0:
         w = np.where(free, 1.0, w)
     for _ in range(n + 1):
@@ -91,13 +99,13 @@ def normalize_ownership(
             break
         s = w[idx].sum()
         vals = remaining * w[idx] / s if s > 0 else np.full(idx.size, remaining / idx.size)
-        over = vals > cap + 1e-12
+        over = vals > caps[idx] + 1e-12
         if not over.any():
             out[idx] = vals
             break
-        out[idx[over]] = cap
+        out[idx[over]] = caps[idx[over]]
         free[idx[over]] = False
-        remaining -= cap * over.sum()
+        remaining -= caps[idx[over]].sum()
     return out
 
 
