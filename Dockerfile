@@ -1,11 +1,14 @@
 # syntax=docker/dockerfile:1.7
 #
 # nascar-pipeline: one image for the Dagster user-code gRPC server, the run pods that the
-# K8sRunLauncher starts (they use the code location's image), and the FastAPI read layer.
+# K8sRunLauncher starts (they use the code location's image), the Dagster daemon and webserver
+# (they load the instance's storage plugin, nascar_pipeline.instance.postgres), and the FastAPI
+# read layer.
 #
 #   docker build -t REGISTRY/nascar-pipeline:0.1.0 .
 #   code server:  dagster api grpc -m nascar_pipeline.definitions -h 0.0.0.0 -p 3030
 #   API:          nascar-pipeline api --host 0.0.0.0 --port 8000
+#   daemon and webserver: the official Dagster chart's commands (dagster-daemon run, dagster-webserver)
 #
 # The base is pinned by full version. Pin it by digest too in CI, where the registry is reachable:
 #   docker build --build-arg PYTHON_IMAGE=python:3.11.14-slim-bookworm@sha256:<digest> .
@@ -49,7 +52,7 @@ ARG APP_GID=10001
 RUN groupadd --system --gid "${APP_GID}" app \
  && useradd --system --uid "${APP_UID}" --gid app --home-dir /home/app --create-home \
       --shell /usr/sbin/nologin app \
- && mkdir -p /opt/dagster/dagster_home /var/cache/nascar-pipeline \
+ && mkdir -p /opt/dagster/dagster_home /opt/dagster/nascar_home /var/cache/nascar-pipeline \
  && chown -R app:app /opt/dagster /var/cache/nascar-pipeline
 
 COPY --from=builder --chown=root:root /opt/venv /opt/venv
