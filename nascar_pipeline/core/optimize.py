@@ -4,8 +4,12 @@ maximize   sum_d objective[d] * x[d]
 subject to sum_d x[d] == roster_size
            min_salary <= sum_d salary[d] * x[d] <= salary_cap
            x[d] == 1 for locked drivers, x[d] == 0 for excluded ones
+           at_least[g] <= sum_{d in group g} x[d] <= at_most[g] for every group
            for every earlier lineup L:  sum_{d in L} x[d] <= max_shared
            a driver's column is closed once it reaches its exposure limit
+           min exposures (reserve rule, with r lineups still to pick and deficit[d] the lineups
+           driver d still needs): x[d] == 1 when deficit[d] == r, and
+           sum_{d: deficit[d] > 0} x[d] >= sum_d deficit[d] - roster_size * (r - 1)
 
 `optimize_lineups` returns the K best lineups one after another (each solve is exact: HiGHS with
 a zero MIP gap). With `max_shared = roster_size - 1` (the default) and no exposure limits the
@@ -41,6 +45,7 @@ class OptimizeResult:
     salaries: np.ndarray  # (K,) int: salary used
     solve_seconds: list[float] = field(default_factory=list)
     stopped_early: bool = False  # fewer than k lineups exist under the constraints
+    shortfall_reason: str = ""  # why, when stopped_early
 
 
 def _exposure_counts(max_exposure, n_drivers: int, k: int) -> np.ndarray:
@@ -52,6 +57,49 @@ def _exposure_counts(max_exposure, n_drivers: int, k: int) -> np.ndarray:
         raise ValueError("max_exposure is a fraction of the lineups in [0, 1]")
     # floor with a tolerance so 0.3 * 10 == 3, not 2
     return np.floor(e * k + 1e-9).astype(np.int64)
+
+
+def _min_counts(min_exposure, n_drivers: int, k: int) -> np.ndarray:
+    """Per-driver minimum number of lineups (of k) a driver must appear in."""
+    if min_exposure is None:
+        return np.zeros(n_drivers, dtype=np.int64)
+    e = np.broadcast_to(np.asarray(min_exposure, dtype=float), (n_drivers,))
+    if np.any(e < 0) or np.any(e > 1):
+        raise ValueError("min_exposure is a fraction of the lineups in [0, 1]")
+    return np.ceil(e * k - 1e-9).astype(np.int64)
+
+
+def _groups(groups, roster_size: int) -> list[tuple[np.ndarray, int, int, str]]:
+    """Groups as (members, at_least, at_most, name): GroupRule-like objects or tuples."""
+    out = []
+    for i, g in enumerate(groups):
+        if isinstance(g, tuple):
+            members, lo, hi = g[:3]
+            name = g[3] if len(g) > 3 else f"group {i}"
+        else:
+            members, lo, hi, name = g.members, g.at_least, g.at_most, g.name
+        lo = 0 if lo is None else int(lo)
+        hi = roster_size if hi is None else int(hi)
+        out.append((np.asarray(members, dtype=np.int64), lo, hi, name))
+    return out
+
+
+def _reserve_rule(min_counts, counts, left: int, roster_size: int):
+    """The next pick's share of the min exposures still owed, with `left` lineups to pick:
+    (forced drivers, owed drivers, need) or a reason string when they can no longer be met.
+    A driver owed as many lineups as are left must be in this one, and the pick must cover
+    at least what the other left - 1 lineups cannot (roster_size slots each)."""
+    deficit = np.maximum(min_counts - counts, 0)
+    if not deficit.any():
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), 0
+    late = np.flatnonzero(deficit > left)
+    if late.size:
+        return f"driver index {int(late[0])} still needs {int(deficit[late[0]])} lineups of {left}"
+    forced = np.flatnonzero(deficit >= left)
+    need = int(deficit.sum()) - roster_size * (left - 1)
+    if forced.size > roster_size or need > roster_size:
+        return f"the min exposures owe {int(deficit.sum())} driver-slots in {left} lineups"
+    return forced, np.flatnonzero(deficit > 0), need
 
 
 ENUMERATION_LIMIT = 6_000_000  # most lineups (C(D, R)) the exact enumeration path will list
@@ -68,15 +116,20 @@ def optimize_lineups(
     excludes: Sequence[int] = (),
     min_salary: float = 0.0,
     max_exposure=None,
+    min_exposure=None,
     max_shared: int | None = None,
+    groups: Sequence = (),
     time_limit_s: float | None = None,
     method: str = "auto",
 ) -> OptimizeResult:
     """K lineups maximizing a per-driver objective under the roster size and the salary cap.
 
-    objective, salaries: (D,) arrays. locks / excludes: driver indices. max_exposure: None, a
-    fraction, or a (D,) array of fractions of the k lineups. max_shared: most drivers any two
-    lineups may share (default roster_size - 1, i.e. distinct lineups).
+    objective, salaries: (D,) arrays. locks / excludes: driver indices. max_exposure /
+    min_exposure: None, a fraction, or a (D,) array of fractions of the k lineups (a driver is in
+    at most floor(max * k), at least ceil(min * k) of them). max_shared: most drivers any two
+    lineups may share (default roster_size - 1, i.e. distinct lineups). groups: GroupRule
+    (core/steering.py) or (members, at_least, at_most[, name]) tuples, each holding in every
+    lineup.
 
     method: "milp" (HiGHS), "enumerate" (every valid lineup listed once, sorted by objective, then
     the sequential picks are a scan with bitmask overlap tests: exact, and far faster than
@@ -93,33 +146,42 @@ def optimize_lineups(
             if (n <= 64 and roster_size <= n and comb(n, roster_size) <= ENUMERATION_LIMIT)
             else "milp"
         )
-    if method == "enumerate":
-        return _optimize_enumerate(
-            objective,
-            salaries,
-            roster_size,
-            salary_cap,
-            k,
-            locks=locks,
-            excludes=excludes,
-            min_salary=min_salary,
-            max_exposure=max_exposure,
-            max_shared=max_shared,
-        )
-    if method != "milp":
-        raise ValueError(f"unknown method {method!r}")
-    return _optimize_milp(
-        objective,
-        salaries,
-        roster_size,
-        salary_cap,
-        k,
+    kw = dict(
         locks=locks,
         excludes=excludes,
         min_salary=min_salary,
         max_exposure=max_exposure,
+        min_exposure=min_exposure,
         max_shared=max_shared,
-        time_limit_s=time_limit_s,
+        groups=groups,
+    )
+    if method == "enumerate":
+        return _optimize_enumerate(objective, salaries, roster_size, salary_cap, k, **kw)
+    if method != "milp":
+        raise ValueError(f"unknown method {method!r}")
+    return _optimize_milp(
+        objective, salaries, roster_size, salary_cap, k, time_limit_s=time_limit_s, **kw
+    )
+
+
+def optimize_steered(objective, steering, *, method: str = "auto", k: int | None = None):
+    """optimize_lineups under a SteeringArrays (core/steering.py: check_feasible's result):
+    locks, excludes, groups, salary floor, per-driver min / max exposure, max_shared;
+    k defaults to the steering's n_lineups."""
+    return optimize_lineups(
+        objective,
+        steering.salaries,
+        steering.roster_size,
+        steering.salary_cap,
+        k=steering.n_lineups if k is None else k,
+        locks=steering.locks,
+        excludes=steering.banned,
+        min_salary=steering.salary_floor,
+        max_exposure=steering.max_exposure,
+        min_exposure=steering.min_exposure,
+        max_shared=steering.max_shared,
+        groups=steering.groups,
+        method=method,
     )
 
 
@@ -197,29 +259,39 @@ def _optimize_enumerate(
     excludes,
     min_salary,
     max_exposure,
+    min_exposure,
     max_shared,
+    groups,
 ) -> OptimizeResult:
     import time
 
     obj = np.asarray(objective, dtype=np.float64)
     sal = np.asarray(salaries, dtype=np.float64)
     n = obj.shape[0]
+    R = roster_size
     max_shared, locks, excludes = _check_args(obj, sal, roster_size, max_shared, locks, excludes)
     cap_counts = _exposure_counts(max_exposure, n, k)
+    min_counts = _min_counts(min_exposure, n, k)
     t0 = time.perf_counter()
     masks, ssum, osum = enumerate_lineups(sal, roster_size, salary_cap, obj, min_salary)
     bit = lambda d: np.uint64(1) << np.uint64(d)  # noqa: E731
-    lock_m = np.uint64(0)
-    for d in locks:
-        lock_m |= bit(d)
-    ban_m = np.uint64(0)
-    for d in list(excludes) + [d for d in range(n) if cap_counts[d] <= 0]:
-        ban_m |= bit(d)
+
+    def mask_of(ds) -> np.uint64:
+        m = np.uint64(0)
+        for d in ds:
+            m |= bit(int(d))
+        return m
+
+    lock_m = mask_of(locks)
+    ban_m = mask_of(list(excludes) + [d for d in range(n) if cap_counts[d] <= 0])
     ok = ((masks & lock_m) == lock_m) & ((masks & ban_m) == 0)
+    for members, lo, hi, _ in _groups(groups, R):
+        c = np.bitwise_count(masks & mask_of(members))
+        ok &= (c >= lo) & (c <= hi)
     masks, osum = masks[ok], osum[ok]
     if masks.size == 0:
         raise InfeasibleError(
-            "no lineup satisfies the roster, cap, salary floor, locks and excludes"
+            "no lineup satisfies the roster, cap, salary floor, locks, excludes and groups"
         )
     order = np.argsort(-osum, kind="stable")
     masks, osum = masks[order], osum[order]
@@ -227,21 +299,43 @@ def _optimize_enumerate(
     counts = np.zeros(n, dtype=np.int64)
     chosen: list[int] = []
     times = [time.perf_counter() - t0]
-    p = 0
-    stopped = False
+    p = 0  # every lineup before p is chosen or ruled out for good
+    reason = ""
+    chunk = 4096
     while len(chosen) < k:
         t1 = time.perf_counter()
-        nxt = np.flatnonzero(alive[p : p + 4096])
-        while nxt.size == 0 and p < masks.size:
-            p += 4096
-            nxt = np.flatnonzero(alive[p : p + 4096])
-        if nxt.size == 0:
-            stopped = True
+        rule = _reserve_rule(min_counts, counts, k - len(chosen), R)
+        if isinstance(rule, str):
+            reason = rule
             break
-        j = p + int(nxt[0])
+        forced, owed, need = rule
+        nxt = np.flatnonzero(alive[p : p + chunk])
+        while nxt.size == 0 and p < masks.size:
+            p += chunk
+            nxt = np.flatnonzero(alive[p : p + chunk])
+        if nxt.size == 0:
+            reason = "no further lineup keeps every constraint"
+            break
+        p += int(nxt[0])
+        if forced.size == 0 and need <= 0:
+            j = p
+        else:  # the pick owes min exposures: the first live lineup that pays them
+            fm, om = mask_of(forced), mask_of(owed)
+            j = -1
+            for q in range(p, masks.size, 65536):
+                m = masks[q : q + 65536]
+                hit = alive[q : q + 65536] & ((m & fm) == fm)
+                if need > 0:
+                    hit &= np.bitwise_count(m & om) >= need
+                h = np.flatnonzero(hit)
+                if h.size:
+                    j = q + int(h[0])
+                    break
+            if j < 0:
+                reason = "no further lineup keeps every constraint and the min exposures"
+                break
         chosen.append(j)
         alive[j] = False
-        p = j + 1
         m = masks[j]
         tail = slice(p, masks.size)
         alive[tail] &= np.bitwise_count(masks[tail] & m) <= max_shared
@@ -250,21 +344,26 @@ def _optimize_enumerate(
         full = members[counts[members] >= cap_counts[members]]
         if full.size:
             if set(full.tolist()) & set(locks):
-                stopped = len(chosen) < k
                 times.append(time.perf_counter() - t1)
+                if len(chosen) < k:
+                    reason = "a locked driver reached his max exposure"
                 break
-            fm = np.uint64(0)
-            for d in full:
-                fm |= bit(d)
-            alive[tail] &= (masks[tail] & fm) == 0
+            alive[tail] &= (masks[tail] & mask_of(full)) == 0
         times.append(time.perf_counter() - t1)
-    lineups = np.vstack([mask_to_lineup(masks[j], roster_size) for j in chosen])
+    lineups = (
+        np.vstack([mask_to_lineup(masks[j], roster_size) for j in chosen])
+        if chosen
+        else np.empty((0, R), dtype=np.int64)
+    )
+    if not chosen:
+        raise InfeasibleError(f"no lineup: {reason}")
     return OptimizeResult(
         lineups=lineups,
         objective=obj[lineups].sum(axis=1),
         salaries=sal[lineups].sum(axis=1).round().astype(np.int64),
         solve_seconds=times,
-        stopped_early=stopped or len(chosen) < k,
+        stopped_early=len(chosen) < k,
+        shortfall_reason=f"{len(chosen)} of {k} lineups: {reason}" if len(chosen) < k else "",
     )
 
 
@@ -279,7 +378,9 @@ def _optimize_milp(
     excludes,
     min_salary,
     max_exposure,
+    min_exposure,
     max_shared,
+    groups,
     time_limit_s,
 ) -> OptimizeResult:
     import highspy
@@ -287,8 +388,10 @@ def _optimize_milp(
     obj = np.asarray(objective, dtype=np.float64)
     sal = np.asarray(salaries, dtype=np.float64)
     n = obj.shape[0]
+    R = roster_size
     max_shared, locks, excludes = _check_args(obj, sal, roster_size, max_shared, locks, excludes)
     cap_counts = _exposure_counts(max_exposure, n, k)
+    min_counts = _min_counts(min_exposure, n, k)
 
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
@@ -321,46 +424,79 @@ def _optimize_milp(
     lp.integrality_ = [highspy.HighsVarType.kInteger] * n
     lp.sense_ = highspy.ObjSense.kMaximize
     h.passModel(lp)
+    for members, lo, hi, _ in _groups(groups, R):
+        h.addRow(
+            float(lo), float(hi), members.size, members.astype(np.int32), np.ones(members.size)
+        )
 
     import time
 
     counts = np.zeros(n, dtype=np.int64)
     out: list[np.ndarray] = []
     times: list[float] = []
-    stopped = False
+    reason = ""
     ones = np.ones(roster_size)
-    for _ in range(k):
+    while len(out) < k:
+        rule = _reserve_rule(min_counts, counts, k - len(out), R)
+        if isinstance(rule, str):
+            reason = rule
+            break
+        forced, owed, need = rule
+        for d in forced:
+            h.changeColBounds(int(d), 1.0, float(upper[d]))
+        cover_row = None
+        if need > 0:
+            h.addRow(
+                float(need), highspy.kHighsInf, owed.size, owed.astype(np.int32), np.ones(owed.size)
+            )
+            cover_row = h.getNumRow() - 1
         t0 = time.perf_counter()
         h.run()
         times.append(time.perf_counter() - t0)
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            stopped = True
+        status = h.getModelStatus()
+        x = (
+            np.asarray(h.getSolution().col_value)
+            if status == highspy.HighsModelStatus.kOptimal
+            else None
+        )
+        for d in forced:
+            h.changeColBounds(int(d), float(lower[d]), float(upper[d]))
+        if cover_row is not None:
+            h.deleteRows(1, np.array([cover_row], dtype=np.int32))
+        if x is None:
+            reason = (
+                "no further lineup keeps every constraint"
+                if forced.size == 0 and need <= 0
+                else "no further lineup keeps every constraint and the min exposures"
+            )
             break
-        x = np.asarray(h.getSolution().col_value)
         chosen = np.flatnonzero(x > 0.5)
         if chosen.size != roster_size:  # defensive: should never happen with an optimal status
             raise RuntimeError(f"solver returned {chosen.size} drivers, expected {roster_size}")
         out.append(chosen)
         h.addRow(-highspy.kHighsInf, float(max_shared), roster_size, chosen.astype(np.int32), ones)
         counts[chosen] += 1
+        stop = False
         for d in chosen[counts[chosen] >= cap_counts[chosen]]:
             if d in locks:
                 # a locked driver at its exposure limit makes every further lineup infeasible
-                stopped = True
-            h.changeColBounds(int(d), 0.0, 0.0)
-        if stopped:
+                stop = True
+            upper[d] = 0.0
+            h.changeColBounds(int(d), float(lower[d]) if d not in locks else 0.0, 0.0)
+        if stop:
+            if len(out) < k:
+                reason = "a locked driver reached his max exposure"
             break
     if not out:
-        raise InfeasibleError(
-            "no lineup satisfies the roster, cap, salary floor, locks and excludes"
-        )
+        raise InfeasibleError(f"no lineup: {reason}")
     lineups = np.vstack(out).astype(np.int64)
     return OptimizeResult(
         lineups=lineups,
         objective=obj[lineups].sum(axis=1),
         salaries=sal[lineups].sum(axis=1).round().astype(np.int64),
         solve_seconds=times,
-        stopped_early=stopped or len(out) < k,
+        stopped_early=len(out) < k,
+        shortfall_reason=f"{len(out)} of {k} lineups: {reason}" if len(out) < k else "",
     )
 
 
@@ -374,6 +510,7 @@ def brute_force_lineups(
     min_salary: float = 0.0,
     locks: Sequence[int] = (),
     excludes: Sequence[int] = (),
+    groups: Sequence = (),
 ) -> OptimizeResult:
     """Every valid lineup enumerated; the k best by objective. For tests on small pools."""
     obj = np.asarray(objective, dtype=np.float64)
@@ -386,6 +523,9 @@ def brute_force_lineups(
         ok &= (combos == d).any(axis=1)
     for d in excludes:
         ok &= ~(combos == d).any(axis=1)
+    for members, lo, hi, _ in _groups(groups, roster_size):
+        c = np.isin(combos, members).sum(axis=1)
+        ok &= (c >= lo) & (c <= hi)
     combos = combos[ok]
     vals = obj[combos].sum(axis=1)
     order = np.argsort(-vals, kind="stable")[:k]
