@@ -129,7 +129,7 @@ def list_source_races():
     from nascar_pipeline import definitions
 
     # Built from the environment now (not the `defs` bound when the module was first imported).
-    resource = definitions._race_source_resource()
+    resource = definitions.race_source_resource()
     with build_resources({"race_source": resource}) as res:
         return res.race_source.source().list_races()
 
