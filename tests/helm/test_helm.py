@@ -578,7 +578,8 @@ def test_single_bad_value_is_rejected(helm_bin, helm_env, offline_chart, setting
         ("secrets.pipeline=other-secrets", "must list envSecrets"),
         ("image.tag=9.9.9", "differs from image"),
         ("dagster.dagsterDaemon.image.tag=9.9.9", "must hold the storage plugin"),
-        ("dagster.dagsterWebserver.env[0].value=/opt/dagster/dagster_home", "DAGSTER_HOME"),
+        ("dagster.dagsterWebserver.envConfigMaps=null", "DAGSTER_HOME"),
+        ("dagster.dagsterDaemon.env[0].name=DAGSTER_HOME", "would hide"),
         ("dagster.dagsterDaemon.volumes=null", "must mount ConfigMap"),
         ("dagsterInstance.configMapName=other-instance", "must mount ConfigMap"),
         ("dagsterInstance.dagsterHome=/elsewhere", "must mount ConfigMap"),
@@ -855,11 +856,14 @@ def test_every_dagster_pod_reads_this_instance(rendered, name):
     for component in ("dagsterDaemon", "dagsterWebserver"):
         pod = d[component]
         assert mounts_instance(pod), component
-        assert {"name": "DAGSTER_HOME", "value": instance["dagsterHome"]} in pod["env"], component
+        assert {"name": instance["homeConfigMapName"]} in pod["envConfigMaps"], component
+        assert "DAGSTER_HOME" not in {e["name"] for e in pod.get("env") or []}, component
         assert f"{pod['image']['repository']}:{pod['image']['tag']}" == image, component
     (location,) = d["dagster-user-deployments"]["deployments"]
     assert mounts_instance(location)
     assert location["includeConfigInLaunchedRuns"]["enabled"] is True  # run pods inherit it
+    home_cm = one(rendered[name], "ConfigMap", instance["homeConfigMapName"])["data"]
+    assert home_cm == {"DAGSTER_HOME": instance["dagsterHome"]}
     env_cm = one(rendered[name], "ConfigMap", values["config"]["pipelineConfigMapName"])["data"]
     assert env_cm["DAGSTER_HOME"] == instance["dagsterHome"]
     assert {"name": values["config"]["pipelineConfigMapName"]} in location["envConfigMaps"]
@@ -964,8 +968,15 @@ class TestWithDagsterDependency:
                 f"{instance['dagsterHome']}/dagster.yaml"
             ], pod_name
             if any(part in pod_name for part in ("daemon", "webserver")):
-                env = {e["name"]: e.get("value") for e in c.get("env", [])}
-                assert env["DAGSTER_HOME"] == instance["dagsterHome"], pod_name
+                # The last envFrom source that sets a key wins, and no plain env hides it.
+                sources = [e["configMapRef"]["name"] for e in c["envFrom"] if "configMapRef" in e]
+                home_sources = [
+                    n
+                    for n in sources
+                    if "DAGSTER_HOME" in one(docs, "ConfigMap", n).get("data", {})
+                ]
+                assert home_sources[-1] == instance["homeConfigMapName"], (pod_name, sources)
+                assert "DAGSTER_HOME" not in {e["name"] for e in c.get("env", [])}, pod_name
                 checked.add("daemon" if "daemon" in pod_name else "webserver")
         assert checked == {"daemon", "webserver"}
 

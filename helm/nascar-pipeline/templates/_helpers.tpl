@@ -147,10 +147,13 @@ values (which cannot be templated) must agree with this chart's.
     {{- range $component := list "dagsterDaemon" "dagsterWebserver" }}
       {{- $c := index $d $component | default dict }}
       {{- include "nascar-pipeline.validateInstanceMount" (list $ (printf "dagster.%s" $component) $c) }}
-      {{- $home := "" }}
-      {{- range ($c.env | default list) }}{{ if eq .name "DAGSTER_HOME" }}{{ $home = .value }}{{ end }}{{ end }}
-      {{- if ne $home $.Values.dagsterInstance.dagsterHome }}
-        {{- fail (printf "dagster.%s.env must set DAGSTER_HOME to %q (dagsterInstance.dagsterHome)" $component $.Values.dagsterInstance.dagsterHome) }}
+      {{- $cms := list }}
+      {{- range ($c.envConfigMaps | default list) }}{{ $cms = append $cms .name }}{{ end }}
+      {{- if not (has $.Values.dagsterInstance.homeConfigMapName $cms) }}
+        {{- fail (printf "dagster.%s.envConfigMaps must list %q (dagsterInstance.homeConfigMapName: DAGSTER_HOME)" $component $.Values.dagsterInstance.homeConfigMapName) }}
+      {{- end }}
+      {{- if and $c.env (kindIs "slice" $c.env) }}
+        {{- range $c.env }}{{ if eq .name "DAGSTER_HOME" }}{{ fail (printf "dagster.%s.env sets DAGSTER_HOME, which would hide dagsterInstance.dagsterHome" $component) }}{{ end }}{{ end }}
       {{- end }}
       {{- $img := $c.image | default dict }}
       {{- if or (ne (toString $img.repository) $.Values.image.repository) (ne (toString $img.tag) (include "nascar-pipeline.imageTag" $)) }}
