@@ -16,6 +16,17 @@ to its rank against the field and the lineups already chosen, and pushes every c
 beats down one place (each loses the prize difference between its place and the next). Ties
 between a candidate and an already chosen lineup are counted in the candidate's own payout only.
 Exposure caps and a maximum overlap filter the candidates each round.
+
+Steering (core/steering.py, a SteeringArrays from check_feasible). The sampler only visits
+lineups that keep every per-lineup rule: locked drivers are never swapped out, banned drivers
+never in, a swap must keep every group's count and the salary within its bounds. The greedy
+drops candidates that break a per-lineup rule, holds every driver at or under
+floor(max_exposure * n) of n lineups (no cap is ever raised), and pays the min exposures by a
+reserve rule: with r picks left, a driver still owed r lineups must be in the pick, and the pick
+must cover what the other r - 1 cannot. When the candidates cannot fill n lineups under those
+limits it rebuilds for the number it reached (so the exposures hold as shares of the lineups
+returned) and says why in `shortfall_reason`. Taste blends projection and expected payout (see
+core/steering.py).
 """
 
 from __future__ import annotations
@@ -149,10 +160,14 @@ def random_valid_lineups(
     salary_cap: float,
     min_salary: float,
     rng: np.random.Generator,
+    steering=None,
 ) -> np.ndarray:
-    """Uniform-ish valid starting lineups (drawn slot by slot, rejection on the floor)."""
+    """Uniform-ish valid starting lineups (drawn slot by slot, rejection on the floor); under a
+    steering, lineups that keep every per-lineup rule (`random_steered_lineups`)."""
     from nascar_pipeline.core.contest import generate_field
 
+    if steering is not None:
+        return random_steered_lineups(n, steering, rng, min_salary=min_salary)
     return generate_field(
         np.ones(len(salaries)),
         salaries,
@@ -163,6 +178,123 @@ def random_valid_lineups(
         rng=rng,
         calibrate_iters=0,
     )
+
+
+def random_steered_lineups(
+    n: int, steering, rng: np.random.Generator, *, min_salary: float = 0.0, rounds: int = 30
+) -> np.ndarray:
+    """n lineups keeping every per-lineup rule of a SteeringArrays: the locks, then the open
+    slots drawn uniformly among allowed drivers whose salary still fits (the cheapest allowed
+    drivers reserved for the slots after), rejected on the floor and the groups. Any still
+    missing after `rounds` draws are exact solves with random objectives (check_feasible has
+    proved one exists)."""
+    from nascar_pipeline.core.optimize import InfeasibleError, optimize_lineups
+
+    sal = steering.salaries
+    D, R = sal.size, steering.roster_size
+    floor = max(float(min_salary), steering.salary_floor)
+    locked = np.zeros(D, dtype=bool)
+    locked[steering.locks] = True
+    allowed = np.ones(D, dtype=bool)
+    allowed[steering.banned] = False
+    allowed &= ~locked
+    open_slots = R - int(locked.sum())
+    reserve = np.concatenate([[0.0], np.cumsum(np.sort(sal[allowed]))])
+    got: list[np.ndarray] = []
+    have = 0
+    for _ in range(rounds):
+        if have >= n:
+            break
+        m = max(2 * (n - have), 16)
+        picks = np.tile(steering.locks, (m, 1))
+        spent = np.full(m, float(sal[steering.locks].sum()))
+        avail = np.tile(allowed, (m, 1))
+        dead = np.zeros(m, dtype=bool)
+        cols = [picks]
+        for slot in range(open_slots):
+            budget = steering.salary_cap - spent - reserve[open_slots - slot - 1]
+            ok = avail & (sal[None, :] <= budget[:, None] + 1e-9)
+            cnt = ok.sum(axis=1)
+            dead |= cnt == 0
+            u = rng.random(m) * np.maximum(cnt, 1)
+            d = np.minimum((np.cumsum(ok, axis=1) <= u[:, None]).sum(axis=1), D - 1)
+            cols.append(d[:, None])
+            spent += sal[d]
+            avail[np.arange(m), d] = False
+        L = np.sort(np.hstack(cols).astype(np.int64), axis=1)
+        good = ~dead & steering.lineup_ok(L) & (sal[L].sum(axis=1) >= floor - 1e-9)
+        if good.any():
+            got.append(L[good])
+            have += int(good.sum())
+    out = np.vstack(got)[:n] if got else np.empty((0, R), dtype=np.int64)
+    if len(out) < n:
+        extra = []
+        for _ in range(min(n - len(out), 64)):
+            try:
+                r = optimize_lineups(
+                    rng.random(D),
+                    sal,
+                    R,
+                    steering.salary_cap,
+                    k=1,
+                    locks=steering.locks,
+                    excludes=steering.banned,
+                    min_salary=floor,
+                    groups=steering.groups,
+                    method="milp",
+                )
+            except InfeasibleError as e:
+                raise ValueError(f"no lineup keeps the steering: {e}") from e
+            extra.append(r.lineups[0])
+        E = np.vstack(extra)
+        E = np.tile(E, (int(np.ceil((n - len(out)) / len(E))), 1))[: n - len(out)]
+        out = np.vstack([out, E]) if len(out) else E
+    return out
+
+
+class _SwapRules:
+    """What a one-driver swap must keep under a steering: locked drivers stay, banned ones stay
+    out, every group's count stays within its bounds."""
+
+    def __init__(self, steering, D: int):
+        self.locked = np.zeros(D, dtype=bool)
+        self.allowed = np.ones(D, dtype=bool)
+        self.n_open = None
+        self.M = np.zeros((0, D), dtype=np.int64)
+        if steering is None:
+            return
+        self.locked[steering.locks] = True
+        self.allowed[steering.banned] = False
+        self.allowed &= ~self.locked
+        self.n_open = steering.roster_size - int(self.locked.sum())
+        if steering.groups:
+            self.M = np.zeros((len(steering.groups), D), dtype=np.int64)
+            for g, rule in enumerate(steering.groups):
+                self.M[g, rule.members] = 1
+            self.lo = np.array([g.at_least for g in steering.groups])[None, :, None]
+            self.hi = np.array([g.at_most for g in steering.groups])[None, :, None]
+
+    def slots(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A uniformly drawn unlocked slot per chain."""
+        B, R = x.shape
+        if self.n_open is None:
+            return rng.integers(0, R, size=B)
+        unl = ~self.locked[x]
+        u = rng.integers(0, max(self.n_open, 1), size=B)
+        return np.argmax(np.cumsum(unl, axis=1) > u[:, None], axis=1)
+
+    def mask(self, x: np.ndarray, slot: np.ndarray) -> np.ndarray:
+        """(B, D) drivers the swap may bring in (salary not checked here)."""
+        B = x.shape[0]
+        ok = np.broadcast_to(self.allowed, (B, self.allowed.size)).copy()
+        if self.n_open == 0:
+            ok[:] = False
+        if self.M.shape[0]:
+            cnt = self.M[:, x].sum(axis=2).T  # (B, G)
+            out = self.M[:, x[np.arange(B), slot]].T  # (B, G)
+            new = (cnt - out)[:, :, None] + self.M[None, :, :]  # (B, G, D)
+            ok &= ((new >= self.lo) & (new <= self.hi)).all(axis=1)
+        return ok
 
 
 def _n_valid_swaps(lineups, slot, sal, cap, floor):
@@ -193,27 +325,38 @@ def mh_sample(
     thin: int = 10,
     init: np.ndarray | None = None,
     rng: np.random.Generator | None = None,
+    steering=None,
 ) -> MCMCResult:
     """Parallel-tempering Metropolis-Hastings over valid lineups.
 
     objective_fn: (B, R) int -> (B,) float (higher is better). The objective is divided by a scale
     (its spread over the starting lineups) so beta is unitless. n_chains chains per temperature;
     betas = beta_max * beta_ratio ** k for k = 0..n_temps-1 (k = 0 is the cold, target chain).
+    steering: a SteeringArrays (core/steering.py); every lineup visited then keeps its locks,
+    excludes, groups and salary floor (the floor is the larger of it and min_salary).
     """
     rng = rng or np.random.default_rng()
     sal = np.asarray(salaries, dtype=np.float64)
     R = roster_size
     T = n_temps
     B = n_chains * T
+    if steering is not None:
+        if (steering.roster_size, steering.salary_cap) != (R, salary_cap):
+            raise ValueError("the steering is for another roster size or salary cap")
+        min_salary = max(float(min_salary), steering.salary_floor)
+    swaps = _SwapRules(steering, sal.size)
     betas = beta_max * beta_ratio ** np.arange(T)
     chain_beta = np.repeat(betas, n_chains)  # chain c has temperature c // n_chains
+    if init is not None and len(init) > 0 and steering is not None:
+        init = np.asarray(init, dtype=np.int64)
+        init = init[steering.lineup_ok(init) & (sal[init].sum(axis=1) >= min_salary - 1e-9)]
     if init is not None and len(init) > 0:
         reps = int(np.ceil(B / len(init)))
         x = np.tile(np.asarray(init, dtype=np.int64), (reps, 1))[:B].copy()
     else:
-        x = random_valid_lineups(B, sal, R, salary_cap, min_salary, rng)
+        x = random_valid_lineups(B, sal, R, salary_cap, min_salary, rng, steering)
     fx = np.asarray(objective_fn(x), dtype=np.float64)
-    probe = random_valid_lineups(64, sal, R, salary_cap, min_salary, rng)
+    probe = random_valid_lineups(64, sal, R, salary_cap, min_salary, rng, steering)
     pv = np.asarray(objective_fn(probe), dtype=np.float64)
     scale = float(max(np.std(np.concatenate([pv, fx])), np.abs(fx).max() * 1e-3, 1e-12))
     accepted = np.zeros(T)
@@ -240,8 +383,10 @@ def mh_sample(
     record(x, fx, np.arange(B) < n_chains)
     ar = np.arange(B)
     for step in range(steps):
-        slot = rng.integers(0, R, size=B)
+        slot = swaps.slots(x, rng)
         mask = _n_valid_swaps(x, slot, sal, salary_cap, min_salary)
+        if steering is not None:
+            mask &= swaps.mask(x, slot)
         n_fwd = mask.sum(axis=1)
         movable = n_fwd > 0
         # choose a replacement uniformly among valid swaps
@@ -251,7 +396,10 @@ def mh_sample(
         y = x.copy()
         y[ar, slot] = new_d
         # reverse move: from y, choose the same slot and swap back
-        n_rev = _n_valid_swaps(y, slot, sal, salary_cap, min_salary).sum(axis=1)
+        rev = _n_valid_swaps(y, slot, sal, salary_cap, min_salary)
+        if steering is not None:
+            rev &= swaps.mask(y, slot)
+        n_rev = rev.sum(axis=1)
         fy = np.asarray(objective_fn(y), dtype=np.float64)
         log_a = (
             chain_beta * (fy - fx) / scale
@@ -311,6 +459,30 @@ class PortfolioResult:
     gains: np.ndarray  # (N,) marginal gain in expected payout at each pick
     set_value: np.ndarray  # (N,) expected payout of the set after each pick
     standalone: np.ndarray  # (N,) expected payout of each lineup alone
+    n_asked: int = 0  # lineups asked for
+    shortfall_reason: str = ""  # why fewer than n_asked lineups came back ("" when none short)
+
+
+def taste_objective(
+    obj: FieldObjective,
+    projection,
+    taste: float,
+    probe: np.ndarray,
+    kind: str = "ev",
+    per_fee: float = 1.0,
+):
+    """The sampler's objective under a taste (core/steering.py): (B, R) -> (B,)
+    (1 - taste) * projection(L) / s_proj + taste * value(L) / s_ev, the spreads taken over the
+    probe lineups. taste == 1 is value / per_fee exactly (the objective before steering)."""
+    if taste >= 1.0:
+        return lambda L: obj.value(L, kind) / per_fee
+    proj = np.asarray(projection, dtype=float)
+    pv = obj.value(probe, kind)
+    s_ev = float(np.std(pv)) or 1.0
+    s_proj = float(np.std(proj[probe].sum(axis=1))) or 1.0
+    return lambda L: (
+        (1.0 - taste) * proj[L].sum(axis=1) / s_proj + taste * obj.value(L, kind) / s_ev
+    )
 
 
 def greedy_portfolio(
@@ -321,69 +493,186 @@ def greedy_portfolio(
     max_exposure: float | np.ndarray = 1.0,
     max_overlap: int | None = None,
     max_candidates: int = 1500,
+    min_exposure: float | np.ndarray = 0.0,
+    steering=None,
+    projection=None,
+    taste: float | None = None,
+    names=None,
+    max_rebuilds: int = 4,
 ) -> PortfolioResult:
     """Choose up to n_lineups candidates greedily on the marginal gain of the set's expected payout.
 
-    max_exposure: fraction (or (D,) fractions) of n_lineups each driver may appear in.
+    max_exposure / min_exposure: fraction (or (D,) fractions) of the lineups each driver may /
+    must appear in: at most floor(max * n), at least ceil(min * n) of n (never raised).
     max_overlap: most drivers a new lineup may share with any chosen one (None: R - 1).
+    steering: a SteeringArrays (core/steering.py); it supplies the exposures, max_overlap
+    (max_shared), the taste and names, and candidates breaking a per-lineup rule are dropped.
+    projection: (D,) mean points, needed when taste < 1 (pick score: taste * gain / s_ev +
+    (1 - taste) * projection / s_proj). When the limits stop the greedy at m < n lineups it is
+    rebuilt for m (at most max_rebuilds times, then cut to its longest prefix that keeps every
+    limit), so the exposures hold over the lineups returned; shortfall_reason says why.
     """
     C = np.unique(np.sort(np.asarray(candidates, dtype=np.int64), axis=1), axis=0)
     R = C.shape[1]
     D = obj.points_q.shape[1]
-    S = obj.n_scenarios
+    if steering is not None:
+        C = C[steering.lineup_ok(C)]
+        max_exposure, min_exposure = steering.max_exposure, steering.min_exposure
+        max_overlap = steering.max_shared
+        taste = steering.taste if taste is None else taste
+        names = steering.names if names is None else names
+    taste = 1.0 if taste is None else float(taste)
     if max_overlap is None:
         max_overlap = R - 1
-    cap = np.floor(np.broadcast_to(np.asarray(max_exposure, float), (D,)) * n_lineups + 1e-9)
-    cap = np.maximum(cap, 1).astype(np.int64)
+    hi = np.broadcast_to(np.asarray(max_exposure, float), (D,))
+    lo = np.broadcast_to(np.asarray(min_exposure, float), (D,))
+    if taste < 1.0 and projection is None:
+        raise ValueError("taste < 1 needs the drivers' projection")
+    empty = PortfolioResult(
+        chosen=np.zeros(0, np.int64),
+        lineups=np.zeros((0, R), np.int64),
+        gains=np.zeros(0),
+        set_value=np.zeros(0),
+        standalone=np.zeros(0),
+        n_asked=n_lineups,
+    )
+    if C.shape[0] == 0:
+        empty.shortfall_reason = f"0 of {n_lineups} lineups: no candidate keeps the steering"
+        return empty
     sc = obj.scores(C)  # (C, S)
     bf, tf = obj.field_rank(sc)  # vs the field
     alone = tie_split_payout(bf, tf + 1, obj.cum).mean(axis=1)
+    s_ev = float(np.std(alone)) or 1.0
+    proj_c = np.zeros(C.shape[0]) if projection is None else np.asarray(projection)[C].sum(axis=1)
+    s_proj = float(np.std(proj_c)) or 1.0
+
+    def score(gain, rows):
+        if taste >= 1.0:
+            return gain
+        return taste * gain / s_ev + (1.0 - taste) * proj_c[rows] / s_proj
+
     if C.shape[0] > max_candidates:  # keep the most promising candidates
-        keep = np.sort(np.argsort(-alone, kind="stable")[:max_candidates])
-        C, sc, bf, tf, alone = C[keep], sc[keep], bf[keep], tf[keep], alone[keep]
+        sc0 = score(alone, np.arange(C.shape[0]))
+        keep = np.argsort(-sc0, kind="stable")[:max_candidates]
+        owed = np.flatnonzero(lo > 0)
+        if owed.size:  # and the best few holding each driver owed a min exposure
+            inc_all = incidence(C, D).astype(bool)
+            order = np.argsort(-sc0, kind="stable")
+            need = np.ceil(lo * n_lineups - 1e-9).astype(np.int64)
+            extra = [order[inc_all[order, d]][: 3 * need[d] + 3] for d in owed]
+            keep = np.union1d(keep, np.concatenate(extra))
+        keep = np.sort(keep)
+        C, sc, bf, tf, alone, proj_c = (
+            C[keep],
+            sc[keep],
+            bf[keep],
+            tf[keep],
+            alone[keep],
+            proj_c[keep],
+        )
     inc = incidence(C, D).astype(bool)  # (C, D)
-    alive = np.ones(C.shape[0], dtype=bool)
-    counts = np.zeros(D, dtype=np.int64)
-    chosen: list[int] = []
-    gains: list[float] = []
-    set_vals: list[float] = []
-    cur_total = 0.0
-    # state of the chosen set per scenario
-    ch_scores = np.empty((S, 0))
-    ch_b = np.empty((S, 0), dtype=np.int64)  # field entries above each chosen lineup
-    ch_t = np.empty((S, 0), dtype=np.int64)  # field entries tied (itself excluded)
-    for _ in range(n_lineups):
-        idx = np.flatnonzero(alive)
-        if idx.size == 0:
+
+    def who(d):
+        return str(names[d]) if names is not None else f"driver index {d}"
+
+    def build(n):
+        from nascar_pipeline.core.optimize import _reserve_rule
+
+        cap = np.floor(hi * n + 1e-9).astype(np.int64)
+        need = np.ceil(lo * n - 1e-9).astype(np.int64)
+        alive = np.ones(C.shape[0], dtype=bool)
+        alive &= ~inc[:, cap <= 0].any(axis=1)
+        counts = np.zeros(D, dtype=np.int64)
+        chosen, gains, set_vals = [], [], []
+        S = obj.n_scenarios
+        ch_scores = np.empty((S, 0))
+        ch_b = np.empty((S, 0), dtype=np.int64)  # field entries above each chosen lineup
+        ch_t = np.empty((S, 0), dtype=np.int64)  # field entries tied (itself excluded)
+        reason = ""
+        while len(chosen) < n:
+            rule = _reserve_rule(need, counts, n - len(chosen), R)
+            if isinstance(rule, str):
+                reason = "the min exposures can no longer be met"
+                break
+            forced, owed, k_need = rule
+            ok = alive.copy()
+            if forced.size:
+                ok &= inc[:, forced].all(axis=1)
+            if k_need > 0:
+                ok &= inc[:, owed].sum(axis=1) >= k_need
+            idx = np.flatnonzero(ok)
+            if idx.size == 0:
+                full = np.flatnonzero(counts >= cap)
+                if not alive.any():
+                    reason = (
+                        "every other candidate breaks a limit: "
+                        + (
+                            "at their max exposure: "
+                            + ", ".join(f"{who(d)} ({counts[d]} of {n})" for d in full[:6])
+                            + "; "
+                            if full.size
+                            else ""
+                        )
+                        + f"or shares more than {max_overlap} drivers with a chosen lineup"
+                    )
+                else:
+                    reason = (
+                        "no candidate left holds "
+                        + ", ".join(who(d) for d in (forced if forced.size else owed)[:6])
+                        + " (min exposure)"
+                    )
+                break
+            if ch_scores.shape[1] == 0:
+                gain = alone[idx]
+            else:
+                gain = _marginal_gains(sc[idx], bf[idx], tf[idx], ch_scores, ch_b, ch_t, obj.cum)
+            pos = int(np.argmax(score(gain, idx)))
+            j = int(idx[pos])
+            chosen.append(j)
+            gains.append(float(gain[pos]))
+            ch_scores = np.concatenate([ch_scores, sc[j][:, None]], axis=1)
+            ch_b = np.concatenate([ch_b, bf[j][:, None]], axis=1)
+            ch_t = np.concatenate([ch_t, tf[j][:, None]], axis=1)
+            set_vals.append(float(_set_payout(ch_scores, ch_b, ch_t, obj.cum).sum(axis=1).mean()))
+            # constraints for the next rounds
+            counts[C[j]] += 1
+            alive[j] = False
+            full = counts >= cap
+            if full.any():
+                alive &= ~inc[:, full].any(axis=1)
+            alive &= inc[:, C[j]].sum(axis=1) <= max_overlap
+        return chosen, gains, set_vals, reason
+
+    n = n_lineups
+    first_reason = ""
+    for _ in range(max_rebuilds + 1):
+        chosen, gains, set_vals, reason = build(n)
+        if len(chosen) == n or not chosen:
             break
-        if ch_scores.shape[1] == 0:
-            gain = alone[idx]
-        else:
-            gain = _marginal_gains(sc[idx], bf[idx], tf[idx], ch_scores, ch_b, ch_t, obj.cum)
-        j = int(idx[np.argmax(gain)])
-        g = float(gain.max())
-        chosen.append(j)
-        gains.append(g)
-        ch_scores = np.concatenate([ch_scores, sc[j][:, None]], axis=1)
-        ch_b = np.concatenate([ch_b, bf[j][:, None]], axis=1)
-        ch_t = np.concatenate([ch_t, tf[j][:, None]], axis=1)
-        cur_total = float(_set_payout(ch_scores, ch_b, ch_t, obj.cum).sum(axis=1).mean())
-        set_vals.append(cur_total)
-        # constraints for the next rounds
-        counts[C[j]] += 1
-        alive[j] = False
-        full = counts >= cap
-        if full.any():
-            alive &= ~inc[:, full].any(axis=1)
-        shared = inc[:, C[j]].sum(axis=1)
-        alive &= shared <= max_overlap
+        first_reason = first_reason or reason
+        n = len(chosen)  # rebuild for the count reached: caps as shares of what is returned
+    else:  # still short: the longest prefix that keeps every limit as shares of its length
+        m = len(chosen)
+        while m > 0:
+            cnt = np.bincount(C[chosen[:m]].ravel(), minlength=D)
+            if np.all(cnt <= np.floor(hi * m + 1e-9)) and np.all(cnt >= np.ceil(lo * m - 1e-9)):
+                break
+            m -= 1
+        chosen, gains, set_vals = chosen[:m], gains[:m], set_vals[:m]
     ch = np.array(chosen, dtype=np.int64)
+    short = ""
+    if len(ch) < n_lineups:
+        short = f"{len(ch)} of {n_lineups} lineups: {first_reason or reason}"
+        if first_reason:
+            short += "; fewer lineups keep each exposure as a share of the lineups returned"
     return PortfolioResult(
         chosen=ch,
-        lineups=C[ch],
+        lineups=C[ch] if len(ch) else np.zeros((0, R), np.int64),
         gains=np.array(gains),
         set_value=np.array(set_vals),
-        standalone=alone[ch],
+        standalone=alone[ch] if len(ch) else np.zeros(0),
+        n_asked=n_lineups,
+        shortfall_reason=short,
     )
 
 
