@@ -62,8 +62,9 @@ class DriverRow(Row):
     start_position: float | None = None
 
 
-class ProjectionRow(DriverRow):
-    dk_id: int | None = None
+class DkPoints(BaseModel):
+    """DraftKings points over the simulated scenarios."""
+
     dk_mean: float | None = None
     dk_sd: float | None = None
     dk_p10: float | None = None
@@ -71,14 +72,38 @@ class ProjectionRow(DriverRow):
     dk_median: float | None = None
     dk_p75: float | None = None
     dk_p90: float | None = None
-    fd_mean: float | None = None
+
+
+class FinishOdds(BaseModel):
+    """Finish odds and laps over the simulated scenarios (percentages, expected counts)."""
+
     win_pct: float | None = None
     top5_pct: float | None = None
     top10_pct: float | None = None
     dnf_pct: float | None = None
     exp_laps_led: float | None = None
     exp_fastest_laps: float | None = None
+
+
+class ProjectionRow(FinishOdds, DkPoints, DriverRow):
+    dk_id: int | None = None
+    fd_mean: float | None = None
     pts_per_1k: float | None = Field(None, description="dk_mean per $1,000 of salary")
+
+
+class DriverSummaryRow(FinishOdds, DkPoints, DriverRow):
+    """Per-driver quantiles: from driver_projections, or computed off the scenario matrix (then
+    with the FanDuel quantiles too)."""
+
+    scenarios: int | None = None
+    fd_mean: float | None = None
+    fd_sd: float | None = None
+    fd_p10: float | None = None
+    fd_p25: float | None = None
+    fd_median: float | None = None
+    fd_p75: float | None = None
+    fd_p90: float | None = None
+    mean_finish: float | None = None
 
 
 class OwnershipRow(DriverRow):
@@ -124,33 +149,6 @@ class ContestLineupRow(Row):
     top1_pct: float | None = None
     mean_rank: float | None = None
     sim_duplicates: float | None = None
-
-
-class DriverSummaryRow(DriverRow):
-    """Per-driver quantiles: from driver_projections, or computed off the scenario matrix."""
-
-    scenarios: int | None = None
-    dk_mean: float | None = None
-    dk_sd: float | None = None
-    dk_p10: float | None = None
-    dk_p25: float | None = None
-    dk_median: float | None = None
-    dk_p75: float | None = None
-    dk_p90: float | None = None
-    fd_mean: float | None = None
-    fd_sd: float | None = None
-    fd_p10: float | None = None
-    fd_p25: float | None = None
-    fd_median: float | None = None
-    fd_p75: float | None = None
-    fd_p90: float | None = None
-    win_pct: float | None = None
-    top5_pct: float | None = None
-    top10_pct: float | None = None
-    mean_finish: float | None = None
-    dnf_pct: float | None = None
-    exp_laps_led: float | None = None
-    exp_fastest_laps: float | None = None
 
 
 # ---- results bodies ---------------------------------------------------------------------------

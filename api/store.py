@@ -47,6 +47,11 @@ def not_found_asset(race_key: str, asset: str) -> ApiError:
     )
 
 
+def asset_changing(detail: str, **extra: str) -> ApiError:
+    """A file caught mid-rewrite: 409, retry in a second."""
+    return ApiError(409, detail, kind="asset-changing", headers={"Retry-After": "1"}, **extra)
+
+
 class RaceStore:
     def __init__(
         self,
@@ -187,12 +192,9 @@ class RaceStore:
             if data is not None and hashlib.sha256(data).hexdigest()[:16] == fresh.data_version:
                 return data, fresh
             span.set_attribute("conflict", True)
-            raise ApiError(
-                409,
+            raise asset_changing(
                 f"asset {asset!r} of race {race_key!r} is being rewritten "
                 "(file and manifest disagree); retry shortly",
-                kind="asset-changing",
-                headers={"Retry-After": "1"},
                 race_key=race_key,
                 asset=asset,
             )
@@ -250,12 +252,9 @@ class RaceStore:
                 try:
                     data = self.layout.read_bytes(path)
                 except FileNotFoundError:
-                    raise ApiError(
-                        409,
+                    raise asset_changing(
                         f"file {name!r} of asset {asset!r} is listed but missing "
                         "(being rewritten?); retry shortly",
-                        kind="asset-changing",
-                        headers={"Retry-After": "1"},
                         asset=asset,
                         file=name,
                     ) from None
