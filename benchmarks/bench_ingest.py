@@ -99,7 +99,7 @@ def _materialize_snapshot(server, race_key: str) -> None:
 
     from nascar_pipeline.assets.snapshot import race_snapshot
     from nascar_pipeline.resources.neo4j import Neo4jResource
-    from nascar_pipeline.resources.parquet_io import ParquetIOManager
+    from nascar_pipeline.resources.storage import storage_resources
 
     with tempfile.TemporaryDirectory() as root:
         instance = DagsterInstance.ephemeral()
@@ -112,7 +112,7 @@ def _materialize_snapshot(server, race_key: str) -> None:
                 "race_source": Neo4jResource(
                     uri=server.uri, user=server.user, password=server.password
                 ),
-                "parquet_io_manager": ParquetIOManager(root=root),
+                **storage_resources(root),
             },
         )
         assert result.success

@@ -1,20 +1,19 @@
 """The one Definitions object: assets, checks, resources, jobs, sensors and schedules.
 
-The environment picks the implementations: NEO4J_URI set -> races come from Neo4j, else from
-the embedded demo world; STORAGE_ROOT (folder, file:// or s3://) -> where Parquet lands.
+The settings (nascar_pipeline/settings.py) pick the implementations, read once here: NEO4J_URI
+set -> races come from Neo4j, else from the embedded demo world; STORAGE_ROOT (folder, file://
+or s3://) -> where Parquet lands. Assets, checks and sensors get them as typed resources
+(`race_source: RaceSourceResource`, `storage: StorageResource`) and never read the environment.
 """
-
-from __future__ import annotations
-
-import os
 
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
-from nascar_pipeline import settings
 from nascar_pipeline.assets.backtest import backtest_assets
-from nascar_pipeline.assets.dfs import dfs_assets, dfs_checks
+from nascar_pipeline.assets.contest import contest_simulation, contest_simulation_finite
 from nascar_pipeline.assets.model import model_assets, model_checks
+from nascar_pipeline.assets.ownership import ownership_projections, ownership_totals_valid
 from nascar_pipeline.assets.partitions import races_partitions
+from nascar_pipeline.assets.portfolio import lineup_portfolio, lineup_portfolio_valid
 from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
 from nascar_pipeline.automation.jobs import race_backtest_job, season_report_job
 from nascar_pipeline.automation.schedules import pre_lock_schedule
@@ -23,57 +22,64 @@ from nascar_pipeline.automation.sensors import (
     results_sensor,
     season_report_sensor,
 )
-from nascar_pipeline.resources.parquet_io import ParquetIOManager
+from nascar_pipeline.resources.race_source import RaceSourceResource
+from nascar_pipeline.resources.storage import storage_resources
+from nascar_pipeline.settings import PipelineSettings, dagster_env_var, get_settings
 
 
-def _race_source_resource():
-    if settings.neo4j_configured():
-        from dagster import EnvVar
-
+def race_source_resource(settings: PipelineSettings | None = None) -> RaceSourceResource:
+    """Neo4j when NEO4J_URI is set, else the embedded demo world. Secrets reach Dagster as
+    EnvVars: its UI shows the variable's name, not the value."""
+    settings = settings or get_settings()
+    if settings.neo4j_configured:
         from nascar_pipeline.resources.neo4j import Neo4jResource
 
         return Neo4jResource(
-            uri=EnvVar("NEO4J_URI"),
-            user=os.environ.get("NEO4J_USER", "neo4j"),
-            password=EnvVar("NEO4J_PASSWORD"),
-            database=os.environ.get("NEO4J_DATABASE") or None,
+            uri=dagster_env_var("neo4j_uri"),
+            user=settings.neo4j_user,
+            password=dagster_env_var("neo4j_password"),
+            database=settings.neo4j_database or None,
         )
     from nascar_pipeline.resources.race_source import EmbeddedWorldResource
 
-    return EmbeddedWorldResource(world_dir=str(settings.world_dir()))
+    return EmbeddedWorldResource(world_dir=str(settings.world_dir))
 
 
+# The backfill command builds the race source the code location uses through this name.
+_race_source_resource = race_source_resource
+
+dfs_assets = [ownership_projections, lineup_portfolio, contest_simulation]
+dfs_checks = [ownership_totals_valid, lineup_portfolio_valid, contest_simulation_finite]
 race_assets = [race_snapshot, *model_assets, *dfs_assets]
 race_checks = [*snapshot_checks, *model_checks, *dfs_checks]
 
-# On Kubernetes the chart publishes the MCMC run sizing (requests/limits) for run pods; the
-# race job carries the MCMC fit, so its runs get that pod spec through dagster-k8s's tag.
-_k8s_tags = (
-    {"dagster-k8s/config": os.environ["NASCAR_K8S_MCMC_CONFIG"]}
-    if os.environ.get("NASCAR_K8S_MCMC_CONFIG")
-    else {}
-)
 
-race_job = define_asset_job(
-    "race_job",
-    selection=AssetSelection.assets(*race_assets),
-    partitions_def=races_partitions,
-    description="Materialize every stage of one race, from the ontology snapshot onwards.",
-    # In-process: under the multiprocess executor the blocking asset checks of a dynamically
-    # partitioned asset load the wrong partition (dagster#17005, #27747; reproduced on 1.13.27
-    # through the daemon), and one process per race is faster on two cores. Pools still apply.
-    executor_def=in_process_executor,
-    tags=_k8s_tags,
-)
+def build_defs(settings: PipelineSettings) -> Definitions:
+    # On Kubernetes the chart publishes the MCMC run sizing (requests/limits) for run pods; the
+    # race job carries the MCMC fit, so its runs get that pod spec through dagster-k8s's tag.
+    k8s_tags = {"dagster-k8s/config": settings.k8s_mcmc_config} if settings.k8s_mcmc_config else {}
+    race_job = define_asset_job(
+        "race_job",
+        selection=AssetSelection.assets(*race_assets),
+        partitions_def=races_partitions,
+        description="Materialize every stage of one race, from the ontology snapshot onwards.",
+        # In-process: under the multiprocess executor the blocking checks of a dynamically
+        # partitioned asset load the wrong partition (see assets/race_asset.py), and one
+        # process per race is faster on two cores. Pools still apply.
+        executor_def=in_process_executor,
+        tags=k8s_tags,
+    )
+    return Definitions(
+        assets=[*race_assets, *backtest_assets],
+        asset_checks=race_checks,
+        jobs=[race_job, race_backtest_job, season_report_job],
+        sensors=[race_sensor, results_sensor, season_report_sensor],
+        schedules=[pre_lock_schedule],
+        resources={
+            "race_source": race_source_resource(settings),
+            **storage_resources(settings.storage_root),
+        },
+    )
 
-defs = Definitions(
-    assets=[*race_assets, *backtest_assets],
-    asset_checks=race_checks,
-    jobs=[race_job, race_backtest_job, season_report_job],
-    sensors=[race_sensor, results_sensor, season_report_sensor],
-    schedules=[pre_lock_schedule],
-    resources={
-        "race_source": _race_source_resource(),
-        "parquet_io_manager": ParquetIOManager(root=settings.storage_root()),
-    },
-)
+
+defs = build_defs(get_settings())

@@ -16,136 +16,23 @@ Actual results come from the race source (`race_results`, see sources/base.py), 
 snapshot, whose history holds only races strictly before the race.
 """
 
-import base64
-import io
-
 import numpy as np
 import pandas as pd
-from dagster import (
-    AssetExecutionContext,
-    AssetKey,
-    MetadataValue,
-    Output,
-    asset,
-)
+from dagster import AssetExecutionContext, AssetKey, MetadataValue, Output
 
-from nascar_pipeline.assets.partitions import races_partitions
+from nascar_pipeline.assets.plots import image_markdown, new_figure
+from nascar_pipeline.assets.race_asset import race_asset, stored_asset
 from nascar_pipeline.automation.policies import IO_RETRY_POLICY
-from nascar_pipeline.core import rules
+from nascar_pipeline.resources.race_source import RaceSourceResource
+from nascar_pipeline.resources.storage import StorageResource
+from nascar_pipeline.storage.layout import StorageLayout
 
 FIELD_MAX = 20_000
-FIELD_SEED = 104_729
+BACKTEST_LINEUPS = "lineups.parquet"  # beside race_backtest: the portfolio scored after the race
 
 
-# ---------------------------------------------------------------- pure parts (tested alone)
-
-
-def actual_points(results: pd.DataFrame) -> np.ndarray:
-    """DraftKings points of each result row (no start position: no place differential)."""
-    finish = results["finish_position"].astype("Int64").to_numpy(dtype=np.int64, na_value=0)
-    start = results["start_position"].astype("Int64")
-    start = start.fillna(results["finish_position"].astype("Int64")).to_numpy(np.int64)
-    led = results["laps_led"].astype("Int64").fillna(0).to_numpy(np.int64)
-    fast = results["fastest_laps"].astype("Int64").fillna(0).to_numpy(np.int64)
-    return np.asarray(rules.draftkings_points(start, finish, led, fast), dtype=np.float64)
-
-
-def kde_loglik(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """log density at y[d] of a Gaussian KDE of samples[:, d] (Silverman's bandwidth)."""
-    x = np.asarray(samples, np.float64)
-    S = x.shape[0]
-    sd = x.std(axis=0, ddof=1)
-    iqr = np.subtract(*np.quantile(x, [0.75, 0.25], axis=0))
-    h = 0.9 * np.minimum(sd, iqr / 1.34) * S ** (-0.2)
-    h = np.maximum(np.where(h > 0, h, sd * S ** (-0.2)), 0.5)  # points move in 0.05 steps
-    z = (x - y[None]) / h[None]
-    m = (-0.5 * z**2).max(axis=0)
-    log_mean = m + np.log(np.mean(np.exp(-0.5 * z**2 - m[None]), axis=0))
-    return log_mean - np.log(h * np.sqrt(2 * np.pi))
-
-
-def driver_scores(samples: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
-    from nascar_pipeline.core.backtest import coverage, crps_samples
-
-    q = np.quantile(samples, [0.10, 0.25, 0.50, 0.75, 0.90], axis=0)
-    return {
-        "proj_mean": samples.mean(axis=0),
-        "proj_p10": q[0],
-        "proj_p50": q[2],
-        "proj_p90": q[4],
-        "log_lik": kde_loglik(samples, y),
-        "crps": crps_samples(samples, y),
-        "pit": (samples <= y[None]).mean(axis=0),
-        "in_50": coverage(samples, y, 0.5),
-        "in_80": coverage(samples, y, 0.8),
-    }
-
-
-def score_portfolio(
-    lineups: pd.DataFrame,
-    points_by_driver: dict[int, float],
-    own_by_driver: dict[int, float],
-    slate: pd.DataFrame,
-    table,
-    field_size: int,
-    seed: int = FIELD_SEED,
-) -> pd.DataFrame:
-    """Each lineup's actual score, and where it would have placed (and been paid) against a field
-    drawn from the projected ownership, scored with the actual points."""
-    from nascar_pipeline.core.contest import generate_field, simulate_contest
-
-    site = rules.DRAFTKINGS
-    if "site" in lineups:  # the DraftKings portfolio is what is scored
-        lineups = lineups[lineups["site"].astype(str) == site.name]
-    cols = [c for c in lineups.columns if c.startswith("d") and c.endswith("_driver_id")]
-    ids = slate["driver_id"].astype("int64").to_numpy()
-    pos = {int(d): i for i, d in enumerate(ids)}
-    pts = np.array([[points_by_driver.get(int(d), 0.0) for d in ids]], dtype=np.float64)
-    ours = np.vectorize(lambda d: pos[int(d)])(lineups[cols].to_numpy())
-    own = np.array([own_by_driver.get(int(d), 0.0) for d in ids], dtype=np.float64)
-    field = generate_field(
-        own,
-        slate["salary"].to_numpy(float),
-        site.roster_size,
-        site.salary_cap,
-        field_size,
-        rng=np.random.default_rng(seed),
-    )
-    res = simulate_contest(pts, ours, field, table)
-    out = pd.DataFrame(
-        {
-            "lineup_id": lineups["lineup_id"].to_numpy(np.int64),
-            "actual_points": pts[0][ours].sum(axis=1),
-            "rank": res.rank[0],
-            "entries": res.n_entries,
-            "percentile": 100.0 * (1.0 - (res.rank[0] - 1) / max(res.n_entries - 1, 1)),
-            "payout": res.payout[0],
-            "entry_fee": table.entry_fee,
-            "field_duplicates": res.duplicates,
-        }
-    )
-    if "projection" in lineups:
-        out["projected_points"] = lineups["projection"].to_numpy(float)
-    return out
-
-
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
-
-
-def _calibration_plot(df: pd.DataFrame) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 2.8), dpi=80)
+def _calibration_plot(df: pd.DataFrame) -> MetadataValue:
+    fig, ax = new_figure((5, 2.8))
     d = df.sort_values("proj_mean")
     x = np.arange(len(d))
     ax.vlines(x, d["proj_p10"], d["proj_p90"], color="#9ab", lw=3, label="projected p10-p90")
@@ -155,48 +42,41 @@ def _calibration_plot(df: pd.DataFrame) -> str:
     ax.set_xlabel("drivers, by projected mean", fontsize=7)
     ax.set_ylabel("DK points", fontsize=7)
     ax.legend(fontsize=6, loc="upper left")
-    return _png(fig)
-
-
-def _race_results(source, race_key: str) -> pd.DataFrame:
-    from nascar_pipeline.sources.base import race_results_from_tables
-
-    if hasattr(source, "race_results"):
-        return source.race_results(race_key)
-    if hasattr(source, "tables"):
-        return race_results_from_tables(source.tables, race_key)
-    raise NotImplementedError(f"{type(source).__name__} has no race_results(race_key)")
+    return image_markdown(fig, "projected vs actual")
 
 
 # ---------------------------------------------------------------- assets
 
 
-@asset(
-    partitions_def=races_partitions,
-    group_name="backtest",
-    required_resource_keys={"race_source"},
-    io_manager_key="parquet_io_manager",
-    code_version="1",
+@race_asset(
+    group="backtest",
     kinds={"parquet"},
     pool="neo4j",
     retry_policy=IO_RETRY_POLICY,
-    description="After the race: projected DK-points distributions against actual points "
-    "(log-likelihood, CRPS, PIT, 50/80 % interval hits), projected against actual "
-    "ownership, the portfolio's actual scores and simulated-field ranks.",
+    uses=[
+        "nascar_pipeline.core.backtest",
+        "nascar_pipeline.core.contest",
+        "nascar_pipeline.core.race_scoring",
+        "nascar_pipeline.core.slate",
+    ],
 )
 def race_backtest(
     context: AssetExecutionContext,
+    race_source: RaceSourceResource,
+    storage: StorageResource,
     race_snapshot: pd.DataFrame,
     race_scenarios: pd.DataFrame,
     ownership_projections: pd.DataFrame,
     lineup_portfolio: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
-    from nascar_pipeline import settings
-    from nascar_pipeline.assets.dfs import contest_field_size, contest_table
-    from nascar_pipeline.storage.layout import StorageLayout
+    """After the race: projected DK-points distributions against actual points
+    (log-likelihood, CRPS, PIT, 50/80 % interval hits), projected against actual ownership,
+    the portfolio's actual scores and simulated-field ranks."""
+    from nascar_pipeline.core.race_scoring import actual_points, driver_scores, score_portfolio
+    from nascar_pipeline.core.slate import contest_field_size, contest_table, dk_salary_slate
 
     race_key = context.partition_key
-    results = _race_results(context.resources.race_source.source(), race_key)
+    results = race_source.race_results(race_key)
     if results.empty:
         raise ValueError(f"race {race_key} has no results yet: nothing to backtest")
     results = results.copy()
@@ -226,8 +106,7 @@ def race_backtest(
     df["own_error"] = df["proj_own_pct"] - df["actual_own_pct"]
 
     # The portfolio against a field from the projected ownership, with the actual points.
-    slate = race_snapshot[(race_snapshot["role"] == "entry") & race_snapshot["salary"].notna()]
-    slate = slate.sort_values("driver_id").reset_index(drop=True)
+    slate = dk_salary_slate(race_snapshot)
     F = min(contest_field_size(race_snapshot), FIELD_MAX)
     table = contest_table(race_snapshot, F + len(lineup_portfolio))
     lineups = score_portfolio(
@@ -238,8 +117,9 @@ def race_backtest(
         table,
         F,
     )
-    layout = StorageLayout(settings.storage_root())
-    layout.write_parquet(layout.extra_path("race_backtest", race_key, "lineups.parquet"), lineups)
+    storage.write_beside(
+        "race_backtest", race_key, {BACKTEST_LINEUPS: StorageLayout.parquet_bytes(lineups)}
+    )
 
     own_known = df["actual_own_pct"].notna()
     summary = {
@@ -268,14 +148,12 @@ def race_backtest(
         metadata={
             **{k: v for k, v in summary.items() if v is not None},
             "field_size": F,
-            "lineups_file": f"race_backtest/{race_key}.lineups.parquet",
+            "lineups_file": f"race_backtest/{race_key}.{BACKTEST_LINEUPS}",
             "largest_misses": MetadataValue.md(worst.to_markdown(index=False, floatfmt=".1f")),
             "lineups_preview": MetadataValue.md(
                 lineups.sort_values("rank").head(8).to_markdown(index=False, floatfmt=".1f")
             ),
-            "calibration": MetadataValue.md(
-                f"![projected vs actual](data:image/png;base64,{_calibration_plot(df)})"
-            ),
+            "calibration": _calibration_plot(df),
         },
     )
 
@@ -297,7 +175,7 @@ SEASON_COLUMNS = [
 ]
 
 
-def season_table(layout) -> pd.DataFrame:
+def season_table(layout: StorageLayout) -> pd.DataFrame:
     """One row per race with a race_backtest file under the layout's root."""
     rows = []
     for race_key in layout.list_race_keys():
@@ -305,7 +183,7 @@ def season_table(layout) -> pd.DataFrame:
         if not path.exists():
             continue
         d = layout.read_parquet_path(path)
-        lp = layout.extra_path("race_backtest", race_key, "lineups.parquet")
+        lp = layout.extra_path("race_backtest", race_key, BACKTEST_LINEUPS)
         lines = layout.read_parquet_path(lp) if lp.exists() else pd.DataFrame()
         fee = float(lines["entry_fee"].iloc[0]) if len(lines) else np.nan
         own = d["own_error"].dropna().abs()
@@ -333,13 +211,8 @@ def season_table(layout) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SEASON_COLUMNS)
 
 
-def _season_plot(t: pd.DataFrame) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 2.8), dpi=80)
+def _season_plot(t: pd.DataFrame) -> MetadataValue:
+    fig, ax = new_figure((6, 2.8))
     x = np.arange(len(t))
     ax.plot(x, t["hit_rate_80"], "o-", ms=3, label="80 % interval hit rate")
     ax.plot(x, t["hit_rate_50"], "s-", ms=3, label="50 % interval hit rate")
@@ -353,25 +226,19 @@ def _season_plot(t: pd.DataFrame) -> str:
     ax.legend(fontsize=6, loc="lower left")
     ax.set_zorder(ax2.get_zorder() + 1)
     ax.patch.set_visible(False)
-    return _png(fig)
+    return image_markdown(fig, "season")
 
 
-@asset(
-    group_name="backtest",
+@stored_asset(
+    group="backtest",
     deps=[AssetKey("race_backtest")],
-    io_manager_key="parquet_io_manager",
-    code_version="1",
     kinds={"parquet"},
     retry_policy=IO_RETRY_POLICY,
-    description="Every backtested race in one table (calibration, CRPS, log-likelihood, "
-    "ownership error, portfolio rank and ROI) with one plot; refreshed after each "
-    "backtest run.",
 )
-def season_report(context: AssetExecutionContext) -> Output[pd.DataFrame]:
-    from nascar_pipeline import settings
-    from nascar_pipeline.storage.layout import StorageLayout
-
-    t = season_table(StorageLayout(settings.storage_root()))
+def season_report(storage: StorageResource) -> Output[pd.DataFrame]:
+    """Every backtested race in one table (calibration, CRPS, log-likelihood, ownership error,
+    portfolio rank and ROI) with one plot; refreshed after each backtest run."""
+    t = season_table(storage.layout)
     meta: dict = {"races": len(t)}
     if len(t):
         meta.update(
@@ -398,9 +265,7 @@ def season_report(context: AssetExecutionContext) -> Output[pd.DataFrame]:
                 "races_table": MetadataValue.md(
                     t.tail(15).to_markdown(index=False, floatfmt=".2f")
                 ),
-                "calibration_by_race": MetadataValue.md(
-                    f"![season](data:image/png;base64,{_season_plot(t)})"
-                ),
+                "calibration_by_race": _season_plot(t),
             }
         )
     return Output(t, metadata=meta)

@@ -9,35 +9,32 @@ from dagster import (
     DataVersion,
     MetadataValue,
     Output,
-    asset,
-    asset_check,
 )
 
-from nascar_pipeline.assets.partitions import races_partitions
-from nascar_pipeline.assets.tracing import asset_span
+from nascar_pipeline.assets.race_asset import race_asset, race_check
 from nascar_pipeline.automation.policies import IO_RETRY_POLICY
 from nascar_pipeline.core.rules import DRAFTKINGS
+from nascar_pipeline.core.slate import entry_rows, history_rows
 from nascar_pipeline.core.snapshot import build_snapshot, slate_hash
+from nascar_pipeline.resources.race_source import RaceSourceResource
 
 
-@asset(
-    partitions_def=races_partitions,
-    group_name="ontology",
-    required_resource_keys={"race_source"},
-    io_manager_key="parquet_io_manager",
-    code_version="1",
+@race_asset(
+    group="ontology",
     kinds={"neo4j", "parquet"},
     pool="neo4j",
     retry_policy=IO_RETRY_POLICY,
-    description="The race ontology snapshot: race, track, entries (salaries, start positions), "
-    "contest, and all results before the race. role=entry|history rows.",
+    uses=["nascar_pipeline.core.snapshot"],
 )
-def race_snapshot(context: AssetExecutionContext) -> Output[pd.DataFrame]:
-    with asset_span(context):
-        inputs = context.resources.race_source.source().race_inputs(context.partition_key)
-        df = build_snapshot(inputs)
-    entries = df[df["role"] == "entry"]
-    history = df[df["role"] == "history"]
+def race_snapshot(
+    context: AssetExecutionContext, race_source: RaceSourceResource
+) -> Output[pd.DataFrame]:
+    """The race ontology snapshot: race, track, entries (salaries, start positions), contest,
+    and all results before the race. role=entry|history rows."""
+    inputs = race_source.source().race_inputs(context.partition_key)
+    df = build_snapshot(inputs)
+    entries = entry_rows(df)
+    history = history_rows(df)
     race = inputs.race.iloc[0]
     content_hash = slate_hash(inputs.entries, inputs.contests)
     preview = entries.sort_values("salary", ascending=False, na_position="last").head(12)[
@@ -59,20 +56,10 @@ def race_snapshot(context: AssetExecutionContext) -> Output[pd.DataFrame]:
     )
 
 
-# Checks carry the races partitions themselves: without it a check of a dynamically
-# partitioned asset loads the first registered partition, not the run's (dagster#17005).
-def _entries(snapshot: pd.DataFrame) -> pd.DataFrame:
-    return snapshot[snapshot["role"] == "entry"]
-
-
-@asset_check(
-    asset=race_snapshot,
-    blocking=True,
-    partitions_def=races_partitions,
-    description="Every entry has a positive whole-dollar salary at most the cap.",
-)
+@race_check(race_snapshot)
 def snapshot_salaries_valid(race_snapshot: pd.DataFrame) -> AssetCheckResult:
-    e = _entries(race_snapshot)
+    """Every entry has a positive whole-dollar salary at most the cap."""
+    e = entry_rows(race_snapshot)
     sal = e["salary"]
     bad = e[sal.isna() | (sal <= 0) | (sal > DRAFTKINGS.salary_cap)]
     return AssetCheckResult(
@@ -86,28 +73,20 @@ def snapshot_salaries_valid(race_snapshot: pd.DataFrame) -> AssetCheckResult:
     )
 
 
-@asset_check(
-    asset=race_snapshot,
-    blocking=True,
-    partitions_def=races_partitions,
-    description="No driver is entered twice.",
-)
+@race_check(race_snapshot)
 def snapshot_no_duplicate_drivers(race_snapshot: pd.DataFrame) -> AssetCheckResult:
-    e = _entries(race_snapshot)
+    """No driver is entered twice."""
+    e = entry_rows(race_snapshot)
     dupes = e[e["driver_id"].duplicated(keep=False)]
     return AssetCheckResult(
         passed=dupes.empty, severity=AssetCheckSeverity.ERROR, metadata={"duplicates": len(dupes)}
     )
 
 
-@asset_check(
-    asset=race_snapshot,
-    blocking=True,
-    partitions_def=races_partitions,
-    description="The model has history to learn from.",
-)
+@race_check(race_snapshot)
 def snapshot_history_not_empty(race_snapshot: pd.DataFrame) -> AssetCheckResult:
-    h = race_snapshot[race_snapshot["role"] == "history"]
+    """The model has history to learn from."""
+    h = history_rows(race_snapshot)
     return AssetCheckResult(
         passed=len(h) > 0,
         severity=AssetCheckSeverity.ERROR,

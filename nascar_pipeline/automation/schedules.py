@@ -7,8 +7,6 @@ asset was written after it) or a run for it is queued or in progress. It is the 
 behind race_sensor: a failed or lost run, a sensor that was off, a cursor that was reset.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -30,6 +28,7 @@ from nascar_pipeline.automation.policies import (
     race_run_config,
     race_run_tags,
 )
+from nascar_pipeline.resources.race_source import RaceSourceResource
 
 
 def races_locking_within(races: pd.DataFrame, now: datetime, window: timedelta) -> pd.DataFrame:
@@ -85,13 +84,12 @@ def _repository_def(context):
     cron_schedule=pre_lock_cron(),
     job_name=RACE_JOB_NAME,
     execution_timezone="UTC",
-    required_resource_keys={"race_source"},
     default_status=DefaultScheduleStatus.RUNNING,
     description="Every 15 minutes: runs each race locking within the window whose current "
     "slate is not materialized and not already queued or running.",
 )
-def pre_lock_schedule(context: ScheduleEvaluationContext):
-    races = context.resources.race_source.source().list_races()
+def pre_lock_schedule(context: ScheduleEvaluationContext, race_source: RaceSourceResource):
+    races = race_source.source().list_races()
     now = context.scheduled_execution_time or datetime.now(UTC)
     soon = races_locking_within(races, now, timedelta(hours=lock_window_hours()))
     if soon.empty:

@@ -10,8 +10,6 @@ Which races get runs: races without results (upcoming). Races already run when f
 become partitions only; `nascar-pipeline backfill` runs them at low priority.
 """
 
-from __future__ import annotations
-
 import json
 
 import pandas as pd
@@ -40,6 +38,7 @@ from nascar_pipeline.automation.policies import (
     race_run_tags,
     sensor_interval_seconds,
 )
+from nascar_pipeline.resources.race_source import RaceSourceResource
 
 CURSOR_VERSION = 1
 
@@ -99,14 +98,13 @@ def plan_race_runs(
 @sensor(
     name="race_sensor",
     job_name=RACE_JOB_NAME,
-    required_resource_keys={"race_source"},
     minimum_interval_seconds=sensor_interval_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
     description="Adds new races as partitions and runs each upcoming race once per slate "
     "(run key = race@slate-hash): a changed slate re-runs, an unchanged one never.",
 )
-def race_sensor(context: SensorEvaluationContext):
-    races = context.resources.race_source.source().list_races()
+def race_sensor(context: SensorEvaluationContext, race_source: RaceSourceResource):
+    races = race_source.source().list_races()
     existing = set(context.instance.get_dynamic_partitions(RACES_PARTITIONS_NAME))
     requested = _load_cursor(context.cursor)
     new_partitions, run_requests, new_requested = plan_race_runs(
@@ -154,14 +152,13 @@ def plan_backtests(
 @sensor(
     name="results_sensor",
     job_name=BACKTEST_JOB_NAME,
-    required_resource_keys={"race_source"},
     minimum_interval_seconds=sensor_interval_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
     description="When results are ingested for a race whose race run is materialized, "
     "materializes race_backtest for it.",
 )
-def results_sensor(context: SensorEvaluationContext):
-    races = context.resources.race_source.source().list_races()
+def results_sensor(context: SensorEvaluationContext, race_source: RaceSourceResource):
+    races = race_source.source().list_races()
     if not races["has_results"].astype(bool).any():
         return SkipReason("no race has results yet")
     race_assets = state.job_asset_keys(context.repository_def, RACE_JOB_NAME)

@@ -31,54 +31,21 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def build_csv(portfolio, site: str, style: str = "name_id") -> tuple[str, list[str]]:
-    """(csv text, warnings) for a lineup_portfolio frame and a site."""
-    from nascar_pipeline.assets.dfs import portfolio_lineups
-    from nascar_pipeline.core.export import draftkings_upload_csv, fanduel_upload_csv
-    from nascar_pipeline.core.rules import get_site
+def draftkings_csv(portfolio, style: str = "name_id") -> str:
+    """The DraftKings bulk-upload text of a lineup_portfolio frame."""
+    from nascar_pipeline.core.export import draftkings_upload_csv
+    from nascar_pipeline.core.lineups import lineup_cells
 
-    s = get_site(site)
-    rows = portfolio[portfolio["site"] == s.name] if "site" in portfolio else portfolio
+    rows = portfolio[portfolio["site"] == "draftkings"] if "site" in portfolio else portfolio
     if rows.empty:
-        have = sorted(set(portfolio["site"])) if "site" in portfolio else []
-        hint = (
-            " FanDuel lineups are written beside lineup_portfolio (fanduel.csv)."
-            if s.name == "fanduel"
-            else ""
-        )
-        raise UserInputError(
-            f"the portfolio has no {s.name} lineups (it has: {', '.join(have) or 'none'}).{hint}"
-        )
-    lineups = portfolio_lineups(rows)
-    if s.name == "draftkings":
-        return draftkings_upload_csv(lineups, style=style), []
-    fd = [[(name, None) for name, _ in lu] for lu in lineups]
-    return fanduel_upload_csv(fd)
-
-
-def fanduel_file_warnings(text: str) -> list[str]:
-    """Why a FanDuel upload file is not uploadable ([] when every cell is a FanDuel id)."""
-    import csv
-    import io
-    import re
-
-    rows = list(csv.reader(io.StringIO(text)))
-    cells = [c for r in rows[1:] for c in r]
-    bad = [c for c in cells if not re.match(r"^\d+-\d+$", c.strip())]
-    if not bad:
-        return []
-    return [
-        f"this FanDuel file is NOT uploadable to FanDuel: {len(bad)} of {len(cells)} cells are "
-        "driver names, not FanDuel player ids, and its lineups use stand-in salaries "
-        "(DraftKings x 6/5). Ingest the race's FanDuel player list with `nascar-pipeline "
-        "ingest fd-salaries FD_PLAYERS_CSV --race RACE_KEY` and materialize lineup_portfolio "
-        "again"
-    ]
+        raise UserInputError("the portfolio has no draftkings lineups")
+    return draftkings_upload_csv(lineup_cells(rows, "dk_id"), style=style)
 
 
 def run(args) -> int:
     import sys
 
+    from nascar_pipeline.core.export import FANDUEL_UPLOAD, fanduel_file_warnings
     from nascar_pipeline.core.slugs import validate_race_key
     from nascar_pipeline.storage.layout import layout_from_env
 
@@ -95,7 +62,7 @@ def run(args) -> int:
             f"{layout.root_uri} (materialize it, or set STORAGE_ROOT)"
         ) from None
     if args.site == "fanduel":
-        path = layout.extra_path("lineup_portfolio", race_key, "fanduel.csv")
+        path = layout.extra_path("lineup_portfolio", race_key, FANDUEL_UPLOAD)
         if not path.exists():
             raise UserInputError(
                 f"--race {race_key}: no FanDuel lineups beside lineup_portfolio "
@@ -104,7 +71,7 @@ def run(args) -> int:
         text = layout.read_bytes(path).decode()
         warnings = fanduel_file_warnings(text)
     else:
-        text, warnings = build_csv(portfolio, args.site, args.style)
+        text, warnings = draftkings_csv(portfolio, args.style), []
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     if args.out == "-":

@@ -74,3 +74,49 @@ def fanduel_upload_csv(lineups: Sequence[Sequence[tuple[str, object]]]) -> tuple
             "is NOT uploadable to FanDuel"
         )
     return buf.getvalue(), warnings
+
+
+# The files lineup_portfolio keeps beside itself, `<asset>/<race_key>.<name>`.
+DRAFTKINGS_UPLOAD = "draftkings.csv"  # DraftKings bulk upload of the portfolio
+FANDUEL_UPLOAD = "fanduel.csv"  # FanDuel upload of the FanDuel lineups
+FANDUEL_LINEUPS = "fanduel_lineups.csv"  # the FanDuel lineups, readable (ids, names, salaries)
+
+
+def portfolio_upload_files(
+    portfolio, fanduel_lineups=None
+) -> tuple[dict[str, bytes | None], list[str]]:
+    """The files beside lineup_portfolio: the DraftKings upload of the portfolio (a lineup
+    frame with dk_id cells) and, when FanDuel lineups were built (a lineup frame with fd_id
+    cells), the FanDuel upload and the readable FanDuel lineups. A name mapped to None is a
+    file this run does not produce (an earlier run's must go). Returns (files, warnings)."""
+    from nascar_pipeline.core.lineups import lineup_cells
+
+    files: dict[str, bytes | None] = {
+        DRAFTKINGS_UPLOAD: draftkings_upload_csv(lineup_cells(portfolio, "dk_id")).encode(),
+        FANDUEL_UPLOAD: None,
+        FANDUEL_LINEUPS: None,
+    }
+    if fanduel_lineups is None:
+        return files, []
+    text, warnings = fanduel_upload_csv(lineup_cells(fanduel_lineups, "fd_id"))
+    files[FANDUEL_UPLOAD] = text.encode()
+    files[FANDUEL_LINEUPS] = fanduel_lineups.to_csv(index=False).encode()
+    return files, warnings
+
+
+def fanduel_file_warnings(text: str) -> list[str]:
+    """Why a FanDuel upload file is not uploadable ([] when every cell is a FanDuel id)."""
+    from nascar_pipeline.core.fanduel import is_fanduel_id
+
+    rows = list(csv.reader(io.StringIO(text)))
+    cells = [c for r in rows[1:] for c in r]
+    bad = [c for c in cells if not is_fanduel_id(c)]
+    if not bad:
+        return []
+    return [
+        f"this FanDuel file is NOT uploadable to FanDuel: {len(bad)} of {len(cells)} cells are "
+        "driver names, not FanDuel player ids, and its lineups use stand-in salaries "
+        "(DraftKings x 6/5). Ingest the race's FanDuel player list with `nascar-pipeline "
+        "ingest fd-salaries FD_PLAYERS_CSV --race RACE_KEY` and materialize lineup_portfolio "
+        "again"
+    ]

@@ -3,17 +3,20 @@
     Neo4jResource(uri=EnvVar("NEO4J_URI"), user=EnvVar("NEO4J_USER"),
                   password=EnvVar("NEO4J_PASSWORD"), database=None)
 
-`source()` returns a `Neo4jRaceSource` on the run's driver (same interface as the embedded
-world resource). The password is never logged: log lines name the URI, user and database only.
+A `RaceSourceResource` (resources/race_source.py): `source()` returns a `Neo4jRaceSource` on the
+run's driver, `race_results()` one race's results from the graph. The password is never logged: log lines name the URI, user and database only.
 """
 
 from __future__ import annotations
 
-from dagster import ConfigurableResource, InitResourceContext
+import pandas as pd
+from dagster import InitResourceContext
 from pydantic import Field, PrivateAttr
 
+from nascar_pipeline.resources.race_source import RaceSourceResource
 
-class Neo4jResource(ConfigurableResource):
+
+class Neo4jResource(RaceSourceResource):
     uri: str = Field(description="Bolt URI, e.g. bolt://127.0.0.1:7687 (NEO4J_URI)")
     user: str = Field(default="neo4j", description="User name (NEO4J_USER)")
     password: str = Field(description="Password (NEO4J_PASSWORD); never logged", repr=False)
@@ -42,6 +45,9 @@ class Neo4jResource(ConfigurableResource):
         from nascar_pipeline.sources.neo4j_source import Neo4jRaceSource
 
         return Neo4jRaceSource(self.get_driver(), database=self.database or None)
+
+    def race_results(self, race_key: str) -> pd.DataFrame:
+        return self.source().race_results(race_key)
 
     def describe(self) -> str:
         """Where this resource points, without the password."""

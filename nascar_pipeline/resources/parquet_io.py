@@ -2,24 +2,24 @@
 
 `<root>/<asset>/<race_key>.parquet` for race-partitioned assets, atomically (see
 storage/layout.py), plus a manifest entry per asset per race that the API serves as
-provenance (run id, code version, data version, written at).
+provenance (run id, code version, data version, written at). Built from the StorageResource
+(`storage.io_manager()`), so the IO manager and the assets share one root.
 """
-
-from __future__ import annotations
 
 import pandas as pd
 from dagster import (
     ConfigurableIOManagerFactory,
     InputContext,
     OutputContext,
+    ResourceDependency,
     TableColumn,
     TableSchema,
     UPathIOManager,
 )
-from pydantic import Field
 from upath import UPath
 
 from nascar_pipeline import __version__
+from nascar_pipeline.resources.storage import StorageResource
 from nascar_pipeline.storage.layout import StorageLayout
 from nascar_pipeline.telemetry import get_tracer
 
@@ -103,12 +103,10 @@ def _code_version(context: OutputContext) -> str:
 
 
 class ParquetIOManager(ConfigurableIOManagerFactory):
-    """Writes each race's asset to `<root>/<asset>/<race_key>.parquet`.
+    """Writes each race's asset to `<root>/<asset>/<race_key>.parquet` under the storage
+    resource's root (bound to the same StorageResource instance as the `storage` key)."""
 
-    `root` is a folder, file:// or s3://bucket/prefix; S3 endpoint and credentials come from
-    the standard AWS environment variables (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...)."""
-
-    root: str = Field(description="storage root: folder path, file:// or s3://bucket/prefix")
+    storage: ResourceDependency[StorageResource]
 
     def create_io_manager(self, context) -> _LayoutIOManager:
-        return _LayoutIOManager(StorageLayout(self.root))
+        return _LayoutIOManager(self.storage.layout)

@@ -1,18 +1,33 @@
-"""The race-source resource for the embedded default world (no services needed).
+"""Where races come from, as one resource type: `RaceSourceResource`.
 
-With NEO4J_URI set, definitions.py binds `race_source` to the Neo4j resource instead; both
-offer `.source() -> RaceSource`, so assets never know which one they read.
+Assets, sensors and schedules take `race_source: RaceSourceResource`; definitions.py binds the
+embedded demo world (`EmbeddedWorldResource`, below) or Neo4j (`resources/neo4j.py`), so they
+never know which one they read. Both hand out a `RaceSource` (sources/base.py) through
+`source()` and a race's actual results through `race_results()`.
 """
 
 from __future__ import annotations
 
+import pandas as pd
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
 from nascar_pipeline.sources.base import RaceSource
 
 
-class EmbeddedWorldResource(ConfigurableResource):
+class RaceSourceResource(ConfigurableResource):
+    """The base of every race-source resource: subclasses say where races are read from."""
+
+    def source(self) -> RaceSource:
+        """The RaceSource of this run (list_races, race_inputs)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement source()")
+
+    def race_results(self, race_key: str) -> pd.DataFrame:
+        """A race's actual results (RACE_RESULTS_COLUMNS), empty before they are ingested."""
+        raise NotImplementedError(f"{type(self).__name__} must implement race_results()")
+
+
+class EmbeddedWorldResource(RaceSourceResource):
     """Reads the demo world written by `nascar-pipeline seed-demo` from a local folder."""
 
     world_dir: str
@@ -28,3 +43,8 @@ class EmbeddedWorldResource(ConfigurableResource):
 
             self._source = EmbeddedWorldSource(self.world_dir)
         return self._source
+
+    def race_results(self, race_key: str) -> pd.DataFrame:
+        from nascar_pipeline.sources.base import race_results_from_tables
+
+        return race_results_from_tables(self.source().tables, race_key)

@@ -51,10 +51,10 @@ def _checks(result):
 def dfs_store(tmp_path_factory):
     from dagster import AssetSelection, DagsterInstance, ResourceDefinition, materialize
 
-    from nascar_pipeline.assets.dfs import dfs_assets, dfs_checks
     from nascar_pipeline.assets.model import model_assets
     from nascar_pipeline.assets.snapshot import race_snapshot
-    from nascar_pipeline.resources.parquet_io import ParquetIOManager
+    from nascar_pipeline.definitions import dfs_assets, dfs_checks
+    from nascar_pipeline.resources.storage import storage_resources
     from tests.support.api import materialize_snapshot, write_downstream
 
     world = tmp_path_factory.mktemp("dfs-world")
@@ -73,7 +73,7 @@ def dfs_store(tmp_path_factory):
             partition_key=upcoming,
             instance=instance,
             resources={
-                "parquet_io_manager": ParquetIOManager(root=root),
+                **storage_resources(root),
                 "race_source": ResourceDefinition.none_resource(),
             },
             run_config={"ops": DFS_CONFIG},
@@ -130,11 +130,11 @@ def test_dfs_endpoints_on_real_dfs_materializations(dfs_store):
 def pipeline_store(tmp_path_factory):
     from dagster import DagsterInstance, materialize
 
-    from nascar_pipeline.assets.dfs import dfs_assets, dfs_checks
     from nascar_pipeline.assets.model import model_assets, model_checks
     from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
-    from nascar_pipeline.resources.parquet_io import ParquetIOManager
+    from nascar_pipeline.definitions import dfs_assets, dfs_checks
     from nascar_pipeline.resources.race_source import EmbeddedWorldResource
+    from nascar_pipeline.resources.storage import storage_resources
 
     world = tmp_path_factory.mktemp("pipe-world")
     upcoming, _ = seed_world(world, seed=3)  # the model tests' world: its fit converges
@@ -157,7 +157,7 @@ def pipeline_store(tmp_path_factory):
             instance=instance,
             resources={
                 "race_source": EmbeddedWorldResource(world_dir=str(world)),
-                "parquet_io_manager": ParquetIOManager(root=root),
+                **storage_resources(root),
             },
             run_config={
                 "ops": {

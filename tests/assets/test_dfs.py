@@ -10,7 +10,7 @@ import io
 import numpy as np
 import pytest
 
-from nascar_pipeline.assets.dfs import lineup_problems
+from nascar_pipeline.core.lineups import lineup_problems
 from tests.support.dfs_assets import (
     RACE,
     check_results,
@@ -23,12 +23,8 @@ from tests.support.dfs_assets import (
 def materialized(tmp_path_factory):
     root = tmp_path_factory.mktemp("store")
     layout = write_upstream(root)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("STORAGE_ROOT", str(root))
-    try:
-        result = run_dfs_assets(root, {"ownership_projections": {"overrides": {"Driver 3": 42.0}}})
-    finally:
-        mp.undo()
+    # the storage resource is the only root the assets see: no STORAGE_ROOT in the environment
+    result = run_dfs_assets(root, {"ownership_projections": {"overrides": {"Driver 3": 42.0}}})
     return root, layout, result
 
 
@@ -122,12 +118,11 @@ def test_fanduel_upload_format():
         draftkings_upload_csv([[("A", None)] * 6])
 
 
-def test_default_payouts_and_fallback_coefficients(tmp_path, monkeypatch):
+def test_default_payouts_and_fallback_coefficients(tmp_path):
     """No contest ingested -> the stated default GPP table; too little ownership history -> the
     stated default coefficients."""
     root = tmp_path / "store"
     write_upstream(root, with_contest=False, S=1200)
-    monkeypatch.setenv("STORAGE_ROOT", str(root))
     result = run_dfs_assets(
         root,
         {

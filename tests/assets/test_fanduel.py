@@ -341,7 +341,9 @@ def test_ingest_fd_salaries_bad_input_writes_nothing(graph, world, tmp_path, cap
 
 
 def test_fanduel_upload_from_the_dfs_asset(tmp_path, monkeypatch, capsys):
-    from nascar_pipeline.assets.dfs import fanduel_problems, read_fanduel_lineups
+    from nascar_pipeline.assets.portfolio import read_fanduel_lineups
+    from nascar_pipeline.core.fanduel import fanduel_problems
+    from nascar_pipeline.resources.storage import StorageResource
     from tests.support.dfs_assets import RACE, check_results, run_dfs_assets, write_upstream
 
     root = tmp_path / "store"
@@ -356,7 +358,6 @@ def test_fanduel_upload_from_the_dfs_asset(tmp_path, monkeypatch, capsys):
     snap["fd_salary"] = snap["fd_salary"].astype("Int64")
     snap["fd_id"] = snap["fd_id"].astype("string")
     layout.write_parquet(layout.asset_path("race_snapshot", RACE), snap)
-    monkeypatch.setenv("STORAGE_ROOT", str(root))
     result = run_dfs_assets(root, {"lineup_portfolio": {"fanduel_lineups": 12}})
     checks = check_results(result)
     assert result.success and checks["lineup_portfolio_valid"], checks
@@ -370,11 +371,12 @@ def test_fanduel_upload_from_the_dfs_asset(tmp_path, monkeypatch, capsys):
         assert all(FD_ID.match(c) and c in fd_sal for c in r), r
         assert sum(fd_sal[c] for c in r) <= FANDUEL.salary_cap
     assert max(sum(fd_sal[c] for c in r) for r in rows[1:]) > 45_000  # the cap binds
-    lineups = read_fanduel_lineups(layout, RACE)
+    lineups = read_fanduel_lineups(StorageResource(root=str(root)), RACE)
     assert len(lineups) == 12 and (lineups["salary_source"] == "fanduel").all()
     assert fanduel_problems(lineups) == []
 
     out = tmp_path / "fd.csv"
+    monkeypatch.setenv("STORAGE_ROOT", str(root))  # the CLI's storage comes from the settings
     rc, stdout, err = _cli(capsys, "export", "--race", RACE, "--site", "fanduel", "--out", out)
     assert rc == 0 and "warning" not in err and "NOT uploadable" not in stdout
     assert out.read_text() == text
@@ -390,8 +392,7 @@ def test_fanduel_upload_from_the_dfs_asset(tmp_path, monkeypatch, capsys):
 
 
 def test_stand_in_fanduel_file_is_flagged_not_uploadable():
-    from nascar_pipeline.commands.export import fanduel_file_warnings
-    from nascar_pipeline.core.export import fanduel_upload_csv
+    from nascar_pipeline.core.export import fanduel_file_warnings, fanduel_upload_csv
 
     ids, warn = fanduel_upload_csv(
         [[("A", "1-1"), ("B", "1-2"), ("C", "1-3"), ("D", "1-4"), ("E", "1-5")]]

@@ -8,8 +8,8 @@ from dagster import DagsterInstance, materialize
 
 from nascar_pipeline.assets.model import model_assets, model_checks
 from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
-from nascar_pipeline.resources.parquet_io import ParquetIOManager
 from nascar_pipeline.resources.race_source import EmbeddedWorldResource
+from nascar_pipeline.resources.storage import storage_resources
 from nascar_pipeline.sources.demo_world import generate_world
 from nascar_pipeline.sources.embedded import write_world
 from nascar_pipeline.storage.layout import StorageLayout
@@ -36,7 +36,7 @@ def _run(world_dir, root, race_key, fit_cfg, scenarios=2000, resources=None):
         resources=resources
         or {
             "race_source": EmbeddedWorldResource(world_dir=str(world_dir)),
-            "parquet_io_manager": ParquetIOManager(root=str(root)),
+            **storage_resources(str(root)),
         },
         run_config={
             "ops": {
@@ -74,9 +74,8 @@ def _materialized(result):
     }
 
 
-def test_unconverged_fit_blocks_downstream(world, tmp_path, monkeypatch):
+def test_unconverged_fit_blocks_downstream(world, tmp_path):
     folder, _, race_key = world
-    monkeypatch.setenv("STORAGE_ROOT", str(tmp_path / "store"))
     result = _run(
         folder,
         tmp_path / "store",
@@ -91,10 +90,9 @@ def test_unconverged_fit_blocks_downstream(world, tmp_path, monkeypatch):
     assert not (tmp_path / "store" / "race_scenarios" / f"{race_key}.parquet").exists()
 
 
-def test_assets_end_to_end_embedded(world, tmp_path, monkeypatch):
+def test_assets_end_to_end_embedded(world, tmp_path):
     folder, tables, race_key = world
     root = tmp_path / "store"
-    monkeypatch.setenv("STORAGE_ROOT", str(root))
     # The synthetic demo world has funnel-shaped corners (about 1.5 % divergences at 0.9).
     cfg = {"draws": 750, "warmup": 400, "chains": 4, "svi_steps": 1500, "target_accept": 0.95}
     result = _run(folder, root, race_key, cfg)
@@ -120,7 +118,7 @@ def test_assets_end_to_end_embedded(world, tmp_path, monkeypatch):
 
 
 @pytest.mark.neo4j
-def test_assets_end_to_end_from_neo4j(neo4j_server, shared_data, tmp_path, monkeypatch):
+def test_assets_end_to_end_from_neo4j(neo4j_server, shared_data, tmp_path):
     """Three seasons of the real history (2023-2025, the window the model's default config
     uses), ingested into a real Neo4j; the model assets run on the last 2025 race from the Neo4j
     resource at production chain settings and must pass the convergence gate."""
@@ -142,7 +140,6 @@ def test_assets_end_to_end_from_neo4j(neo4j_server, shared_data, tmp_path, monke
     ]
     sal_path = write_dk_salaries(tmp_path / "DKSalaries.csv", sal_rows)
     root = tmp_path / "store"
-    monkeypatch.setenv("STORAGE_ROOT", str(root))
     with neo4j_env(neo4j_server), neo4j_server.driver() as driver:
         clear_database(driver)
         assert main(["ingest", "history", str(races_csv), str(results_csv)]) == 0
@@ -156,7 +153,7 @@ def test_assets_end_to_end_from_neo4j(neo4j_server, shared_data, tmp_path, monke
             "race_source": Neo4jResource(
                 uri=env["NEO4J_URI"], user=env["NEO4J_USER"], password=env["NEO4J_PASSWORD"]
             ),
-            "parquet_io_manager": ParquetIOManager(root=str(root)),
+            **storage_resources(str(root)),
         }
         result = _run(
             None,

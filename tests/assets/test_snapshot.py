@@ -6,8 +6,8 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
-from nascar_pipeline.resources.parquet_io import ParquetIOManager
 from nascar_pipeline.resources.race_source import EmbeddedWorldResource
+from nascar_pipeline.resources.storage import storage_resources
 from nascar_pipeline.sources.demo_world import generate_world
 from nascar_pipeline.sources.embedded import write_world
 from nascar_pipeline.storage.layout import StorageLayout
@@ -31,7 +31,7 @@ def _materialize(world_dir, root, race_key, other_races=()):
         instance=instance,
         resources={
             "race_source": EmbeddedWorldResource(world_dir=str(world_dir)),
-            "parquet_io_manager": ParquetIOManager(root=str(root)),
+            **storage_resources(str(root)),
         },
         raise_on_error=False,
     )

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nascar_pipeline.assets.backtest import actual_points, driver_scores, kde_loglik
+from nascar_pipeline.core.race_scoring import actual_points, driver_scores, kde_loglik
 
 
 def test_kde_loglik_is_a_density():
@@ -61,7 +61,6 @@ def small_world(tmp_path, monkeypatch):
     world = tmp_path / "world"
     write_world(generate_world(seed=5, seasons=1), world)
     monkeypatch.setenv("NASCAR_WORLD_DIR", str(world))
-    monkeypatch.setenv("STORAGE_ROOT", str(tmp_path / "storage"))
     return world
 
 
@@ -102,12 +101,12 @@ def test_backtest_and_season_report_assets(small_world, tmp_path):
     from dagster import AssetSelection, Definitions, define_asset_job, instance_for_test
 
     from nascar_pipeline.assets.backtest import backtest_assets
-    from nascar_pipeline.assets.dfs import dfs_assets
     from nascar_pipeline.assets.model import model_assets
     from nascar_pipeline.assets.partitions import races_partitions
     from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
-    from nascar_pipeline.resources.parquet_io import ParquetIOManager
+    from nascar_pipeline.definitions import dfs_assets
     from nascar_pipeline.resources.race_source import EmbeddedWorldResource
+    from nascar_pipeline.resources.storage import storage_resources
     from nascar_pipeline.sources.embedded import EmbeddedWorldSource
     from nascar_pipeline.storage.layout import StorageLayout
 
@@ -129,7 +128,7 @@ def test_backtest_and_season_report_assets(small_world, tmp_path):
         jobs=jobs,
         resources={
             "race_source": EmbeddedWorldResource(world_dir=str(small_world)),
-            "parquet_io_manager": ParquetIOManager(root=storage),
+            **storage_resources(storage),
         },
     )
     layout = StorageLayout(storage)

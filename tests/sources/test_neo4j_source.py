@@ -153,7 +153,7 @@ def test_race_snapshot_materializes_from_neo4j(neo4j_server, world, tmp_path, s3
     from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
     from nascar_pipeline.core.snapshot import build_snapshot
     from nascar_pipeline.resources.neo4j import Neo4jResource
-    from nascar_pipeline.resources.parquet_io import ParquetIOManager
+    from nascar_pipeline.resources.storage import storage_resources
     from nascar_pipeline.storage.layout import StorageLayout
 
     key = world["last"]
@@ -170,7 +170,7 @@ def test_race_snapshot_materializes_from_neo4j(neo4j_server, world, tmp_path, s3
                 "race_source": Neo4jResource(
                     uri=neo4j_server.uri, user=neo4j_server.user, password=neo4j_server.password
                 ),
-                "parquet_io_manager": ParquetIOManager(root=root),
+                **storage_resources(root),
             },
         )
         assert result.success

@@ -79,8 +79,8 @@ def materialize_snapshot(world_dir: str, storage_root: str, race_key: str) -> st
     from dagster import AssetKey, DagsterInstance, materialize
 
     from nascar_pipeline.definitions import race_assets, race_checks
-    from nascar_pipeline.resources.parquet_io import ParquetIOManager
     from nascar_pipeline.resources.race_source import EmbeddedWorldResource
+    from nascar_pipeline.resources.storage import storage_resources
 
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("races", [race_key])
@@ -90,7 +90,7 @@ def materialize_snapshot(world_dir: str, storage_root: str, race_key: str) -> st
         partition_key=race_key,
         resources={
             "race_source": EmbeddedWorldResource(world_dir=world_dir),
-            "parquet_io_manager": ParquetIOManager(root=storage_root),
+            **storage_resources(storage_root),
         },
         instance=instance,
     )

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 from dagster import AssetSelection, DagsterInstance, ResourceDefinition, materialize
 
-from nascar_pipeline.assets.dfs import dfs_assets, dfs_checks
 from nascar_pipeline.assets.model import model_assets
 from nascar_pipeline.assets.snapshot import race_snapshot
 from nascar_pipeline.core.snapshot import SNAPSHOT_COLUMNS
-from nascar_pipeline.resources.parquet_io import ParquetIOManager
+from nascar_pipeline.definitions import dfs_assets, dfs_checks
+from nascar_pipeline.resources.storage import storage_resources
 from nascar_pipeline.storage.layout import StorageLayout
 
 RACE = "2026-test-speedway-400"
@@ -134,7 +134,7 @@ def run_dfs_assets(root, run_config=None):
         partition_key=RACE,
         instance=instance,
         resources={
-            "parquet_io_manager": ParquetIOManager(root=str(root)),
+            **storage_resources(str(root)),
             "race_source": ResourceDefinition.none_resource(),
         },
         run_config=cfg,

@@ -1,0 +1,113 @@
+"""A race's slate and contest, read from its race_snapshot table, as the arrays the core
+functions take. Pure: DataFrames in, arrays and frames out.
+
+The slate: the snapshot's entry rows with a salary for the site, in driver_id order; the
+scenario points matrix has one column per slate driver in that order, so index j of a lineup
+means the same driver in the slate, the points matrix, the salaries and the ownership.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from nascar_pipeline.core import rules
+
+DEFAULT_FIELD_SIZE = 10_000
+DEFAULT_ENTRY_FEE = 20.0
+
+
+def entry_rows(snapshot: pd.DataFrame) -> pd.DataFrame:
+    """The race's own entries (role == "entry")."""
+    return snapshot[snapshot["role"] == "entry"]
+
+
+def history_rows(snapshot: pd.DataFrame) -> pd.DataFrame:
+    """Results of the races before the race (role == "history")."""
+    return snapshot[snapshot["role"] == "history"]
+
+
+def float_array(col: pd.Series) -> np.ndarray:
+    """A nullable column as float64 with NaN for missing values."""
+    return (
+        pd.to_numeric(col, errors="coerce").astype("Float64").to_numpy(np.float64, na_value=np.nan)
+    )
+
+
+def has_fanduel_slate(snapshot: pd.DataFrame) -> bool:
+    """Whether the race's FanDuel slate (fd_salary and fd_id) is in the snapshot."""
+    e = entry_rows(snapshot)
+    return "fd_salary" in e and "fd_id" in e and bool(e["fd_salary"].notna().any())
+
+
+def slate_arrays(
+    snapshot: pd.DataFrame,
+    scenarios: pd.DataFrame,
+    projections: pd.DataFrame | None = None,
+    site: str = "draftkings",
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The slate (entry rows with a salary, in driver_id order, plus a `projection` column) and
+    its (S, D) points matrix.
+
+    Adapter from the race_scenarios long table (sorted by scenario, driver_id) to the matrix the
+    core functions take; drivers without a salary are not on the slate and are dropped. The
+    projection is driver_projections' mean for the site, else the scenarios' mean.
+    """
+    e = entry_rows(snapshot)
+    col = "dk_points" if rules.get_site(site).name == "draftkings" else "fd_points"
+    if col == "fd_points" and has_fanduel_slate(snapshot):
+        # the FanDuel slate: drivers with a FanDuel salary (ingested with `ingest fd-salaries`)
+        e = e[e["fd_salary"].notna()].sort_values("driver_id").reset_index(drop=True)
+    else:
+        e = e[e["salary"].notna()].sort_values("driver_id").reset_index(drop=True)
+    if e.empty:
+        raise ValueError("no entry has a salary: the slate is not ingested yet")
+    wide = scenarios.pivot(index="scenario", columns="driver_id", values=col).sort_index(axis=1)
+    missing = sorted(set(e["driver_id"].astype("int64")) - set(wide.columns.astype("int64")))
+    if missing:
+        raise ValueError(f"drivers on the slate without scenarios: {missing[:10]}")
+    ids = e["driver_id"].astype("int64").to_numpy()
+    points = wide[ids].to_numpy(dtype=np.float32)
+    if projections is not None and len(projections):
+        proj = projections.set_index("driver_id")["dk_mean" if col == "dk_points" else "fd_mean"]
+        e["projection"] = e["driver_id"].map(proj).astype(float)
+    else:
+        e["projection"] = points.mean(axis=0).astype(float)
+    e["projection"] = e["projection"].fillna(pd.Series(points.mean(axis=0), index=e.index))
+    return e, points
+
+
+def dk_salary_slate(snapshot: pd.DataFrame) -> pd.DataFrame:
+    """The DraftKings slate without scenarios: entries with a salary, in driver_id order."""
+    e = entry_rows(snapshot)
+    return e[e["salary"].notna()].sort_values("driver_id").reset_index(drop=True)
+
+
+def slate_ownership(slate: pd.DataFrame, ownership_projections: pd.DataFrame) -> np.ndarray:
+    """Projected ownership (own_pct) of each slate driver, 0 for drivers without one."""
+    own = slate["driver_id"].map(ownership_projections.set_index("driver_id")["own_pct"])
+    return own.fillna(0.0).to_numpy(float)
+
+
+def contest_table(snapshot: pd.DataFrame, n_entries: int):
+    """The race's ingested contest payout table, or the stated default DraftKings-like GPP."""
+    from nascar_pipeline.core.contest import default_gpp_payouts, payout_table_from_json
+
+    e = entry_rows(snapshot)
+    if "contest_payouts" in e and e["contest_payouts"].notna().any():
+        row = e[e["contest_payouts"].notna()].iloc[0]
+        fee = (
+            float(row["contest_entry_fee"])
+            if pd.notna(row["contest_entry_fee"])
+            else DEFAULT_ENTRY_FEE
+        )
+        return payout_table_from_json(str(row["contest_payouts"]), fee)
+    return default_gpp_payouts(n_entries, DEFAULT_ENTRY_FEE)
+
+
+def contest_field_size(snapshot: pd.DataFrame, default: int = DEFAULT_FIELD_SIZE) -> int:
+    """The race's ingested contest field size, or `default`."""
+    e = entry_rows(snapshot)
+    if "contest_field_size" in e and e["contest_field_size"].notna().any():
+        return int(e["contest_field_size"].dropna().iloc[0])
+    return default
