@@ -175,14 +175,16 @@ def project_field_ownership(
         )
     bound, tiers, why = tier_bounds(slate)
     fixed = dict(overrides or {})
-    final = normalize_ownership(mixed, total, bound, fixed)
+    # what the bounds take off a driver goes to the others by the blend, and to those the blend
+    # left at zero (a degenerate input) by the model, never evenly to everyone
+    final = normalize_ownership(mixed + 1e-6 * own_model, total, bound, fixed)
 
     names = slate["driver_name"].astype(str).to_numpy()
     sal = column(slate, "salary")
     proj = column(slate, "projection")
     warnings: list[str] = []
     over = (mixed > bound + 0.5) & ~np.isin(np.arange(len(slate)), list(fixed))
-    source = "model and input ownership" if vend is not None else "model"
+    source = "model blended with input ownership" if vend is not None else "model"
     for i in np.flatnonzero(over):
         warnings.append(
             f"{names[i]}: ${sal[i]:,.0f}, projected {proj[i]:.0f} pts, {source} "
@@ -191,18 +193,18 @@ def project_field_ownership(
         )
     implied = implied_lineup_salary(final, sal)
     limits = [
-        (min_field_salary, lambda v, x: v < x, "below the", "a real field spends"),
-        (max_field_salary, lambda v, x: v > x, "above the", "salary cap"),
+        (min_field_salary, lambda v, x: v < x, "below the ${:,.0f} a real field spends at least"),
+        (max_field_salary, lambda v, x: v > x, "above the ${:,.0f} salary cap"),
     ]
-    for limit, off, side, what in limits:
+    for limit, off, words in limits:
         if limit is None or not np.isfinite(sal).all() or not off(implied, limit):
             continue
         before = implied
         final, t = _tilt_to_salary(final, sal, bound, fixed, total, limit)
         implied = implied_lineup_salary(final, sal)
         warnings.append(
-            f"ownership implied an average field lineup of ${before:,.0f}, {side} "
-            f"${limit:,.0f} ({what}): tilted {'toward' if t > 0 else 'away from'} salary "
+            f"ownership implied an average field lineup of ${before:,.0f}, "
+            f"{words.format(limit)}: tilted {'toward' if t > 0 else 'away from'} salary "
             f"(strength {abs(t):.2f}) to ${implied:,.0f}"
         )
 
