@@ -8,8 +8,6 @@ NEO4J_DATABASE (optional).
 
 from __future__ import annotations
 
-import os
-
 from nascar_pipeline.errors import UserInputError
 
 
@@ -68,8 +66,13 @@ def register(sub) -> None:
 
 
 def _connect():
-    uri = os.environ.get("NEO4J_URI")
-    password = os.environ.get("NEO4J_PASSWORD")
+    from nascar_pipeline.settings import get_settings
+
+    settings = get_settings()
+    uri = settings.neo4j_uri
+    password = (
+        settings.neo4j_password.get_secret_value() if settings.neo4j_password is not None else None
+    )
     if not uri:
         raise UserInputError(
             "NEO4J_URI is not set: point it at the Neo4j server, e.g. "
@@ -80,7 +83,7 @@ def _connect():
     from neo4j import GraphDatabase
     from neo4j.exceptions import AuthError, ServiceUnavailable
 
-    user = os.environ.get("NEO4J_USER") or "neo4j"
+    user = settings.neo4j_user
     driver = GraphDatabase.driver(uri, auth=(user, password))
     try:
         driver.verify_connectivity()
@@ -92,7 +95,7 @@ def _connect():
     except (ServiceUnavailable, OSError, ValueError) as exc:
         driver.close()
         raise UserInputError(f"cannot reach Neo4j at {uri} (NEO4J_URI): {exc}") from None
-    return driver, os.environ.get("NEO4J_DATABASE") or None
+    return driver, settings.neo4j_database
 
 
 def _race_key(key: str) -> str:

@@ -59,18 +59,20 @@ class ManifestEntry:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def _storage_options_from_env(protocol: str) -> dict[str, Any]:
-    """s3fs options from the standard AWS environment; credentials stay in the environment."""
+def _s3_options_from_settings(protocol: str) -> dict[str, Any]:
+    """s3fs options from the pipeline settings (endpoint, region); credentials stay with the
+    AWS SDK's own chain."""
     if protocol not in ("s3", "s3a"):
         return {}
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    opts: dict[str, Any] = {}
-    if endpoint:
-        opts["client_kwargs"] = {"endpoint_url": endpoint}
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if region:
-        opts.setdefault("client_kwargs", {})["region_name"] = region
-    return opts
+    from nascar_pipeline.settings import get_settings
+
+    settings = get_settings()
+    client_kwargs: dict[str, Any] = {}
+    if settings.aws_endpoint_url:
+        client_kwargs["endpoint_url"] = settings.aws_endpoint_url
+    if settings.aws_region:
+        client_kwargs["region_name"] = settings.aws_region
+    return {"client_kwargs": client_kwargs} if client_kwargs else {}
 
 
 def _check_name(kind: str, value: str) -> str:
@@ -87,7 +89,7 @@ class StorageLayout:
         if "://" not in root_str:
             root_str = os.path.abspath(root_str)
         probe = UPath(root_str)
-        opts = {**_storage_options_from_env(probe.protocol), **storage_options}
+        opts = {**_s3_options_from_settings(probe.protocol), **storage_options}
         self.root: UPath = UPath(root_str, **opts) if opts else probe
         self.root_uri = root_str
 
@@ -202,6 +204,7 @@ class StorageLayout:
 
 
 def layout_from_env() -> StorageLayout:
-    from nascar_pipeline.settings import storage_root
+    """The layout at the configured storage root (STORAGE_ROOT, through the settings)."""
+    from nascar_pipeline.settings import get_settings
 
-    return StorageLayout(storage_root())
+    return StorageLayout(get_settings().storage_root)
