@@ -4,8 +4,9 @@ Conventions
 - A lineup is a row of driver indices into the slate (0..D-1); a set of lineups is (n, R) int.
 - `points` is a (S, D) matrix of fantasy points per scenario and driver.
 - Scores are computed exactly: points are quantized to 1e-4 (DraftKings and FanDuel points are
-  multiples of 0.05, so nothing is lost) and summed as whole numbers in float64 through one 0/1
-  incidence matrix product, so equal lineups always tie exactly whatever the summation order.
+  multiples of 0.05, so nothing is lost) and summed as whole numbers, so equal lineups always tie
+  exactly whatever the summation order. Ranks against the field are streamed over scenarios in
+  bounded memory by core.contest_ranks (a 200,000-entry field fits).
 - The contest holds the field (F lineups, duplicates kept) plus our N lineups: M = F + N entries.
   Places run 1..M; an entry with `b` entries strictly above it and `t` entries tied with it
   (itself included) shares places b+1..b+t and is paid the average of those places' prizes.
@@ -19,8 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-QUANT = 10_000.0  # points are quantized to 1/QUANT
-
+from nascar_pipeline.core.contest_ranks import QUANT, stream_ranks
 
 # ----------------------------------------------------------------------------- payout tables
 
@@ -210,13 +210,6 @@ def quantize_points(points, quant: float = QUANT) -> np.ndarray:
     return np.round(np.asarray(points, dtype=np.float64) * quant)
 
 
-def coarse_quant(points, quant: float = 20.0, tol: float = 1e-3) -> bool:
-    """True when every value is a multiple of 1/quant (DraftKings and FanDuel points are multiples
-    of 0.05): then scores are small whole numbers and ranks come from counting, not sorting."""
-    P = np.asarray(points, dtype=np.float64)
-    return bool(np.all(np.abs(P * quant - np.round(P * quant)) < tol))
-
-
 def incidence(lineups: np.ndarray, n_drivers: int) -> np.ndarray:
     """(n, D) 0/1 float64 matrix: row i has ones at lineup i's drivers."""
     L = np.asarray(lineups, dtype=np.int64)
@@ -258,119 +251,34 @@ def simulate_contest(
     field,
     table: PayoutTable,
     *,
-    chunk_elems: int = 4_000_000,
+    chunk_elems: int | None = None,
     keep_per_scenario: bool = True,
+    workers: int | None = None,
 ) -> ContestResult:
     """Rank our N lineups against the field and each other in every scenario and pay them.
 
-    points: (S, D); ours: (N, R); field: (F, R). Works over chunks of scenarios so that at most
-    about `chunk_elems` field scores are held at once (memory bounded whatever S).
-    In each chunk: one matrix product scores every lineup, the field's scores are sorted per
-    scenario together with ours, and our scores are located with one flat searchsorted (scenario
-    offsets keep the scenarios apart), which gives the number of entries above and tied.
+    points: (S, D); ours: (N, R); field: (F, R). Ranks come from core.contest_ranks.stream_ranks:
+    identical field lineups collapsed with counts, scenarios streamed in chunks (at most about
+    `chunk_elems` field scores held at once when given, else a byte budget per worker), exact
+    integer scores so ties are exact. `workers`: threads (default: the usable cores, at most 2).
+    `keep_per_scenario` is accepted for compatibility; the (S, N) arrays are always returned.
     """
-    P = np.asarray(points)
-    S, D = P.shape
+    del keep_per_scenario
     ours = np.asarray(ours, dtype=np.int64)
     field = np.asarray(field, dtype=np.int64)
-    N, F = ours.shape[0], field.shape[0]
-    M = N + F
-    cum = table.prize_cumsum(M)
-    A_f = incidence(field, D).T  # (D, F)
-    A_o = incidence(ours, D).T  # (D, N)
-    chunk = max(1, min(S, chunk_elems // max(F, 1)))
-    payout = np.empty((S, N), dtype=np.float64)
-    rank = np.empty((S, N), dtype=np.float64)
-    better_all = np.empty((S, N), dtype=np.int64)
-    tied_all = np.empty((S, N), dtype=np.int64)
-    quant = 20.0 if coarse_quant(P) else QUANT
-    for s0 in range(0, S, chunk):
-        s1 = min(S, s0 + chunk)
-        Pq = quantize_points(P[s0:s1], quant)
-        fs = Pq @ A_f  # (c, F) exact whole numbers
-        os_ = Pq @ A_o  # (c, N)
-        # our lineups are entries too: rank against field + ours per scenario (an entry is tied
-        # with itself, so `t` counts it)
-        if quant == 20.0:
-            b, t = _ranks_by_counting(fs, os_)
-        else:
-            b, t = _ranks_vs_sorted(np.concatenate([fs, os_], axis=1), os_)
-        better_all[s0:s1] = b
-        tied_all[s0:s1] = t
-        payout[s0:s1] = tie_split_payout(b, t, cum)
-        rank[s0:s1] = b + (t + 1) / 2.0
+    M = ours.shape[0] + field.shape[0]
+    better, tied = stream_ranks(points, ours, field, max_field_scores=chunk_elems, workers=workers)
     top1 = max(1, int(math.ceil(0.01 * M)))
     return ContestResult(
-        payout=payout,
-        rank=rank,
-        better=better_all,
-        tied=tied_all,
+        payout=tie_split_payout(better, tied, table.prize_cumsum(M)),
+        rank=better + (tied + 1) / 2.0,
+        better=better,
+        tied=tied,
         n_entries=M,
         entry_fee=table.entry_fee,
         top1_place=top1,
         duplicates=duplicate_counts(ours, field),
     )
-
-
-def _ranks_by_counting(
-    field_scores: np.ndarray, our_scores: np.ndarray, max_bins: int = 20_000_000
-):
-    """Entries above and tied for each of our scores, counting field + ours, by histogram.
-
-    Scores are small whole numbers (points x 20): one bincount over every scenario's scores (with a
-    per-scenario offset) and a cumulative sum per scenario replace the sort. Falls back to sorting
-    when the histogram would be too large."""
-    c, F = field_scores.shape
-    N = our_scores.shape[1]
-    lo = min(field_scores.min(initial=0.0), our_scores.min(initial=0.0))
-    hi = max(field_scores.max(initial=0.0), our_scores.max(initial=0.0))
-    span = int(hi - lo) + 1
-    if c * span > max_bins:
-        return _ranks_vs_sorted(np.concatenate([field_scores, our_scores], axis=1), our_scores)
-    off = (np.arange(c, dtype=np.int64) * span)[:, None]
-    fi = (field_scores - lo).astype(np.int64) + off
-    oi = (our_scores - lo).astype(np.int64) + off
-    hist = np.bincount(fi.ravel(), minlength=c * span) + np.bincount(oi.ravel(), minlength=c * span)
-    hist = hist.reshape(c, span)
-    # above[s, v] = entries of scenario s scoring more than v
-    above = (F + N) - np.cumsum(hist, axis=1)
-    v = (our_scores - lo).astype(np.int64)
-    rows = np.arange(c)[:, None]
-    return above[rows, v].astype(np.int64), hist[rows, v].astype(np.int64)
-
-
-def _ranks_vs_sorted(field_scores: np.ndarray, our_scores: np.ndarray):
-    """For each scenario row: number of field scores > x and == x for each of our x.
-
-    field_scores (c, F), our_scores (c, N), whole numbers in float64. The rows are sorted and
-    laid end to end with an offset per row larger than any score range, so one searchsorted on the
-    flat array serves every scenario at once.
-    """
-    c, F = field_scores.shape
-    lo = min(field_scores.min(initial=0.0), our_scores.min(initial=0.0))
-    hi = max(field_scores.max(initial=0.0), our_scores.max(initial=0.0))
-    span = hi - lo + 1.0
-    if c * span >= 2.0**52:
-        # offsets would lose exactness: fall back to one scenario at a time
-        b = np.empty(our_scores.shape, dtype=np.int64)
-        t = np.empty(our_scores.shape, dtype=np.int64)
-        for i in range(c):
-            srt = np.sort(field_scores[i])
-            left = np.searchsorted(srt, our_scores[i], "left")
-            right = np.searchsorted(srt, our_scores[i], "right")
-            b[i] = F - right
-            t[i] = right - left
-        return b, t
-    off = (np.arange(c, dtype=np.float64) * span)[:, None]
-    srt = np.sort(field_scores - lo, axis=1) + off
-    q = our_scores - lo + off
-    flat = srt.ravel()
-    left = np.searchsorted(flat, q.ravel(), "left").reshape(q.shape)
-    right = np.searchsorted(flat, q.ravel(), "right").reshape(q.shape)
-    base = (np.arange(c) * F)[:, None]
-    b = F - (right - base)
-    t = right - left
-    return b.astype(np.int64), t.astype(np.int64)
 
 
 def summarize(res: ContestResult) -> dict:

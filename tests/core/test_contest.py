@@ -118,3 +118,97 @@ def test_default_payouts_shape():
     rows = payout_rows(t)
     again = payout_table_from_json(rows, 20.0)
     np.testing.assert_allclose(again.prizes, t.prizes)
+
+
+# ----------------------------------------------------------------------------- streamed == reference
+
+
+def _reference_contest(points, ours, field, table):
+    """Unstreamed reference: every entry scored in every scenario (1e-4 quantized sums, as the
+    contest's conventions say), ranks and tie splits counted directly, duplicates kept as rows."""
+    P = np.round(np.asarray(points, dtype=np.float64) * 10_000.0)
+    scores = np.concatenate([P[:, field].sum(axis=2), P[:, ours].sum(axis=2)], axis=1)
+    mine = P[:, ours].sum(axis=2)
+    better = (scores[:, None, :] > mine[:, :, None]).sum(axis=2)
+    tied = (scores[:, None, :] == mine[:, :, None]).sum(axis=2)
+    cum = table.prize_cumsum(scores.shape[1])
+    payout = np.array(
+        [
+            [(cum[b + t] - cum[b]) / t for b, t in zip(br, tr, strict=True)]
+            for br, tr in zip(better, tied, strict=True)
+        ]
+    )
+    return better, tied, payout
+
+
+def _tied_world(step, rng):
+    """Points on a coarse grid (many ties), a field full of duplicates (also of our lineups, driver
+    order shuffled), negative points included."""
+    D, R = 12, 4
+    pts = (rng.integers(-4, 12, size=(157, D)) * step).astype(np.float32)
+    base = np.array([rng.choice(D, R, replace=False) for _ in range(25)])
+    ours = base[:9]
+    field = base[rng.integers(0, len(base), size=400)]
+    field = np.array([rng.permutation(row) for row in field])
+    return pts, ours, field
+
+
+def _count_calls(monkeypatch, name):
+    from nascar_pipeline.core import contest_ranks
+
+    calls = []
+    real = getattr(contest_ranks, name)
+
+    def counted(*args):
+        calls.append(args[1:3])
+        return real(*args)
+
+    monkeypatch.setattr(contest_ranks, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("step", [0.05, 0.01, 1.0])  # DraftKings grid, a finer grid, whole points
+def test_streamed_equals_reference_with_ties_and_duplicates(step, monkeypatch):
+    chunks = _count_calls(monkeypatch, "_hist_chunk")
+    rng = np.random.default_rng(7)
+    pts, ours, field = _tied_world(step, rng)
+    table = default_gpp_payouts(len(field) + len(ours), 5.0)
+    better, tied, payout = _reference_contest(pts, ours, field, table)
+    assert (tied > 1).mean() > 0.5  # the ties are really there
+    assert duplicate_counts(ours, field).min() > 0  # and our lineups are duplicated in the field
+    for chunk_elems, workers in [(None, 1), (None, 2), (10_000, 2), (40, 1), (10**9, 2)]:
+        res = simulate_contest(pts, ours, field, table, chunk_elems=chunk_elems, workers=workers)
+        np.testing.assert_array_equal(res.better, better)
+        np.testing.assert_array_equal(res.tied, tied)
+        np.testing.assert_array_equal(res.payout, payout)
+        np.testing.assert_array_equal(res.rank, better + (tied + 1) / 2.0)
+    assert len(chunks) > 10  # the histogram path, over many chunks (chunk_elems=40: one each)
+
+
+def test_streamed_equals_reference_on_a_fine_grid(monkeypatch):
+    # points not on a coarse grid: score ranges too wide for a histogram, the sorting path
+    chunks = _count_calls(monkeypatch, "_sorted_chunk")
+    rng = np.random.default_rng(8)
+    _, ours, field = _tied_world(0.05, rng)
+    pts = rng.normal(20, 15, size=(61, 12)).astype(np.float32)
+    pts[:, 3] = pts[:, 5]  # still some exact ties between lineups
+    table = default_gpp_payouts(len(field) + len(ours), 5.0)
+    better, tied, payout = _reference_contest(pts, ours, field, table)
+    for workers in (1, 2):
+        res = simulate_contest(pts, ours, field, table, chunk_elems=5_000, workers=workers)
+        np.testing.assert_array_equal(res.better, better)
+        np.testing.assert_array_equal(res.tied, tied)
+        np.testing.assert_array_equal(res.payout, payout)
+    assert len(chunks) > 2
+
+
+def test_streamed_without_a_field():
+    rng = np.random.default_rng(9)
+    pts, ours, _ = _tied_world(0.05, rng)
+    empty = np.zeros((0, ours.shape[1]), dtype=np.int64)
+    table = default_gpp_payouts(len(ours), 5.0)
+    better, tied, payout = _reference_contest(pts, ours, empty, table)
+    res = simulate_contest(pts, ours, empty, table)
+    np.testing.assert_array_equal(res.better, better)
+    np.testing.assert_array_equal(res.tied, tied)
+    np.testing.assert_array_equal(res.payout, payout)
