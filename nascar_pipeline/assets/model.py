@@ -21,6 +21,7 @@ within the rules' bounds). A failed check stops the downstream assets of the run
 import numpy as np
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, Config, MetadataValue, Output
+from pydantic import Field
 
 from nascar_pipeline.assets.plots import image_markdown, new_figure
 from nascar_pipeline.assets.race_asset import race_asset, race_check
@@ -29,15 +30,29 @@ from nascar_pipeline.resources.storage import StorageResource
 
 
 class RaceModelConfig(Config):
-    """Run config of race_model_fit (production defaults; tests use tiny values)."""
+    """Run config of race_model_fit (production defaults, core/model/fit.py's FitConfig; tests
+    use tiny values)."""
 
-    draws: int = 500
-    warmup: int = 400
-    chains: int = 4
-    seed: int = 0
-    svi_steps: int = 1500
-    target_accept: float = 0.9
-    use_cache: bool = True
+    draws: int = Field(500, description="posterior draws per chain (FitConfig.num_samples)")
+    warmup: int = Field(400, description="NUTS warmup steps per chain (FitConfig.num_warmup)")
+    chains: int = Field(4, description="MCMC chains (FitConfig.num_chains)")
+    seed: int = Field(0, description="random seed of the fit")
+    svi_steps: int = Field(1500, description="ADVI steps of the initialization")
+    target_accept: float = Field(0.9, description="NUTS target acceptance probability")
+    use_cache: bool = Field(True, description="reuse a cached fit of the same history")
+
+    def fit_config(self):
+        """The core's FitConfig for these settings (the rest at the core's defaults)."""
+        from nascar_pipeline.core.model import FitConfig
+
+        return FitConfig(
+            num_warmup=self.warmup,
+            num_samples=self.draws,
+            num_chains=self.chains,
+            seed=self.seed,
+            svi_steps=self.svi_steps,
+            target_accept=self.target_accept,
+        )
 
 
 class ScenarioConfig(Config):
@@ -63,7 +78,6 @@ def race_model_fit(
     """Posterior summary and convergence diagnostics of the NumPyro race model fitted on the
     race's history (draws cached under <storage root>/_fit_cache)."""
     from nascar_pipeline.core.model import (
-        FitConfig,
         ModelConfig,
         fit_model,
         history_hash,
@@ -77,14 +91,7 @@ def race_model_fit(
         raise ValueError("race_snapshot has no history rows: nothing to fit")
     target_date = str(entries["race_date"].iloc[0]) if len(entries) else None
     mcfg = ModelConfig()
-    fcfg = FitConfig(
-        num_warmup=config.warmup,
-        num_samples=config.draws,
-        num_chains=config.chains,
-        seed=config.seed,
-        svi_steps=config.svi_steps,
-        target_accept=config.target_accept,
-    )
+    fcfg = config.fit_config()
     data = prepare_history(history, mcfg, target_date=target_date)
     used = history[history["race_date"].astype(str) < (target_date or "9999")]
     fit_key = history_hash(used, mcfg, {"fit": fcfg.as_dict()})

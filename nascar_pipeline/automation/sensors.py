@@ -95,12 +95,21 @@ def plan_race_runs(
     return new_partitions, run_requests, new_requested
 
 
-@sensor(
-    name="race_sensor",
-    job_name=RACE_JOB_NAME,
-    minimum_interval_seconds=sensor_interval_seconds(),
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Adds new races as partitions and runs each upcoming race once per slate "
+def _race_source_sensor(name: str, job_name: str, description: str):
+    """A sensor polling the race source at the automation's interval, running by default."""
+    return sensor(
+        name=name,
+        job_name=job_name,
+        minimum_interval_seconds=sensor_interval_seconds(),
+        default_status=DefaultSensorStatus.RUNNING,
+        description=description,
+    )
+
+
+@_race_source_sensor(
+    "race_sensor",
+    RACE_JOB_NAME,
+    "Adds new races as partitions and runs each upcoming race once per slate "
     "(run key = race@slate-hash): a changed slate re-runs, an unchanged one never.",
 )
 def race_sensor(context: SensorEvaluationContext, race_source: RaceSourceResource):
@@ -149,12 +158,10 @@ def plan_backtests(
     return run_requests, new_done
 
 
-@sensor(
-    name="results_sensor",
-    job_name=BACKTEST_JOB_NAME,
-    minimum_interval_seconds=sensor_interval_seconds(),
-    default_status=DefaultSensorStatus.RUNNING,
-    description="When results are ingested for a race whose race run is materialized, "
+@_race_source_sensor(
+    "results_sensor",
+    BACKTEST_JOB_NAME,
+    "When results are ingested for a race whose race run is materialized, "
     "materializes race_backtest for it.",
 )
 def results_sensor(context: SensorEvaluationContext, race_source: RaceSourceResource):
