@@ -20,6 +20,20 @@ Data (Bearer JWT or X-API-Key; deny by default), all under /v1:
   /races/{race_key}/contest-simulation/lineups   per lineup, sortable and paginated
   /races/{race_key}/backtest                race_backtest
 
+Modules (the FastAPI full-stack template's shape):
+  app.py        create_app(): lifespan (storage client, cache), routers, middleware, OpenAPI
+  routers/      health.py (public), races.py, results.py: thin handlers, auth declared per router
+  deps.py       Annotated dependencies: settings, store, principal, race key, asset, table query
+  schemas.py    the response bodies as typed models (what /docs and /openapi.json show)
+  reads.py      the read path: manifest from memory, table pages, rendered once per version
+  summaries.py  per-driver quantiles and contest metrics read off stored assets
+  responses.py  ETag/304, provenance headers, JSON bodies, CSV/Parquet downloads
+  store.py      verified, cached reads of the storage layout (nascar_pipeline.storage)
+  asset_graph.py  the race assets and their Dagster deps (the `stale` flag), tested against
+                the Definitions
+  fastpath.py   memory-only answers for routes that declare themselves fast-servable
+  auth.py, errors.py, observability.py, settings.py, serve.py, cache.py, context.py
+
 Every data response carries provenance (X-Run-Id, X-Code-Version, X-Data-Version,
 X-Written-At headers, and a `provenance` member in JSON bodies) and an ETag; If-None-Match
 gives 304. Errors are application/problem+json. Settings: api/settings.py (API_* and

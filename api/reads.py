@@ -50,7 +50,7 @@ def manifest_now(store: RaceStore, race_key: str) -> dict[str, ManifestEntry] | 
     return stale
 
 
-async def race_manifest(store: RaceStore, race_key: str) -> dict[str, ManifestEntry]:
+async def current_manifest(store: RaceStore, race_key: str) -> dict[str, ManifestEntry]:
     """The race's manifest (404 when nothing is materialized for it): from memory while fresh.
     When it has expired, one background task re-reads it while requests keep using the previous
     one, so no request waits on a storage read except the first for a race (or every one, with a
@@ -101,7 +101,7 @@ async def serve_table(
     default_sort: Iterable[str] = (),
 ) -> Response:
     """A page of any stored asset (api.schemas.TablePage)."""
-    entry = need(await race_manifest(store, race_key), race_key, asset)
+    entry = need(await current_manifest(store, race_key), race_key, asset)
     default_sort = tuple(default_sort)
 
     def etag(version: str) -> str:

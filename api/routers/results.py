@@ -13,8 +13,8 @@ from api.deps import AUTHENTICATED, IfNoneMatch, RaceKey, StoreDep, TableQueryDe
 from api.errors import DATA_ERRORS
 from api.fastpath import FastServable
 from api.reads import (
+    current_manifest,
     need,
-    race_manifest,
     serve_parquet,
     serve_rendered,
     serve_table,
@@ -70,7 +70,7 @@ PORTFOLIO = FastServable(asset="lineup_portfolio", cache="portfolio")
 )
 @PORTFOLIO
 async def portfolio(store: StoreDep, race_key: RaceKey, if_none_match: IfNoneMatch) -> Response:
-    entry = need(await race_manifest(store, race_key), race_key, PORTFOLIO.asset)
+    entry = need(await current_manifest(store, race_key), race_key, PORTFOLIO.asset)
     return await serve_rendered(
         store,
         if_none_match,
@@ -190,7 +190,7 @@ async def scenario_summary(
         ),
     ] = SummarySource.auto,
 ) -> Response:
-    manifest = await race_manifest(store, race_key)
+    manifest = await current_manifest(store, race_key)
     use = source.value
     if use == "auto":
         use = "projections" if "driver_projections" in manifest else "scenarios"
@@ -245,7 +245,7 @@ async def scenarios_parquet(
 async def contest_simulation(
     store: StoreDep, race_key: RaceKey, if_none_match: IfNoneMatch
 ) -> Response:
-    entry = need(await race_manifest(store, race_key), race_key, "contest_simulation")
+    entry = need(await current_manifest(store, race_key), race_key, "contest_simulation")
     etag = make_etag(entry.data_version, "contest-summary")
 
     def render() -> Prepared:
