@@ -13,44 +13,49 @@ Checked against dagster 1.13.27 / dagster-postgres 0.29.27.
 # here); all are re-exported to the plugin modules.
 # ruff: noqa: F401, I001
 
-# The `postgres_db` / `postgres_url` config fields of `storage: postgres:`: the resilient
-# storage takes the same config, plus `outage_retry_seconds`.
-from dagster._core.storage.config import pg_config
+FIX_HINT = "update nascar_pipeline/instance/_dagster_internals.py"
 
-# The (module, class, config_yaml) record an instance keeps of each storage: every storage's
-# constructor takes one, and ResilientPostgresStorage builds one for each of its three parts so
-# that an instance ref (run workers, code servers) rebuilds the resilient classes.
-from dagster._serdes import ConfigurableClassData
+try:
+    # The `postgres_db` / `postgres_url` config fields of `storage: postgres:`: the resilient
+    # storage takes the same config, plus `outage_retry_seconds`.
+    from dagster._core.storage.config import pg_config
 
-# add_run: raised when the run is already stored, which after a dropped connection may be our
-# own first attempt that did commit.
-from dagster._core.errors import DagsterRunAlreadyExists
+    # The (module, class, config_yaml) record an instance keeps of each storage: every storage's
+    # constructor takes one, and ResilientPostgresStorage builds one for each of its three parts so
+    # that an instance ref (run workers, code servers) rebuilds the resilient classes.
+    from dagster._serdes import ConfigurableClassData
 
-# store_event after a dropped connection: the event types whose asset and asset-check indexes
-# PostgresEventLogStorage.store_event writes after its INSERT.
-from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS
+    # add_run: raised when the run is already stored, which after a dropped connection may be our
+    # own first attempt that did commit.
+    from dagster._core.errors import DagsterRunAlreadyExists
 
-# Reclassifying a run failure: the RUN_FAILURE event's data and its failure reason
-# (STEP_FAILURE becomes RUN_EXCEPTION when storage, not the asset, failed the step).
-from dagster._core.events import JobFailureData, RunFailureReason
+    # store_event after a dropped connection: the event types whose asset and asset-check indexes
+    # PostgresEventLogStorage.store_event writes after its INSERT.
+    from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS
 
-# store_event after a dropped connection: the event log table (is our row there?) and the
-# asset event tags table (was its asset index written?).
-from dagster._core.storage.event_log import SqlEventLogStorageTable
-from dagster._core.storage.event_log.schema import AssetEventTagsTable
+    # Reclassifying a run failure: the RUN_FAILURE event's data and its failure reason
+    # (STEP_FAILURE becomes RUN_EXCEPTION when storage, not the asset, failed the step).
+    from dagster._core.events import JobFailureData, RunFailureReason
 
-# dagster-postgres' storages, subclassed: besides their public methods the plugin relies on
-# their constructor signature and on the private methods listed in REQUIRED.
-from dagster_postgres.event_log import PostgresEventLogStorage
-from dagster_postgres.run_storage import PostgresRunStorage
-from dagster_postgres.schedule_storage import PostgresScheduleStorage
-from dagster_postgres.storage import DagsterPostgresStorage
+    # store_event after a dropped connection: the event log table (is our row there?) and the
+    # asset event tags table (was its asset index written?).
+    from dagster._core.storage.event_log import SqlEventLogStorageTable
+    from dagster._core.storage.event_log.schema import AssetEventTagsTable
 
-# dagster-postgres' helpers (not exported by the package): the error it raises when it gives
-# up connecting (a connection error to retry), and the URL and token provider it builds from
-# the `postgres_db` config (the resilient storages are built the same way).
-from dagster_postgres.utils import DagsterPostgresException
-from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
+    # dagster-postgres' storages, subclassed: besides their public methods the plugin relies on
+    # their constructor signature and on the private methods listed in REQUIRED.
+    from dagster_postgres.event_log import PostgresEventLogStorage
+    from dagster_postgres.run_storage import PostgresRunStorage
+    from dagster_postgres.schedule_storage import PostgresScheduleStorage
+    from dagster_postgres.storage import DagsterPostgresStorage
+
+    # dagster-postgres' helpers (not exported by the package): the error it raises when it gives
+    # up connecting (a connection error to retry), and the URL and token provider it builds from
+    # the `postgres_db` config (the resilient storages are built the same way).
+    from dagster_postgres.utils import DagsterPostgresException
+    from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
+except ImportError as exc:  # an upgrade moved one: say which, and where to fix it
+    raise ImportError(f"Dagster moved a name the instance plugins use ({exc}): {FIX_HINT}") from exc
 
 # What the plugins use of each name beyond importing it:
 #   params:      parameters it is called with (a class: its constructor)
@@ -110,5 +115,3 @@ REQUIRED: dict[str, dict] = {
     "pg_url_from_config": {"params": ("config_value",)},
     "get_token_provider_from_config": {"params": ("config_value",)},
 }
-
-FIX_HINT = "update nascar_pipeline/instance/_dagster_internals.py"
