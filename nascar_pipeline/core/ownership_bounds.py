@@ -27,7 +27,7 @@ TIER_BOUNDS = {"top": 80.0, "mid": 50.0, "bottom": 25.0}
 JUSTIFIED_BOUNDS = {"top": 95.0, "mid": 70.0, "bottom": 40.0}
 TIER_WORDS = {"top": "top salary tier", "mid": "middle salary tier", "bottom": "bottom salary tier"}
 # a feature explains a driver's ownership when it adds at least this much to his log-share
-REASON_MIN_CONTRIBUTION = 0.2
+REASON_MIN_CONTRIBUTION = 0.3
 
 
 def slate_rank(x) -> np.ndarray:

@@ -31,15 +31,17 @@ from nascar_pipeline.core.ownership_features import FIELD_FEATURES, column, fiel
 # position adds nothing by itself: the projection already holds the place-differential points
 # (chasing them twice is what put 79 % on a back-marker). The sizes (the share model's
 # temperature) are the maximum-likelihood fit on the six 2026 slates' vendor-projected ownership
-# (the only stand-in for a real field on hand), rounded; odds and finishes keep their a-priori
-# sizes since those slates do not show them. Refit on real %Drafted (`fit_field_model`) as soon
+# (the only stand-in for a real field on hand), rounded; the odds keep their a-priori sizes since
+# those slates do not show them, and recent form keeps a small one (the vendor's ownership follows
+# its own projection, so it cannot show how much the real field chases last week's points;
+# recent finishes add nothing beyond them). Refit on real %Drafted (`fit_field_model`) as soon
 # as standings are ingested.
 DEFAULT_FIELD_COEFS = {
     "projection": 0.35,
     "value": 0.40,
     "salary": 0.05,
-    "recent_dk_points": 0.10,
-    "recent_finish": 0.05,
+    "recent_dk_points": 0.05,
+    "recent_finish": 0.0,
     "start_position": 0.0,
     "price_drop": 0.10,
     "win_odds": 0.15,

@@ -102,3 +102,30 @@ def test_missing_optional_columns_do_not_fail():
     f = project_field_ownership(slate).frame
     assert f["own_pct"].sum() == pytest.approx(600.0)
     assert np.isfinite(f["own_pct"]).all()
+
+
+def test_real_slates_closer_to_the_field_than_todays_model(shared_data):
+    """On the six real 2026 slates, against the vendor's projected ownership (the stand-in for
+    the real field): the field model is closer than today's feature model on every slate, on the
+    ten most-owned drivers too, and keeps the field's spending within the cap."""
+    from nascar_pipeline.core.ownership import project_ownership
+    from nascar_pipeline.core.ownership_model import implied_lineup_salary
+
+    df = pd.read_csv(shared_data / "draftkings" / "slates_2026.csv")
+    df = df.rename(columns={"name": "driver_name", "proj_points": "projection"})
+    prev = None
+    for _, g in df.groupby("slate", sort=True):
+        g = g.reset_index(drop=True)
+        if prev is not None:
+            p = prev.set_index("driver_name")
+            g["prev_salary"] = g["driver_name"].map(p["salary"])
+            g["prev_own_pct"] = g["driver_name"].map(p["proj_own"])
+        vendor = g["proj_own"].to_numpy(float)
+        res = project_field_ownership(g.drop(columns="proj_own"))
+        new = res.frame["own_pct"].to_numpy()
+        today = project_ownership(g["salary"].values, g["projection"].values, 6, 50_000).ownership
+        assert new.sum() == pytest.approx(600.0)
+        assert ownership_mae(new, vendor) < ownership_mae(today, vendor)
+        assert ownership_mae(new, vendor, top=10) < ownership_mae(today, vendor, top=10)
+        assert implied_lineup_salary(new, g["salary"]) <= 50_000 + 1
+        prev = g
