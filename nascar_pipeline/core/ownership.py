@@ -1,5 +1,10 @@
 """Ownership projections: a hybrid of a feature model and the simulated-optimal rate. Pure; no I/O.
 
+Superseded for the field's ownership by ownership_model.py (a share model fitted to real
+%Drafted, salary-tier bounds, reasons) and ownership_sanity.py; this module keeps the capped
+normalization (`normalize_ownership`, which both use), the exact optimal-lineup DP and the
+hybrid below for the callers that still use it.
+
 (a) Feature model. A driver's share of the slate's ownership is a softmax of a linear score on
     within-slate standardized features: projection, value (points per $1k), salary, starting
     position (a later start means more place-differential upside, which the field chases) and recent

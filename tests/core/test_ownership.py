@@ -90,3 +90,15 @@ def test_real_slates_rank_agreement(shared_data):
         r = project_ownership(g.salary.values, g.proj_points.values, 6, 50_000)
         assert r.ownership.sum() == pytest.approx(600.0)
         assert spearman(r.ownership, g.proj_own.values) > 0.7
+
+
+def test_per_driver_caps_water_fill_and_overrides_may_exceed_them():
+    caps = np.array([25.0, 25.0, 50.0, 50.0, 80.0, 80.0, 80.0, 80.0, 80.0, 80.0])
+    x = np.array([100.0, 100.0, 1, 1, 1, 1, 1, 1, 1, 1])
+    out = normalize_ownership(x, 600.0, caps)
+    assert out[:2] == pytest.approx([25.0, 25.0])
+    assert out.sum() == pytest.approx(600.0) and (out <= caps + 1e-9).all()
+    pinned = normalize_ownership(x, 600.0, caps, fixed={0: 60.0})
+    assert pinned[0] == 60.0 and pinned.sum() == pytest.approx(600.0)
+    with pytest.raises(ValueError, match="within their caps"):
+        normalize_ownership(x, 600.0, np.full(10, 50.0))
