@@ -13,10 +13,10 @@ import pytest
 from nascar_pipeline.core.lineups import lineup_problems
 from tests.support.dfs_assets import (
     RACE,
-    check_results,
     run_dfs_assets,
     write_upstream,
 )
+from tests.support.races import check_results
 
 
 @pytest.fixture(scope="module")

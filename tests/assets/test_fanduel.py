@@ -344,7 +344,8 @@ def test_fanduel_upload_from_the_dfs_asset(tmp_path, monkeypatch, capsys):
     from nascar_pipeline.assets.portfolio import read_fanduel_lineups
     from nascar_pipeline.core.fanduel import fanduel_problems
     from nascar_pipeline.resources.storage import StorageResource
-    from tests.support.dfs_assets import RACE, check_results, run_dfs_assets, write_upstream
+    from tests.support.dfs_assets import RACE, run_dfs_assets, write_upstream
+    from tests.support.races import check_results
 
     root = tmp_path / "store"
     layout = write_upstream(root, S=1200)

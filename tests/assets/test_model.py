@@ -4,7 +4,6 @@ deliberately unconverged fit failing the blocking check and stopping downstream 
 
 import pandas as pd
 import pytest
-from dagster import DagsterInstance, materialize
 
 from nascar_pipeline.assets.model import model_assets, model_checks
 from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
@@ -13,6 +12,7 @@ from nascar_pipeline.resources.storage import storage_resources
 from nascar_pipeline.sources.demo_world import generate_world
 from nascar_pipeline.sources.embedded import write_world
 from nascar_pipeline.storage.layout import StorageLayout
+from tests.support.races import check_results, materialize_race
 
 pytestmark = pytest.mark.slow
 
@@ -27,33 +27,22 @@ def world(tmp_path_factory):
 
 
 def _run(world_dir, root, race_key, fit_cfg, scenarios=2000, resources=None):
-    instance = DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("races", [race_key])
-    return materialize(
-        [race_snapshot, *snapshot_checks, *model_assets, *model_checks],
-        partition_key=race_key,
-        instance=instance,
-        resources=resources
-        or {
-            "race_source": EmbeddedWorldResource(world_dir=str(world_dir)),
-            **storage_resources(str(root)),
-        },
-        run_config={
-            "ops": {
-                "race_model_fit": {"config": fit_cfg},
-                "race_scenarios": {"config": {"scenarios": scenarios, "seed": 1}},
-            }
-        },
-        raise_on_error=False,
-    )
-
-
-def _checks(result):
-    return {
-        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    resources = resources or {
+        "race_source": EmbeddedWorldResource(world_dir=str(world_dir)),
+        **storage_resources(str(root)),
     }
+    run_config = {
+        "ops": {
+            "race_model_fit": {"config": fit_cfg},
+            "race_scenarios": {"config": {"scenarios": scenarios, "seed": 1}},
+        }
+    }
+    return materialize_race(
+        [race_snapshot, *snapshot_checks, *model_assets, *model_checks],
+        race_key,
+        resources,
+        run_config=run_config,
+    )
 
 
 def _check_metadata(result):
@@ -82,7 +71,7 @@ def test_unconverged_fit_blocks_downstream(world, tmp_path):
         race_key,
         {"draws": 5, "warmup": 5, "chains": 2, "svi_steps": 20},
     )
-    checks = _checks(result)
+    checks = check_results(result)
     assert checks["race_model_converged"] is False
     done = _materialized(result)
     assert "race_model_fit" in done
@@ -96,7 +85,7 @@ def test_assets_end_to_end_embedded(world, tmp_path):
     # The synthetic demo world has funnel-shaped corners (about 1.5 % divergences at 0.9).
     cfg = {"draws": 750, "warmup": 400, "chains": 4, "svi_steps": 1500, "target_accept": 0.95}
     result = _run(folder, root, race_key, cfg)
-    checks = _checks(result)
+    checks = check_results(result)
     assert result.success, (checks, _check_metadata(result))
     assert all(checks.values()) and {"race_model_converged", "race_scenarios_sane"} <= set(checks)
     layout = StorageLayout(root)
@@ -163,7 +152,7 @@ def test_assets_end_to_end_from_neo4j(neo4j_server, shared_data, tmp_path):
             scenarios=1000,
             resources=resources,
         )
-    checks = _checks(result)
+    checks = check_results(result)
     assert checks.get("race_model_converged") is True, (checks, _check_metadata(result))
     assert checks.get("race_scenarios_sane") is True
     assert {"race_model_fit", "race_scenarios", "driver_projections"} <= _materialized(result)

@@ -3,7 +3,6 @@ manifest records provenance, and the blocking checks catch a bad slate."""
 
 import pandas as pd
 import pytest
-from dagster import DagsterInstance, materialize
 
 from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
 from nascar_pipeline.resources.race_source import EmbeddedWorldResource
@@ -11,6 +10,7 @@ from nascar_pipeline.resources.storage import storage_resources
 from nascar_pipeline.sources.demo_world import generate_world
 from nascar_pipeline.sources.embedded import write_world
 from nascar_pipeline.storage.layout import StorageLayout
+from tests.support.races import check_results, materialize_race
 
 
 @pytest.fixture(scope="module")
@@ -23,26 +23,13 @@ def world(tmp_path_factory):
 
 
 def _materialize(world_dir, root, race_key, other_races=()):
-    instance = DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("races", [*other_races, race_key])
-    return materialize(
-        [race_snapshot, *snapshot_checks],
-        partition_key=race_key,
-        instance=instance,
-        resources={
-            "race_source": EmbeddedWorldResource(world_dir=str(world_dir)),
-            **storage_resources(str(root)),
-        },
-        raise_on_error=False,
-    )
-
-
-def _check_results(result):
-    return {
-        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    resources = {
+        "race_source": EmbeddedWorldResource(world_dir=str(world_dir)),
+        **storage_resources(str(root)),
     }
+    return materialize_race(
+        [race_snapshot, *snapshot_checks], race_key, resources, other_races=other_races
+    )
 
 
 def test_snapshot_local_and_s3_give_equal_frames(world, tmp_path, s3_bucket):
@@ -50,7 +37,7 @@ def test_snapshot_local_and_s3_give_equal_frames(world, tmp_path, s3_bucket):
     local = _materialize(folder, tmp_path / "store", race_key)
     s3 = _materialize(folder, f"s3://{s3_bucket}/pipeline", race_key)
     assert local.success and s3.success
-    assert all(_check_results(local).values()) and len(_check_results(local)) == 3
+    assert all(check_results(local).values()) and len(check_results(local)) == 3
     df_local = StorageLayout(tmp_path / "store").read_asset("race_snapshot", race_key)
     df_s3 = StorageLayout(f"s3://{s3_bucket}/pipeline").read_asset("race_snapshot", race_key)
     pd.testing.assert_frame_equal(df_local, df_s3)
@@ -72,7 +59,7 @@ def test_bad_slate_fails_the_blocking_check(world, tmp_path):
     bad.entries.loc[bad.entries[mask].index[0], "salary"] = 60_000  # above the cap
     write_world(bad, tmp_path / "bad-world")
     result = _materialize(tmp_path / "bad-world", tmp_path / "store", race_key)
-    checks = _check_results(result)
+    checks = check_results(result)
     assert checks["snapshot_salaries_valid"] is False
     assert checks["snapshot_no_duplicate_drivers"] is True
 
@@ -127,7 +114,7 @@ def test_checks_read_the_runs_own_partition(world, tmp_path):
     first = tables.races.sort_values("race_date")["race_key"].iloc[-2]  # a good, earlier race
     store = tmp_path / "store"
     assert _materialize(tmp_path / "bad-world", store, first).success
-    checks = _check_results(
+    checks = check_results(
         _materialize(tmp_path / "bad-world", store, race_key, other_races=[first])
     )
     assert checks["snapshot_salaries_valid"] is False

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
-from dagster import AssetSelection, DagsterInstance, ResourceDefinition, materialize
+from dagster import AssetSelection, ResourceDefinition
 
 from nascar_pipeline.assets.model import model_assets
 from nascar_pipeline.assets.snapshot import race_snapshot
@@ -14,6 +14,7 @@ from nascar_pipeline.core.snapshot import SNAPSHOT_COLUMNS
 from nascar_pipeline.definitions import dfs_assets, dfs_checks
 from nascar_pipeline.resources.storage import storage_resources
 from nascar_pipeline.storage.layout import StorageLayout
+from tests.support.races import materialize_race
 
 RACE = "2026-test-speedway-400"
 
@@ -106,8 +107,6 @@ def write_upstream(root, with_contest=True, S=2600):
 
 
 def run_dfs_assets(root, run_config=None):
-    instance = DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("races", [RACE])
     cfg = {
         "ops": {
             "lineup_portfolio": {
@@ -128,23 +127,10 @@ def run_dfs_assets(root, run_config=None):
     }
     for op, c in (run_config or {}).items():
         cfg["ops"][op]["config"].update(c)
-    return materialize(
+    return materialize_race(
         [race_snapshot, *model_assets, *dfs_assets, *dfs_checks],
+        RACE,
+        {**storage_resources(str(root)), "race_source": ResourceDefinition.none_resource()},
         selection=AssetSelection.assets(*dfs_assets),
-        partition_key=RACE,
-        instance=instance,
-        resources={
-            **storage_resources(str(root)),
-            "race_source": ResourceDefinition.none_resource(),
-        },
         run_config=cfg,
-        raise_on_error=False,
     )
-
-
-def check_results(result):
-    return {
-        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-    }
