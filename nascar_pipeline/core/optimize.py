@@ -164,16 +164,75 @@ def optimize_lineups(
     )
 
 
-def optimize_steered(objective, steering, *, method: str = "auto", k: int | None = None):
+def optimize_steered(
+    objective, steering, *, method: str = "auto", k: int | None = None, max_rebuilds: int = 4
+) -> OptimizeResult:
     """optimize_lineups under a SteeringArrays (core/steering.py: check_feasible's result):
-    locks, excludes, groups, salary floor, per-driver min / max exposure, max_shared;
-    k defaults to the steering's n_lineups."""
+    locks, excludes, groups, salary floor, per-driver min / max exposure, max_shared; k defaults
+    to the steering's n_lineups. When the limits stop it at m < k lineups it is rebuilt for m, so
+    the exposures hold as shares of the lineups returned; shortfall_reason says why."""
+    k = steering.n_lineups if k is None else k
+    D = steering.salaries.size
+
+    def valid_prefix(L) -> int:  # longest prefix keeping the exposures as shares of its length
+        m = len(L)
+        while m > 0:
+            cnt = np.bincount(L[:m].ravel(), minlength=D)
+            if np.all(cnt <= steering.max_count(m)) and np.all(cnt >= steering.min_count(m)):
+                break
+            m -= 1
+        return m
+
+    first = ""
+    best: OptimizeResult | None = None
+    n = k
+    for _ in range(max_rebuilds + 1):
+        try:
+            res = _steered_once(objective, steering, n, method)
+        except InfeasibleError:
+            if n == k:
+                raise
+            break  # n lineups cannot keep the exposures as shares of n (one at a 0.6 cap)
+        if not res.stopped_early:  # n lineups: every exposure holds as a share of n
+            if best is None or n > len(best.lineups):
+                best = res
+            break
+        first = first or res.shortfall_reason
+        m = valid_prefix(res.lineups)
+        reached = len(res.lineups)
+        if best is None or m > len(best.lineups):
+            res.lineups, res.objective, res.salaries = (
+                res.lineups[:m],
+                res.objective[:m],
+                res.salaries[:m],
+            )
+            best = res
+        if reached <= len(best.lineups):
+            break  # a rebuild for what was reached cannot beat what is held
+        n = reached  # rebuild for the count reached: exposures as shares of what is returned
+    if best is None:
+        R = steering.roster_size
+        best = OptimizeResult(
+            lineups=np.zeros((0, R), np.int64),
+            objective=np.zeros(0),
+            salaries=np.zeros(0, np.int64),
+        )
+    if first:
+        best.stopped_early = True
+        best.shortfall_reason = (
+            f"{len(best.lineups)} of {k} lineups ({first}); fewer lineups keep each exposure "
+            "as a share of the lineups returned"
+        )
+    return best
+
+
+def _steered_once(objective, steering, n: int, method: str) -> OptimizeResult:
     return optimize_lineups(
         objective,
         steering.salaries,
         steering.roster_size,
         steering.salary_cap,
-        k=steering.n_lineups if k is None else k,
+        k=n,
         locks=steering.locks,
         excludes=steering.banned,
         min_salary=steering.salary_floor,

@@ -575,12 +575,15 @@ def greedy_portfolio(
     def who(d):
         return str(names[d]) if names is not None else f"driver index {d}"
 
-    def build(n):
+    def build(n, pool=None):
         from nascar_pipeline.core.optimize import _reserve_rule
 
         cap = np.floor(hi * n + 1e-9).astype(np.int64)
         need = np.ceil(lo * n - 1e-9).astype(np.int64)
         alive = np.ones(C.shape[0], dtype=bool)
+        if pool is not None:
+            alive[:] = False
+            alive[pool] = True
         alive &= ~inc[:, cap <= 0].any(axis=1)
         counts = np.zeros(D, dtype=np.int64)
         chosen, gains, set_vals = [], [], []
@@ -643,22 +646,35 @@ def greedy_portfolio(
             alive &= inc[:, C[j]].sum(axis=1) <= max_overlap
         return chosen, gains, set_vals, reason
 
-    n = n_lineups
-    first_reason = ""
-    for _ in range(max_rebuilds + 1):
-        chosen, gains, set_vals, reason = build(n)
-        if len(chosen) == n or not chosen:
-            break
-        first_reason = first_reason or reason
-        n = len(chosen)  # rebuild for the count reached: caps as shares of what is returned
-    else:  # still short: the longest prefix that keeps every limit as shares of its length
+    def valid_prefix(chosen):
         m = len(chosen)
         while m > 0:
             cnt = np.bincount(C[chosen[:m]].ravel(), minlength=D)
             if np.all(cnt <= np.floor(hi * m + 1e-9)) and np.all(cnt >= np.ceil(lo * m - 1e-9)):
                 break
             m -= 1
-        chosen, gains, set_vals = chosen[:m], gains[:m], set_vals[:m]
+        return m
+
+    n = n_lineups
+    first_reason = ""
+    best = ([], [], [], "")
+    for _ in range(max_rebuilds + 1):
+        chosen, gains, set_vals, reason = build(n)
+        if len(chosen) < n:  # the greedy got stuck: an exact selection over the best candidates
+            sel = _select_exact(inc, score(alone, np.arange(C.shape[0])), n, hi, lo, max_overlap)
+            if sel is not None:
+                chosen, gains, set_vals, _ = build(n, pool=sel)
+        if len(chosen) == n:
+            best = (chosen, gains, set_vals, "")
+            break
+        first_reason = first_reason or reason
+        m = valid_prefix(chosen)  # a prefix keeps the limits as shares of its own length
+        if m > len(best[0]):
+            best = (chosen[:m], gains[:m], set_vals[:m], reason)
+        if len(chosen) <= len(best[0]):
+            break
+        n = len(chosen)  # rebuild for the count reached: caps as shares of what is returned
+    chosen, gains, set_vals, reason = best
     ch = np.array(chosen, dtype=np.int64)
     short = ""
     if len(ch) < n_lineups:
@@ -674,6 +690,65 @@ def greedy_portfolio(
         n_asked=n_lineups,
         shortfall_reason=short,
     )
+
+
+EXACT_SELECTION_MAX = 400  # candidates the exact selection chooses among, at most
+
+
+def _select_exact(inc, score, n, hi, lo, max_overlap, time_limit_s: float = 10.0):
+    """n candidates maximizing the sum of their scores under the exposure limits (as shares of
+    n) and the overlap limit: a 0/1 MILP (HiGHS) over the best EXACT_SELECTION_MAX candidates
+    and the best few holding each driver owed a min exposure. None when none is found."""
+    import highspy
+
+    Cn, D = inc.shape
+    cap = np.floor(hi * n + 1e-9)
+    need = np.ceil(lo * n - 1e-9)
+    usable = ~inc[:, cap <= 0].any(axis=1)
+    order = np.flatnonzero(usable)[np.argsort(-score[usable], kind="stable")]
+    pick = [order[:EXACT_SELECTION_MAX]]
+    for d in np.flatnonzero(need > 0):
+        pick.append(order[inc[order, d]][:20])
+    idx = np.unique(np.concatenate(pick))
+    if idx.size < n:
+        return None
+    A = inc[idx].astype(np.float64)  # (c, D)
+    c = idx.size
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("time_limit", float(time_limit_s))
+    sc = np.asarray(score, dtype=float)[idx]
+    h.addVars(c, np.zeros(c), np.ones(c))
+    h.changeColsIntegrality(c, np.arange(c, dtype=np.int32), [highspy.HighsVarType.kInteger] * c)
+    h.changeColsCost(c, np.arange(c, dtype=np.int32), -(sc - sc.min() + 1e-3))
+    h.addRow(float(n), float(n), c, np.arange(c, dtype=np.int32), np.ones(c))
+    for d in range(D):
+        col = np.flatnonzero(A[:, d])
+        if col.size and (cap[d] < col.size or need[d] > 0):
+            h.addRow(
+                float(need[d]), float(cap[d]), col.size, col.astype(np.int32), np.ones(col.size)
+            )
+        elif need[d] > 0:
+            return None
+    shared = A @ A.T
+    ii, jj = np.nonzero(np.triu(shared > max_overlap, 1))
+    for i, j in zip(ii.tolist(), jj.tolist()):
+        h.addRow(-highspy.kHighsInf, 1.0, 2, np.array([i, j], dtype=np.int32), np.ones(2))
+    h.run()
+    sol = h.getSolution()
+    if not sol.value_valid:
+        return None
+    x = np.asarray(sol.col_value) > 0.5
+    chosen = idx[x]
+    if chosen.size != n:
+        return None
+    cnt = inc[chosen].sum(axis=0)
+    ov = inc[chosen].astype(np.int64) @ inc[chosen].T.astype(np.int64)
+    np.fill_diagonal(ov, 0)
+    if np.any(cnt > cap) or np.any(cnt < need) or np.any(ov > max_overlap):
+        return None
+    return chosen
 
 
 def _set_payout(scores, b_field, t_field, cum) -> np.ndarray:

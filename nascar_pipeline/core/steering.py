@@ -413,6 +413,12 @@ def _arithmetic_conflicts(s: Steering, a: SteeringArrays) -> list[str]:
             out.append(
                 f"min_exposure {a.min_exposure[i]:g} > {src} {a.max_exposure[i]:g} for {a.who(i)}"
             )
+        elif i not in locks and a.min_count()[i] > a.max_count()[i]:
+            out.append(
+                f"driver {a.who(i)}: min_exposure {a.min_exposure[i]:g} of {N} lineups is "
+                f"{a.min_count()[i]}, max_exposure {a.max_exposure[i]:g} allows "
+                f"{a.max_count()[i]}"
+            )
     min_sum = float(a.min_exposure.sum())
     if min_sum > R + _EPS:
         out.append(f"min exposures sum to {min_sum:g} lineup-slots per lineup > {R}")
