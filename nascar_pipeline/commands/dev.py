@@ -7,8 +7,12 @@ default, with no services to install.
   local SQLite storage (not the production Postgres file at the repo root), the same run queue,
   concurrency, run monitoring and retry settings, and the pool limits of automation/pools.py.
 - Seeds the demo world first when there is none (`nascar-pipeline seed-demo`).
+- With DAGSTER_HOME set: writes the same local dagster.yaml there when it has none, and refuses
+  (naming what is missing) one without run monitoring, run retries, the run queue or pools at
+  run granularity (automation/local_instance.py).
 - Serves the code location as its own gRPC server, so webserver and daemon share it and no
-  code-server child is orphaned; Ctrl-C stops all of them.
+  code-server child is orphaned; Ctrl-C, SIGTERM or SIGHUP stop every child process group
+  (code server with its run workers, daemon, webserver, API).
 """
 
 from __future__ import annotations
@@ -21,55 +25,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-LOCAL_DAGSTER_YAML = """\
-# Written by `nascar-pipeline dev` / `nascar-pipeline backfill`: the embedded default.
-# Storage: Dagster's local SQLite files in this folder. Production uses the repo's dagster.yaml.
-run_coordinator:
-  module: dagster._core.run_coordinator
-  class: QueuedRunCoordinator
-  config:
-    dequeue_interval_seconds: 2
-concurrency:
-  runs:
-    max_concurrent_runs: 2
-    tag_concurrency_limits:
-      - key: nascar/trigger
-        value: backfill
-        limit: 1
-  pools:
-    default_limit: 1
-run_monitoring:
-  enabled: true
-  start_timeout_seconds: 300
-  max_runtime_seconds: 5400
-  poll_interval_seconds: 30
-  free_slots_after_run_end_seconds: 60
-  max_resume_run_attempts: 0
-run_retries:
-  enabled: true
-  max_retries: 2
-  retry_on_asset_or_op_failure: false
-retention:
-  sensor:
-    purge_after_days:
-      skipped: 1
-telemetry:
-  enabled: false
-nux:
-  enabled: false
-"""
-
 
 def prepare_local_dagster_home(home: Path | None = None) -> Path:
-    """<NASCAR_PIPELINE_HOME>/dagster with the local dagster.yaml (written once, kept if edited)."""
-    from nascar_pipeline.settings import get_settings
+    """<NASCAR_PIPELINE_HOME>/dagster (or `home`) with the local dagster.yaml, written once and
+    kept if edited (automation/local_instance.py)."""
+    from nascar_pipeline.automation.local_instance import default_local_home, write_local_config
 
-    home = Path(home or get_settings().home / "dagster")
-    home.mkdir(parents=True, exist_ok=True)
-    cfg = home / "dagster.yaml"
-    if not cfg.exists():
-        cfg.write_text(LOCAL_DAGSTER_YAML)
-    return home
+    return write_local_config(Path(home) if home else default_local_home())
 
 
 def write_workspace(folder: Path, grpc_port: int, location: str = "nascar_pipeline") -> Path:
@@ -124,17 +86,17 @@ def _wait_http(url: str, timeout: float, procs: list[subprocess.Popen]) -> bool:
 
 
 def _wait_grpc(port: int, timeout: float, proc: subprocess.Popen) -> bool:
-    from dagster._grpc.client import DagsterGrpcClient
+    """The code server binds its port only once it has loaded the definitions."""
+    import socket
 
-    client = DagsterGrpcClient(port=port, host="127.0.0.1")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return False
         try:
-            client.ping("")
-            return True
-        except Exception:  # noqa: BLE001 - not up yet
+            with socket.create_connection(("127.0.0.1", port), timeout=2):
+                return True
+        except OSError:
             time.sleep(0.5)
     return False
 
@@ -150,18 +112,22 @@ def start_stack(
     *,
     daemon: bool = True,
     webserver: bool = True,
+    module: str = "nascar_pipeline.definitions",
+    procs: dict[str, subprocess.Popen] | None = None,
 ) -> dict[str, subprocess.Popen]:
     """Start the code server (our own gRPC server), then the daemon and the webserver against
-    it (and the API); returns name -> process. Each runs in its own session, so stop_stack can
-    end it with its children."""
+    it (and the API); returns name -> process. Each runs in its own session (process group), so
+    stop_stack ends it with its children (run workers are children of the code server).
+    `procs`, when given, is filled as processes start, so a caller interrupted during the start
+    still knows what to stop."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    procs: dict[str, subprocess.Popen] = {}
+    procs = {} if procs is None else procs
 
     def spawn(name: str, cmd: list[str]) -> subprocess.Popen:
-        log = open(log_dir / f"{name}.log", "ab")
-        procs[name] = subprocess.Popen(
-            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        with open(log_dir / f"{name}.log", "ab") as log:
+            procs[name] = subprocess.Popen(
+                cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         return procs[name]
 
     grpc = spawn(
@@ -171,7 +137,7 @@ def start_stack(
             "api",
             "grpc",
             "-m",
-            "nascar_pipeline.definitions",
+            module,
             "-h",
             "127.0.0.1",
             "-p",
@@ -196,68 +162,120 @@ def start_stack(
     return procs
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
 def stop_stack(procs: dict[str, subprocess.Popen], timeout: float = 20) -> None:
-    """SIGTERM each process group we started, then SIGKILL what is left."""
+    """SIGTERM each process group we started (the process and whatever it started: run
+    workers, a webserver's code server), wait up to `timeout` for the groups to empty, then
+    SIGKILL what is left of them."""
     for p in procs.values():
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
     deadline = time.monotonic() + timeout
     for p in procs.values():
         try:
             p.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait()
+            pass
+    while time.monotonic() < deadline and any(_group_alive(p.pid) for p in procs.values()):
+        time.sleep(0.2)
+    for p in procs.values():
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait()
+
+
+class _Stop(Exception):
+    """SIGTERM / SIGHUP received: leave the main loop through its `finally`."""
+
+
+def _raise_stop(signum, _frame):
+    raise _Stop(signal.Signals(signum).name)
 
 
 def run(args) -> int:
+    from nascar_pipeline.automation.local_instance import (
+        IncompleteInstanceConfig,
+        prepare_dagster_home,
+    )
+    from nascar_pipeline.errors import UserInputError
     from nascar_pipeline.settings import get_settings
 
     settings = get_settings()
-    home = settings.dagster_home or prepare_local_dagster_home()
+    try:
+        # The user's DAGSTER_HOME gets the local dagster.yaml when it has none; one that lacks
+        # monitoring, retries, the queue or pools is refused rather than run half-configured.
+        home = prepare_dagster_home()
+    except IncompleteInstanceConfig as exc:
+        raise UserInputError(str(exc)) from None
     # The children inherit this process's environment, with the Dagster home made explicit.
     env = {**os.environ, "DAGSTER_HOME": str(home)}
-    if not args.no_seed and not settings.neo4j_configured:
-        from nascar_pipeline.sources.embedded import world_exists
-
-        if not world_exists(settings.world_dir):
-            print(f"seeding the demo world into {settings.world_dir} ...", flush=True)
-            subprocess.run([_bin("nascar-pipeline"), "seed-demo"], env=env, check=True)
-    from dagster import DagsterInstance
-
-    from nascar_pipeline.automation.pools import apply_pool_limits
-
-    os.environ["DAGSTER_HOME"] = str(home)
-    with DagsterInstance.get() as instance:
-        limits = apply_pool_limits(instance)
-    workspace = write_workspace(home, args.grpc_port)
-    log_dir = settings.home / "logs"
-    procs = start_stack(
-        env, workspace, args.host, args.port, args.grpc_port, args.api_port, log_dir
-    )
-    ui = f"http://{args.host}:{args.port}"
-    ok = _wait_http(f"{ui}/server_info", 120, list(procs.values()))
-    print(f"Dagster UI      {ui}" + ("" if ok else "  (not answering yet; see logs)"))
-    print(f"Asset graph     {ui}/asset-groups")
-    if "api" in procs:
-        print(f"API             http://{args.host}:{args.api_port}/docs")
-    print(f"DAGSTER_HOME    {home}   (local storage)")
-    print(f"pools           {', '.join(f'{k}={v}' for k, v in limits.items())}")
-    print(f"logs            {log_dir}/{{code-server,daemon,webserver}}.log")
-    print("Ctrl-C stops everything.", flush=True)
+    procs: dict[str, subprocess.Popen] = {}
+    # SIGTERM (systemd, docker stop, kill) and SIGHUP (terminal closed) stop the children as
+    # Ctrl-C does; by default they would end this process alone and orphan its children.
+    previous = {s: signal.signal(s, _raise_stop) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
+        if not args.no_seed and not settings.neo4j_configured:
+            from nascar_pipeline.sources.embedded import world_exists
+
+            if not world_exists(settings.world_dir):
+                print(f"seeding the demo world into {settings.world_dir} ...", flush=True)
+                subprocess.run([_bin("nascar-pipeline"), "seed-demo"], env=env, check=True)
+        from dagster import DagsterInstance
+
+        from nascar_pipeline.automation.pools import apply_pool_limits
+
+        os.environ["DAGSTER_HOME"] = str(home)
+        with DagsterInstance.get() as instance:
+            limits = apply_pool_limits(instance)
+        workspace = write_workspace(home, args.grpc_port)
+        log_dir = settings.home / "logs"
+        start_stack(
+            env,
+            workspace,
+            args.host,
+            args.port,
+            args.grpc_port,
+            args.api_port,
+            log_dir,
+            procs=procs,
+        )
+        ui = f"http://{args.host}:{args.port}"
+        ok = _wait_http(f"{ui}/server_info", 120, list(procs.values()))
+        print(f"Dagster UI      {ui}" + ("" if ok else "  (not answering yet; see logs)"))
+        print(f"Asset graph     {ui}/asset-groups")
+        if "api" in procs:
+            print(f"API             http://{args.host}:{args.api_port}/docs")
+        print(f"DAGSTER_HOME    {home}")
+        print(f"pools           {', '.join(f'{k}={v}' for k, v in limits.items())}")
+        print(f"logs            {log_dir}/{{code-server,daemon,webserver}}.log")
+        print("Ctrl-C (or SIGTERM) stops everything.", flush=True)
         while all(p.poll() is None for p in procs.values()):
             time.sleep(1)
         dead = [n for n, p in procs.items() if p.poll() is not None]
         print(f"stopped: {', '.join(dead)} exited; see {log_dir}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Stop):
         return 0
     finally:
-        stop_stack(procs)
+        # Children first, with further signals ignored so a second Ctrl-C cannot cut this short.
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(s, signal.SIG_IGN)
+        try:
+            stop_stack(procs)
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            for s, handler in previous.items():
+                signal.signal(s, handler)
