@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.asset_graph import RACE_ASSETS
 from nascar_pipeline.storage.layout import StorageLayout
 from tests.support.api import api_settings, auth, seed_world
 
@@ -172,20 +173,7 @@ def pipeline_store(tmp_path_factory):
                         }
                     },
                     "race_scenarios": {"config": {"scenarios": 1000, "seed": 1}},
-                    "ownership_projections": {"config": {"max_scenarios": 300}},
-                    "lineup_portfolio": {
-                        "config": {
-                            "n_lineups": 8,
-                            "mh_steps": 60,
-                            "mh_chains": 3,
-                            "mh_temps": 2,
-                            "field_size": 1500,
-                            "objective_scenarios": 300,
-                            "selection_scenarios": 300,
-                            "exact_candidates": 30,
-                        }
-                    },
-                    "contest_simulation": {"config": {"field_size": 1500}},
+                    **DFS_CONFIG,
                 }
             },
             raise_on_error=False,
@@ -202,15 +190,7 @@ def test_every_endpoint_on_a_fully_materialized_race(pipeline_store):
     root, race, run_id = pipeline_store
     layout = StorageLayout(root)
     manifest = layout.read_manifest(race)
-    assert {
-        "race_snapshot",
-        "race_model_fit",
-        "race_scenarios",
-        "driver_projections",
-        "ownership_projections",
-        "lineup_portfolio",
-        "contest_simulation",
-    } <= set(manifest)
+    assert set(RACE_ASSETS) - {"race_backtest"} <= set(manifest)  # all but the backtest
     with TestClient(create_app(api_settings(root))) as c:
         races = c.get("/v1/races", headers=auth()).json()["races"]
         st = {a["asset"]: a for a in races[0]["assets"]}

@@ -53,31 +53,39 @@ def test_api_key_new_rejects_bad_id():
     assert r.returncode == 2 and "letters and digits" in r.stderr
 
 
-@pytest.mark.parametrize("server", ["uvicorn", "granian"])
-def test_cli_serves(local_store, tmp_path, server):
-    if server == "granian":
-        pytest.importorskip("granian", reason="granian is optional (pip install granian)")
-    key, entry = _key_and_entry("cli")
-    port = free_port()
+def _start_cli(store, tmp_path, keys_hashed: str, port: int, *args: str, **env_extra: str):
+    """`nascar-pipeline api` on `port` over the store, in its own session; its log file."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("API_")}
     env.update(
         {
-            "STORAGE_ROOT": local_store.root,
-            "API_KEYS_HASHED": entry,
-            "API_LOG_LEVEL": "INFO",
+            "STORAGE_ROOT": store.root,
+            "API_KEYS_HASHED": keys_hashed,
             "PYTHONPATH": str(REPO),
+            **env_extra,
         }
     )
     log = tmp_path / "api.log"
     with open(log, "wb") as fh:
         proc = subprocess.Popen(
-            [*CLI, "api", "--host", "127.0.0.1", "--port", str(port), "--server", server],
+            [*CLI, "api", "--host", "127.0.0.1", "--port", str(port), *args],
             cwd=REPO,
             env=env,
             stdout=fh,
             stderr=fh,
             start_new_session=True,
         )
+    return proc, log
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+def test_cli_serves(local_store, tmp_path, server):
+    if server == "granian":
+        pytest.importorskip("granian", reason="granian is optional (pip install granian)")
+    key, entry = _key_and_entry("cli")
+    port = free_port()
+    proc, log = _start_cli(
+        local_store, tmp_path, entry, port, "--server", server, API_LOG_LEVEL="INFO"
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -208,20 +216,7 @@ def test_cli_workers_each_listen_with_reuseport(local_store, tmp_path):
     spreads connections over them); SIGTERM stops both."""
     key, entry = _key_and_entry("wk")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("API_")}
-    env.update(
-        {"STORAGE_ROOT": local_store.root, "API_KEYS_HASHED": entry, "PYTHONPATH": str(REPO)}
-    )
-    log = tmp_path / "api.log"
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            [*CLI, "api", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-            cwd=REPO,
-            env=env,
-            stdout=fh,
-            stderr=fh,
-            start_new_session=True,
-        )
+    proc, log = _start_cli(local_store, tmp_path, entry, port, "--workers", "2")
     try:
         deadline = time.monotonic() + 90
         while True:
