@@ -9,21 +9,10 @@ from nascar_pipeline.assets.model import model_assets, model_checks
 from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
 from nascar_pipeline.resources.race_source import EmbeddedWorldResource
 from nascar_pipeline.resources.storage import storage_resources
-from nascar_pipeline.sources.demo_world import generate_world
-from nascar_pipeline.sources.embedded import write_world
 from nascar_pipeline.storage.layout import StorageLayout
 from tests.support.races import check_results, materialize_race
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    tables = generate_world(seed=3, seasons=1)
-    folder = tmp_path_factory.mktemp("world")
-    write_world(tables, folder)
-    upcoming = tables.races[tables.races["status"] == "scheduled"]["race_key"].iloc[0]
-    return folder, tables, upcoming
 
 
 def _run(world_dir, root, race_key, fit_cfg, scenarios=2000, resources=None):

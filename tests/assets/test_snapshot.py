@@ -2,7 +2,6 @@
 manifest records provenance, and the blocking checks catch a bad slate."""
 
 import pandas as pd
-import pytest
 
 from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
 from nascar_pipeline.resources.race_source import EmbeddedWorldResource
@@ -11,15 +10,6 @@ from nascar_pipeline.sources.demo_world import generate_world
 from nascar_pipeline.sources.embedded import write_world
 from nascar_pipeline.storage.layout import StorageLayout
 from tests.support.races import check_results, materialize_race
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    tables = generate_world(seed=3, seasons=1)
-    folder = tmp_path_factory.mktemp("world")
-    write_world(tables, folder)
-    upcoming = tables.races[tables.races["status"] == "scheduled"]["race_key"].iloc[0]
-    return folder, tables, upcoming
 
 
 def _materialize(world_dir, root, race_key, other_races=()):
