@@ -16,7 +16,8 @@ Why it is shaped this way (150 lineups vs a 200,000 field over 10,000 scenarios 
   is read straight off the bits (no float-to-int conversion pass). One weighted bincount over the
   chunk gives per-scenario score histograms; a cumulative sum turns them into "entries above".
 - Small chunks (about 30 MB of work per worker) stay in cache; two workers (threads: the matrix
-  product, the subtraction and bincount release the GIL) use both cores.
+  product, the subtraction and bincount release the GIL) use both cores, each with one BLAS thread
+  (core.blas_threads) so that OpenBLAS's own threads do not oversubscribe the cores.
 - When a scenario's score range is too wide for a histogram (points on a very fine grid), each
   scenario's field scores are sorted instead (float64, still exact), as the old implementation did.
 """
@@ -27,6 +28,8 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from nascar_pipeline.core.blas_threads import single_blas_thread
 
 QUANT = 10_000.0  # points are first quantized to 1/QUANT (as core.contest always did)
 _MAGIC = 2**23  # float32 integers in [2**23, 2**24) have bit pattern 0x4B000000 + (x - 2**23)
@@ -147,13 +150,17 @@ def stream_ranks(
         def work(s0: int, s1: int) -> None:
             _sorted_chunk(pts, s0, s1, A64, counts, ours, better, tied)
 
-    starts = range(0, S, rows)
+    def work_chunks(first: int) -> None:
+        # worker `first` takes chunks first, first + n_workers, ...; each worker one BLAS thread
+        with single_blas_thread():
+            for s0 in range(first * rows, S, rows * n_workers):
+                work(s0, min(S, s0 + rows))
+
     if n_workers == 1:
-        for s0 in starts:
-            work(s0, min(S, s0 + rows))
+        work_chunks(0)
     else:
         with ThreadPoolExecutor(n_workers, thread_name_prefix="contest") as pool:
-            for f in [pool.submit(work, s0, min(S, s0 + rows)) for s0 in starts]:
+            for f in [pool.submit(work_chunks, k) for k in range(n_workers)]:
                 f.result()
     return better, tied
 
