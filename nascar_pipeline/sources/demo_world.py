@@ -514,16 +514,23 @@ def _laps_run(rng: np.random.Generator, scheduled: int, tt: int) -> int:
 # --------------------------------------------------------------------------- DraftKings slate
 
 
-def _salaries(strength: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """$11,500 for the strongest car down to $4,500 for the weakest, in whole $100s, after
-    DraftKings' pricing: roughly linear in the rank of a noisy view of strength."""
+def _price(
+    strength: np.ndarray, rng: np.random.Generator, top: int, bottom: int, power: float
+) -> np.ndarray:
+    """A site's pricing: `top` dollars for the strongest car down to `bottom` for the weakest, in
+    whole $100s, roughly linear in the rank of the site's own noisy view of strength."""
     n = len(strength)
     view = strength + rng.normal(0.0, 0.3, n)
     rank = np.empty(n, dtype=np.int64)
     rank[np.argsort(-view, kind="stable")] = np.arange(n)
     x = rank / max(n - 1, 1)
-    sal = 11_500 - 7_000 * x**0.92
+    sal = top - (top - bottom) * x**power
     return (np.round(sal / 100.0) * 100).astype(np.int64)
+
+
+def _salaries(strength: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """DraftKings pricing: $11,500 down to $4,500, priced before qualifying."""
+    return _price(strength, rng, 11_500, 4_500, 0.92)
 
 
 FD_SLATE_BASE = 120_000  # FanDuel slate number of a race: FD_SLATE_BASE + 1 + race index
@@ -531,15 +538,8 @@ FD_PLAYER_BASE = 10_000  # FanDuel player number of a driver: FD_PLAYER_BASE + p
 
 
 def _fd_salaries(strength: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """FanDuel NASCAR pricing: $14,000 for the strongest car down to $3,000 for the weakest, in
-    whole $100s, roughly linear in the rank of FanDuel's own noisy view of strength."""
-    n = len(strength)
-    view = strength + rng.normal(0.0, 0.3, n)
-    rank = np.empty(n, dtype=np.int64)
-    rank[np.argsort(-view, kind="stable")] = np.arange(n)
-    x = rank / max(n - 1, 1)
-    sal = 14_000 - 11_000 * x**0.9
-    return (np.round(sal / 100.0) * 100).astype(np.int64)
+    """FanDuel NASCAR pricing: $14,000 down to $3,000."""
+    return _price(strength, rng, 14_000, 3_000, 0.9)
 
 
 def _ownership(

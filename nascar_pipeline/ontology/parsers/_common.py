@@ -108,6 +108,26 @@ def read_csv_table(path: str | Path, required: list[str]) -> pd.DataFrame:
     return df
 
 
+def _blank(value: Any, probs: Problems, where: str, field: str, required: bool) -> bool:
+    """True when the cell is empty (a problem when it is required)."""
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        if required:
+            probs.add(f"{where}, field {field}", "missing value")
+        return True
+    return False
+
+
+def _in_range(out, probs: Problems, where: str, field: str, minimum, maximum):
+    """`out` when within [minimum, maximum] (either may be None), else a problem and None."""
+    if minimum is not None and out < minimum:
+        probs.add(f"{where}, field {field}", f"{out} is below {minimum}")
+        return None
+    if maximum is not None and out > maximum:
+        probs.add(f"{where}, field {field}", f"{out} is above {maximum}")
+        return None
+    return out
+
+
 def parse_int(
     value: Any,
     probs: Problems,
@@ -119,29 +139,22 @@ def parse_int(
     maximum: int | None = None,
 ) -> int | None:
     """An int from a CSV cell or JSON value; adds a problem and returns None when invalid."""
-    if value is None or (isinstance(value, str) and value.strip() == ""):
-        if required:
-            probs.add(f"{where}, field {field}", "missing value")
+    if _blank(value, probs, where, field, required):
         return None
     if isinstance(value, bool):
-        probs.add(f"{where}, field {field}", f"{value!r} is not a whole number")
-        return None
-    if isinstance(value, int):
+        out = None
+    elif isinstance(value, int):
         out = value
     elif isinstance(value, float) and value.is_integer():
         out = int(value)
     elif isinstance(value, str) and _INT_RE.match(value.strip()):
         out = int(value.strip())
     else:
+        out = None
+    if out is None:
         probs.add(f"{where}, field {field}", f"{value!r} is not a whole number")
         return None
-    if minimum is not None and out < minimum:
-        probs.add(f"{where}, field {field}", f"{out} is below {minimum}")
-        return None
-    if maximum is not None and out > maximum:
-        probs.add(f"{where}, field {field}", f"{out} is above {maximum}")
-        return None
-    return out
+    return _in_range(out, probs, where, field, minimum, maximum)
 
 
 def parse_float(
@@ -154,9 +167,7 @@ def parse_float(
     minimum: float | None = None,
     maximum: float | None = None,
 ) -> float | None:
-    if value is None or (isinstance(value, str) and value.strip() == ""):
-        if required:
-            probs.add(f"{where}, field {field}", "missing value")
+    if _blank(value, probs, where, field, required):
         return None
     try:
         if isinstance(value, bool):
@@ -167,13 +178,7 @@ def parse_float(
     except (TypeError, ValueError):
         probs.add(f"{where}, field {field}", f"{value!r} is not a number")
         return None
-    if minimum is not None and out < minimum:
-        probs.add(f"{where}, field {field}", f"{out} is below {minimum}")
-        return None
-    if maximum is not None and out > maximum:
-        probs.add(f"{where}, field {field}", f"{out} is above {maximum}")
-        return None
-    return out
+    return _in_range(out, probs, where, field, minimum, maximum)
 
 
 def parse_date(value: Any, probs: Problems, where: str, field: str) -> str | None:

@@ -28,7 +28,8 @@ import pandas as pd
 
 from nascar_pipeline.core.rules import FANDUEL
 from nascar_pipeline.core.tables import OntologyTables, conform
-from nascar_pipeline.ontology.parsers._common import Problems, parse_int, read_csv_table
+from nascar_pipeline.ontology.parsers._common import Problems, read_csv_table
+from nascar_pipeline.ontology.parsers._slate import SlateChecks
 from nascar_pipeline.ontology.parsers.names import NameMatcher, name_key
 
 REQUIRED = ["Id", "First Name", "Last Name", "Salary"]
@@ -58,10 +59,8 @@ def parse_fd_salaries(
     if raw.empty:
         probs.fail("line 2", "no players")
     matcher = NameMatcher(known_drivers, race_driver_ids)
-    rows, unmatched = [], []
-    by_name: dict[str, int] = {}
-    by_id: dict[str, int] = {}
-    by_driver: dict[int, int] = {}
+    checks = SlateChecks(probs, "Nickname", "Id")
+    rows = []
     slates: dict[str, int] = {}
     # newer exports have unnamed (empty) header cells: keep one column per name
     for rec in raw.loc[:, ~raw.columns.duplicated()].to_dict("records"):
@@ -71,21 +70,8 @@ def parse_fd_salaries(
         if not name:
             probs.add(f"{w}, field Nickname", "missing value (and no First Name / Last Name)")
             continue
-        key = name_key(name)
-        if key in by_name:
-            probs.add(
-                f"{w}, field Nickname", f"duplicate driver {name!r} (also line {by_name[key]})"
-            )
-        by_name.setdefault(key, line)
-        salary_text = rec["Salary"].replace(",", "").lstrip("$")
-        salary = parse_int(
-            salary_text if salary_text else rec["Salary"],
-            probs,
-            w,
-            "Salary",
-            minimum=1,
-            maximum=SALARY_CAP,
-        )
+        checks.name(name, line)
+        salary = checks.salary(rec["Salary"], line, SALARY_CAP)
         fd_id = rec["Id"]
         m = FD_ID_RE.match(fd_id)
         if not fd_id:
@@ -99,23 +85,16 @@ def parse_fd_salaries(
             fd_id = None
         else:
             slates.setdefault(m.group(1), line)
-            if fd_id in by_id:
-                probs.add(f"{w}, field Id", f"duplicate Id {fd_id} (also line {by_id[fd_id]})")
-            by_id.setdefault(fd_id, line)
+            checks.player_id(fd_id, line)
         did, why = matcher.match(name)
         if did is None and rec.get("Nickname"):
             first_last = f"{rec.get('First Name', '')} {rec.get('Last Name', '')}".strip()
-            if first_last and name_key(first_last) != key:
+            if first_last and name_key(first_last) != name_key(name):
                 did, _ = matcher.match(first_last)
         if did is None:
-            unmatched.append(f"{name!r} (line {line}{'' if why == 'unmatched' else ', ' + why})")
+            checks.unmatched(name, line, why)
             continue
-        if did in by_driver:
-            probs.add(
-                f"{w}, field Nickname",
-                f"{name!r} is the same driver ({did}) as line {by_driver[did]}",
-            )
-        by_driver.setdefault(did, line)
+        checks.driver(did, name, line)
         rows.append({"race_key": race_key, "driver_id": did, "fd_salary": salary, "fd_id": fd_id})
     if len(slates) > 1:
         probs.add(
@@ -124,10 +103,6 @@ def parse_fd_salaries(
             + ", ".join(f"{s} (line {ln})" for s, ln in list(slates.items())[:5])
             + " (export the player list of one slate)",
         )
-    if unmatched:
-        probs.add(
-            "field Nickname",
-            f"{len(unmatched)} name(s) match no known driver: " + "; ".join(unmatched),
-        )
+    checks.report_unmatched()
     probs.raise_if_any()
     return OntologyTables(entries=conform("entries", pd.DataFrame(rows)))

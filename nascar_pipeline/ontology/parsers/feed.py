@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from nascar_pipeline.core.slugs import slugify
 from nascar_pipeline.core.tables import OntologyTables, conform
 from nascar_pipeline.ontology.parsers._common import (
     Problems,
@@ -30,8 +29,7 @@ from nascar_pipeline.ontology.parsers._common import (
     parse_text,
     read_json,
 )
-from nascar_pipeline.ontology.parsers._feedtime import feed_date_and_lock
-from nascar_pipeline.ontology.parsers.tracks import track_info
+from nascar_pipeline.ontology.parsers._feed_race import feed_race_fields
 
 
 def parse_loopstats(path: str | Path) -> dict[int, dict[int, tuple[int, str]]]:
@@ -82,21 +80,8 @@ def parse_feed(path: str | Path, loopstats: str | Path | None = None) -> Ontolog
             continue
         if race.get("series_id") not in (None, 1):
             continue
-        rid = parse_int(race.get("race_id"), probs, w, "race_id", minimum=1)
-        season = parse_int(
-            race.get("race_season"), probs, w, "race_season", minimum=1900, maximum=2200
-        )
-        name = parse_text(race.get("race_name"), probs, w, "race_name")
-        track = parse_text(race.get("track_name"), probs, w, "track_name")
-        when = race.get("date_scheduled") or race.get("race_date")
-        date = lock = None
-        try:
-            date, lock = feed_date_and_lock(when)
-        except (TypeError, ValueError):
-            probs.add(f"{w}, field date_scheduled", f"{when!r} is not an ISO date-time")
-        sched = parse_int(
-            race.get("scheduled_laps"), probs, w, "scheduled_laps", required=False, minimum=1
-        )
+        fields = feed_race_fields(race, probs, w)
+        rid = fields["race_id"]
         res = race.get("results") or []
         if not isinstance(res, list):
             probs.add(f"{w}, field results", "expected a list")
@@ -107,20 +92,10 @@ def parse_feed(path: str | Path, loopstats: str | Path | None = None) -> Ontolog
             if final
             else None
         )
-        ttype, length = track_info(track)
         races.append(
             {
-                "race_id": rid,
-                "season": season,
-                "race_date": date,
-                "race_name": name,
-                "track_name": track,
-                "track_id": slugify(track) if track else None,
-                "track_type": ttype,
-                "track_length_miles": length,
-                "scheduled_laps": sched,
+                **fields,
                 "laps": laps or None,
-                "lock_time": lock,
                 "status": "final" if final else "scheduled",
             }
         )

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from nascar_pipeline.core.slugs import slugify
 from nascar_pipeline.core.tables import TRACK_TYPES, OntologyTables, conform
 from nascar_pipeline.ontology.parsers._common import (
     Problems,
@@ -28,7 +27,7 @@ from nascar_pipeline.ontology.parsers._common import (
     parse_text,
     read_csv_table,
 )
-from nascar_pipeline.ontology.parsers.tracks import track_info
+from nascar_pipeline.ontology.parsers.tracks import track_fields
 
 RACES_REQUIRED = ["race_id", "season", "race_date", "race_name", "track_name", "laps"]
 RESULTS_REQUIRED = [
@@ -75,17 +74,13 @@ def parse_races_csv(path: str | Path) -> pd.DataFrame:
             minimum=0.1,
             maximum=10,
         )
-        known_type, known_length = track_info(track)
         rows.append(
             {
                 "race_id": rid,
                 "season": season,
                 "race_date": date,
                 "race_name": name,
-                "track_name": track,
-                "track_id": slugify(track) if track else None,
-                "track_type": ttype or known_type,
-                "track_length_miles": length if length is not None else known_length,
+                **track_fields(track, ttype, length),
                 "laps": laps,
                 "status": "final",
                 "_line": rec["_line"],

@@ -19,7 +19,8 @@ import pandas as pd
 from nascar_pipeline.core.rules import DRAFTKINGS
 from nascar_pipeline.core.tables import OntologyTables, conform
 from nascar_pipeline.ontology.parsers._common import Problems, parse_int, read_csv_table
-from nascar_pipeline.ontology.parsers.names import NameMatcher, name_key
+from nascar_pipeline.ontology.parsers._slate import SlateChecks
+from nascar_pipeline.ontology.parsers.names import NameMatcher
 
 REQUIRED = ["Name", "ID", "Salary"]
 SALARY_CAP = DRAFTKINGS.salary_cap
@@ -36,10 +37,8 @@ def parse_salaries(
     if raw.empty:
         probs.fail("line 2", "no players")
     matcher = NameMatcher(known_drivers, race_driver_ids)
-    rows, unmatched = [], []
-    by_name: dict[str, int] = {}
-    by_id: dict[int, int] = {}
-    by_driver: dict[int, int] = {}
+    checks = SlateChecks(probs, "Name", "ID")
+    rows = []
     for rec in raw.to_dict("records"):
         line = rec["_line"]
         w = f"line {line}"
@@ -47,24 +46,11 @@ def parse_salaries(
         if not name:
             probs.add(f"{w}, field Name", "missing value")
             continue
-        key = name_key(name)
-        if key in by_name:
-            probs.add(f"{w}, field Name", f"duplicate driver {name!r} (also line {by_name[key]})")
-        by_name.setdefault(key, line)
-        salary_text = rec["Salary"].replace(",", "").lstrip("$")
-        salary = parse_int(
-            salary_text if salary_text else rec["Salary"],
-            probs,
-            w,
-            "Salary",
-            minimum=1,
-            maximum=SALARY_CAP,
-        )
+        checks.name(name, line)
+        salary = checks.salary(rec["Salary"], line, SALARY_CAP)
         dk_id = parse_int(rec["ID"], probs, w, "ID", minimum=1)
         if dk_id is not None:
-            if dk_id in by_id:
-                probs.add(f"{w}, field ID", f"duplicate ID {dk_id} (also line {by_id[dk_id]})")
-            by_id.setdefault(dk_id, line)
+            checks.player_id(dk_id, line)
         roster = (rec.get("Roster Position") or "D").strip().upper()
         if roster not in ("D", ""):
             probs.add(
@@ -74,17 +60,10 @@ def parse_salaries(
             )
         did, why = matcher.match(name)
         if did is None:
-            unmatched.append(f"{name!r} (line {line}{'' if why == 'unmatched' else ', ' + why})")
+            checks.unmatched(name, line, why)
             continue
-        if did in by_driver:
-            probs.add(
-                f"{w}, field Name", f"{name!r} is the same driver ({did}) as line {by_driver[did]}"
-            )
-        by_driver.setdefault(did, line)
+        checks.driver(did, name, line)
         rows.append({"race_key": race_key, "driver_id": did, "salary": salary, "dk_id": dk_id})
-    if unmatched:
-        probs.add(
-            "field Name", f"{len(unmatched)} name(s) match no known driver: " + "; ".join(unmatched)
-        )
+    checks.report_unmatched()
     probs.raise_if_any()
     return OntologyTables(entries=conform("entries", pd.DataFrame(rows)))

@@ -14,17 +14,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from nascar_pipeline.core.slugs import slugify
 from nascar_pipeline.core.tables import OntologyTables, conform
 from nascar_pipeline.ontology.parsers._common import (
     Problems,
     assign_race_keys,
     parse_int,
-    parse_text,
     read_json,
 )
-from nascar_pipeline.ontology.parsers._feedtime import feed_date_and_lock
-from nascar_pipeline.ontology.parsers.tracks import track_info
+from nascar_pipeline.ontology.parsers._feed_race import feed_race_fields
 
 POINTS_RACE_TYPE = 1
 
@@ -49,33 +46,9 @@ def parse_schedule(path: str | Path) -> OntologyTables:
         rtype = parse_int(r.get("race_type_id"), probs, w, "race_type_id")
         if rtype != POINTS_RACE_TYPE:
             continue
-        rid = parse_int(r.get("race_id"), probs, w, "race_id", minimum=1)
-        season = parse_int(
-            r.get("race_season"), probs, w, "race_season", minimum=1900, maximum=2200
-        )
-        name = parse_text(r.get("race_name"), probs, w, "race_name")
-        track = parse_text(r.get("track_name"), probs, w, "track_name")
-        when = r.get("date_scheduled") or r.get("race_date")
-        date = lock = None
-        try:
-            date, lock = feed_date_and_lock(when)
-        except (TypeError, ValueError):
-            probs.add(f"{w}, field date_scheduled", f"{when!r} is not an ISO date-time")
-        ttype, length = track_info(track)
         rows.append(
             {
-                "race_id": rid,
-                "season": season,
-                "race_date": date,
-                "race_name": name,
-                "track_name": track,
-                "track_id": slugify(track) if track else None,
-                "track_type": ttype,
-                "track_length_miles": length,
-                "scheduled_laps": parse_int(
-                    r.get("scheduled_laps"), probs, w, "scheduled_laps", required=False, minimum=1
-                ),
-                "lock_time": lock,
+                **feed_race_fields(r, probs, w),
                 "status": "scheduled",
                 "_w": w,
             }

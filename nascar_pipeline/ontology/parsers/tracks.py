@@ -57,3 +57,15 @@ def track_info(track_name: str | None) -> tuple[str | None, float | None]:
     if not track_name:
         return None, None
     return TRACKS.get(slugify(track_name), (None, None))
+
+
+def track_fields(track_name: str | None, track_type=None, length_miles=None) -> dict:
+    """The races table's track columns for a track name; a type or length the input file gives
+    wins over the known one."""
+    known_type, known_length = track_info(track_name)
+    return {
+        "track_name": track_name,
+        "track_id": slugify(track_name) if track_name else None,
+        "track_type": track_type or known_type,
+        "track_length_miles": length_miles if length_miles is not None else known_length,
+    }
