@@ -8,10 +8,10 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field
 
 from api.auth import Principal
 from api.errors import ApiError
+from api.schemas import TableQuery
 from api.settings import ApiSettings
 from api.store import RaceStore
 from nascar_pipeline.core.slugs import MAX_RACE_KEY_LEN, RACE_KEY_RE, is_valid_race_key
@@ -90,23 +90,7 @@ RaceKey = Annotated[str, Depends(_race_key)]
 AssetName = Annotated[str, Depends(_asset)]
 
 
-# ---- the table query (columns, sort, page), as one query-parameter model ----------------------
-class TableQuery(BaseModel):
-    columns: str | None = Field(
-        None, description="comma-separated columns to return (default: all)", max_length=4000
-    )
-    sort: str | None = Field(
-        None,
-        description="comma-separated columns; prefix - for descending, e.g. -dk_mean,driver_name",
-        max_length=4000,
-    )
-    limit: int = Field(100, ge=1, le=10_000)
-    offset: int = Field(0, ge=0, le=100_000_000)
-
-    def key(self) -> tuple:
-        return (self.columns or "", self.sort or "", self.limit, self.offset)
-
-
+# ---- the table query (columns, sort, page): one query-parameter model -------------------------
 TableQueryDep = Annotated[TableQuery, Query()]
 
 

@@ -13,7 +13,6 @@ import pandas as pd
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from api.deps import TableQuery
 from api.errors import ApiError
 from api.responses import (
     Prepared,
@@ -24,6 +23,7 @@ from api.responses import (
     provenance,
     respond,
 )
+from api.schemas import TableQuery
 from api.store import RaceStore, not_found_asset, not_found_race
 from nascar_pipeline.storage.layout import ManifestEntry
 

@@ -1,4 +1,4 @@
-"""The response bodies, typed for /docs and the OpenAPI schema.
+"""The response bodies (and the table query), typed for /docs and the OpenAPI schema.
 
 Handlers render their JSON by hand (api/responses.py, for speed); these models are what that JSON
 is, declared once. Rows name the columns the pipeline writes for the asset; every column is
@@ -12,6 +12,23 @@ from enum import StrEnum
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+# ---- the table query (the query parameters of every table route) ------------------------------
+class TableQuery(BaseModel):
+    columns: str | None = Field(
+        None, description="comma-separated columns to return (default: all)", max_length=4000
+    )
+    sort: str | None = Field(
+        None,
+        description="comma-separated columns; prefix - for descending, e.g. -dk_mean,driver_name",
+        max_length=4000,
+    )
+    limit: int = Field(100, ge=1, le=10_000)
+    offset: int = Field(0, ge=0, le=100_000_000)
+
+    def key(self) -> tuple:
+        return (self.columns or "", self.sort or "", self.limit, self.offset)
 
 
 # ---- provenance and the generic table page -------------------------------------------------
