@@ -1,32 +1,29 @@
-"""`nascar-pipeline backfill`: one race_job run per race, queued at low priority.
+"""`nascar-pipeline backfill`: one Dagster backfill of race_job over the races that need it.
 
     nascar-pipeline backfill --season 2025
     nascar-pipeline backfill --races 2025-bristol-food-city-500,2025-daytona-daytona-500
     nascar-pipeline backfill --season 2025 --dry-run        # print the plan, submit nothing
     nascar-pipeline backfill --season 2025 --select race_snapshot   # a subset of the race job
     nascar-pipeline backfill --races K --config run.yaml    # run config (e.g. MCMC draws)
+    nascar-pipeline backfill --cancel BACKFILL_ID           # cancel it (as the UI does)
 
-Runs are submitted through the instance ($DAGSTER_HOME, default <NASCAR_PIPELINE_HOME>/dagster)
-to its run queue with dagster/priority=-1, so live races (priority 0/1) are dequeued first; the
-daemon launches them within the concurrency limits. Re-running the command is idempotent: a race
-whose current slate is already materialized, or that has a queued or running race_job run, is
-skipped (use --force to queue it anyway).
+The backfill is a real Dagster backfill: listed on the UI's Backfills page, cancellable and
+re-executable there. Dagster has no public Python API that creates one, so the command submits
+it through the public GraphQL API of the running webserver (--dagster-url, default
+http://127.0.0.1:3000, which `nascar-pipeline dev` serves); the daemon then queues one race_job
+run per race with dagster/priority=-1, so live races (priority 0/1) are dequeued first, within
+the concurrency limits. The plan (what is skipped) is read from the instance ($DAGSTER_HOME,
+default <NASCAR_PIPELINE_HOME>/dagster), which must be the webserver's.
 
-The code location comes from workspace.yaml when --workspace is given (production: the gRPC
-server), else from the module nascar_pipeline.definitions.
-
-Dagster's own equivalents (no idempotence, no priority unless tagged):
-    dagster job backfill -m nascar_pipeline.definitions -j race_job \
-        --partitions k1,k2 --tags '{"dagster/priority": "-1"}' --noprompt
-    dg launch --job race_job --partition k1
+Re-running the command is idempotent: a race that is fresh (its current slate materialized by
+every selected asset, with the assets' current code versions) or in flight (a queued or running
+race_job run, or an unfinished backfill naming it) is skipped (use --force to submit it anyway).
+See nascar_pipeline/automation/backfills.py.
 """
 
 from __future__ import annotations
 
 import os
-import time
-import uuid
-from dataclasses import dataclass, field
 
 from nascar_pipeline.errors import UserInputError
 
@@ -34,7 +31,11 @@ LOCATION_NAME = "nascar_pipeline"
 
 
 def register(sub) -> None:
-    p = sub.add_parser("backfill", help="queue one race_job run per race (low priority)")
+    from nascar_pipeline.automation.backfills import DEFAULT_DAGSTER_URL
+
+    p = sub.add_parser(
+        "backfill", help="submit one Dagster backfill of race_job (a run per race, low priority)"
+    )
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument(
         "--season",
@@ -44,16 +45,18 @@ def register(sub) -> None:
         help="every race of a season (repeatable)",
     )
     what.add_argument("--races", type=str, metavar="K1,K2,...", help="comma-separated race keys")
+    what.add_argument("--cancel", type=str, metavar="BACKFILL_ID", help="cancel a backfill")
     p.add_argument(
-        "--force", action="store_true", help="queue races even when current or already queued"
+        "--force", action="store_true", help="submit races even when fresh or already in flight"
     )
     p.add_argument("--dry-run", action="store_true", help="print the plan; submit nothing")
     p.add_argument(
-        "--workspace",
-        "-w",
+        "--dagster-url",
         type=str,
-        default=None,
-        help="workspace.yaml to load the code location from",
+        default=DEFAULT_DAGSTER_URL,
+        metavar="URL",
+        help="the Dagster webserver the backfill is submitted to through its GraphQL API "
+        f"(default {DEFAULT_DAGSTER_URL}, as `nascar-pipeline dev` serves it)",
     )
     p.add_argument(
         "--location",
@@ -77,14 +80,6 @@ def register(sub) -> None:
         "default: the file in NASCAR_RACE_RUN_CONFIG, as the sensors use",
     )
     p.set_defaults(func=run)
-
-
-@dataclass
-class BackfillPlan:
-    backfill_id: str
-    submit: dict[str, str] = field(default_factory=dict)  # race_key -> slate hash
-    skipped: dict[str, str] = field(default_factory=dict)  # race_key -> why
-    run_ids: dict[str, str] = field(default_factory=dict)
 
 
 def select_races(races, seasons: list[int] | None, race_keys: str | None):
@@ -117,9 +112,12 @@ def _default_dagster_home() -> None:
     from nascar_pipeline.settings import get_settings
 
     if get_settings().dagster_home is None:
-        from nascar_pipeline.commands.dev import prepare_local_dagster_home
+        from nascar_pipeline.automation.local_instance import (
+            default_local_home,
+            write_local_config,
+        )
 
-        os.environ["DAGSTER_HOME"] = str(prepare_local_dagster_home())
+        os.environ["DAGSTER_HOME"] = str(write_local_config(default_local_home()))
 
 
 def list_source_races():
@@ -132,139 +130,6 @@ def list_source_races():
     resource = definitions.race_source_resource()
     with build_resources({"race_source": resource}) as res:
         return res.race_source.source().list_races()
-
-
-def plan_backfill(instance, races, race_job_asset_keys, force: bool = False) -> BackfillPlan:
-    from nascar_pipeline.automation import state
-    from nascar_pipeline.automation.policies import RACE_JOB_NAME
-
-    plan = BackfillPlan(backfill_id=f"bf-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}")
-    hashes = dict(zip(races["race_key"].astype(str), races["content_hash"].astype(str)))
-    complete = set() if force else state.races_complete(instance, hashes, race_job_asset_keys)
-    in_flight = {} if force else state.in_flight_partitions(instance, RACE_JOB_NAME)
-    for key, h in hashes.items():
-        if key in in_flight:
-            plan.skipped[key] = "queued or running"
-        elif key in complete:
-            plan.skipped[key] = "current slate already materialized"
-        else:
-            plan.submit[key] = h
-    return plan
-
-
-def _create_run(
-    instance,
-    location,
-    repo,
-    job_name: str,
-    run_config: dict,
-    tags: dict,
-    asset_selection,
-    asset_check_selection=None,
-):
-    """A run of the remote job (or of its asset subset, optionally with only some of the asset
-    checks), as `dagster job launch` creates one."""
-    from dagster._core.definitions.selector import JobSubsetSelector
-
-    selector = JobSubsetSelector(
-        location_name=location.name,
-        repository_name=repo.name,
-        job_name=job_name,
-        op_selection=None,
-        asset_selection=asset_selection,
-        asset_check_selection=asset_check_selection,
-    )
-    remote_job = location.get_job(selector)
-    plan = location.get_execution_plan(
-        remote_job, run_config, step_keys_to_execute=None, known_state=None, instance=instance
-    )
-    snap = plan.execution_plan_snapshot
-    return instance.create_run(
-        job_name=job_name,
-        run_id=None,
-        run_config=run_config,
-        resolved_op_selection=remote_job.resolved_op_selection,
-        step_keys_to_execute=snap.step_keys_to_execute,
-        op_selection=None,
-        status=None,
-        root_run_id=None,
-        parent_run_id=None,
-        tags={**remote_job.tags, **tags},
-        job_snapshot=remote_job.job_snapshot,
-        execution_plan_snapshot=snap,
-        parent_job_snapshot=remote_job.parent_job_snapshot,
-        remote_job_origin=remote_job.get_remote_origin(),
-        job_code_origin=remote_job.get_python_origin(),
-        asset_selection=frozenset(asset_selection) if asset_selection else None,
-        asset_check_selection=(
-            frozenset(asset_check_selection) if asset_check_selection is not None else None
-        ),
-        asset_graph=repo.asset_graph,
-    )
-
-
-def submit_backfill(
-    instance,
-    plan: BackfillPlan,
-    workspace_file: str | None,
-    location_name: str = LOCATION_NAME,
-    asset_selection=None,
-    run_config: dict | None = None,
-    asset_check_selection=None,
-) -> BackfillPlan:
-    """Create and submit one race_job run per planned race through the instance's queue.
-    `asset_check_selection` (check keys; default: every check of the selected assets)."""
-    from dagster._core.workspace.context import WorkspaceProcessContext
-    from dagster._core.workspace.load_target import ModuleTarget, WorkspaceFileTarget
-
-    from nascar_pipeline.assets.partitions import RACES_PARTITIONS_NAME
-    from nascar_pipeline.automation.policies import (
-        PARTITION_TAG,
-        PRIORITY_BACKFILL,
-        RACE_JOB_NAME,
-        TAG_BACKFILL,
-        race_run_tags,
-    )
-
-    if not plan.submit:
-        return plan
-    existing = set(instance.get_dynamic_partitions(RACES_PARTITIONS_NAME))
-    missing = [k for k in plan.submit if k not in existing]
-    if missing:
-        instance.add_dynamic_partitions(RACES_PARTITIONS_NAME, missing)
-    target = (
-        WorkspaceFileTarget(paths=[workspace_file])
-        if workspace_file
-        else ModuleTarget(
-            module_name="nascar_pipeline.definitions",
-            attribute=None,
-            working_directory=None,
-            location_name=location_name,
-        )
-    )
-    with WorkspaceProcessContext(instance, target) as process_ctx:
-        workspace = process_ctx.create_request_context()
-        location = workspace.get_code_location(location_name)
-        repo = next(iter(location.get_repositories().values()))
-        for key, h in plan.submit.items():
-            tags = {
-                PARTITION_TAG: key,
-                TAG_BACKFILL: plan.backfill_id,
-                **race_run_tags(key, h, "backfill", PRIORITY_BACKFILL),
-            }
-            run = _create_run(
-                instance,
-                location,
-                repo,
-                RACE_JOB_NAME,
-                run_config or {},
-                tags,
-                asset_selection,
-                asset_check_selection,
-            )
-            instance.submit_run(run.run_id, workspace)
-            plan.run_ids[key] = run.run_id
-    return plan
 
 
 def _read_run_config(path: str | None) -> dict:
@@ -284,41 +149,71 @@ def _read_run_config(path: str | None) -> dict:
     return data
 
 
-def run(args) -> int:
-    from dagster import DagsterInstance
-    from dagster._core.run_coordinator import QueuedRunCoordinator
+def _selection(args, asset_keys):
+    """(--select's asset keys or None, the asset keys freshness is judged on)."""
+    if not args.select:
+        return None, asset_keys
+    from dagster import AssetKey
 
-    from nascar_pipeline.automation.policies import RACE_JOB_NAME
+    names = [n.strip() for n in args.select.split(",") if n.strip()]
+    unknown = [n for n in names if AssetKey(n) not in asset_keys]
+    if unknown:
+        raise UserInputError(
+            f"--select: not race_job assets: {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(k.path[-1] for k in asset_keys))})"
+        )
+    chosen = {AssetKey(n) for n in names}
+    return chosen, chosen
+
+
+def _cancel(args) -> int:
+    from nascar_pipeline.automation.backfills import BackfillError, DagsterWebserver
+
+    try:
+        DagsterWebserver(args.dagster_url).cancel_backfill(args.cancel)
+    except BackfillError as exc:
+        raise UserInputError(str(exc)) from None
+    print(f"backfill {args.cancel}: canceling (its queued runs are canceled, running ones end)")
+    return 0
+
+
+def run(args) -> int:
+    if args.cancel:
+        return _cancel(args)
+
+    from dagster import DagsterInstance
+
+    from nascar_pipeline.assets.partitions import RACES_PARTITIONS_NAME
+    from nascar_pipeline.automation.backfills import (
+        BackfillError,
+        DagsterWebserver,
+        plan_backfill,
+        submit_race_backfill,
+    )
+    from nascar_pipeline.automation.policies import (
+        PRIORITY_BACKFILL,
+        PRIORITY_TAG,
+        RACE_JOB_NAME,
+        TAG_TRIGGER,
+        race_run_config,
+    )
     from nascar_pipeline.automation.pools import apply_pool_limits
     from nascar_pipeline.automation.state import job_asset_keys
     from nascar_pipeline.definitions import defs
     from nascar_pipeline.settings import get_settings
+    from nascar_pipeline.storage.layout import layout_from_env
 
-    if args.workspace and not os.path.isfile(args.workspace):
-        raise UserInputError(f"file {args.workspace}: workspace file not found")
     _default_dagster_home()
     races = select_races(list_source_races(), args.season, args.races)
     with DagsterInstance.get() as instance:
-        if not isinstance(instance.run_coordinator, QueuedRunCoordinator):
+        if type(instance.run_coordinator).__name__ != "QueuedRunCoordinator":
             raise UserInputError(
                 f"{get_settings().dagster_home}/dagster.yaml: the instance has no run queue "
                 "(QueuedRunCoordinator); backfills are queued for the daemon to run"
             )
-        asset_keys = job_asset_keys(defs.get_repository_def(), RACE_JOB_NAME)
-        selection = None
-        if args.select:
-            from dagster import AssetKey
-
-            names = [n.strip() for n in args.select.split(",") if n.strip()]
-            unknown = [n for n in names if AssetKey(n) not in asset_keys]
-            if unknown:
-                raise UserInputError(
-                    f"--select: not race_job assets: {', '.join(unknown)} "
-                    f"(known: {', '.join(sorted(k.path[-1] for k in asset_keys))})"
-                )
-            selection = asset_keys = {AssetKey(n) for n in names}
-        from nascar_pipeline.automation.policies import race_run_config
-
+        selection, judged = _selection(
+            args, job_asset_keys(defs.get_repository_def(), RACE_JOB_NAME)
+        )
         run_config = _read_run_config(args.config) if args.config else race_run_config()
         if selection and isinstance(run_config.get("ops"), dict):
             # A subset run takes config only for the ops it runs.
@@ -327,7 +222,15 @@ def run(args) -> int:
                 **run_config,
                 "ops": {k: v for k, v in run_config["ops"].items() if k in names},
             }
-        plan = plan_backfill(instance, races, asset_keys, force=args.force)
+        code_versions = {spec.key: spec.code_version for spec in defs.resolve_all_asset_specs()}
+        plan = plan_backfill(
+            instance,
+            races,
+            judged,
+            force=args.force,
+            code_versions=code_versions,
+            layout=layout_from_env(),
+        )
         for key, why in plan.skipped.items():
             print(f"skip   {key}: {why}")
         if args.dry_run:
@@ -335,12 +238,32 @@ def run(args) -> int:
                 print(f"would queue {key}")
             print(f"dry run: {len(plan.submit)} to queue, {len(plan.skipped)} skipped")
             return 0
+        if not plan.submit:
+            print(f"backfill: 0 race(s) submitted, {len(plan.skipped)} skipped")
+            return 0
         apply_pool_limits(instance)
-        submit_backfill(instance, plan, args.workspace, args.location, selection, run_config)
-        for key, run_id in plan.run_ids.items():
-            print(f"queued {key}: run {run_id}")
-        print(
-            f"backfill {plan.backfill_id}: {len(plan.run_ids)} run(s) queued at priority -1, "
-            f"{len(plan.skipped)} skipped"
+        existing = set(instance.get_dynamic_partitions(RACES_PARTITIONS_NAME))
+        missing = [k for k in plan.submit if k not in existing]
+        if missing:
+            instance.add_dynamic_partitions(RACES_PARTITIONS_NAME, missing)
+    tags = {TAG_TRIGGER: "backfill", PRIORITY_TAG: str(PRIORITY_BACKFILL)}
+    webserver = DagsterWebserver(args.dagster_url)
+    try:
+        submit_race_backfill(
+            webserver,
+            plan,
+            tags,
+            location=args.location,
+            asset_selection=sorted(selection, key=lambda k: k.to_string()) if selection else None,
+            run_config=run_config,
         )
+    except BackfillError as exc:
+        raise UserInputError(str(exc)) from None
+    for key in plan.submit:
+        print(f"queued {key}")
+    print(
+        f"backfill {plan.backfill_id}: {len(plan.submit)} race(s) submitted (one race_job run "
+        f"each, priority {PRIORITY_BACKFILL}), {len(plan.skipped)} skipped"
+    )
+    print(f"  {webserver.url}/runs/b/{plan.backfill_id}   (cancel or re-execute it there)")
     return 0

@@ -51,6 +51,8 @@ from tests.support.daemon_stack import (
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
+BACKFILL_ID_TAG = "dagster/backfill"  # Dagster's tag on every run of a backfill
+
 TIMINGS: dict[str, object] = {}
 # The run config the automation attaches to race runs here (NASCAR_RACE_RUN_CONFIG): the model
 # tests' end-to-end fit settings (tests/test_model_assets.py: their world, seed 3, passes the
@@ -60,7 +62,8 @@ TIMINGS: dict[str, object] = {}
 
 @pytest.fixture(scope="module")
 def stack(postgres_server, tmp_path_factory):
-    s = Stack(postgres_server, tmp_path_factory.mktemp("daemon"))
+    # The webserver too: `nascar-pipeline backfill` submits through its GraphQL API.
+    s = Stack(postgres_server, tmp_path_factory.mktemp("daemon"), webserver=True)
     try:
         yield s
     finally:
@@ -179,9 +182,9 @@ def test_sensor_tick_adds_partitions_and_daemon_completes_run(stack):
 def submit_runs(
     stack, race_keys, assets, run_config, backfill_id: str, checks_of=("race_snapshot",)
 ) -> dict[str, str]:
-    """Queue one race_job run per race through the instance's run queue with the backfill
-    command's own `submit_backfill` (same tags: trigger backfill, priority -1, a backfill id),
-    with an explicit asset-check selection: only the checks of `checks_of`.
+    """Queue one race_job run per race through the instance's run queue
+    (tests/support/daemon_stack.submit_race_runs: the backfill tags, trigger backfill, priority
+    -1, a backfill id), with an explicit asset-check selection: only the checks of `checks_of`.
 
     The tests fit the model with small MCMC settings (seconds, not minutes) that cannot pass the
     model's convergence gate (R-hat <= 1.01, bulk ESS >= 400: about 4 x 500 draws here, over a
@@ -189,8 +192,8 @@ def submit_runs(
     so these runs leave race_model_fit's check out and keep race_snapshot's."""
     from dagster import AssetKey
 
-    from nascar_pipeline.commands.backfill import BackfillPlan, submit_backfill
     from nascar_pipeline.definitions import defs
+    from tests.support.daemon_stack import submit_race_runs
 
     asset_keys = frozenset(AssetKey(a) for a in assets)
     graph = defs.get_repository_def().asset_graph
@@ -198,18 +201,15 @@ def submit_runs(
         k for k in graph.asset_check_keys if k.asset_key.path[-1] in set(checks_of)
     )
     races = stack.races().set_index("race_key")
-    plan = BackfillPlan(
-        backfill_id=backfill_id, submit={k: str(races.loc[k, "content_hash"]) for k in race_keys}
-    )
-    submit_backfill(
+    return submit_race_runs(
         stack.instance,
-        plan,
+        {k: str(races.loc[k, "content_hash"]) for k in race_keys},
         str(REPO / "workspace.yaml"),
+        backfill_tag=backfill_id,
         asset_selection=asset_keys,
         run_config=run_config,
         asset_check_selection=check_keys,
     )
-    return dict(plan.run_ids)
 
 
 def _wait_groups_success(stack, run_ids, timeout) -> None:
@@ -267,8 +267,6 @@ def test_backfill_idempotent_and_postgres_restart_loses_no_run(stack):
     retried. Without that storage, such a restart loop lost most runs to STEP_FAILUREs that
     run retries skip (the event write of a step, or a partition query inside a step, hit the
     dropped connection)."""
-    from nascar_pipeline.automation.policies import TAG_BACKFILL
-
     races = stack.races()
     hist = races[races["has_results"]]["race_key"].tolist()
     keys = hist[1:4]  # [0] has no history
@@ -276,8 +274,14 @@ def test_backfill_idempotent_and_postgres_restart_loses_no_run(stack):
     assert _queued(out) == 3, out
     bf = re.search(r"backfill (\S+):", out).group(1)
     again = stack.backfill("--races", ",".join(keys), *SUBSET)
-    assert "0 run(s) queued" in again and again.count("skip ") == 3, again
-    runs = stack.runs(tags={TAG_BACKFILL: bf})
+    assert "0 race(s) submitted" in again and again.count("skip ") == 3, again
+    # The daemon's backfill loop creates the runs (a native Dagster backfill).
+    runs = wait_for(
+        lambda: (r := stack.runs(tags={BACKFILL_ID_TAG: bf})) and len(r) >= 3 and r,
+        180,
+        1,
+        f"backfill {bf}'s runs",
+    )
     assert len(runs) == 3 and all(r.tags["dagster/priority"] == "-1" for r in runs)
     fit_key = hist[4]
     fit_run = submit_runs(
@@ -325,14 +329,14 @@ def test_backfill_idempotent_and_postgres_restart_loses_no_run(stack):
     retried = [r.run_id for g in run_ids for r in run_group(stack, g) if r.run_id != g]
     TIMINGS["postgres_restart_runs_retried"] = len(retried)
     # No run lost or duplicated: one run group per submitted run, each ended SUCCESS.
-    after = stack.runs(tags={TAG_BACKFILL: bf})
+    after = stack.runs(tags={BACKFILL_ID_TAG: bf})
     assert {r.root_run_id or r.run_id for r in after} == {r.run_id for r in runs}
     for key in keys:
         _assert_race_materialized(stack, key, SUBSET_ASSETS)
     _assert_race_materialized(stack, fit_key, FIT_ASSETS)
     _assert_storage_clean(stack)
     third = stack.backfill("--races", ",".join(keys), *SUBSET)
-    assert "0 run(s) queued" in third and "already materialized" in third, third
+    assert "0 race(s) submitted" in third and "already materialized" in third, third
 
 
 def _descendants(pid: int) -> list[int]:

@@ -1,5 +1,6 @@
 """The backfill and dev commands without a daemon: the embedded default instance, the plan,
-idempotence bookkeeping and user errors."""
+idempotence bookkeeping and user errors. (Submitting and cancelling a native backfill through
+the webserver and the daemon: tests/automation/test_native_backfill.py.)"""
 
 from __future__ import annotations
 
@@ -71,8 +72,9 @@ def test_backfill_plan_skips_current_and_in_flight(embedded, monkeypatch):
     from dagster import AssetMaterialization, DagsterRunStatus, instance_for_test
     from dagster._core.test_utils import create_run_for_test
 
+    from nascar_pipeline.automation.backfills import plan_backfill
     from nascar_pipeline.automation.state import SNAPSHOT_KEY
-    from nascar_pipeline.commands.backfill import plan_backfill, select_races
+    from nascar_pipeline.commands.backfill import select_races
     from nascar_pipeline.sources.embedded import EmbeddedWorldSource
 
     races = EmbeddedWorldSource(embedded / "world").list_races()
@@ -100,3 +102,52 @@ def test_backfill_plan_skips_current_and_in_flight(embedded, monkeypatch):
             keys[1]: "queued or running",
         }
         assert list(plan_backfill(instance, chosen, {SNAPSHOT_KEY}, force=True).submit) == keys
+
+
+def test_fresh_race_written_by_older_code_is_submitted(embedded):
+    """A race whose slate is materialized is fresh only if each asset's stored file (its
+    manifest) was written by the asset's current code version."""
+    from types import SimpleNamespace
+
+    from dagster import AssetMaterialization, instance_for_test
+
+    from nascar_pipeline.automation.backfills import plan_backfill
+    from nascar_pipeline.automation.state import SNAPSHOT_KEY
+    from nascar_pipeline.commands.backfill import select_races
+    from nascar_pipeline.sources.embedded import EmbeddedWorldSource
+
+    races = EmbeddedWorldSource(embedded / "world").list_races()
+    keys = races["race_key"].tolist()[1:3]
+    chosen = select_races(races, None, ",".join(keys))
+    h = dict(zip(races["race_key"], races["content_hash"]))
+    manifests = {
+        keys[0]: {"race_snapshot": SimpleNamespace(code_version="v2")},
+        keys[1]: {"race_snapshot": SimpleNamespace(code_version="v1")},
+    }
+    layout = SimpleNamespace(read_manifest=lambda race: manifests.get(race, {}))
+    with instance_for_test() as instance:
+        for k in keys:
+            instance.report_runless_asset_event(
+                AssetMaterialization(
+                    asset_key=SNAPSHOT_KEY, partition=k, tags={"dagster/data_version": h[k]}
+                )
+            )
+        plan = plan_backfill(
+            instance, chosen, {SNAPSHOT_KEY}, code_versions={SNAPSHOT_KEY: "v2"}, layout=layout
+        )
+        assert list(plan.submit) == [keys[1]]
+        assert plan.skipped == {keys[0]: "current slate already materialized"}
+
+
+def test_backfill_without_webserver_says_where_it_submits(embedded, capsys):
+    from tests.support.services.postgres import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    from nascar_pipeline.sources.embedded import EmbeddedWorldSource
+
+    races = ["--races", EmbeddedWorldSource(embedded / "world").list_races()["race_key"].iloc[2]]
+    assert main(["backfill", *races, "--dagster-url", url]) == 2
+    err = capsys.readouterr().err
+    assert f"no Dagster webserver at {url}" in err and "GraphQL" in err
+    assert main(["backfill", "--cancel", "abc", "--dagster-url", url]) == 2
+    assert f"no Dagster webserver at {url}" in capsys.readouterr().err

@@ -70,7 +70,7 @@ def wait_for(predicate, timeout: float, interval: float = 1.0, what: str = "cond
 class Stack:
     """Postgres + gRPC code server + daemon, with a DagsterInstance in the test process."""
 
-    def __init__(self, pg, base: Path, run_config: dict | None = None):
+    def __init__(self, pg, base: Path, run_config: dict | None = None, *, webserver: bool = False):
         from nascar_pipeline.commands.dev import start_stack
 
         self.pg = pg
@@ -113,16 +113,22 @@ class Stack:
         self.instance = DagsterInstance.get()
         apply_pool_limits(self.instance)
         self.logs = base / "logs"
+        # The webserver (for the backfill command, which submits through its GraphQL API).
+        self.url = None
+        web_port = free_port() if webserver else 0
         self.procs = start_stack(
             self.env,
             REPO / "workspace.yaml",
             "127.0.0.1",
-            0,
+            web_port,
             self.grpc_port,
             None,
             self.logs,
-            webserver=False,
+            webserver=webserver,
         )
+        if webserver:
+            self.url = f"http://127.0.0.1:{web_port}"
+            wait_for(self._webserver_up, 180, 1, "the Dagster webserver")
 
     def _seed(self) -> None:
         from nascar_pipeline.sources.demo_world import generate_world
@@ -130,6 +136,15 @@ class Stack:
 
         # seed 3: the model tests' world, whose fit passes the convergence gate
         write_world(generate_world(seed=3, seasons=1), self.world)
+
+    def _webserver_up(self) -> bool:
+        import urllib.request
+
+        try:
+            urllib.request.urlopen(f"{self.url}/server_info", timeout=2)
+            return True
+        except OSError:
+            return False
 
     def races(self):
         from nascar_pipeline.sources.embedded import EmbeddedWorldSource
@@ -163,12 +178,14 @@ class Stack:
         return [r.dagster_run for r in self.instance.get_run_records(RunsFilter(**filter_kwargs))]
 
     def backfill(self, *args: str) -> str:
+        """`nascar-pipeline backfill ARGS` against this stack's webserver (Stack(webserver=True))."""
+        assert self.url, "the backfill command submits through the webserver: Stack(webserver=True)"
         cmd = [
             str(Path(sys.executable).with_name("nascar-pipeline")),
             "backfill",
             *args,
-            "-w",
-            str(REPO / "workspace.yaml"),
+            "--dagster-url",
+            self.url,
         ]
         out = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, f"{out.stdout}\n{out.stderr}"
@@ -231,3 +248,92 @@ def step_spans(stack, run_id) -> dict[str, tuple[float, float | None]]:
         elif t in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
             spans.setdefault(e.step_key, [None, None])[1] = e.timestamp
     return {k: (a, b) for k, (a, b) in spans.items() if a is not None}
+
+
+def submit_race_runs(
+    instance,
+    race_hashes: dict[str, str],
+    workspace_file: str,
+    *,
+    backfill_tag: str,
+    asset_selection=None,
+    run_config: dict | None = None,
+    asset_check_selection=None,
+    location_name: str = "nascar_pipeline",
+) -> dict[str, str]:
+    """Queue one race_job run per race (race_key -> slate hash) through the instance's run
+    queue, as `dagster job launch` creates runs, with the backfill tags (trigger backfill,
+    priority -1, nascar/backfill=backfill_tag) and an explicit asset(-check) selection.
+    Returns race_key -> run id. (What `nascar-pipeline backfill` did before it submitted native
+    backfills; tests use it to start runs with a check selection a backfill cannot express.)"""
+    from dagster._core.definitions.selector import JobSubsetSelector
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster._core.workspace.load_target import WorkspaceFileTarget
+
+    from nascar_pipeline.assets.partitions import RACES_PARTITIONS_NAME
+    from nascar_pipeline.automation.policies import (
+        PARTITION_TAG,
+        PRIORITY_BACKFILL,
+        RACE_JOB_NAME,
+        TAG_BACKFILL,
+        race_run_tags,
+    )
+
+    existing = set(instance.get_dynamic_partitions(RACES_PARTITIONS_NAME))
+    missing = [k for k in race_hashes if k not in existing]
+    if missing:
+        instance.add_dynamic_partitions(RACES_PARTITIONS_NAME, missing)
+    run_ids: dict[str, str] = {}
+    target = WorkspaceFileTarget(paths=[workspace_file])
+    with WorkspaceProcessContext(instance, target) as process_ctx:
+        workspace = process_ctx.create_request_context()
+        location = workspace.get_code_location(location_name)
+        repo = next(iter(location.get_repositories().values()))
+        remote_job = location.get_job(
+            JobSubsetSelector(
+                location_name=location.name,
+                repository_name=repo.name,
+                job_name=RACE_JOB_NAME,
+                op_selection=None,
+                asset_selection=asset_selection,
+                asset_check_selection=asset_check_selection,
+            )
+        )
+        snap = location.get_execution_plan(
+            remote_job,
+            run_config or {},
+            step_keys_to_execute=None,
+            known_state=None,
+            instance=instance,
+        ).execution_plan_snapshot
+        for key, h in race_hashes.items():
+            tags = {
+                PARTITION_TAG: key,
+                TAG_BACKFILL: backfill_tag,
+                **race_run_tags(key, h, "backfill", PRIORITY_BACKFILL),
+            }
+            run = instance.create_run(
+                job_name=RACE_JOB_NAME,
+                run_id=None,
+                run_config=run_config or {},
+                resolved_op_selection=remote_job.resolved_op_selection,
+                step_keys_to_execute=snap.step_keys_to_execute,
+                op_selection=None,
+                status=None,
+                root_run_id=None,
+                parent_run_id=None,
+                tags={**remote_job.tags, **tags},
+                job_snapshot=remote_job.job_snapshot,
+                execution_plan_snapshot=snap,
+                parent_job_snapshot=remote_job.parent_job_snapshot,
+                remote_job_origin=remote_job.get_remote_origin(),
+                job_code_origin=remote_job.get_python_origin(),
+                asset_selection=frozenset(asset_selection) if asset_selection else None,
+                asset_check_selection=(
+                    frozenset(asset_check_selection) if asset_check_selection is not None else None
+                ),
+                asset_graph=repo.asset_graph,
+            )
+            instance.submit_run(run.run_id, workspace)
+            run_ids[key] = run.run_id
+    return run_ids
