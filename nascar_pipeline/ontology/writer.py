@@ -225,14 +225,21 @@ _ENTRY_PROPS = [
     "fd_salary",
     "fd_id",
 ]
-# `row.props` holds only the non-null fields: `SET e += props` never erases (= coalesce).
-_Q_ENTRIES = """
+
+
+def _q_driver_race(relationship: str) -> str:
+    """MERGE a (Driver)-[relationship]->(Race) per row and set its properties. `row.props` holds
+    only the non-null fields: `SET rel += props` never erases (= coalesce)."""
+    return f"""
 UNWIND $rows AS row
-MATCH (d:Driver {driver_id: row.driver_id})
-MATCH (r:Race {race_key: row.race_key})
-MERGE (d)-[e:ENTERED]->(r)
-SET e += row.props
+MATCH (d:Driver {{driver_id: row.driver_id}})
+MATCH (r:Race {{race_key: row.race_key}})
+MERGE (d)-[rel:{relationship}]->(r)
+SET rel += row.props
 """
+
+
+_Q_ENTRIES = _q_driver_race("ENTERED")
 
 _Q_TEAMS = """
 UNWIND $rows AS row
@@ -247,13 +254,7 @@ MATCH (t:Team {name: row.team})
 MERGE (d)-[:DROVE_FOR {season: row.season}]->(t)
 """
 
-_Q_RESULTS = """
-UNWIND $rows AS row
-MATCH (d:Driver {driver_id: row.driver_id})
-MATCH (r:Race {race_key: row.race_key})
-MERGE (d)-[f:FINISHED]->(r)
-SET f += row.props
-"""
+_Q_RESULTS = _q_driver_race("FINISHED")
 _RESULT_PROPS = {
     "finish_position": "position",
     "laps_completed": "laps_completed",
