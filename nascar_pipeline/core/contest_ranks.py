@@ -44,7 +44,10 @@ def integer_points(points) -> np.ndarray:
     Quantized to 1e-4 points first (exact for any site's scoring), then divided by the greatest
     common divisor of every value: DraftKings points (multiples of 0.05) become units of 0.05. Sums of
     these integers rank and tie exactly as sums of the 1e-4 quantized points did."""
-    q = np.round(np.asarray(points, dtype=np.float64) * QUANT).astype(np.int64)
+    p = np.asarray(points, dtype=np.float64)
+    if not np.all(np.isfinite(p)):
+        raise ValueError("points must be finite to rank lineups")
+    q = np.round(p * QUANT).astype(np.int64)
     g = int(np.gcd.reduce(np.abs(q).ravel())) if q.size else 0
     return q // g if g > 1 else q
 

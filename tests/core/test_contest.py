@@ -212,3 +212,27 @@ def test_streamed_without_a_field():
     np.testing.assert_array_equal(res.better, better)
     np.testing.assert_array_equal(res.tied, tied)
     np.testing.assert_array_equal(res.payout, payout)
+
+
+def test_streamed_exact_at_the_top_of_the_float32_range(monkeypatch):
+    # whole 1e-4 points spread so wide that a scenario needs about 1e6 histogram bins: chunks are
+    # capped so that the product's values stay below 2**24, where float32 is still exact
+    chunks = _count_calls(monkeypatch, "_hist_chunk")
+    rng = np.random.default_rng(10)
+    _, ours, field = _tied_world(0.05, rng)
+    pts = rng.integers(-60_000, 190_000, size=(40, 12)) / 10_000.0
+    pts[:, 3] = pts[:, 5]
+    table = default_gpp_payouts(len(field) + len(ours), 5.0)
+    better, tied, payout = _reference_contest(pts, ours, field, table)
+    res = simulate_contest(pts, ours, field, table, workers=2)
+    np.testing.assert_array_equal(res.better, better)
+    np.testing.assert_array_equal(res.tied, tied)
+    np.testing.assert_array_equal(res.payout, payout)
+    assert len(chunks) >= 4  # several chunks: about 9 scenarios fill the exact float32 range
+
+
+def test_points_must_be_finite():
+    pts, ours, field = _tied_world(0.05, np.random.default_rng(11))
+    pts[3, 2] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        simulate_contest(pts, ours, field, default_gpp_payouts(len(field) + len(ours), 5.0))
