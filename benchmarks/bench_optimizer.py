@@ -6,6 +6,17 @@ pydfs-lineup-optimizer pins PuLP==2.4, so it lives in its own venv (created on f
     python3 -m venv .cache/pydfs-venv && .cache/pydfs-venv/bin/pip install pydfs-lineup-optimizer==3.6.1
 
 Run: .venv/bin/python benchmarks/bench_optimizer.py [--slate SUBSTRING] [--n 150] [--max-shared 3]
+
+Steered case (always run first; `--steered-only` skips the pydfs comparison): the same slate
+under a Steering (core/steering.py): one lock, one exclude, two groups (at most 2 of four
+Hendrick drivers, at least 1 of four Toyotas), per-driver min and max exposures, global max
+exposure 0.5, at most 4 shared (--steered-max-shared), salary floor 48,000, 150 lineups.
+Timed: check_feasible (the arithmetic and one exact solve), the exact optimizer (optimize_steered, auto path), and the MCMC
+portfolio's steered stages (mh_sample under the steering; greedy_portfolio under it over the
+sampler's lineups, 3,000 random steered lineups and the field, with the exact set as its
+reserve) against a 5,000-lineup field drawn from the slate's projected ownership on stand-in
+scenarios (normal around the projection; 400 for the sampler, 600 for the selection); every
+lineup is checked with steering_violations.
 """
 
 from __future__ import annotations
@@ -56,6 +67,107 @@ def ensure_venv() -> Path:
     return py
 
 
+STEER_NAMES = {
+    "lock": ["Kyle Larson"],
+    "exclude": ["Bubba Wallace"],
+    "hendrick": ["Kyle Larson", "William Byron", "Chase Elliott", "Alex Bowman"],
+    "toyota": ["Denny Hamlin", "Christopher Bell", "Tyler Reddick", "Ty Gibbs"],
+    "max": {"Denny Hamlin": 0.3},
+    "min": {"Ty Gibbs": 0.3, "Chase Briscoe": 0.2},
+}
+
+
+def steered_case(g: pd.DataFrame, n: int, max_shared: int) -> None:
+    """The steered build on a real slate (driver ids: the slate's row numbers)."""
+    from nascar_pipeline.core.contest import default_gpp_payouts, generate_field
+    from nascar_pipeline.core.optimize import optimize_steered
+    from nascar_pipeline.core.portfolio import (
+        FieldObjective,
+        greedy_portfolio,
+        mh_sample,
+        random_steered_lineups,
+    )
+    from nascar_pipeline.core.steering import Steering, check_feasible, steering_violations
+
+    slate = pd.DataFrame(
+        {"driver_id": np.arange(len(g)), "driver_name": g.name, "salary": g.salary}
+    )
+    pos = {nm: i for i, nm in enumerate(g.name)}
+
+    def ids(names):
+        return [pos[x] for x in names if x in pos]
+
+    steering = Steering(
+        n_lineups=n,
+        lock=ids(STEER_NAMES["lock"]),
+        exclude=ids(STEER_NAMES["exclude"]),
+        exposures=[{"driver": pos[k], "max": v} for k, v in STEER_NAMES["max"].items() if k in pos]
+        + [{"driver": pos[k], "min": v} for k, v in STEER_NAMES["min"].items() if k in pos],
+        groups=[
+            {"name": "Hendrick", "drivers": ids(STEER_NAMES["hendrick"]), "at_most": 2},
+            {"name": "Toyota", "drivers": ids(STEER_NAMES["toyota"]), "at_least": 1},
+        ],
+        global_max_exposure=0.5,
+        max_shared=max_shared,
+        salary_floor=48_000,
+    )
+    sal = g.salary.to_numpy()
+    proj = g.proj_points.to_numpy(dtype=float)
+    sal_of = dict(enumerate(sal.tolist()))
+    t0 = time.perf_counter()
+    arrays = check_feasible(steering, slate)
+    t_check = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    exact = optimize_steered(proj, arrays)
+    t_exact = time.perf_counter() - t0
+    assert steering_violations(exact.lineups, steering, sal_of) == []
+
+    rng = np.random.default_rng(0)
+    S, F = 1000, 5000
+    pts = proj[None, :] + rng.normal(0, 1, (S, len(g))) * (0.5 * proj + 4)
+    own = g.proj_own.fillna(0).to_numpy(float)
+    field = generate_field(own, sal, 6, 50_000, F, min_salary=46_000, rng=rng)
+    table = default_gpp_payouts(F + n, 20.0)
+    obj_mh = FieldObjective.build(pts[:400], field, table, n_ours=n, prize_cap=2000.0)
+    obj_sel = FieldObjective.build(pts[400:], field, table, n_ours=n, prize_cap=2000.0)
+    t0 = time.perf_counter()
+    mh = mh_sample(
+        lambda L: obj_mh.value(L) / 20.0,
+        sal,
+        6,
+        50_000,
+        n_chains=6,
+        n_temps=4,
+        steps=600,
+        init=exact.lineups[:6],
+        rng=rng,
+        steering=arrays,
+    )
+    t_mh = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    spread = random_steered_lineups(3000, arrays, rng)  # diverse lineups that keep the steering
+    cands = np.vstack([mh.lineups, spread, np.unique(field, axis=0)[:3000]])
+    port = greedy_portfolio(obj_sel, cands, n, steering=arrays, reserve=exact.lineups)
+    t_greedy = time.perf_counter() - t0
+    assert steering_violations(port.lineups, steering, sal_of) == []
+    counts = np.bincount(port.lineups.ravel(), minlength=len(g)) / max(len(port.lineups), 1)
+    print(
+        f"steered: lock {len(steering.lock)}, exclude {len(steering.exclude)}, groups 2, "
+        f"{len(steering.exposures)} per-driver exposures, global max 0.5, <= {max_shared} shared, "
+        f"floor 48000, {n} lineups"
+    )
+    print(f"{'stage':34s} {'lineups':>7s} {'seconds':>8s}")
+    print(f"{'check_feasible (arith + 1 solve)':34s} {'':>7s} {t_check:8.3f}")
+    print(f"{'optimize_steered (exact, auto)':34s} {len(exact.lineups):7d} {t_exact:8.3f}")
+    print(f"{'mh_sample (6x4 chains, 600 steps)':34s} {len(mh.lineups):7d} {t_mh:8.3f}")
+    print(f"{'greedy_portfolio (+3000 spread)':34s} {len(port.lineups):7d} {t_greedy:8.3f}")
+    print(
+        f"every lineup passes steering_violations; max exposure held {counts.max():.2f}"
+        + (f"; shortfall: {port.shortfall_reason}" if port.shortfall_reason else "")
+        + (f"; exact shortfall: {exact.shortfall_reason}" if exact.shortfall_reason else "")
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--slate", default="brickyard", help="substring of the slate name")
@@ -66,10 +178,21 @@ def main() -> int:
         action="store_true",
         help="also time our HiGHS MILP path (slow: the overlap rows make it hard)",
     )
+    ap.add_argument("--steered-only", action="store_true", help="skip the pydfs comparison")
+    ap.add_argument(
+        "--steered-max-shared",
+        type=int,
+        default=4,
+        help="max_shared of the steered case (with a lock, 3 leaves ~144 exact lineups)",
+    )
     args = ap.parse_args()
     df = pd.read_csv(DATA / "draftkings" / "slates_2026.csv")
     slate = next(s for s in df.slate.unique() if args.slate in s)
     g = df[df.slate == slate].reset_index(drop=True)
+    print(f"slate {slate}: {len(g)} drivers")
+    steered_case(g, args.n, args.steered_max_shared)
+    if args.steered_only:
+        return 0
     sal = g.salary.to_numpy()
     proj = g.proj_points.to_numpy(dtype=float)
     print(

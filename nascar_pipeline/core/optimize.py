@@ -84,6 +84,18 @@ def _groups(groups, roster_size: int) -> list[tuple[np.ndarray, int, int, str]]:
     return out
 
 
+def _behind_pace(min_counts, counts, done: int, k: int, forced, roster_size: int):
+    """Drivers owed a min exposure who would fall behind an even pace with the next pick
+    (fewer than floor(min_count * (done + 1) / k) lineups), joined to `forced`; None when there
+    are none or too many for one lineup. The pace is tried first and dropped for a pick that
+    cannot keep it, so owed drivers are spread over the build instead of crowding its end."""
+    behind = np.flatnonzero(counts < (min_counts * (done + 1)) // max(k, 1))
+    if behind.size == 0:
+        return None
+    both = np.union1d(forced, behind)
+    return both if both.size <= roster_size else None
+
+
 def _reserve_rule(min_counts, counts, left: int, roster_size: int):
     """The next pick's share of the min exposures still owed, with `left` lineups to pick:
     (forced drivers, owed drivers, need) or a reason string when they can no longer be met.
@@ -165,7 +177,7 @@ def optimize_lineups(
 
 
 def optimize_steered(
-    objective, steering, *, method: str = "auto", k: int | None = None, max_rebuilds: int = 4
+    objective, steering, *, method: str = "auto", k: int | None = None, max_rebuilds: int = 6
 ) -> OptimizeResult:
     """optimize_lineups under a SteeringArrays (core/steering.py: check_feasible's result):
     locks, excludes, groups, salary floor, per-driver min / max exposure, max_shared; k defaults
@@ -209,7 +221,9 @@ def optimize_steered(
             best = res
         if reached <= len(best.lineups):
             break  # a rebuild for what was reached cannot beat what is held
-        n = reached  # rebuild for the count reached: exposures as shares of what is returned
+        # rebuild for what was reached (the exposures are shares of what is returned), then
+        # leave as much room again each time that falls short
+        n = reached if n == k else max(len(best.lineups) + 1, reached - (n - reached))
     if best is None:
         R = steering.roster_size
         best = OptimizeResult(
@@ -376,23 +390,16 @@ def _optimize_enumerate(
             reason = "no further lineup keeps every constraint"
             break
         p += int(nxt[0])
-        if forced.size == 0 and need <= 0:
-            j = p
-        else:  # the pick owes min exposures: the first live lineup that pays them
-            fm, om = mask_of(forced), mask_of(owed)
-            j = -1
-            for q in range(p, masks.size, 65536):
-                m = masks[q : q + 65536]
-                hit = alive[q : q + 65536] & ((m & fm) == fm)
-                if need > 0:
-                    hit &= np.bitwise_count(m & om) >= need
-                h = np.flatnonzero(hit)
-                if h.size:
-                    j = q + int(h[0])
-                    break
-            if j < 0:
-                reason = "no further lineup keeps every constraint and the min exposures"
-                break
+
+        paced = _behind_pace(min_counts, counts, len(chosen), k, forced, R)
+        j = -1
+        if paced is not None:
+            j = _first_paying(masks, alive, p, mask_of(paced), mask_of(owed), need)
+        if j < 0:
+            j = _first_paying(masks, alive, p, mask_of(forced), mask_of(owed), need)
+        if j < 0:
+            reason = "no further lineup keeps every constraint and the min exposures"
+            break
         chosen.append(j)
         alive[j] = False
         m = masks[j]
@@ -424,6 +431,22 @@ def _optimize_enumerate(
         stopped_early=len(chosen) < k,
         shortfall_reason=f"{len(chosen)} of {k} lineups: {reason}" if len(chosen) < k else "",
     )
+
+
+def _first_paying(masks, alive, p: int, forced_mask, owed_mask, need: int) -> int:
+    """The first live lineup from p on holding the forced drivers and at least `need` owed ones
+    (-1: none)."""
+    if forced_mask == 0 and need <= 0:
+        return p
+    for q in range(p, masks.size, 65536):
+        m = masks[q : q + 65536]
+        hit = alive[q : q + 65536] & ((m & forced_mask) == forced_mask)
+        if need > 0:
+            hit &= np.bitwise_count(m & owed_mask) >= need
+        h = np.flatnonzero(hit)
+        if h.size:
+            return q + int(h[0])
+    return -1
 
 
 def _optimize_milp(
@@ -501,25 +524,29 @@ def _optimize_milp(
             reason = rule
             break
         forced, owed, need = rule
-        for d in forced:
-            h.changeColBounds(int(d), 1.0, float(upper[d]))
         cover_row = None
         if need > 0:
             h.addRow(
                 float(need), highspy.kHighsInf, owed.size, owed.astype(np.int32), np.ones(owed.size)
             )
             cover_row = h.getNumRow() - 1
-        t0 = time.perf_counter()
-        h.run()
-        times.append(time.perf_counter() - t0)
-        status = h.getModelStatus()
-        x = (
-            np.asarray(h.getSolution().col_value)
-            if status == highspy.HighsModelStatus.kOptimal
-            else None
-        )
-        for d in forced:
-            h.changeColBounds(int(d), float(lower[d]), float(upper[d]))
+
+        def solve(forced_drivers):
+            for d in forced_drivers:
+                h.changeColBounds(int(d), 1.0, float(upper[d]))
+            t0 = time.perf_counter()
+            h.run()
+            times.append(time.perf_counter() - t0)
+            ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+            sol = np.asarray(h.getSolution().col_value) if ok else None
+            for d in forced_drivers:
+                h.changeColBounds(int(d), float(lower[d]), float(upper[d]))
+            return sol
+
+        paced = _behind_pace(min_counts, counts, len(out), k, forced, R)
+        x = solve(paced) if paced is not None else None
+        if x is None:
+            x = solve(forced)
         if cover_row is not None:
             h.deleteRows(1, np.array([cover_row], dtype=np.int32))
         if x is None:

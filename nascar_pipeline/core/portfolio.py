@@ -498,7 +498,8 @@ def greedy_portfolio(
     projection=None,
     taste: float | None = None,
     names=None,
-    max_rebuilds: int = 4,
+    reserve: np.ndarray | None = None,
+    max_rebuilds: int = 6,
 ) -> PortfolioResult:
     """Choose up to n_lineups candidates greedily on the marginal gain of the set's expected payout.
 
@@ -508,11 +509,22 @@ def greedy_portfolio(
     steering: a SteeringArrays (core/steering.py); it supplies the exposures, max_overlap
     (max_shared), the taste and names, and candidates breaking a per-lineup rule are dropped.
     projection: (D,) mean points, needed when taste < 1 (pick score: taste * gain / s_ev +
-    (1 - taste) * projection / s_proj). When the limits stop the greedy at m < n lineups it is
-    rebuilt for m (at most max_rebuilds times, then cut to its longest prefix that keeps every
-    limit), so the exposures hold over the lineups returned; shortfall_reason says why.
+    (1 - taste) * projection / s_proj).
+    reserve: lineups that keep every limit together (e.g. optimize_steered's): they join the
+    candidates and survive the max_candidates cut, and when the greedy gets stuck an exact
+    selection (HiGHS, started from them) chooses the set instead.
+    Owed min exposures are paced (a driver owed ceil(min * n) lineups is pushed in whenever he
+    falls behind floor(min_count * picks / n)), then reserved at the end (see _reserve_rule).
+    When the limits stop the greedy at m < n lineups it is rebuilt for fewer (at most
+    max_rebuilds times; the longest prefix keeping every limit counts too), so the exposures
+    hold over the lineups returned; shortfall_reason says why.
     """
-    C = np.unique(np.sort(np.asarray(candidates, dtype=np.int64), axis=1), axis=0)
+    cand = np.asarray(candidates, dtype=np.int64)
+    res_rows = np.zeros((0, cand.shape[1]), np.int64)
+    if reserve is not None and len(reserve):
+        res_rows = np.unique(np.sort(np.asarray(reserve, dtype=np.int64), axis=1), axis=0)
+        cand = np.vstack([cand, res_rows])
+    C = np.unique(np.sort(cand, axis=1), axis=0)
     R = C.shape[1]
     D = obj.points_q.shape[1]
     if steering is not None:
@@ -551,9 +563,17 @@ def greedy_portfolio(
             return gain
         return taste * gain / s_ev + (1.0 - taste) * proj_c[rows] / s_proj
 
+    def rows_of(L):
+        """Indices into C of the lineups L (those present)."""
+        if len(L) == 0 or C.shape[0] == 0:
+            return np.zeros(0, np.int64)
+        key = {r.tobytes(): i for i, r in enumerate(C)}
+        return np.array([key[r.tobytes()] for r in L if r.tobytes() in key], dtype=np.int64)
+
     if C.shape[0] > max_candidates:  # keep the most promising candidates
         sc0 = score(alone, np.arange(C.shape[0]))
         keep = np.argsort(-sc0, kind="stable")[:max_candidates]
+        keep = np.union1d(keep, rows_of(res_rows))
         owed = np.flatnonzero(lo > 0)
         if owed.size:  # and the best few holding each driver owed a min exposure
             inc_all = incidence(C, D).astype(bool)
@@ -571,12 +591,13 @@ def greedy_portfolio(
             proj_c[keep],
         )
     inc = incidence(C, D).astype(bool)  # (C, D)
+    reserve_idx = rows_of(res_rows)
 
     def who(d):
         return str(names[d]) if names is not None else f"driver index {d}"
 
     def build(n, pool=None):
-        from nascar_pipeline.core.optimize import _reserve_rule
+        from nascar_pipeline.core.optimize import _behind_pace, _reserve_rule
 
         cap = np.floor(hi * n + 1e-9).astype(np.int64)
         need = np.ceil(lo * n - 1e-9).astype(np.int64)
@@ -599,13 +620,16 @@ def greedy_portfolio(
                 break
             forced, owed, k_need = rule
             ok = alive.copy()
-            if forced.size:
-                ok &= inc[:, forced].all(axis=1)
             if k_need > 0:
                 ok &= inc[:, owed].sum(axis=1) >= k_need
-            idx = np.flatnonzero(ok)
+            idx = np.zeros(0, np.int64)
+            paced = _behind_pace(need, counts, len(chosen), n, forced, R)
+            if paced is not None:
+                idx = np.flatnonzero(ok & inc[:, paced].all(axis=1))
             if idx.size == 0:
-                full = np.flatnonzero(counts >= cap)
+                idx = np.flatnonzero(ok & inc[:, forced].all(axis=1) if forced.size else ok)
+            if idx.size == 0:
+                full = np.flatnonzero((counts >= cap) & (cap > 0))
                 if not alive.any():
                     reason = (
                         "every other candidate breaks a limit: "
@@ -661,7 +685,9 @@ def greedy_portfolio(
     for _ in range(max_rebuilds + 1):
         chosen, gains, set_vals, reason = build(n)
         if len(chosen) < n:  # the greedy got stuck: an exact selection over the best candidates
-            sel = _select_exact(inc, score(alone, np.arange(C.shape[0])), n, hi, lo, max_overlap)
+            sel = _select_exact(
+                inc, score(alone, np.arange(C.shape[0])), n, hi, lo, max_overlap, reserve_idx
+            )
             if sel is not None:
                 chosen, gains, set_vals, _ = build(n, pool=sel)
         if len(chosen) == n:
@@ -673,7 +699,10 @@ def greedy_portfolio(
             best = (chosen[:m], gains[:m], set_vals[:m], reason)
         if len(chosen) <= len(best[0]):
             break
-        n = len(chosen)  # rebuild for the count reached: caps as shares of what is returned
+        # rebuild for what was reached (the exposures are shares of what is returned), then
+        # leave as much room again each time that falls short
+        reached = len(chosen)
+        n = reached if n == n_lineups else max(len(best[0]) + 1, reached - (n - reached))
     chosen, gains, set_vals, reason = best
     ch = np.array(chosen, dtype=np.int64)
     short = ""
@@ -695,10 +724,12 @@ def greedy_portfolio(
 EXACT_SELECTION_MAX = 400  # candidates the exact selection chooses among, at most
 
 
-def _select_exact(inc, score, n, hi, lo, max_overlap, time_limit_s: float = 10.0):
+def _select_exact(inc, score, n, hi, lo, max_overlap, start=None, time_limit_s: float = 10.0):
     """n candidates maximizing the sum of their scores under the exposure limits (as shares of
-    n) and the overlap limit: a 0/1 MILP (HiGHS) over the best EXACT_SELECTION_MAX candidates
-    and the best few holding each driver owed a min exposure. None when none is found."""
+    n) and the overlap limit: a 0/1 MILP (HiGHS) over the best EXACT_SELECTION_MAX candidates,
+    the best few holding each driver owed a min exposure and the `start` candidates (a set
+    known to keep the limits: the solver starts from it when it has n lineups). None when none
+    is found."""
     import highspy
 
     Cn, D = inc.shape
@@ -706,7 +737,8 @@ def _select_exact(inc, score, n, hi, lo, max_overlap, time_limit_s: float = 10.0
     need = np.ceil(lo * n - 1e-9)
     usable = ~inc[:, cap <= 0].any(axis=1)
     order = np.flatnonzero(usable)[np.argsort(-score[usable], kind="stable")]
-    pick = [order[:EXACT_SELECTION_MAX]]
+    start = np.zeros(0, np.int64) if start is None else np.asarray(start, np.int64)
+    pick = [order[:EXACT_SELECTION_MAX], start[usable[start]]]
     for d in np.flatnonzero(need > 0):
         pick.append(order[inc[order, d]][:20])
     idx = np.unique(np.concatenate(pick))
@@ -735,6 +767,11 @@ def _select_exact(inc, score, n, hi, lo, max_overlap, time_limit_s: float = 10.0
     ii, jj = np.nonzero(np.triu(shared > max_overlap, 1))
     for i, j in zip(ii.tolist(), jj.tolist()):
         h.addRow(-highspy.kHighsInf, 1.0, 2, np.array([i, j], dtype=np.int32), np.ones(2))
+    if start.size == n:
+        x0 = highspy.HighsSolution()
+        x0.col_value = np.isin(idx, start).astype(float).tolist()
+        x0.value_valid = True
+        h.setSolution(x0)
     h.run()
     sol = h.getSolution()
     if not sol.value_valid:
