@@ -198,17 +198,18 @@ def run_case(folder: Path, impl: str, F: int) -> dict:
     table = default_gpp_payouts(F + len(ours), 20.0)
     rss_before = _current_rss()
     reset = _reset_peak_rss()  # so the peak below is the simulation's, not the imports'
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if impl == "before":
         r = simulate_contest_before(pts, ours, field, table)
         better, tied, payout = r["better"], r["tied"], r["payout"]
     else:
         r = simulate_contest(pts, ours, field, table)
         better, tied, payout = r.better, r.tied, r.payout
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = _peak_rss()
     return {
         "wall_s": wall,
+        "cpu_s": cpu,
         "peak_rss": peak,
         "peak_reset": reset,
         "rss_before": rss_before,
@@ -226,7 +227,8 @@ def scale_table(proj, sal, own, ours, rng, quick: bool) -> None:
         f"\nissue 14 item 4: {len(ours)} lineups vs a field over {S} scenarios; "
         f"{usable_cores()} usable cores; each case in its own process. peak RSS: the process's "
         "resident high-water mark (VmHWM) during the simulation, reset just before it; RSS in: "
-        "resident at its start (interpreter, imports, inputs)"
+        "resident at its start (interpreter, imports, inputs); cpu s: CPU time of the process, "
+        "all threads (wall > cpu / cores when others share the machine)"
     )
     with tempfile.TemporaryDirectory(prefix="bench_contest_") as tmp:
         folder = Path(tmp)
@@ -239,7 +241,7 @@ def scale_table(proj, sal, own, ours, rng, quick: bool) -> None:
             gen_s[F] = time.perf_counter() - t0
             np.save(folder / f"field_{F}.npy", field)
         print(
-            f"{'field':>8s} {'distinct':>8s} {'draw s':>7s} {'impl':>9s} {'sim s':>7s} "
+            f"{'field':>8s} {'distinct':>8s} {'draw s':>7s} {'impl':>9s} {'sim s':>7s} {'cpu s':>6s} "
             f"{'peak RSS':>9s} {'RSS in':>8s} {'equal':>6s}"
         )
         for F in fields:
@@ -255,7 +257,7 @@ def scale_table(proj, sal, own, ours, rng, quick: bool) -> None:
             for impl, r in out.items():
                 print(
                     f"{F:8d} {r['distinct_field']:8d} {gen_s[F]:7.2f} {impl:>9s} "
-                    f"{r['wall_s']:7.2f} {r['peak_rss'] / GIB:7.2f}Gi "
+                    f"{r['wall_s']:7.2f} {r['cpu_s']:6.1f} {r['peak_rss'] / GIB:7.2f}Gi "
                     f"{r['rss_before'] / GIB:6.2f}Gi {same:>6s}"
                     + ("" if r["peak_reset"] else "  (peak not reset: includes the imports)")
                 )
