@@ -88,3 +88,58 @@ def test_greedy_portfolio(world):
     assert res.payout.sum(axis=1).mean() == pytest.approx(p.set_value[-1], rel=1e-9)
     # marginal gains add up to the set's value (exact up to candidate-vs-chosen score ties)
     assert np.sum(p.gains) == pytest.approx(p.set_value[-1], rel=1e-3)
+
+
+def _dominant(world):
+    pts = world["pts"][200:].copy()
+    pts[:, 3] += 60.0  # a dominant driver: every good lineup wants him
+    return FieldObjective.build(pts, world["field"], world["table"], n_ours=20)
+
+
+def test_max_exposure_never_exceeded(world):
+    """Regression: 20 asked at max_exposure 0.6 once put a dominant driver in 12 of 19 (63 %)
+    lineups, and every cap was raised to at least one lineup."""
+    obj = _dominant(world)
+    cand = generate_field(
+        np.ones(24),
+        world["sal"],
+        6,
+        50_000,
+        400,
+        min_salary=46_000,
+        rng=np.random.default_rng(5),
+        calibrate_iters=0,
+    )
+    p = greedy_portfolio(obj, cand, 20, max_exposure=0.6)
+    assert len(p.lineups) == 20 and p.shortfall_reason == ""
+    assert np.count_nonzero((p.lineups == 3).any(axis=1)) <= 12
+    # too few candidates for 20 under the overlap limit: fewer lineups, and the cap holds as a
+    # share of the lineups returned
+    q = greedy_portfolio(obj, cand[:40], 20, max_exposure=0.6, max_overlap=2)
+    m = len(q.lineups)
+    assert 0 < m < 20 and q.shortfall_reason.startswith(f"{m} of 20 lineups")
+    assert np.bincount(q.lineups.ravel(), minlength=24).max() <= np.floor(0.6 * m + 1e-9)
+    # one lineup at a 0.6 cap is none (no cap raised to one lineup), and says so
+    one = greedy_portfolio(obj, cand, 1, max_exposure=0.6)
+    assert len(one.lineups) == 0 and one.shortfall_reason.startswith("0 of 1 lineups")
+
+
+def test_min_exposure_reached(world):
+    obj = _dominant(world)
+    cand = generate_field(
+        np.ones(24),
+        world["sal"],
+        6,
+        50_000,
+        400,
+        min_salary=46_000,
+        rng=np.random.default_rng(6),
+        calibrate_iters=0,
+    )
+    worst = int(np.argmin(obj.points_q.mean(axis=0)))
+    mins = np.zeros(24)
+    mins[worst] = 0.3
+    p = greedy_portfolio(obj, cand, 10, max_exposure=0.6, min_exposure=mins)
+    assert len(p.lineups) == 10
+    assert np.count_nonzero((p.lineups == worst).any(axis=1)) >= 3
+    assert np.bincount(p.lineups.ravel(), minlength=24).max() <= 6

@@ -361,6 +361,25 @@ def test_portfolio_never_exceeds_max_exposure(world):
     assert len(p3.lineups) == 0 and "0 of 1 lineups" in p3.shortfall_reason
 
 
+def test_reserve_set_completes_a_stuck_greedy(world):
+    """Under a tight overlap the greedy over near-identical candidates (the best lineups by
+    projection) runs out; the exact set passed as the reserve lets the exact selection return
+    every lineup asked for."""
+    sl = world["sl"]
+    st = Steering(n_lineups=12, max_shared=2, global_max_exposure=0.5)
+    a = check_feasible(st, sl)
+    proj = sl.projection.to_numpy()
+    exact = optimize_steered(proj, a)
+    assert len(exact.lineups) == 12
+    cands = optimize_lineups(proj, world["sal"], 6, CAP, k=150).lineups
+    alone = greedy_portfolio(world["obj"], cands, 12, steering=a, max_rebuilds=0)
+    helped = greedy_portfolio(world["obj"], cands, 12, steering=a, reserve=exact.lineups)
+    assert len(alone.lineups) < 12 and alone.shortfall_reason
+    assert len(helped.lineups) == 12 and helped.shortfall_reason == ""
+    assert violations(sl, helped.lineups, st) == []
+    assert helped.set_value[-1] >= world["obj"].value(exact.lineups).max() - 1e-9
+
+
 def test_taste_zero_is_pure_projection(world):
     sl = world["sl"]
     a = check_feasible(Steering(n_lineups=5, taste=0.0, global_max_exposure=1.0), sl)
