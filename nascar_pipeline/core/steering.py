@@ -175,6 +175,86 @@ def parse_steering(text: str, fmt: str) -> Steering:
     return Steering.model_validate(data)
 
 
+def _flag_error(flag: str, value: str, problem: str) -> UserInputError:
+    return UserInputError(f"{flag} {value!r}: {problem}")
+
+
+def _flag_int(flag: str, value: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise _flag_error(flag, value, f"{text!r} is not a driver id") from None
+
+
+def parse_exposure_flag(value: str) -> dict:
+    """`--exposure DRIVER=MIN:MAX` (either side may be empty: `4023=:0.3`, `4023=0.2:`) as an
+    exposures entry."""
+    flag = "--exposure"
+    if "=" not in value or ":" not in value.split("=", 1)[1]:
+        raise _flag_error(flag, value, "use DRIVER=MIN:MAX, e.g. 4023=0.1:0.5 or 4023=:0.3")
+    driver, rng = value.split("=", 1)
+    lo, hi = rng.split(":", 1)
+    out: dict = {"driver": _flag_int(flag, value, driver.strip())}
+    try:
+        if lo.strip():
+            out["min"] = float(lo)
+        if hi.strip():
+            out["max"] = float(hi)
+    except ValueError:
+        raise _flag_error(flag, value, "MIN and MAX are fractions such as 0.25") from None
+    return out
+
+
+def parse_group_flag(value: str) -> dict:
+    """`--group NAME<=K:IDS`, `NAME>=K:IDS` or `NAME=LO..HI:IDS` (IDS comma-separated driver
+    ids) as a groups entry, e.g. `Hendrick<=2:4023,4024,4025,4026`."""
+    flag = "--group"
+    head, sep, ids = value.rpartition(":")
+    if not sep or not ids.strip():
+        raise _flag_error(flag, value, "use NAME<=K:IDS, NAME>=K:IDS or NAME=LO..HI:IDS")
+    drivers = [_flag_int(flag, value, t.strip()) for t in ids.split(",") if t.strip()]
+    try:
+        if "<=" in head:
+            name, k = head.split("<=", 1)
+            bounds = {"at_most": int(k)}
+        elif ">=" in head:
+            name, k = head.split(">=", 1)
+            bounds = {"at_least": int(k)}
+        elif "=" in head and ".." in head:
+            name, rng = head.split("=", 1)
+            lo, hi = rng.split("..", 1)
+            bounds = {"at_least": int(lo), "at_most": int(hi)}
+        else:
+            raise ValueError
+    except ValueError:
+        raise _flag_error(flag, value, "use NAME<=K:IDS, NAME>=K:IDS or NAME=LO..HI:IDS") from None
+    return {"name": name.strip(), "drivers": drivers, **bounds}
+
+
+def steering_from_flags(
+    base: Steering | None = None,
+    *,
+    lock: Sequence[int] = (),
+    exclude: Sequence[int] = (),
+    exposure: Sequence[str] = (),
+    group: Sequence[str] = (),
+    **fields,
+) -> Steering:
+    """A Steering from CLI flags over a base (a file's, or the defaults): lock, exclude, exposure
+    and group flags add to the base's lists (an --exposure for a driver the base has replaces
+    it); the other fields (n_lineups, global_max_exposure, max_shared, salary_floor, taste)
+    replace the base's when given (None: keep)."""
+    data = (base or Steering()).model_dump()
+    data["lock"] = list(dict.fromkeys([*data["lock"], *lock]))
+    data["exclude"] = list(dict.fromkeys([*data["exclude"], *exclude]))
+    flagged = [parse_exposure_flag(v) for v in exposure]
+    mine = {e["driver"] for e in flagged}
+    data["exposures"] = [e for e in data["exposures"] if e["driver"] not in mine] + flagged
+    data["groups"] = data["groups"] + [parse_group_flag(v) for v in group]
+    data.update({k: v for k, v in fields.items() if v is not None})
+    return Steering.model_validate(data)
+
+
 # ----------------------------------------------------------------------------- on a slate
 
 

@@ -23,6 +23,7 @@ from nascar_pipeline.core.steering import (
     frame_violations,
     linear_taste_objective,
     parse_steering,
+    steering_from_flags,
     steering_violations,
 )
 from nascar_pipeline.errors import UserInputError
@@ -73,6 +74,40 @@ def test_model_defaults_and_file_formats():
     )
     assert y == t
     assert y.groups[0].at_most == 2 and y.exposures[0].driver == 1002
+
+
+def test_cli_flags_map_onto_the_model():
+    base = parse_steering("lock: [1001]\nexposures: [{driver: 1002, max: 0.8}]\n", "yaml")
+    s = steering_from_flags(
+        base,
+        lock=[1003],
+        exclude=[1009],
+        exposure=["1002=0.1:0.5", "1004=:0.3"],
+        group=["Hendrick<=2:1001,1003,1005", "Ford>=1:1006,1007", "Toyota=1..2:1008,1010"],
+        n_lineups=40,
+        taste=0.5,
+        salary_floor=None,
+    )
+    assert s.lock == [1001, 1003] and s.exclude == [1009] and s.n_lineups == 40
+    assert {e.driver: (e.min, e.max) for e in s.exposures} == {
+        1002: (0.1, 0.5),
+        1004: (0.0, 0.3),
+    }
+    assert [(g.name, g.at_least, g.at_most) for g in s.groups] == [
+        ("Hendrick", None, 2),
+        ("Ford", 1, None),
+        ("Toyota", 1, 2),
+    ]
+    assert s.taste == 0.5 and s.salary_floor == 0
+    for bad, words in [
+        (dict(exposure=["1002:0.5"]), "--exposure '1002:0.5'"),
+        (dict(exposure=["x=0.1:0.2"]), "'x' is not a driver id"),
+        (dict(group=["Hendrick:1,2"]), "--group 'Hendrick:1,2'"),
+    ]:
+        with pytest.raises(UserInputError, match=words):
+            steering_from_flags(**bad)
+    with pytest.raises(ValidationError, match="taste"):
+        steering_from_flags(taste=2.0)
 
 
 @pytest.mark.parametrize(
