@@ -386,7 +386,8 @@ def resolve_steering(
         )
         for g in steering.groups
     )
-    max_shared = R - 1 if steering.max_shared is None else int(steering.max_shared)
+    # R - 1 already means distinct lineups: a larger max_shared asks nothing more
+    max_shared = R - 1 if steering.max_shared is None else min(int(steering.max_shared), R - 1)
     n = steering.n_lineups
     banned = np.union1d(excl, np.flatnonzero(np.floor(hi * n + _EPS) <= 0)).astype(np.int64)
     return SteeringArrays(
