@@ -1,9 +1,10 @@
 """Errors the user can fix: they name the file, the row or field, and the problem."""
 
-
-class UserInputError(ValueError):
-    """Bad input from a user or an input file. The CLI prints it and exits 2."""
+from nascar_pipeline.core.errors import UserInputError
 
 
 class SettingsError(UserInputError):
     """An environment variable has a value the pipeline cannot use; the message names it."""
+
+
+__all__ = ["SettingsError", "UserInputError"]
