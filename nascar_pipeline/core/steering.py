@@ -32,7 +32,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from nascar_pipeline.core import rules
-from nascar_pipeline.errors import UserInputError
+from nascar_pipeline.core.errors import UserInputError
 
 _EPS = 1e-9
 
