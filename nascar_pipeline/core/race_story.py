@@ -1,6 +1,6 @@
 """The race's generative story: how latent performance becomes a finishing order, DNFs, laps led
 and fastest laps. One definition shared by the model's likelihood (core/model/model.py), the
-scenario simulator (core/simulate.py) and the demo world's generator (sources/demo_world.py).
+scenario simulator (core/simulate.py) and the demo world (sources/demo_world/race.py).
 
     perf    = scale * ability + start_effect * start                      `performance`
     DNF     ~ Bernoulli(sigmoid(dnf_base + dnf_start * start + dnf_ability * ability))
