@@ -6,15 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from nascar_pipeline.core.race_story import (
-    concentration,
-    dnf_logit,
-    draw_dnf,
-    finish_positions,
-    lap_share_log_concentration,
-    order_utility,
-    performance,
-)
+from nascar_pipeline.core import race_story as story
 from nascar_pipeline.core.tables import TRACK_TYPES
 
 
@@ -31,14 +23,16 @@ def synthetic_history(n_drivers=20, n_races=40, seed=0, laps=200):
         start = rng.permutation(n_drivers) + 1
         s = (start - 1) / 39.0 - 0.5
         ability = skill + track[:, tt]
-        perf = performance(ability, 1.0, start_effect, s)
-        dnf = draw_dnf(dnf_logit(-2.2, 0.0, s, -0.3, ability), rng.random(n_drivers))
-        finish = finish_positions(order_utility(perf, dnf, -3.0), rng.gumbel(size=n_drivers))
+        perf = story.performance(ability, 1.0, start_effect, s)
+        dnf = story.draw_dnf(story.dnf_logit(-2.2, 0.0, s, -0.3, ability), rng.random(n_drivers))
+        finish = story.finish_positions(
+            story.order_utility(perf, dnf, -3.0), rng.gumbel(size=n_drivers)
+        )
         frac = np.where(dnf, rng.uniform(0.05, 0.95, n_drivers), 1.0)
         lc = np.where(dnf, np.floor(frac * laps), laps).astype(int)
-        a_led = concentration(lap_share_log_concentration(-2.5, 2.0, perf, frac))
+        a_led = story.concentration(story.lap_share_log_concentration(-2.5, 2.0, perf, frac))
         led = rng.multinomial(laps, rng.dirichlet(a_led))
-        a_fast = concentration(lap_share_log_concentration(-1.0, 1.0, perf, frac))
+        a_fast = story.concentration(story.lap_share_log_concentration(-1.0, 1.0, perf, frac))
         fast = rng.multinomial(int(0.75 * laps), rng.dirichlet(a_fast))
         key = f"2024-synth-race-{r:02d}"
         for d in range(n_drivers):

@@ -3,8 +3,30 @@ salaries whole dollars up to the cap, every name matched (all unmatched names in
 
 from __future__ import annotations
 
-from nascar_pipeline.ontology.parsers._common import Problems, parse_int
-from nascar_pipeline.ontology.parsers.names import name_key
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from nascar_pipeline.ontology.parsers._common import Problems, parse_int, read_csv_table
+from nascar_pipeline.ontology.parsers.names import NameMatcher, name_key
+
+
+def open_slate(
+    path: str | Path,
+    required: list[str],
+    known_drivers: pd.DataFrame,
+    race_driver_ids: Iterable[int],
+    name_field: str,
+    id_field: str,
+) -> tuple[pd.DataFrame, Problems, SlateChecks, NameMatcher]:
+    """A salary file's rows (at least one), its problems, the checks and the name matcher."""
+    raw = read_csv_table(path, required)
+    probs = Problems(path)
+    if raw.empty:
+        probs.fail("line 2", "no players")
+    checks = SlateChecks(probs, name_field, id_field)
+    return raw, probs, checks, NameMatcher(known_drivers, race_driver_ids)
 
 
 class SlateChecks:

@@ -28,9 +28,8 @@ import pandas as pd
 
 from nascar_pipeline.core.rules import FANDUEL
 from nascar_pipeline.core.tables import OntologyTables, conform
-from nascar_pipeline.ontology.parsers._common import Problems, read_csv_table
-from nascar_pipeline.ontology.parsers._slate import SlateChecks
-from nascar_pipeline.ontology.parsers.names import NameMatcher, name_key
+from nascar_pipeline.ontology.parsers._slate import open_slate
+from nascar_pipeline.ontology.parsers.names import name_key
 
 REQUIRED = ["Id", "First Name", "Last Name", "Salary"]
 SALARY_CAP = FANDUEL.salary_cap
@@ -54,12 +53,9 @@ def parse_fd_salaries(
     known_drivers: pd.DataFrame,
     race_driver_ids: Iterable[int] = (),
 ) -> OntologyTables:
-    raw = read_csv_table(path, REQUIRED)
-    probs = Problems(path)
-    if raw.empty:
-        probs.fail("line 2", "no players")
-    matcher = NameMatcher(known_drivers, race_driver_ids)
-    checks = SlateChecks(probs, "Nickname", "Id")
+    raw, probs, checks, matcher = open_slate(
+        path, REQUIRED, known_drivers, race_driver_ids, "Nickname", "Id"
+    )
     rows = []
     slates: dict[str, int] = {}
     # newer exports have unnamed (empty) header cells: keep one column per name

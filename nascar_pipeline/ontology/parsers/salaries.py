@@ -18,9 +18,8 @@ import pandas as pd
 
 from nascar_pipeline.core.rules import DRAFTKINGS
 from nascar_pipeline.core.tables import OntologyTables, conform
-from nascar_pipeline.ontology.parsers._common import Problems, parse_int, read_csv_table
-from nascar_pipeline.ontology.parsers._slate import SlateChecks
-from nascar_pipeline.ontology.parsers.names import NameMatcher
+from nascar_pipeline.ontology.parsers._common import parse_int
+from nascar_pipeline.ontology.parsers._slate import open_slate
 
 REQUIRED = ["Name", "ID", "Salary"]
 SALARY_CAP = DRAFTKINGS.salary_cap
@@ -32,12 +31,9 @@ def parse_salaries(
     known_drivers: pd.DataFrame,
     race_driver_ids: Iterable[int] = (),
 ) -> OntologyTables:
-    raw = read_csv_table(path, REQUIRED)
-    probs = Problems(path)
-    if raw.empty:
-        probs.fail("line 2", "no players")
-    matcher = NameMatcher(known_drivers, race_driver_ids)
-    checks = SlateChecks(probs, "Name", "ID")
+    raw, probs, checks, matcher = open_slate(
+        path, REQUIRED, known_drivers, race_driver_ids, "Name", "ID"
+    )
     rows = []
     for rec in raw.to_dict("records"):
         line = rec["_line"]
