@@ -9,7 +9,8 @@ by the daemon's backfill loop, listed on the UI's Backfills page, cancellable th
 `nascar-pipeline backfill --cancel ID`) and re-executable from failure.
 
 Idempotence: a race is skipped when it is fresh (its current slate materialized by every
-selected asset, after its race_snapshot, with the assets' current code versions) or in flight
+selected asset, after its race_snapshot, each by the asset's current code version, as the
+instance's materialization events record it) or in flight
 (a queued or running race_job run, or a backfill not yet finished that names it).
 """
 
@@ -27,6 +28,7 @@ from nascar_pipeline.automation import state
 from nascar_pipeline.automation.policies import RACE_JOB_NAME
 
 RACE_PARTITION_SET = f"{RACE_JOB_NAME}_partition_set"
+CODE_VERSION_TAG = "dagster/code_version"
 DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"  # `nascar-pipeline dev`'s webserver
 # Backfill statuses while the backfill still creates (or cancels) runs.
 UNFINISHED_BACKFILL = {"REQUESTED", "CANCELING", "FAILING"}
@@ -40,6 +42,8 @@ class BackfillError(Exception):
 class BackfillPlan:
     submit: dict[str, str] = field(default_factory=dict)  # race_key -> slate hash
     skipped: dict[str, str] = field(default_factory=dict)  # race_key -> why
+    # Races of `submit` whose slate is materialized, by older code: race_key -> why.
+    code_changed: dict[str, str] = field(default_factory=dict)
     backfill_id: str | None = None
 
 
@@ -47,21 +51,28 @@ class BackfillPlan:
 
 
 def stale_code(
-    race_keys: Iterable[str], code_versions: Mapping[AssetKey, str | None], layout
+    instance: DagsterInstance,
+    race_keys: Iterable[str],
+    code_versions: Mapping[AssetKey, str | None],
 ) -> dict[str, list[str]]:
-    """race_key -> assets whose stored file (its manifest) was written by other code than the
-    asset's current code version. Only assets with a code version and a manifest entry that
-    records one are compared (the instance already says each asset is materialized)."""
+    """race_key -> assets whose latest materialization of the race was made by other code than
+    the asset's current code version (the `dagster/code_version` tag Dagster puts on each
+    materialization). Assets without a code version are not compared. One query per asset and
+    race: only the races already complete are asked about."""
+    from dagster import AssetRecordsFilter
+
     out: dict[str, list[str]] = {}
     for race in race_keys:
-        manifest = layout.read_manifest(race)
-        old = [
-            key.path[-1]
-            for key, version in code_versions.items()
-            if version is not None
-            and key.path[-1] in manifest
-            and manifest[key.path[-1]].code_version not in (None, version)
-        ]
+        old = []
+        for key, version in code_versions.items():
+            if version is None:
+                continue
+            records = instance.fetch_materializations(
+                AssetRecordsFilter(asset_key=key, asset_partitions=[race]), limit=1
+            ).records
+            tags = records[0].asset_materialization.tags or {} if records else {}
+            if tags.get(CODE_VERSION_TAG) != version:
+                old.append(key.path[-1])
         if old:
             out[race] = sorted(old)
     return out
@@ -88,11 +99,9 @@ def plan_backfill(
     *,
     force: bool = False,
     code_versions: Mapping[AssetKey, str | None] | None = None,
-    layout=None,
 ) -> BackfillPlan:
     """Split `races` (rows of list_races()) into races to submit and races skipped, with why.
-    `code_versions` (asset -> current code version) and `layout` (the storage manifests) add the
-    code-version test to freshness."""
+    `code_versions` (asset -> current code version) adds the code-version test to freshness."""
     plan = BackfillPlan()
     hashes = dict(zip(races["race_key"].astype(str), races["content_hash"].astype(str)))
     if force:
@@ -100,8 +109,8 @@ def plan_backfill(
         return plan
     complete = state.races_complete(instance, hashes, asset_keys)
     old_code = (
-        stale_code(complete, {k: v for k, v in code_versions.items() if k in asset_keys}, layout)
-        if code_versions and layout is not None
+        stale_code(instance, complete, {k: v for k, v in code_versions.items() if k in asset_keys})
+        if code_versions
         else {}
     )
     in_flight = state.in_flight_partitions(instance, RACE_JOB_NAME)
@@ -115,6 +124,8 @@ def plan_backfill(
             plan.skipped[key] = "current slate already materialized"
         else:
             plan.submit[key] = h
+            if key in old_code:
+                plan.code_changed[key] = "code changed since written: " + ", ".join(old_code[key])
     return plan
 
 

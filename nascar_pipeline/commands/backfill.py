@@ -201,7 +201,6 @@ def run(args) -> int:
     from nascar_pipeline.automation.state import job_asset_keys
     from nascar_pipeline.definitions import defs
     from nascar_pipeline.settings import get_settings
-    from nascar_pipeline.storage.layout import layout_from_env
 
     _default_dagster_home()
     races = select_races(list_source_races(), args.season, args.races)
@@ -229,10 +228,11 @@ def run(args) -> int:
             judged,
             force=args.force,
             code_versions=code_versions,
-            layout=layout_from_env(),
         )
         for key, why in plan.skipped.items():
             print(f"skip   {key}: {why}")
+        for key, why in plan.code_changed.items():
+            print(f"redo   {key}: {why}")
         if args.dry_run:
             for key in plan.submit:
                 print(f"would queue {key}")

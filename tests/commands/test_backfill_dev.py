@@ -105,10 +105,8 @@ def test_backfill_plan_skips_current_and_in_flight(embedded, monkeypatch):
 
 
 def test_fresh_race_written_by_older_code_is_submitted(embedded):
-    """A race whose slate is materialized is fresh only if each asset's stored file (its
-    manifest) was written by the asset's current code version."""
-    from types import SimpleNamespace
-
+    """A race whose slate is materialized is fresh only if each asset's latest materialization
+    was made by the asset's current code version."""
     from dagster import AssetMaterialization, instance_for_test
 
     from nascar_pipeline.automation.backfills import plan_backfill
@@ -120,23 +118,19 @@ def test_fresh_race_written_by_older_code_is_submitted(embedded):
     keys = races["race_key"].tolist()[1:3]
     chosen = select_races(races, None, ",".join(keys))
     h = dict(zip(races["race_key"], races["content_hash"]))
-    manifests = {
-        keys[0]: {"race_snapshot": SimpleNamespace(code_version="v2")},
-        keys[1]: {"race_snapshot": SimpleNamespace(code_version="v1")},
-    }
-    layout = SimpleNamespace(read_manifest=lambda race: manifests.get(race, {}))
     with instance_for_test() as instance:
-        for k in keys:
+        for k, version in zip(keys, ["v2", "v1"]):
             instance.report_runless_asset_event(
                 AssetMaterialization(
-                    asset_key=SNAPSHOT_KEY, partition=k, tags={"dagster/data_version": h[k]}
+                    asset_key=SNAPSHOT_KEY,
+                    partition=k,
+                    tags={"dagster/data_version": h[k], "dagster/code_version": version},
                 )
             )
-        plan = plan_backfill(
-            instance, chosen, {SNAPSHOT_KEY}, code_versions={SNAPSHOT_KEY: "v2"}, layout=layout
-        )
+        plan = plan_backfill(instance, chosen, {SNAPSHOT_KEY}, code_versions={SNAPSHOT_KEY: "v2"})
         assert list(plan.submit) == [keys[1]]
         assert plan.skipped == {keys[0]: "current slate already materialized"}
+        assert plan.code_changed == {keys[1]: "code changed since written: race_snapshot"}
 
 
 def test_backfill_without_webserver_says_where_it_submits(embedded, capsys):
