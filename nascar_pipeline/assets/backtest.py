@@ -53,12 +53,6 @@ def _calibration_plot(df: pd.DataFrame) -> MetadataValue:
     kinds={"parquet"},
     pool="neo4j",
     retry_policy=IO_RETRY_POLICY,
-    uses=[
-        "nascar_pipeline.core.backtest",
-        "nascar_pipeline.core.contest",
-        "nascar_pipeline.core.race_scoring",
-        "nascar_pipeline.core.slate",
-    ],
 )
 def race_backtest(
     context: AssetExecutionContext,

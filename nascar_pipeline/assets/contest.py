@@ -37,7 +37,6 @@ def _roi_plot(roi: np.ndarray) -> MetadataValue:
 @race_asset(
     group="dfs",
     kinds={"numpy", "parquet"},
-    uses=["nascar_pipeline.core.contest", "nascar_pipeline.core.slate"],
 )
 def contest_simulation(
     config: ContestConfig,

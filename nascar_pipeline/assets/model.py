@@ -70,7 +70,6 @@ def _split(snapshot: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     group="model",
     kinds={"numpyro", "parquet"},
     pool="mcmc",
-    uses=["nascar_pipeline.core.model", "nascar_pipeline.core.posterior_summary"],
 )
 def race_model_fit(
     config: RaceModelConfig, storage: StorageResource, race_snapshot: pd.DataFrame
@@ -202,7 +201,6 @@ def _load_fit_for(
 @race_asset(
     group="model",
     kinds={"jax", "parquet"},
-    uses=["nascar_pipeline.core.model", "nascar_pipeline.core.simulate"],
 )
 def race_scenarios(
     config: ScenarioConfig,
@@ -275,7 +273,6 @@ def _distributions_plot(sc, proj: pd.DataFrame, top: int = 8) -> MetadataValue:
 @race_asset(
     group="model",
     kinds={"parquet"},
-    uses=["nascar_pipeline.core.projections", "nascar_pipeline.core.simulate"],
 )
 def driver_projections(
     race_snapshot: pd.DataFrame, race_scenarios: pd.DataFrame

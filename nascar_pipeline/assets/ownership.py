@@ -30,11 +30,6 @@ class OwnershipConfig(Config):
 @race_asset(
     group="dfs",
     kinds={"numpy", "parquet"},
-    uses=[
-        "nascar_pipeline.core.ownership",
-        "nascar_pipeline.core.ownership_inputs",
-        "nascar_pipeline.core.slate",
-    ],
 )
 def ownership_projections(
     config: OwnershipConfig,

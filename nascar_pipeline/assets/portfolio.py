@@ -97,16 +97,6 @@ PREVIEW_COLUMNS = [
 @race_asset(
     group="dfs",
     kinds={"numpy", "parquet", "csv"},
-    uses=[
-        "nascar_pipeline.core.contest",
-        "nascar_pipeline.core.export",
-        "nascar_pipeline.core.fanduel",
-        "nascar_pipeline.core.lineup_search",
-        "nascar_pipeline.core.lineups",
-        "nascar_pipeline.core.optimize",
-        "nascar_pipeline.core.portfolio",
-        "nascar_pipeline.core.slate",
-    ],
 )
 def lineup_portfolio(
     context: AssetExecutionContext,

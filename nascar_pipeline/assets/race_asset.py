@@ -11,10 +11,12 @@ partitioned asset loads the first registered partition, not the run's (dagster#1
 reproduced on 1.13.27). The race job runs in process for the same reason (definitions.py).
 """
 
+import ast
 import functools
 import hashlib
 import importlib.util
 import inspect
+import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -26,32 +28,83 @@ from nascar_pipeline.assets.tracing import asset_span
 IO_MANAGER_KEY = "parquet_io_manager"
 
 
-def _module_sources(name: str) -> list[bytes]:
-    """The source bytes of a module (or of every module of a package), found without
-    importing it: core modules import JAX, which the code location should not pay for here."""
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.origin is None:
+CORE = "nascar_pipeline.core"
+
+
+def _module_path(name: str) -> Path | None:
+    """The file of a core module (a package: its __init__.py), or None. Found by path, never
+    imported (nor its parent packages): core modules import JAX, which loading the code
+    location should not pay for."""
+    root = Path(importlib.util.find_spec(CORE).origin).parent
+    base = root.joinpath(*name.split(".")[2:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _module_files(name: str) -> list[Path]:
+    """The source files of a core module, or of every module of a core package."""
+    path = _module_path(name)
+    if path is None:
         raise ValueError(f"code_version: no module {name!r}")
-    origin = Path(spec.origin)
-    files = sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
-    return [f.read_bytes() for f in files]
+    return sorted(path.parent.rglob("*.py")) if path.name == "__init__.py" else [path]
+
+
+def _core_imports(tree: ast.AST) -> set[str]:
+    """The core modules an AST imports (`from nascar_pipeline.core import rules` names the
+    module nascar_pipeline.core.rules)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith(CORE + ".")}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(CORE):
+            if node.module == CORE:
+                found |= {
+                    f"{CORE}.{a.name}" for a in node.names if _module_path(f"{CORE}.{a.name}")
+                }
+            else:
+                found.add(node.module)
+    return found
+
+
+def _core_closure(names: set[str]) -> list[Path]:
+    """The files of these core modules and of every core module they import, transitively."""
+    seen: set[str] = set()
+    todo = set(names)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for f in _module_files(name):
+            todo |= _core_imports(ast.parse(f.read_bytes()))
+    return sorted({f for name in seen for f in _module_files(name)})
 
 
 def code_version(fn, uses: Iterable[str] = ()) -> str:
     """A code version that changes when the asset's code does.
 
     The first 12 hex digits of a SHA-256 over: the asset function's source, the source of its
-    run-config class (defaults are behaviour), and the source files of the modules it names in
-    `uses` (the core modules it calls; a package counts with all its modules). Formatting or
-    comments in those count too: a needless re-run is cheaper than a stale asset shown fresh.
+    run-config class (defaults are behaviour), and the source files of the core modules it
+    uses: those imported by the function's body and at the top of its module (plus any named
+    in `uses`), and every core module those import, transitively, read as text, never imported.
+    Comments and formatting count too: a needless re-run is cheaper than a stale asset shown
+    fresh.
     """
-    h = hashlib.sha256(inspect.getsource(fn).encode())
+    source = inspect.getsource(fn)
+    h = hashlib.sha256(source.encode())
     for p in inspect.signature(fn).parameters.values():
         if isinstance(p.annotation, type) and issubclass(p.annotation, Config):
             h.update(inspect.getsource(p.annotation).encode())
-    for name in sorted(set(uses)):
-        for source in _module_sources(name):
-            h.update(source)
+    module = ast.parse(Path(inspect.getsourcefile(fn)).read_bytes())
+    top_level = ast.Module(
+        body=[n for n in module.body if isinstance(n, (ast.Import, ast.ImportFrom))],
+        type_ignores=[],
+    )
+    body = ast.parse(textwrap.dedent(source))
+    for f in _core_closure(_core_imports(top_level) | _core_imports(body) | set(uses)):
+        h.update(f.read_bytes())
     return h.hexdigest()[:12]
 
 

@@ -24,7 +24,6 @@ from nascar_pipeline.resources.race_source import RaceSourceResource
     kinds={"neo4j", "parquet"},
     pool="neo4j",
     retry_policy=IO_RETRY_POLICY,
-    uses=["nascar_pipeline.core.snapshot"],
 )
 def race_snapshot(
     context: AssetExecutionContext, race_source: RaceSourceResource

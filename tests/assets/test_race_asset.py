@@ -1,5 +1,5 @@
 """race_asset's code_version: it changes when the asset's code, its run config or a core module
-it names changes, and not otherwise."""
+it uses (imported directly or through another core module) changes, and not otherwise."""
 
 from dagster import Config
 
@@ -34,6 +34,21 @@ def test_code_version_follows_the_code():
     assert slate != code_version(returns_one)  # the core modules it names
     assert slate != code_version(returns_one, ["nascar_pipeline.core.lineups"])
     assert code_version(returns_one, ["nascar_pipeline.core.model"])  # a package: all modules
+
+
+def test_core_modules_are_found_transitively_without_importing_them():
+    import subprocess
+    import sys
+
+    from nascar_pipeline.assets.race_asset import _core_closure
+
+    names = {f.name for f in _core_closure({"nascar_pipeline.core.lineup_search"})}
+    # lineup_search imports lineups, which imports rules; it calls contest, optimize, portfolio
+    assert {"lineup_search.py", "lineups.py", "rules.py", "contest.py", "portfolio.py"} <= names
+    # the code versions are read from the files: loading the definitions imports no JAX
+    probe = "import sys, nascar_pipeline.definitions; print('jax' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr[-2000:]
 
 
 def test_code_versions_of_the_real_assets_differ():
