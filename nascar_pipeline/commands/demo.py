@@ -1,8 +1,8 @@
 """`nascar-pipeline demo`: the main job on embedded defaults, no services needed.
 
 Seeds the synthetic world (if absent), registers the upcoming race as a partition in Dagster's
-local instance (<home>/dagster_home), runs `race_job` for it, and prints where the output lies
-and what it says.
+local instance (DAGSTER_HOME, else <home>/dagster, the one `dev` serves), runs `race_job` for
+it, and prints where the output lies and what it says.
 """
 
 from __future__ import annotations
@@ -21,18 +21,18 @@ def register(sub) -> None:
 
 
 def _prepare_home() -> None:
+    """The Dagster home the demo's run is recorded in: the user's DAGSTER_HOME, else the local
+    one `dev` uses (<home>/dagster), so `dev` shows the demo's run. A home without a dagster.yaml
+    gets the complete local one (automation/local_instance.py): a partial file written here would
+    make `dev` refuse the home later."""
+    from nascar_pipeline.automation.local_instance import default_local_home, write_local_config
     from nascar_pipeline.settings import get_settings
 
     settings = get_settings()
-    dagster_home = settings.home / "dagster_home"
-    dagster_home.mkdir(parents=True, exist_ok=True)
+    home = write_local_config(settings.dagster_home or default_local_home())
     if settings.dagster_home is None:
         # Written, not read: DagsterInstance.get() in this process finds its home here.
-        os.environ["DAGSTER_HOME"] = str(dagster_home)
-    yaml_path = dagster_home / "dagster.yaml"
-    if not yaml_path.exists():
-        # Local storage (SQLite under DAGSTER_HOME); no telemetry phone-home.
-        yaml_path.write_text("telemetry:\n  enabled: false\n")
+        os.environ["DAGSTER_HOME"] = str(home)
 
 
 def _ensure_world(seed: int, reseed: bool) -> None:

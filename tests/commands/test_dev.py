@@ -162,3 +162,21 @@ def test_dev_stops_every_child_on_signal(pipeline_home, sig):
                 os.kill(p, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def test_demo_prepares_the_same_complete_home(pipeline_home, monkeypatch):
+    """`demo` records its run in the home `dev` serves, and never leaves a partial dagster.yaml
+    in the user's DAGSTER_HOME (which `dev` would then refuse)."""
+    from dagster import DagsterInstance
+
+    from nascar_pipeline.automation.local_instance import missing_settings
+    from nascar_pipeline.commands.demo import _prepare_home
+
+    _prepare_home()
+    assert os.environ["DAGSTER_HOME"] == str(pipeline_home / "home" / "dagster")
+    user_home = pipeline_home / "user-dagster"
+    user_home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(user_home))
+    _prepare_home()
+    with DagsterInstance.from_config(str(user_home)) as instance:
+        assert missing_settings(instance) == []
