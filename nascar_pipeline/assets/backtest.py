@@ -48,12 +48,7 @@ def _calibration_plot(df: pd.DataFrame) -> MetadataValue:
 # ---------------------------------------------------------------- assets
 
 
-@race_asset(
-    group="backtest",
-    kinds={"parquet"},
-    pool="neo4j",
-    retry_policy=IO_RETRY_POLICY,
-)
+@race_asset(group="backtest", kinds={"parquet"}, pool="neo4j", retry_policy=IO_RETRY_POLICY)
 def race_backtest(
     context: AssetExecutionContext,
     race_source: RaceSourceResource,

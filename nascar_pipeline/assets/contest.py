@@ -34,10 +34,7 @@ def _roi_plot(roi: np.ndarray) -> MetadataValue:
     return image_markdown(fig, "ROI")
 
 
-@race_asset(
-    group="dfs",
-    kinds={"numpy", "parquet"},
-)
+@race_asset(group="dfs", kinds={"numpy", "parquet"})
 def contest_simulation(
     config: ContestConfig,
     race_snapshot: pd.DataFrame,

@@ -66,11 +66,7 @@ def _split(snapshot: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
 
 
-@race_asset(
-    group="model",
-    kinds={"numpyro", "parquet"},
-    pool="mcmc",
-)
+@race_asset(group="model", kinds={"numpyro", "parquet"}, pool="mcmc")
 def race_model_fit(
     config: RaceModelConfig, storage: StorageResource, race_snapshot: pd.DataFrame
 ) -> Output[pd.DataFrame]:
@@ -198,10 +194,7 @@ def _load_fit_for(
     return flat, data, entries
 
 
-@race_asset(
-    group="model",
-    kinds={"jax", "parquet"},
-)
+@race_asset(group="model", kinds={"jax", "parquet"})
 def race_scenarios(
     config: ScenarioConfig,
     storage: StorageResource,
@@ -270,10 +263,7 @@ def _distributions_plot(sc, proj: pd.DataFrame, top: int = 8) -> MetadataValue:
     return image_markdown(fig, "DK points")
 
 
-@race_asset(
-    group="model",
-    kinds={"parquet"},
-)
+@race_asset(group="model", kinds={"parquet"})
 def driver_projections(
     race_snapshot: pd.DataFrame, race_scenarios: pd.DataFrame
 ) -> Output[pd.DataFrame]:

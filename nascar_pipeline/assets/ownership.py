@@ -27,10 +27,7 @@ class OwnershipConfig(Config):
     min_history_races: int = Field(3, ge=1, description="past races with ownership to fit")
 
 
-@race_asset(
-    group="dfs",
-    kinds={"numpy", "parquet"},
-)
+@race_asset(group="dfs", kinds={"numpy", "parquet"})
 def ownership_projections(
     config: OwnershipConfig,
     race_snapshot: pd.DataFrame,

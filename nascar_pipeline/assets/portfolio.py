@@ -94,10 +94,7 @@ PREVIEW_COLUMNS = [
 ]
 
 
-@race_asset(
-    group="dfs",
-    kinds={"numpy", "parquet", "csv"},
-)
+@race_asset(group="dfs", kinds={"numpy", "parquet", "csv"})
 def lineup_portfolio(
     context: AssetExecutionContext,
     config: PortfolioConfig,
