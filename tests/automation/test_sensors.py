@@ -306,3 +306,12 @@ def test_results_sensor_requests_backtest_once_per_materialization(pg_instance):
     )
     fourth = run(second.cursor)
     assert [r.partition_key for r in fourth.run_requests] == [key]
+
+
+def test_sensors_and_schedule_take_the_race_source_as_a_typed_resource():
+    """Declared by a typed parameter (race_source: RaceSourceResource), not by a resource key."""
+    from nascar_pipeline.automation.schedules import pre_lock_schedule
+    from nascar_pipeline.automation.sensors import race_sensor, results_sensor
+
+    for definition in (race_sensor, results_sensor, pre_lock_schedule):
+        assert definition.required_resource_keys == {"race_source"}, definition.name
