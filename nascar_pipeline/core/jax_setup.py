@@ -1,20 +1,25 @@
-"""JAX's persistent compilation cache, enabled once per process in a folder the caller names.
+"""Process-wide JAX set-up, decided by the caller: the persistent compilation cache folder and
+the number of host (CPU) devices that MCMC chains run on in parallel.
 
 Compiled XLA programs are reused across processes, so a warm cache skips most of NUTS's and the
-simulator's compile time (static padded shapes make the programs identical across races).
+simulator's compile time (bucketed static shapes make the programs identical across races).
 
-Core reads no environment and imports nothing outside core: the caller passes the folder, or
-None for off, usually `enable_compilation_cache(get_settings().jax_cache_dir)`
-(nascar_pipeline.settings: default `<pipeline home>/cache/jax`, NASCAR_JAX_CACHE overrides it,
-NASCAR_JAX_CACHE=off turns it off).
+Core reads no environment and imports nothing outside core: entry points call
+`configure_jax(get_settings().jax_cache_dir)` (nascar_pipeline.settings: default
+`<pipeline home>/cache/jax`, NASCAR_JAX_CACHE overrides it, NASCAR_JAX_CACHE=off turns it off)
+before their first JAX operation, so the host devices can still be set.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 Folder = str | os.PathLike[str] | None
+
+log = logging.getLogger(__name__)
 
 _ENABLED: str | None = None  # None: not decided yet; "": off; else the folder in use
 _default_folder: Callable[[], Folder] | None = None
@@ -29,10 +34,8 @@ _UNSET = _Unset()
 
 def set_default_folder(provider: Callable[[], Folder] | None) -> None:
     """TRANSITION: where a call without a folder finds one. nascar_pipeline.settings registers
-    its `jax_cache_dir` here when imported, so core's own argument-less calls
-    (core/model/__init__.py, core/model/fit.py, core/simulate.py) keep the cache on as before.
-    Goes once those calls are gone and the entry points (definitions, commands, tests) pass the
-    folder."""
+    its `jax_cache_dir` here when imported, so fit_model and simulate_race keep the cache on for
+    callers that do not call configure_jax yet (the Dagster assets). Goes once they do."""
     global _default_folder
     _default_folder = provider
 
@@ -59,9 +62,84 @@ def enable_compilation_cache(cache_dir: Folder | _Unset = _UNSET) -> str | None:
     path = os.fspath(cache_dir)
     os.makedirs(path, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", path)
-    # Cache every program, however small: model set-up runs ~550 tiny op-by-op programs (0.06 s
-    # each to compile, ~35 s in all on 2 cores, measured), which a cache load serves in ~7 ms.
+    # Cache every program, however small: a cache load (a few ms) beats any compile.
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     _ENABLED = path
     return _ENABLED
+
+
+def configure_jax(cache_dir: Folder | _Unset = _UNSET, host_devices: int | None = None) -> dict:
+    """What an entry point calls once, before any JAX operation: the compilation cache (see
+    enable_compilation_cache) and `host_devices` CPU devices (default: the cores this process
+    may use, `usable_cores()`), so chains can run in parallel. Returns what was decided."""
+    folder = enable_compilation_cache(cache_dir)
+    devices = ensure_host_devices(host_devices)
+    return {"jax_cache_dir": folder, "host_devices": devices}
+
+
+def usable_cores() -> int:
+    """CPU cores this process may use: its affinity mask, capped by the cgroup's CPU quota
+    (cgroup v2 cpu.max or v1 cfs_quota_us / cfs_period_us; a container's `cpu: 2` limit)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    quota = cgroup_cpu_quota()
+    if quota is not None:
+        cores = min(cores, max(1, int(quota + 0.5)))
+    return max(1, cores)
+
+
+def cgroup_cpu_quota(root: str | os.PathLike[str] = "/sys/fs/cgroup") -> float | None:
+    """CPUs the cgroup's quota allows (quota / period), or None when unlimited or unknown."""
+    root = Path(root)
+    try:
+        text = (root / "cpu.max").read_text().split()
+        if text and text[0] != "max":
+            return float(text[0]) / float(text[1])
+        return None
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        quota = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+        return quota / period if quota > 0 and period > 0 else None
+    except (OSError, ValueError):
+        return None
+
+
+_HOST_DEVICES: int | None = None  # what ensure_host_devices decided (or found)
+_HOST_DEVICES_REASON = ""
+
+
+def ensure_host_devices(n: int | None = None) -> int:
+    """Ask JAX for `n` CPU devices (default `usable_cores()`) if its backends are not
+    initialized yet; otherwise keep what is there and log why. Returns the CPU device count
+    this process has (or will have)."""
+    global _HOST_DEVICES, _HOST_DEVICES_REASON
+    if _HOST_DEVICES is not None:
+        return _HOST_DEVICES
+    import jax
+    from jax._src import xla_bridge  # backends_are_initialized has no public name
+
+    want = max(1, int(n if n is not None else usable_cores()))
+    if xla_bridge.backends_are_initialized():
+        have = len(jax.devices("cpu"))
+        if have < want:
+            _HOST_DEVICES_REASON = (
+                f"JAX was initialized before configure_jax: {have} CPU device(s), not {want}; "
+                "chains that do not fit run one after another"
+            )
+            log.info(_HOST_DEVICES_REASON)
+        _HOST_DEVICES = have
+        return have
+    if int(jax.config.jax_num_cpu_devices) < 1:  # an explicit setting (or XLA_FLAGS) wins
+        jax.config.update("jax_num_cpu_devices", want)
+    _HOST_DEVICES = want
+    return want
+
+
+def host_devices_reason() -> str:
+    """Why the process has fewer CPU devices than cores ('' when it does not)."""
+    return _HOST_DEVICES_REASON

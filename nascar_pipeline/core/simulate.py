@@ -66,8 +66,6 @@ from nascar_pipeline.core.race_story import (
     performance,
 )
 
-enable_compilation_cache()
-
 SCENARIO_COLUMNS = {
     "scenario": "int32",
     "driver_id": "int64",
@@ -326,7 +324,7 @@ def simulate_race(
     posterior: site -> (draws, ...) arrays (FitResult.flat()); data: the HistoryData of the fit
     (index maps, empirical stats). laps: the race's scheduled laps (fallback: median laps at the
     track in history, else at the track type)."""
-    enable_compilation_cache()
+    enable_compilation_cache()  # TRANSITION: the settings' folder unless the caller decided
     e = entries.drop_duplicates("driver_id").sort_values("driver_id").reset_index(drop=True)
     D = len(e)
     if D == 0:

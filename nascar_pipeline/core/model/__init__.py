@@ -1,21 +1,18 @@
 """The NumPyro race model: data preparation, the model, inference and diagnostics.
 
-Importing this package turns on JAX's persistent compilation cache (core/jax_setup.py).
+Importing it changes no JAX setting: entry points call core.jax_setup.configure_jax (the
+compilation cache folder, host devices for parallel chains) before their first JAX operation.
 """
 
-from nascar_pipeline.core.jax_setup import enable_compilation_cache
-
-enable_compilation_cache()
-
-from nascar_pipeline.core.model.data import (  # noqa: E402
+from nascar_pipeline.core.model.data import (
     TRACK_TYPES,
     HistoryData,
     ModelConfig,
     history_hash,
     prepare_history,
 )
-from nascar_pipeline.core.model.diagnostics import convergence_check  # noqa: E402
-from nascar_pipeline.core.model.fit import FitConfig, FitResult, fit_model  # noqa: E402
+from nascar_pipeline.core.model.diagnostics import convergence_check
+from nascar_pipeline.core.model.fit import FitConfig, FitResult, fit_model
 
 __all__ = [
     "TRACK_TYPES",

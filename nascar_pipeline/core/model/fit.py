@@ -1,15 +1,15 @@
-"""Inference: a quick mean-field SVI fit for initialisation, then NUTS chains.
+"""Inference: a quick mean-field ADVI fit for initialisation, then NUTS chains.
 
 - Mean-field Gaussian VI (ADVI, see `svi_init`; not MAP: a MAP estimate collapses the
   hierarchical scales to zero, the neck of the funnel): its locations, jittered by a fraction of
   its scales, start the chains, and its scales squared are NUTS's initial diagonal inverse mass
   matrix, so warm-up is short.
-- NUTS chains run sequentially (faster than vectorized chains on 2 CPU cores, STACK-NOTES), with
-  `jit_model_args=True` so the compiled programs depend only on the (padded, static) shapes and
-  are reused across races and from JAX's persistent compilation cache.
-- A new MCMC object per run (re-running one raised errors before).
+- NUTS chains run as two whole programs (warm-up, sampling) mapped over the chains, in parallel
+  over the host's cores by default (core/model/chains.py); every program takes the data as
+  arguments, so it depends only on the bucketed shapes (core/model/data.py) and is reused across
+  races and from JAX's persistent compilation cache.
 Timings separate compilation (JAX trace + lowering + backend compile or cache load, measured by
-jax.monitoring events) from warm-up and sampling.
+jax.monitoring events) from SVI, warm-up, sampling and diagnostics.
 """
 
 from __future__ import annotations
@@ -24,27 +24,28 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 from numpyro import optim
-from numpyro.infer import MCMC, NUTS
 from numpyro.infer.initialization import init_to_median
 from numpyro.infer.util import initialize_model, potential_energy
 
-from nascar_pipeline.core.jax_setup import enable_compilation_cache
+from nascar_pipeline.core.jax_setup import enable_compilation_cache, ensure_host_devices
+from nascar_pipeline.core.model.chains import choose_chain_method, sample_chains, warmup_chains
 from nascar_pipeline.core.model.data import HistoryData
 from nascar_pipeline.core.model.diagnostics import summarize_convergence
 from nascar_pipeline.core.model.model import POSTERIOR_SITES, race_model
-
-enable_compilation_cache()
 
 _COMPILE_EVENTS = (
     "/jax/core/compile/jaxpr_trace_duration",
     "/jax/core/compile/jaxpr_to_mlir_module_duration",
     "/jax/core/compile/backend_compile_duration",
+    "/jax/compilation_cache/cache_retrieval_time_sec",
 )
 
 
 @dataclass(frozen=True)
 class FitConfig:
-    """Inference settings. Defaults are production-grade; tests use tiny values."""
+    """Inference settings. Defaults are production-grade; tests use tiny values.
+    `chain_method`: "auto" (parallel over the host's cores; vectorized on an accelerator),
+    "parallel", "sequential" or "vectorized" (core/model/chains.py)."""
 
     num_warmup: int = 400
     num_samples: int = 500
@@ -55,9 +56,14 @@ class FitConfig:
     target_accept: float = 0.9
     max_tree_depth: int = 7
     init_jitter: float = 0.5
+    chain_method: str = "auto"
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The settings that define the draws' distribution (the fit-cache key): how the
+        chains are mapped onto devices does not, so it is left out."""
+        d = asdict(self)
+        d.pop("chain_method")
+        return d
 
 
 @dataclass
@@ -70,6 +76,8 @@ class FitResult:
     timings: dict
     config: dict = field(default_factory=dict)
     init_state: tuple | None = None  # (locs, scales) unconstrained, from the posterior: warm start
+    chain_method: str = ""  # how the chains ran: parallel / sequential / vectorized
+    devices: int = 1
 
     def flat(self) -> dict:
         """site -> (chains * draws, ...)."""
@@ -79,26 +87,36 @@ class FitResult:
 class _CompileClock:
     def __init__(self):
         self.total = 0.0
+        self.misses = 0
 
     def __call__(self, event, duration, **kwargs):
         if event in _COMPILE_EVENTS:
             self.total += duration
+        if event == "/jax/core/compile/backend_compile_duration":
+            self.misses += 1
 
 
 _CLOCK = _CompileClock()
 _REGISTERED = False
 
 
-@contextmanager
-def _phase(timings: dict, name: str):
+def compile_clock() -> _CompileClock:
+    """The process's compile clock: `total` seconds of trace + lowering + compile or cache
+    load, `misses` programs compiled by XLA (not served by a cache)."""
     global _REGISTERED
     if not _REGISTERED:
         jax.monitoring.register_event_duration_secs_listener(_CLOCK)
         _REGISTERED = True
-    c0, t0 = _CLOCK.total, time.perf_counter()
+    return _CLOCK
+
+
+@contextmanager
+def _phase(timings: dict, name: str):
+    clock = compile_clock()
+    c0, t0 = clock.total, time.perf_counter()
     yield
     wall = time.perf_counter() - t0
-    comp = _CLOCK.total - c0
+    comp = clock.total - c0
     timings[f"{name}_wall_s"] = wall
     timings[f"{name}_compile_s"] = comp
 
@@ -121,14 +139,7 @@ def svi_init(data: HistoryData, cfg: FitConfig, rng_key):
     kwargs = {k: jnp.asarray(v) for k, v in data.arrays.items()}
     model = bound_model(data)
     k_init, k_run = jax.random.split(rng_key)
-    info = initialize_model(
-        k_init,
-        model,
-        model_kwargs=kwargs,
-        dynamic_args=True,
-        init_strategy=init_to_median(num_samples=15),
-    )
-    z0 = info.param_info.z
+    z0 = _median_init(model)(k_init, kwargs)
     flat0, unravel = ravel_pytree(z0)
     raw0 = jnp.full_like(flat0, _inv_softplus(0.1))
     state, losses = _advi_steps(model, unravel, cfg.svi_steps, cfg.svi_lr)(
@@ -138,6 +149,23 @@ def svi_init(data: HistoryData, cfg: FitConfig, rng_key):
     locs = unravel(loc)
     scales = unravel(jax.nn.softplus(raw))
     return locs, scales, np.asarray(losses)
+
+
+def _median_init(model):
+    """The prior-median initial point (unconstrained), one jitted program of the data: run
+    eagerly, numpyro's set-up dispatched several hundred tiny programs."""
+
+    def init(key, kwargs):
+        info = initialize_model(
+            key,
+            model,
+            model_kwargs=kwargs,
+            dynamic_args=True,
+            init_strategy=init_to_median(num_samples=15),
+        )
+        return info.param_info.z
+
+    return jax.jit(init)
 
 
 def _inv_softplus(y: float) -> float:
@@ -176,19 +204,27 @@ def fit_model(
     data: HistoryData, cfg: FitConfig = FitConfig(), init: tuple | None = None
 ) -> FitResult:
     """Fit the race model to prepared history. `init` = (locs, scales) from an earlier SVI fit of
-    the same shapes (a warm start; skips SVI)."""
-    enable_compilation_cache()
-    # Every fit builds new jitted closures (numpyro's MCMC, the ADVI loop) whose executables
-    # JAX keeps in memory: about 4,000 memory maps per fit, so a long process (the backtest, a
-    # code server) hit the kernel's 65,530-map limit after ~15 fits ("LLVM compilation error:
-    # Cannot allocate memory", then a segfault). Dropping the in-memory caches first keeps a
-    # process flat; the programs come back from the persistent cache in a few seconds.
+    the same shapes (a warm start; skips SVI).
+
+    `FitResult.timings` (seconds): compile_s (all stages), svi_s, warmup_s, sampling_s,
+    diagnostics_s (each without compilation), total_s, and per stage `<stage>_wall_s` /
+    `<stage>_compile_s`; chains_parallel (1.0 / 0.0) and devices say how the chains ran."""
+    # Before any JAX operation: a process whose entry point did not call configure_jax gets
+    # its host devices here (a no-op once decided, a logged fallback if JAX started already).
+    ensure_host_devices()
+    enable_compilation_cache()  # TRANSITION: the settings' folder unless the caller decided
+    # Every fit builds new jitted closures whose executables JAX keeps in memory: thousands of
+    # memory maps per fit, so a long process (the backtest, a code server) hit the kernel's
+    # 65,530-map limit after ~15 fits. Dropping the in-memory caches first keeps a process flat;
+    # the programs come back from the persistent cache.
     jax.clear_caches()
     timings: dict = {}
     kwargs = {k: jnp.asarray(v) for k, v in data.arrays.items()}
     model = bound_model(data)
     key = jax.random.PRNGKey(cfg.seed)
     k_svi, k_jit, k_warm, k_run = jax.random.split(key, 4)
+    C = cfg.num_chains
+    method, devices, why = choose_chain_method(cfg.chain_method, C)
 
     with _phase(timings, "svi"):
         if init is None:
@@ -198,56 +234,42 @@ def fit_model(
             locs, scales = init
         locs = jax.tree.map(jnp.asarray, locs)
         scales = jax.tree.map(jnp.asarray, scales)
+        init_params, inv_mass = _chain_starts(locs, scales, k_jit, C, cfg.init_jitter)
+        jax.block_until_ready(init_params)
 
-    C = cfg.num_chains
-    leaves, treedef = jax.tree.flatten(locs)
-    noise_keys = jax.random.split(k_jit, len(leaves))
-    scale_leaves = jax.tree.leaves(scales)
-    init_params = jax.tree.unflatten(
-        treedef,
-        [
-            l[None] + cfg.init_jitter * s[None] * jax.random.normal(nk, (C,) + l.shape)
-            for l, s, nk in zip(leaves, scale_leaves, noise_keys)
-        ],
-    )
-    if C == 1:
-        init_params = jax.tree.map(lambda x: x[0], init_params)
-    inv_mass, _ = ravel_pytree(jax.tree.map(lambda s: jnp.clip(s, 1e-3, 10.0) ** 2, scales))
-
-    kernel = NUTS(
-        model,
-        inverse_mass_matrix=inv_mass,
-        target_accept_prob=cfg.target_accept,
-        max_tree_depth=cfg.max_tree_depth,
-    )
-    mcmc = MCMC(
-        kernel,
-        num_warmup=cfg.num_warmup,
-        num_samples=cfg.num_samples,
-        num_chains=C,
-        chain_method="sequential",
-        progress_bar=False,
-        jit_model_args=True,
-    )
     with _phase(timings, "warmup"):
-        mcmc.warmup(k_warm, init_params=init_params, **kwargs)
-        jax.block_until_ready(mcmc.post_warmup_state)
+        states = warmup_chains(
+            model,
+            cfg,
+            method,
+            devices,
+            jax.random.split(k_warm, C),
+            init_params,
+            inv_mass,
+            kwargs,
+        )
+        jax.block_until_ready(states)
     with _phase(timings, "sampling"):
-        mcmc.run(k_run, extra_fields=("diverging", "num_steps"), **kwargs)
-        samples = mcmc.get_samples(group_by_chain=True)
-        jax.block_until_ready(samples)
+        samples, extra = sample_chains(
+            model, cfg, method, devices, jax.random.split(k_run, C), states, kwargs
+        )
 
-    posterior = {k: np.asarray(samples[k]) for k in POSTERIOR_SITES if k in samples}
-    init_state = posterior_init_state({k: np.asarray(samples[k]) for k in locs})
-    extra = mcmc.get_extra_fields(group_by_chain=True)
-    diverging = np.asarray(extra["diverging"]).reshape(C, -1)
-    num_steps = np.asarray(extra["num_steps"]).reshape(C, -1)
-    diag = summarize_convergence(posterior, diverging, data.n_drivers, num_steps)
-    timings["compile_s"] = sum(v for k, v in timings.items() if k.endswith("_compile_s"))
-    timings["warmup_s"] = timings["warmup_wall_s"] - timings["warmup_compile_s"]
-    timings["sampling_s"] = timings["sampling_wall_s"] - timings["sampling_compile_s"]
-    timings["total_s"] = sum(v for k, v in timings.items() if k.endswith("_wall_s"))
+    with _phase(timings, "diagnostics"):
+        posterior = {k: samples[k] for k in POSTERIOR_SITES if k in samples}
+        init_state = posterior_init_state({k: samples[k] for k in locs})
+        diverging = extra["diverging"].reshape(C, -1)
+        num_steps = extra["num_steps"].reshape(C, -1)
+        diag = summarize_convergence(posterior, diverging, data.n_drivers, num_steps)
+    stages = ("svi", "warmup", "sampling", "diagnostics")
+    timings["compile_s"] = sum(timings[f"{s}_compile_s"] for s in stages)
+    for s in stages:
+        timings[f"{s}_s"] = max(timings[f"{s}_wall_s"] - timings[f"{s}_compile_s"], 0.0)
+    timings["total_s"] = sum(timings[f"{s}_wall_s"] for s in stages)
+    timings["chains_parallel"] = 1.0 if method == "parallel" else 0.0
+    timings["devices"] = float(devices)
     diag["ess_per_s"] = diag["ess_bulk_min"] / max(timings["sampling_s"], 1e-9)
+    diag["chain_method"] = method
+    diag["chain_method_reason"] = why
     return FitResult(
         posterior=posterior,
         diverging=diverging,
@@ -257,7 +279,44 @@ def fit_model(
         timings=timings,
         config=cfg.as_dict(),
         init_state=init_state,
+        chain_method=method,
+        devices=devices,
     )
+
+
+def _chain_starts(locs, scales, key, n_chains: int, jitter: float):
+    """Each chain's initial point (leading axis: chain) = ADVI locs + jitter * scales * N(0, 1),
+    and the initial inverse mass matrix (ADVI scales squared, clipped), flat."""
+    leaves, treedef = jax.tree.flatten(locs)
+    noise_keys = jax.random.split(key, len(leaves))
+    scale_leaves = jax.tree.leaves(scales)
+    init_params = jax.tree.unflatten(
+        treedef,
+        [
+            l[None] + jitter * s[None] * jax.random.normal(nk, (n_chains,) + l.shape)
+            for l, s, nk in zip(leaves, scale_leaves, noise_keys)
+        ],
+    )
+    inv_mass, _ = ravel_pytree(jax.tree.map(lambda s: jnp.clip(s, 1e-3, 10.0) ** 2, scales))
+    return init_params, inv_mass
+
+
+def first_gradient(data: HistoryData, seed: int = 0) -> float:
+    """The model's potential energy and its gradient at the initial point, through the same
+    programs a fit starts with (what a fresh worker waits for before its first step).
+    Returns the potential energy."""
+    ensure_host_devices()
+    enable_compilation_cache()
+    kwargs = {k: jnp.asarray(v) for k, v in data.arrays.items()}
+    model = bound_model(data)
+    z0 = _median_init(model)(jax.random.PRNGKey(seed), kwargs)
+    value, grad = _energy_and_grad(model)(z0, kwargs)
+    jax.block_until_ready(grad)
+    return float(value)
+
+
+def _energy_and_grad(model):
+    return jax.jit(jax.value_and_grad(lambda z, kwargs: potential_energy(model, (), kwargs, z)))
 
 
 def posterior_init_state(latent: dict) -> tuple[dict, dict]:
