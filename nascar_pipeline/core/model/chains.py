@@ -108,11 +108,14 @@ def _mapped(one, method: str, devices: int, n_shared: int):
     return run
 
 
+# On the host (numpy): a reshape of a device array would be one more small program to load.
 def _split_chains(x, devices):
+    x = np.asarray(x)
     return x.reshape((devices, x.shape[0] // devices) + x.shape[1:])
 
 
 def _join_chains(x):
+    x = np.asarray(x)
     return x.reshape((x.shape[0] * x.shape[1],) + x.shape[2:])
 
 

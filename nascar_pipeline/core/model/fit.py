@@ -36,9 +36,9 @@ from nascar_pipeline.core.model.model import POSTERIOR_SITES, race_model
 _COMPILE_EVENTS = (
     "/jax/core/compile/jaxpr_trace_duration",
     "/jax/core/compile/jaxpr_to_mlir_module_duration",
-    "/jax/core/compile/backend_compile_duration",
-    "/jax/compilation_cache/cache_retrieval_time_sec",
+    "/jax/core/compile/backend_compile_duration",  # an XLA compile or a cache load
 )
+_CACHE_MISS = "/jax/compilation_cache/cache_misses"  # compiled and written to the cache
 
 
 @dataclass(frozen=True)
@@ -87,12 +87,17 @@ class FitResult:
 class _CompileClock:
     def __init__(self):
         self.total = 0.0
-        self.misses = 0
+        self.programs = 0  # executables compiled or loaded from a cache
+        self.misses = 0  # of which compiled by XLA, not served by the persistent cache
 
     def __call__(self, event, duration, **kwargs):
         if event in _COMPILE_EVENTS:
             self.total += duration
-        if event == "/jax/core/compile/backend_compile_duration":
+        if event == _COMPILE_EVENTS[-1]:
+            self.programs += 1
+
+    def on_event(self, event, **kwargs):
+        if event == _CACHE_MISS:
             self.misses += 1
 
 
@@ -102,10 +107,12 @@ _REGISTERED = False
 
 def compile_clock() -> _CompileClock:
     """The process's compile clock: `total` seconds of trace + lowering + compile or cache
-    load, `misses` programs compiled by XLA (not served by a cache)."""
+    load, `programs` executables compiled or loaded, `misses` of them compiled by XLA and
+    written to the persistent cache (counted only while the cache is on)."""
     global _REGISTERED
     if not _REGISTERED:
         jax.monitoring.register_event_duration_secs_listener(_CLOCK)
+        jax.monitoring.register_event_listener(_CLOCK.on_event)
         _REGISTERED = True
     return _CLOCK
 
@@ -134,20 +141,14 @@ def svi_init(data: HistoryData, cfg: FitConfig, rng_key):
     Written on numpyro's `potential_energy` rather than `SVI` + `AutoNormal`: SVI's loop closes
     over the data (baked into the program as constants) and the guide's site bookkeeping follows
     Python's randomised set order, so every process compiled a new program (7-30 s on 2 cores).
-    Here the data are arguments of one jitted scan: the program depends only on padded shapes
-    and is reused across races and from the persistent compilation cache."""
+    Here the data are arguments of two jitted programs (initial point; the Adam scan): they
+    depend only on the bucketed shapes and are reused across races and from the persistent
+    compilation cache."""
     kwargs = {k: jnp.asarray(v) for k, v in data.arrays.items()}
     model = bound_model(data)
     k_init, k_run = jax.random.split(rng_key)
     z0 = _median_init(model)(k_init, kwargs)
-    flat0, unravel = ravel_pytree(z0)
-    raw0 = jnp.full_like(flat0, _inv_softplus(0.1))
-    state, losses = _advi_steps(model, unravel, cfg.svi_steps, cfg.svi_lr)(
-        (flat0, raw0), k_run, kwargs
-    )
-    loc, raw = state
-    locs = unravel(loc)
-    scales = unravel(jax.nn.softplus(raw))
+    locs, scales, losses = _advi(model, cfg.svi_steps, cfg.svi_lr)(z0, k_run, kwargs)
     return locs, scales, np.asarray(losses)
 
 
@@ -172,30 +173,34 @@ def _inv_softplus(y: float) -> float:
     return float(np.log(np.expm1(y)))
 
 
-def _advi_steps(model, unravel, n_steps: int, lr: float):
-    """`n_steps` of Adam on the one-sample reparametrised negative ELBO, skipping a step whose
-    loss is not finite (like SVI.stable_update). Jitted with the data as arguments."""
+def _advi(model, n_steps: int, lr: float):
+    """`n_steps` of Adam on the one-sample reparametrised negative ELBO from `z0`, skipping a
+    step whose loss is not finite (like SVI.stable_update); returns (locs, scales, losses) by
+    site. One jitted program with the data as arguments."""
     opt = optim.Adam(lr)
 
-    def neg_elbo(params, key, kwargs):
-        loc, raw = params
-        scale = jax.nn.softplus(raw)
-        z = loc + scale * jax.random.normal(key, loc.shape)
-        energy = potential_energy(model, (), kwargs, unravel(z))
-        return energy - jnp.sum(jnp.log(scale))
+    def run(z0, key, kwargs):
+        flat0, unravel = ravel_pytree(z0)
 
-    def run(params, key, kwargs):
-        def step(carry, k):
-            opt_state = carry
+        def neg_elbo(params, key):
+            loc, raw = params
+            scale = jax.nn.softplus(raw)
+            z = loc + scale * jax.random.normal(key, loc.shape)
+            energy = potential_energy(model, (), kwargs, unravel(z))
+            return energy - jnp.sum(jnp.log(scale))
+
+        def step(opt_state, k):
             params = opt.get_params(opt_state)
-            loss, grads = jax.value_and_grad(neg_elbo)(params, k, kwargs)
+            loss, grads = jax.value_and_grad(neg_elbo)(params, k)
             ok = jnp.isfinite(loss) & jnp.all(jnp.isfinite(ravel_pytree(grads)[0]))
             new_state = opt.update(grads, opt_state)
             keep = jax.tree.map(lambda new, old: jnp.where(ok, new, old), new_state, opt_state)
             return keep, loss
 
-        final, losses = jax.lax.scan(step, opt.init(params), jax.random.split(key, n_steps))
-        return opt.get_params(final), losses
+        start = (flat0, jnp.full_like(flat0, _inv_softplus(0.1)))
+        final, losses = jax.lax.scan(step, opt.init(start), jax.random.split(key, n_steps))
+        loc, raw = opt.get_params(final)
+        return unravel(loc), unravel(jax.nn.softplus(raw)), losses
 
     return jax.jit(run)
 
@@ -284,6 +289,7 @@ def fit_model(
     )
 
 
+@partial(jax.jit, static_argnums=(3, 4))
 def _chain_starts(locs, scales, key, n_chains: int, jitter: float):
     """Each chain's initial point (leading axis: chain) = ADVI locs + jitter * scales * N(0, 1),
     and the initial inverse mass matrix (ADVI scales squared, clipped), flat."""
