@@ -48,11 +48,9 @@ from nascar_pipeline.core.jax_setup import enable_compilation_cache
 from nascar_pipeline.core.model.data import (
     DEFAULT_FAST_FRAC,
     FIELD_SIZE,
-    TRACK_TYPES,
     HistoryData,
     car_key,
     scale_start,
-    track_type_index,
 )
 from nascar_pipeline.core.model.model import INTERMEDIATE
 from nascar_pipeline.core.race_story import (
@@ -65,6 +63,7 @@ from nascar_pipeline.core.race_story import (
     order_utility,
     performance,
 )
+from nascar_pipeline.core.tables import TRACK_TYPES, track_type_index
 
 SCENARIO_COLUMNS = {
     "scenario": "int32",
