@@ -134,7 +134,7 @@ def ensure_host_devices(n: int | None = None) -> int:
             log.info(_HOST_DEVICES_REASON)
         _HOST_DEVICES = have
         return have
-    if int(jax.config.jax_num_cpu_devices) < 1:  # an explicit setting (or XLA_FLAGS) wins
+    if int(jax.config.jax_num_cpu_devices) < 1:  # an explicit jax_num_cpu_devices wins
         jax.config.update("jax_num_cpu_devices", want)
     _HOST_DEVICES = want
     return want

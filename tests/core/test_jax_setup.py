@@ -56,3 +56,31 @@ def test_transition_default_is_the_settings_folder(fresh, monkeypatch, tmp_path)
 
 def test_core_reads_no_environment():
     assert environment_reads(open(jax_setup.__file__).read()) == []
+
+
+def test_usable_cores_follow_the_cgroup_quota(tmp_path, monkeypatch):
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+    assert jax_setup.cgroup_cpu_quota(tmp_path) == 1.5
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert jax_setup.cgroup_cpu_quota(tmp_path) is None
+    (tmp_path / "cpu.max").unlink()
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("300000")
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000")
+    assert jax_setup.cgroup_cpu_quota(tmp_path) == 3.0
+    assert jax_setup.cgroup_cpu_quota(tmp_path / "absent") is None
+    monkeypatch.setattr(jax_setup, "cgroup_cpu_quota", lambda: 1.0)
+    assert jax_setup.usable_cores() == 1
+
+
+def test_host_devices_after_jax_started_fall_back_with_a_reason(monkeypatch):
+    """Once JAX's backends are up the device count cannot change: keep it and say why."""
+    import jax
+
+    jax.devices()  # start JAX
+    monkeypatch.setattr(jax_setup, "_HOST_DEVICES", None)
+    monkeypatch.setattr(jax_setup, "_HOST_DEVICES_REASON", "")
+    have = len(jax.devices("cpu"))
+    assert jax_setup.ensure_host_devices(have + 1) == have
+    assert "before configure_jax" in jax_setup.host_devices_reason()
+    assert jax_setup.ensure_host_devices(have + 5) == have  # decided

@@ -4,9 +4,13 @@ Input: a history frame shaped like `race_snapshot`'s role=="history" rows (colum
 race_key, race_date, track_type, track_name, laps, driver_id, car_number, start_position,
 finish_position, laps_completed, laps_led, fastest_laps, status).
 
-Layout of the arrays (shapes are static: R races padded to a multiple of `race_bucket`, each race
-padded to `field_size` slots; drivers and cars padded to multiples of `driver_bucket`), so the
-compiled NUTS and simulation programs are reused across races (and from the persistent cache):
+Layout of the arrays. Shapes are bucketed so that the compiled NUTS and simulation programs are
+reused across races and from the persistent cache: consecutive races of a season differ by a few
+history races, drivers, cars and lap-count entries, which must not change a shape
+(`shape_bucket`). Races R and the sparse lap counts K are padded to the next 2^k or 1.5 * 2^k (at
+most 50 % padding, 11 % on the production window of ~115 races); drivers and cars to the next
+power of two (a padded driver or car is one more N(0, 1) coordinate, cheap: the likelihood's cost
+is in R x field, not in D); each race to `field_size` slots:
 
 - slots of a race are in the race's actual finishing order (slot 0 = winner), padding last;
 - `drv`, `car` (R, N) int32 driver / car index (0 in padding), `mask` (R, N) 1.0 for real starts;
@@ -16,8 +20,8 @@ compiled NUTS and simulation programs are reused across races (and from the pers
 - `tt` (R,) track-type index into TRACK_TYPES; `w` (R,) likelihood weight (time decay; 0 = padding);
 - `drv_real` (D,) 1.0 for the real drivers (0.0 for padding);
 - `led_idx`, `led_cnt`, `led_on` (K,) and `fast_*` (K',): the non-zero counts of `led` / `fast`
-  as flat indices into (R, N), their counts and a 1.0/0.0 mask, K padded to a multiple of
-  `COUNT_BUCKET`. Most cars lead no lap, and a Dirichlet-multinomial slot with count 0 adds
+  as flat indices into (R, N), their counts and a 1.0/0.0 mask, K bucketed (at least
+  `COUNT_BUCKET`). Most cars lead no lap, and a Dirichlet-multinomial slot with count 0 adds
   lgamma(0 + a) - lgamma(a) = 0, so the model evaluates lgamma (its costliest op) only there.
 """
 
@@ -45,9 +49,9 @@ class ModelConfig:
     half_life_days: float = 365.0  # time decay of the likelihood: a race a year old counts half
     history_days: int = 1155  # window of history used (about three seasons and a bit)
     field_size: int = FIELD_SIZE
-    race_bucket: int = 16
-    driver_bucket: int = 16
-    model_version: str = "1"
+    race_bucket: int = 16  # the smallest race bucket (see shape_bucket)
+    driver_bucket: int = 16  # the smallest driver / car bucket
+    model_version: str = "2"  # 2: bucketed shapes (a cached fit's padded shapes changed)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -60,15 +64,24 @@ def scale_start(start) -> np.ndarray:
     return (np.log(s) / np.log(40.0) - 0.5).astype(np.float32)
 
 
-def _pad(n: int, bucket: int) -> int:
-    return max(bucket, int(np.ceil(max(n, 1) / bucket)) * bucket)
+def shape_bucket(n: int, minimum: int, fine: bool = True) -> int:
+    """The padded size for `n`: the smallest 2^k, or 1.5 * 2^k when `fine`, that is at least
+    `n` and `minimum`. Buckets this coarse keep a season's consecutive windows in one shape
+    (measured on 2024-25 Cup windows: 110-116 races -> 128, 91-96 drivers + 1 -> 128, 176-182
+    cars + 1 -> 256, 1150-1200 laps-led and 2700-2860 fastest-lap entries -> 1536 and 3072),
+    where multiples of 16 / 256 changed a shape every few races."""
+    n = max(int(n), int(minimum), 1)
+    size = 1 << (n - 1).bit_length()  # the next power of two
+    if fine and size >= 4 and size * 3 // 4 >= n:
+        return size * 3 // 4
+    return size
 
 
 def sparse_counts(counts: np.ndarray, bucket: int = COUNT_BUCKET) -> dict:
     """The non-zero entries of an (R, N) count array: flat index, count and a validity mask,
-    padded to a multiple of `bucket` (static shapes: padding points at slot 0 with mask 0)."""
+    padded to `shape_bucket` (at least `bucket`; padding points at slot 0 with mask 0)."""
     flat = np.flatnonzero(counts.reshape(-1) > 0)
-    k = _pad(len(flat), bucket)
+    k = shape_bucket(len(flat), bucket)
     idx = np.zeros(k, np.int32)
     cnt = np.zeros(k, np.float32)
     on = np.zeros(k, np.float32)
@@ -201,9 +214,10 @@ def prepare_history(
     race_keys = list(dict.fromkeys(h["race_key"]))
     driver_ids = np.array(sorted(h["driver_id"].unique()), dtype=np.int64)
     car_numbers = sorted(h["car_key"].unique())
-    R = _pad(len(race_keys), config.race_bucket)
-    Dp = _pad(len(driver_ids) + 1, config.driver_bucket)  # +1: at least one spare slot
-    Cp = _pad(len(car_numbers) + 1, config.driver_bucket)
+    R = shape_bucket(len(race_keys), config.race_bucket)
+    # +1: at least one spare slot; powers of two (see the module docstring).
+    Dp = shape_bucket(len(driver_ids) + 1, config.driver_bucket, fine=False)
+    Cp = shape_bucket(len(car_numbers) + 1, config.driver_bucket, fine=False)
     d_idx = {int(d): i for i, d in enumerate(driver_ids)}
     c_idx = {c: i for i, c in enumerate(car_numbers)}
 
@@ -222,7 +236,7 @@ def prepare_history(
     }
     starts = np.zeros(len(driver_ids))
     wstarts = np.zeros(len(driver_ids))
-    for r, (key, g) in enumerate(h.groupby("race_key", sort=False)):
+    for r, (_key, g) in enumerate(h.groupby("race_key", sort=False)):
         g = g.drop_duplicates("driver_id").sort_values("finish_position").head(N)
         n = len(g)
         laps = float(g["laps"].iloc[0])
