@@ -30,41 +30,36 @@ from typing import Any
 
 import pandas as pd
 
-from nascar_pipeline.core.tables import OntologyTables
+from nascar_pipeline.core.tables import TABLE_COLUMNS, OntologyTables
 from nascar_pipeline.errors import UserInputError
 
 BATCH = 2000
 
 
+GRAPH_COUNTERS = ("nodes_created", "relationships_created", "properties_set")
+
+
 @dataclass
 class WriteSummary:
-    races: int = 0
-    drivers: int = 0
-    entries: int = 0
-    results: int = 0
-    contests: int = 0
-    nodes_created: int = 0
-    relationships_created: int = 0
-    properties_set: int = 0
+    """What one file's write did: rows per table in the file, Neo4j's counters, race keys."""
+
+    rows: dict[str, int] = field(default_factory=dict)  # table -> rows (TABLE_COLUMNS order)
+    graph: dict[str, int] = field(default_factory=lambda: dict.fromkeys(GRAPH_COUNTERS, 0))
     race_keys: dict[str, str] = field(default_factory=dict)  # file key -> key in the graph
     notes: list[str] = field(default_factory=list)
 
+    def count(self, counters) -> None:
+        """Add a Neo4j result's SummaryCounters."""
+        for name in GRAPH_COUNTERS:
+            self.graph[name] += getattr(counters, name)
+
     def line(self) -> str:
-        parts = [
-            f"{n} {k}"
-            for k, n in (
-                ("races", self.races),
-                ("drivers", self.drivers),
-                ("entries", self.entries),
-                ("results", self.results),
-                ("contests", self.contests),
-            )
-            if n
-        ]
+        parts = [f"{n} {table}" for table, n in self.rows.items() if n]
+        g = self.graph
         return (
-            f"wrote {', '.join(parts) or 'nothing'}: {self.nodes_created} nodes and "
-            f"{self.relationships_created} relationships created, "
-            f"{self.properties_set} properties set"
+            f"wrote {', '.join(parts) or 'nothing'}: {g['nodes_created']} nodes and "
+            f"{g['relationships_created']} relationships created, "
+            f"{g['properties_set']} properties set"
             + (f" ({'; '.join(self.notes)})" if self.notes else "")
         )
 
@@ -282,10 +277,7 @@ MERGE (c)-[:FOR]->(r)
 
 def _run_batches(tx, query: str, rows: list[dict], summary: WriteSummary) -> None:
     for i in range(0, len(rows), BATCH):
-        c = tx.run(query, rows=rows[i : i + BATCH]).consume().counters
-        summary.nodes_created += c.nodes_created
-        summary.relationships_created += c.relationships_created
-        summary.properties_set += c.properties_set
+        summary.count(tx.run(query, rows=rows[i : i + BATCH]).consume().counters)
 
 
 def _prop_rows(df: pd.DataFrame, props: dict[str, str]) -> list[dict]:
@@ -388,15 +380,10 @@ def write_in_tx(
     if slate_for is not None:
         ids = [int(i) for i in t.entries.loc[t.entries["race_key"] == slate_for, "driver_id"]]
         c = tx.run(_q_drop_stale_salaries(slate_site), key=slate_for, ids=ids).consume().counters
-        summary.properties_set += c.properties_set
+        summary.count(c)
         if c.properties_set:
             summary.notes.append("removed salaries of drivers no longer on the slate")
-    summary.races, summary.drivers = len(t.races), len(t.drivers)
-    summary.entries, summary.results, summary.contests = (
-        len(t.entries),
-        len(t.results),
-        len(t.contests),
-    )
+    summary.rows = {name: len(getattr(t, name)) for name in TABLE_COLUMNS}
     return summary
 
 
