@@ -116,12 +116,12 @@ def plan_backfill(
     in_flight = state.in_flight_partitions(instance, RACE_JOB_NAME)
     backfilling = backfilling_partitions(instance)
     for key, h in hashes.items():
-        if key in in_flight:
+        if key in complete and key not in old_code:
+            plan.skipped[key] = "current slate already materialized"
+        elif key in in_flight:
             plan.skipped[key] = "queued or running"
         elif key in backfilling:
             plan.skipped[key] = f"in backfill {backfilling[key]}"
-        elif key in complete and key not in old_code:
-            plan.skipped[key] = "current slate already materialized"
         else:
             plan.submit[key] = h
             if key in old_code:
