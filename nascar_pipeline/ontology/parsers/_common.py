@@ -260,3 +260,13 @@ def check_permutation(
             f"finishing positions of {n} cars are not a permutation of 1..{n}: "
             + "; ".join(detail),
         )
+
+
+def json_objects(items: list, probs: Problems, where: str):
+    """(`where[i]`, item) for each object of a JSON list; any other item is a problem."""
+    for i, item in enumerate(items):
+        w = f"{where}[{i}]"
+        if isinstance(item, dict):
+            yield w, item
+        else:
+            probs.add(w, "expected an object")

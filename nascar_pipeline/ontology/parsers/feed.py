@@ -25,6 +25,7 @@ from nascar_pipeline.ontology.parsers._common import (
     Problems,
     assign_race_keys,
     check_permutation,
+    json_objects,
     parse_int,
     parse_text,
     read_json,
@@ -45,11 +46,7 @@ def parse_loopstats(path: str | Path) -> dict[int, dict[int, tuple[int, str]]]:
             continue
         rid = parse_int(race.get("race_id"), probs, f"field {w}", "race_id", minimum=1)
         drivers: dict[int, tuple[int, str]] = {}
-        for j, d in enumerate(race["drivers"]):
-            f = f"field {w}.drivers[{j}]"
-            if not isinstance(d, dict):
-                probs.add(f, "expected an object")
-                continue
+        for f, d in json_objects(race["drivers"], probs, f"field {w}.drivers"):
             did = parse_int(d.get("driver_id"), probs, f, "driver_id", minimum=1)
             fl = parse_int(d.get("fast_laps"), probs, f, "fast_laps", minimum=0)
             if did is not None and did in drivers:
@@ -73,11 +70,7 @@ def parse_feed(path: str | Path, loopstats: str | Path | None = None) -> Ontolog
     fast_all = set(fast)
     lprobs = Problems(loopstats or "")
     races, entries, results, drivers = [], [], [], {}
-    for i, race in enumerate(data["weekend_race"]):
-        w = f"field weekend_race[{i}]"
-        if not isinstance(race, dict):
-            probs.add(w, "expected an object")
-            continue
+    for w, race in json_objects(data["weekend_race"], probs, "field weekend_race"):
         if race.get("series_id") not in (None, 1):
             continue
         fields = feed_race_fields(race, probs, w)
@@ -102,11 +95,7 @@ def parse_feed(path: str | Path, loopstats: str | Path | None = None) -> Ontolog
         loop = fast.pop(rid, None) if rid is not None else None
         seen: set[int] = set()
         positions = []
-        for j, r in enumerate(res):
-            f = f"{w}.results[{j}]"
-            if not isinstance(r, dict):
-                probs.add(f, "expected an object")
-                continue
+        for f, r in json_objects(res, probs, f"{w}.results"):
             did = parse_int(r.get("driver_id"), probs, f, "driver_id", minimum=1)
             if did is not None and did in seen:
                 probs.add(f"{f}, field driver_id", f"duplicate driver {did}")

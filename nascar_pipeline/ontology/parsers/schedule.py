@@ -18,6 +18,7 @@ from nascar_pipeline.core.tables import OntologyTables, conform
 from nascar_pipeline.ontology.parsers._common import (
     Problems,
     assign_race_keys,
+    json_objects,
     parse_int,
     read_json,
 )
@@ -38,11 +39,7 @@ def parse_schedule(path: str | Path) -> OntologyTables:
     else:
         probs.fail("top level", "expected an object with series_1 or a list of races")
     rows = []
-    for i, r in enumerate(items):
-        w = f"field {prefix}[{i}]"
-        if not isinstance(r, dict):
-            probs.add(w, "expected an object")
-            continue
+    for w, r in json_objects(items, probs, f"field {prefix}"):
         rtype = parse_int(r.get("race_type_id"), probs, w, "race_type_id")
         if rtype != POINTS_RACE_TYPE:
             continue
