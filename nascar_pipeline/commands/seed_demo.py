@@ -70,11 +70,11 @@ def comparison_table(world, history_dir: str | Path) -> str:
 
 
 def run(args) -> int:
-    from nascar_pipeline.settings import world_dir
+    from nascar_pipeline.settings import get_settings
     from nascar_pipeline.sources.demo_world import generate_world
     from nascar_pipeline.sources.embedded import write_world
 
-    out = Path(args.out) if args.out is not None else world_dir()
+    out = Path(args.out) if args.out is not None else get_settings().world_dir
     world = generate_world(seed=args.seed, seasons=args.seasons, upcoming=True)
     try:
         folder = write_world(world, out)

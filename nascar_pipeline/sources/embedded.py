@@ -70,9 +70,9 @@ class EmbeddedWorldSource:
 
     def __init__(self, folder: str | os.PathLike | None = None):
         if folder is None:
-            from nascar_pipeline.settings import world_dir
+            from nascar_pipeline.settings import get_settings
 
-            folder = world_dir()
+            folder = get_settings().world_dir
         self.folder = Path(folder)
         self._tables: OntologyTables | None = None
         self._races: pd.DataFrame | None = None
