@@ -139,3 +139,14 @@ def test_assets_do_not_read_the_environment():
             if _is_under(target, SETTINGS)
         ]
     assert sorted(set(bad)) == []
+
+
+def test_core_reads_no_environment():
+    """Core takes what it needs as arguments; only settings.py reads the environment."""
+    bad = [
+        f"{name}:{line} {what}"
+        for name, tree in MODULES.items()
+        if _is_under(name, f"{PACKAGE}.core")
+        for line, what in _environment_reads(tree)
+    ]
+    assert bad == []
