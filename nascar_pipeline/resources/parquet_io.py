@@ -95,9 +95,11 @@ class _LayoutIOManager(UPathIOManager):
 
 
 def _code_version(context: OutputContext) -> str:
+    """The asset's code version (race_asset derives it from the asset's code), else the
+    package version for outputs without one."""
     try:
-        version = context.assets_def.code_versions_by_key.get(context.asset_key)
-    except Exception:  # noqa: BLE001 - not every context carries an assets_def
+        version = context.asset_spec.code_version
+    except Exception:  # noqa: BLE001 - an output that is not an asset's
         version = None
     return version or __version__
 

@@ -28,7 +28,9 @@ def test_one_root_reaches_the_io_manager_and_the_asset(tmp_path):
     layout = StorageLayout(tmp_path)
     assert layout.read_asset("tiny", RACE)["x"].tolist() == [1, 2]
     # the manifest lists the file kept beside the asset
-    assert layout.read_manifest(RACE)["tiny"].extra_files == {"note.txt": f"tiny/{RACE}.note.txt"}
+    entry = layout.read_manifest(RACE)["tiny"]
+    assert entry.extra_files == {"note.txt": f"tiny/{RACE}.note.txt"}
+    assert entry.code_version == tiny.code_versions_by_key[tiny.key]  # the asset's, not 0.1.0
     assert tiny.descriptions_by_key[tiny.key] == "A race asset that keeps a file beside itself."
     assert tiny.partitions_def.name == "races"
 
