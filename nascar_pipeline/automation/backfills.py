@@ -10,8 +10,8 @@ by the daemon's backfill loop, listed on the UI's Backfills page, cancellable th
 
 Idempotence: a race is skipped when it is fresh (its current slate materialized by every
 selected asset, after its race_snapshot, each by the asset's current code version, as the
-instance's materialization events record it) or in flight
-(a queued or running race_job run, or a backfill not yet finished that names it).
+instance's materialization events record it) or in flight (a queued or running race_job run,
+or a backfill not yet finished that names it).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def stale_code(
             records = instance.fetch_materializations(
                 AssetRecordsFilter(asset_key=key, asset_partitions=[race]), limit=1
             ).records
-            tags = records[0].asset_materialization.tags or {} if records else {}
+            tags = (records[0].asset_materialization.tags or {}) if records else {}
             if tags.get(CODE_VERSION_TAG) != version:
                 old.append(key.path[-1])
         if old:
