@@ -19,25 +19,11 @@ from api.app import create_app
 from api.asset_graph import RACE_ASSETS
 from nascar_pipeline.storage.layout import StorageLayout
 from tests.support.api import api_settings, auth, seed_world
+from tests.support.run_configs import FAST_DFS_OPS
 
 pytestmark = [pytest.mark.timeout(1800)]
 
-DFS_CONFIG = {
-    "ownership_projections": {"config": {"max_scenarios": 300}},
-    "lineup_portfolio": {
-        "config": {
-            "n_lineups": 8,
-            "mh_steps": 60,
-            "mh_chains": 3,
-            "mh_temps": 2,
-            "field_size": 1500,
-            "objective_scenarios": 300,
-            "selection_scenarios": 300,
-            "exact_candidates": 30,
-        }
-    },
-    "contest_simulation": {"config": {"field_size": 1500}},
-}
+DFS_CONFIG = FAST_DFS_OPS
 
 
 def _checks(result):

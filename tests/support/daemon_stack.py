@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.support.run_configs import FAST_DFS_OPS
 from tests.support.services.postgres import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,20 +37,7 @@ RACE_RUN_OPS = {
         }
     },
     "race_scenarios": {"config": {"scenarios": 2000, "seed": 1}},
-    "ownership_projections": {"config": {"max_scenarios": 300}},
-    "lineup_portfolio": {
-        "config": {
-            "n_lineups": 8,
-            "mh_steps": 60,
-            "mh_chains": 3,
-            "mh_temps": 2,
-            "field_size": 1500,
-            "objective_scenarios": 300,
-            "selection_scenarios": 300,
-            "exact_candidates": 30,
-        }
-    },
-    "contest_simulation": {"config": {"field_size": 1500}},
+    **FAST_DFS_OPS,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -15,6 +16,7 @@ from nascar_pipeline.definitions import dfs_assets, dfs_checks
 from nascar_pipeline.resources.storage import storage_resources
 from nascar_pipeline.storage.layout import StorageLayout
 from tests.support.races import materialize_race
+from tests.support.run_configs import FAST_DFS_OPS
 
 RACE = "2026-test-speedway-400"
 
@@ -107,24 +109,7 @@ def write_upstream(root, with_contest=True, S=2600):
 
 
 def run_dfs_assets(root, run_config=None):
-    cfg = {
-        "ops": {
-            "lineup_portfolio": {
-                "config": {
-                    "n_lineups": 8,
-                    "mh_steps": 60,
-                    "mh_chains": 3,
-                    "mh_temps": 2,
-                    "field_size": 1500,
-                    "objective_scenarios": 300,
-                    "selection_scenarios": 300,
-                    "exact_candidates": 30,
-                }
-            },
-            "contest_simulation": {"config": {"field_size": 1500}},
-            "ownership_projections": {"config": {"max_scenarios": 300}},
-        }
-    }
+    cfg = {"ops": copy.deepcopy(FAST_DFS_OPS)}
     for op, c in (run_config or {}).items():
         cfg["ops"][op]["config"].update(c)
     return materialize_race(
