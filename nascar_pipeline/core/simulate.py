@@ -368,7 +368,8 @@ def simulate_race(
     down = np.asarray(stats.get("laps_down", [0.0] * N), np.float32)
     beta = np.asarray(stats.get("dnf_frac_beta", (1.2, 0.8)), np.float32)
     ff = np.asarray(stats.get("fast_frac", {}).get(t, DEFAULT_FAST_FRAC), np.float32)
-    post = {k: jnp.asarray(v, jnp.float32) for k, v in posterior.items()}
+    # float32 on the host: a device-side cast would be one more small program per site to load.
+    post = {k: np.asarray(v, np.float32) for k, v in posterior.items()}
 
     out = _simulate_kernel(
         jax.random.PRNGKey(seed),
