@@ -162,6 +162,21 @@ class PipelineSettings(BaseSettings):
         "node selector); set by the Helm chart",
     )
 
+    ready_hours_before_lock: float = Field(
+        2.0,
+        ge=0,
+        validation_alias="NASCAR_READY_HOURS_BEFORE_LOCK",
+        description="a race must have its lineups materialized and checked at least this many "
+        "hours before lock; race_readiness_sensor alerts once when one is not",
+    )
+    slate_quiet_seconds: int = Field(
+        300,
+        ge=0,
+        validation_alias="NASCAR_SLATE_QUIET_SECONDS",
+        description="race_sensor starts a run for an incomplete slate (entries, DK salaries, "
+        "contest or starting grid missing) only after it has not changed for this long",
+    )
+
     alert_webhook_url: SecretStr | None = Field(
         None,
         validation_alias="NASCAR_ALERT_WEBHOOK_URL",

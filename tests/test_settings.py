@@ -72,6 +72,8 @@ CASES = [
     ("NASCAR_SENSOR_INTERVAL_SECONDS", "30", "sensor_interval_seconds", 30),
     ("NASCAR_LOCK_WINDOW_HOURS", "24", "lock_window_hours", 24),
     ("NASCAR_PRE_LOCK_CRON", "0 * * * *", "pre_lock_cron", "0 * * * *"),
+    ("NASCAR_READY_HOURS_BEFORE_LOCK", "3.5", "ready_hours_before_lock", 3.5),
+    ("NASCAR_SLATE_QUIET_SECONDS", "600", "slate_quiet_seconds", 600),
     ("NASCAR_RACE_RUN_CONFIG", "{tmp}/run.yaml", "race_run_config", "{tmp}/run.yaml"),
     ("NASCAR_POOL_LIMITS", "mcmc=2, neo4j=1", "pool_limits", {"mcmc": 2, "neo4j": 1}),
     ("NASCAR_K8S_MCMC_CONFIG", '{"container_config": {}}', "k8s_mcmc_config", None),
@@ -128,6 +130,7 @@ def test_defaults(monkeypatch, tmp_path):
     )
     assert (s.neo4j_user, s.sensor_interval_seconds, s.lock_window_hours) == ("neo4j", 60, 72)
     assert (s.pre_lock_cron, s.pool_limits, s.otel_sdk_disabled) == ("*/15 * * * *", {}, False)
+    assert (s.ready_hours_before_lock, s.slate_quiet_seconds) == (2.0, 300)
 
 
 def test_field_names_are_not_variables(monkeypatch, tmp_path):
@@ -180,6 +183,8 @@ def test_fresh_read_each_call(monkeypatch):
         ("NASCAR_SENSOR_INTERVAL_SECONDS", "soon"),
         ("NASCAR_SENSOR_INTERVAL_SECONDS", "4"),
         ("NASCAR_LOCK_WINDOW_HOURS", "0"),
+        ("NASCAR_READY_HOURS_BEFORE_LOCK", "-1"),
+        ("NASCAR_SLATE_QUIET_SECONDS", "-5"),
     ],
 )
 def test_bad_values_name_the_variable(monkeypatch, variable, value):
