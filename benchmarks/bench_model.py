@@ -3,7 +3,7 @@ NUTS chains side by side at production settings (4 chains x (400 warm-up + 500 d
 10,000 scenarios, and a fresh process's time to the model's first gradient with a warm cache.
 
     .venv/bin/python benchmarks/bench_model.py [--chains 4 --warmup 400 --draws 500]
-        [--cache DIR [--no-cold]] [--only parallel|sequential]
+        [--cache DIR [--no-cold]] [--only parallel|sequential] [--platform cpu|cuda]
 
 Every measured run is a fresh process sharing one JAX compilation cache folder:
 1. cold pass (skipped with --no-cold on a cache that is already warm): one process fits with
@@ -11,6 +11,8 @@ Every measured run is a fresh process sharing one JAX compilation cache folder:
 2. warm pass: one fresh process per chain method (fit + 10,000 scenarios);
 3. first gradient: a fresh process that imports, prepares the data and evaluates the model's
    potential energy and gradient through the fit's programs.
+--platform cuda runs the fit (chains vectorized on the GPU), the scenarios and the gradient on a
+CUDA GPU (jax[cuda] installed); run it once with --platform cpu beside it to compare.
 Reads ../shared/data/history (or --history DIR). The machine is shared: each run prints its
 CPU seconds (all threads) and the load average beside its wall time; compare ratios.
 """
@@ -38,9 +40,25 @@ def _load_history(path: str):
     return h[(h["season"] >= 2022) & (h["season"] <= 2025)]
 
 
+def _select_platform(platform: str) -> None:
+    """Before any JAX operation: the platform the child runs on (auto: JAX's choice, a GPU when
+    one is present)."""
+    if platform != "auto":
+        import jax
+
+        jax.config.update("jax_platforms", platform)
+
+
+def jax_platform() -> str:
+    import jax
+
+    return jax.default_backend()
+
+
 def fit_run(args) -> dict:
     """Child: fit (with each method in --methods, in order) + scenarios for the last race."""
     t_start, c_start, load0 = time.perf_counter(), time.process_time(), os.getloadavg()[0]
+    _select_platform(args.platform)
     from nascar_pipeline.core.jax_setup import configure_jax
 
     configured = configure_jax(args.cache)
@@ -80,6 +98,7 @@ def fit_run(args) -> dict:
         d = fit.diagnostics
         out[method] = {
             **{k: float(v) for k, v in fit.timings.items()},
+            "platform": jax_platform(),
             "chain_method": fit.chain_method,
             "fit_wall_s": fit_wall,
             "fit_cpu_s": fit_cpu,
@@ -106,6 +125,7 @@ def fit_run(args) -> dict:
 def gradient_run(args) -> dict:
     """Child: a fresh worker's way to the model's first gradient."""
     t_start, c_start = time.perf_counter(), time.process_time()
+    _select_platform(args.platform)
     from nascar_pipeline.core.jax_setup import configure_jax
 
     configure_jax(args.cache)
@@ -133,7 +153,7 @@ def gradient_run(args) -> dict:
 
 def _child(args, role: str, methods: str = "") -> tuple[dict, float]:
     cmd = [sys.executable, __file__, "--child", role, "--methods", methods or "auto"]
-    for name in ("history", "chains", "warmup", "draws", "scenarios", "seed", "cache"):
+    for name in ("history", "chains", "warmup", "draws", "scenarios", "seed", "cache", "platform"):
         cmd += [f"--{name}", str(getattr(args, name))]
     t0 = time.perf_counter()
     out = subprocess.run(
@@ -158,6 +178,12 @@ def main() -> int:
     p.add_argument("--cache", default=None, help="cache folder (default: a fresh temp folder)")
     p.add_argument("--no-cold", action="store_true", help="skip the cold pass (warm --cache)")
     p.add_argument("--only", choices=("parallel", "sequential"), default=None)
+    p.add_argument(
+        "--platform",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="JAX platform of the runs (cuda: the GPU path; auto: a GPU when present)",
+    )
     p.add_argument("--child", choices=("fit", "gradient"), help=argparse.SUPPRESS)
     p.add_argument("--methods", default="auto", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -190,7 +216,8 @@ def main() -> int:
         f"\nRace model benchmark: {meta['races']} races, {meta['drivers']} drivers, "
         f"{args.chains} chains x ({args.warmup} warm-up + {args.draws} draws), "
         f"{args.scenarios} scenarios; cache {args.cache}; {os.cpu_count()} CPUs, "
-        f"{meta['configured']['host_devices']} host devices for parallel chains"
+        f"{meta['configured']['host_devices']} host devices for parallel chains; platform "
+        f"{next(iter(warm.values())).get('platform', '?')}"
     )
     rows = [
         ("compile / cache load (all fit stages)", "compile_s"),

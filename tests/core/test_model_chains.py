@@ -117,7 +117,7 @@ def test_gpu_fit_runs_vectorized_chains_on_the_device():
     import jax
 
     if jax.default_backend() != "gpu":
-        pytest.skip("needs a CUDA GPU (pip install -e '.[cuda]'); none is present")
+        pytest.skip("needs a CUDA GPU with jax[cuda] installed; none is present")
     from nascar_pipeline.core.model import FitConfig, fit_model, prepare_history
     from tests.support.synthetic_history import synthetic_history
 
