@@ -7,9 +7,16 @@ lineup; the portfolio's ROI distribution in metadata.
 
 import numpy as np
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSeverity, Config, MetadataValue, Output
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    MetadataValue,
+    Output,
+)
 from pydantic import Field
 
+from nascar_pipeline.assets.field_config import FieldConfig
 from nascar_pipeline.assets.plots import image_markdown, new_figure
 from nascar_pipeline.assets.race_asset import race_asset, race_check
 from nascar_pipeline.core import rules
@@ -19,9 +26,8 @@ FIELD_SEED_OFFSET = 7919  # the contest's field differs from the one the portfol
 HELD_OUT_MIN = 1000  # fewer scenarios left than this: simulate on all of them
 
 
-class ContestConfig(Config):
+class ContestConfig(FieldConfig):
     field_size: int | None = Field(None, description="default: the contest's (or 10,000)")
-    field_min_salary: int = 46_000
     chunk_elems: int = Field(4_000_000, ge=10_000, description="field scores held at once")
     seed: int = 1
 
@@ -36,6 +42,7 @@ def _roi_plot(roi: np.ndarray) -> MetadataValue:
 
 @race_asset(group="dfs", kinds={"numpy", "parquet"})
 def contest_simulation(
+    context: AssetExecutionContext,
     config: ContestConfig,
     race_snapshot: pd.DataFrame,
     race_scenarios: pd.DataFrame,
@@ -45,11 +52,12 @@ def contest_simulation(
     """The portfolio against a simulated field in every held-out scenario: ROI, cash %,
     win %, top-1 %, mean rank and simulated duplicates per lineup; portfolio ROI distribution
     in metadata."""
-    from nascar_pipeline.core.contest import generate_field, simulate_contest
+    from nascar_pipeline.core.contest import simulate_contest
     from nascar_pipeline.core.lineups import slate_indices
     from nascar_pipeline.core.slate import (
         contest_field_size,
         contest_table,
+        draw_field,
         slate_arrays,
         slate_ownership,
     )
@@ -60,14 +68,19 @@ def contest_simulation(
     own = slate_ownership(slate, ownership_projections)
     F = config.field_size or contest_field_size(race_snapshot)
     table = contest_table(race_snapshot, F + len(ours))
-    field = generate_field(
+    context.log.info(
+        f"contest: {len(ours)} lineups against a field of {F:,} ({table.source} payout table)"
+    )
+    field = draw_field(
         own,
         slate["salary"].to_numpy(float),
-        SITE.roster_size,
-        SITE.salary_cap,
         F,
-        min_salary=config.field_min_salary,
-        rng=rng,
+        config.field_min_salary,
+        rng,
+        setting="contest_simulation run config field_min_salary",
+    )
+    context.log.info(
+        f"contest: field drawn ({len(field):,} lineups, floor ${config.field_min_salary:,})"
     )
     used = (
         int(lineup_portfolio["n_scenarios_used"].iloc[0])
@@ -76,6 +89,10 @@ def contest_simulation(
     )
     held_out = points.shape[0] - used >= HELD_OUT_MIN
     pts = points[used:] if held_out else points
+    context.log.info(
+        f"contest: {pts.shape[0]} {'held-out ' if held_out else ''}scenarios in chunks of "
+        f"at most {config.chunk_elems:,} field scores"
+    )
     summ = simulate_contest(pts, ours, field, table, chunk_elems=config.chunk_elems).summary()
     out = pd.DataFrame(
         {
@@ -85,6 +102,9 @@ def contest_simulation(
     )
     out["sim_duplicates"] = out["sim_duplicates"].astype(np.int64)
     p = summ["portfolio"]
+    context.log.info(
+        f"contest: simulated portfolio ROI {float(p['roi']):+.1%} (mean over scenarios)"
+    )
     return Output(
         out,
         metadata={

@@ -1,16 +1,28 @@
 """ownership_projections, per race partition, and its blocking check.
 
-Hybrid ownership (core/ownership.py): a feature model (fitted to the historical DraftKings
-ownership in the snapshot when there is enough, else stated defaults) blended with the rate
-each driver is in the optimal lineup across the race's scenarios. Operators pin drivers through
-run config (`overrides`: driver name or driver_id -> pct).
+Field ownership (core/ownership_model.py): a share model over the slate's features (salary tier,
+value, recent finishes and DK points, start position, price change, the model's win and top-5
+odds, last race's ownership), fitted to the real %Drafted in the snapshot's history when at least
+`min_history_races` races have it (core/ownership_fit.py), else the stated defaults; bounded by
+salary tier with a reason per driver, and tilted toward salary when the field it implies would
+spend less than `field_min_salary` (the same setting the field generators use). Operators pin
+drivers through run config (`overrides`: driver name or driver_id -> pct).
+
+The blocking check compares ownership, projections and salaries (core/ownership_sanity.py)
+before any lineup is built.
 """
 
-import numpy as np
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSeverity, Config, MetadataValue, Output
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    MetadataValue,
+    Output,
+)
 from pydantic import Field
 
+from nascar_pipeline.assets.field_config import FieldConfig
 from nascar_pipeline.assets.race_asset import race_asset, race_check
 from nascar_pipeline.core import rules
 from nascar_pipeline.errors import UserInputError
@@ -18,91 +30,104 @@ from nascar_pipeline.errors import UserInputError
 SITE = rules.DRAFTKINGS
 
 
-class OwnershipConfig(Config):
-    blend: float = Field(0.7, ge=0.0, le=1.0, description="weight of the feature model")
-    max_scenarios: int = Field(2000, ge=10, description="scenarios for the optimal-lineup rate")
+class OwnershipConfig(FieldConfig):
     overrides: dict[str, float] = Field(
         default_factory=dict, description="driver_id or driver name -> ownership pct"
     )
-    min_history_races: int = Field(3, ge=1, description="past races with ownership to fit")
+    min_history_races: int = Field(
+        3, ge=1, description="past races with real %Drafted needed to fit the model"
+    )
 
 
 @race_asset(group="dfs", kinds={"numpy", "parquet"})
 def ownership_projections(
+    context: AssetExecutionContext,
     config: OwnershipConfig,
     race_snapshot: pd.DataFrame,
     race_scenarios: pd.DataFrame,
     driver_projections: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
-    """Projected DraftKings ownership per driver: feature model (fitted to historical
-    ownership when available) blended with the simulated-optimal rate; overrides."""
-    from nascar_pipeline.core.ownership import DEFAULT_COEFS, fit_ownership_model, project_ownership
-    from nascar_pipeline.core.ownership_inputs import (
-        historical_ownership_slates,
-        recent_form,
-        resolve_overrides,
-    )
-    from nascar_pipeline.core.slate import float_array, slate_arrays
+    """Projected DraftKings ownership per driver: a share model fitted to the real %Drafted of
+    past races (stated defaults without enough of them), bounded by salary tier, with reasons;
+    overrides."""
+    from nascar_pipeline.core.ownership_fit import fit_field_model
+    from nascar_pipeline.core.ownership_history import ownership_slate, training_races
+    from nascar_pipeline.core.ownership_model import DEFAULT_FIELD_MODEL, project_field_ownership
+    from nascar_pipeline.core.slate import resolve_overrides, slate_arrays
 
-    slate, points = slate_arrays(race_snapshot, race_scenarios, driver_projections)
-    form = recent_form(race_snapshot, slate["driver_id"])
-    hist = historical_ownership_slates(race_snapshot)
-    if len(hist) >= config.min_history_races:
-        coefs, source = fit_ownership_model(hist), f"fitted on {len(hist)} past races"
+    slate, _points = slate_arrays(race_snapshot, race_scenarios, driver_projections)
+    races = training_races(race_snapshot)
+    if len(races) >= config.min_history_races:
+        model = fit_field_model(races, roster_size=SITE.roster_size)
     else:
-        coefs = dict(DEFAULT_COEFS)
-        source = (
-            f"stated defaults ({len(hist)} past races with ownership; "
+        model = DEFAULT_FIELD_MODEL
+    source = (
+        model.source
+        if model is not DEFAULT_FIELD_MODEL
+        else (
+            f"stated defaults ({len(races)} past races with real %Drafted; "
             f"fit needs {config.min_history_races})"
         )
+    )
+    context.log.info(f"ownership model: {source}")
     try:
         fixed = resolve_overrides(config.overrides, slate)
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
-    res = project_ownership(
-        float_array(slate["salary"]),
-        float_array(slate["projection"]),
-        SITE.roster_size,
-        SITE.salary_cap,
-        start_position=float_array(slate["start_position"]),
-        form=form,
-        points=points,
-        coefs=coefs,
-        blend=config.blend,
+    res = project_field_ownership(
+        ownership_slate(slate, race_snapshot, driver_projections),
+        model,
+        roster_size=SITE.roster_size,
         overrides=fixed,
-        max_scenarios=config.max_scenarios,
+        min_field_salary=config.field_min_salary,
+        max_field_salary=SITE.salary_cap,
     )
+    for w in res.warnings:
+        context.log.warning(f"ownership: {w}")
+    context.log.info(
+        f"ownership: {len(slate)} drivers, {len(fixed)} overridden, "
+        f"implied field lineup ${res.implied_lineup_salary:,.0f}, {len(res.warnings)} warnings"
+    )
+    f = res.frame
     out = (
         pd.DataFrame(
             {
-                "driver_id": slate["driver_id"].astype("int64"),
-                "driver_name": slate["driver_name"].astype("string"),
-                "salary": slate["salary"].astype("int64"),
-                "dk_id": slate["dk_id"].astype("Int64"),
-                "start_position": slate["start_position"].astype("Int64"),
-                "projection": slate["projection"].astype(float),
-                "recent_form": form,
-                "own_pct": res.ownership,
-                "own_model_pct": res.model,
-                "own_optimal_pct": res.optimal if res.optimal is not None else np.nan,
+                "driver_id": slate["driver_id"].astype("int64").to_numpy(),
+                "driver_name": slate["driver_name"].astype("string").to_numpy(),
+                "salary": slate["salary"].astype("int64").to_numpy(),
+                "dk_id": slate["dk_id"].astype("Int64").to_numpy(),
+                "start_position": slate["start_position"].astype("Int64").to_numpy(),
+                "projection": slate["projection"].astype(float).to_numpy(),
+                "tier": f["tier"].astype("string").to_numpy(),
+                "own_pct": f["own_pct"].to_numpy(float),
+                "own_model_pct": f["own_model_pct"].to_numpy(float),
+                "own_vendor_pct": f["own_vendor_pct"].to_numpy(float),
+                "bound_pct": f["bound_pct"].to_numpy(float),
+                "bounded": f["bounded"].to_numpy(bool),
+                "reasons": f["reasons"].astype("string").to_numpy(),
                 "overridden": [i in fixed for i in range(len(slate))],
-                "actual_own_pct": slate["dk_own_pct"].astype("Float64"),
+                "actual_own_pct": slate["dk_own_pct"].astype("Float64").to_numpy(),
             }
         )
         .sort_values("own_pct", ascending=False, kind="stable")
         .reset_index(drop=True)
     )
     md = out.head(12)[
-        ["driver_name", "salary", "projection", "own_pct", "own_model_pct", "own_optimal_pct"]
+        ["driver_name", "salary", "projection", "tier", "own_pct", "bound_pct", "reasons"]
     ].to_markdown(index=False, floatfmt=".1f")
+    model_dict = model.as_dict()
     return Output(
         out,
         metadata={
             "drivers": len(out),
             "total_pct": float(out["own_pct"].sum()),
-            "coefficients": MetadataValue.json({k: float(v) for k, v in res.coefs.items()}),
+            "model": MetadataValue.json(model_dict),
+            "coefficients": MetadataValue.json(model_dict["coefs"]),
             "coefficient_source": source,
-            "blend_model_weight": float(res.blend),
+            "source": source,
+            "warnings": MetadataValue.json(list(res.warnings)),
+            "implied_field_lineup_salary": float(res.implied_lineup_salary),
+            "field_min_salary": int(config.field_min_salary),
             "overrides": MetadataValue.json(
                 {str(slate["driver_name"].iloc[i]): v for i, v in fixed.items()}
             ),
@@ -113,23 +138,23 @@ def ownership_projections(
 
 @race_check(ownership_projections)
 def ownership_totals_valid(ownership_projections: pd.DataFrame) -> AssetCheckResult:
-    """Ownership totals roster size x 100 % (600 % on DraftKings); each driver within
-    [0, 100]."""
-    own = ownership_projections["own_pct"].to_numpy(float)
-    total = float(own.sum())
-    ok = (
-        len(own) >= SITE.roster_size
-        and np.isfinite(own).all()
-        and abs(total - 100.0 * SITE.roster_size) < 1e-6
-        and own.min() >= 0.0
-        and own.max() <= 100.0 + 1e-9
+    """Ownership, projections and salaries agree (core/ownership_sanity.py): ownership totals
+    roster size x 100 % (600 % on DraftKings), each driver within [0, 100], nothing blocking
+    between the three (each problem names its drivers). Blocking: no lineup is built on a
+    failing slate."""
+    from nascar_pipeline.core.ownership_sanity import check_slate_sanity
+
+    report = check_slate_sanity(
+        ownership_projections, roster_size=SITE.roster_size, salary_cap=SITE.salary_cap
     )
+    own = ownership_projections["own_pct"].to_numpy(float)
     return AssetCheckResult(
-        passed=bool(ok),
+        passed=bool(report.ok),
         severity=AssetCheckSeverity.ERROR,
         metadata={
-            "total_pct": total,
+            "total_pct": float(own.sum()),
             "min_pct": float(own.min()) if len(own) else 0.0,
             "max_pct": float(own.max()) if len(own) else 0.0,
+            **{k: MetadataValue.json(v) for k, v in report.as_metadata().items()},
         },
     )

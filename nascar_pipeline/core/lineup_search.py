@@ -1,17 +1,24 @@
-"""The portfolio search behind lineup_portfolio, end to end on one slate. Pure.
+"""The portfolio search behind lineup_portfolio, end to end on one slate, under the player's
+steering (core/steering.py). Pure.
 
+0. The steering: the run config's fields, a steering file's and the defaults merged into one
+   `Steering` (`build_steering`), then checked against the slate by `check_feasible` before any
+   of the heavy steps below (the asset does that, so a refusal costs nothing).
 1. A field of opponents drawn from the projected ownership (core/contest.py).
-2. Candidates: Metropolis-Hastings with parallel tempering over valid DraftKings lineups toward
-   the expected payout (or the top-1 % chance) against that field on the first scenarios,
-   started from the exact optimizer's best lineups by mean points, which join the pool too;
-   field lineups over our salary floor widen it so exposure and overlap limits can always be met.
-3. A greedy marginal-gain portfolio under exposure caps and a maximum overlap, chosen on
-   scenarios the sampler did not see (core/portfolio.py).
+2. Candidates, each keeping every per-lineup rule of the steering (locks, excludes, groups, salary
+   floor): Metropolis-Hastings with parallel tempering toward the build's taste (expected payout,
+   or the top-1 % chance, against that field on the first scenarios, blended with projection when
+   taste < 1), started from the exact optimizer's best lineups by mean points, which join the pool
+   too; field lineups and random steered lineups widen it so the exposure and overlap limits can
+   be met; the exact optimizer's steered portfolio (every limit at once) is the greedy's reserve.
+3. A greedy marginal-gain portfolio under the steering's exposures and max_shared, chosen on
+   scenarios the sampler did not see (core/portfolio.py); short of n_lineups it says why.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -22,6 +29,43 @@ from nascar_pipeline.core.lineups import draftkings_lineup_frame
 OBJECTIVES = ("ev", "top1")
 FIELD_SEARCH_MAX = 20_000  # field lineups the search plays against, at most
 FIELD_CANDIDATES_MAX = 3000  # field lineups added to the candidate pool, at most
+RANDOM_CANDIDATES = 3000  # random steered lineups added to the candidate pool
+TASTE_PROBE = 64  # lineups the taste's spreads are measured on
+
+# Single-entry contests: a build of at most this many lineups gets a global max exposure of 1.0
+# unless one is asked for. Caps are shares of the lineups returned and never raised, so the
+# multi-entry default 0.6 would allow floor(0.6 * n) = 1 lineup per driver for n <= 3: two or
+# three lineups with no driver in common, or, for one lineup, none at all.
+SINGLE_ENTRY_MAX_LINEUPS = 3
+MULTI_ENTRY_MAX_EXPOSURE = 0.6
+
+
+def default_global_max_exposure(n_lineups: int) -> float:
+    """The global max exposure when none is asked for: 1.0 for single-entry builds (n <= 3),
+    else 0.6."""
+    return 1.0 if n_lineups <= SINGLE_ENTRY_MAX_LINEUPS else MULTI_ENTRY_MAX_EXPOSURE
+
+
+def build_steering(defaults: Mapping, given: Mapping, file_steering=None):
+    """The build's Steering from the run config's steering fields (`given`), a steering file's
+    (`file_steering`, a Steering from core.steering.parse_steering, or None) and the config's
+    defaults (`defaults`), by these rules:
+
+    - a field the file sets replaces the default; a run-config field set away from its default
+      replaces the file's (the run config is the last word, as CLI flags over a file);
+    - global_max_exposure None (neither asks for one): default_global_max_exposure(n_lineups).
+
+    Raises pydantic's ValidationError on a bad value (the asset names the source)."""
+    from nascar_pipeline.core.steering import Steering
+
+    keys = list(Steering.model_fields)
+    data = {k: defaults[k] for k in keys}
+    if file_steering is not None:
+        data.update(file_steering.model_dump(exclude_unset=True))
+    data.update({k: given[k] for k in keys if given[k] != defaults[k]})
+    if data.get("global_max_exposure") is None:
+        data["global_max_exposure"] = default_global_max_exposure(int(data["n_lineups"]))
+    return Steering.model_validate(data)
 
 
 @dataclass
@@ -32,6 +76,9 @@ class PortfolioSearch:
     field_size: int
     payout_table: object  # core.contest.PayoutTable
     expected_payout_capped: float
+    n_asked: int = 0
+    shortfall_reason: str = ""  # why fewer lineups than asked ("" when none short)
+    stages: dict = field(default_factory=dict)  # candidates per source, for the run log
 
 
 def search_portfolio(
@@ -42,70 +89,125 @@ def search_portfolio(
     field_size: int,
     params,
     rng: np.random.Generator,
+    steering,
+    log=None,
 ) -> PortfolioSearch:
-    """The DraftKings portfolio for a slate (core/slate.py) and its (S, D) points.
+    """The DraftKings portfolio for a slate (core/slate.py) and its (S, D) points under a
+    SteeringArrays (core/steering.check_feasible's result: n_lineups, exposures, max_shared,
+    salary floor, locks, excludes, groups, taste).
 
-    params: the asset's PortfolioConfig (n_lineups, max_exposure, max_overlap, min_salary,
-    field_min_salary, objective, objective_scenarios, selection_scenarios, prize_cap_fees,
-    mh_steps, mh_chains, mh_temps, exact_candidates). The first objective_scenarios scenarios
-    drive the sampler, the next selection_scenarios the greedy choice."""
-    from nascar_pipeline.core.contest import generate_field
-    from nascar_pipeline.core.optimize import optimize_lineups
-    from nascar_pipeline.core.portfolio import FieldObjective, greedy_portfolio, mh_sample
+    params: the asset's PortfolioConfig (field_min_salary, objective, objective_scenarios,
+    selection_scenarios, prize_cap_fees, mh_steps, mh_chains, mh_temps, exact_candidates). The
+    first objective_scenarios scenarios drive the sampler, the next selection_scenarios the greedy
+    choice. log: a callable taking one line per stage (the run log), or None."""
+    from nascar_pipeline.core.optimize import InfeasibleError, optimize_lineups, optimize_steered
+    from nascar_pipeline.core.portfolio import (
+        FieldObjective,
+        greedy_portfolio,
+        mh_sample,
+        random_steered_lineups,
+        taste_objective,
+    )
+    from nascar_pipeline.core.slate import draw_field
 
+    say = log or (lambda _line: None)
     if params.objective not in OBJECTIVES:
         raise ValueError(f"run config objective {params.objective!r}: use 'ev' or 'top1'")
     site = rules.DRAFTKINGS
     sal = slate["salary"].to_numpy(float)
+    proj = slate["projection"].to_numpy(float)
     S = points.shape[0]
     n_obj = min(params.objective_scenarios, max(S // 2, 1))
     n_sel = min(params.selection_scenarios, max(S - n_obj, 1))
     pts_obj = points[:n_obj]
     pts_sel = points[n_obj : n_obj + n_sel] if S > n_obj else points[:n_obj]
-    N = params.n_lineups
-    field = generate_field(
+    N = steering.n_lineups
+    floor = steering.salary_floor
+    field_lineups = draw_field(
         own,
         sal,
-        site.roster_size,
-        site.salary_cap,
         field_size,
-        min_salary=params.field_min_salary,
-        rng=rng,
+        params.field_min_salary,
+        rng,
+        setting="lineup_portfolio run config field_min_salary",
     )
+    say(f"field: {field_size} lineups drawn from the projected ownership")
     prize_cap = params.prize_cap_fees * table.entry_fee
-    obj_mh = FieldObjective.build(pts_obj, field, table, n_ours=N, prize_cap=prize_cap)
+    obj_mh = FieldObjective.build(pts_obj, field_lineups, table, n_ours=N, prize_cap=prize_cap)
     fee = max(table.entry_fee, 1e-9)
+    try:
+        reserve = optimize_steered(proj, steering).lineups
+    except InfeasibleError as exc:  # the greedy can still do without a reserve
+        reserve = np.empty((0, site.roster_size), dtype=np.int64)
+        say(f"exact steered portfolio: none ({exc})")
     exact = np.empty((0, site.roster_size), dtype=np.int64)
     if params.exact_candidates:
-        exact = optimize_lineups(
-            slate["projection"].to_numpy(float),
-            sal,
-            site.roster_size,
-            site.salary_cap,
-            k=params.exact_candidates,
-            min_salary=params.min_salary,
-        ).lineups
+        try:
+            exact = optimize_lineups(
+                proj,
+                sal,
+                site.roster_size,
+                site.salary_cap,
+                k=params.exact_candidates,
+                min_salary=floor,
+                locks=steering.locks,
+                excludes=steering.banned,
+                groups=steering.groups,
+            ).lineups
+        except InfeasibleError:  # check_feasible proved one lineup exists: should not happen
+            pass
+    say(f"exact optimizer: {len(exact)} best lineups by mean points, {len(reserve)} reserve")
     per_fee = fee if params.objective == "ev" else 1.0
+    # the probe (random lineups) only when taste < 1, so a default build's draws are unchanged
+    probe = (
+        random_steered_lineups(TASTE_PROBE, steering, rng)
+        if steering.taste < 1.0
+        else np.empty((0, site.roster_size), dtype=np.int64)
+    )
     mh = mh_sample(
-        lambda L: obj_mh.value(L, params.objective) / per_fee,
+        taste_objective(obj_mh, proj, steering.taste, probe, params.objective, per_fee),
         sal,
         site.roster_size,
         site.salary_cap,
-        min_salary=params.min_salary,
+        min_salary=floor,
         n_chains=params.mh_chains,
         n_temps=params.mh_temps,
         steps=params.mh_steps,
         init=exact[: params.mh_chains] if len(exact) else None,
         rng=rng,
+        steering=steering,
     )
-    fc = np.unique(field, axis=0)
-    fc = fc[sal[fc].sum(axis=1) >= params.min_salary][:FIELD_CANDIDATES_MAX]
-    cands = np.vstack([mh.lineups, exact, fc])
-    obj_sel = FieldObjective.build(pts_sel, field, table, n_ours=N, prize_cap=prize_cap)
+    say(
+        f"MCMC: {params.mh_chains} chains x {params.mh_temps} temperatures x {params.mh_steps} "
+        f"steps, {int(mh.info.get('distinct', len(mh.lineups)))} distinct lineups"
+    )
+    fc = np.unique(np.sort(field_lineups, axis=1), axis=0)
+    fc = fc[steering.lineup_ok(fc) & (sal[fc].sum(axis=1) >= floor - 1e-9)]
+    fc = fc[:FIELD_CANDIDATES_MAX]
+    rand = random_steered_lineups(RANDOM_CANDIDATES, steering, rng)
+    cands = np.vstack([mh.lineups, exact, fc, rand])
+    stages = {
+        "mcmc": int(len(mh.lineups)),
+        "exact": int(len(exact)),
+        "field": int(len(fc)),
+        "random": int(len(rand)),
+        "reserve": int(len(reserve)),
+    }
+    say(f"candidates: {len(cands)} ({', '.join(f'{k} {v}' for k, v in stages.items())})")
+    obj_sel = FieldObjective.build(pts_sel, field_lineups, table, n_ours=N, prize_cap=prize_cap)
     port = greedy_portfolio(
-        obj_sel, cands, N, max_exposure=params.max_exposure, max_overlap=params.max_overlap
+        obj_sel,
+        cands,
+        N,
+        steering=steering,
+        projection=proj,
+        reserve=reserve if len(reserve) else None,
     )
     L = port.lineups
+    say(
+        f"chosen: {len(L)} of {N} lineups"
+        + (f" ({port.shortfall_reason})" if port.shortfall_reason else "")
+    )
     df = draftkings_lineup_frame(L, slate)
     df["standalone_ev"] = port.standalone
     df["marginal_gain"] = port.gains
@@ -122,4 +224,7 @@ def search_portfolio(
         field_size=field_size,
         payout_table=table,
         expected_payout_capped=float(port.set_value[-1]) if len(port.set_value) else 0.0,
+        n_asked=N,
+        shortfall_reason=port.shortfall_reason,
+        stages=stages,
     )

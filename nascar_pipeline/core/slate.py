@@ -111,3 +111,43 @@ def contest_field_size(snapshot: pd.DataFrame, default: int = DEFAULT_FIELD_SIZE
     if "contest_field_size" in e and e["contest_field_size"].notna().any():
         return int(e["contest_field_size"].dropna().iloc[0])
     return default
+
+
+def draw_field(own, salaries, n_lineups: int, field_min_salary: float, rng, *, setting: str):
+    """The field (core/contest.py generate_field) on the DraftKings roster, its salary floor the
+    `field_min_salary` of the asset's run config; an error about that floor names `setting`
+    (e.g. 'contest_simulation run config field_min_salary'), the one that failed."""
+    from nascar_pipeline.core.contest import generate_field
+    from nascar_pipeline.core.errors import UserInputError
+
+    site = rules.DRAFTKINGS
+    try:
+        return generate_field(
+            own,
+            np.asarray(salaries, dtype=float),
+            site.roster_size,
+            site.salary_cap,
+            n_lineups,
+            min_salary=field_min_salary,
+            rng=rng,
+        )
+    except ValueError as exc:
+        msg = str(exc).replace("lower min_salary", f"lower {setting}")
+        if setting not in msg:
+            msg += f" ({setting} {field_min_salary:,.0f})"
+        raise UserInputError(msg) from exc
+
+
+def resolve_overrides(overrides: dict[str, float], slate: pd.DataFrame) -> dict[int, float]:
+    """Ownership overrides keyed by driver_id (as text) or driver name -> slate index -> pct.
+    Raises ValueError naming an override that matches no driver on the slate."""
+    by_id = {str(int(d)): i for i, d in enumerate(slate["driver_id"])}
+    by_name = {str(n).strip().lower(): i for i, n in enumerate(slate["driver_name"])}
+    out: dict[int, float] = {}
+    for key, pct in (overrides or {}).items():
+        k = str(key).strip()
+        i = by_id.get(k, by_name.get(k.lower()))
+        if i is None:
+            raise ValueError(f"run config ownership override {key!r}: no such driver on the slate")
+        out[i] = float(pct)
+    return out

@@ -2,7 +2,7 @@
 
 # Run config of the DFS assets small enough for a test (seconds, not minutes): ops -> config.
 FAST_DFS_OPS = {
-    "ownership_projections": {"config": {"max_scenarios": 300}},
+    "ownership_projections": {"config": {}},
     "lineup_portfolio": {
         "config": {
             "n_lineups": 8,
