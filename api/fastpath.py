@@ -9,9 +9,10 @@ take the ordinary route. It answers only what it can answer exactly as the route
   the route's declared key for the manifest's data version;
 - no Origin header when CORS is configured (the CORS middleware sits behind this);
 - after the same authentication as the route (Authenticator.authenticate_now: credential,
-  verified principal, scope, per-principal rate limit). Its 401/403/429 are rendered as the
-  route's error handler renders them. A token that needs a JWKS fetch takes the ordinary route
-  before anything is counted against the rate limit.
+  verified principal, scope, per-principal rate limit, failed-login budget). Its 401/403/429
+  are rendered as the route's error handler renders them. A token that needs a JWKS fetch, and
+  every request when the rate limits live in a shared store (API_RATE_LIMIT_DSN: a network
+  round trip), take the ordinary route before anything is counted against a limit.
 Everything else (a first read, a TTL of 0, another route) takes the ordinary route,
 which renders and caches the response. The middleware around both keeps the request id, the
 span, the metrics and the JSON log line identical.
@@ -88,8 +89,11 @@ class FastPaths:
             return None
         scope["route"] = route  # for the metrics and span labels
         try:
+            client = scope.get("client")
             auth = self.state.auth.authenticate_now(
-                _text(headers.get(b"authorization")), _text(headers.get(b"x-api-key"))
+                _text(headers.get(b"authorization")),
+                _text(headers.get(b"x-api-key")),
+                client[0] if client else None,
             )
         except ApiError as exc:
             return api_error_response(exc, scope["path"])

@@ -14,8 +14,9 @@ Why these defaults (measured; benchmarks/bench_api.py):
   app (the time goes into the app, httptools and the kernel, not the loop).
 - granian (a Rust HTTP server: `pip install granian`) accepts in Rust and parses HTTP there;
   optional, for those who want it. The app factory is plain ASGI either way.
-- workers: 1. More processes help only with spare cores; each has its own caches and rate
-  limiter (so a principal's limit is per process). With uvicorn, each worker binds its own
+- workers: 1. More processes help only with spare cores; each has its own caches and, unless
+  API_RATE_LIMIT_DSN names a shared PostgreSQL store, its own rate limiter (a principal's limit
+  is then per process). With uvicorn, each worker binds its own
   listening socket with SO_REUSEPORT, so the kernel spreads new connections evenly over the
   workers: with one shared socket and the asyncio loop, the first worker to wake accepts every
   pending connection (a client's whole pool lands on one process). A worker that exits stops
@@ -27,10 +28,38 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+from dataclasses import dataclass
 
 SERVERS = ("uvicorn", "granian")
 LOOPS = ("auto", "asyncio", "uvloop")
 DEFAULT_TARGET = "api.app:create_app"
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """What a connection may cost (the defaults are ApiSettings' API_MAX_HEADER_BYTES,
+    API_HEADER_TIMEOUT_S, API_KEEP_ALIVE_S, API_LIMIT_CONCURRENCY):
+    - max_header_bytes: a larger request line + headers gets 431 (uvicorn: api/http_limits.py on
+      httptools, h11_max_incomplete_event_size on h11; granian: HTTP/1 max_buffer_size);
+    - header_timeout_s: a connection that has not sent a request's head within it is closed
+      (uvicorn: api/http_limits.py; granian: header_read_timeout);
+    - keep_alive_s: an idle keep-alive connection is closed after it (uvicorn);
+    - limit_concurrency: connections + tasks per worker beyond which uvicorn answers 503
+      (granian: backpressure)."""
+
+    max_header_bytes: int = 32768
+    header_timeout_s: float = 10.0
+    keep_alive_s: int = 5
+    limit_concurrency: int | None = 1024
+
+    @classmethod
+    def from_settings(cls, settings) -> ServerLimits:
+        return cls(
+            max_header_bytes=settings.max_header_bytes,
+            header_timeout_s=settings.header_timeout_s,
+            keep_alive_s=settings.keep_alive_s,
+            limit_concurrency=settings.limit_concurrency,
+        )
 
 
 def granian_available() -> bool:
@@ -52,15 +81,22 @@ def serve(
     loop: str = "asyncio",
     log_level: str = "info",
     backlog: int = 2048,
+    limits: ServerLimits | None = None,
 ) -> None:
     """Serve `target` (module:callable) until stopped."""
     workers = max(1, workers)
+    limits = limits or ServerLimits()
     if server == "granian":
         if not granian_available():
             raise RuntimeError("--server granian needs the granian package (pip install granian)")
         from granian import Granian
         from granian.constants import Interfaces, Loops
+        from granian.http import HTTP1Settings
 
+        http1 = HTTP1Settings(
+            header_read_timeout=int(limits.header_timeout_s * 1000),
+            max_buffer_size=max(8192, limits.max_header_bytes),
+        )
         Granian(
             target,
             address=host,
@@ -72,6 +108,8 @@ def serve(
             log_level=_granian_level(log_level),
             log_access=False,
             backlog=backlog,
+            http1_settings=http1,
+            **({"backpressure": limits.limit_concurrency} if limits.limit_concurrency else {}),
         ).serve()
         return
     if server != "uvicorn":
@@ -82,19 +120,28 @@ def serve(
         uvicorn.run(
             target,
             workers=workers,
-            **_uvicorn_options(factory, host, port, loop, log_level, backlog),
+            **_uvicorn_options(factory, host, port, loop, log_level, backlog, limits),
         )
         return
-    _supervise(target, factory, host, port, workers, loop, log_level, backlog)
+    _supervise(target, factory, host, port, workers, loop, log_level, backlog, limits)
 
 
-def _uvicorn_options(factory, host, port, loop, log_level, backlog) -> dict:
+def _uvicorn_options(factory, host, port, loop, log_level, backlog, limits: ServerLimits) -> dict:
+    if _has("httptools"):
+        from api.http_limits import limited_protocol
+
+        http = limited_protocol(limits.max_header_bytes, limits.header_timeout_s)
+    else:
+        http = "h11"  # h11 bounds the head itself (h11_max_incomplete_event_size)
     return dict(
         factory=factory,
         host=host,
         port=port,
         loop=loop,
-        http="httptools" if _has("httptools") else "auto",
+        http=http,
+        h11_max_incomplete_event_size=limits.max_header_bytes,
+        timeout_keep_alive=limits.keep_alive_s,
+        limit_concurrency=limits.limit_concurrency,
         log_level=log_level.lower(),
         access_log=False,
         proxy_headers=False,
@@ -103,7 +150,7 @@ def _uvicorn_options(factory, host, port, loop, log_level, backlog) -> dict:
     )
 
 
-def _worker(target, factory, host, port, loop, log_level, backlog) -> None:
+def _worker(target, factory, host, port, loop, log_level, backlog, limits) -> None:
     """One uvicorn worker on its own SO_REUSEPORT socket (a child process of _supervise)."""
     import uvicorn
 
@@ -117,7 +164,7 @@ def _worker(target, factory, host, port, loop, log_level, backlog) -> None:
     sock.bind(addr)
     sock.set_inheritable(True)
     config = uvicorn.Config(
-        target, **_uvicorn_options(factory, host, port, loop, log_level, backlog)
+        target, **_uvicorn_options(factory, host, port, loop, log_level, backlog, limits)
     )
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -134,7 +181,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def _supervise(target, factory, host, port, workers, loop, log_level, backlog) -> None:
+def _supervise(target, factory, host, port, workers, loop, log_level, backlog, limits) -> None:
     """Start `workers` processes; on SIGTERM/SIGINT stop them (each shuts down gracefully);
     when one exits, stop the rest and exit non-zero."""
     import multiprocessing as mp
@@ -147,7 +194,7 @@ def _supervise(target, factory, host, port, workers, loop, log_level, backlog) -
         ctx.Process(
             target=_worker,
             name=f"api-worker-{i}",
-            args=(target, factory, host, port, loop, log_level, backlog),
+            args=(target, factory, host, port, loop, log_level, backlog, limits),
         )
         for i in range(workers)
     ]
@@ -196,7 +243,8 @@ def add_server_arguments(p: argparse.ArgumentParser) -> None:
         "--workers",
         type=int,
         default=os.environ.get("API_WORKERS", "1"),
-        help="worker processes (default API_WORKERS or 1; caches and rate limits are per process)",
+        help="worker processes (default API_WORKERS or 1; caches are per process, rate limits "
+        "too unless API_RATE_LIMIT_DSN is set)",
     )
     p.add_argument(
         "--server",
@@ -222,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log-level", default="warning")
     add_server_arguments(ap)
     a = ap.parse_args(argv)
+    from api.settings import ApiSettings
+
     serve(
         a.target,
         factory=not a.no_factory,
@@ -231,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         server=a.server,
         loop=a.loop,
         log_level=a.log_level,
+        limits=ServerLimits.from_settings(ApiSettings()),
     )
     return 0
 

@@ -67,10 +67,46 @@ class ApiSettings(BaseSettings):
     revoked_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="revoked API key ids (or sha256 hex digests)"
     )
+    revoked_keys_file: str | None = Field(
+        None,
+        description="a file of revoked key ids or digests (one a line, # comments), re-read "
+        "when it changes: a revocation takes effect without a restart "
+        "(`nascar-pipeline api-key revoke ID`)",
+    )
+    revocation_check_s: float = Field(
+        1.0, ge=0, le=300, description="seconds between checks of API_REVOKED_KEYS_FILE"
+    )
 
     # ---- web -----------------------------------------------------------------------------
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     rate_limit: str = Field("120/minute", description="per principal, e.g. 120/minute; 0/... off")
+    failed_auth_limit: str = Field(
+        "30/minute",
+        description="refused credentials per client address before its requests get 429 "
+        "(the peer address: behind a proxy, the proxy's)",
+    )
+    rate_limit_dsn: SecretStr | None = Field(
+        None,
+        description="PostgreSQL URL of a store shared by every worker and pod for the rate "
+        "limits (fixed windows); unset: per process (single node). Fails open to per process "
+        "with a warning while the store is down",
+    )
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host header values served (e.g. api.example.com,*.example.com); others "
+        "get 400. Unset: any (the API never redirects to a client-supplied Host either way)",
+    )
+    # ---- the HTTP server (api/serve.py) ---------------------------------------------------
+    max_header_bytes: int = Field(
+        32768, ge=1024, description="request line and headers larger than this get 431"
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="a request's line and headers must arrive within this time"
+    )
+    keep_alive_s: int = Field(5, ge=1, description="idle keep-alive connections close after it")
+    limit_concurrency: int | None = Field(
+        1024, ge=1, description="open connections + tasks per worker beyond which 503"
+    )
     docs_enabled: bool = True
     gc_freeze: bool = Field(
         True,
@@ -86,17 +122,27 @@ class ApiSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 
-    @field_validator("keys_hashed", "revoked_keys", "cors_origins", mode="before")
+    @field_validator("keys_hashed", "revoked_keys", "cors_origins", "trusted_hosts", mode="before")
     @classmethod
     def _comma_list(cls, v):
         return _split(v)
 
-    @field_validator("rate_limit")
+    @field_validator("rate_limit", "failed_auth_limit")
     @classmethod
     def _rate(cls, v: str) -> str:
         if not _RATE_RE.match(v):
-            raise ValueError("API_RATE_LIMIT must look like 120/minute (second|minute|hour|day)")
+            raise ValueError("a rate limit looks like 120/minute (second|minute|hour|day)")
         return v
+
+    @field_validator("revoked_keys_file", mode="before")
+    @classmethod
+    def _blank_file(cls, v):
+        return v or None
+
+    @field_validator("rate_limit_dsn", mode="before")
+    @classmethod
+    def _blank_dsn(cls, v):
+        return v or None
 
     @field_validator("jwks_url", "jwt_audience", "jwt_issuer", "required_scope", mode="before")
     @classmethod
@@ -122,10 +168,19 @@ class ApiSettings(BaseSettings):
     @property
     def rate(self) -> tuple[int, int]:
         """(requests, period seconds)."""
-        m = _RATE_RE.match(self.rate_limit)
-        assert m
-        return int(m.group(1)), _PERIODS[m.group(2)]
+        return _parse_rate(self.rate_limit)
+
+    @property
+    def failed_auth_rate(self) -> tuple[int, int]:
+        """(refused credentials, period seconds) per client address."""
+        return _parse_rate(self.failed_auth_limit)
 
     @property
     def jwt_enabled(self) -> bool:
         return bool(self.jwt_secret or self.jwks_url)
+
+
+def _parse_rate(text: str) -> tuple[int, int]:
+    m = _RATE_RE.match(text)
+    assert m
+    return int(m.group(1)), _PERIODS[m.group(2)]

@@ -4,6 +4,12 @@ make a machine-client API key and the hashed entry for API_KEYS_HASHED.
     nascar-pipeline api [--host HOST] [--port PORT] [--workers N] [--log-level LEVEL]
                         [--server uvicorn|granian] [--loop asyncio|uvloop|auto]
     nascar-pipeline api-key new [--id ID]
+    nascar-pipeline api-key revoke ID [--file PATH]
+
+A revocation is a line in API_REVOKED_KEYS_FILE, which a running server re-reads when it
+changes (within API_REVOCATION_CHECK_S): no restart. With several pods, the file is a mounted
+volume they share (a ConfigMap or Secret mounted as a folder, not with subPath, is updated in
+place by the kubelet within about a minute).
 
 Storage is STORAGE_ROOT (default: the embedded default's storage folder); auth, CORS and rate
 limits come from the API_* variables (see api/settings.py). Other ASGI servers can serve the
@@ -29,14 +35,24 @@ def register(sub) -> None:
     k = sub.add_parser("api-key", help="manage API keys for machine clients")
     ksub = k.add_subparsers(dest="api_key_command", metavar="ACTION", required=True)
     new = ksub.add_parser("new", help="print a new API key and its API_KEYS_HASHED entry")
-    new.add_argument("--id", default=None, help="key id (letters and digits; default random)")
+    new.add_argument(
+        "--id", default=None, help="key id (1-32 ASCII letters and digits; default random)"
+    )
     new.set_defaults(func=new_key)
+    rev = ksub.add_parser(
+        "revoke", help="revoke a key (its id or sha256 digest) in API_REVOKED_KEYS_FILE"
+    )
+    rev.add_argument("key", help="the key id, or the sha256 hex digest of the key")
+    rev.add_argument(
+        "--file", default=None, help="the revocation file (default API_REVOKED_KEYS_FILE)"
+    )
+    rev.set_defaults(func=revoke_key)
 
 
 def serve(args) -> int:
     from pydantic import ValidationError
 
-    from api.serve import granian_available
+    from api.serve import ServerLimits, granian_available
     from api.serve import serve as run_server
     from api.settings import ApiSettings
 
@@ -64,6 +80,7 @@ def serve(args) -> int:
         server=args.server,
         loop=args.loop,
         log_level=level,
+        limits=ServerLimits.from_settings(settings),
     )
     return 0
 
@@ -77,4 +94,39 @@ def new_key(args) -> int:
         raise UserInputError(f"--id {args.id!r}: {exc}") from None
     print(f"key (give to the client, shown once): {key}")
     print(f"entry for API_KEYS_HASHED:           {entry}")
+    return 0
+
+
+def revoke_key(args) -> int:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from api.auth import KEY_ID_RE
+
+    path = args.file or os.environ.get("API_REVOKED_KEYS_FILE")
+    if not path:
+        raise UserInputError("api-key revoke: give --file or set API_REVOKED_KEYS_FILE")
+    key = args.key.strip().lower()
+    is_digest = len(key) == 64 and all(c in "0123456789abcdef" for c in key)
+    if not (is_digest or KEY_ID_RE.match(key)):
+        raise UserInputError(
+            f"api-key revoke {args.key!r}: expected a key id (ASCII letters and digits) "
+            "or a sha256 hex digest"
+        )
+    target = Path(path)
+    text = target.read_text(encoding="utf-8") if target.exists() else ""
+    listed = {line.split("#", 1)[0].strip().lower() for line in text.splitlines()}
+    if key in listed:
+        print(f"{args.key} is already revoked in {target}")
+        return 0
+    if text and not text.endswith("\n"):
+        text += "\n"
+    # a whole new file renamed into place: a server never reads half a line
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f"{text}{key}\n")
+    os.chmod(tmp, 0o644)  # a list of ids, not a secret: readable by the server user
+    os.replace(tmp, target)
+    print(f"revoked {args.key} in {target} (running servers pick it up without a restart)")
     return 0

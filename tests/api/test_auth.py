@@ -442,3 +442,139 @@ def test_literal_dot_segments_never_reach_storage(local_store):
         ):
             assert _asgi_get(app, raw, hdr) in (400, 404)
     assert spy.calls == []
+
+
+# ---- issue 16: the attack run's faults ----------------------------------------------------------
+def _ascii_header(r, attacker_text: str = "") -> None:
+    """Every response header is ASCII without CR/LF, and carries none of the request's text."""
+    for name, value in r.headers.items():
+        assert value.isascii() and "\r" not in value and "\n" not in value, (name, value)
+        if attacker_text:
+            assert attacker_text not in value, (name, value)
+
+
+@pytest.mark.parametrize("alg", ["HS256\u00e9\u4e2d", "\u2603", "none\r\nX-Injected: 1"])
+def test_attacker_alg_never_reaches_a_header(client, url, alg):
+    """An unsigned token whose `alg` held a non-latin-1 character gave a 500 on every /v1 route
+    (the 401's WWW-Authenticate carried it)."""
+    claims = {"sub": "x", "aud": AUDIENCE, "iss": ISSUER, "exp": int(time.time()) + 600}
+    token = f"{_b64({'alg': alg, 'typ': 'JWT'})}.{_b64(claims)}."
+    for path in (url, "/v1/races"):
+        r = client.get(path, headers=auth(token))
+        _401(r, "not accepted")
+        _ascii_header(r, "Injected")
+        assert r.headers["www-authenticate"] == (
+            'Bearer realm="nascar-pipeline", error="invalid_token", '
+            'error_description="the access token is not valid"'
+        )
+
+
+@pytest.mark.parametrize("kid", ["k\u4e2d", "k1\r\nX-Injected: 1", "\u00e9" * 300])
+def test_attacker_kid_never_reaches_a_header(local_store, url, jwks_server, kid):
+    """With JWKS, a `kid` with a non-latin-1 character gave a 500, and one with CR/LF put
+    attacker text (a header line) into WWW-Authenticate."""
+    from api.settings import ApiSettings
+
+    jwks_url, pem, _ = jwks_server
+    s = ApiSettings(
+        storage_root=local_store.root, jwks_url=jwks_url, jwt_audience=AUDIENCE, jwt_issuer=ISSUER
+    )
+    with TestClient(create_app(s)) as c:
+        r = c.get(url, headers=auth(_rs(pem, kid=kid)))
+        assert r.status_code == 401, r.text
+        _ascii_header(r, "Injected")
+
+
+@pytest.mark.parametrize(
+    ("claims", "words"),
+    [
+        ({"scope": 5}, "'scope'"),
+        ({"scope": {"races:read": True}}, "'scope'"),
+        ({"scope": ["races:read", 7]}, "'scope'"),
+        ({"scp": 1.5}, "'scope'"),
+        ({"exp": True}, "exp"),
+        ({"exp": "soon"}, "not valid"),
+        ({"exp": [1]}, "not valid"),
+        ({"sub": 5}, "sub"),
+        ({"sub": ""}, "sub"),
+        ({"sub": ["a"]}, "sub"),
+    ],
+)
+def test_claims_validated_strictly(client, url, claims, words):
+    """A signed token with `"scope": 5` gave a 500; each wrong claim type is a clear 401."""
+    token = make_token(extra=claims)
+    r = client.get(url, headers=auth(token))
+    _401(r, words)
+
+
+def test_scope_as_a_list_of_strings_is_accepted(local_store, url):
+    s = api_settings(local_store.root, required_scope="races:read")
+    with TestClient(create_app(s)) as c:
+        ok = c.get(url, headers=auth(make_token(extra={"scope": ["races:read", "x"]})))
+        assert ok.status_code == 200
+
+
+@pytest.mark.parametrize("key_id", ["caf\u00e9", "\u0661\u0662", "ab\u00b2", "a" * 33, ""])
+def test_key_ids_are_ascii(key_id):
+    """`api-key new --id` accepted non-ASCII ids (str.isalnum) that can never authenticate."""
+    with pytest.raises(ValueError, match="ASCII"):
+        new_api_key(key_id or "\u00e9")
+    entry = f"{key_id}:sha256:{'0' * 64}"
+    with pytest.raises(ValueError, match="ASCII"):
+        from api.auth import parse_key_entries
+
+        parse_key_entries([entry])
+
+
+def test_failed_logins_are_rate_limited_per_address(local_store, url):
+    """150 wrong keys in 0.2 s all answered 401: now the address's failed-login budget (here 10
+    a minute) runs out and it gets 429 with Retry-After, before any credential is checked; other
+    addresses are not affected."""
+    s = api_settings(local_store.root, keys_hashed=GOOD_ENTRY, failed_auth_limit="10/minute")
+    app = create_app(s)
+    with TestClient(app, client=("203.0.113.7", 40000)) as attacker:
+        codes = [
+            attacker.get(url, headers={"X-API-Key": f"npk_svc1_guess{i}"}).status_code
+            for i in range(150)
+        ]
+        assert codes[:10] == [401] * 10 and set(codes[10:]) == {429}, codes
+        r = attacker.get(url, headers={"X-API-Key": "npk_svc1_guess"})
+        assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 60
+        assert r.json()["type"].endswith("rate-limited")
+        # locked out before the check: a right key from that address waits too
+        assert attacker.get(url, headers={"X-API-Key": GOOD_KEY}).status_code == 429
+        # no credential at all is not a failed login (it never counts)
+        with TestClient(app, client=("203.0.113.8", 40000)) as fresh:
+            for _ in range(20):
+                assert fresh.get(url).status_code == 401
+            assert fresh.get(url, headers={"X-API-Key": GOOD_KEY}).status_code == 200
+    with TestClient(app, client=("198.51.100.1", 40000)) as other:
+        assert other.get(url, headers={"X-API-Key": GOOD_KEY}).status_code == 200
+
+
+def test_failed_login_budget_refills():
+    from api.ratelimit import RateLimiter
+
+    rl = RateLimiter(2, 60.0)
+    assert rl.peek("a", now=0.0) == 0
+    rl.hit("a", now=0.0)
+    rl.hit("a", now=0.0)
+    assert rl.peek("a", now=0.0) == pytest.approx(30.0)
+    assert rl.peek("a", now=30.0) == 0
+
+
+def test_revocation_file_takes_effect_without_restart(local_store, url, tmp_path):
+    revoked = tmp_path / "revoked.txt"
+    s = api_settings(
+        local_store.root,
+        keys_hashed=GOOD_ENTRY,
+        revoked_keys_file=str(revoked),
+        revocation_check_s=0,
+    )
+    with TestClient(create_app(s)) as c:
+        assert c.get(url, headers={"X-API-Key": GOOD_KEY}).status_code == 200
+        assert c.get(url, headers={"X-API-Key": GOOD_KEY}).status_code == 200  # cached, fast
+        revoked.write_text("# revoked by on-call\nsvc1\n")
+        _401(c.get(url, headers={"X-API-Key": GOOD_KEY}), "revoked")
+        revoked.write_text("")  # removed from the file: the key works again
+        assert c.get(url, headers={"X-API-Key": GOOD_KEY}).status_code == 200

@@ -290,6 +290,8 @@ def api_settings(root: str, **over):
         jwt_audience=AUDIENCE,
         jwt_issuer=ISSUER,
         rate_limit="100000/minute",
+        # tests send many refused credentials on purpose; the failed-login budget has its own
+        failed_auth_limit="100000/minute",
         manifest_ttl_s=0.0,
     )
     kw.update(over)
