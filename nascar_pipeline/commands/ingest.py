@@ -59,6 +59,17 @@ def register(sub) -> None:
         )
         k.set_defaults(func=func)
 
+    k = kinds.add_parser(
+        "aliases",
+        help="map names (DraftKings, FanDuel, standings) to NASCAR driver ids",
+        description="Add spellings to known drivers: a CSV file with columns name,driver_id, "
+        "or one pair with --name and --driver-id. Salary and ownership files then match them.",
+    )
+    k.add_argument("aliases_csv", nargs="?", help="CSV with columns name,driver_id")
+    k.add_argument("--name", help="one name to map (with --driver-id)")
+    k.add_argument("--driver-id", type=int, help="the NASCAR driver id --name means")
+    k.set_defaults(func=run_aliases)
+
     o = sub.add_parser("ontology", help="Neo4j ontology administration")
     ops = o.add_subparsers(dest="op", metavar="OP", required=True)
     i = ops.add_parser("init", help="create the constraints and indexes (idempotent)")
@@ -108,38 +119,61 @@ def _race_key(key: str) -> str:
 
 
 def _write(
-    label: str, build, source: str, slate_for: str | None = None, slate_site: str = "draftkings"
+    label: str,
+    build,
+    source: str,
+    slate_for: str | None = None,
+    slate_site: str = "draftkings",
+    warned_before=(),
 ) -> int:
+    """Write what `build(graph_view)` returns in one transaction; print the summary, then the
+    parsers' warnings once per file (bounded)."""
+    import sys
+
+    from nascar_pipeline.ontology.parsers._common import collecting_warnings
     from nascar_pipeline.ontology.writer import ingest
 
     driver, database = _connect()
     try:
-        summary = ingest(
-            driver,
-            build,
-            source=source,
-            database=database,
-            slate_for=slate_for,
-            slate_site=slate_site,
-        )
+        with collecting_warnings() as warned:
+            summary = ingest(
+                driver,
+                build,
+                source=source,
+                database=database,
+                slate_for=slate_for,
+                slate_site=slate_site,
+            )
     finally:
         driver.close()
     print(f"ingest {label} {source}: {summary.line()}")
+    for w in [*warned_before, *warned]:
+        print("warning: " + w.text("warning"), file=sys.stderr)
     return 0
+
+
+def _parsed(parse):
+    """Run a parser that needs no graph before connecting (a bad file fails fast); returns
+    (build for `_write`, the warnings it gave)."""
+    from nascar_pipeline.ontology.parsers._common import collecting_warnings
+
+    with collecting_warnings() as warned:
+        tables = parse()
+    return (lambda _g: tables), warned
 
 
 def run_history(args) -> int:
     from nascar_pipeline.ontology.parsers.history import parse_history
 
-    tables = parse_history(args.races_csv, args.results_csv)
-    return _write("history", lambda _g: tables, f"{args.races_csv} + {args.results_csv}")
+    build, warned = _parsed(lambda: parse_history(args.races_csv, args.results_csv))
+    return _write("history", build, f"{args.races_csv} + {args.results_csv}", warned_before=warned)
 
 
 def run_feed(args) -> int:
     from nascar_pipeline.ontology.parsers.feed import parse_feed
 
-    tables = parse_feed(args.weekend_feed_json, args.loopstats)
-    return _write("feed", lambda _g: tables, args.weekend_feed_json)
+    build, warned = _parsed(lambda: parse_feed(args.weekend_feed_json, args.loopstats))
+    return _write("feed", build, args.weekend_feed_json, warned_before=warned)
 
 
 def run_schedule(args) -> int:
@@ -198,6 +232,32 @@ def run_ownership(args) -> int:
         return parse_ownership(path, key, g.drivers(), g.race_driver_ids(key))
 
     return _write("ownership", build, path)
+
+
+def run_aliases(args) -> int:
+    from nascar_pipeline.ontology.parsers._common import Problems
+    from nascar_pipeline.ontology.parsers.aliases import alias_rows, parse_aliases
+    from nascar_pipeline.ontology.parsers.spellings import AliasTables
+
+    if (args.aliases_csv is None) == (args.name is None):
+        raise UserInputError(
+            "ingest aliases: give an aliases CSV file (name,driver_id) or --name with --driver-id"
+        )
+    if args.name is not None:
+        if args.driver_id is None or not args.name.strip():
+            raise UserInputError("ingest aliases: --name needs a non-empty name and --driver-id")
+        source = "option --name"
+
+        def build(g):
+            probs = Problems("(command line)")
+            rows = alias_rows([(args.name.strip(), args.driver_id, "option --name")],
+                              g.drivers(), probs)  # fmt: skip
+            probs.raise_if_any()
+            return AliasTables(aliases=rows)
+
+        return _write("aliases", build, source)
+    path = args.aliases_csv
+    return _write("aliases", lambda g: parse_aliases(path, g.drivers()), path)
 
 
 def run_init(args) -> int:

@@ -32,6 +32,7 @@ import pandas as pd
 
 from nascar_pipeline.core.tables import TABLE_COLUMNS, OntologyTables
 from nascar_pipeline.errors import UserInputError
+from nascar_pipeline.ontology.parsers.spellings import AliasTables
 
 BATCH = 2000
 
@@ -71,7 +72,12 @@ class GraphView:
         self.tx = tx
 
     def drivers(self) -> pd.DataFrame:
-        rows = self.tx.run("MATCH (d:Driver) RETURN d.driver_id AS driver_id, d.name AS name")
+        """(driver_id, name) for every driver's name and every alias (one row each), so name
+        matching finds a driver by any spelling it is known by."""
+        rows = self.tx.run(
+            "MATCH (d:Driver) UNWIND [d.name] + coalesce(d.aliases, []) AS name "
+            "RETURN d.driver_id AS driver_id, name"
+        )
         return pd.DataFrame([r.data() for r in rows], columns=["driver_id", "name"])
 
     def race_exists(self, race_key: str) -> bool:
@@ -203,10 +209,29 @@ MERGE (r)-[:AT]->(t)
 """
 )
 
+# A driver's name is its latest spelling by race date (`name_date`, across files); every other
+# spelling it was given is kept, sorted and once, in `aliases` (absent when there is none).
+# A row without a date (tables built in code) names the driver as before: its name wins.
 _Q_DRIVERS = """
 UNWIND $rows AS row
 MERGE (d:Driver {driver_id: row.driver_id})
-SET d.name = coalesce(row.name, d.name)
+WITH d, row, [d.name] + coalesce(d.aliases, []) + coalesce(row.spellings, []) AS known,
+     (row.name_date IS NULL OR d.name_date IS NULL OR row.name_date >= d.name_date) AS newer
+SET d.name = CASE WHEN newer THEN coalesce(row.name, d.name) ELSE d.name END,
+    d.name_date = CASE WHEN newer THEN coalesce(row.name_date, d.name_date) ELSE d.name_date END
+WITH d, COLLECT { UNWIND known AS n WITH DISTINCT n WHERE n IS NOT NULL AND n <> d.name
+                  RETURN n ORDER BY n } AS aliases
+SET d.aliases = CASE WHEN size(aliases) = 0 THEN null ELSE aliases END
+"""
+
+# Aliases from an aliases file: extra spellings of known drivers (DraftKings' or FanDuel's).
+_Q_ALIASES = """
+UNWIND $rows AS row
+MATCH (d:Driver {driver_id: row.driver_id})
+WITH d, collect(row.alias) AS new
+WITH d, COLLECT { UNWIND coalesce(d.aliases, []) + new AS n WITH DISTINCT n WHERE n <> d.name
+                  RETURN n ORDER BY n } AS aliases
+SET d.aliases = CASE WHEN size(aliases) = 0 THEN null ELSE aliases END
 """
 
 _ENTRY_PROPS = [
@@ -273,6 +298,23 @@ DELETE old
 MERGE (c)-[:FOR]->(r)
 """
 )
+
+
+def _driver_rows(drivers: pd.DataFrame, spellings: pd.DataFrame | None) -> list[dict]:
+    """[{driver_id, name, name_date, spellings}]: `name_date` is the latest race date of the
+    driver in the file, `spellings` every name the file gives the driver."""
+    rows = _records(drivers.drop_duplicates("driver_id"))
+    if spellings is None or spellings.empty:
+        return rows
+    by_driver: dict[int, list[tuple[str, str]]] = {}
+    for did, name, date in zip(spellings["driver_id"], spellings["name"], spellings["race_date"]):
+        by_driver.setdefault(int(did), []).append((None if pd.isna(date) else date, name))
+    for row in rows:
+        seen = by_driver.get(row["driver_id"], [])
+        dates = [d for d, _ in seen if d is not None]
+        row["name_date"] = max(dates) if dates else None
+        row["spellings"] = sorted({n for _, n in seen})
+    return rows
 
 
 def _run_batches(tx, query: str, rows: list[dict], summary: WriteSummary) -> None:
@@ -346,6 +388,8 @@ def write_in_tx(
     salary slate of `slate_site`, so drivers of that race missing from it lose that site's
     salary and id (salary/dk_id on DraftKings, fd_salary/fd_id on FanDuel; an entry that held
     nothing else is removed)."""
+    spellings = getattr(tables, "spellings", None)
+    aliases = _records(tables.aliases) if isinstance(tables, AliasTables) else []
     t = tables.conformed()
     summary = WriteSummary()
     if len(t.races):
@@ -370,7 +414,8 @@ def write_in_tx(
         summary,
     )
     _run_batches(tx, _Q_RACES, _records(t.races), summary)
-    _run_batches(tx, _Q_DRIVERS, _records(t.drivers.drop_duplicates("driver_id")), summary)
+    _run_batches(tx, _Q_DRIVERS, _driver_rows(t.drivers, spellings), summary)
+    _run_batches(tx, _Q_ALIASES, aliases, summary)
     teams, drove = _team_rows(t)
     _run_batches(tx, _Q_TEAMS, teams, summary)
     _run_batches(tx, _Q_ENTRIES, _prop_rows(t.entries, {p: p for p in _ENTRY_PROPS}), summary)
@@ -407,7 +452,41 @@ def ingest(
         )
 
     with driver.session(database=database, notifications_min_severity="OFF") as session:
-        return session.execute_write(work)
+        return _write_once(session, work, source)
+
+
+# Neo4j codes of a transaction that outgrew the server's transaction memory: a retry cannot help.
+_OUT_OF_MEMORY = ("MemoryPoolOutOfMemoryError", "TransactionOutOfMemoryError")
+TRANSIENT_RETRIES = 3
+
+
+def _write_once(session, work, source: str):
+    """Run `work(tx)` in one explicit write transaction and commit it: all or nothing. A
+    transient error (a deadlock, a leader switch) is retried a few times; running out of
+    transaction memory is reported at once, with what to do, instead of retried for a minute."""
+    import time
+
+    from neo4j.exceptions import Neo4jError, TransientError
+
+    for attempt in range(TRANSIENT_RETRIES + 1):
+        try:
+            with session.begin_transaction() as tx:
+                out = work(tx)
+                tx.commit()
+                return out
+        except Neo4jError as exc:
+            code = exc.code or ""
+            if any(name in code for name in _OUT_OF_MEMORY):
+                raise UserInputError(
+                    f"file {source}: Neo4j ran out of transaction memory writing it in one "
+                    f"transaction ({exc.message}); give Neo4j more heap (scripts/neo4j-local.sh: "
+                    "NEO4J_HEAP, default 2g, takes ~100,000 result rows per 1g) or split the "
+                    "file (e.g. one history file per season); nothing was written"
+                ) from None
+            if not isinstance(exc, TransientError) or attempt == TRANSIENT_RETRIES:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def write_tables(

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from nascar_pipeline.ontology.parsers._common import Problems, parse_int, read_csv_table
+from nascar_pipeline.ontology.parsers._common import CsvTable, Problems, parse_int
+from nascar_pipeline.ontology.parsers.limits import MAX_LISTED
 from nascar_pipeline.ontology.parsers.names import NameMatcher, name_key
 
 
@@ -19,14 +20,12 @@ def open_slate(
     race_driver_ids: Iterable[int],
     name_field: str,
     id_field: str,
-) -> tuple[pd.DataFrame, Problems, SlateChecks, NameMatcher]:
-    """A salary file's rows (at least one), its problems, the checks and the name matcher."""
-    raw = read_csv_table(path, required)
-    probs = Problems(path)
-    if raw.empty:
-        probs.fail("line 2", "no players")
-    checks = SlateChecks(probs, name_field, id_field)
-    return raw, probs, checks, NameMatcher(known_drivers, race_driver_ids)
+) -> tuple[CsvTable, Problems, SlateChecks, NameMatcher]:
+    """A salary file's rows (streamed: `raw.records()`), its problems, the checks and the name
+    matcher. The caller checks that there was at least one row (`raw.rows_read`)."""
+    raw = CsvTable(path, required)
+    checks = SlateChecks(raw.probs, name_field, id_field)
+    return raw, raw.probs, checks, NameMatcher(known_drivers, race_driver_ids)
 
 
 class SlateChecks:
@@ -35,7 +34,8 @@ class SlateChecks:
         self._names: dict[str, int] = {}
         self._ids: dict = {}
         self._drivers: dict[int, int] = {}
-        self._unmatched: list[str] = []
+        self._unmatched: list[tuple[str, int, str]] = []
+        self._unmatched_count = 0
 
     def name(self, name: str, line: int) -> None:
         key = name_key(name)
@@ -61,7 +61,9 @@ class SlateChecks:
         self._ids.setdefault(player_id, line)
 
     def unmatched(self, name: str, line: int, why: str) -> None:
-        self._unmatched.append(f"{name!r} (line {line}{'' if why == 'unmatched' else ', ' + why})")
+        self._unmatched_count += 1
+        if len(self._unmatched) < MAX_LISTED:
+            self._unmatched.append((name, line, why))
 
     def driver(self, driver_id: int, name: str, line: int) -> None:
         if driver_id in self._drivers:
@@ -71,10 +73,33 @@ class SlateChecks:
             )
         self._drivers.setdefault(driver_id, line)
 
-    def report_unmatched(self) -> None:
-        if self._unmatched:
-            self.probs.add(
-                f"field {self.name_field}",
-                f"{len(self._unmatched)} name(s) match no known driver: "
-                + "; ".join(self._unmatched),
-            )
+    def report_unmatched(self, matcher: NameMatcher) -> None:
+        report_unmatched(self.probs, self.name_field, self._unmatched, self._unmatched_count,
+                         matcher)  # fmt: skip
+
+
+def describe_unmatched(name: str, line: int, why: str, matcher: NameMatcher) -> str:
+    """'Name' (line N[, ambiguous ...]; did you mean A (id), B (id)?)"""
+    text = f"{name[:60]!r} (line {line}"
+    if why != "unmatched":
+        return text + f", {why})"
+    close = matcher.suggest(name)
+    return text + (f"; did you mean {', '.join(close)}?)" if close else ")")
+
+
+def report_unmatched(
+    probs: Problems, field: str, listed: list, count: int, matcher: NameMatcher
+) -> None:
+    """One problem for all unmatched names: the first few with suggestions, then a count, and
+    how to map them (an aliases file)."""
+    if not count:
+        return
+    shown = "; ".join(describe_unmatched(n, ln, why, matcher) for n, ln, why in listed)
+    more = count - len(listed)
+    probs.add(
+        f"field {field}",
+        f"{count} name(s) match no known driver: {shown}"
+        + (f"; ... and {more} more" if more else "")
+        + ". Map a name to its NASCAR driver id with an aliases file (name,driver_id): "
+        "`nascar-pipeline ingest aliases FILE`, then ingest this file again",
+    )

@@ -30,6 +30,7 @@ import pandas as pd
 
 from nascar_pipeline.core.rules import SITES
 from nascar_pipeline.core.tables import OntologyTables, conform
+from nascar_pipeline.ontology.parsers import limits
 from nascar_pipeline.ontology.parsers._common import (
     Problems,
     parse_float,
@@ -50,9 +51,13 @@ def _payouts(items, field_size: int | None, probs: Problems, w: str) -> str | No
         if not isinstance(p, dict):
             probs.add(f, "expected an object {min_place, max_place, prize}")
             return None
-        lo = parse_int(p.get("min_place"), probs, f, "min_place", minimum=1)
-        hi = parse_int(p.get("max_place"), probs, f, "max_place", minimum=1)
-        prize = parse_float(p.get("prize"), probs, f, "prize")
+        lo = parse_int(
+            p.get("min_place"), probs, f, "min_place", minimum=1, maximum=limits.FIELD_SIZE[1]
+        )
+        hi = parse_int(
+            p.get("max_place"), probs, f, "max_place", minimum=1, maximum=limits.FIELD_SIZE[1]
+        )
+        prize = parse_float(p.get("prize"), probs, f, "prize", maximum=limits.PRIZE[1])
         if lo is None or hi is None or prize is None:
             return None
         if lo > hi:
@@ -103,9 +108,16 @@ def parse_contest(path: str | Path, race_key: str) -> OntologyTables:
         site = {"dk": "draftkings", "fd": "fanduel"}.get(site, site)
         if site and site not in SITES:
             probs.add(f"{where}, field site", f"{site!r} is not one of {', '.join(SITES)}")
-        field_size = parse_int(c.get("field_size"), probs, where, "field_size", minimum=1)
+        field_size = parse_int(
+            c.get("field_size"), probs, where, "field_size", minimum=1, maximum=limits.FIELD_SIZE[1]
+        )
         max_entries = parse_int(
-            c.get("max_entries"), probs, where, "max_entries", minimum=1, maximum=field_size
+            c.get("max_entries"),
+            probs,
+            where,
+            "max_entries",
+            minimum=1,
+            maximum=field_size or limits.FIELD_SIZE[1],
         )
         rows.append(
             {
@@ -113,7 +125,14 @@ def parse_contest(path: str | Path, race_key: str) -> OntologyTables:
                 "race_key": race_key,
                 "site": site or None,
                 "name": parse_text(c.get("name"), probs, where, "name"),
-                "entry_fee": parse_float(c.get("entry_fee"), probs, where, "entry_fee", minimum=0),
+                "entry_fee": parse_float(
+                    c.get("entry_fee"),
+                    probs,
+                    where,
+                    "entry_fee",
+                    minimum=0,
+                    maximum=limits.ENTRY_FEE[1],
+                ),
                 "field_size": field_size,
                 "max_entries": max_entries,
                 "payouts": _payouts(

@@ -59,7 +59,7 @@ def parse_fd_salaries(
     rows = []
     slates: dict[str, int] = {}
     # newer exports have unnamed (empty) header cells: keep one column per name
-    for rec in raw.loc[:, ~raw.columns.duplicated()].to_dict("records"):
+    for rec in raw.records():
         line = rec["_line"]
         w = f"line {line}"
         name = _name(rec)
@@ -99,6 +99,8 @@ def parse_fd_salaries(
             + ", ".join(f"{s} (line {ln})" for s, ln in list(slates.items())[:5])
             + " (export the player list of one slate)",
         )
-    checks.report_unmatched()
+    if not raw.rows_read and not probs:
+        probs.fail("line 2", "no players")
+    checks.report_unmatched(matcher)
     probs.raise_if_any()
     return OntologyTables(entries=conform("entries", pd.DataFrame(rows)))

@@ -20,17 +20,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from nascar_pipeline.core.tables import OntologyTables, conform
+from nascar_pipeline.core.tables import conform
+from nascar_pipeline.ontology.parsers import limits
 from nascar_pipeline.ontology.parsers._common import (
     Problems,
     assign_race_keys,
     check_permutation,
     json_objects,
+    parse_car_number,
     parse_int,
     parse_text,
     read_json,
 )
 from nascar_pipeline.ontology.parsers._feed_race import feed_race_fields
+from nascar_pipeline.ontology.parsers.spellings import SpelledTables, Spellings
 
 
 def parse_loopstats(path: str | Path) -> dict[int, dict[int, tuple[int, str]]]:
@@ -44,11 +47,13 @@ def parse_loopstats(path: str | Path) -> dict[int, dict[int, tuple[int, str]]]:
         if not isinstance(race, dict) or not isinstance(race.get("drivers"), list):
             probs.add(f"field {w}", "expected an object with race_id and a drivers list")
             continue
-        rid = parse_int(race.get("race_id"), probs, f"field {w}", "race_id", minimum=1)
+        rid = parse_int(race.get("race_id"), probs, f"field {w}", "race_id", minimum=limits.ID[0])
         drivers: dict[int, tuple[int, str]] = {}
         for f, d in json_objects(race["drivers"], probs, f"field {w}.drivers"):
-            did = parse_int(d.get("driver_id"), probs, f, "driver_id", minimum=1)
-            fl = parse_int(d.get("fast_laps"), probs, f, "fast_laps", minimum=0)
+            did = parse_int(d.get("driver_id"), probs, f, "driver_id", minimum=limits.ID[0])
+            fl = parse_int(
+                d.get("fast_laps"), probs, f, "fast_laps", minimum=0, maximum=limits.LAPS[1]
+            )
             if did is not None and did in drivers:
                 probs.add(f"{f}, field driver_id", f"duplicate driver {did}")
             if did is not None and fl is not None:
@@ -59,7 +64,7 @@ def parse_loopstats(path: str | Path) -> dict[int, dict[int, tuple[int, str]]]:
     return out
 
 
-def parse_feed(path: str | Path, loopstats: str | Path | None = None) -> OntologyTables:
+def parse_feed(path: str | Path, loopstats: str | Path | None = None) -> SpelledTables:
     data = read_json(path)
     probs = Problems(path)
     if not isinstance(data, dict) or not isinstance(data.get("weekend_race"), list):
@@ -69,7 +74,8 @@ def parse_feed(path: str | Path, loopstats: str | Path | None = None) -> Ontolog
     fast = parse_loopstats(loopstats) if loopstats else {}
     fast_all = set(fast)
     lprobs = Problems(loopstats or "")
-    races, entries, results, drivers = [], [], [], {}
+    races, entries, results = [], [], []
+    spellings = Spellings()
     for w, race in json_objects(data["weekend_race"], probs, "field weekend_race"):
         if race.get("series_id") not in (None, 1):
             continue
@@ -81,7 +87,15 @@ def parse_feed(path: str | Path, loopstats: str | Path | None = None) -> Ontolog
             res = []
         final = bool(res) and any(isinstance(r, dict) and r.get("finishing_position") for r in res)
         laps = (
-            parse_int(race.get("actual_laps"), probs, w, "actual_laps", required=False, minimum=0)
+            parse_int(
+                race.get("actual_laps"),
+                probs,
+                w,
+                "actual_laps",
+                required=False,
+                minimum=0,
+                maximum=limits.LAPS[1],
+            )
             if final
             else None
         )
@@ -96,17 +110,16 @@ def parse_feed(path: str | Path, loopstats: str | Path | None = None) -> Ontolog
         seen: set[int] = set()
         positions = []
         for f, r in json_objects(res, probs, f"{w}.results"):
-            did = parse_int(r.get("driver_id"), probs, f, "driver_id", minimum=1)
+            did = parse_int(r.get("driver_id"), probs, f, "driver_id", minimum=limits.ID[0])
             if did is not None and did in seen:
                 probs.add(f"{f}, field driver_id", f"duplicate driver {did}")
             seen.add(did)
             dname = parse_text(r.get("driver_fullname"), probs, f, "driver_fullname")
-            if did is not None and dname:
-                drivers.setdefault(did, dname)
+            spellings.add(did, dname, fields["race_date"])
             entry = {
                 "race_id": rid,
                 "driver_id": did,
-                "car_number": parse_text(r.get("car_number"), probs, f, "car_number"),
+                "car_number": parse_car_number(r.get("car_number"), probs, path, f, "car_number"),
                 "team": (str(r.get("team_name") or "").strip() or None),
                 "manufacturer": (str(r.get("car_make") or "").strip() or None),
                 "start_position": parse_int(
@@ -115,14 +128,20 @@ def parse_feed(path: str | Path, loopstats: str | Path | None = None) -> Ontolog
                     f,
                     "starting_position",
                     required=False,
-                    minimum=0,
+                    minimum=limits.GRID_POSITION[0],
+                    maximum=limits.GRID_POSITION[1],
                 )
                 or None,
             }
             entries.append(entry)
             if final:
                 pos = parse_int(
-                    r.get("finishing_position"), probs, f, "finishing_position", minimum=1
+                    r.get("finishing_position"),
+                    probs,
+                    f,
+                    "finishing_position",
+                    minimum=limits.POSITION[0],
+                    maximum=limits.POSITION[1],
                 )
                 positions.append((f, pos))
                 fl = None
@@ -134,9 +153,21 @@ def parse_feed(path: str | Path, loopstats: str | Path | None = None) -> Ontolog
                         "driver_id": did,
                         "finish_position": pos,
                         "laps_completed": parse_int(
-                            r.get("laps_completed"), probs, f, "laps_completed", minimum=0
+                            r.get("laps_completed"),
+                            probs,
+                            f,
+                            "laps_completed",
+                            minimum=0,
+                            maximum=limits.LAPS[1],
                         ),
-                        "laps_led": parse_int(r.get("laps_led"), probs, f, "laps_led", minimum=0),
+                        "laps_led": parse_int(
+                            r.get("laps_led"),
+                            probs,
+                            f,
+                            "laps_led",
+                            minimum=0,
+                            maximum=limits.LAPS[1],
+                        ),
                         "fastest_laps": fl,
                         "status": (
                             parse_text(r.get("finishing_status"), probs, f, "finishing_status")
@@ -176,10 +207,10 @@ def parse_feed(path: str | Path, loopstats: str | Path | None = None) -> Ontolog
     res_df = pd.DataFrame(results, columns=["race_id", "driver_id"] if not results else None)
     for df in (ent, res_df):
         df["race_key"] = df["race_id"].map(key_of) if len(df) else pd.Series(dtype="string")
-    drv = pd.DataFrame({"driver_id": list(drivers), "name": list(drivers.values())})
-    return OntologyTables(
+    return SpelledTables(
         races=conform("races", races_df),
-        drivers=conform("drivers", drv),
+        drivers=conform("drivers", spellings.drivers()),
         entries=conform("entries", ent),
         results=conform("results", res_df),
+        spellings=spellings.table(),
     )

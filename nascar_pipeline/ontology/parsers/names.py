@@ -8,6 +8,7 @@ still ambiguous, the name is reported as ambiguous rather than guessed.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -33,10 +34,23 @@ class NameMatcher:
     def __init__(self, drivers: pd.DataFrame, prefer_ids: Iterable[int] = ()):
         self.prefer = {int(i) for i in prefer_ids}
         self.by_key: dict[str, set[int]] = {}
+        self.shown: dict[str, str] = {}  # key -> a spelling to suggest
         for did, name in zip(drivers["driver_id"], drivers["name"]):
             if pd.isna(did) or pd.isna(name):
                 continue
-            self.by_key.setdefault(name_key(name), set()).add(int(did))
+            key = name_key(name)
+            self.by_key.setdefault(key, set()).add(int(did))
+            self.shown.setdefault(key, f"{name} ({int(did)})")
+
+    def suggest(self, name: str, n: int = 3) -> list[str]:
+        """Up to `n` known spellings close to `name` ("Name (driver id)"), best first: by the
+        normalized key (difflib), then by the last name alone."""
+        key = name_key(name)
+        keys = difflib.get_close_matches(key, self.by_key, n=n, cutoff=0.6)
+        last = key.rsplit(" ", 1)[-1]
+        if len(keys) < n and len(last) > 2:
+            keys += [k for k in self.by_key if k.rsplit(" ", 1)[-1] == last and k not in keys]
+        return [self.shown[k] for k in keys[:n]]
 
     def match(self, name: str) -> tuple[int | None, str | None]:
         """(driver_id, None) or (None, "unmatched" | "ambiguous: ids ...")."""

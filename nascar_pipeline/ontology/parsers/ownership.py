@@ -15,7 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 from nascar_pipeline.core.tables import OntologyTables, conform
-from nascar_pipeline.ontology.parsers._common import Problems, parse_float, read_csv_rows
+from nascar_pipeline.ontology.parsers import limits
+from nascar_pipeline.ontology.parsers._common import Problems, iter_csv_rows, parse_float
+from nascar_pipeline.ontology.parsers._slate import report_unmatched
 from nascar_pipeline.ontology.parsers.names import NameMatcher, name_key
 
 BLOCK = ["Player", "Roster Position", "%Drafted", "FPTS"]
@@ -27,9 +29,12 @@ def parse_ownership(
     known_drivers: pd.DataFrame,
     race_driver_ids: Iterable[int] = (),
 ) -> OntologyTables:
-    rows = read_csv_rows(path)
+    rows = iter_csv_rows(path)
     probs = Problems(path)
-    header = [h.strip() for h in rows[0]]
+    first = next(rows, None)
+    if first is None or not any(c.strip() for c in first[1]):
+        probs.fail("line 1", "empty file, expected a CSV header line")
+    header = [h.strip() for h in first[1]]
     missing = [c for c in ("Player", "%Drafted") if c not in header]
     if missing:
         probs.fail(
@@ -38,8 +43,10 @@ def parse_ownership(
         )
     ip, io = header.index("Player"), header.index("%Drafted")
     matcher = NameMatcher(known_drivers, race_driver_ids)
-    out, unmatched, seen = [], [], {}
-    for line, row in enumerate(rows[1:], start=2):
+    out, seen = [], {}
+    unmatched: list[tuple[str, int, str]] = []
+    n_unmatched = 0
+    for line, row in rows:
         player = row[ip].strip() if len(row) > ip else ""
         if not player:
             continue
@@ -47,23 +54,25 @@ def parse_ownership(
         if len(row) <= io:
             probs.add(f"{w}, field %Drafted", "missing value (truncated row)")
             continue
-        pct = parse_float(row[io], probs, w, "%Drafted", minimum=0, maximum=100)
+        pct = parse_float(
+            row[io], probs, w, "%Drafted", minimum=limits.PERCENT[0], maximum=limits.PERCENT[1]
+        )
         key = name_key(player)
         if key in seen:
-            probs.add(f"{w}, field Player", f"duplicate driver {player!r} (also line {seen[key]})")
+            probs.add(
+                f"{w}, field Player", f"duplicate driver {player[:60]!r} (also line {seen[key]})"
+            )
             continue
         seen[key] = line
         did, why = matcher.match(player)
         if did is None:
-            unmatched.append(f"{player!r} (line {line}{'' if why == 'unmatched' else ', ' + why})")
+            n_unmatched += 1
+            if len(unmatched) < limits.MAX_LISTED:
+                unmatched.append((player, line, why))
             continue
         out.append({"race_key": race_key, "driver_id": did, "dk_own_pct": pct})
-    if not seen and not probs.items:
+    if not seen and not probs:
         probs.add("field Player", "no players in the player block")
-    if unmatched:
-        probs.add(
-            "field Player",
-            f"{len(unmatched)} name(s) match no known driver: " + "; ".join(unmatched),
-        )
+    report_unmatched(probs, "Player", unmatched, n_unmatched, matcher)
     probs.raise_if_any()
     return OntologyTables(entries=conform("entries", pd.DataFrame(out)))

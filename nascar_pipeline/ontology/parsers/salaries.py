@@ -35,7 +35,7 @@ def parse_salaries(
         path, REQUIRED, known_drivers, race_driver_ids, "Name", "ID"
     )
     rows = []
-    for rec in raw.to_dict("records"):
+    for rec in raw.records():
         line = rec["_line"]
         w = f"line {line}"
         name = rec["Name"]
@@ -60,6 +60,8 @@ def parse_salaries(
             continue
         checks.driver(did, name, line)
         rows.append({"race_key": race_key, "driver_id": did, "salary": salary, "dk_id": dk_id})
-    checks.report_unmatched()
+    if not raw.rows_read and not probs:
+        probs.fail("line 2", "no players")
+    checks.report_unmatched(matcher)
     probs.raise_if_any()
     return OntologyTables(entries=conform("entries", pd.DataFrame(rows)))

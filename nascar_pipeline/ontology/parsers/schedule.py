@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from nascar_pipeline.core.tables import OntologyTables, conform
+from nascar_pipeline.ontology.parsers import limits
 from nascar_pipeline.ontology.parsers._common import (
     Problems,
     assign_race_keys,
@@ -40,7 +41,14 @@ def parse_schedule(path: str | Path) -> OntologyTables:
         probs.fail("top level", "expected an object with series_1 or a list of races")
     rows = []
     for w, r in json_objects(items, probs, f"field {prefix}"):
-        rtype = parse_int(r.get("race_type_id"), probs, w, "race_type_id")
+        rtype = parse_int(
+            r.get("race_type_id"),
+            probs,
+            w,
+            "race_type_id",
+            minimum=limits.RACE_TYPE[0],
+            maximum=limits.RACE_TYPE[1],
+        )
         if rtype != POINTS_RACE_TYPE:
             continue
         rows.append(
