@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pandas as pd
-from dagster import AssetSelection, ResourceDefinition
+from dagster import AssetSelection, ResourceDefinition, materialize
 
 from nascar_pipeline.assets.model import model_assets
 from nascar_pipeline.assets.snapshot import race_snapshot
@@ -108,10 +108,27 @@ def write_upstream(root, with_contest=True, S=2600):
     return layout
 
 
-def run_dfs_assets(root, run_config=None):
+def run_dfs_assets(root, run_config=None, instance=None):
+    """Materialize the DFS assets (and their checks) on the upstream files under root with the
+    fast run config updated by run_config (op -> config fields). instance: a DagsterInstance to
+    run on (its event log then holds the run's log lines), else an ephemeral one."""
     cfg = {"ops": copy.deepcopy(FAST_DFS_OPS)}
     for op, c in (run_config or {}).items():
         cfg["ops"][op]["config"].update(c)
+    if instance is not None:
+        instance.add_dynamic_partitions("races", [RACE])
+        return materialize(
+            [race_snapshot, *model_assets, *dfs_assets, *dfs_checks],
+            partition_key=RACE,
+            instance=instance,
+            resources={
+                **storage_resources(str(root)),
+                "race_source": ResourceDefinition.none_resource(),
+            },
+            selection=AssetSelection.assets(*dfs_assets),
+            run_config=cfg,
+            raise_on_error=False,
+        )
     return materialize_race(
         [race_snapshot, *model_assets, *dfs_assets, *dfs_checks],
         RACE,
