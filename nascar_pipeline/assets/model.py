@@ -13,14 +13,35 @@
   `nascar_pipeline.core.simulate.scenario_points_matrix(df, site)` gives the S x D points matrix.
 - driver_projections: per driver summary (core/projections.py), sorted by dk_mean descending.
 
+A fit that fails the convergence gate is re-fitted (core/model/escalation.py): attempt 2 with
+`refit_scale` times the warm-up and draws and a new seed, further attempts with other seeds, at
+most `max_refits`. If every attempt fails and `stale_fallback` is on, the last good fit of an
+earlier race (`<storage root>/_fit_cache/good/<race_key>.json`, written whenever a fit passes
+the gate) is laid out on this race's drivers and used, flagged `stale_model` on every summary
+row and in the metadata of race_model_fit and its downstream assets; the convergence check then
+fails with severity WARN (downstream runs; the UI shows the warning). Every attempt is logged in
+the run log and listed in the metadata (seed, settings, R-hat, ESS, divergences, seconds).
+
 Blocking checks: convergence of the fit (R-hat <= 1.01, bulk ESS >= 400 for every skill
 parameter, divergences <= 1 % of draws) and scenario sanity (permutations, lap totals, points
 within the rules' bounds). A failed check stops the downstream assets of the run.
 """
 
+import json
+import time
+
 import numpy as np
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSeverity, Config, MetadataValue, Output
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    AssetRecordsFilter,
+    Config,
+    MetadataValue,
+    Output,
+)
 from pydantic import Field
 
 from nascar_pipeline.assets.plots import image_markdown, new_figure
@@ -40,6 +61,17 @@ class RaceModelConfig(Config):
     svi_steps: int = Field(1500, description="ADVI steps of the initialization")
     target_accept: float = Field(0.9, description="NUTS target acceptance probability")
     use_cache: bool = Field(True, description="reuse a cached fit of the same history")
+    max_refits: int = Field(
+        2, description="re-fits after a fit fails the convergence gate (0: no re-fit)"
+    )
+    refit_scale: float = Field(
+        2.0, description="re-fits run this many times the warm-up and draws (new seed each)"
+    )
+    stale_fallback: bool = Field(
+        True,
+        description="when every attempt fails the gate, use the last good fit of an earlier "
+        "race, flagged stale_model (the convergence check then warns instead of blocking)",
+    )
 
     def fit_config(self):
         """The core's FitConfig for these settings (the rest at the core's defaults)."""
@@ -66,52 +98,193 @@ def _split(snapshot: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
 
 
-@race_asset(group="model", kinds={"numpyro", "parquet"}, pool="mcmc")
-def race_model_fit(
-    config: RaceModelConfig, storage: StorageResource, race_snapshot: pd.DataFrame
-) -> Output[pd.DataFrame]:
-    """Posterior summary and convergence diagnostics of the NumPyro race model fitted on the
-    race's history (draws cached under <storage root>/_fit_cache)."""
-    from nascar_pipeline.core.model import (
-        ModelConfig,
-        fit_model,
-        history_hash,
-        prepare_history,
-    )
-    from nascar_pipeline.core.model.diagnostics import summarize_convergence
-    from nascar_pipeline.core.posterior_summary import posterior_summary
+GOOD_FITS_DIR = "good"  # under the fit cache: one JSON per race whose fit passed the gate
+MODEL_FIT_KEY = AssetKey("race_model_fit")
 
-    entries, history = _split(race_snapshot)
-    if history.empty:
-        raise ValueError("race_snapshot has no history rows: nothing to fit")
-    target_date = str(entries["race_date"].iloc[0]) if len(entries) else None
-    mcfg = ModelConfig()
-    fcfg = config.fit_config()
-    data = prepare_history(history, mcfg, target_date=target_date)
-    used = history[history["race_date"].astype(str) < (target_date or "9999")]
-    fit_key = history_hash(used, mcfg, {"fit": fcfg.as_dict()})
-    cache = storage.fit_cache()
-    cached = cache.load(fit_key) if config.use_cache else None
+
+def _good_fits_dir(storage: StorageResource):
+    from nascar_pipeline.resources.fit_cache import FIT_CACHE_DIR
+
+    return storage.layout.root / FIT_CACHE_DIR / GOOD_FITS_DIR
+
+
+def record_good_fit(storage: StorageResource, race_key: str, race_date: str, fit_key, data, diag):
+    """Remember that `fit_key` passed the gate for this race: the stale fallback of a later
+    race reads it (with the driver and car order its posterior is laid out in)."""
+    record = {
+        "race_key": race_key,
+        "race_date": race_date,
+        "fit_key": fit_key,
+        "driver_ids": [int(d) for d in data.driver_ids],
+        "car_numbers": [str(c) for c in data.car_numbers],
+        "rhat_max": float(diag["rhat_max"]),
+        "ess_bulk_min": float(diag["ess_bulk_min"]),
+    }
+    path = _good_fits_dir(storage) / f"{race_key}.json"
+    storage.layout.write_bytes_atomic(path, json.dumps(record).encode())
+
+
+def last_good_fit(storage: StorageResource, race_key: str, race_date: str) -> dict | None:
+    """The good-fit record of the most recent race before `race_date`, or None."""
+    folder = _good_fits_dir(storage)
+    if not storage.layout.exists(folder):
+        return None
+    best = None
+    for path in folder.iterdir():
+        if not path.name.endswith(".json"):
+            continue
+        record = json.loads(storage.layout.read_bytes(path))
+        if record["race_key"] == race_key or str(record["race_date"]) >= race_date:
+            continue
+        if best is None or (record["race_date"], record["race_key"]) > (
+            best["race_date"],
+            best["race_key"],
+        ):
+            best = record
+    return best
+
+
+def _fit_or_load(cache, fit_key: str, data, fcfg, use_cache: bool):
+    """(posterior, diagnostics, timings, reused) of one attempt: the cached fit of these
+    settings when there is one, else a new fit (then cached, passing the gate or not)."""
+    from nascar_pipeline.core.model import fit_model
+    from nascar_pipeline.core.model.diagnostics import summarize_convergence
+
+    cached = cache.load(fit_key) if use_cache else None
     if cached is not None:
         posterior, meta = cached
         diverging = np.zeros((meta["chains"], meta["draws_per_chain"]), bool)
         diverging.flat[: meta["divergences"]] = True
         diag = summarize_convergence(posterior, diverging, data.n_drivers)
-        timings, reused = meta.get("timings", {}), True
-    else:
-        fit = fit_model(data, fcfg)
-        posterior, diag, timings, reused = fit.posterior, fit.diagnostics, fit.timings, False
-        cache.save(
-            fit_key,
-            posterior,
-            {
-                "chains": int(fit.diverging.shape[0]),
-                "draws_per_chain": int(fit.diverging.shape[1]),
-                "divergences": int(fit.diverging.sum()),
-                "timings": timings,
-                "fit_key": fit_key,
-            },
+        return posterior, diag, meta.get("timings", {}), True
+    fit = fit_model(data, fcfg)
+    cache.save(
+        fit_key,
+        fit.posterior,
+        {
+            "chains": int(fit.diverging.shape[0]),
+            "draws_per_chain": int(fit.diverging.shape[1]),
+            "divergences": int(fit.diverging.sum()),
+            "timings": fit.timings,
+            "fit_key": fit_key,
+        },
+    )
+    return fit.posterior, fit.diagnostics, fit.timings, False
+
+
+def _stage_line(timings: dict) -> str:
+    stages = [("compile", "compile_s"), ("SVI", "svi_s"), ("warm-up", "warmup_s")]
+    stages += [("sampling", "sampling_s"), ("diagnostics", "diagnostics_s")]
+    parts = [f"{name} {timings[k]:.1f} s" for name, k in stages if k in timings]
+    return ", ".join(parts) or "timings not recorded"
+
+
+def _stale_fit(context, storage, cache, race_key, target_date, data):
+    """The last good fit of an earlier race laid out on this race's drivers, cached under its
+    own key: (fit_key, posterior, diagnostics, source record), or None when there is none."""
+    from nascar_pipeline.core.model.diagnostics import summarize_convergence
+    from nascar_pipeline.core.model.escalation import remap_posterior
+
+    good = last_good_fit(storage, race_key, target_date or "9999")
+    loaded = cache.load(good["fit_key"]) if good else None
+    if loaded is None:
+        context.log.error(
+            "race_model_fit: no earlier race has a good fit in the fit cache: no stale fallback"
         )
+        return None
+    posterior, meta = loaded
+    remapped, counts = remap_posterior(
+        posterior, good["driver_ids"], good["car_numbers"], data, seed=0
+    )
+    chains = int(meta["chains"])
+    diverging = np.zeros((chains, int(meta["draws_per_chain"])), bool)
+    diverging.flat[: int(meta["divergences"])] = True
+    diag = summarize_convergence(remapped, diverging, data.n_drivers)
+    stale_key = f"{good['fit_key']}-stale-for-{race_key}"
+    cache.save(stale_key, remapped, {**meta, "fit_key": stale_key, "stale_from": good})
+    context.log.warning(
+        f"race_model_fit: STALE MODEL: every attempt failed the gate; using the good fit of "
+        f"{good['race_key']} ({good['race_date']}, R-hat {good['rhat_max']:.4f}, bulk ESS "
+        f"{good['ess_bulk_min']:.0f}): {counts['drivers_kept']} drivers keep their draws, "
+        f"{counts['drivers_from_prior']} new ones from the prior"
+    )
+    return stale_key, remapped, diag, {**good, **counts}
+
+
+@race_asset(group="model", kinds={"numpyro", "parquet"}, pool="mcmc")
+def race_model_fit(
+    context: AssetExecutionContext,
+    config: RaceModelConfig,
+    storage: StorageResource,
+    race_snapshot: pd.DataFrame,
+) -> Output[pd.DataFrame]:
+    """Posterior summary and convergence diagnostics of the NumPyro race model fitted on the
+    race's history (draws cached under <storage root>/_fit_cache); re-fitted with longer chains
+    and new seeds when the gate fails, else the last good fit of an earlier race (stale_model)."""
+    from nascar_pipeline.core.model import ModelConfig, history_hash, prepare_history
+    from nascar_pipeline.core.model.diagnostics import convergence_check
+    from nascar_pipeline.core.model.escalation import escalation_plan
+    from nascar_pipeline.core.posterior_summary import posterior_summary
+
+    race_key = context.partition_key
+    entries, history = _split(race_snapshot)
+    if history.empty:
+        raise ValueError("race_snapshot has no history rows: nothing to fit")
+    target_date = str(entries["race_date"].iloc[0]) if len(entries) else None
+    mcfg = ModelConfig()
+    data = prepare_history(history, mcfg, target_date=target_date)
+    used = history[history["race_date"].astype(str) < (target_date or "9999")]
+    cache = storage.fit_cache()
+    plan = escalation_plan(config.fit_config(), config.max_refits, config.refit_scale)
+    context.log.info(
+        f"race_model_fit: {data.n_races} history races, {data.n_drivers} drivers; up to "
+        f"{len(plan)} attempt(s) against the gate (R-hat <= 1.01, bulk ESS >= 400, "
+        "divergences <= 1 %)"
+    )
+    attempts = []
+    for n, fcfg in enumerate(plan, 1):
+        fit_key = history_hash(used, mcfg, {"fit": fcfg.as_dict()})
+        context.log.info(
+            f"race_model_fit attempt {n}/{len(plan)}: seed {fcfg.seed}, {fcfg.num_chains} "
+            f"chains x ({fcfg.num_warmup} warm-up + {fcfg.num_samples} draws): compiling, "
+            "SVI initialisation, warm-up, sampling ..."
+        )
+        t0 = time.perf_counter()
+        posterior, diag, timings, reused = _fit_or_load(
+            cache, fit_key, data, fcfg, config.use_cache
+        )
+        passed, reasons = convergence_check(diag)
+        attempts.append(
+            {
+                "attempt": n,
+                "seed": fcfg.seed,
+                "warmup": fcfg.num_warmup,
+                "draws": fcfg.num_samples,
+                "chains": fcfg.num_chains,
+                "rhat_max": round(float(diag["rhat_max"]), 4),
+                "ess_bulk_min": round(float(diag["ess_bulk_min"]), 1),
+                "divergences": int(diag["divergences"]),
+                "seconds": round(time.perf_counter() - t0, 2),
+                "reused_cached_fit": reused,
+                "passed": passed,
+                "problems": "; ".join(reasons) or "none",
+                "fit_key": fit_key,
+            }
+        )
+        context.log.info(
+            f"race_model_fit attempt {n}: {'cached fit reused' if reused else _stage_line(timings)}"
+            f"; R-hat max {diag['rhat_max']:.4f}, bulk ESS min {diag['ess_bulk_min']:.0f}, "
+            f"divergences {int(diag['divergences'])} -> "
+            + ("gate passed" if passed else f"gate FAILED ({'; '.join(reasons)})")
+        )
+        if passed:
+            record_good_fit(storage, race_key, target_date or "", fit_key, data, diag)
+            break
+    stale = None
+    if not attempts[-1]["passed"] and config.stale_fallback:
+        stale = _stale_fit(context, storage, cache, race_key, target_date, data)
+        if stale is not None:
+            fit_key, posterior, diag, _ = stale
     names = (
         history.drop_duplicates("driver_id")
         .set_index("driver_id")["driver_name"]
@@ -121,16 +294,19 @@ def race_model_fit(
     summary = posterior_summary(
         posterior, data, diag, fit_key, {int(k): v for k, v in names.items()}
     )
+    summary["stale_model"] = stale is not None
+    summary["stale_from"] = stale[3]["race_key"] if stale else ""
     top = (
         summary[summary["param"] == "skill"]
         .sort_values("mean", ascending=False)
         .head(10)[["driver_name", "mean", "q05", "q95", "rhat", "ess_bulk"]]
     )
+    table = pd.DataFrame(attempts).drop(columns=["fit_key"])
     return Output(
         summary,
         metadata={
             "fit_key": fit_key,
-            "reused_cached_fit": reused,
+            "reused_cached_fit": bool(attempts[-1]["reused_cached_fit"]) and stale is None,
             "fit_cache": str(cache.path(fit_key)),
             "history_races": data.n_races,
             "drivers": data.n_drivers,
@@ -138,16 +314,33 @@ def race_model_fit(
             "ess_bulk_min": float(diag["ess_bulk_min"]),
             "divergences": int(diag["divergences"]),
             "draws": int(diag["draws"]),
-            "timings_s": MetadataValue.json({k: round(float(v), 2) for k, v in timings.items()}),
+            "gate_passed": bool(attempts[-1]["passed"]),
+            "attempts_count": len(attempts),
+            "attempts": MetadataValue.json(attempts),
+            "attempts_table": MetadataValue.md(table.to_markdown(index=False)),
+            "stale_model": stale is not None,
+            "stale_from": MetadataValue.json(
+                {k: v for k, v in stale[3].items() if k not in ("driver_ids", "car_numbers")}
+                if stale
+                else {}
+            ),
+            "timings_s": MetadataValue.json(
+                {k: round(float(v), 2) for k, v in timings.items() if _is_number(v)}
+            ),
             "top_skills": MetadataValue.md(top.to_markdown(index=False, floatfmt=".3f")),
         },
     )
 
 
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
 @race_check(race_model_fit)
 def race_model_converged(race_model_fit: pd.DataFrame) -> AssetCheckResult:
     """MCMC converged: R-hat <= 1.01 and bulk ESS >= 400 for every skill parameter,
-    divergences <= 1 % of draws."""
+    divergences <= 1 % of draws. A stale model (every attempt failed; the last good fit of an
+    earlier race stands in) fails with severity WARN: downstream runs, the warning shows."""
     from nascar_pipeline.core.model.diagnostics import SKILL_SITES, convergence_check
 
     s = race_model_fit[race_model_fit["param"].isin(SKILL_SITES)]
@@ -158,19 +351,47 @@ def race_model_converged(race_model_fit: pd.DataFrame) -> AssetCheckResult:
         "divergence_rate": float(race_model_fit["divergences"].iloc[0]) / max(draws, 1),
     }
     ok, reasons = convergence_check(diag)
+    stale, stale_from = model_staleness(race_model_fit)
     worst = s.sort_values("ess_bulk").head(5)[
         ["param", "driver_name", "track_type", "rhat", "ess_bulk"]
     ]
+    if stale:
+        reasons = [f"stale model: this race's fits failed the gate; the fit of {stale_from}"]
     return AssetCheckResult(
-        passed=ok,
-        severity=AssetCheckSeverity.ERROR,
+        passed=ok and not stale,
+        severity=AssetCheckSeverity.WARN if stale else AssetCheckSeverity.ERROR,
         metadata={
             **{k: float(v) for k, v in diag.items()},
             "draws": draws,
+            "stale_model": stale,
+            "stale_from": stale_from,
             "problems": "; ".join(reasons) or "none",
             "worst": MetadataValue.md(worst.to_markdown(index=False, floatfmt=".3f")),
         },
     )
+
+
+def model_staleness(race_model_fit: pd.DataFrame) -> tuple[bool, str]:
+    """(stale_model, the race whose fit stands in) of a race_model_fit summary."""
+    if "stale_model" not in race_model_fit.columns or race_model_fit.empty:
+        return False, ""
+    return bool(race_model_fit["stale_model"].iloc[0]), str(race_model_fit["stale_from"].iloc[0])
+
+
+def stale_model_of(context) -> tuple[bool, str]:
+    """(stale_model, stale_from) of the run's race from race_model_fit's latest materialization
+    (for downstream assets that do not load the fit summary)."""
+    records = context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=MODEL_FIT_KEY, asset_partitions=[context.partition_key]),
+        limit=1,
+    ).records
+    if not records:
+        return False, ""
+    meta = records[0].asset_materialization.metadata
+    stale = meta.get("stale_model")
+    source = meta.get("stale_from")
+    race = (source.value or {}).get("race_key", "") if source is not None else ""
+    return bool(stale.value) if stale is not None else False, race
 
 
 def _load_fit_for(
@@ -196,6 +417,7 @@ def _load_fit_for(
 
 @race_asset(group="model", kinds={"jax", "parquet"})
 def race_scenarios(
+    context: AssetExecutionContext,
     config: ScenarioConfig,
     storage: StorageResource,
     race_snapshot: pd.DataFrame,
@@ -208,7 +430,15 @@ def race_scenarios(
     posterior, data, entries = _load_fit_for(storage, race_model_fit, race_snapshot)
     if entries.empty:
         raise ValueError("race_snapshot has no entry rows: nothing to simulate")
+    stale, stale_from = model_staleness(race_model_fit)
+    if stale:
+        context.log.warning(f"race_scenarios: STALE MODEL (the fit of {stale_from})")
     race = entries.iloc[0]
+    context.log.info(
+        f"race_scenarios: simulating {config.scenarios} races of {len(entries)} drivers "
+        f"({race['track_type']}, seed {config.seed})"
+    )
+    t0 = time.perf_counter()
     laps = race["scheduled_laps"] if pd.notna(race["scheduled_laps"]) else race["laps"]
     sc = simulate_race(
         posterior,
@@ -222,9 +452,15 @@ def race_scenarios(
     )
     ok, details = scenario_sanity(sc)
     df = sc.to_frame()
+    context.log.info(
+        f"race_scenarios: {sc.n_scenarios} scenarios x {len(sc.driver_ids)} drivers in "
+        f"{time.perf_counter() - t0:.1f} s, {sc.laps} laps; sanity {'ok' if ok else 'FAILED'}"
+    )
     return Output(
         df,
         metadata={
+            "stale_model": stale,
+            "stale_from": stale_from,
             "scenarios": sc.n_scenarios,
             "drivers": int(len(sc.driver_ids)),
             "laps": sc.laps,
@@ -265,7 +501,7 @@ def _distributions_plot(sc, proj: pd.DataFrame, top: int = 8) -> MetadataValue:
 
 @race_asset(group="model", kinds={"parquet"})
 def driver_projections(
-    race_snapshot: pd.DataFrame, race_scenarios: pd.DataFrame
+    context: AssetExecutionContext, race_snapshot: pd.DataFrame, race_scenarios: pd.DataFrame
 ) -> Output[pd.DataFrame]:
     """Per-driver projections from the scenarios: DK points mean/median/sd/quantiles, FD mean,
     win/top-5/top-10/DNF %, expected laps led and fastest laps, points per $1k of salary.
@@ -290,9 +526,22 @@ def driver_projections(
         "pts_per_1k",
     ]
     md = proj.head(12)[cols].to_markdown(index=False, floatfmt=".1f")
+    stale, stale_from = stale_model_of(context)
+    best = proj.iloc[0] if len(proj) else None
+    context.log.info(
+        f"driver_projections: {len(proj)} drivers from {sc.n_scenarios} scenarios"
+        + (
+            f"; top: {best['driver_name']} {best['dk_mean']:.1f} DK points"
+            if best is not None
+            else ""
+        )
+        + (f"; STALE MODEL (the fit of {stale_from})" if stale else "")
+    )
     return Output(
         proj,
         metadata={
+            "stale_model": stale,
+            "stale_from": stale_from,
             "drivers": len(proj),
             "top_projections": MetadataValue.md(md),
             "top_distributions": _distributions_plot(sc, proj),

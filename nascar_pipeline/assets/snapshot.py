@@ -30,12 +30,20 @@ def race_snapshot(
 ) -> Output[pd.DataFrame]:
     """The race ontology snapshot: race, track, entries (salaries, start positions), contest,
     and all results before the race. role=entry|history rows."""
+    context.log.info(f"race_snapshot: reading {context.partition_key} from the race source")
     inputs = race_source.source().race_inputs(context.partition_key)
     df = build_snapshot(inputs)
     entries = entry_rows(df)
     history = history_rows(df)
     race = inputs.race.iloc[0]
     content_hash = slate_hash(inputs.entries, inputs.contests)
+    context.log.info(
+        f"race_snapshot: {race['race_name']} ({race['race_date']}): {len(entries)} entries "
+        f"({int(entries['salary'].notna().sum())} with a DK salary, "
+        f"{int(entries['start_position'].notna().sum())} with a start position), "
+        f"{len(inputs.contests)} contest(s), {int(history['race_key'].nunique())} history races "
+        f"/ {len(history)} starts; slate {content_hash}"
+    )
     preview = entries.sort_values("salary", ascending=False, na_position="last").head(12)[
         ["driver_name", "car_number", "salary", "start_position"]
     ]

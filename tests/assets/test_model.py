@@ -4,6 +4,7 @@ deliberately unconverged fit failing the blocking check and stopping downstream 
 
 import pandas as pd
 import pytest
+from dagster import DagsterInstance, materialize
 
 from nascar_pipeline.assets.model import model_assets, model_checks
 from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
@@ -58,7 +59,7 @@ def test_unconverged_fit_blocks_downstream(world, tmp_path):
         folder,
         tmp_path / "store",
         race_key,
-        {"draws": 5, "warmup": 5, "chains": 2, "svi_steps": 20},
+        {"draws": 5, "warmup": 5, "chains": 2, "svi_steps": 20, "max_refits": 0},
     )
     checks = check_results(result)
     assert checks["race_model_converged"] is False
@@ -66,6 +67,87 @@ def test_unconverged_fit_blocks_downstream(world, tmp_path):
     assert "race_model_fit" in done
     assert "race_scenarios" not in done and "driver_projections" not in done
     assert not (tmp_path / "store" / "race_scenarios" / f"{race_key}.parquet").exists()
+
+
+TINY = {"draws": 5, "warmup": 5, "chains": 2, "svi_steps": 20}
+
+
+def _fit_metadata(result):
+    (m,) = result.asset_materializations_for_node("race_model_fit")
+    return {k: v.value for k, v in m.metadata.items()}
+
+
+def test_gate_failure_refits_then_falls_back_to_the_last_good_fit(world, tmp_path, monkeypatch):
+    """Every attempt of a tiny fit fails the gate: two re-fits (2x warm-up and draws, new seeds),
+    then the last good fit of an earlier race stands in, flagged stale_model; the convergence
+    check warns (WARN, not ERROR) and the scenarios and projections are written, flagged too."""
+    import nascar_pipeline.core.model.diagnostics as diagnostics
+
+    folder, tables, race_key = world
+    root = tmp_path / "store"
+    date = tables.races.set_index("race_key").loc[race_key, "race_date"]
+    earlier = tables.races[tables.races["race_date"] < date].sort_values("race_date")
+    earlier_key = earlier["race_key"].iloc[-1]
+    # An earlier race whose fit passed: the gate is forced open for that run only (a passing
+    # fit takes minutes), so the asset records it as the good fit it falls back to.
+    with monkeypatch.context() as m:
+        m.setattr(diagnostics, "convergence_check", lambda diag: (True, []))
+        before = _run(folder, root, earlier_key, {**TINY, "max_refits": 0})
+    assert _fit_metadata(before)["gate_passed"] is True
+
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("races", [race_key])
+    cfg = {**TINY, "max_refits": 2, "refit_scale": 2.0}
+    result = materialize(
+        [race_snapshot, *snapshot_checks, *model_assets, *model_checks],
+        partition_key=race_key,
+        instance=instance,
+        resources={
+            "race_source": EmbeddedWorldResource(world_dir=str(folder)),
+            **storage_resources(str(root)),
+        },
+        run_config={
+            "ops": {
+                "race_model_fit": {"config": cfg},
+                "race_scenarios": {"config": {"scenarios": 2000, "seed": 1}},
+            }
+        },
+        raise_on_error=False,
+    )
+    meta = _fit_metadata(result)
+    attempts = meta["attempts"]
+    assert [(a["attempt"], a["seed"], a["warmup"], a["draws"]) for a in attempts] == [
+        (1, 0, 5, 5),
+        (2, 1000, 10, 10),
+        (3, 2000, 10, 10),
+    ]
+    assert not any(a["passed"] for a in attempts)
+    assert all({"rhat_max", "ess_bulk_min", "seconds"} <= set(a) for a in attempts)
+    assert meta["gate_passed"] is False and meta["stale_model"] is True
+    assert meta["stale_from"]["race_key"] == earlier_key
+    assert {"compile_s", "warmup_s", "sampling_s"} <= set(meta["timings_s"])
+
+    check = next(
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.asset_check_evaluation_data.check_name == "race_model_converged"
+    )
+    assert check.passed is False and check.severity.value == "WARN"
+    assert check.metadata["stale_model"].value is True
+    assert result.success
+    assert {"race_scenarios", "driver_projections"} <= _materialized(result)
+    for node in ("race_scenarios", "driver_projections"):
+        (m,) = result.asset_materializations_for_node(node)
+        assert m.metadata["stale_model"].value is True, node
+    fit = StorageLayout(root).read_asset("race_model_fit", race_key)
+    assert fit["stale_model"].all() and (fit["stale_from"] == earlier_key).all()
+    logs = [e.user_message for e in instance.all_logs(result.run_id) if e.dagster_event is None]
+    for expected in ("attempt 1/3", "attempt 2/3", "attempt 3/3", "gate FAILED", "STALE MODEL"):
+        assert any(expected in msg for msg in logs), expected
+    assert any("sampling" in msg and "R-hat max" in msg for msg in logs)
+    assert any(msg.startswith("race_snapshot: ") and "entries" in msg for msg in logs)
+    assert any(msg.startswith("race_scenarios: 2000 scenarios") for msg in logs)
 
 
 def test_assets_end_to_end_embedded(world, tmp_path):

@@ -1,0 +1,81 @@
+"""What race_model_fit does when a fit fails the convergence gate, as pure functions.
+
+- `escalation_plan(base, max_refits, refit_scale)`: the fit settings of every attempt. Attempt 1
+  is the configured fit; attempt 2 runs `refit_scale` times the warm-up and the draws with a new
+  seed (most failures at production settings are R-hat just above 1.01: longer chains fix
+  them); attempts 3.. keep the longer chains with yet another seed. Bounded by `max_refits`.
+- `remap_posterior(posterior, old_ids, old_cars, new)`: an earlier race's posterior draws laid
+  out on this race's driver and car indices, so the simulator can use the last good fit when
+  every attempt fails (the "stale model" fallback). Drivers and cars the earlier fit knew keep
+  their draws; ones it did not know get draws from the model's hierarchical prior given each
+  draw's scales (skill ~ Normal(0, sigma_skill), track offset ~ Normal(0, sigma_track),
+  car ~ Normal(0, sigma_car)), the same partial pooling the simulator applies to unseen drivers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from nascar_pipeline.core.model.data import HistoryData
+from nascar_pipeline.core.model.fit import FitConfig
+
+SEED_STEP = 1000  # seeds of successive attempts: far apart, so no two attempts share a stream
+
+
+def escalation_plan(base: FitConfig, max_refits: int, refit_scale: float) -> list[FitConfig]:
+    """The settings of attempt 1 (base) and of up to `max_refits` re-fits."""
+    plan = [base]
+    longer = replace(
+        base,
+        num_warmup=max(int(round(base.num_warmup * refit_scale)), base.num_warmup),
+        num_samples=max(int(round(base.num_samples * refit_scale)), base.num_samples),
+    )
+    for k in range(1, max(max_refits, 0) + 1):
+        plan.append(replace(longer, seed=base.seed + k * SEED_STEP))
+    return plan
+
+
+_BY_DRIVER = {"skill": "sigma_skill", "skill_track": "sigma_track"}
+_BY_CAR = {"car_effect": "sigma_car"}
+
+
+def remap_posterior(
+    posterior: dict, old_ids, old_cars, new: HistoryData, seed: int = 0
+) -> tuple[dict, dict]:
+    """(posterior on `new`'s indices, counts {"drivers_kept", "drivers_from_prior",
+    "cars_kept", "cars_from_prior"}). Arrays are (chains, draws, ...) in and out; sites not
+    indexed by driver or car are copied."""
+    rng = np.random.default_rng(seed)
+    old_driver = {int(d): i for i, d in enumerate(old_ids)}
+    old_car = {str(c): i for i, c in enumerate(old_cars)}
+    new_drivers = [old_driver.get(int(d)) for d in new.driver_ids]
+    new_cars = [old_car.get(str(c)) for c in new.car_numbers]
+    out = {}
+    for site, x in posterior.items():
+        x = np.asarray(x)
+        if site in _BY_DRIVER:
+            index, size, scale = new_drivers, new.n_drivers_padded, _BY_DRIVER[site]
+        elif site in _BY_CAR:
+            index, size, scale = new_cars, new.n_cars_padded, _BY_CAR[site]
+        else:
+            out[site] = x
+            continue
+        y = np.zeros(x.shape[:2] + (size,) + x.shape[3:], x.dtype)
+        sigma = np.asarray(posterior[scale], x.dtype)  # (chains, draws)
+        for j, i in enumerate(index):
+            if i is not None:
+                y[:, :, j] = x[:, :, i]
+            else:
+                noise = rng.standard_normal(x.shape[:2] + x.shape[3:]).astype(x.dtype)
+                sig = sigma.reshape(sigma.shape + (1,) * (x.ndim - 3))
+                y[:, :, j] = sig * noise
+        out[site] = y
+    counts = {
+        "drivers_kept": sum(i is not None for i in new_drivers),
+        "drivers_from_prior": sum(i is None for i in new_drivers),
+        "cars_kept": sum(i is not None for i in new_cars),
+        "cars_from_prior": sum(i is None for i in new_cars),
+    }
+    return out, counts
