@@ -8,6 +8,11 @@
 # It prints the NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD lines to export in another shell.
 # A persistent NEO4J_HOME_DIR keeps its data and its first password (in <home>/.password)
 # across restarts. Then, in another shell:  eval "$(...printed lines...)"; nascar-pipeline ontology init
+#
+# Memory: `ingest` writes each file in ONE transaction (all or nothing), so the largest file sets
+# the size: a 100,000-row history needs ~0.4 GiB of transaction memory. NEO4J_HEAP (default 2g)
+# and NEO4J_TX_MEMORY (dbms.memory.transaction.total.max, default 75 % of the heap) size it;
+# 512m, the old default, failed an 80,000-row history at commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-.venv/bin/python}"
@@ -33,13 +38,17 @@ if home:  # a persistent home remembers its first password in <home>/.password (
         password = password or secrets.token_urlsafe(18)
         pw_file.write_text(password + "\n")
         pw_file.chmod(0o600)
+heap = os.environ.get("NEO4J_HEAP", "2g")
+units = {"k": 2**10, "m": 2**20, "g": 2**30}
+heap_bytes = int(float(heap[:-1]) * units[heap[-1].lower()]) if heap[-1].lower() in units else int(heap)
+tx_memory = os.environ.get("NEO4J_TX_MEMORY") or f"{int(heap_bytes * 0.75) // 2**20}m"
 server = Neo4jServer(home=home, bolt_port=int(os.environ["NEO4J_PORT"]) if os.environ.get("NEO4J_PORT") else None,
-                     password=password, heap=os.environ.get("NEO4J_HEAP", "512m"),
-                     die_with_parent=True)
+                     password=password, heap=heap, die_with_parent=True,
+                     settings={"dbms.memory.transaction.total.max": tx_memory})
 print(f"starting Neo4j {server.version} in {server.home} ...", file=sys.stderr, flush=True)
 server.start()
 print(f"export NEO4J_URI={server.uri}\nexport NEO4J_USER={server.user}\nexport NEO4J_PASSWORD={server.password}", flush=True)
-print(f"up in {server.startup_seconds:.1f} s; Ctrl-C to stop", file=sys.stderr, flush=True)
+print(f"up in {server.startup_seconds:.1f} s (heap {heap}, transaction memory {tx_memory}); Ctrl-C to stop", file=sys.stderr, flush=True)
 stop = lambda *_: (server.stop(), sys.exit(0))
 signal.signal(signal.SIGTERM, stop); signal.signal(signal.SIGINT, stop)
 while server.proc and server.proc.poll() is None:

@@ -1,5 +1,5 @@
 """A generated, valid history (races.csv + results.csv) of any size, for the large-import and
-large-file tests: 40 cars a race, a race a week, season == the race date's year."""
+large-file tests: 40 cars a race, a race a day from 1950, season == the race date's year."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def write_large_history(folder: Path, n_rows: int, cars: int = 40) -> tuple[Path
         races.writerow(RACES_HEADER)
         results.writerow(RESULTS_HEADER)
         for r in range(n_races):
-            day = start + dt.timedelta(days=7 * r)
+            day = start + dt.timedelta(days=r)
             rid = 100_000 + r
             races.writerow([rid, day.year, day.isoformat(), f"Race {r}", TRACKS[r % 4], 200])
             for c in range(cars):

@@ -125,14 +125,29 @@ def _count(value, probs: Problems, w: str, field: str, bounds, required: bool = 
                      maximum=bounds[1])  # fmt: skip
 
 
+def _check_duplicate_drivers(res: pd.DataFrame, probs: Problems) -> None:
+    """One row per (race, driver): each repeat is a problem naming the first line."""
+    keyed = res.dropna(subset=["race_id", "driver_id"])
+    dup = keyed.duplicated(["race_id", "driver_id"], keep=False)
+    if not dup.any():
+        return
+    first: dict[tuple, int] = {}
+    for rid, did, line in keyed.loc[dup, ["race_id", "driver_id", "_line"]].itertuples(index=False):
+        if (rid, did) in first:
+            probs.add(
+                f"line {line}, field driver_id",
+                f"duplicate driver {did} in race {rid} (also line {first[(rid, did)]})",
+            )
+        first.setdefault((rid, did), line)
+
+
 def parse_history(races_csv: str | Path, results_csv: str | Path) -> SpelledTables:
     races = parse_races_csv(races_csv)
     key_of = dict(zip(races["race_id"], races["race_key"]))
     date_of = dict(zip(races["race_id"], races["race_date"]))
     table = CsvTable(results_csv, RESULTS_REQUIRED)
     probs = table.probs
-    out = Columns(*_RESULT_FIELDS)
-    first_line: dict[tuple[int, int], int] = {}
+    out = Columns(*_RESULT_FIELDS, unique=("_line",))
     spellings = Spellings()
     for rec in table.records():
         line = rec["_line"]
@@ -141,13 +156,6 @@ def parse_history(races_csv: str | Path, results_csv: str | Path) -> SpelledTabl
         if rid is not None and rid not in key_of:
             probs.add(f"{w}, field race_id", f"race {rid} is not in {Path(races_csv).name}")
         did = parse_int(rec["driver_id"], probs, w, "driver_id", minimum=limits.ID[0])
-        if rid is not None and did is not None:
-            if (rid, did) in first_line:
-                probs.add(
-                    f"{w}, field driver_id",
-                    f"duplicate driver {did} in race {rid} (also line {first_line[(rid, did)]})",
-                )
-            first_line.setdefault((rid, did), line)
         name = parse_text(rec["driver_name"], probs, w, "driver_name")
         spellings.add(did, name, date_of.get(rid))
         out.add(
@@ -174,7 +182,8 @@ def parse_history(races_csv: str | Path, results_csv: str | Path) -> SpelledTabl
     if not len(out):
         probs.fail("line 2", "no results")
     res = out.frame()
-    del out, first_line
+    del out
+    _check_duplicate_drivers(res, probs)
     for rid, grp in res.groupby("race_id", sort=True):
         check_permutation(
             list(zip(grp["_line"], grp["finish_position"])),

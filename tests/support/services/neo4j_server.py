@@ -29,6 +29,10 @@ import time
 from pathlib import Path
 
 DEFAULT_VERSION = os.environ.get("NASCAR_NEO4J_VERSION", "5.26.30")
+# 1g: a 100,000-row history (about 200,000 relationships, 920,000 properties) is written in one
+# transaction, which needs ~0.4 GiB of transaction memory (dbms.memory.transaction.total.max
+# defaults to 70 % of the heap); 512m ran out at commit (issue 16).
+DEFAULT_HEAP = "1g"
 POM = Path(__file__).resolve().parent / "neo4j" / "pom.xml"
 ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
 ADMIN_TOOL = "org.neo4j.cli.AdminTool"
@@ -135,10 +139,11 @@ class Neo4jServer:
         home: str | Path | None = None,
         bolt_port: int | None = None,
         password: str | None = None,
-        heap: str = "512m",
+        heap: str = DEFAULT_HEAP,
         pagecache: str = "128m",
         user: str = "neo4j",
         die_with_parent: bool = True,
+        settings: dict[str, str] | None = None,
     ):
         self.version = version
         self._own_home = home is None
@@ -150,6 +155,7 @@ class Neo4jServer:
         self.heap = heap
         self.pagecache = pagecache
         self.die_with_parent = die_with_parent
+        self.settings = dict(settings or {})  # extra neo4j.conf lines, e.g. memory limits
         self.proc: subprocess.Popen | None = None
         self.startup_seconds: float | None = None
 
@@ -194,6 +200,7 @@ class Neo4jServer:
                     "internal.dbms.bolt.netty_server_shutdown_quiet_period=0",
                     "internal.dbms.bolt.netty_server_shutdown_timeout=2s",
                     "internal.server.bolt.thread_pool_shutdown_wait_time=0s",
+                    *(f"{k}={v}" for k, v in self.settings.items()),
                     "",
                 ]
             )
