@@ -244,3 +244,58 @@ def test_all_ownership_pinned_on_min_price_drivers_still_gets_a_field(tmp_path):
     layout, result, _ = _degenerate_run(tmp_path, 6, 95.0)
     assert result.success
     assert len(layout.read_asset("contest_simulation", RACE)) > 0
+
+
+def test_steering_file_and_run_config_map_onto_one_model(tmp_path):
+    """TOML (or YAML) file and run config: the file replaces the defaults, a run-config field set
+    away from its default replaces the file's; global max exposure unset: 0.6, or 1.0 for
+    single-entry builds (n <= 3)."""
+    from nascar_pipeline.assets.portfolio import PortfolioConfig, config_steering
+    from nascar_pipeline.core.lineup_search import default_global_max_exposure
+    from nascar_pipeline.errors import UserInputError
+
+    assert [default_global_max_exposure(n) for n in (1, 2, 3, 4, 20)] == [1, 1, 1, 0.6, 0.6]
+    f = tmp_path / "steer.toml"
+    f.write_text(
+        "n_lineups = 12\nexclude = [1002]\ntaste = 0.5\n"
+        '[[groups]]\nname = "Ford"\ndrivers = [1010, 1011, 1012]\nat_least = 1\n'
+        "[[exposures]]\ndriver = 1020\nmax = 0.3\n"
+    )
+    s = config_steering(PortfolioConfig(steering_file=str(f), taste=0.2))
+    assert (s.n_lineups, s.exclude, s.taste, s.global_max_exposure) == (12, [1002], 0.2, 0.6)
+    assert s.groups[0].name == "Ford" and s.exposures[0].max == 0.3
+    assert (s.salary_floor, s.max_shared) == (45_000, 4)  # the asset's defaults, not the file's
+    single = config_steering(PortfolioConfig(n_lineups=2))
+    assert single.global_max_exposure == 1.0
+    assert (
+        config_steering(PortfolioConfig(n_lineups=2, global_max_exposure=0.5)).global_max_exposure
+        == 0.5
+    )
+    # the run config's nested records validate as the core model's
+    cfg = PortfolioConfig(
+        exposures=[{"driver": 1020, "min": 0.1, "max": 0.4}],
+        groups=[{"name": "G", "drivers": [1, 2], "at_most": 1}],
+    )
+    assert config_steering(cfg).exposures[0].min == 0.1
+    with pytest.raises(UserInputError, match="lineup_portfolio steering: .*min_exposure 0.5 > max"):
+        config_steering(PortfolioConfig(exposures=[{"driver": 1020, "min": 0.5, "max": 0.2}]))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("lokc: [1000]\n")
+    with pytest.raises(UserInputError, match=r"steering file .*bad.yaml: lokc"):
+        config_steering(PortfolioConfig(steering_file=str(bad)))
+    with pytest.raises(UserInputError, match=r"steering file .*missing.yaml"):
+        config_steering(PortfolioConfig(steering_file=str(tmp_path / "missing.yaml")))
+
+
+def test_single_entry_build_gets_its_lineups(tmp_path):
+    """n_lineups 2 with no global max asked for: 1.0 (0.6 would allow one lineup per driver)."""
+    root = tmp_path / "store"
+    layout = write_upstream(root, S=1200)
+    result = run_dfs_assets(
+        root, {"lineup_portfolio": {"n_lineups": 2, "fanduel_lineups": 0, "exact_candidates": 10}}
+    )
+    assert result.success and all(check_results(result).values())
+    assert len(layout.read_asset("lineup_portfolio", RACE)) == 2
+    meta = _metadata(result)["lineup_portfolio"]
+    assert meta["steering"].value["global_max_exposure"] == 1.0
+    assert meta["shortfall_reason"].value == "none"
