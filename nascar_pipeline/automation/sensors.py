@@ -8,9 +8,17 @@ changed one (qualifying ingested, a new salary file) is re-run exactly once.
 
 Which races get runs: races without results (upcoming). Races already run when first seen
 become partitions only; `nascar-pipeline backfill` runs them at low priority.
+
+A slate arrives in steps (entry list, DraftKings salaries, contest, starting grid), often a
+minute apart: a run per step would fit the model four times. So a changed upcoming race runs
+only when its slate is complete (automation/slate.py: entries, salaries, a contest, the grid)
+or when it has not changed for NASCAR_SLATE_QUIET_SECONDS (a slate waiting for qualifying still
+gets its lineups; the grid then re-runs it once). What is missing is read once per slate hash
+(one `race_inputs` call) and kept, with the time the hash was first seen, in the cursor.
 """
 
 import json
+import time
 
 import pandas as pd
 from dagster import (
@@ -38,7 +46,9 @@ from nascar_pipeline.automation.policies import (
     race_run_tags,
     sensor_interval_seconds,
 )
+from nascar_pipeline.automation.slate import missing_parts
 from nascar_pipeline.resources.race_source import RaceSourceResource
+from nascar_pipeline.settings import get_settings
 
 CURSOR_VERSION = 1
 
@@ -61,27 +71,92 @@ def _dump_cursor(requested: dict[str, str]) -> str:
     )
 
 
+def _load_pending(raw: str | None) -> dict[str, dict]:
+    """race_key -> {"hash", "since" (epoch s), "missing" [parts]} of slates not yet run."""
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    pending = data.get("pending", {}) if isinstance(data, dict) else {}
+    return pending if isinstance(pending, dict) else {}
+
+
+def _dump_race_cursor(requested: dict[str, str], pending: dict[str, dict]) -> str:
+    return json.dumps(
+        {
+            "v": CURSOR_VERSION,
+            "requested": dict(sorted(requested.items())),
+            "pending": dict(sorted(pending.items())),
+        },
+        separators=(",", ":"),
+    )
+
+
+def _now() -> float:
+    """The sensor's clock (a function, so a test can move it)."""
+    return time.time()
+
+
+def changed_upcoming(races: pd.DataFrame, requested: dict[str, str]) -> dict[str, str]:
+    """Upcoming races whose slate hash differs from the one last requested -> the hash."""
+    upcoming = races[~races["has_results"].astype(bool)]
+    return {
+        k: h
+        for k, h in zip(upcoming["race_key"].astype(str), upcoming["content_hash"].astype(str))
+        if requested.get(k) != h
+    }
+
+
+def settle_slates(
+    changed: dict[str, str],
+    pending: dict[str, dict],
+    now: float,
+    quiet_seconds: float,
+    missing_of,
+) -> tuple[set[str], dict[str, dict]]:
+    """Which changed slates may run now: complete ones, and any unchanged for `quiet_seconds`.
+    `missing_of(race_key)` lists a slate's missing parts; it is called once per new hash.
+    Returns (races ready, pending state of the changed races)."""
+    ready, new_pending = set(), {}
+    for key, content_hash in changed.items():
+        entry = pending.get(key)
+        if not entry or entry.get("hash") != content_hash:
+            entry = {"hash": content_hash, "since": now, "missing": list(missing_of(key))}
+        new_pending[key] = entry
+        if not entry["missing"] or now - float(entry["since"]) >= quiet_seconds:
+            ready.add(key)
+    return ready, new_pending
+
+
+def _missing_parts(source, race_key: str) -> list[str]:
+    try:
+        return missing_parts(source.race_inputs(race_key))
+    except Exception as exc:  # noqa: BLE001 - one unreadable race must not stop the others
+        return [f"readable inputs ({type(exc).__name__})"]
+
+
 def plan_race_runs(
     races: pd.DataFrame,
     existing_partitions: set[str],
     requested: dict[str, str],
     run_config: dict | None = None,
+    ready: set[str] | None = None,
 ) -> tuple[list[str], list[RunRequest], dict[str, str]]:
     """Pure planning for one race_sensor tick.
 
     races: list_races() output; existing_partitions: the instance's race partitions;
-    requested: race_key -> slate hash already requested (the cursor).
+    requested: race_key -> slate hash already requested (the cursor); ready: the changed races
+    whose slate may run now (None: every changed race).
     Returns (partitions to add, run requests, new cursor)."""
     keys = races["race_key"].astype(str).tolist()
     new_partitions = [k for k in keys if k not in existing_partitions]
-    upcoming = races[~races["has_results"].astype(bool)]
     run_requests: list[RunRequest] = []
     known = set(keys)
     new_requested = {k: v for k, v in requested.items() if k in known}
-    for key, content_hash in zip(
-        upcoming["race_key"].astype(str), upcoming["content_hash"].astype(str)
-    ):
-        if requested.get(key) == content_hash:
+    for key, content_hash in changed_upcoming(races, requested).items():
+        if ready is not None and key not in ready:
             continue
         run_requests.append(
             RunRequest(
@@ -113,23 +188,43 @@ def _race_source_sensor(name: str, job_name: str, description: str):
     "(run key = race@slate-hash): a changed slate re-runs, an unchanged one never.",
 )
 def race_sensor(context: SensorEvaluationContext, race_source: RaceSourceResource):
-    races = race_source.source().list_races()
+    source = race_source.source()
+    races = source.list_races()
     existing = set(context.instance.get_dynamic_partitions(RACES_PARTITIONS_NAME))
     requested = _load_cursor(context.cursor)
-    new_partitions, run_requests, new_requested = plan_race_runs(
-        races, existing, requested, race_run_config()
+    now, quiet = _now(), get_settings().slate_quiet_seconds
+    changed = changed_upcoming(races, requested)
+    ready, pending = settle_slates(
+        changed,
+        _load_pending(context.cursor),
+        now,
+        quiet,
+        lambda key: _missing_parts(source, key),
     )
+    new_partitions, run_requests, new_requested = plan_race_runs(
+        races, existing, requested, race_run_config(), ready
+    )
+    pending = {k: v for k, v in pending.items() if k not in ready}
+    cursor = _dump_race_cursor(new_requested, pending)
     if not new_partitions and not run_requests:
+        waiting = "; ".join(
+            f"{k} waits for {', '.join(v['missing'])} "
+            f"(quiet {now - float(v['since']):.0f}/{quiet} s)"
+            for k, v in pending.items()
+        )
         return SensorResult(
-            skip_reason=SkipReason(f"{len(races)} races: no new race and no changed slate"),
-            cursor=_dump_cursor(new_requested),
+            skip_reason=SkipReason(
+                f"{len(races)} races: no new race and no changed slate ready"
+                + (f"; {waiting}" if waiting else "")
+            ),
+            cursor=cursor,
         )
     return SensorResult(
         run_requests=run_requests,
         dynamic_partitions_requests=[races_partitions.build_add_request(new_partitions)]
         if new_partitions
         else [],
-        cursor=_dump_cursor(new_requested),
+        cursor=cursor,
     )
 
 
@@ -198,5 +293,6 @@ __all__ = [
     "results_sensor",
     "season_report_sensor",
     "plan_race_runs",
+    "settle_slates",
     "plan_backtests",
 ]

@@ -24,7 +24,7 @@ from nascar_pipeline.assets.partitions import RACES_PARTITIONS_NAME
 from nascar_pipeline.automation.policies import PRIORITY_TAG, TAG_SLATE_HASH
 from nascar_pipeline.automation.schedules import pre_lock_schedule
 from nascar_pipeline.automation.sensors import race_sensor, results_sensor
-from nascar_pipeline.core.tables import RACES_COLUMNS
+from nascar_pipeline.core.tables import RACES_COLUMNS, RaceInputs
 from nascar_pipeline.definitions import defs
 
 pytestmark = pytest.mark.postgres
@@ -32,11 +32,24 @@ REPO = defs.get_repository_def()
 
 
 class FakeSource:
+    """list_races from a table; every race's slate complete (race_inputs)."""
+
     def __init__(self, races: pd.DataFrame):
         self.races = races
 
     def list_races(self) -> pd.DataFrame:
         return self.races.copy()
+
+    def race_inputs(self, race_key: str) -> RaceInputs:
+        entries = pd.DataFrame(
+            {"driver_id": [1, 2], "salary": [9000, 8000], "start_position": [1, 2]}
+        )
+        return RaceInputs(
+            race=pd.DataFrame(),
+            entries=entries,
+            history=pd.DataFrame(),
+            contests=pd.DataFrame({"contest_id": ["c1"]}),
+        )
 
 
 class FakeRaceSource:
