@@ -165,7 +165,7 @@ def test_pandas_written_floats_import_like_the_original(graph, tmp_path, capsys)
 
 def test_out_of_transaction_memory_is_a_clear_error_not_a_retry_loop():
     """What a too-small Neo4j answers at commit (issue 16: a raw traceback after 75 s)."""
-    from neo4j.exceptions import TransientError
+    from neo4j.exceptions import Neo4jError
 
     from nascar_pipeline.errors import UserInputError
     from nascar_pipeline.ontology.writer import _write_once
@@ -178,11 +178,10 @@ def test_out_of_transaction_memory_is_a_clear_error_not_a_retry_loop():
             return False
 
         def commit(self):
-            err = TransientError(
-                "The allocation of an extra 12.0 MiB would use more than the limit"
+            raise Neo4jError._hydrate_neo4j(  # how the driver builds the server's error
+                code="Neo.TransientError.General.MemoryPoolOutOfMemoryError",
+                message="The allocation of an extra 12.0 MiB would use more than the limit",
             )
-            err.code = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
-            raise err
 
     class Session:
         begun = 0

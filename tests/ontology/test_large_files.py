@@ -71,7 +71,7 @@ def test_large_history_file_parses_in_bounded_memory(tmp_path):
     """The attack run measured 1.2-2.4 GB for 63-70 MB files."""
     m = measure_parse(950_000, tmp_path)
     assert m["rows"] == 950_000 and m["mib"] > 55
-    assert m["peak_rss_mib"] < 900, m
+    assert m["peak_rss_mib"] < 700, m  # measured 511 MiB (58 MB, 950,000 rows)
 
 
 if __name__ == "__main__":
