@@ -15,13 +15,16 @@ from nascar_pipeline.assets.ownership import ownership_projections, ownership_to
 from nascar_pipeline.assets.partitions import races_partitions
 from nascar_pipeline.assets.portfolio import lineup_portfolio, lineup_portfolio_valid
 from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
+from nascar_pipeline.automation.alert_sensors import alert_sensors
 from nascar_pipeline.automation.jobs import race_backtest_job, season_report_job
+from nascar_pipeline.automation.readiness import race_readiness_sensor
 from nascar_pipeline.automation.schedules import pre_lock_schedule
 from nascar_pipeline.automation.sensors import (
     race_sensor,
     results_sensor,
     season_report_sensor,
 )
+from nascar_pipeline.resources.alerts import AlertsResource
 from nascar_pipeline.resources.race_source import RaceSourceResource
 from nascar_pipeline.resources.storage import storage_resources
 from nascar_pipeline.settings import PipelineSettings, dagster_env_var, get_settings
@@ -43,6 +46,15 @@ def race_source_resource(settings: PipelineSettings | None = None) -> RaceSource
     from nascar_pipeline.resources.race_source import EmbeddedWorldResource
 
     return EmbeddedWorldResource(world_dir=str(settings.world_dir))
+
+
+def alerts_resource(settings: PipelineSettings | None = None) -> AlertsResource:
+    """The webhook from NASCAR_ALERT_WEBHOOK_URL, as an EnvVar (a secret: the UI shows the
+    variable's name); unset: alerting off, the alert sensors say so in their ticks."""
+    settings = settings or get_settings()
+    if settings.alert_webhook_url is None:
+        return AlertsResource()
+    return AlertsResource(webhook_url=dagster_env_var("alert_webhook_url"))
 
 
 # The backfill command builds the race source the code location uses through this name.
@@ -73,10 +85,17 @@ def build_defs(settings: PipelineSettings) -> Definitions:
         assets=[*race_assets, *backtest_assets],
         asset_checks=race_checks,
         jobs=[race_job, race_backtest_job, season_report_job],
-        sensors=[race_sensor, results_sensor, season_report_sensor],
+        sensors=[
+            race_sensor,
+            results_sensor,
+            season_report_sensor,
+            race_readiness_sensor,
+            *alert_sensors,
+        ],
         schedules=[pre_lock_schedule],
         resources={
             "race_source": race_source_resource(settings),
+            "alerts": alerts_resource(settings),
             **storage_resources(settings.storage_root),
         },
     )

@@ -78,6 +78,9 @@ def test_jobs_sensors_schedules():
         "race_sensor",
         "results_sensor",
         "season_report_sensor",
+        "race_readiness_sensor",
+        "run_failure_alert_sensor",
+        "race_recovered_sensor",
     }
     assert {s.name for s in defs.schedules} == {"pre_lock_schedule"}
     race_job = defs.resolve_job_def("race_job")
