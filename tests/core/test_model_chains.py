@@ -97,6 +97,16 @@ def test_shape_buckets():
         192,
     ]
     assert shape_bucket(97, 16, fine=False) == 128
+    # Races: multiples of 32 above 64 (production window ~115 -> 128, four seasons -> 160).
+    assert [shape_bucket(n, 16, step=32) for n in (12, 40, 64, 65, 110, 116, 141)] == [
+        16,
+        48,
+        64,
+        96,
+        128,
+        128,
+        160,
+    ]
     for n in range(1, 5000, 7):
         b = shape_bucket(n, 16)
         assert n <= b <= max(16, 1.5 * n)

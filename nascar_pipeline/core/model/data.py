@@ -8,7 +8,8 @@ Layout of the arrays. Shapes are bucketed so that the compiled NUTS and simulati
 reused across races and from the persistent cache: consecutive races of a season differ by a few
 history races, drivers, cars and lap-count entries, which must not change a shape
 (`shape_bucket`). Races R and the sparse lap counts K are padded to the next 2^k or 1.5 * 2^k (at
-most 50 % padding, 11 % on the production window of ~115 races); drivers and cars to the next
+most 50 % padding; above 64 races multiples of `RACE_STEP`: 11 % on the production window of
+~115 races, 13 % on four seasons); drivers and cars to the next
 power of two (a padded driver or car is one more N(0, 1) coordinate, cheap: the likelihood's cost
 is in R x field, not in D); each race to `field_size` slots:
 
@@ -40,6 +41,9 @@ FIELD_SIZE = 44
 # Fastest laps per lap run, as measured on 2022-2025 Cup races (loop data): about 0.77.
 DEFAULT_FAST_FRAC = (0.77, 0.15)
 COUNT_BUCKET = 256
+# Above 64 races, windows are padded to a multiple of 32: the production window (~115 races)
+# -> 128, four seasons (141-144) -> 160 (2^k / 1.5 * 2^k would pad those to 192).
+RACE_STEP = 32
 
 
 @dataclass(frozen=True)
@@ -64,13 +68,16 @@ def scale_start(start) -> np.ndarray:
     return (np.log(s) / np.log(40.0) - 0.5).astype(np.float32)
 
 
-def shape_bucket(n: int, minimum: int, fine: bool = True) -> int:
+def shape_bucket(n: int, minimum: int, fine: bool = True, step: int | None = None) -> int:
     """The padded size for `n`: the smallest 2^k, or 1.5 * 2^k when `fine`, that is at least
-    `n` and `minimum`. Buckets this coarse keep a season's consecutive windows in one shape
-    (measured on 2024-25 Cup windows: 110-116 races -> 128, 91-96 drivers + 1 -> 128, 176-182
-    cars + 1 -> 256, 1150-1200 laps-led and 2700-2860 fastest-lap entries -> 1536 and 3072),
-    where multiples of 16 / 256 changed a shape every few races."""
+    `n` and `minimum`; with `step`, sizes above 2 * step are multiples of `step` instead.
+    Buckets this coarse keep a season's consecutive windows in one shape (measured on 2023-25
+    Cup windows: 110-116 races -> 128, 91-96 drivers + 1 -> 128, 176-182 cars + 1 -> 256,
+    1150-1200 laps-led and 2700-2860 fastest-lap entries -> 1536 and 3072), where multiples
+    of 16 / 256 changed a shape every few races."""
     n = max(int(n), int(minimum), 1)
+    if step is not None and n > 2 * step:
+        return -(-n // step) * step
     size = 1 << (n - 1).bit_length()  # the next power of two
     if fine and size >= 4 and size * 3 // 4 >= n:
         return size * 3 // 4
@@ -214,7 +221,7 @@ def prepare_history(
     race_keys = list(dict.fromkeys(h["race_key"]))
     driver_ids = np.array(sorted(h["driver_id"].unique()), dtype=np.int64)
     car_numbers = sorted(h["car_key"].unique())
-    R = shape_bucket(len(race_keys), config.race_bucket)
+    R = shape_bucket(len(race_keys), config.race_bucket, step=RACE_STEP)
     # +1: at least one spare slot; powers of two (see the module docstring).
     Dp = shape_bucket(len(driver_ids) + 1, config.driver_bucket, fine=False)
     Cp = shape_bucket(len(car_numbers) + 1, config.driver_bucket, fine=False)
