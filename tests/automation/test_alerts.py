@@ -4,10 +4,6 @@ receiver loses nothing (the alert is sent on the next evaluation)."""
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
 import pytest
 from dagster import (
     DagsterEventType,
@@ -19,36 +15,9 @@ from dagster import (
 
 from nascar_pipeline.automation.alert_sensors import race_recovered_sensor, run_failure_alert_sensor
 from nascar_pipeline.resources.alerts import AlertsResource
+from tests.support.webhook import Receiver
 
 RACE = "2026-sonoma-save-mart-350"
-
-
-class Receiver:
-    """An HTTP server on loopback that records every JSON body POSTed to it."""
-
-    def __init__(self, status: int = 200):
-        self.bodies: list[dict] = []
-        self.status = status
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                length = int(self.headers.get("Content-Length", 0))
-                receiver.bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(receiver.status)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
