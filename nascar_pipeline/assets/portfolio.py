@@ -204,6 +204,7 @@ def lineup_portfolio(
     from nascar_pipeline.core.lineup_search import (
         FIELD_SEARCH_MAX,
         OBJECTIVES,
+        SINGLE_ENTRY_MAX_LINEUPS,
         default_global_max_exposure,
         search_portfolio,
     )
@@ -242,10 +243,16 @@ def lineup_portfolio(
 
     fd_lineups, fd_notes = None, []
     if config.fanduel_lineups:
+        # the FanDuel build has its own count: the single-entry default is the DraftKings build's
+        single_default = (
+            config.global_max_exposure is None
+            and steering.n_lineups <= SINGLE_ENTRY_MAX_LINEUPS
+            and steering.global_max_exposure == default_global_max_exposure(steering.n_lineups)
+        )
         fd_max = (
-            config.global_max_exposure
-            if config.global_max_exposure is not None
-            else default_global_max_exposure(config.fanduel_lineups)
+            default_global_max_exposure(config.fanduel_lineups)
+            if single_default
+            else steering.global_max_exposure
         )
         fd_lineups, fd_notes = fanduel_portfolio(
             race_snapshot, race_scenarios, config.fanduel_lineups, max_exposure=fd_max
