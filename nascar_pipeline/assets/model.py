@@ -327,6 +327,11 @@ def race_model_fit(
             "timings_s": MetadataValue.json(
                 {k: round(float(v), 2) for k, v in timings.items() if _is_number(v)}
             ),
+            **{
+                f"fit_{k}": round(float(timings[k]), 2)
+                for k in ("compile_s", "svi_s", "warmup_s", "sampling_s", "total_s")
+                if _is_number(timings.get(k))
+            },
             "top_skills": MetadataValue.md(top.to_markdown(index=False, floatfmt=".3f")),
         },
     )
