@@ -32,7 +32,15 @@ Modules (the FastAPI full-stack template's shape):
   asset_graph.py  the race assets and their Dagster deps (the `stale` flag), tested against
                 the Definitions
   fastpath.py   memory-only answers for routes that declare themselves fast-servable
-  auth.py, errors.py, observability.py, settings.py, serve.py, cache.py, context.py
+  auth.py       credentials, strict claims, scopes, failed-login budget, revocation file
+  ratelimit.py  per-process token buckets, or fixed windows in PostgreSQL (API_RATE_LIMIT_DSN)
+  docs.py       /docs and /redoc: pinned CDN assets with SRI, under a Content-Security-Policy
+  http_limits.py  uvicorn's httptools protocol with a header-size limit and a header timeout
+  errors.py, observability.py, settings.py, serve.py, cache.py, context.py
+
+Every response carries `X-Content-Type-Options: nosniff` and a Content-Security-Policy; no
+redirect is ever built from the request's Host (no trailing-slash redirects; API_TRUSTED_HOSTS
+restricts the Host values served).
 
 Every data response carries provenance (X-Run-Id, X-Code-Version, X-Data-Version,
 X-Written-At headers, and a `provenance` member in JSON bodies) and an ETag; If-None-Match
