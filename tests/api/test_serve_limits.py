@@ -9,7 +9,9 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +29,22 @@ def _wait_ready(proc, log, base: str, timeout: float = 90) -> None:
         except OSError:
             pass
         assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.3)
+
+
+def _wait_listening(proc, log, port: int, sockets: int, timeout: float = 90) -> None:
+    """Until `sockets` sockets listen on `port` (one per uvicorn worker: SO_REUSEPORT)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, log.read_text()
+        listening = [
+            ln
+            for ln in Path("/proc/net/tcp").read_text().splitlines()[1:]
+            if ln.split()[1].endswith(f":{port:04X}") and ln.split()[3] == "0A"
+        ]
+        if len(listening) == sockets:
+            return
+        assert time.monotonic() < deadline, (listening, log.read_text())
         time.sleep(0.3)
 
 
@@ -188,6 +206,7 @@ def test_api_key_cli_rejects_non_ascii_id():
 
 
 # ---- one client's limit across two workers, counted in PostgreSQL ------------------------------
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/net/tcp")
 def test_rate_limit_holds_across_two_workers(local_store, tmp_path, postgres_server):
     """Limits were per process: `--workers 2` gave a client twice its limit. With
     API_RATE_LIMIT_DSN both workers count in one PostgreSQL table."""
@@ -209,6 +228,7 @@ def test_rate_limit_holds_across_two_workers(local_store, tmp_path, postgres_ser
     base = f"http://127.0.0.1:{port}"
     url = f"{base}/v1/races/{local_store.upcoming}/portfolio"
     try:
+        _wait_listening(proc, log, port, 2)  # both workers up: connections go to either
         _wait_ready(proc, log, base)
         for _ in range(2):  # a window boundary during the run: once more, in the next window
             window = int(time.time() // 3600)
