@@ -20,6 +20,7 @@ from dagster._core.definitions.partitions.context import partition_loading_conte
 
 from nascar_pipeline.assets.partitions import RACES_PARTITIONS_NAME
 from nascar_pipeline.automation import readiness
+from nascar_pipeline.automation.alerts import AlertLedger
 from nascar_pipeline.automation.readiness import race_readiness_sensor
 from nascar_pipeline.definitions import defs
 from nascar_pipeline.resources.alerts import AlertsResource
@@ -149,24 +150,38 @@ def test_a_failed_check_is_not_ready(pg_instance, receiver):
     assert "contest_simulation_finite failed" in receiver.bodies[0]["alert"]["details"]["problems"]
 
 
-def test_stale_model_alerts_once(pg_instance, receiver):
-    make_ready(pg_instance, SOON, "c0c0")
-    pg_instance.report_runless_asset_event(
+def report_stale_fit(instance, key):
+    instance.report_runless_asset_event(
         AssetMaterialization(
             asset_key="race_model_fit",
-            partition=SOON,
+            partition=key,
             metadata={
                 "stale_model": True,
                 "stale_from": MetadataValue.json({"race_key": "2026-phoenix-final"}),
             },
         )
     )
+
+
+def test_stale_model_alerts_once_per_stale_fit(pg_instance, receiver):
+    make_ready(pg_instance, SOON, "c0c0")
+    report_stale_fit(pg_instance, SOON)
+    # Ten hours before lock: not due for readiness, but a stale model is news at once.
+    report_stale_fit(pg_instance, LATER)
     first = tick(pg_instance, receiver.url)
-    tick(pg_instance, receiver.url, first.cursor)
-    assert [(b["alert"]["race_key"], b["alert"]["cause"]) for b in receiver.bodies] == [
-        (SOON, "stale_model")
+    assert sorted((b["alert"]["race_key"], b["alert"]["cause"]) for b in receiver.bodies) == [
+        (LATER, "stale_model"),
+        (SOON, "stale_model"),
     ]
     assert "2026-phoenix-final" in receiver.bodies[0]["text"]
+    # The run succeeds (race_recovered_sensor resolves the race): the same stale fit stays quiet.
+    AlertLedger(pg_instance).resolve(SOON)
+    second = tick(pg_instance, receiver.url, first.cursor)
+    assert len(receiver.bodies) == 2
+    # A new stale fit of the race (the next run fell back again): one more alert.
+    report_stale_fit(pg_instance, SOON)
+    tick(pg_instance, receiver.url, second.cursor)
+    assert len(receiver.bodies) == 3
 
 
 def test_failed_run_sends_exactly_one_alert_on_postgres(pg_instance, receiver):
