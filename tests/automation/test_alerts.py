@@ -129,3 +129,17 @@ def test_no_webhook_configured_sends_nothing(receiver):
         result = _evaluate_failure(instance, _run(instance, failing_race_job), None)
         assert "NASCAR_ALERT_WEBHOOK_URL" in str(result)
     assert receiver.bodies == []
+
+
+def test_definitions_hand_the_webhook_over_as_an_env_var(monkeypatch):
+    """The webhook is a secret: Dagster gets the variable's name, never the URL itself."""
+    from dagster import EnvVar
+
+    from nascar_pipeline.definitions import alerts_resource
+
+    monkeypatch.delenv("NASCAR_ALERT_WEBHOOK_URL", raising=False)
+    assert alerts_resource().webhook_url is None
+    monkeypatch.setenv("NASCAR_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook-s3cret")
+    resource = alerts_resource()
+    assert resource.webhook_url == EnvVar("NASCAR_ALERT_WEBHOOK_URL")
+    assert "s3cret" not in repr(resource)
