@@ -10,7 +10,7 @@
 # across restarts. Then, in another shell:  eval "$(...printed lines...)"; nascar-pipeline ontology init
 #
 # Memory: `ingest` writes each file in ONE transaction (all or nothing), so the largest file sets
-# the size: a 100,000-row history needs ~0.4 GiB of transaction memory. NEO4J_HEAP (default 2g)
+# the size: a 100,000-row history needs ~0.5 GiB of transaction memory. NEO4J_HEAP (default 2g)
 # and NEO4J_TX_MEMORY (dbms.memory.transaction.total.max, default 75 % of the heap) size it;
 # 512m, the old default, failed an 80,000-row history at commit.
 set -euo pipefail

@@ -1,6 +1,6 @@
 """Write OntologyTables into Neo4j: one transaction per input file, MERGE + UNWIND batches.
 
-Graph (see /work/shared/DESIGN.md): (:Driver {driver_id, name}), (:Team {name, manufacturer}),
+Graph (see /work/shared/DESIGN.md): (:Driver {driver_id, name, name_date, aliases}), (:Team {name, manufacturer}),
 (:Track {track_id, name, type, length_miles}), (:Race {race_key, race_id, season, race_date,
 race_name, scheduled_laps, laps, lock_time, status}), (:Contest {contest_id, site, name,
 entry_fee, field_size, max_entries, payouts}); (Race)-[:AT]->(Track),
@@ -11,9 +11,13 @@ Race property names are the races-table column names; race_date is an ISO 'YYYY-
 and lock_time an ISO-8601 UTC string, so they round-trip exactly (and sort as text).
 
 Rules:
-- Everything a file yields is written by `ingest` in ONE `session.execute_write` transaction:
-  the file is parsed (pure), checked against the graph (reads in the same transaction), then
-  written; any error rolls the whole file back. MERGE on ids makes a re-import a no-op.
+- Everything a file yields is written by `ingest` in ONE explicit write transaction: the file
+  is parsed (pure), checked against the graph (reads in the same transaction), then written;
+  any error rolls the whole file back. MERGE on ids makes a re-import a no-op. A transaction
+  too large for the server's transaction memory is a clear error (see `_write_once`).
+- A driver's `name` is its spelling of the latest race date seen (`name_date`), whatever the
+  order files arrive in; every other spelling, and names from an aliases file, are in
+  `aliases` (sorted, once; absent when none). Name matching reads both (GraphView.drivers).
 - Partial updates never erase: every property is `SET x = coalesce(new, x)`, so a salary file
   leaves start positions, results and names alone.
 - A race keeps the key it was first given: rows are matched to existing races by race_id, and a
@@ -479,9 +483,10 @@ def _write_once(session, work, source: str):
             if any(name in code for name in _OUT_OF_MEMORY):
                 raise UserInputError(
                     f"file {source}: Neo4j ran out of transaction memory writing it in one "
-                    f"transaction ({exc.message}); give Neo4j more heap (scripts/neo4j-local.sh: "
-                    "NEO4J_HEAP, default 2g, takes ~100,000 result rows per 1g) or split the "
-                    "file (e.g. one history file per season); nothing was written"
+                    f"transaction ({exc.message}); nothing was written. A 100,000-row history "
+                    "needs about 0.5 GiB of transaction memory: give Neo4j more heap "
+                    "(scripts/neo4j-local.sh: NEO4J_HEAP, default 2g) or split the file "
+                    "(e.g. one history file per season)"
                 ) from None
             if not isinstance(exc, TransientError) or attempt == TRANSIENT_RETRIES:
                 raise

@@ -30,7 +30,7 @@ from pathlib import Path
 
 DEFAULT_VERSION = os.environ.get("NASCAR_NEO4J_VERSION", "5.26.30")
 # 1g: a 100,000-row history (about 200,000 relationships, 920,000 properties) is written in one
-# transaction, which needs ~0.4 GiB of transaction memory (dbms.memory.transaction.total.max
+# transaction, which needs ~0.5 GiB of transaction memory (dbms.memory.transaction.total.max
 # defaults to 70 % of the heap); 512m ran out at commit (issue 16).
 DEFAULT_HEAP = "1g"
 POM = Path(__file__).resolve().parent / "neo4j" / "pom.xml"
