@@ -196,7 +196,8 @@ def _draw_field(w, sal, R, cap, n, min_salary, rng, max_rounds) -> np.ndarray:
     if todo.size:
         raise ValueError(
             f"could not draw {todo.size} field lineups over the salary floor "
-            f"{min_salary:.0f} in {max_rounds} rounds: lower min_salary"
+            f"{min_salary:.0f} in {max_rounds} rounds: lower the floor (field_min_salary for a "
+            "contest field), or build the field with core.field.build_field, which adjusts it"
         )
     out.sort(axis=1)
     return out

@@ -1,0 +1,391 @@
+"""The contest field built the way real players build, and never failing. Pure NumPy; no I/O.
+
+Real DraftKings NASCAR fields spend most of the $50,000 cap (median lineup about $49,300), follow the
+projected ownership, and duplicate popular lineups because many entrants press "optimize". The
+field here is three things:
+
+1. A pool of valid lineups (drawn slot by slot from flattened ownership, between the salary floor
+   `field_min_salary` and the cap).
+2. Weights on the pool fitted by iterative proportional fitting (raking) so that the weighted pool
+   matches two sets of margins at once: each driver's projected ownership, and a salary-usage
+   distribution (the dollars left under the cap follow a gamma law with median
+   `FieldParams.salary_left_median`). Entrants who build by hand are drawn from these weights.
+3. A share `optimizer_share` of the entries taken from the `optimizer_pool` best lineups by
+   projection, rank k drawn with probability proportional to k^-optimizer_decay: the source of
+   realistic duplication. The hand-built part is fitted to the ownership left over after them, so
+   the whole field still matches the target.
+
+It never fails: a floor no pool lineup reaches is lowered in steps of `floor_step`, and an ownership
+that cannot coexist with salary usage near the cap (e.g. most weight on minimum-priced drivers) is
+tempered toward a salary-feasible ownership, step by step, until the fit holds. Each adjustment is
+returned as a warning string for the run log and metadata.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SALARY_BIN_EDGES = (0, 300, 600, 1000, 1500, 2000, 3000, 4000, 6000, 10_000, math.inf)
+
+
+@dataclass(frozen=True)
+class FieldParams:
+    """Free parameters of the field, calibrated on real DraftKings contests (bench_field.py)."""
+
+    salary_left_median: float = 700.0  # dollars under the cap left by the median lineup
+    salary_left_shape: float = 1.2  # gamma shape of the dollars left (1 = exponential)
+    optimizer_share: float = 0.20  # share of entries copied from the optimizer pool
+    optimizer_pool: int = 50  # best lineups by projection that optimizer users end up with
+    optimizer_decay: float = 1.0  # P(rank k) ~ k^-decay within the optimizer pool
+    pool_size: int = 30_000  # candidate lineups the hand-built entries are drawn from
+    near_cap: float = 1_500.0  # dollars under the cap where most of the pool is drawn
+    near_cap_share: float = 0.8
+    pool_flatten: float = 0.6  # proposal weight ~ (ownership + 1)^flatten: covers the space
+    ipf_iters: int = 150
+    ownership_tol: float = 3.0  # percentage points: most any driver may miss its target
+    floor_step: float = 500.0  # dollars the floor is lowered by when nothing reaches it
+    temper_steps: int = 4  # tempering of an infeasible ownership in 1/temper_steps steps
+
+
+@dataclass
+class FieldBuild:
+    lineups: np.ndarray  # (n, R) int64 driver indices, ascending per row, duplicates kept
+    warnings: list[str]
+    floor_used: float  # the salary floor the field was drawn with (field_min_salary or lower)
+    target_ownership: np.ndarray  # (D,) % the field was fitted to (after capping / tempering)
+    realized_ownership: np.ndarray  # (D,) % in the drawn field
+    n_optimizer: int = 0  # entries copied from the optimizer pool
+    diagnostics: dict = field(default_factory=dict)
+
+    def stats(self, salaries, input_ownership=None) -> dict:
+        return field_stats(self.lineups, salaries, self.realized_ownership, input_ownership)
+
+
+def field_stats(lineups, salaries, realized=None, target=None) -> dict:
+    """Salary usage, duplication and (given a target in %) ownership error of a field."""
+    L = np.asarray(lineups, dtype=np.int64)
+    sal = np.asarray(salaries, dtype=np.float64)
+    D = sal.size
+    s = sal[L].sum(axis=1)
+    from nascar_pipeline.core.contest import lineup_keys
+
+    _, inv, counts = np.unique(lineup_keys(L), return_inverse=True, return_counts=True)
+    out = {
+        "entries": int(len(L)),
+        "salary_mean": float(s.mean()),
+        "salary_median": float(np.median(s)),
+        "salary_p10": float(np.quantile(s, 0.10)),
+        "share_below_47k": float((s < 47_000).mean()),
+        "unique_share": float(counts.size / max(len(L), 1)),
+        "duplicated_share": float((counts[inv] > 1).mean()),  # entries sharing their lineup
+        "max_copies": int(counts.max()) if counts.size else 0,
+    }
+    if realized is None:
+        realized = np.bincount(L.ravel(), minlength=D) / max(len(L), 1) * 100.0
+    if target is not None:
+        t = _as_pct(target, L.shape[1])
+        out["own_mae"] = float(np.abs(realized - t).mean())
+        out["own_max_err"] = float(np.abs(realized - t).max())
+    return out
+
+
+def _as_pct(own, roster_size: int) -> np.ndarray:
+    """Ownership rescaled to sum to roster_size * 100 % (each lineup holds roster_size drivers)."""
+    o = np.maximum(np.asarray(own, dtype=np.float64), 0.0)
+    tot = o.sum()
+    if tot <= 0:
+        return np.full(o.size, roster_size * 100.0 / o.size)
+    return o / tot * roster_size * 100.0
+
+
+def _cap_at_100(t: np.ndarray) -> np.ndarray:
+    """No driver above 100 %: the excess goes to the others in proportion (a few passes)."""
+    t = t.copy()
+    total = t.sum()
+    for _ in range(20):
+        over = t > 100.0
+        if not over.any():
+            break
+        t[over] = 100.0
+        free = ~over & (t < 100.0)
+        t[free] *= (total - t[~free].sum()) / max(t[free].sum(), 1e-12)
+    return t
+
+
+# ----------------------------------------------------------------------------- the pool
+
+
+def sample_pool(w, sal, R: int, cap: float, floor: float, n: int, rng, max_rounds: int = 8):
+    """Up to n valid lineups (salary in [floor, cap]), drawn slot by slot with weights w; each slot
+    keeps the lineup completable: under the cap with the cheapest drivers left, over the floor with
+    the dearest. Duplicates dropped. Returns (m, R) int64, ascending per row (m may be < n)."""
+    D = w.size
+    asc = np.sort(sal)
+    low = np.concatenate([[0.0], np.cumsum(asc)])  # least k drivers can cost
+    high = np.concatenate([[0.0], np.cumsum(asc[::-1])])  # most k drivers can cost
+    from nascar_pipeline.core.contest import lineup_keys
+
+    found: list[np.ndarray] = []
+    have = 0
+    for _ in range(max_rounds):
+        m = int(min(max(n - have, 1) * 1.3 + 64, 200_000))
+        avail = np.ones((m, D), dtype=bool)
+        spent = np.zeros(m)
+        picks = np.empty((m, R), dtype=np.int64)
+        dead = np.zeros(m, dtype=bool)
+        for slot in range(R):
+            left = R - slot - 1
+            ok = (
+                avail
+                & (sal[None, :] <= (cap - spent - low[left])[:, None] + 1e-9)
+                & (sal[None, :] >= (floor - spent - high[left])[:, None] - 1e-9)
+            )
+            p = np.where(ok, w[None, :], 0.0)
+            tot = p.sum(axis=1)
+            dead |= tot <= 0
+            cdf = np.cumsum(p, axis=1)
+            u = rng.random(m) * np.where(tot > 0, tot, 1.0)
+            pick = np.minimum((cdf < u[:, None]).sum(axis=1), D - 1)
+            picks[:, slot] = pick
+            avail[np.arange(m), pick] = False
+            spent += sal[pick]
+        good = ~dead & (spent >= floor - 1e-9) & (spent <= cap + 1e-9)
+        found.append(np.sort(picks[good], axis=1))
+        allp = np.concatenate(found)
+        _, first = np.unique(lineup_keys(allp), return_index=True)
+        found = [allp[np.sort(first)]]
+        have = len(found[0])
+        if have >= n:
+            break
+    return found[0][:n]
+
+
+def _near_cap_pool(prop, sal, R, cap, floor, params: FieldParams, rng) -> np.ndarray:
+    """The pool, most of it drawn within params.near_cap dollars of the cap (where real fields
+    are), the rest anywhere over the floor: dense where the weight is, so few pool lineups carry
+    much weight alone (which would duplicate them beyond what real fields do)."""
+    n_near = int(params.pool_size * params.near_cap_share) if cap - params.near_cap > floor else 0
+    near = sample_pool(prop, sal, R, cap, cap - params.near_cap, n_near, rng) if n_near else None
+    rest = sample_pool(prop, sal, R, cap, floor, params.pool_size - n_near, rng)
+    if near is None or len(near) == 0:
+        return rest
+    from nascar_pipeline.core.contest import lineup_keys
+
+    both = np.concatenate([near, rest])
+    _, first = np.unique(lineup_keys(both), return_index=True)
+    return both[np.sort(first)]
+
+
+# ----------------------------------------------------------------------------- raking
+
+
+def salary_usage_target(edges, cap: float, floor: float, params: FieldParams) -> np.ndarray:
+    """Probability of each bin of dollars left under the cap, gamma law truncated at cap - floor."""
+    from scipy.stats import gamma
+
+    k = params.salary_left_shape
+    scale = params.salary_left_median / gamma.median(k)
+    e = np.minimum(np.asarray(edges, dtype=np.float64), max(cap - floor, 0.0) + 1.0)
+    cdf = gamma.cdf(e, k, scale=scale)
+    p = np.diff(cdf)
+    return p / max(p.sum(), 1e-12)
+
+
+def rake(pool, bins, target_count, bin_target, iters: int, tol_count: float, ridge: float = 1e-6):
+    """Pool weights pi ~ exp(sum of theta over the lineup's drivers + phi[bin]) matching each
+    driver's expected count per lineup (target_count, sums to R) and the bin masses: the maximum-
+    entropy reweighting of the pool, i.e. the fixed point of iterative proportional fitting, found
+    by L-BFGS on its convex dual (a small ridge keeps it bounded when the margins conflict, giving
+    the closest compromise). Returns (pi, realized counts, realized bin masses)."""
+    from scipy.optimize import minimize
+
+    P, R = pool.shape
+    D = target_count.size
+    nb = bin_target.size
+    present = np.bincount(bins, minlength=nb) > 0
+    bt = np.where(present, bin_target, 0.0)
+    bt = bt / max(bt.sum(), 1e-12)
+    flat = pool.ravel()
+
+    def weights(x):
+        theta, phi = x[:D], x[D:]
+        z = theta[pool].sum(axis=1) + phi[bins]
+        zmax = z.max()
+        e = np.exp(z - zmax)
+        tot = e.sum()
+        return e / tot, zmax + math.log(tot)
+
+    def dual(x):
+        pi, lse = weights(x)
+        theta, phi = x[:D], x[D:]
+        real = np.bincount(flat, weights=np.repeat(pi, R), minlength=D)
+        bm = np.bincount(bins, weights=pi, minlength=nb)
+        f = lse - theta @ target_count - phi @ bt + 0.5 * ridge * (x @ x)
+        g = np.concatenate([real - target_count, bm - bt]) + ridge * x
+        return f, g
+
+    res = minimize(
+        dual,
+        np.zeros(D + nb),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": iters, "gtol": tol_count * 0.1},
+    )
+    pi, _ = weights(res.x)
+    real = np.bincount(flat, weights=np.repeat(pi, R), minlength=D)
+    return pi, real, np.bincount(bins, weights=pi, minlength=nb)
+
+
+# ----------------------------------------------------------------------------- the field
+
+
+def build_field(
+    ownership_pct,
+    salaries,
+    roster_size: int,
+    salary_cap: float,
+    n_lineups: int,
+    *,
+    field_min_salary: float = 46_000.0,
+    projections=None,
+    names=None,
+    rng: np.random.Generator | None = None,
+    params: FieldParams | None = None,
+) -> FieldBuild:
+    """A realistic contest field of n_lineups (see the module docstring); never raises on a slate
+    with at least roster_size drivers: adjustments come back in FieldBuild.warnings.
+
+    ownership_pct: (D,) projected ownership in % (rescaled to sum to roster_size * 100).
+    projections: (D,) projected points the optimizer users build from (default: the ownership).
+    names: (D,) driver names for the warnings (default: "driver <i>").
+    """
+    params = params or FieldParams()
+    rng = rng or np.random.default_rng()
+    sal = np.asarray(salaries, dtype=np.float64)
+    D, R, cap = sal.size, int(roster_size), float(salary_cap)
+    if D < R:
+        raise ValueError(f"{D} drivers on the slate: a lineup needs {R}")
+    names = [f"driver {i}" for i in range(D)] if names is None else [str(x) for x in names]
+    warns: list[str] = []
+    raw = np.nan_to_num(np.asarray(ownership_pct, dtype=np.float64), nan=0.0)
+    if np.any(raw < 0):
+        warns.append("negative projected ownership set to 0")
+    target = _cap_at_100(_as_pct(raw, R))
+    if abs(np.maximum(raw, 0).sum() - R * 100.0) > R * 100.0 * 0.05:
+        warns.append(
+            f"projected ownership sums to {np.maximum(raw, 0).sum():.0f} %, "
+            f"rescaled to {R * 100} % ({R} drivers per lineup)"
+        )
+
+    # the floor: lowered stepwise until enough distinct lineups reach it
+    floor = float(min(field_min_salary, cap))
+    prop = (target + 1.0) ** params.pool_flatten
+    pool = _near_cap_pool(prop, sal, R, cap, floor, params, rng)
+    need = min(200, params.pool_size)
+    while len(pool) < need and floor > 0:
+        floor = max(0.0, floor - params.floor_step)
+        pool = _near_cap_pool(prop, sal, R, cap, floor, params, rng)
+    if floor < field_min_salary:
+        warns.append(
+            f"field_min_salary ${field_min_salary:,.0f}: too few lineups reach it on this slate; "
+            f"the field was drawn with a floor of ${floor:,.0f}"
+        )
+
+    # optimizer users: the best lineups by projection, popular ranks copied most
+    n_opt = int(round(params.optimizer_share * n_lineups))
+    opt = np.empty((0, R), dtype=np.int64)
+    p_opt = np.empty(0)
+    if n_opt > 0 and params.optimizer_pool > 0:
+        from nascar_pipeline.core.optimize import optimize_lineups
+
+        obj = target if projections is None else np.asarray(projections, dtype=np.float64)
+        opt = optimize_lineups(
+            np.nan_to_num(obj), sal, R, cap, k=params.optimizer_pool, min_salary=floor
+        ).lineups
+        if len(opt):
+            p_opt = np.arange(1, len(opt) + 1, dtype=np.float64) ** -params.optimizer_decay
+            p_opt /= p_opt.sum()
+        else:
+            n_opt = 0
+    n_opt = n_opt if len(opt) else 0
+    n_hand = n_lineups - n_opt
+    share = n_opt / max(n_lineups, 1)
+    opt_count = (
+        np.bincount(opt.ravel(), weights=np.repeat(p_opt, R), minlength=D) if len(opt) else 0.0
+    )
+
+    left = cap - sal[pool].sum(axis=1)
+    edges = np.asarray(SALARY_BIN_EDGES, dtype=np.float64)
+    bins = np.clip(np.searchsorted(edges, left, side="right") - 1, 0, edges.size - 2)
+    bin_target = salary_usage_target(edges, cap, floor, params)
+
+    def fit(tgt_pct):
+        hand = (tgt_pct / 100.0 - share * opt_count) / max(1.0 - share, 1e-9)
+        hand = np.maximum(hand, 1e-4)
+        hand = hand / hand.sum() * R
+        pi, real, bm = rake(
+            pool, bins, hand, bin_target, params.ipf_iters, 0.25 * params.ownership_tol / 100
+        )
+        whole = (share * opt_count + (1 - share) * real) * 100.0
+        return pi, whole, bm
+
+    pi, whole, bm = fit(target)
+    err = np.abs(whole - target).max()
+    if err > params.ownership_tol:
+        # ownership and salary usage near the cap cannot both hold: temper the ownership toward
+        # the one the salary margin alone implies, the least step that fits
+        per_bin = np.bincount(bins, minlength=bin_target.size)
+        w_bin = np.where(per_bin > 0, bin_target / np.maximum(per_bin, 1), 0.0)[bins]
+        feasible = np.bincount(pool.ravel(), weights=np.repeat(w_bin, R), minlength=D)
+        feasible_pct = _cap_at_100(feasible / feasible.sum() * R * 100.0)
+        best = (err, 0.0, pi, whole, target)
+        for step in range(1, params.temper_steps + 1):
+            lam = step / params.temper_steps
+            t_lam = _cap_at_100((1 - lam) * target + lam * feasible_pct)
+            pi_l, whole_l, bm_l = fit(t_lam)
+            e_l = np.abs(whole_l - t_lam).max()
+            if e_l < best[0]:
+                best = (e_l, lam, pi_l, whole_l, t_lam)
+                bm = bm_l
+            if e_l <= params.ownership_tol:
+                break
+        e_l, lam, pi, whole, t_new = best
+        if lam > 0:
+            order = np.argsort(-np.abs(t_new - target))[:4]
+            moved = ", ".join(f"{names[i]} {target[i]:.0f}%->{t_new[i]:.0f}%" for i in order)
+            warns.append(
+                f"projected ownership implies an average lineup salary of "
+                f"${(target / 100 * sal).sum():,.0f}, far from how real fields spend the cap: "
+                f"tempered {lam:.0%} toward a salary-feasible ownership ({moved})"
+            )
+        target = t_new
+        if e_l > params.ownership_tol:
+            warns.append(
+                f"the field misses its ownership target by up to {e_l:.1f} points "
+                f"(tolerance {params.ownership_tol:.1f})"
+            )
+
+    hand_idx = rng.choice(len(pool), size=n_hand, p=pi) if n_hand > 0 else np.empty(0, int)
+    parts = [pool[hand_idx]]
+    if n_opt:
+        parts.append(opt[rng.choice(len(opt), size=n_opt, p=p_opt)])
+    lineups = np.sort(np.concatenate(parts), axis=1).astype(np.int64)
+    lineups = lineups[rng.permutation(len(lineups))]
+    realized = np.bincount(lineups.ravel(), minlength=D) / max(len(lineups), 1) * 100.0
+    return FieldBuild(
+        lineups=lineups,
+        warnings=warns,
+        floor_used=floor,
+        target_ownership=target,
+        realized_ownership=realized,
+        n_optimizer=n_opt,
+        diagnostics={
+            "pool": int(len(pool)),
+            "expected_own_max_err": float(np.abs(whole - target).max()),
+            "salary_bins_target": bin_target.round(4).tolist(),
+            "salary_bins_fitted": bm.round(4).tolist(),
+        },
+    )
