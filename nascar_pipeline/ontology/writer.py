@@ -433,6 +433,7 @@ def write_in_tx(
         if c.properties_set:
             summary.notes.append("removed salaries of drivers no longer on the slate")
     summary.rows = {name: len(getattr(t, name)) for name in TABLE_COLUMNS}
+    summary.rows["aliases"] = len(aliases)
     return summary
 
 

@@ -111,7 +111,7 @@ def _check_file(path: str | Path) -> Path:
     if size > MAX_FILE_BYTES:
         raise UserInputError(
             f"file {p}: {size / 2**20:.1f} MiB is over the {MAX_FILE_BYTES // 2**20} MiB "
-            "input limit (split the file, e.g. one season per history file)"
+            "input limit (split it; a history can be split into one file per season)"
         )
     return p
 

@@ -176,7 +176,7 @@ def parse_history(races_csv: str | Path, results_csv: str | Path) -> SpelledTabl
             fastest_laps=_count(
                 rec.get("fastest_laps"), probs, w, "fastest_laps", limits.LAPS, required=False
             ),  # fmt: skip
-            status=(parse_text(rec["status"], probs, w, "status") or "").lower()[:40] or None,
+            status=(parse_text(rec["status"], probs, w, "status") or "").lower() or None,
             _line=line,
         )
     if not len(out):
