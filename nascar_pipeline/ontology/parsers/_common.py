@@ -174,14 +174,6 @@ def iter_csv_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
 csv.field_size_limit(MAX_CSV_CELL)
 
 
-def read_csv_rows(path: str | Path) -> list[list[str]]:
-    """All rows of a (small) CSV file; prefer `CsvTable` / `iter_csv_rows` for large ones."""
-    rows = [row for _, row in iter_csv_rows(path)]
-    if not rows or not any(c.strip() for c in rows[0]):
-        raise UserInputError(f"file {path}: empty file, expected a CSV header line")
-    return rows
-
-
 class CsvTable:
     """A CSV file with a header, read one row at a time: `records()` yields each non-blank row
     as {column: stripped cell, "_line": 1-based line}. A row with the wrong number of cells is
@@ -222,15 +214,6 @@ class CsvTable:
             rec = {h: row[i].strip() for h, i in self._index.items()}
             rec["_line"] = line
             yield rec
-
-
-def read_csv_table(path: str | Path, required: list[str]) -> pd.DataFrame:
-    """A (small) CSV as a DataFrame of stripped strings with a `_line` column; raises on a
-    missing required column or a row with the wrong number of cells."""
-    table = CsvTable(path, required)
-    recs = list(table.records())
-    table.probs.raise_if_any()
-    return pd.DataFrame(recs, columns=[*table._index, "_line"], dtype=object)
 
 
 class Columns:
