@@ -149,6 +149,11 @@ def test_gate_failure_refits_then_falls_back_to_the_last_good_fit(world, tmp_pat
     assert any(msg.startswith("race_snapshot: ") and "entries" in msg for msg in logs)
     assert any(msg.startswith("race_scenarios: 2000 scenarios") for msg in logs)
 
+    # The readiness sensor reads the flag from this run's materialization: one stale alert.
+    from tests.automation.test_readiness import stale_alerts_for
+
+    assert stale_alerts_for(instance, race_key) == [(race_key, "stale_model", earlier_key)]
+
 
 def test_assets_end_to_end_embedded(world, tmp_path):
     folder, tables, race_key = world

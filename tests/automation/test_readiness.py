@@ -191,3 +191,44 @@ def test_failed_run_sends_exactly_one_alert_on_postgres(pg_instance, receiver):
         )
     assert len(receiver.bodies) == 1
     assert receiver.bodies[0]["alert"]["cause"] == "run_failure:failing_race_job:fit_that_fails"
+
+
+def stale_alerts_for(instance, race_key: str) -> list[tuple[str, str, str]]:
+    """Two race_readiness_sensor ticks on `instance` for a race locking in 30 h (inside the lock
+    window, outside the readiness rule): the alerts a local receiver got, as (race, cause,
+    stale_from). For tests whose run fell back to a stale model."""
+    from datetime import datetime
+
+    receiver = Receiver()
+    try:
+        now = datetime.now(UTC)
+        listed = make_races(
+            [
+                {
+                    "race_key": race_key,
+                    "race_date": now.date().isoformat(),
+                    "lock_time": (now + timedelta(hours=30)).isoformat(),
+                    "content_hash": "any",
+                    "has_results": False,
+                }
+            ]
+        )
+        cursor = None
+        for _ in range(2):
+            ctx = build_sensor_context(
+                instance=instance,
+                cursor=cursor,
+                repository_def=REPO,
+                resources={
+                    "race_source": FakeRaceSource(listed),
+                    "alerts": AlertsResource(webhook_url=receiver.url, timeout_s=5),
+                },
+            )
+            with partition_loading_context(dynamic_partitions_store=instance):
+                cursor = race_readiness_sensor.evaluate_tick(ctx).cursor
+        return [
+            (b["alert"]["race_key"], b["alert"]["cause"], b["alert"]["details"].get("stale_from"))
+            for b in receiver.bodies
+        ]
+    finally:
+        receiver.close()
