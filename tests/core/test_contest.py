@@ -236,3 +236,9 @@ def test_points_must_be_finite():
     pts[3, 2] = np.nan
     with pytest.raises(ValueError, match="finite"):
         simulate_contest(pts, ours, field, default_gpp_payouts(len(field) + len(ours), 5.0))
+
+
+def test_field_floor_error_names_the_setting():
+    sal = np.linspace(4_500, 7_000, 30).round(-2)  # the dearest six cost $41,000
+    with pytest.raises(ValueError, match="field_min_salary"):
+        generate_field(np.ones(30), sal, 6, 50_000, 10, min_salary=46_000, max_rounds=2)
