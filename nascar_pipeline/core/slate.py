@@ -132,10 +132,9 @@ def draw_field(own, salaries, n_lineups: int, field_min_salary: float, rng, *, s
             rng=rng,
         )
     except ValueError as exc:
-        msg = str(exc).replace("lower min_salary", f"lower {setting}")
-        if setting not in msg:
-            msg += f" ({setting} {field_min_salary:,.0f})"
-        raise UserInputError(msg) from exc
+        # the generator's own advice names its argument, not the run-config setting
+        what = str(exc).split(": lower", 1)[0]
+        raise UserInputError(f"{what}: lower {setting} (now {field_min_salary:,.0f})") from exc
 
 
 def resolve_overrides(overrides: dict[str, float], slate: pd.DataFrame) -> dict[int, float]:

@@ -22,15 +22,23 @@ def test_one_field_floor_setting_for_every_dfs_asset():
     assert PortfolioConfig().salary_floor == 45_000
 
 
-def test_field_error_names_the_failing_setting(monkeypatch):
+@pytest.mark.parametrize(
+    "message",
+    [
+        "could not draw 10 field lineups over the salary floor 46000 in 200 rounds: lower "
+        "min_salary",
+        "could not draw 10 field lineups over the salary floor 46000 in 200 rounds: lower the "
+        "floor (field_min_salary for a contest field), or build the field with "
+        "core.field.build_field, which adjusts it",
+    ],
+)
+def test_field_error_names_the_failing_setting(monkeypatch, message):
     import nascar_pipeline.core.contest as contest
     from nascar_pipeline.core.slate import draw_field
     from nascar_pipeline.errors import UserInputError
 
     def fails(*_a, **_k):
-        raise ValueError(
-            "could not draw 10 field lineups over the salary floor 46000: lower min_salary"
-        )
+        raise ValueError(message)
 
     monkeypatch.setattr(contest, "generate_field", fails)
     setting = "contest_simulation run config field_min_salary"
@@ -38,5 +46,7 @@ def test_field_error_names_the_failing_setting(monkeypatch):
         draw_field(
             np.ones(8), np.full(8, 5000.0), 10, 46_000, np.random.default_rng(0), setting=setting
         )
-    assert str(err.value).endswith(f"lower {setting}")
-    assert "lower min_salary" not in str(err.value)
+    assert str(err.value) == (
+        "could not draw 10 field lineups over the salary floor 46000 in 200 rounds: "
+        f"lower {setting} (now 46,000)"
+    )
