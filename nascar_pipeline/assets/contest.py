@@ -71,14 +71,18 @@ def contest_simulation(
     context.log.info(
         f"contest: {len(ours)} lineups against a field of {F:,} ({table.source} payout table)"
     )
-    field = draw_field(
+    drawn = draw_field(
         own,
         slate["salary"].to_numpy(float),
         F,
         config.field_min_salary,
         rng,
         setting="contest_simulation run config field_min_salary",
+        names=slate["driver_name"].astype(str).to_numpy(),
     )
+    field = drawn.lineups
+    for w in drawn.warnings:
+        context.log.warning(f"contest field: {w}")
     context.log.info(
         f"contest: field drawn ({len(field):,} lineups, floor ${config.field_min_salary:,})"
     )
@@ -111,6 +115,7 @@ def contest_simulation(
             "scenarios": int(pts.shape[0]),
             "scenarios_held_out": bool(held_out),
             "field_size": int(F),
+            "field_warnings": MetadataValue.json(drawn.warnings),
             "payout_table": table.source,
             "portfolio": MetadataValue.json(
                 {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in p.items()}

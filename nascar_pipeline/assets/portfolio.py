@@ -234,9 +234,11 @@ def lineup_portfolio(
     F = min(config.field_size or contest_field_size(race_snapshot), FIELD_SEARCH_MAX)
     table = contest_table(race_snapshot, F + steering.n_lineups)
     own = slate_ownership(slate, ownership_projections)
-    found = search_portfolio(
-        slate, points, own, table, F, config, rng, arrays, log=context.log.info
-    )
+
+    def log(line: str, warning: bool = False) -> None:
+        (context.log.warning if warning else context.log.info)(line)
+
+    found = search_portfolio(slate, points, own, table, F, config, rng, arrays, log=log)
     df, mh = found.lineups, found.sampler
     if found.shortfall_reason:
         context.log.warning(f"portfolio short: {found.shortfall_reason}")
@@ -277,6 +279,7 @@ def lineup_portfolio(
             "steering": MetadataValue.json(steering.model_dump()),
             "steering_json": f"{ASSET}/{race_key}.{STEERING_FILE}",
             "field_size": F,
+            "field_warnings": MetadataValue.json(found.field_warnings),
             "payout_table": table.source,
             "entry_fee": table.entry_fee,
             "objective": config.objective,

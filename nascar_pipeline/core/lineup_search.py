@@ -79,6 +79,7 @@ class PortfolioSearch:
     n_asked: int = 0
     shortfall_reason: str = ""  # why fewer lineups than asked ("" when none short)
     stages: dict = field(default_factory=dict)  # candidates per source, for the run log
+    field_warnings: list[str] = field(default_factory=list)  # the field's adjustments
 
 
 def search_portfolio(
@@ -99,7 +100,8 @@ def search_portfolio(
     params: the asset's PortfolioConfig (field_min_salary, objective, objective_scenarios,
     selection_scenarios, prize_cap_fees, mh_steps, mh_chains, mh_temps, exact_candidates). The
     first objective_scenarios scenarios drive the sampler, the next selection_scenarios the greedy
-    choice. log: a callable taking one line per stage (the run log), or None."""
+    choice. log: a callable (line, warning: bool) for the run log, one line per stage, or
+    None."""
     from nascar_pipeline.core.optimize import InfeasibleError, optimize_lineups, optimize_steered
     from nascar_pipeline.core.portfolio import (
         FieldObjective,
@@ -110,7 +112,10 @@ def search_portfolio(
     )
     from nascar_pipeline.core.slate import draw_field
 
-    say = log or (lambda _line: None)
+    def say(line: str, warning: bool = False) -> None:
+        if log is not None:
+            log(line, warning)
+
     if params.objective not in OBJECTIVES:
         raise ValueError(f"run config objective {params.objective!r}: use 'ev' or 'top1'")
     site = rules.DRAFTKINGS
@@ -123,15 +128,19 @@ def search_portfolio(
     pts_sel = points[n_obj : n_obj + n_sel] if S > n_obj else points[:n_obj]
     N = steering.n_lineups
     floor = steering.salary_floor
-    field_lineups = draw_field(
+    drawn = draw_field(
         own,
         sal,
         field_size,
         params.field_min_salary,
         rng,
         setting="lineup_portfolio run config field_min_salary",
+        names=slate["driver_name"].astype(str).to_numpy(),
     )
+    field_lineups = drawn.lineups
     say(f"field: {field_size} lineups drawn from the projected ownership")
+    for w in drawn.warnings:
+        say(f"field: {w}", warning=True)
     prize_cap = params.prize_cap_fees * table.entry_fee
     obj_mh = FieldObjective.build(pts_obj, field_lineups, table, n_ours=N, prize_cap=prize_cap)
     fee = max(table.entry_fee, 1e-9)
@@ -227,4 +236,5 @@ def search_portfolio(
         n_asked=N,
         shortfall_reason=port.shortfall_reason,
         stages=stages,
+        field_warnings=drawn.warnings,
     )

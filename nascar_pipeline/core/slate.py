@@ -8,6 +8,8 @@ means the same driver in the slate, the points matrix, the salaries and the owne
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
@@ -113,28 +115,56 @@ def contest_field_size(snapshot: pd.DataFrame, default: int = DEFAULT_FIELD_SIZE
     return default
 
 
-def draw_field(own, salaries, n_lineups: int, field_min_salary: float, rng, *, setting: str):
-    """The field (core/contest.py generate_field) on the DraftKings roster, its salary floor the
-    `field_min_salary` of the asset's run config; an error about that floor names `setting`
-    (e.g. 'contest_simulation run config field_min_salary'), the one that failed."""
+@dataclass
+class FieldDraw:
+    lineups: np.ndarray  # (n, R) driver indices
+    warnings: list[str] = field(default_factory=list)  # adjustments, for the run log and metadata
+
+
+def draw_field(
+    own, salaries, n_lineups: int, field_min_salary: float, rng, *, setting: str, names=None
+) -> FieldDraw:
+    """The field on the DraftKings roster, its salary floor the `field_min_salary` of the asset's
+    run config. Never fails a race: drawn by core/contest.py generate_field (slot by slot from
+    the ownership); when no such field reaches the floor (a degenerate ownership, a floor too
+    high for the slate), by core/field.py build_field instead, which lowers the floor or tempers
+    the ownership, each adjustment a warning that names `setting` (e.g. 'contest_simulation run
+    config field_min_salary')."""
     from nascar_pipeline.core.contest import generate_field
-    from nascar_pipeline.core.errors import UserInputError
+    from nascar_pipeline.core.field import build_field
 
     site = rules.DRAFTKINGS
+    sal = np.asarray(salaries, dtype=float)
     try:
-        return generate_field(
-            own,
-            np.asarray(salaries, dtype=float),
-            site.roster_size,
-            site.salary_cap,
-            n_lineups,
-            min_salary=field_min_salary,
-            rng=rng,
+        return FieldDraw(
+            generate_field(
+                own,
+                sal,
+                site.roster_size,
+                site.salary_cap,
+                n_lineups,
+                min_salary=field_min_salary,
+                rng=rng,
+            )
         )
     except ValueError as exc:
         # the generator's own advice names its argument, not the run-config setting
         what = str(exc).split(": lower", 1)[0]
-        raise UserInputError(f"{what}: lower {setting} (now {field_min_salary:,.0f})") from exc
+    built = build_field(
+        own,
+        sal,
+        site.roster_size,
+        site.salary_cap,
+        n_lineups,
+        field_min_salary=field_min_salary,
+        names=names,
+        rng=rng,
+    )
+    first = (
+        f"{what} (the projected ownership under {setting} {field_min_salary:,.0f}): the field "
+        "was built with the floor and ownership adjusted"
+    )
+    return FieldDraw(built.lineups, [first, *built.warnings])
 
 
 def resolve_overrides(overrides: dict[str, float], slate: pd.DataFrame) -> dict[int, float]:

@@ -233,17 +233,19 @@ def test_degenerate_ownership_still_gets_field_portfolio_and_simulation(tmp_path
     assert len(layout.read_asset("contest_simulation", RACE)) > 0
 
 
-@pytest.mark.xfail(
-    reason="pinned overrides cannot be tilted and core/contest.py generate_field, which the assets "
-    "draw the field with, fails on an unreachable floor; core/field.py build_field adjusts it "
-    "but is not wired into the assets yet (about 30 s per field on 2 busy cores)",
-    strict=False,
-)
 def test_all_ownership_pinned_on_min_price_drivers_still_gets_a_field(tmp_path):
-    """6 x 95 % of 600 % pinned on the six cheapest drivers: no field lineup of them reaches the
-    floor; the generator must adjust it with a warning rather than fail the race."""
+    """6 x 95 % of 600 % pinned on the six cheapest drivers (the tilt cannot move pinned
+    drivers): no field drawn from it reaches field_min_salary, so the field is built with the
+    floor and ownership adjusted, the warnings in the run log and both assets' metadata, and the
+    race gets its portfolio and simulation."""
     layout, result, _ = _degenerate_run(tmp_path, 6, 95.0)
-    assert result.success
+    checks = check_results(result)
+    assert result.success and all(checks.values()), checks
+    meta = _metadata(result)
+    for asset in ("lineup_portfolio", "contest_simulation"):
+        warnings = meta[asset]["field_warnings"].value
+        assert warnings and "field_min_salary 46,000" in warnings[0], warnings
+    assert len(layout.read_asset("lineup_portfolio", RACE)) > 0
     assert len(layout.read_asset("contest_simulation", RACE)) > 0
 
 
