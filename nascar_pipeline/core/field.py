@@ -24,7 +24,7 @@ returned as a warning string for the run log and metadata.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -43,8 +43,10 @@ class FieldParams:
     pool_size: int = 30_000  # candidate lineups the hand-built entries are drawn from
     near_cap: float = 1_500.0  # dollars under the cap where most of the pool is drawn
     near_cap_share: float = 0.8
+    min_mean_left: float = 500.0  # fewest dollars an average field lineup leaves under the cap
+    usage_slack: float = 1.5  # most the dollars left may grow to meet a cheap-leaning ownership
     pool_flatten: float = 0.6  # proposal weight ~ (ownership + 1)^flatten: covers the space
-    ipf_iters: int = 150
+    ipf_iters: int = 300
     ownership_tol: float = 3.0  # percentage points: most any driver may miss its target
     floor_step: float = 500.0  # dollars the floor is lowered by when nothing reaches it
     temper_steps: int = 4  # tempering of an infeasible ownership in 1/temper_steps steps
@@ -177,6 +179,22 @@ def _near_cap_pool(prop, sal, R, cap, floor, params: FieldParams, rng) -> np.nda
     both = np.concatenate([near, rest])
     _, first = np.unique(lineup_keys(both), return_index=True)
     return both[np.sort(first)]
+
+
+def _usage_for(target_pct, sal, cap: float, params: FieldParams) -> FieldParams:
+    """The salary-usage law for this ownership: where the ownership implies lineups dearer than the
+    default law (mean lineup salary = sum of ownership x salary), the field spends more (down to
+    `min_mean_left` dollars left on average); where it implies cheaper ones, up to `usage_slack` times the default median
+    left. Beyond that the ownership is what gets tempered."""
+    from scipy.stats import gamma
+
+    k = params.salary_left_shape
+    ratio = gamma.mean(k) / gamma.median(k)
+    implied_left = cap - float((target_pct / 100.0 * sal).sum())
+    default_mean = params.salary_left_median * ratio
+    # the field's mean salary IS sum(ownership x salary): follow it within realistic bounds
+    mean = min(max(implied_left, params.min_mean_left), default_mean * params.usage_slack)
+    return replace(params, salary_left_median=mean / ratio)
 
 
 # ----------------------------------------------------------------------------- raking
@@ -320,7 +338,8 @@ def build_field(
     left = cap - sal[pool].sum(axis=1)
     edges = np.asarray(SALARY_BIN_EDGES, dtype=np.float64)
     bins = np.clip(np.searchsorted(edges, left, side="right") - 1, 0, edges.size - 2)
-    bin_target = salary_usage_target(edges, cap, floor, params)
+    usage = _usage_for(target, sal, cap, params)
+    bin_target = salary_usage_target(edges, cap, floor, usage)
 
     def fit(tgt_pct):
         hand = (tgt_pct / 100.0 - share * opt_count) / max(1.0 - share, 1e-9)
@@ -337,10 +356,13 @@ def build_field(
     if err > params.ownership_tol:
         # ownership and salary usage near the cap cannot both hold: temper the ownership toward
         # the one the salary margin alone implies, the least step that fits
+        # (with the default salary law: the ownership's own salary is what is in doubt)
+        bin_target = salary_usage_target(edges, cap, floor, params)
         per_bin = np.bincount(bins, minlength=bin_target.size)
         w_bin = np.where(per_bin > 0, bin_target / np.maximum(per_bin, 1), 0.0)[bins]
         feasible = np.bincount(pool.ravel(), weights=np.repeat(w_bin, R), minlength=D)
-        feasible_pct = _cap_at_100(feasible / feasible.sum() * R * 100.0)
+        feasible = feasible / feasible.sum() * R  # hand-built entries, then the whole field:
+        feasible_pct = (share * opt_count + (1 - share) * feasible) * 100.0
         best = (err, 0.0, pi, whole, target)
         for step in range(1, params.temper_steps + 1):
             lam = step / params.temper_steps
@@ -384,6 +406,7 @@ def build_field(
         n_optimizer=n_opt,
         diagnostics={
             "pool": int(len(pool)),
+            "salary_left_median": float(usage.salary_left_median),
             "expected_own_max_err": float(np.abs(whole - target).max()),
             "salary_bins_target": bin_target.round(4).tolist(),
             "salary_bins_fitted": bm.round(4).tolist(),

@@ -10,7 +10,7 @@ from nascar_pipeline.core.honest_roi import honest_contest, perturb_points
 from nascar_pipeline.core.optimize import validate_lineups
 
 CAP = 50_000
-FAST = FieldParams(pool_size=6_000, ipf_iters=120)
+FAST = FieldParams(pool_size=6_000)
 
 
 def _slate(seed=3, D=36):
