@@ -98,13 +98,14 @@ def new_key(args) -> int:
 
 
 def revoke_key(args) -> int:
-    import os
-    import tempfile
     from pathlib import Path
 
     from api.auth import KEY_ID_RE
+    from api.settings import ApiSettings
+    from nascar_pipeline.storage.atomic import write_bytes_atomic
 
-    path = args.file or os.environ.get("API_REVOKED_KEYS_FILE")
+    # The API's own settings class reads API_REVOKED_KEYS_FILE, as the running server does.
+    path = args.file or ApiSettings().revoked_keys_file
     if not path:
         raise UserInputError("api-key revoke: give --file or set API_REVOKED_KEYS_FILE")
     key = args.key.strip().lower()
@@ -122,11 +123,8 @@ def revoke_key(args) -> int:
         return 0
     if text and not text.endswith("\n"):
         text += "\n"
-    # a whole new file renamed into place: a server never reads half a line
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(f"{text}{key}\n")
-    os.chmod(tmp, 0o644)  # a list of ids, not a secret: readable by the server user
-    os.replace(tmp, target)
+    # a whole new file renamed into place: a server never reads half a line (the file gets the
+    # usual mode: a list of ids, not a secret, readable by the server user)
+    write_bytes_atomic(target, f"{text}{key}\n".encode())
     print(f"revoked {args.key} in {target} (running servers pick it up without a restart)")
     return 0
