@@ -19,7 +19,11 @@ import csv
 import io
 from collections.abc import Sequence
 
+from nascar_pipeline.core.csv_safety import safe_cell, safe_frame, safe_row
 from nascar_pipeline.core.rules import get_site
+
+# Every cell goes through core/csv_safety.py: a name that came in through an input file must
+# not run as a spreadsheet formula when the player opens the file.
 
 
 def _cell_dk(name: str, dk_id, style: str) -> str:
@@ -43,7 +47,7 @@ def draftkings_upload_csv(
             raise ValueError(
                 f"lineup {i} has {len(lu)} drivers, DraftKings needs {site.roster_size}"
             )
-        w.writerow([_cell_dk(n, d, style) for n, d in lu])
+        w.writerow(safe_row(_cell_dk(n, d, style) for n, d in lu))
     return buf.getvalue()
 
 
@@ -61,9 +65,9 @@ def fanduel_upload_csv(lineups: Sequence[Sequence[tuple[str, object]]]) -> tuple
         for name, fd_id in lu:
             if fd_id is None or str(fd_id) in ("", "<NA>", "nan"):
                 missing.add(name)
-                row.append(name)
+                row.append(safe_cell(name))
             else:
-                row.append(str(fd_id).strip())
+                row.append(safe_cell(str(fd_id).strip()))
         w.writerow(row)
     warnings = []
     if missing:
@@ -100,7 +104,7 @@ def portfolio_upload_files(
         return files, []
     text, warnings = fanduel_upload_csv(lineup_cells(fanduel_lineups, "fd_id"))
     files[FANDUEL_UPLOAD] = text.encode()
-    files[FANDUEL_LINEUPS] = fanduel_lineups.to_csv(index=False).encode()
+    files[FANDUEL_LINEUPS] = safe_frame(fanduel_lineups).to_csv(index=False).encode()
     return files, warnings
 
 
