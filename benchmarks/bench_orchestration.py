@@ -31,10 +31,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+BACKFILL_ID_TAG = "dagster/backfill"  # Dagster's tag on every run of a backfill
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -139,7 +142,7 @@ def bench_daemon(
     import pytest  # noqa: F401 - the stack helper lives in the test module
     import yaml
 
-    from nascar_pipeline.automation.policies import TAG_BACKFILL, TAG_TRIGGER
+    from nascar_pipeline.automation.policies import TAG_TRIGGER
     from tests.support.daemon_stack import (
         Stack,
         failed_blocking_checks,
@@ -158,7 +161,8 @@ def bench_daemon(
     pg = PostgresServer().start()
     with tempfile.TemporaryDirectory() as tmp:
         # The sensor's runs take NASCAR_RACE_RUN_CONFIG (written by Stack).
-        stack = Stack(pg, Path(tmp), run_config=_run_config(race_config))
+        # webserver=True: `nascar-pipeline backfill` submits a native backfill through its GraphQL.
+        stack = Stack(pg, Path(tmp), run_config=_run_config(race_config), webserver=True)
         try:
             races = stack.races()
             runs = wait_for(lambda: stack.runs(tags={TAG_TRIGGER: "sensor"}), 600, 2, "sensor run")
@@ -173,8 +177,15 @@ def bench_daemon(
             cfg.write_text(yaml.safe_dump(_run_config(backfill_config)))
             t0 = time.time()
             text = stack.backfill("--races", ",".join(keys), "--config", str(cfg))
-            bf = [ln for ln in text.splitlines() if ln.startswith("backfill ")][0].split()[1][:-1]
-            bruns = stack.runs(tags={TAG_BACKFILL: bf})
+            bf = re.search(r"backfill (\S+):", text).group(1)
+            # The daemon's backfill loop creates the runs after the command returns: every run of
+            # a Dagster backfill carries its id in the `dagster/backfill` tag.
+            bruns = wait_for(
+                lambda: (r := stack.runs(tags={BACKFILL_ID_TAG: bf})) and len(r) >= len(keys) and r,
+                600,
+                2,
+                f"backfill {bf}'s runs",
+            )
             roots = [r.run_id for r in bruns if not r.parent_run_id]
             wait_for(
                 lambda: all(group_outcome(stack, r) for r in roots),
@@ -182,7 +193,7 @@ def bench_daemon(
                 5,
                 "the backfill's runs",
             )
-            allruns = stack.runs(tags={TAG_BACKFILL: bf})
+            allruns = stack.runs(tags={BACKFILL_ID_TAG: bf})
             end = max(stack.instance.get_run_stats(r.run_id).end_time or 0 for r in allruns)
             out["backfill_races"] = len(roots)
             out["backfill_s"] = round(end - t0, 1)
