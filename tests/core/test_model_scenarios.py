@@ -236,6 +236,7 @@ def test_sparse_dirichlet_multinomial_equals_dense():
         assert sparse == pytest.approx(dense, rel=1e-5)
 
 
+@pytest.mark.slow  # three fits, each compiling the whole-chain programs afresh (no persistent cache)
 def test_repeated_fits_do_not_grow_memory_maps():
     """A long process (the season backtest) fits race after race: the compiled programs of one
     fit must not pile up (each fit used to add ~4,000 memory maps; the kernel's limit is 65,530)."""
