@@ -10,27 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from nascar_pipeline.cli import main
-from tests.support.services.neo4j_server import clear_database, graph_checksum, neo4j_env
+from tests.support.cli import run_cli as cli
+from tests.support.services.neo4j_server import clear_database, graph_checksum
 
 pytestmark = pytest.mark.neo4j
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "ingest"
 RACES, RESULTS = SAMPLES / "races.csv", SAMPLES / "results.csv"
-
-
-@pytest.fixture
-def driver(neo4j_server):
-    with neo4j_env(neo4j_server), neo4j_server.driver() as d:
-        clear_database(d)
-        yield d
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    capsys.readouterr()
-    rc = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def names(driver) -> dict[int, tuple[str, list[str] | None]]:

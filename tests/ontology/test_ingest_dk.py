@@ -7,6 +7,7 @@ import json
 import pytest
 
 from nascar_pipeline.cli import main
+from tests.support.cli import run_cli as cli
 from tests.support.dk_files import CONTEST, DK_HEADER, write_dk_salaries, write_dk_standings
 from tests.support.services.neo4j_server import (
     clear_database,
@@ -43,13 +44,6 @@ def graph(neo4j_server, shared_data):
             k=RACE,
         )
         yield d, [r.data() for r in recs]
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    capsys.readouterr()
-    rc = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def _salaries(driver_rows):

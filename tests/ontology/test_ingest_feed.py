@@ -6,31 +6,15 @@ import json
 
 import pytest
 
-from nascar_pipeline.cli import main
+from tests.support.cli import run_cli as cli
 from tests.support.services.neo4j_server import (
-    clear_database,
     graph_checksum,
     graph_counts,
-    neo4j_env,
 )
 
 pytestmark = pytest.mark.neo4j
 
 RACE = "2023-richmond-toyota-owners-400"
-
-
-@pytest.fixture
-def driver(neo4j_server):
-    with neo4j_env(neo4j_server), neo4j_server.driver() as d:
-        clear_database(d)
-        yield d
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    capsys.readouterr()
-    rc = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def _finish(driver, name):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nascar_pipeline.cli import main
+from tests.support.cli import run_cli as cli
 from tests.support.services.neo4j_server import (
     clear_database,
     graph_checksum,
@@ -27,13 +28,6 @@ def graph(neo4j_server, shared_data):
 
 
 _BASELINE: dict[int, tuple] = {}  # counts and checksum right after the module's ingest
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    capsys.readouterr()
-    rc = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def test_all_history_ingested(graph):

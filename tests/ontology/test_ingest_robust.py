@@ -14,6 +14,7 @@ import pytest
 
 from nascar_pipeline.cli import main
 from nascar_pipeline.ontology.parsers import limits
+from tests.support.cli import run_cli as cli
 from tests.support.services.neo4j_server import clear_database, graph_checksum, neo4j_env
 
 pytestmark = pytest.mark.neo4j
@@ -31,13 +32,6 @@ def graph(neo4j_server):
             == 0
         )
         yield d, graph_checksum(d)
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    capsys.readouterr()
-    rc = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def _history_copy(tmp_path: Path, line: int | None = None, field: str = "", value: str = ""):
