@@ -3,7 +3,9 @@
 Layout: one row per driver-start. `role == "entry"` rows are the target race's entry list
 (result columns null unless the race has been run); `role == "history"` rows are results of
 races strictly before it. Race-level fields repeat on every row so the file stands alone.
-Contest fields (JSON payouts) are set on entry rows when a contest is known.
+Contest fields (JSON payouts) are set on entry rows when a contest is known: `contest_*` hold the
+first contest by id (kept for readers of one contest), `contests` every contest of the race as a
+JSON list of CONTESTS_COLUMNS objects (without race_key; payouts nested), sorted by contest_id.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ SNAPSHOT_COLUMNS = {
     "dk_own_pct": "Float64",
     "fd_salary": "Int64",
     "fd_id": "string",
+    "user_proj_points": "Float64",
+    "user_proj_floor": "Float64",
+    "user_proj_ceiling": "Float64",
+    "user_own_pct": "Float64",
     "finish_position": "Int64",
     "laps_completed": "Int64",
     "laps_led": "Int64",
@@ -50,6 +56,7 @@ SNAPSHOT_COLUMNS = {
     "contest_field_size": "Int64",
     "contest_max_entries": "Int64",
     "contest_payouts": "string",
+    "contests": "string",
 }
 
 _RACE_FIELDS = [*HISTORY_RACE_FIELDS, "lock_time"]
@@ -69,6 +76,7 @@ def build_snapshot(inputs: RaceInputs) -> pd.DataFrame:
         entries["contest_field_size"] = c["field_size"]
         entries["contest_max_entries"] = c["max_entries"]
         entries["contest_payouts"] = c["payouts"]
+        entries["contests"] = contests_json(inputs.contests)
     hist = inputs.history.copy()
     hist["role"] = "history"
     frames = [f for f in (entries, hist) if len(f)]
@@ -82,6 +90,20 @@ def build_snapshot(inputs: RaceInputs) -> pd.DataFrame:
         kind="stable",
     ).reset_index(drop=True)
     return out
+
+
+def contests_json(contests: pd.DataFrame) -> str:
+    """Every contest of a race as one JSON list (sorted by contest_id; nulls as null)."""
+    cols = [c for c in contests.columns if c != "race_key"]
+    rows = contests.sort_values("contest_id")[cols].astype(object)
+    rows = rows.where(rows.notna(), None)
+    out = []
+    for rec in rows.to_dict("records"):
+        rec = {k: (v.item() if hasattr(v, "item") else v) for k, v in rec.items()}
+        if isinstance(rec.get("payouts"), str):  # stored as JSON text: nest it, not quote it
+            rec["payouts"] = json.loads(rec["payouts"])
+        out.append(rec)
+    return json.dumps(out, sort_keys=True)
 
 
 SLATE_ENTRY_COLUMNS = [

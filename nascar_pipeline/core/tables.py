@@ -67,6 +67,12 @@ ENTRIES_COLUMNS = {
     "dk_own_pct": "Float64",  # actual DraftKings ownership in % (contest standings), nullable
     "fd_salary": "Int64",  # FanDuel salary in whole dollars (nullable)
     "fd_id": "string",  # FanDuel player id, e.g. 123456-78901 (nullable)
+    # the player's own numbers (`ingest projections`), nullable: DK points mean, floor, ceiling,
+    # and their projected ownership in %
+    "user_proj_points": "Float64",
+    "user_proj_floor": "Float64",
+    "user_proj_ceiling": "Float64",
+    "user_own_pct": "Float64",
 }
 
 # One row per (driver, race) that was run: the FINISHED relationship.
