@@ -8,6 +8,8 @@ NEO4J_DATABASE (optional).
 
 from __future__ import annotations
 
+import os
+
 from nascar_pipeline.errors import UserInputError
 
 
@@ -41,7 +43,6 @@ def register(sub) -> None:
             "fd_players_csv",
             run_fd_salaries,
         ),
-        ("contest", "a contest JSON (payout table) for a race", "contest_file", run_contest),
         (
             "ownership",
             "DraftKings contest-standings CSV: actual ownership",
@@ -58,6 +59,32 @@ def register(sub) -> None:
             help="race key, e.g. 2025-bristol-food-city-500",
         )
         k.set_defaults(func=func)
+
+    k = kinds.add_parser(
+        "contest",
+        help="a contest JSON file (payout table) for a race, or one contest given by flags",
+        description="Contests of a race: a contest JSON file (one contest or a list; "
+        "docs/input-formats.md), or one contest on the command line with --contest-id, --name, "
+        "--entry-fee, --field-size, --max-entries and --payouts (a JSON file or inline JSON of "
+        "[{min_place, max_place, prize}, ...]). Both are validated by the same parser.",
+    )
+    k.add_argument("contest_file", nargs="?", help="contest JSON file (or use the flags)")
+    k.add_argument(
+        "--race",
+        required=True,
+        metavar="RACE_KEY",
+        help="race key, e.g. 2025-bristol-food-city-500",
+    )
+    k.add_argument("--contest-id", help="contest id, e.g. dk-180001234")
+    k.add_argument("--name", help="contest name")
+    k.add_argument("--site", default="draftkings", help="draftkings (default) or fanduel")
+    k.add_argument("--entry-fee", help="entry fee in dollars")
+    k.add_argument("--field-size", help="entries in the contest")
+    k.add_argument("--max-entries", help="entries per user (1: single-entry)")
+    k.add_argument(
+        "--payouts", metavar="FILE_OR_JSON", help="payout table: a JSON file or inline JSON"
+    )
+    k.set_defaults(func=run_contest)
 
     k = kinds.add_parser(
         "aliases",
@@ -209,17 +236,92 @@ def run_fd_salaries(args) -> int:
     return _write("fd-salaries", build, path, slate_for=key, slate_site="fanduel")
 
 
+CONTEST_FLAGS = ("contest_id", "name", "entry_fee", "field_size", "max_entries", "payouts")
+
+
 def run_contest(args) -> int:
     from nascar_pipeline.ontology.parsers.contest import parse_contest
 
-    key, path = _race_key(args.race), args.contest_file
-    tables = parse_contest(path, key)
+    key = _race_key(args.race)
+    given = [f for f in CONTEST_FLAGS if getattr(args, f) is not None]
+    if args.contest_file is not None:
+        if given:
+            raise UserInputError(
+                "ingest contest: give a contest file or the contest flags, not both "
+                f"(--{given[0].replace('_', '-')} with {args.contest_file})"
+            )
+        path = args.contest_file
+        tables = parse_contest(path, key)
+    else:
+        tables, path = _contest_from_flags(args, key)
 
     def build(g):
         g.require_race(key, path)
         return tables
 
     return _write("contest", build, path)
+
+
+class _LabeledPath(os.PathLike):
+    """A file the parser reads, named in its messages by `label` (the flags it came from)."""
+
+    def __init__(self, path: str, label: str):
+        self.path, self.label = path, label
+
+    def __fspath__(self) -> str:
+        return self.path
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def _contest_from_flags(args, key: str):
+    """One contest from the flags, validated by the contest file's parser (its messages name
+    the flags: `--payouts FILE`, row `payouts[k]`). Returns (tables, source label)."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from nascar_pipeline.ontology.parsers.contest import parse_contest
+
+    missing = [f"--{f.replace('_', '-')}" for f in CONTEST_FLAGS if getattr(args, f) is None]
+    if missing:
+        raise UserInputError(
+            "ingest contest: give a contest file, or every contest flag (missing "
+            + ", ".join(missing)
+            + ")"
+        )
+    text, where = args.payouts, "inline JSON"
+    if not text.lstrip().startswith(("[", "{")):
+        p = Path(text).expanduser()
+        try:
+            text, where = p.read_text(), str(p)
+        except OSError as exc:
+            raise UserInputError(f"option --payouts {p}: {exc.strerror or exc}") from None
+    label = f"(command line: --payouts {where})"
+    try:
+        payouts = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserInputError(
+            f"option --payouts {where}: line {exc.lineno}, column {exc.colno}: invalid JSON "
+            f"({exc.msg})"
+        ) from None
+    if isinstance(payouts, dict) and "payouts" in payouts:  # a contest-like object
+        payouts = payouts["payouts"]
+    contest = {
+        "contest_id": args.contest_id,
+        "site": args.site,
+        "name": args.name,
+        "entry_fee": args.entry_fee,
+        "field_size": args.field_size,
+        "max_entries": args.max_entries,
+        "payouts": payouts,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "contest.json"
+        f.write_text(json.dumps(contest))
+        tables = parse_contest(_LabeledPath(str(f), label), key)
+    return tables, label
 
 
 def run_ownership(args) -> int:
