@@ -15,7 +15,7 @@ import json
 
 import pandas as pd
 
-from nascar_pipeline.core.tables import HISTORY_RACE_FIELDS, RaceInputs
+from nascar_pipeline.core.tables import CONTEST_RESULT_COLUMNS, HISTORY_RACE_FIELDS, RaceInputs
 
 SNAPSHOT_COLUMNS = {
     "role": "string",
@@ -94,7 +94,7 @@ def build_snapshot(inputs: RaceInputs) -> pd.DataFrame:
 
 def contests_json(contests: pd.DataFrame) -> str:
     """Every contest of a race as one JSON list (sorted by contest_id; nulls as null)."""
-    cols = [c for c in contests.columns if c != "race_key"]
+    cols = [c for c in contests.columns if c != "race_key" and c not in CONTEST_RESULT_COLUMNS]
     rows = contests.sort_values("contest_id")[cols].astype(object)
     rows = rows.where(rows.notna(), None)
     out = []
@@ -122,6 +122,8 @@ def slate_text(entries: pd.DataFrame, contests: pd.DataFrame | None = None):
     world once and hash per race with `hash_slate_text` to keep many races cheap."""
     e = entries[[c for c in SLATE_ENTRY_COLUMNS if c in entries.columns]]
     e = e.astype("string").fillna("")
+    if contests is not None:  # post-race facts (winning score, cash line) are not the slate
+        contests = contests.drop(columns=list(CONTEST_RESULT_COLUMNS), errors="ignore")
     c = contests.astype("string").fillna("") if contests is not None else None
     return e, c
 

@@ -96,7 +96,13 @@ CONTESTS_COLUMNS = {
     "field_size": "Int64",
     "max_entries": "Int64",
     "payouts": "string",
+    # after the race (contest file or DK contest standings), nullable: the winning score and the
+    # cash line (the lowest paid score; the 80th-percentile score where the payouts are unknown)
+    "winning_score": "Float64",
+    "cash_line": "Float64",
 }
+# Contest facts known only after the race: not part of the slate (its hash) nor the snapshot.
+CONTEST_RESULT_COLUMNS = ("winning_score", "cash_line")
 
 # Race fields every history row carries (and, with lock_time, every snapshot row).
 HISTORY_RACE_FIELDS = [
