@@ -107,6 +107,17 @@ class GraphView:
         )
         return [r["id"] for r in rows]
 
+    def race_contests(self, race_key: str) -> pd.DataFrame:
+        """(contest_id, site, field_size, payouts) of the race's contests."""
+        rows = self.tx.run(
+            "MATCH (c:Contest)-[:FOR]->(:Race {race_key: $k}) RETURN c.contest_id AS contest_id, "
+            "c.site AS site, c.field_size AS field_size, c.payouts AS payouts",
+            k=race_key,
+        )
+        return pd.DataFrame(
+            [r.data() for r in rows], columns=["contest_id", "site", "field_size", "payouts"]
+        )
+
 
 def _py(v: Any) -> Any:
     if v is None or v is pd.NA or v is pd.NaT:
@@ -287,7 +298,16 @@ _RESULT_PROPS = {
     "status": "status",
 }
 
-_CONTEST_PROPS = ["site", "name", "entry_fee", "field_size", "max_entries", "payouts"]
+_CONTEST_PROPS = [
+    "site",
+    "name",
+    "entry_fee",
+    "field_size",
+    "max_entries",
+    "payouts",
+    "winning_score",
+    "cash_line",
+]
 _Q_CONTESTS = (
     """
 UNWIND $rows AS row
