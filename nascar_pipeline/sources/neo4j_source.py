@@ -27,6 +27,7 @@ from nascar_pipeline.core.race_inputs import (
 )
 from nascar_pipeline.core.snapshot import SLATE_ENTRY_COLUMNS
 from nascar_pipeline.core.tables import (
+    CONTEST_RESULT_COLUMNS,
     CONTESTS_COLUMNS,
     RACES_COLUMNS,
     OntologyTables,
@@ -92,7 +93,7 @@ _Q_CONTESTS = """
 MATCH (c:Contest)-[:FOR]->(r:Race {race_key: $key})
 RETURN c.contest_id AS contest_id, r.race_key AS race_key, c.site AS site, c.name AS name,
        c.entry_fee AS entry_fee, c.field_size AS field_size, c.max_entries AS max_entries,
-       c.payouts AS payouts
+       c.payouts AS payouts, c.winning_score AS winning_score, c.cash_line AS cash_line
 """
 
 _Q_LIST = (
@@ -131,7 +132,7 @@ def fast_slate_hash(entries: list[list], contests: list[list]) -> str:
     )
     payload: dict = {"entries": e}
     if contests:
-        cols = list(CONTESTS_COLUMNS)
+        cols = [c for c in CONTESTS_COLUMNS if c not in CONTEST_RESULT_COLUMNS]
         payload["contests"] = sorted(
             ({c: _text(v) for c, v in zip(cols, row)} for row in contests),
             key=lambda r: r["contest_id"],
