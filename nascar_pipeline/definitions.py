@@ -14,6 +14,7 @@ from nascar_pipeline.assets.model import model_assets, model_checks
 from nascar_pipeline.assets.ownership import ownership_projections, ownership_totals_valid
 from nascar_pipeline.assets.partitions import races_partitions
 from nascar_pipeline.assets.portfolio import lineup_portfolio, lineup_portfolio_valid
+from nascar_pipeline.assets.report import exposure_report
 from nascar_pipeline.assets.snapshot import race_snapshot, snapshot_checks
 from nascar_pipeline.automation.alert_sensors import alert_sensors
 from nascar_pipeline.automation.jobs import race_backtest_job, season_report_job
@@ -60,7 +61,7 @@ def alerts_resource(settings: PipelineSettings | None = None) -> AlertsResource:
 # The backfill command builds the race source the code location uses through this name.
 _race_source_resource = race_source_resource
 
-dfs_assets = [ownership_projections, lineup_portfolio, contest_simulation]
+dfs_assets = [ownership_projections, lineup_portfolio, contest_simulation, exposure_report]
 dfs_checks = [ownership_totals_valid, lineup_portfolio_valid, contest_simulation_finite]
 race_assets = [race_snapshot, *model_assets, *dfs_assets]
 race_checks = [*snapshot_checks, *model_checks, *dfs_checks]
