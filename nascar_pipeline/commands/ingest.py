@@ -87,6 +87,17 @@ def register(sub) -> None:
     k.set_defaults(func=run_contest)
 
     k = kinds.add_parser(
+        "projections",
+        help="your own projections (and ownership) for a race: CSV, driver by name or DK/FD id",
+        description="A CSV of your DK points projections: a driver column (Name/Driver/Player, "
+        "ID/dk_id or fd_id), the mean (proj_points/Projection/FPTS), optional floor, ceiling "
+        "and own_pct/Ownership (%%). Replaces the race's previous numbers (docs/input-formats.md).",
+    )
+    k.add_argument("projections_csv")
+    k.add_argument("--race", required=True, metavar="RACE_KEY", help="race key")
+    k.set_defaults(func=run_projections)
+
+    k = kinds.add_parser(
         "aliases",
         help="map names (DraftKings, FanDuel, standings) to NASCAR driver ids",
         description="Add spellings to known drivers: a CSV file with columns name,driver_id, "
@@ -334,6 +345,25 @@ def run_ownership(args) -> int:
         return parse_ownership(path, key, g.drivers(), g.race_driver_ids(key))
 
     return _write("ownership", build, path)
+
+
+def run_projections(args) -> int:
+    from nascar_pipeline.ontology.parsers.projections import parse_projections
+    from nascar_pipeline.ontology.writer import ingest_user_numbers, race_entry_ids
+
+    key, path = _race_key(args.race), args.projections_csv
+
+    def build(g):
+        g.require_race(key, path)
+        return parse_projections(path, key, g.drivers(), race_entry_ids(g.tx, key))
+
+    driver, database = _connect()
+    try:
+        summary = ingest_user_numbers(driver, build, key, path, database=database)
+    finally:
+        driver.close()
+    print(f"ingest projections {path}: {summary.line()} (the race's previous numbers replaced)")
+    return 0
 
 
 def run_aliases(args) -> int:
