@@ -64,7 +64,9 @@ WHERE r.race_key = $key OR r.race_date < $date
 RETURN r.race_key AS race_key, d.driver_id AS driver_id, e.car_number AS car_number,
        e.team AS team, e.manufacturer AS manufacturer, e.salary AS salary, e.dk_id AS dk_id,
        e.start_position AS start_position, e.dk_own_pct AS dk_own_pct,
-       e.fd_salary AS fd_salary, e.fd_id AS fd_id
+       e.fd_salary AS fd_salary, e.fd_id AS fd_id,
+       e.user_proj_points AS user_proj_points, e.user_proj_floor AS user_proj_floor,
+       e.user_proj_ceiling AS user_proj_ceiling, e.user_own_pct AS user_own_pct
 """
 
 _Q_RESULTS = """
