@@ -519,3 +519,67 @@ def write_tables(
     driver, tables: OntologyTables, source: str = "<tables>", database: str | None = None
 ) -> WriteSummary:
     return ingest(driver, lambda _view: tables, source, database)
+
+
+# --- the player's own numbers (`ingest projections`) -----------------------------------------
+
+USER_NUMBER_PROPS = ("user_proj_points", "user_proj_floor", "user_proj_ceiling", "user_own_pct")
+
+_Q_RACE_ENTRY_IDS = """
+MATCH (d:Driver)-[e:ENTERED]->(:Race {race_key: $key})
+RETURN d.driver_id AS driver_id, e.dk_id AS dk_id, e.fd_id AS fd_id
+"""
+
+# A projections file is the race's whole set of user numbers: every entry loses the old ones,
+# then the file's rows set theirs (drivers missing from the file are left with nulls).
+_Q_CLEAR_USER_NUMBERS = "MATCH (:Driver)-[e:ENTERED]->(:Race {race_key: $key}) REMOVE " + ", ".join(
+    f"e.{p}" for p in USER_NUMBER_PROPS
+)
+_Q_SET_USER_NUMBERS = """
+UNWIND $rows AS row
+MATCH (:Driver {driver_id: row.driver_id})-[e:ENTERED]->(:Race {race_key: $key})
+SET e += row.props
+"""
+
+
+def race_entry_ids(tx, race_key: str) -> pd.DataFrame:
+    """The race's entry list with its DraftKings and FanDuel ids (driver_id, dk_id, fd_id)."""
+    rows = [r.data() for r in tx.run(_Q_RACE_ENTRY_IDS, key=race_key)]
+    return pd.DataFrame(rows, columns=["driver_id", "dk_id", "fd_id"])
+
+
+def write_user_numbers_in_tx(tx, race_key: str, entries: pd.DataFrame) -> WriteSummary:
+    """Replace the race's user numbers (USER_NUMBER_PROPS on its ENTERED relationships) with
+    `entries` (race_key, driver_id and those columns; nulls stay unset) in transaction `tx`."""
+    summary = WriteSummary()
+    summary.count(tx.run(_Q_CLEAR_USER_NUMBERS, key=race_key).consume().counters)
+    rows = _prop_rows(entries, {p: p for p in USER_NUMBER_PROPS})
+    _run_batches_keyed(tx, _Q_SET_USER_NUMBERS, rows, race_key, summary)
+    summary.rows = {"entries": len(entries)}
+    return summary
+
+
+def _run_batches_keyed(tx, query: str, rows: list[dict], key: str, summary: WriteSummary) -> None:
+    for i in range(0, len(rows), BATCH):
+        summary.count(tx.run(query, rows=rows[i : i + BATCH], key=key).consume().counters)
+
+
+def ingest_user_numbers(
+    driver,
+    build: Callable[[GraphView], OntologyTables],
+    race_key: str,
+    source: str,
+    database: str | None = None,
+) -> WriteSummary:
+    """Build the user numbers (reads through the GraphView) and replace the race's previous
+    ones, all in one write transaction: a UserInputError anywhere changes nothing."""
+    from nascar_pipeline.ontology.schema import ensure_schema
+
+    ensure_schema(driver, database)
+
+    def work(tx):
+        tables = build(GraphView(tx))
+        return write_user_numbers_in_tx(tx, race_key, tables.entries)
+
+    with driver.session(database=database, notifications_min_severity="OFF") as session:
+        return _write_once(session, work, source)
