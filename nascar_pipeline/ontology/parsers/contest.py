@@ -13,12 +13,16 @@ Format (one contest object, or a list of them, or {"contests": [...]}):
         {"min_place": 1, "max_place": 1, "prize": 10000},
         {"min_place": 2, "max_place": 2, "prize": 5000},
         {"min_place": 3, "max_place": 5, "prize": 1000}
-      ]
-    }
+      ],
+      "winning_score": 341.7,                # optional, after the race: DK points of 1st place
+      "cash_line": 212.35                    # optional: the lowest paid score (or the
+    }                                        #   80th-percentile score), <= winning_score
 
 Payout checks: ranges start at place 1, are contiguous and non-overlapping (each min_place is
 the previous max_place + 1, min_place <= max_place), end within the field size, and prizes are
 positive and non-increasing. Stored payouts are normalized JSON (sorted keys, prizes as floats).
+`winning_score` and `cash_line` are DraftKings lineup points known after the race (the season
+backtest grades lineups against them); absent or null leaves what is stored.
 """
 
 from __future__ import annotations
@@ -38,6 +42,23 @@ from nascar_pipeline.ontology.parsers._common import (
     parse_text,
     read_json,
 )
+
+# DraftKings points of a whole lineup: six drivers, each at most ~190.
+LINEUP_POINTS = (-500.0, 2000.0)
+
+
+def _scores(c: dict, probs: Problems, where: str) -> tuple[float | None, float | None]:
+    """The optional after-race facts, the cash line at most the winning score."""
+    win, cash = (
+        parse_float(
+            c.get(f), probs, where, f, required=False, minimum=LINEUP_POINTS[0],
+            maximum=LINEUP_POINTS[1],
+        )
+        for f in ("winning_score", "cash_line")
+    )  # fmt: skip
+    if win is not None and cash is not None and cash > win:
+        probs.add(f"{where}, field cash_line", f"{cash} is above the winning score {win}")
+    return win, cash
 
 
 def _payouts(items, field_size: int | None, probs: Problems, w: str) -> str | None:
@@ -119,6 +140,7 @@ def parse_contest(path: str | Path, race_key: str) -> OntologyTables:
             minimum=1,
             maximum=field_size or limits.FIELD_SIZE[1],
         )
+        winning_score, cash_line = _scores(c, probs, where)
         rows.append(
             {
                 "contest_id": cid,
@@ -141,6 +163,8 @@ def parse_contest(path: str | Path, race_key: str) -> OntologyTables:
                     probs,
                     f"{w}.payouts" if w != "field" else "field payouts",
                 ),
+                "winning_score": winning_score,
+                "cash_line": cash_line,
             }
         )
     probs.raise_if_any()

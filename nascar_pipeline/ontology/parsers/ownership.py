@@ -5,6 +5,8 @@ Lineup) and, usually to its right after an empty column, a player block with the
 `Player,Roster Position,%Drafted,FPTS`, filled on the first rows only. The player block is found
 by its header anywhere in the first line; `%Drafted` is "12.34%" (or a bare number) in 0..100.
 Names are matched to known drivers as in salaries.py; unmatched names are listed in one error.
+When the entries block is there (`Rank` and `Points` columns), the contest's winning score and
+cash line come from it (standings_facts.py) as a contests row.
 """
 
 from __future__ import annotations
@@ -16,9 +18,16 @@ import pandas as pd
 
 from nascar_pipeline.core.tables import OntologyTables, conform
 from nascar_pipeline.ontology.parsers import limits
-from nascar_pipeline.ontology.parsers._common import Problems, iter_csv_rows, parse_float
+from nascar_pipeline.ontology.parsers._common import (
+    Problems,
+    iter_csv_rows,
+    parse_float,
+    parse_int,
+)
 from nascar_pipeline.ontology.parsers._slate import report_unmatched
+from nascar_pipeline.ontology.parsers.contest import LINEUP_POINTS
 from nascar_pipeline.ontology.parsers.names import NameMatcher, name_key
+from nascar_pipeline.ontology.parsers.standings_facts import contest_facts
 
 BLOCK = ["Player", "Roster Position", "%Drafted", "FPTS"]
 
@@ -28,7 +37,10 @@ def parse_ownership(
     race_key: str,
     known_drivers: pd.DataFrame,
     race_driver_ids: Iterable[int] = (),
+    contests: pd.DataFrame | None = None,
 ) -> OntologyTables:
+    """contests: the race's contests as stored (contest_id, site, field_size, payouts), to put
+    the standings' winning score and cash line on."""
     rows = iter_csv_rows(path)
     probs = Problems(path)
     first = next(rows, None)
@@ -46,7 +58,25 @@ def parse_ownership(
     out, seen = [], {}
     unmatched: list[tuple[str, int, str]] = []
     n_unmatched = 0
+    has_entries = "Rank" in header and "Points" in header
+    ir, ipt = (header.index("Rank"), header.index("Points")) if has_entries else (0, 0)
+    ranks: list[int] = []
+    points: list[float] = []
     for line, row in rows:
+        if has_entries and len(row) > ir and row[ir].strip():
+            w = f"line {line}"
+            rank = parse_int(row[ir], probs, w, "Rank", minimum=1, maximum=limits.FIELD_SIZE[1])
+            pts = parse_float(
+                row[ipt] if len(row) > ipt else "",
+                probs,
+                w,
+                "Points",
+                minimum=LINEUP_POINTS[0],
+                maximum=LINEUP_POINTS[1],
+            )
+            if rank is not None and pts is not None:
+                ranks.append(rank)
+                points.append(pts)
         player = row[ip].strip() if len(row) > ip else ""
         if not player:
             continue
@@ -75,4 +105,8 @@ def parse_ownership(
         probs.add("field Player", "no players in the player block")
     report_unmatched(probs, "Player", unmatched, n_unmatched, matcher)
     probs.raise_if_any()
-    return OntologyTables(entries=conform("entries", pd.DataFrame(out)))
+    facts = contest_facts(path, race_key, ranks, points, contests)
+    return OntologyTables(
+        entries=conform("entries", pd.DataFrame(out)),
+        contests=conform("contests", pd.DataFrame(facts)),
+    )
