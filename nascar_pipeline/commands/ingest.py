@@ -342,7 +342,9 @@ def run_ownership(args) -> int:
 
     def build(g):
         g.require_race(key, path)
-        return parse_ownership(path, key, g.drivers(), g.race_driver_ids(key))
+        return parse_ownership(
+            path, key, g.drivers(), g.race_driver_ids(key), contests=g.race_contests(key)
+        )
 
     return _write("ownership", build, path)
 
