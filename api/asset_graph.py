@@ -33,6 +33,14 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
         "race_scenarios",
         "race_snapshot",
     ),
+    "exposure_report": (
+        "contest_simulation",
+        "driver_projections",
+        "lineup_portfolio",
+        "ownership_projections",
+        "race_scenarios",
+        "race_snapshot",
+    ),
     "race_backtest": (
         "lineup_portfolio",
         "ownership_projections",

@@ -29,6 +29,18 @@ EXPECTED_ASSETS = {
         {"race_scenarios", "race_snapshot", "lineup_portfolio", "ownership_projections"},
         True,
     ),
+    "exposure_report": (
+        "dfs",
+        {
+            "contest_simulation",
+            "driver_projections",
+            "lineup_portfolio",
+            "ownership_projections",
+            "race_scenarios",
+            "race_snapshot",
+        },
+        True,
+    ),
     "race_backtest": (
         "backtest",
         {"race_scenarios", "race_snapshot", "lineup_portfolio", "ownership_projections"},
@@ -93,6 +105,7 @@ def test_jobs_sensors_schedules():
         "ownership_projections",
         "lineup_portfolio",
         "contest_simulation",
+        "exposure_report",
     } <= selected
 
 

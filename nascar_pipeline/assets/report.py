@@ -5,8 +5,8 @@ asked, projected field ownership, leverage = exposure - ownership, projection) a
 table beside it (`<root>/exposure_report/<race>.lineups.pq`, Parquet: per lineup its drivers,
 salary, projection, ceiling, simulated ROI / cash / win / top-1 %, duplicates, honest ROI when
 the simulation has it). Computed by core/exposure_report.py from the stored portfolio, contest
-simulation, ownership, projections, scenarios and the steering the portfolio kept beside
-itself; one block per contest (contest_id), the whole race as one when the build has none.
+simulation, ownership, projections, scenarios, the contests' names in the snapshot and the
+steering the portfolio kept beside itself; one block per contest (contest_id), the whole race as one when the build has none.
 Metadata: the top drivers by |leverage| per contest, exposure against ownership as a plot.
 """
 
@@ -24,6 +24,7 @@ from nascar_pipeline.storage.layout import StorageLayout
 TOP_LEVERAGE = 8  # drivers per contest in the metadata table
 LEVERAGE_COLUMNS = [
     "contest_id",
+    "contest_name",
     "driver_name",
     "salary",
     "exposure_pct",
@@ -75,11 +76,13 @@ def exposure_report(
     ownership_projections: pd.DataFrame,
     driver_projections: pd.DataFrame,
     race_scenarios: pd.DataFrame,
+    race_snapshot: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
     """Exposure and leverage per contest: per driver our exposure, the limits asked, projected
     field ownership and leverage (exposure - ownership); per lineup (beside, Parquet)
     projection, ceiling, simulated ROI / cash / win / top-1 %, duplicates and honest ROI."""
     from nascar_pipeline.core.exposure_report import exposure_report as build_report
+    from nascar_pipeline.core.exposure_report import snapshot_contests
 
     race_key = context.partition_key
     steering = read_steering(storage, race_key)
@@ -95,6 +98,7 @@ def exposure_report(
         driver_projections,
         race_scenarios,
         steering,
+        snapshot_contests(race_snapshot),
     )
     drivers, lineups = report.drivers, report.lineups
     contests = report.contests

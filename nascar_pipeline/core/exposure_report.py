@@ -19,6 +19,7 @@ compactly for a terminal.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -45,8 +46,10 @@ LIMIT_COLUMNS = [
     "groups",  # the steering's groups he is in, comma-separated
     "limit",  # the limits in words ("lock", "max 30%", "max 60% (global)", ...)
 ]
+CONTEST_COLUMNS = ["contest_name", "entry_fee", "field_size"]  # from the snapshot's contests
 DRIVER_COLUMNS = [
     "contest_id",
+    "contest_name",
     "driver_id",
     "driver_name",
     "salary",
@@ -64,6 +67,7 @@ DRIVER_COLUMNS = [
 SIMULATION_COLUMNS = ["roi", "cash_pct", "win_pct", "top1_pct", "sim_duplicates"]
 LINEUP_COLUMNS = [
     "contest_id",
+    "contest_name",
     "lineup_id",
     "drivers",  # names, in roster-slot order, ", "-separated
     "driver_ids",  # NASCAR driver ids, same order, ","-separated
@@ -92,6 +96,33 @@ def contest_column(df: pd.DataFrame) -> pd.Series:
     if "contest_id" not in df.columns:
         return pd.Series(WHOLE_RACE, index=df.index, dtype=object)
     return df["contest_id"].astype(object).where(df["contest_id"].notna(), WHOLE_RACE).astype(str)
+
+
+def snapshot_contests(snapshot: pd.DataFrame | None) -> pd.DataFrame:
+    """The race's contests from its race_snapshot (the entry rows' `contests` JSON list):
+    contest_id, contest_name, entry_fee, field_size; empty when the snapshot names none."""
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in ["contest_id", *CONTEST_COLUMNS]})
+    if snapshot is None or "contests" not in snapshot.columns:
+        return empty
+    texts = snapshot["contests"].dropna()
+    if texts.empty:
+        return empty
+    rows = json.loads(str(texts.iloc[0])) or []
+    return pd.DataFrame(
+        {
+            "contest_id": [str(r.get("contest_id")) for r in rows],
+            "contest_name": [r.get("name") for r in rows],
+            "entry_fee": [r.get("entry_fee") for r in rows],
+            "field_size": [r.get("field_size") for r in rows],
+        }
+    )
+
+
+def _contest_names(contests: pd.DataFrame | None) -> dict[str, str]:
+    if contests is None or contests.empty or "contest_name" not in contests.columns:
+        return {}
+    named = contests[contests["contest_name"].notna()]
+    return dict(zip(named["contest_id"].astype(str), named["contest_name"].astype(str)))
 
 
 def _slot_columns(portfolio: pd.DataFrame) -> list[str]:
@@ -277,6 +308,7 @@ def exposure_report(
     projections: pd.DataFrame | None = None,
     scenarios: pd.DataFrame | None = None,
     steering: Steering | Mapping[str, Steering] | None = None,
+    contests: pd.DataFrame | None = None,
 ) -> ExposureReport:
     """The report of a build.
 
@@ -285,8 +317,10 @@ def exposure_report(
     ownership: ownership_projections (driver_id, own_pct). projections: driver_projections
     (driver_id, dk_mean, dk_p90). scenarios: race_scenarios (scenario, driver_id, dk_points),
     for the lineups' ceilings. steering: the build's Steering, or one per contest_id.
+    contests: snapshot_contests (contest_id, contest_name), for the contests' names.
     """
     slots = _slot_columns(portfolio)
+    names_of_contests = _contest_names(contests)
     contests = contest_column(portfolio)
     order = list(dict.fromkeys(contests.tolist()))
     ids = portfolio[slots].to_numpy(np.int64) if len(portfolio) else np.zeros((0, len(slots)))
@@ -314,6 +348,7 @@ def exposure_report(
     lineups = pd.DataFrame(
         {
             "contest_id": contests.to_numpy(object),
+            "contest_name": contests.map(names_of_contests).to_numpy(object),
             "lineup_id": portfolio["lineup_id"].to_numpy(np.int64),
             "drivers": [", ".join(r) for r in name_rows],
             "driver_ids": [",".join(str(int(d)) for d in r) for r in ids],
@@ -332,6 +367,7 @@ def exposure_report(
         .reset_index(drop=True)
     )
     lineups["contest_id"] = lineups["contest_id"].astype("string")
+    lineups["contest_name"] = lineups["contest_name"].astype("string")
 
     # ---- drivers
     blocks = []
@@ -342,6 +378,7 @@ def exposure_report(
         count = pd.Series(counts, index=d_ids.astype(np.int64))
         b = universe.copy()
         b.insert(0, "contest_id", cid)
+        b.insert(1, "contest_name", names_of_contests.get(cid))
         b["lineups"] = b["driver_id"].map(count).fillna(0).astype(np.int64)
         b["n_lineups"] = np.int64(n)
         b["exposure_pct"] = 100.0 * b["lineups"] / n if n else 0.0
@@ -359,6 +396,7 @@ def exposure_report(
         else pd.DataFrame({c: pd.Series(dtype=object) for c in DRIVER_COLUMNS})
     )
     drivers["contest_id"] = drivers["contest_id"].astype("string")
+    drivers["contest_name"] = drivers["contest_name"].astype("string")
     return ExposureReport(drivers=drivers, lineups=lineups)
 
 
@@ -407,7 +445,9 @@ def format_report(
         d = drivers[drivers["contest_id"].astype(str) == cid]
         lu = lineups[lineups["contest_id"].astype(str) == cid] if lineups is not None else None
         n = int(d["n_lineups"].iloc[0]) if len(d) else (len(lu) if lu is not None else 0)
-        head = f"contest {cid}: {n} lineups" if cid != WHOLE_RACE else f"race: {n} lineups"
+        label = d["contest_name"].dropna() if "contest_name" in d else pd.Series(dtype=object)
+        named = f" ({label.iloc[0]})" if len(label) else ""
+        head = f"contest {cid}{named}: {n} lineups" if cid != WHOLE_RACE else f"race: {n} lineups"
         if lu is not None and len(lu) and lu["roi"].notna().any():
             head += f", mean simulated ROI {lu['roi'].mean():+.1%}"
             if lu["cash_pct"].notna().any():
