@@ -31,6 +31,7 @@ from nascar_pipeline.core import rules
 from nascar_pipeline.core.race_inputs import race_history
 
 METHODS = ("model", "uniform", "start_position", "trailing_avg_finish")
+MONEY_BASELINES = ("start_position", "trailing_avg_finish")  # their lineups beside ours
 TRAILING = 10
 BASELINE_TRAIN_RACES = 72
 
@@ -174,6 +175,8 @@ def summarize(per_race: pd.DataFrame) -> pd.DataFrame:
                 "crps_dk": g["crps_dk"].mean(),
                 "cover50_pct": 100 * float((g["cover50"] * w).sum() / w.sum()),
                 "cover90_pct": 100 * float((g["cover90"] * w).sum() / w.sum()),
+                **pooled_error(g),
+                **money_summary(g),
             }
         )
     out = pd.DataFrame(rows)
@@ -181,8 +184,176 @@ def summarize(per_race: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("method", key=lambda s: s.map(order)).reset_index(drop=True)
 
 
+def pooled_error(g: pd.DataFrame) -> dict:
+    """Projection error pooled over every driver-race (RMSEs weighted by drivers)."""
+    if "rmse_dk" not in g or g["rmse_dk"].isna().all():
+        return {}
+    w = g["drivers"].where(g["rmse_dk"].notna(), 0)
+    mse = float((g["rmse_dk"].fillna(0) ** 2 * w).sum() / w.sum())
+    var = float((g["scenario_sd"].fillna(0) ** 2 * w).sum() / w.sum())
+    return {
+        "rmse_dk": np.sqrt(mse),
+        "scenario_sd": np.sqrt(var),
+        "excess_error_sd": np.sqrt(max(mse - var, 0.0)),
+    }
+
+
+def money_summary(g: pd.DataFrame) -> dict:
+    """Races graded for money, the mean cash rate of the lineups, the share of races where the
+    best lineup cashed / reached the winning score, ownership MAEs (means over races)."""
+    out: dict = {}
+    if "money_cash_rate" in g and g["money_lineups"].notna().any():
+        m = g[g["money_lineups"].notna()]
+        out.update(
+            money_races=len(m),
+            money_cash_rate=float(m["money_cash_rate"].mean()),
+            money_best_cashed=float((m["money_best_minus_cash"] >= 0).mean()),
+            money_beat_winner=float(m["money_beat_winner"].mean()),
+            money_best_minus_winner=float(m["money_best_minus_winner"].mean()),
+        )
+    for c in ("own_mae", "own_mae_defaults", f"own_mae_{SALARY_ONLY}"):
+        if c in g and g[c].notna().any():
+            out[c] = float(g[c].mean())
+    return out
+
+
 def log_factorial(n: int) -> float:
     return float(gammaln(n + 1))
+
+
+# ---------------------------------------------------------------- money, ownership, error
+MONEY_LINEUPS = 5  # lineups built per method and race: a handful, as a player's small portfolio
+SIMULATED_FIELD = 2_000  # stand-in field from the real %Drafted where no contest facts exist
+CASH_REAL = "contest"  # where the cash line and winning score came from
+CASH_SIMULATED = "simulated from real %Drafted"
+
+
+def projection_error(dk_samples: np.ndarray, y: np.ndarray) -> dict:
+    """Projected mean minus actual DK points per driver: RMSE, the scenarios' own spread (root
+    mean per-driver variance) and the error beyond that spread (sqrt(MSE - spread^2), 0 when the
+    scenarios already spread as wide as the misses): the noise honest ROI needs on top."""
+    x = np.asarray(dk_samples, np.float64)
+    mse = float(np.mean((x.mean(axis=0) - np.asarray(y, np.float64)) ** 2))
+    var = float(np.mean(x.var(axis=0)))
+    return {
+        "rmse_dk": float(np.sqrt(mse)),
+        "scenario_sd": float(np.sqrt(var)),
+        "excess_error_sd": float(np.sqrt(max(mse - var, 0.0))),
+    }
+
+
+def build_lineups(projection, salaries, k: int = MONEY_LINEUPS) -> np.ndarray:
+    """(k, 6) driver indices: the k best distinct DraftKings lineups by projected points
+    (core/optimize.py, no steering beyond distinctness)."""
+    from nascar_pipeline.core.optimize import optimize_lineups
+
+    site = rules.DRAFTKINGS
+    res = optimize_lineups(
+        np.asarray(projection, np.float64),
+        np.asarray(salaries, np.float64),
+        site.roster_size,
+        site.salary_cap,
+        k=k,
+    )
+    return np.asarray(res.lineups, dtype=np.int64)
+
+
+def contest_facts(contests: pd.DataFrame | None) -> dict | None:
+    """The race's DraftKings contest with a cash line or winning score (the largest field when
+    several): {contest_id, cash_line, winning_score, source}; None without one."""
+    if contests is None or not len(contests) or "cash_line" not in contests:
+        return None
+    c = contests[contests["site"].astype("string").fillna("draftkings") == "draftkings"]
+    c = c[c["cash_line"].notna() | c["winning_score"].notna()]
+    if not len(c):
+        return None
+    row = c.sort_values("field_size", ascending=False, na_position="last").iloc[0]
+
+    def num(v):
+        return None if pd.isna(v) else float(v)
+
+    return {
+        "contest_id": str(row["contest_id"]),
+        "cash_line": num(row["cash_line"]),
+        "winning_score": num(row["winning_score"]),
+        "source": CASH_REAL,
+    }
+
+
+def simulated_contest_facts(own_pct, salaries, points, seed: int = 0) -> dict:
+    """A stand-in cash line (80th-percentile score) and winning score: a field drawn from the real
+    %Drafted (core/slate.py draw_field, the assets' field), scored with the actual points.
+    Labelled simulated: a real contest's field is not this one."""
+    from nascar_pipeline.core.ownership_model import DEFAULT_MIN_FIELD_SALARY
+    from nascar_pipeline.core.race_scoring import lineup_points
+    from nascar_pipeline.core.slate import draw_field
+
+    draw = draw_field(
+        np.asarray(own_pct, np.float64),
+        np.asarray(salaries, np.float64),
+        SIMULATED_FIELD,
+        DEFAULT_MIN_FIELD_SALARY,
+        np.random.default_rng(seed),
+        setting="backtest simulated field",
+    )
+    pts = lineup_points(draw.lineups, points)
+    return {
+        "contest_id": None,
+        "cash_line": float(np.quantile(pts, 0.8)),
+        "winning_score": float(pts.max()),
+        "source": CASH_SIMULATED,
+    }
+
+
+def grade_money(
+    salaries, projections: dict, actual_points, facts: dict, lineups: dict | None = None
+) -> list[dict]:
+    """One row per method: its lineups (given in `lineups`, else the MONEY_LINEUPS best by its
+    projection) scored with the actual DK points against the contest facts."""
+    from nascar_pipeline.core.race_scoring import grade_lineups, lineup_points
+
+    lineups = dict(lineups or {})
+    rows = []
+    for method, proj in projections.items():
+        idx = lineups.get(method)
+        if idx is None:
+            idx = build_lineups(proj, salaries)
+        g = grade_lineups(
+            lineup_points(idx, actual_points), facts["cash_line"], facts["winning_score"]
+        )
+        rows.append({"method": method, **g, "cash_source": facts["source"]})
+    return rows
+
+
+SALARY_ONLY = "salary_only"
+
+
+def ownership_errors(slate: pd.DataFrame, actual_pct, ours_pct=None) -> dict:
+    """MAE (ownership points) against the real %Drafted of our ownership (`ours_pct`, e.g. the
+    ownership asset's), the stated-defaults model and a salary-only share model, each through
+    core/ownership_model.py project_field_ownership on `slate` (ownership_slate's columns).
+    NaN where no real %Drafted."""
+    from nascar_pipeline.core.ownership_features import FIELD_FEATURES
+    from nascar_pipeline.core.ownership_fit import ownership_mae
+    from nascar_pipeline.core.ownership_model import (
+        DEFAULT_FIELD_MODEL,
+        FieldOwnershipModel,
+        project_field_ownership,
+    )
+
+    actual = np.asarray(actual_pct, np.float64)
+    out = {"own_drivers": int(np.isfinite(actual).sum())}
+    salary_only = FieldOwnershipModel(
+        coefs={f: (1.0 if f == "salary" else 0.0) for f in FIELD_FEATURES},
+        vendor_weight=0.0,
+        source="salary only",
+    )
+    models = {"own_mae_defaults": DEFAULT_FIELD_MODEL, f"own_mae_{SALARY_ONLY}": salary_only}
+    for name, model in models.items():
+        own = project_field_ownership(slate, model).frame["own_pct"].to_numpy(float)
+        out[name] = ownership_mae(own, actual)
+    out["own_mae"] = ownership_mae(ours_pct, actual) if ours_pct is not None else np.nan
+    return out
 
 
 # ---------------------------------------------------------------- runner
@@ -201,6 +372,48 @@ def actual_dk_points(g: pd.DataFrame) -> np.ndarray:
     )
 
 
+def race_money_and_ownership(
+    g: pd.DataFrame, y: np.ndarray, mean_points: dict, contests: pd.DataFrame | None, seed: int = 0
+) -> dict:
+    """{method: {money_* and own_* fields}} for a race whose rows (`g`, driver order of `y`)
+    carry real DraftKings salaries; {} otherwise. Contest facts from `contests` (this race's
+    rows), else a field simulated from the real %Drafted, else no money."""
+    if "salary" not in g or g["salary"].isna().any():
+        return {}
+    salaries = g["salary"].to_numpy(np.float64)
+    own = (
+        g["dk_own_pct"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        if "dk_own_pct" in g
+        else np.full(len(g), np.nan)
+    )
+    race_contests = (
+        contests[contests["race_key"] == g["race_key"].iloc[0]] if contests is not None else None
+    )
+    facts = contest_facts(race_contests)
+    if facts is None and np.isfinite(own).any():
+        facts = simulated_contest_facts(np.nan_to_num(own), salaries, y, seed=seed)
+    out: dict = {m: {} for m in mean_points}
+    if facts is not None:
+        graded = {m: p for m, p in mean_points.items() if m in ("model", *MONEY_BASELINES)}
+        for row in grade_money(salaries, graded, y, facts):
+            m = row.pop("method")
+            out[m].update({f"money_{k}": v for k, v in row.items()})
+    if np.isfinite(own).any():
+        slate = pd.DataFrame(
+            {
+                "driver_id": g["driver_id"].to_numpy(),
+                "driver_name": g["driver_name"].astype(str).to_numpy()
+                if "driver_name" in g
+                else g["driver_id"].astype(str).to_numpy(),
+                "salary": salaries,
+                "projection": mean_points["model"],
+                "start_position": g["start_position"].to_numpy(float),
+            }
+        )
+        out["model"].update(ownership_errors(slate, own))
+    return {m: v for m, v in out.items() if v}
+
+
 def run_backtest(
     history: pd.DataFrame,
     season: int,
@@ -212,11 +425,18 @@ def run_backtest(
     log=print,
     on_race=None,
     done: pd.DataFrame | None = None,
+    contests: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rolling backtest (on_race(per_race, table) is called after each race; `done`: per-race rows
     of an interrupted run to resume from): for each race of `season` (in date order, the first `n_races`), fit on
     races strictly before it (warm start from the previous race's SVI fit), simulate it from its
-    actual entry list and start positions, score the actual result. Returns (per_race, table)."""
+    actual entry list and start positions, score the actual result. Returns (per_race, table).
+
+    Every method's row also holds its projection error (projection_error). Where the race's
+    history rows carry real DraftKings salaries: money (grade_money; `money_*` columns) against
+    the race's contest facts in `contests` (the contests table), else against a field simulated
+    from the real %Drafted (labelled in `money_cash_source`), and the ownership error against the
+    real %Drafted (ownership_errors, on the model's row)."""
     import time
 
     from nascar_pipeline.core.model import FitConfig, ModelConfig, fit_model, prepare_history
@@ -266,9 +486,15 @@ def run_backtest(
         actual = pd.DataFrame(
             {"finish_position": g["finish_position"].to_numpy(), "dk_points": actual_dk_points(g)}
         )
+        y = actual["dk_points"].to_numpy(np.float64)
         recs = [
-            {"method": "model", **score_race(sc.finish_position, sc.dk_points, sc.utility, actual)}
+            {
+                "method": "model",
+                **score_race(sc.finish_position, sc.dk_points, sc.utility, actual),
+                **projection_error(sc.dk_points, y),
+            }
         ]
+        mean_points = {"model": np.asarray(sc.dk_points, np.float64).mean(axis=0)}
         slopes = fit_baselines(
             before[
                 before["race_date"]
@@ -284,7 +510,22 @@ def run_backtest(
                 np.full(len(g), field_dom) if m == "uniform" else feats["dom_per_lap"].to_numpy()
             ) * float(race.laps)
             fin_s, dk_s = simulate_baseline(u, start, dom, n_scenarios, seed + 1000 * i + j)
-            recs.append({"method": m, **score_race(fin_s, dk_s, None, actual, u)})
+            recs.append(
+                {
+                    "method": m,
+                    **score_race(fin_s, dk_s, None, actual, u),
+                    **projection_error(dk_s, y),
+                }
+            )
+            mean_points[m] = dk_s.mean(axis=0)
+        t_money = time.perf_counter()
+        extra = race_money_and_ownership(g, y, mean_points, contests, seed=seed + i)
+        for r in recs:
+            r.update(extra.get(r["method"], {}))
+        if extra:
+            log(
+                f"  {race.race_key}: money and ownership graded in {time.perf_counter() - t_money:.1f}s"
+            )
         for r in recs:
             r.update(race_key=race.race_key, race_date=race.race_date, track_type=race.track_type)
         rows.extend(recs)

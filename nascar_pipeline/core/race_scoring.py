@@ -104,3 +104,31 @@ def score_portfolio(
     if "projection" in lineups:
         out["projected_points"] = lineups["projection"].to_numpy(float)
     return out
+
+
+# ---------------------------------------------------------------- money (real contest facts)
+def lineup_points(lineups: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(K,) DraftKings points of each lineup (K, R driver indices) given each driver's points."""
+    idx = np.asarray(lineups, dtype=np.int64)
+    return np.asarray(points, dtype=np.float64)[idx].sum(axis=1) if idx.size else np.zeros(0)
+
+
+def grade_lineups(points, cash_line: float | None, winning_score: float | None) -> dict:
+    """Lineups' actual points against a contest's cash line and winning score: a lineup cashes at
+    or above the cash line (DraftKings splits ties) and wins at or above the winning score. The
+    rates are NaN where the fact is unknown."""
+    p = np.asarray(points, dtype=np.float64)
+    cash = np.nan if cash_line is None or pd.isna(cash_line) else float(cash_line)
+    win = np.nan if winning_score is None or pd.isna(winning_score) else float(winning_score)
+    best = float(p.max()) if p.size else np.nan
+    return {
+        "lineups": int(p.size),
+        "best_points": best,
+        "mean_points": float(p.mean()) if p.size else np.nan,
+        "cash_line": cash,
+        "winning_score": win,
+        "cash_rate": float(np.mean(p >= cash)) if p.size and np.isfinite(cash) else np.nan,
+        "beat_winner": float(np.any(p >= win)) if p.size and np.isfinite(win) else np.nan,
+        "best_minus_cash": best - cash,
+        "best_minus_winner": best - win,
+    }
