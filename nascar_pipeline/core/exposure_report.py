@@ -420,6 +420,12 @@ def _num(v, fmt: str, missing: str = "-") -> str:
     return format(v, fmt)
 
 
+def _own_limit(limit) -> str:
+    """A driver's own limits ('' where only the global cap applies: the header names it)."""
+    text = "" if limit is None or pd.isna(limit) else str(limit)
+    return "" if text.endswith("(global)") and "min" not in text else text
+
+
 def _pct_cell(v, fmt: str, unit: str = "") -> str:
     text = _num(v, fmt)
     return text if text == "-" else text + unit
@@ -454,6 +460,9 @@ def format_report(
                 head += f", cash {lu['cash_pct'].mean():.1f}%"
             if "honest_roi" in lu and lu["honest_roi"].notna().any():
                 head += f", honest ROI {lu['honest_roi'].mean():+.1%}"
+        capped = d[d["limit"].astype(str).str.endswith("(global)")]
+        if len(capped):  # the global cap once, not on every driver's line
+            head += f"; global max exposure {capped['max_exposure_pct'].iloc[0]:.0f}%"
         out.append(head)
         held = d[d["lineups"] > 0].sort_values(
             ["exposure_pct", "own_pct"], ascending=False, kind="stable"
@@ -468,7 +477,7 @@ def format_report(
                     f"  {str(r['driver_name'])[:22]:<22} {_num(r['salary'], ',d'):>7} "
                     f"{r['exposure_pct']:>4.0f}% {r['own_pct']:>5.1f}% "
                     f"{r['leverage_pct']:>+6.1f} {_num(r['projection'], '.1f'):>5}  "
-                    f"{r['limit'] or ''}".rstrip()
+                    f"{_own_limit(r['limit'])}".rstrip()
                 )
             if len(held) > max_drivers:
                 out.append(f"  ... {len(held) - max_drivers} more held")
