@@ -1,8 +1,12 @@
 """contest_simulation, per race partition, and its blocking check.
 
-The portfolio against a fresh field in every scenario not used for the selection (all scenarios
-when too few are left): ROI, cash %, win %, top-1 %, mean rank and simulated duplicates per
-lineup; the portfolio's ROI distribution in metadata.
+Each contest's portfolio (lineup_portfolio's rows of that contest_id) against a fresh field of
+the contest's size and its payout table, in every scenario not used for the selection (all
+scenarios when too few are left): ROI, cash %, win %, top-1 %, mean rank and simulated
+duplicates per lineup. Beside them the honest figures (core/honest_roi.py honest_contest: the
+same lineups and field in scenarios perturbed by the model's error): honest_roi,
+honest_cash_pct, honest_win_pct. One row per (contest_id, lineup_id); per contest the
+portfolio's summary, and the race's simulated and honest ROI, in metadata and the run log.
 """
 
 import numpy as np
@@ -27,17 +31,62 @@ HELD_OUT_MIN = 1000  # fewer scenarios left than this: simulate on all of them
 
 
 class ContestConfig(FieldConfig):
-    field_size: int | None = Field(None, description="default: the contest's (or 10,000)")
+    field_size: int | None = Field(
+        None,
+        description="field lineups of every contest (at most the contest's field size); "
+        "default: the contest's (or 10,000)",
+    )
     chunk_elems: int = Field(4_000_000, ge=10_000, description="field scores held at once")
+    honest_error_sd: float | None = Field(
+        None,
+        ge=0.0,
+        description="DK points of model error per driver for the honest figures "
+        "(core/honest_roi.py; unset: its default)",
+    )
     seed: int = 1
 
 
-def _roi_plot(roi: np.ndarray) -> MetadataValue:
+HONEST_SEED_OFFSET = 104_729  # the honest perturbation's own stream: the raw figures are unchanged
+RATE_COLUMNS = ["cash_pct", "win_pct", "top1_pct", "honest_cash_pct", "honest_win_pct"]
+HONEST_COLUMNS = {"roi": "honest_roi", "cash_pct": "honest_cash_pct", "win_pct": "honest_win_pct"}
+HONEST_HOW = (
+    "the same lineups against the same field in scenarios perturbed by the model's error "
+    "(core/honest_roi.py); a portfolio chosen on the model's own scenarios over-trusts them, "
+    "so expect the honest figure, not the simulated one"
+)
+
+
+def _roi_plot(rois: dict) -> MetadataValue:
     fig, ax = new_figure((6, 2.6))
-    ax.hist(np.clip(roi, -1, np.quantile(roi, 0.99)), bins=60)
+    for cid, roi in rois.items():
+        ax.hist(np.clip(roi, -1, np.quantile(roi, 0.99)), bins=60, alpha=0.6, label=cid)
     ax.set_xlabel("portfolio ROI per scenario (clipped at p99)")
     ax.set_ylabel("scenarios")
+    if len(rois) > 1:
+        ax.legend(fontsize=7)
     return image_markdown(fig, "ROI")
+
+
+def _plain(p: dict) -> dict:
+    return {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in p.items()}
+
+
+def _portfolio_contests(lineup_portfolio: pd.DataFrame, contests: list) -> list:
+    """(contest, its rows of the portfolio) per contest the portfolio plays, in its order. A
+    portfolio from before contests (no contest_id) plays the race's first contest."""
+    by_id = {c.contest_id: c for c in contests}
+    if "contest_id" not in lineup_portfolio:
+        return [(contests[0], lineup_portfolio)]
+    out = []
+    ids = lineup_portfolio["contest_id"].astype(str)
+    for cid in dict.fromkeys(ids):
+        if cid not in by_id:
+            raise ValueError(
+                f"lineup_portfolio has lineups for contest {cid!r}, which the race_snapshot no "
+                "longer holds: materialize lineup_portfolio again"
+            )
+        out.append((by_id[cid], lineup_portfolio[ids == cid]))
+    return out
 
 
 @race_asset(group="dfs", kinds={"numpy", "parquet"})
@@ -49,79 +98,133 @@ def contest_simulation(
     ownership_projections: pd.DataFrame,
     lineup_portfolio: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
-    """The portfolio against a simulated field in every held-out scenario: ROI, cash %,
-    win %, top-1 %, mean rank and simulated duplicates per lineup; portfolio ROI distribution
-    in metadata."""
+    """Each contest's portfolio against its own simulated field (its field size and payout
+    table) in every held-out scenario: ROI, cash %, win %, top-1 %, mean rank and simulated
+    duplicates per lineup, and beside them the honest ROI, cash % and win % (scenarios
+    perturbed by the model's error); per contest the portfolio's summary in metadata."""
     from nascar_pipeline.core.contest import simulate_contest
+    from nascar_pipeline.core.contests import contest_rng, contests_from_snapshot
+    from nascar_pipeline.core.honest_roi import honest_contest
     from nascar_pipeline.core.lineups import slate_indices
-    from nascar_pipeline.core.slate import (
-        contest_field_size,
-        contest_table,
-        draw_field,
-        slate_arrays,
-        slate_ownership,
-    )
+    from nascar_pipeline.core.slate import draw_field, slate_arrays, slate_ownership
 
-    rng = np.random.default_rng(config.seed + FIELD_SEED_OFFSET)
     slate, points = slate_arrays(race_snapshot, race_scenarios)
-    ours = slate_indices(lineup_portfolio, slate)
     own = slate_ownership(slate, ownership_projections)
-    F = config.field_size or contest_field_size(race_snapshot)
-    table = contest_table(race_snapshot, F + len(ours))
-    context.log.info(
-        f"contest: {len(ours)} lineups against a field of {F:,} ({table.source} payout table)"
-    )
-    drawn = draw_field(
-        own,
-        slate["salary"].to_numpy(float),
-        F,
-        config.field_min_salary,
-        rng,
-        setting="contest_simulation run config field_min_salary",
-        names=slate["driver_name"].astype(str).to_numpy(),
-    )
-    field = drawn.lineups
-    for w in drawn.warnings:
-        context.log.warning(f"contest field: {w}")
-    context.log.info(
-        f"contest: field drawn ({len(field):,} lineups, floor ${config.field_min_salary:,})"
-    )
-    used = (
-        int(lineup_portfolio["n_scenarios_used"].iloc[0])
-        if "n_scenarios_used" in lineup_portfolio
-        else 0
-    )
-    held_out = points.shape[0] - used >= HELD_OUT_MIN
-    pts = points[used:] if held_out else points
-    context.log.info(
-        f"contest: {pts.shape[0]} {'held-out ' if held_out else ''}scenarios in chunks of "
-        f"at most {config.chunk_elems:,} field scores"
-    )
-    summ = simulate_contest(pts, ours, field, table, chunk_elems=config.chunk_elems).summary()
-    out = pd.DataFrame(
-        {
-            "lineup_id": lineup_portfolio["lineup_id"].to_numpy(np.int64),
-            **{k: np.asarray(v, dtype=float) for k, v in summ["per_lineup"].items()},
-        }
-    )
-    out["sim_duplicates"] = out["sim_duplicates"].astype(np.int64)
-    p = summ["portfolio"]
-    context.log.info(
-        f"contest: simulated portfolio ROI {float(p['roi']):+.1%} (mean over scenarios)"
-    )
+    honest_kw = {} if config.honest_error_sd is None else {"error_sd": config.honest_error_sd}
+    frames, summaries, rois, warnings = [], [], {}, []
+    plays = _portfolio_contests(lineup_portfolio, contests_from_snapshot(race_snapshot))
+    for k, (contest, part) in enumerate(plays):
+        tag = f"[{contest.contest_id}] "
+        rng = contest_rng(config.seed + FIELD_SEED_OFFSET, k)
+        ours = slate_indices(part, slate)
+        F = contest.simulated_field_size(config.field_size)
+        table = contest.payout_table(F + len(ours))
+        context.log.info(
+            f"{tag}contest: {len(ours)} lineups against a field of {F:,} "
+            f"({table.source} payout table, entry fee ${table.entry_fee:g})"
+        )
+        drawn = draw_field(
+            own,
+            slate["salary"].to_numpy(float),
+            F,
+            config.field_min_salary,
+            rng,
+            setting="contest_simulation run config field_min_salary",
+            names=slate["driver_name"].astype(str).to_numpy(),
+        )
+        field = drawn.lineups
+        for w in drawn.warnings:
+            context.log.warning(f"{tag}contest field: {w}")
+        warnings += [w for w in drawn.warnings if w not in warnings]
+        context.log.info(
+            f"{tag}contest: field drawn ({len(field):,} lineups, floor "
+            f"${config.field_min_salary:,})"
+        )
+        used = int(part["n_scenarios_used"].iloc[0]) if "n_scenarios_used" in part else 0
+        held_out = points.shape[0] - used >= HELD_OUT_MIN
+        pts = points[used:] if held_out else points
+        context.log.info(
+            f"{tag}contest: {pts.shape[0]} {'held-out ' if held_out else ''}scenarios in "
+            f"chunks of at most {config.chunk_elems:,} field scores"
+        )
+        summ = simulate_contest(pts, ours, field, table, chunk_elems=config.chunk_elems).summary()
+        honest = honest_contest(
+            pts,
+            ours,
+            field,
+            table,
+            contest_rng(config.seed + HONEST_SEED_OFFSET, k),
+            chunk_elems=config.chunk_elems,
+            **honest_kw,
+        ).summary()
+        out = pd.DataFrame(
+            {
+                "lineup_id": part["lineup_id"].to_numpy(np.int64),
+                **{c: np.asarray(v, dtype=float) for c, v in summ["per_lineup"].items()},
+            }
+        )
+        out.insert(1, "contest_id", pd.array([contest.contest_id] * len(out), dtype="string"))
+        out["sim_duplicates"] = out["sim_duplicates"].astype(np.int64)
+        for raw, col in HONEST_COLUMNS.items():
+            out[col] = np.asarray(honest["per_lineup"][raw], dtype=float)
+        frames.append(out)
+        p, hp = summ["portfolio"], honest["portfolio"]
+        context.log.info(
+            f"{tag}contest: simulated {float(p['roi']):+.1%}, honest {float(hp['roi']):+.1%}: "
+            + HONEST_HOW
+        )
+        rois[contest.contest_id] = summ["roi_distribution"]
+        summaries.append(
+            {
+                "contest_id": contest.contest_id,
+                "name": contest.name,
+                "lineups": len(out),
+                "field_size": int(F),
+                "payout_table": table.source,
+                "scenarios": int(pts.shape[0]),
+                "scenarios_held_out": bool(held_out),
+                **_plain(p),
+                "honest_roi": float(hp["roi"]),
+                "honest_any_cash_pct": float(hp["any_cash_pct"]),
+                "honest_p_profit": float(hp["p_profit"]),
+            }
+        )
+    out = pd.concat(frames, ignore_index=True)
+    cost = sum(s["total_cost"] for s in summaries)
+    paid = sum(s["mean_total_payout"] for s in summaries)
+    # the honest mean payout per contest: cost x (1 + honest ROI)
+    honest_paid = sum(s["total_cost"] * (1.0 + s["honest_roi"]) for s in summaries)
+    roi = paid / cost - 1.0 if cost > 0 else float("nan")
+    honest_roi = honest_paid / cost - 1.0 if cost > 0 else float("nan")
+    if len(summaries) > 1:
+        context.log.info(
+            f"contests: {len(summaries)} contests, simulated {roi:+.1%}, honest "
+            f"{honest_roi:+.1%}: " + HONEST_HOW
+        )
+    first = summaries[0]
     return Output(
         out,
         metadata={
-            "scenarios": int(pts.shape[0]),
-            "scenarios_held_out": bool(held_out),
-            "field_size": int(F),
-            "field_warnings": MetadataValue.json(drawn.warnings),
-            "payout_table": table.source,
-            "portfolio": MetadataValue.json(
-                {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in p.items()}
+            "scenarios": first["scenarios"],
+            "scenarios_held_out": first["scenarios_held_out"],
+            "field_size": first["field_size"],
+            "field_warnings": MetadataValue.json(warnings),
+            "payout_table": first["payout_table"],
+            "contests": MetadataValue.json(summaries),
+            "contests_table": MetadataValue.md(
+                pd.DataFrame(summaries)[
+                    ["contest_id", "lineups", "field_size", "entry_fee", "roi", "honest_roi"]
+                ].to_markdown(index=False, floatfmt=".3f")
             ),
-            "portfolio_roi": float(p["roi"]),
-            "roi_distribution": _roi_plot(summ["roi_distribution"]),
+            "portfolio": MetadataValue.json(
+                {k: v for k, v in first.items() if k not in ("contest_id", "name")}
+                if len(summaries) == 1
+                else {"total_cost": cost, "mean_total_payout": paid, "roi": roi}
+            ),
+            "portfolio_roi": float(roi),
+            "portfolio_honest_roi": float(honest_roi),
+            "honest_roi_how": HONEST_HOW,
+            "roi_distribution": _roi_plot(rois),
             "lineups_preview": MetadataValue.md(
                 out.head(10).to_markdown(index=False, floatfmt=".3f")
             ),
@@ -131,18 +234,26 @@ def contest_simulation(
 
 @race_check(contest_simulation)
 def contest_simulation_finite(contest_simulation: pd.DataFrame) -> AssetCheckResult:
-    """Every simulation summary is finite and in range."""
-    num = contest_simulation.drop(columns=["lineup_id"]).to_numpy(float)
-    pct = contest_simulation[["cash_pct", "win_pct", "top1_pct"]].to_numpy(float)
-    ok = (
-        len(contest_simulation) > 0
-        and np.isfinite(num).all()
-        and (pct >= 0).all()
-        and (pct <= 100).all()
-        and (contest_simulation["mean_rank"] >= 1).all()
-    )
+    """Every row's simulation summary (raw and honest) is finite and in range."""
+    df = contest_simulation
+    num = df.drop(columns=["lineup_id", "contest_id"], errors="ignore").select_dtypes("number")
+    finite = np.isfinite(num.to_numpy(float)).all(axis=1)
+    pct = df[[c for c in RATE_COLUMNS if c in df]].to_numpy(float)
+    in_range = ((pct >= 0) & (pct <= 100)).all(axis=1) & (df["mean_rank"] >= 1).to_numpy()
+    bad = np.flatnonzero(~(finite & in_range))
     return AssetCheckResult(
-        passed=bool(ok),
+        passed=bool(len(df) > 0 and bad.size == 0),
         severity=AssetCheckSeverity.ERROR,
-        metadata={"lineups": len(contest_simulation)},
+        metadata={
+            "lineups": len(df),
+            "bad_rows": MetadataValue.json(
+                [
+                    {
+                        "contest_id": str(df["contest_id"].iloc[i]) if "contest_id" in df else None,
+                        "lineup_id": int(df["lineup_id"].iloc[i]),
+                    }
+                    for i in bad[:20]
+                ]
+            ),
+        },
     )

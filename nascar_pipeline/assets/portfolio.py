@@ -27,6 +27,8 @@ so).
 """
 
 import io
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +55,8 @@ from nascar_pipeline.resources.storage import StorageResource
 ASSET = "lineup_portfolio"
 SITE = rules.DRAFTKINGS
 STEERING_FILE = "steering.json"  # beside the asset: the steering the build kept
+# beside the asset: per contest its allocation, lineup ids and the steering its lineups obey
+CONTESTS_FILE = "contests.json"
 
 
 # Dagster's config schema takes Config classes, not plain pydantic models: these mirror
@@ -98,11 +102,17 @@ class PortfolioConfig(FieldConfig):
     steering_file: str | None = Field(
         None, description="YAML or TOML file of the steering fields (the run config overrides)"
     )
+    # the contests (core/contests.py)
+    entries_per_contest: dict[str, int] | None = Field(
+        None,
+        description="lineups per contest id (e.g. a DKEntries.csv's counts); unset: n_lineups "
+        "per DraftKings contest, capped by its max_entries",
+    )
     # the search
     field_size: int | None = Field(
         None,
-        description="field lineups; default: contest field size "
-        "(or 10,000), at most 20,000 for the search",
+        description="field lineups of every contest's search (at most the contest's field "
+        "size); default: the contest's field size (or 10,000), at most 20,000",
     )
     objective: str = Field("ev", description="'ev' (expected payout) or 'top1' (top-1 % chance)")
     objective_scenarios: int = Field(1000, ge=50, description="scenarios seen by the sampler")
@@ -155,13 +165,25 @@ def _validation_words(exc: ValidationError) -> str:
 def config_steering(config: PortfolioConfig):
     """The build's Steering: defaults, the steering file, the run config (core/lineup_search.py
     build_steering)."""
+    return _config_steering(config)[0]
+
+
+def _config_steering(config: PortfolioConfig):
+    """(the build's Steering, whether a global max exposure was asked for: by the run config or
+    the steering file)."""
     from nascar_pipeline.core.lineup_search import build_steering
 
     file_steering = read_steering_file(config.steering_file) if config.steering_file else None
     try:
-        return build_steering(PortfolioConfig().model_dump(), config.model_dump(), file_steering)
+        steering = build_steering(
+            PortfolioConfig().model_dump(), config.model_dump(), file_steering
+        )
     except ValidationError as exc:
         raise UserInputError(f"{ASSET} steering: {_validation_words(exc)}") from None
+    asked = config.global_max_exposure is not None or (
+        file_steering is not None and "global_max_exposure" in file_steering.model_fields_set
+    )
+    return steering, asked
 
 
 def _trace_plot(sampler, objective: str) -> MetadataValue:
@@ -185,6 +207,54 @@ PREVIEW_COLUMNS = [
 ]
 
 
+@dataclass
+class _ContestBuild:
+    """One contest's portfolio search (for the frame, the log and the metadata)."""
+
+    alloc: object  # core.contests.Allocation
+    steering: object  # its core.steering.Steering
+    field_size: int = 0
+    found: object = None  # core.lineup_search.PortfolioSearch
+
+
+def _plan_contests(context, config, steering, global_asked, race_snapshot, slate, log):
+    """Every contest's allocation and steering, each checked against the slate: refused here,
+    before any field or MCMC (an entries_per_contest above a contest's max_entries, steering
+    that one contest's lineup count cannot meet)."""
+    from nascar_pipeline.core.contests import (
+        allocate_entries,
+        contest_steering,
+        contests_from_snapshot,
+    )
+    from nascar_pipeline.core.steering import InfeasibleSteering, check_feasible
+
+    contests = contests_from_snapshot(race_snapshot)
+    allocs, notes = allocate_entries(contests, steering.n_lineups, config.entries_per_contest)
+    for note in notes:
+        log(note)
+    plans = []
+    for a in allocs:
+        s = contest_steering(steering, a.n_lineups, global_asked)
+        try:
+            arrays = check_feasible(s, slate, SITE)
+        except InfeasibleSteering as exc:
+            if len(allocs) == 1 and a.n_lineups == steering.n_lineups:
+                raise
+            raise InfeasibleSteering(
+                [f"contest {a.contest.label} ({a.n_lineups} lineups): {c}" for c in exc.conflicts]
+            ) from None
+        log(
+            f"contest {a.contest.label}: {a.n_lineups} lineups ({a.why})"
+            + (
+                f", global max exposure {s.global_max_exposure:g}"
+                if s.global_max_exposure != steering.global_max_exposure
+                else ""
+            )
+        )
+        plans.append((_ContestBuild(alloc=a, steering=s), arrays))
+    return plans
+
+
 @race_asset(group="dfs", kinds={"numpy", "parquet", "csv"})
 def lineup_portfolio(
     context: AssetExecutionContext,
@@ -195,10 +265,14 @@ def lineup_portfolio(
     driver_projections: pd.DataFrame,
     ownership_projections: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
-    """A DraftKings lineup portfolio under the player's steering: MCMC (parallel-tempering
-    Metropolis-Hastings) toward the build's taste against an ownership-drawn field, exact
-    optimizer lineups, greedy marginal-gain selection under the steering's exposures and
-    max_shared. DraftKings bulk-upload CSV and the steering beside it."""
+    """A DraftKings lineup portfolio per DraftKings contest of the race (core/contests.py: its
+    field size and payout table, its lineups the steering's n_lineups capped by its
+    max_entries, or the run config's entries_per_contest) under the player's steering: MCMC
+    (parallel-tempering Metropolis-Hastings) toward the build's taste against an
+    ownership-drawn field, exact optimizer lineups, greedy marginal-gain selection under the
+    steering's exposures and max_shared. One row per lineup with its contest_id; the
+    DraftKings bulk-upload CSV (every lineup), the steering and the contests beside it."""
+    from nascar_pipeline.core.contests import contest_record, contest_rng
     from nascar_pipeline.core.export import portfolio_upload_files
     from nascar_pipeline.core.fanduel import fanduel_portfolio
     from nascar_pipeline.core.lineup_search import (
@@ -208,21 +282,19 @@ def lineup_portfolio(
         default_global_max_exposure,
         search_portfolio,
     )
-    from nascar_pipeline.core.slate import (
-        contest_field_size,
-        contest_table,
-        slate_arrays,
-        slate_ownership,
-    )
-    from nascar_pipeline.core.steering import check_feasible
+    from nascar_pipeline.core.slate import slate_arrays, slate_ownership
 
     if config.objective not in OBJECTIVES:
         raise UserInputError(f"run config objective {config.objective!r}: use 'ev' or 'top1'")
-    steering = config_steering(config)
-    rng = np.random.default_rng(config.seed)
+    steering, global_asked = _config_steering(config)
     slate, points = slate_arrays(race_snapshot, race_scenarios, driver_projections)
-    # refused here, before the field and the MCMC: InfeasibleSteering names each conflict
-    arrays = check_feasible(steering, slate, SITE)
+
+    def info(line: str) -> None:
+        context.log.info(line)
+
+    # refused here, before the fields and the MCMC: entries above a contest's limit, steering
+    # that cannot be met (InfeasibleSteering names each conflict and, with several, the contest)
+    plans = _plan_contests(context, config, steering, global_asked, race_snapshot, slate, info)
     context.log.info(
         f"steering: {steering.n_lineups} lineups, global max exposure "
         f"{steering.global_max_exposure:g}, {len(steering.lock)} locked, "
@@ -231,17 +303,31 @@ def lineup_portfolio(
         f"taste {steering.taste:g}"
         + (f" (file {config.steering_file})" if config.steering_file else "")
     )
-    F = min(config.field_size or contest_field_size(race_snapshot), FIELD_SEARCH_MAX)
-    table = contest_table(race_snapshot, F + steering.n_lineups)
     own = slate_ownership(slate, ownership_projections)
+    frames, next_id = [], 0
+    for k, (build, arrays) in enumerate(plans):
+        c, n = build.alloc.contest, build.alloc.n_lineups
+        tag = f"[{c.contest_id}] "
 
-    def log(line: str, warning: bool = False) -> None:
-        (context.log.warning if warning else context.log.info)(line)
+        def log(line: str, warning: bool = False, tag=tag) -> None:
+            (context.log.warning if warning else context.log.info)(tag + line)
 
-    found = search_portfolio(slate, points, own, table, F, config, rng, arrays, log=log)
-    df, mh = found.lineups, found.sampler
-    if found.shortfall_reason:
-        context.log.warning(f"portfolio short: {found.shortfall_reason}")
+        F = c.simulated_field_size(config.field_size, FIELD_SEARCH_MAX)
+        table = c.payout_table(F + n)
+        found = search_portfolio(
+            slate, points, own, table, F, config, contest_rng(config.seed, k), arrays, log=log
+        )
+        if found.shortfall_reason:
+            context.log.warning(f"{tag}portfolio short: {found.shortfall_reason}")
+        build.field_size, build.found = F, found
+        df = found.lineups
+        df["lineup_id"] = np.arange(next_id, next_id + len(df), dtype=np.int64)
+        df.insert(1, "contest_id", pd.array([c.contest_id] * len(df), dtype="string"))
+        next_id += len(df)
+        frames.append(df)
+    df = pd.concat(frames, ignore_index=True)
+    first = plans[0][0].found
+    mh = first.sampler
 
     fd_lineups, fd_notes = None, []
     if config.fanduel_lineups:
@@ -260,8 +346,12 @@ def lineup_portfolio(
             race_snapshot, race_scenarios, config.fanduel_lineups, max_exposure=fd_max
         )
         context.log.info(f"FanDuel: {len(fd_lineups)} lineups")
+    # DraftKings' bulk upload has roster columns only (no contest column): every lineup, by
+    # contest in the frame's order; which lineups go to which contest is in CONTESTS_FILE
     files, warnings = portfolio_upload_files(df, fd_lineups)
     files[STEERING_FILE] = steering.model_dump_json(indent=2).encode()
+    contest_rows = [_contest_row(b, contest_record) for b, _ in plans]
+    files[CONTESTS_FILE] = json.dumps(contest_rows, indent=2).encode()
     race_key = context.partition_key
     storage.write_beside(ASSET, race_key, files)
 
@@ -270,18 +360,38 @@ def lineup_portfolio(
         if fd_lineups is not None and len(fd_lineups)
         else "none"
     )
+    shortfalls = [
+        f"{r['contest_id']}: {r['shortfall_reason']}"
+        for r in contest_rows
+        if r["shortfall_reason"] != "none"
+    ]
+    field_warnings = list(
+        dict.fromkeys(w for b, _ in plans for w in b.found.field_warnings)
+    )  # once each, in order
+    first_table = first.payout_table
     return Output(
         df,
         metadata={
             "lineups": len(df),
-            "lineups_requested": steering.n_lineups,
-            "shortfall_reason": found.shortfall_reason or "none",
+            "lineups_requested": sum(b.alloc.n_lineups for b, _ in plans),
+            "shortfall_reason": (
+                "none"
+                if not shortfalls
+                else (
+                    plans[0][0].found.shortfall_reason if len(plans) == 1 else "; ".join(shortfalls)
+                )
+            ),
+            "contests": MetadataValue.json(
+                [{k: v for k, v in r.items() if k != "steering"} for r in contest_rows]
+            ),
+            "contests_table": MetadataValue.md(_contests_markdown(contest_rows)),
+            "contests_json": f"{ASSET}/{race_key}.{CONTESTS_FILE}",
             "steering": MetadataValue.json(steering.model_dump()),
             "steering_json": f"{ASSET}/{race_key}.{STEERING_FILE}",
-            "field_size": F,
-            "field_warnings": MetadataValue.json(found.field_warnings),
-            "payout_table": table.source,
-            "entry_fee": table.entry_fee,
+            "field_size": first.field_size,
+            "field_warnings": MetadataValue.json(field_warnings),
+            "payout_table": first_table.source,
+            "entry_fee": first_table.entry_fee,
             "objective": config.objective,
             "acceptance_by_temperature": MetadataValue.json(
                 {f"beta={b:.3g}": float(a) for b, a in zip(mh.betas, mh.acceptance, strict=True)}
@@ -290,10 +400,10 @@ def lineup_portfolio(
             "objective_trace_mean": MetadataValue.json([round(float(v), 5) for v in mh.trace_mean]),
             "objective_trace_best": MetadataValue.json([round(float(v), 5) for v in mh.trace_best]),
             "mcmc_distinct_lineups": int(mh.info["distinct"]),
-            "candidates": found.candidates,
-            "candidates_by_source": MetadataValue.json(found.stages),
-            "portfolio_expected_payout_capped": found.expected_payout_capped,
-            "prize_cap": float(config.prize_cap_fees * table.entry_fee),
+            "candidates": first.candidates,
+            "candidates_by_source": MetadataValue.json(first.stages),
+            "portfolio_expected_payout_capped": first.expected_payout_capped,
+            "prize_cap": float(config.prize_cap_fees * first_table.entry_fee),
             "upload_csv": f"{ASSET}/{race_key}.{DRAFTKINGS_UPLOAD}",
             "fanduel_upload_csv": (
                 f"{ASSET}/{race_key}.{FANDUEL_UPLOAD}" if config.fanduel_lineups else "none"
@@ -306,6 +416,37 @@ def lineup_portfolio(
             "objective_trace": _trace_plot(mh, config.objective),
         },
     )
+
+
+def _contest_row(build: _ContestBuild, contest_record) -> dict:
+    """One contest's row of the metadata and of CONTESTS_FILE (its steering included there)."""
+    found, a = build.found, build.alloc
+    ids = found.lineups["lineup_id"].astype(int).tolist()
+    return {
+        **contest_record(a.contest),
+        "lineups_asked": a.n_lineups,
+        "lineups_built": len(ids),
+        "allocation": a.why,
+        "shortfall_reason": found.shortfall_reason or "none",
+        "field_size_searched": build.field_size,
+        "expected_payout_capped": found.expected_payout_capped,
+        "lineup_ids": ids,
+        "steering": build.steering.model_dump(),
+    }
+
+
+def _contests_markdown(rows: list[dict]) -> str:
+    cols = [
+        "contest_id",
+        "name",
+        "entry_fee",
+        "field_size",
+        "max_entries",
+        "lineups_asked",
+        "lineups_built",
+        "shortfall_reason",
+    ]
+    return pd.DataFrame([{c: r[c] for c in cols} for r in rows]).to_markdown(index=False)
 
 
 def read_steering(storage: StorageResource, race_key: str):
@@ -325,23 +466,61 @@ def read_fanduel_lineups(storage: StorageResource, race_key: str) -> pd.DataFram
     return pd.read_csv(io.BytesIO(data), dtype=dtypes)
 
 
+def read_contest_builds(storage: StorageResource, race_key: str) -> list[dict] | None:
+    """The per-contest rows lineup_portfolio wrote beside itself (contest fields, lineups asked
+    and built, lineup_ids, the steering its lineups obey), or None (a build from before it)."""
+    data = storage.read_beside(ASSET, race_key, CONTESTS_FILE)
+    return None if data is None else json.loads(data)
+
+
+def contest_problems(portfolio: pd.DataFrame, builds: list[dict]) -> tuple[list[str], int]:
+    """(every problem of the contests' portfolios, how many are steering violations): each
+    contest's lineups obey its own steering (exposures are shares of its lineups), number at
+    most its max_entries, and are the lineups the build recorded for it."""
+    from nascar_pipeline.core.steering import Steering, frame_violations
+
+    problems, violations = [], 0
+    ids = portfolio["contest_id"].astype(str) if "contest_id" in portfolio else None
+    for b in builds:
+        cid = str(b["contest_id"])
+        part = portfolio[ids == cid] if ids is not None else portfolio
+        if b.get("max_entries") is not None and len(part) > int(b["max_entries"]):
+            problems.append(
+                f"contest {cid}: {len(part)} lineups > its max_entries {b['max_entries']}"
+            )
+        if sorted(part["lineup_id"].astype(int)) != sorted(b["lineup_ids"]):
+            problems.append(f"contest {cid}: lineups differ from those the build recorded")
+        found = frame_violations(part, Steering.model_validate(b["steering"]), SITE)
+        violations += len(found)
+        problems += [f"contest {cid}: {v}" for v in found]
+    if ids is not None:
+        unknown = sorted(set(ids) - {str(b["contest_id"]) for b in builds})
+        problems += [f"contest {c}: lineups of a contest the build did not record" for c in unknown]
+    return problems, violations
+
+
 @race_check(lineup_portfolio)
 def lineup_portfolio_valid(
     context: AssetCheckExecutionContext, storage: StorageResource, lineup_portfolio: pd.DataFrame
 ) -> AssetCheckResult:
-    """Every lineup valid for its site and obeying the build's steering: DraftKings 6 distinct
+    """Every lineup valid for its site and obeying its contest's steering: DraftKings 6 distinct
     drivers, salary <= 50,000, locks, excludes, groups, salary floor, exposures as shares of the
-    lineups returned, max_shared (the steering written beside the asset); the FanDuel lineups
-    beside it (when produced) 5 distinct drivers, FanDuel salary <= 50,000, FanDuel ids on a
-    FanDuel slate."""
+    contest's lineups, max_shared, at most the contest's max_entries lineups (the contests and
+    steering written beside the asset); the FanDuel lineups beside it (when produced) 5
+    distinct drivers, FanDuel salary <= 50,000, FanDuel ids on a FanDuel slate."""
     from nascar_pipeline.core.fanduel import fanduel_problems
     from nascar_pipeline.core.lineups import lineup_problems
     from nascar_pipeline.core.steering import frame_violations
 
     problems = lineup_problems(lineup_portfolio)
     steering = read_steering(storage, context.partition_key)
-    violations = frame_violations(lineup_portfolio, steering, SITE) if steering else []
-    problems += violations
+    builds = read_contest_builds(storage, context.partition_key)
+    if builds is not None:
+        found, n_violations = contest_problems(lineup_portfolio, builds)
+    else:  # a build from before contests: one portfolio under the steering
+        found = frame_violations(lineup_portfolio, steering, SITE) if steering else []
+        n_violations = len(found)
+    problems += found
     fd = read_fanduel_lineups(storage, context.partition_key)
     if fd is not None:
         problems += fanduel_problems(fd)
@@ -350,9 +529,10 @@ def lineup_portfolio_valid(
         severity=AssetCheckSeverity.ERROR,
         metadata={
             "lineups": len(lineup_portfolio),
+            "contests": -1 if builds is None else len(builds),
             "fanduel_lineups": -1 if fd is None else len(fd),
-            "steering_checked": steering is not None,
-            "steering_violations": len(violations),
+            "steering_checked": steering is not None or builds is not None,
+            "steering_violations": n_violations,
             "problems": MetadataValue.json(problems[:20]),
         },
     )

@@ -45,7 +45,7 @@ def test_assets_and_checks(materialized):
     assert len(port) == 8 and lineup_problems(port) == []
     assert (port["salary"] <= 50_000).all()
     sim = layout.read_asset("contest_simulation", RACE)
-    assert len(sim) == 8 and np.isfinite(sim.drop(columns="lineup_id").to_numpy(float)).all()
+    assert len(sim) == 8 and np.isfinite(sim.drop(columns=["lineup_id", "contest_id"]).to_numpy(float)).all()
     mat = {
         e.asset_key.path[-1]: e
         for e in result.all_events
