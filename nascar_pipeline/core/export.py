@@ -124,3 +124,19 @@ def fanduel_file_warnings(text: str) -> list[str]:
         "ingest fd-salaries FD_PLAYERS_CSV --race RACE_KEY` and materialize lineup_portfolio "
         "again"
     ]
+
+
+# DraftKings' entries file, filled, beside lineup_portfolio (export --entries without --out).
+DRAFTKINGS_ENTRIES = "dkentries.csv"
+
+
+def draftkings_entries_upload(
+    entries_file: str | bytes, portfolio, snapshot, source: str = "DKEntries.csv"
+) -> tuple[str | bytes, dict[str, int]]:
+    """DraftKings' entries file (DKEntries.csv) with every entry filled from the portfolio's
+    DraftKings lineups, every other byte as DraftKings wrote it (core/dk_entries.py), and the
+    entries filled per contest id. snapshot: the race's race_snapshot (its DraftKings ids)."""
+    from nascar_pipeline.core.dk_entries import entries_per_contest, fill_entries, parse_entries
+
+    filled = fill_entries(entries_file, portfolio, snapshot, source)
+    return filled, entries_per_contest(parse_entries(filled, source))
