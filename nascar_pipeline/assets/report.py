@@ -15,7 +15,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, Output
 
 from nascar_pipeline.assets.plots import image_markdown, new_figure
-from nascar_pipeline.assets.portfolio import read_steering
+from nascar_pipeline.assets.portfolio import read_contest_builds, read_steering
 from nascar_pipeline.assets.race_asset import race_asset
 from nascar_pipeline.core.exposure_report import LINEUPS_FILE, REPORT_ASSET, WHOLE_RACE
 from nascar_pipeline.resources.storage import StorageResource
@@ -46,6 +46,23 @@ def top_leverage(drivers: pd.DataFrame, top: int = TOP_LEVERAGE) -> pd.DataFrame
         .sort_values(["_c", "_abs"], ascending=[True, False], kind="stable")[LEVERAGE_COLUMNS]
         .reset_index(drop=True)
     )
+
+
+def _build_steering(storage: StorageResource, race_key: str):
+    """The steering each contest's lineups were built under (lineup_portfolio's contest rows),
+    else the one steering it kept (a build from before contests), else None."""
+    from nascar_pipeline.core.steering import Steering
+
+    builds = read_contest_builds(storage, race_key)
+    if builds:
+        return {str(b["contest_id"]): Steering.model_validate(b["steering"]) for b in builds}
+    return read_steering(storage, race_key)
+
+
+def _steering_words(steering) -> str:
+    if steering is None:
+        return "none (a build from before steering)"
+    return f"per contest ({len(steering)})" if isinstance(steering, dict) else "one for the race"
 
 
 def _exposure_plot(drivers: pd.DataFrame) -> MetadataValue:
@@ -85,11 +102,10 @@ def exposure_report(
     from nascar_pipeline.core.exposure_report import snapshot_contests
 
     race_key = context.partition_key
-    steering = read_steering(storage, race_key)
+    steering = _build_steering(storage, race_key)
     context.log.info(
         f"report: {len(lineup_portfolio)} lineups, {len(contest_simulation)} simulated, "
-        f"{len(ownership_projections)} drivers owned, steering "
-        + ("kept by the build" if steering is not None else "none (a build from before it)")
+        f"{len(ownership_projections)} drivers owned, steering {_steering_words(steering)}"
     )
     report = build_report(
         lineup_portfolio,
@@ -128,7 +144,7 @@ def exposure_report(
             "lineups": len(lineups),
             "drivers": int(drivers["driver_id"].nunique()),
             "drivers_held": int(held["driver_id"].nunique()),
-            "steering": "kept by the build" if steering is not None else "none",
+            "steering": _steering_words(steering),
             "lineups_table": f"{REPORT_ASSET}/{race_key}.{LINEUPS_FILE}",
             "max_exposure_pct": float(drivers["exposure_pct"].max()) if len(drivers) else 0.0,
             "top_leverage": MetadataValue.md(

@@ -19,7 +19,6 @@ compactly for a terminal.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -99,22 +98,19 @@ def contest_column(df: pd.DataFrame) -> pd.Series:
 
 
 def snapshot_contests(snapshot: pd.DataFrame | None) -> pd.DataFrame:
-    """The race's contests from its race_snapshot (the entry rows' `contests` JSON list):
-    contest_id, contest_name, entry_fee, field_size; empty when the snapshot names none."""
-    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in ["contest_id", *CONTEST_COLUMNS]})
-    if snapshot is None or "contests" not in snapshot.columns:
-        return empty
-    texts = snapshot["contests"].dropna()
-    if texts.empty:
-        return empty
-    rows = json.loads(str(texts.iloc[0])) or []
+    """The race's contests as core/contests.py reads them from its race_snapshot (the stated
+    default contest when none was ingested): contest_id, contest_name, entry_fee, field_size."""
+    from nascar_pipeline.core.contests import contests_from_snapshot
+
+    found = contests_from_snapshot(snapshot) if snapshot is not None and len(snapshot) else []
     return pd.DataFrame(
         {
-            "contest_id": [str(r.get("contest_id")) for r in rows],
-            "contest_name": [r.get("name") for r in rows],
-            "entry_fee": [r.get("entry_fee") for r in rows],
-            "field_size": [r.get("field_size") for r in rows],
-        }
+            "contest_id": [c.contest_id for c in found],
+            "contest_name": [c.name or None for c in found],
+            "entry_fee": [c.entry_fee for c in found],
+            "field_size": [c.field_size for c in found],
+        },
+        columns=["contest_id", *CONTEST_COLUMNS],
     )
 
 
