@@ -87,6 +87,15 @@ def test_aliases_example_parses(tmp_path):
     assert list(zip(got["alias"], got["driver_id"])) == [("John Nemechek", 4092)]
 
 
+def test_dkentries_example_parses():
+    from nascar_pipeline.core.dk_entries import entries_per_contest, parse_entries
+
+    (entries,) = examples()["DraftKings entries (DKEntries.csv)"]
+    parsed = parse_entries(entries)
+    assert entries_per_contest(parsed) == {"180001234": 2, "180005678": 1}
+    assert parsed.players == {39571001: "Denny Hamlin", 39571005: "John Nemechek"}
+
+
 @pytest.mark.parametrize("title", ["Projections CSV", "DraftKings entries (DKEntries.csv)"])
 def test_placeholders_present(title):
     assert title in examples()
