@@ -39,7 +39,7 @@ SLOT = "D"
 PLAYER_LIST_START = ("Position", "Name + ID")
 BOM = "\ufeff"
 # A filled cell is `Name (ID)`; DraftKings also takes the bare ID. A late-swap export may add
-# `(LOCKED)` after the id, so the id is the first parenthesized number.
+# `(LOCKED)` after the id, so the id is the last parenthesized number.
 _CELL_ID = re.compile(r"\((\d+)\)")
 _BARE_ID = re.compile(r"^\d+$")
 # `dk-180001234` (our contest ids carry a site prefix) is DraftKings' contest 180001234.
@@ -154,9 +154,9 @@ def cell_player_id(cell: str) -> str | None:
     cell = cell.strip()
     if not cell:
         return None
-    m = _CELL_ID.search(cell)
-    if m:
-        return m.group(1)
+    found = _CELL_ID.findall(cell)
+    if found:
+        return found[-1]
     return cell if _BARE_ID.match(cell) else ""
 
 
@@ -232,6 +232,7 @@ def parse_entries(data: str | bytes, source: str = "DKEntries.csv") -> EntriesFi
     records = _tokenize(text, source)
     slots = _header(records, source)
     entries: list[Entry] = []
+    seen: dict[str, int] = {}
     filled_ids: list[tuple[int, str, str]] = []
     for rec in records[1:]:
         entry_id = _value(rec, 0)
@@ -242,6 +243,12 @@ def parse_entries(data: str | bytes, source: str = "DKEntries.csv") -> EntriesFi
                 f"file {source}, row {rec.row}, field Entry ID: {entry_id!r} is not a "
                 "DraftKings entry id"
             )
+        if entry_id in seen:
+            raise UserInputError(
+                f"file {source}, row {rec.row}, field Entry ID: entry {entry_id} is also on row "
+                f"{seen[entry_id]}"
+            )
+        seen[entry_id] = rec.row
         contest_id = _value(rec, 2)
         if not _BARE_ID.match(contest_id):
             raise UserInputError(

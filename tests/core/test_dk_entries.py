@@ -10,6 +10,7 @@ import pytest
 
 from nascar_pipeline.core.dk_entries import (
     bare_contest_id,
+    cell_player_id,
     entries_per_contest,
     fill_entries,
     filled_lineups,
@@ -235,6 +236,10 @@ def test_not_an_entries_file_is_refused():
     bad_id = "Entry ID,Contest Name,Contest ID,Entry Fee,D,D,D,D,D,D\nabc,a,2,$1\n"
     with pytest.raises(UserInputError, match="row 2, field Entry ID"):
         parse_entries(bad_id)
+    twice = "Entry ID,Contest Name,Contest ID,Entry Fee,D,D,D,D,D,D\n7,a,2,$1\n7,a,2,$1\n"
+    with pytest.raises(UserInputError, match="row 3, field Entry ID: entry 7 is also on row 2"):
+        parse_entries(twice)
+    assert cell_player_id("Denny Hamlin (39571001) (LOCKED)") == "39571001"
 
 
 def test_contest_ids_match_with_or_without_a_site_prefix():
