@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from nascar_pipeline.core.contests import DEFAULT_CONTEST_ID, LEGACY_CONTEST_ID
 from nascar_pipeline.core.csv_safety import safe_cell
 from nascar_pipeline.core.errors import UserInputError
 from nascar_pipeline.core.rules import DRAFTKINGS
@@ -300,6 +301,24 @@ def same_contest(a, b) -> bool:
     return bare_contest_id(a) == bare_contest_id(b)
 
 
+def contest_counts(counts: dict, contest_ids, source: str = "DKEntries.csv") -> dict[str, int]:
+    """The file's entries per contest keyed by the race's contest ids ('180001234' counts for
+    'dk-180001234'). A file contest that is none of the race's is refused, naming it."""
+    race = {bare_contest_id(c): str(c) for c in contest_ids}
+    unknown = [
+        f"contest {cid} ({n} entries)"
+        for cid, n in counts.items()
+        if bare_contest_id(cid) not in race
+    ]
+    if unknown:
+        raise UserInputError(
+            f"file {source}, field Contest ID: {_listed(unknown)} not among the race's contests "
+            f"({', '.join(map(str, contest_ids)) or 'none'}): ingest the contest (`nascar-pipeline "
+            "ingest contest`) or enter only this race's contests"
+        )
+    return {race[bare_contest_id(cid)]: int(n) for cid, n in counts.items()}
+
+
 def _slate_dk_ids(slate: pd.DataFrame) -> dict[int, int]:
     """driver_id -> DraftKings id of the race's slate (snapshot entry rows or a slate frame)."""
     rows = slate[slate["role"] == "entry"] if "role" in slate.columns else slate
@@ -335,11 +354,13 @@ def check_slate(parsed: EntriesFile, slate: pd.DataFrame) -> None:
 def _lineups_by_contest(parsed: EntriesFile, portfolio: pd.DataFrame) -> dict[str, list[int]]:
     """Per contest of the file, the portfolio rows (positions) its entries get, in order."""
     counts = entries_per_contest(parsed)
-    has_contest = "contest_id" in portfolio.columns and portfolio["contest_id"].notna().any()
+    has_contest = "contest_id" in portfolio.columns and not set(
+        portfolio["contest_id"].dropna().astype(str)
+    ) <= {DEFAULT_CONTEST_ID, LEGACY_CONTEST_ID}
     pool = list(range(len(portfolio)))
     if not has_contest:
-        # An older portfolio (one pool): every contest takes its entries' lineups from the
-        # top of the pool, so one lineup may serve several contests.
+        # An older portfolio, or one built for no ingested contest (one pool): every contest
+        # takes its entries' lineups from the top of the pool; one lineup may serve several.
         plan = {cid: pool for cid in counts}
     else:
         ids = [None if pd.isna(c) else bare_contest_id(c) for c in portfolio["contest_id"].tolist()]

@@ -11,6 +11,7 @@ import pytest
 from nascar_pipeline.core.dk_entries import (
     bare_contest_id,
     cell_player_id,
+    contest_counts,
     entries_per_contest,
     fill_entries,
     filled_lineups,
@@ -242,7 +243,19 @@ def test_not_an_entries_file_is_refused():
     assert cell_player_id("Denny Hamlin (39571001) (LOCKED)") == "39571001"
 
 
+def test_a_portfolio_for_no_ingested_contest_is_one_pool():
+    slate = make_slate()
+    text = dk_entries_text(entries(gpp=2, single=1), players(slate), newline="\n")
+    got = filled_lineups(fill_entries(text, make_portfolio(slate, 2, "default"), slate))
+    assert got[0][2] == got[2][2] and got[0][2] != got[1][2]
+
+
 def test_contest_ids_match_with_or_without_a_site_prefix():
+    counts = {"180001234": 9, "180005678": 1}
+    race = ["dk-180001234", "dk-180005678", "dk-1"]
+    assert contest_counts(counts, race) == {"dk-180001234": 9, "dk-180005678": 1}
+    with pytest.raises(UserInputError, match=r"contest 180005678 \(1 entries\) not among"):
+        contest_counts(counts, ["dk-180001234"])
     assert bare_contest_id("dk-180001234") == "180001234"
     assert same_contest("dk-180001234", "180001234") and same_contest("180001234", "180001234")
     assert not same_contest("dk-180001234", "180001235")
