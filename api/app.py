@@ -23,7 +23,7 @@ from api.docs import install_docs
 from api.errors import Problem, install_error_handlers
 from api.fastpath import FastPaths
 from api.observability import Metrics, RequestMiddleware, configure_logging
-from api.routers import health, races, results
+from api.routers import health, races, reports, results
 from api.settings import ApiSettings
 from api.store import RaceStore
 from nascar_pipeline import __version__
@@ -101,6 +101,7 @@ def create_app(
     # Most-read routes first: Starlette matches routes in order.
     app.include_router(results.router)
     app.include_router(races.router)
+    app.include_router(reports.router)
     app.include_router(health.router)
 
     if settings.cors_origins:
