@@ -45,7 +45,10 @@ def test_assets_and_checks(materialized):
     assert len(port) == 8 and lineup_problems(port) == []
     assert (port["salary"] <= 50_000).all()
     sim = layout.read_asset("contest_simulation", RACE)
-    assert len(sim) == 8 and np.isfinite(sim.drop(columns=["lineup_id", "contest_id"]).to_numpy(float)).all()
+    assert (
+        len(sim) == 8
+        and np.isfinite(sim.drop(columns=["lineup_id", "contest_id"]).to_numpy(float)).all()
+    )
     mat = {
         e.asset_key.path[-1]: e
         for e in result.all_events
@@ -122,7 +125,7 @@ def test_default_payouts_and_fallback_coefficients(tmp_path):
     """No contest ingested -> the stated default GPP table; too little ownership history -> the
     stated default coefficients."""
     root = tmp_path / "store"
-    write_upstream(root, with_contest=False, S=1200)
+    layout = write_upstream(root, with_contest=False, S=1200)
     result = run_dfs_assets(
         root,
         {
@@ -137,6 +140,9 @@ def test_default_payouts_and_fallback_coefficients(tmp_path):
         if e.event_type_value == "ASSET_MATERIALIZATION"
     }
     assert mat["contest_simulation"]["payout_table"].value == "default"
+    # no contest ingested: one portfolio and simulation against the default GPP, as before
+    assert set(layout.read_asset("lineup_portfolio", RACE)["contest_id"]) == {"default"}
+    assert set(layout.read_asset("contest_simulation", RACE)["contest_id"]) == {"default"}
     assert mat["contest_simulation"]["scenarios_held_out"].value is False  # 1200 - 600 < 1000
     assert mat["ownership_projections"]["coefficient_source"].value.startswith("stated defaults")
     assert not (root / "lineup_portfolio" / f"{RACE}.fanduel.csv").exists()
