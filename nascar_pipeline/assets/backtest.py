@@ -29,6 +29,71 @@ from nascar_pipeline.storage.layout import StorageLayout
 
 FIELD_MAX = 20_000
 BACKTEST_LINEUPS = "lineups.parquet"  # beside race_backtest: the portfolio scored after the race
+BACKTEST_MONEY = "money.parquet"  # beside race_backtest: each method's lineups vs the contest
+BACKTEST_OWNERSHIP = "ownership.parquet"  # beside race_backtest: ownership MAEs vs real %Drafted
+MONEY_METHODS = ("model", "start_position", "trailing_avg_finish")
+
+
+def _race_contests(race_source: RaceSourceResource, race_key: str) -> pd.DataFrame | None:
+    """The race's contests as stored now (with the after-race winning score and cash line)."""
+    try:
+        return race_source.source().race_inputs(race_key).contests
+    except (NotImplementedError, AttributeError):
+        return None
+
+
+def grade_race_money(
+    race_snapshot: pd.DataFrame,
+    lineup_portfolio: pd.DataFrame,
+    points_by_driver: dict,
+    own_by_driver: dict,
+    contests: pd.DataFrame | None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """One row per method (MONEY_METHODS): our portfolio's DraftKings lineups and the best
+    lineups by the start-position and trailing-average projections, scored with the actual
+    points against the race's real contest facts, else a field simulated from the real
+    %Drafted (cash_source says which); empty without either."""
+    from nascar_pipeline.core.backtest import (
+        baseline_projections,
+        contest_facts,
+        grade_money,
+        simulated_contest_facts,
+    )
+    from nascar_pipeline.core.lineups import slate_indices
+    from nascar_pipeline.core.slate import dk_salary_slate, entry_rows, history_rows
+
+    slate = dk_salary_slate(race_snapshot)
+    if slate.empty:
+        return pd.DataFrame()
+    ids = slate["driver_id"].astype("int64").to_numpy()
+    y = np.array([points_by_driver.get(int(d), 0.0) for d in ids], dtype=np.float64)
+    salaries = slate["salary"].to_numpy(np.float64)
+    facts = contest_facts(contests)
+    if facts is None:
+        own = np.array([own_by_driver.get(int(d), np.nan) for d in ids], dtype=np.float64)
+        if not np.isfinite(own).any():
+            return pd.DataFrame()
+        facts = simulated_contest_facts(np.nan_to_num(own), salaries, y, seed=seed)
+    race = entry_rows(race_snapshot).iloc[0]
+    proj = baseline_projections(
+        history_rows(race_snapshot),
+        ids,
+        pd.to_numeric(slate["start_position"], errors="coerce").to_numpy(float),
+        float(race["laps"]) if pd.notna(race["laps"]) else float(race["scheduled_laps"]),
+        str(race["race_date"]),
+        seed=seed,
+    )
+    dk = lineup_portfolio
+    if "site" in dk:
+        dk = dk[dk["site"].astype(str) == "draftkings"]
+    ours = slate_indices(dk, slate) if len(dk) else None
+    # our lineups are the portfolio's, not rebuilt: the model entry's projection is unused
+    projections = {**({"model": np.zeros(len(ids))} if ours is not None else {}), **proj}
+    rows = grade_money(salaries, projections, y, facts, lineups={"model": ours})
+    out = pd.DataFrame(rows)
+    out["contest_id"] = facts["contest_id"]
+    return out
 
 
 def _calibration_plot(df: pd.DataFrame) -> MetadataValue:
@@ -62,9 +127,15 @@ def race_backtest(
     (log-likelihood, CRPS, PIT, 50/80 % interval hits), projected against actual ownership,
     the portfolio's actual scores and simulated-field ranks."""
     from nascar_pipeline.core.race_scoring import actual_points, driver_scores, score_portfolio
-    from nascar_pipeline.core.slate import contest_field_size, contest_table, dk_salary_slate
+    from nascar_pipeline.core.slate import (
+        contest_field_size,
+        contest_table,
+        dk_salary_slate,
+        entry_rows,
+    )
 
     race_key = context.partition_key
+    context.log.info(f"race_backtest {race_key}: loading results")
     results = race_source.race_results(race_key)
     if results.empty:
         raise ValueError(f"race {race_key} has no results yet: nothing to backtest")
@@ -86,6 +157,8 @@ def race_backtest(
             "finish_position": res["finish_position"].astype("Int64").to_numpy(),
             "actual_points": y,
             **scores,
+            "proj_sd": samples.std(axis=0),
+            "track_type": str(entry_rows(race_snapshot)["track_type"].iloc[0]),
             "proj_own_pct": own["own_pct"].reindex(drivers).to_numpy(float),
             "actual_own_pct": res["dk_own_pct"]
             .astype("Float64")
@@ -93,6 +166,10 @@ def race_backtest(
         }
     )
     df["own_error"] = df["proj_own_pct"] - df["actual_own_pct"]
+    context.log.info(
+        f"scored {len(df)} drivers: mean CRPS {float(df['crps'].mean()):.2f}, "
+        f"80 % interval hits {float(df['in_80'].mean()):.0%}"
+    )
 
     # The portfolio against a field from the projected ownership, with the actual points.
     slate = dk_salary_slate(race_snapshot)
@@ -106,8 +183,48 @@ def race_backtest(
         table,
         F,
     )
+    context.log.info(
+        f"portfolio: {len(lineups)} lineups ranked against a field of {F:,} "
+        f"from the projected ownership"
+    )
+
+    # Money: our lineups and the baselines' against the real contest facts.
+    context.log.info("money: grading lineups against the contest's cash line and winning score")
+    actual_own = dict(zip(df["driver_id"].astype(int), df["actual_own_pct"]))
+    money = grade_race_money(
+        race_snapshot,
+        lineup_portfolio,
+        dict(zip(df["driver_id"].astype(int), y)),
+        {k: v for k, v in actual_own.items() if pd.notna(v)},
+        _race_contests(race_source, race_key),
+    )
+    if len(money):
+        m = money.set_index("method")
+        context.log.info(
+            f"money ({m['cash_source'].iloc[0]}): cash line {m['cash_line'].iloc[0]:.1f}, "
+            f"winning score {m['winning_score'].iloc[0]:.1f}; best lineup "
+            + ", ".join(f"{k} {v:.1f}" for k, v in m["best_points"].items())
+        )
+    else:
+        context.log.info("money: no contest facts and no real %Drafted: not graded")
+
+    # Ownership: ours against the real %Drafted, beside the defaults and salary alone.
+    own_errors = _ownership_errors(race_snapshot, race_scenarios, ownership_projections, df)
+    if own_errors:
+        context.log.info(
+            f"ownership MAE vs real %Drafted ({own_errors['own_drivers']} drivers): ours "
+            f"{own_errors['own_mae']:.2f}, defaults {own_errors['own_mae_defaults']:.2f}, "
+            f"salary only {own_errors['own_mae_salary_only']:.2f}"
+        )
+    context.log.info("writing the scored lineups and money beside the race table")
     storage.write_beside(
-        "race_backtest", race_key, {BACKTEST_LINEUPS: StorageLayout.parquet_bytes(lineups)}
+        "race_backtest",
+        race_key,
+        {
+            BACKTEST_LINEUPS: StorageLayout.parquet_bytes(lineups),
+            BACKTEST_MONEY: StorageLayout.parquet_bytes(money),
+            BACKTEST_OWNERSHIP: StorageLayout.parquet_bytes(pd.DataFrame([own_errors])),
+        },
     )
 
     own_known = df["actual_own_pct"].notna()
@@ -120,6 +237,9 @@ def race_backtest(
         "ownership_mae": float(df.loc[own_known, "own_error"].abs().mean())
         if own_known.any()
         else None,
+        "ownership_mae_defaults": own_errors.get("own_mae_defaults"),
+        "ownership_mae_salary_only": own_errors.get("own_mae_salary_only"),
+        **_money_summary(money),
         "ownership_drivers": int(own_known.sum()),
         "lineups": len(lineups),
         "best_lineup_points": float(lineups["actual_points"].max()),
@@ -139,12 +259,59 @@ def race_backtest(
             "field_size": F,
             "lineups_file": f"race_backtest/{race_key}.{BACKTEST_LINEUPS}",
             "largest_misses": MetadataValue.md(worst.to_markdown(index=False, floatfmt=".1f")),
+            **(
+                {"money": MetadataValue.md(money.to_markdown(index=False, floatfmt=".1f"))}
+                if len(money)
+                else {}
+            ),
             "lineups_preview": MetadataValue.md(
                 lineups.sort_values("rank").head(8).to_markdown(index=False, floatfmt=".1f")
             ),
             "calibration": _calibration_plot(df),
         },
     )
+
+
+def _ownership_errors(
+    race_snapshot: pd.DataFrame,
+    race_scenarios: pd.DataFrame,
+    ownership_projections: pd.DataFrame,
+    df: pd.DataFrame,
+) -> dict:
+    """core/backtest.py ownership_errors on the slate the ownership asset builds (the
+    scenarios' mean as projection, the snapshot's recent form); ours is the ownership asset's
+    output. {} without real %Drafted."""
+    from nascar_pipeline.core.backtest import ownership_errors
+    from nascar_pipeline.core.ownership_history import ownership_slate
+    from nascar_pipeline.core.slate import slate_arrays
+
+    slate, _points = slate_arrays(race_snapshot, race_scenarios)
+    ids = slate["driver_id"].astype(int)
+    actual = ids.map(df.set_index(df["driver_id"].astype(int))["actual_own_pct"]).astype(float)
+    if not actual.notna().any():
+        return {}
+    proj = ownership_projections.set_index(ownership_projections["driver_id"].astype(int))
+    return ownership_errors(
+        ownership_slate(slate, race_snapshot),
+        actual.to_numpy(float),
+        ids.map(proj["own_pct"]).to_numpy(float),
+    )
+
+
+def _money_summary(money: pd.DataFrame) -> dict:
+    """money_<method>_{best_points,cash_rate,beat_winner}, the cash line and its source."""
+    if not len(money):
+        return {}
+    out: dict = {
+        "money_cash_line": float(money["cash_line"].iloc[0]),
+        "money_winning_score": float(money["winning_score"].iloc[0]),
+        "money_cash_source": str(money["cash_source"].iloc[0]),
+    }
+    for r in money.itertuples(index=False):
+        for k in ("best_points", "cash_rate", "beat_winner"):
+            v = getattr(r, k)
+            out[f"money_{r.method}_{k}"] = None if pd.isna(v) else float(v)
+    return out
 
 
 SEASON_COLUMNS = [
@@ -161,7 +328,43 @@ SEASON_COLUMNS = [
     "best_lineup_percentile",
     "portfolio_payout",
     "portfolio_roi",
+    "track_type",
+    "rmse_dk",
+    "scenario_sd",
+    "ownership_mae_defaults",
+    "ownership_mae_salary_only",
+    "cash_source",
+    "cash_line",
+    "winning_score",
+    *[f"{m}_{k}" for m in MONEY_METHODS for k in ("best_points", "cash_rate", "beat_winner")],
 ]
+
+
+def _race_extras(layout: StorageLayout, race_key: str, d: pd.DataFrame) -> dict:
+    """The season row's error, ownership and money fields of one race."""
+    err = d["proj_mean"] - d["actual_points"]
+    out: dict = {
+        "track_type": str(d["track_type"].iloc[0]) if "track_type" in d and len(d) else None,
+        "rmse_dk": float(np.sqrt(np.mean(err**2))) if len(d) else np.nan,
+        "scenario_sd": float(np.sqrt(np.mean(d["proj_sd"] ** 2))) if "proj_sd" in d else np.nan,
+    }
+    op = layout.extra_path("race_backtest", race_key, BACKTEST_OWNERSHIP)
+    own = layout.read_parquet_path(op) if op.exists() else pd.DataFrame()
+    for k in ("defaults", "salary_only"):
+        c = f"own_mae_{k}"
+        out[f"ownership_mae_{k}"] = float(own[c].iloc[0]) if c in own and len(own) else np.nan
+    mp = layout.extra_path("race_backtest", race_key, BACKTEST_MONEY)
+    money = layout.read_parquet_path(mp) if mp.exists() else pd.DataFrame()
+    if len(money):
+        out.update(
+            cash_source=str(money["cash_source"].iloc[0]),
+            cash_line=float(money["cash_line"].iloc[0]),
+            winning_score=float(money["winning_score"].iloc[0]),
+        )
+        for r in money.itertuples(index=False):
+            for k in ("best_points", "cash_rate", "beat_winner"):
+                out[f"{r.method}_{k}"] = float(getattr(r, k))
+    return out
 
 
 def season_table(layout: StorageLayout) -> pd.DataFrame:
@@ -195,6 +398,7 @@ def season_table(layout: StorageLayout) -> pd.DataFrame:
                 "portfolio_roi": float(lines["payout"].sum() / (fee * len(lines)) - 1.0)
                 if len(lines)
                 else np.nan,
+                **_race_extras(layout, race_key, d),
             }
         )
     return pd.DataFrame(rows, columns=SEASON_COLUMNS)
@@ -224,12 +428,21 @@ def _season_plot(t: pd.DataFrame) -> MetadataValue:
     kinds={"parquet"},
     retry_policy=IO_RETRY_POLICY,
 )
-def season_report(storage: StorageResource) -> Output[pd.DataFrame]:
-    """Every backtested race in one table (calibration, CRPS, log-likelihood, ownership error,
-    portfolio rank and ROI) with one plot; refreshed after each backtest run."""
+def season_report(context: AssetExecutionContext, storage: StorageResource) -> Output[pd.DataFrame]:
+    """Every backtested race in one table (calibration, CRPS, log-likelihood, projection error,
+    ownership error beside the defaults and salary alone, portfolio rank and ROI, money against
+    the real contests) with one plot; refreshed after each backtest run."""
+    context.log.info("season_report: loading every race_backtest file")
     t = season_table(storage.layout)
+    context.log.info(f"season_report: {len(t)} backtested races")
     meta: dict = {"races": len(t)}
     if len(t):
+        meta.update(season_error_and_money(t))
+        context.log.info(
+            f"projection error: RMSE {meta['rmse_dk']:.2f} DK points per driver, scenario "
+            f"spread {meta['scenario_sd']:.2f}, beyond it {meta['excess_error_sd']:.2f}; "
+            f"money graded on {meta['money_races']} races"
+        )
         meta.update(
             {
                 "hit_rate_80": float(t["hit_rate_80"].mean()),
@@ -257,7 +470,69 @@ def season_report(storage: StorageResource) -> Output[pd.DataFrame]:
                 "calibration_by_race": _season_plot(t),
             }
         )
+    context.log.info("season_report: writing the season table")
     return Output(t, metadata=meta)
+
+
+def _pooled_rmse(t: pd.DataFrame) -> dict:
+    w = t["drivers"].where(t["rmse_dk"].notna(), 0).astype(float)
+    mse = float((t["rmse_dk"].fillna(0) ** 2 * w).sum() / max(w.sum(), 1))
+    ok = t["scenario_sd"].notna()
+    var = float((t.loc[ok, "scenario_sd"] ** 2 * w[ok]).sum() / max(w[ok].sum(), 1))
+    return {
+        "rmse_dk": np.sqrt(mse),
+        "scenario_sd": np.sqrt(var),
+        "excess_error_sd": np.sqrt(max(mse - var, 0.0)),
+    }
+
+
+def money_table(t: pd.DataFrame) -> pd.DataFrame:
+    """Per method and track type (and all): races graded, how many against real contests, the
+    mean best-lineup points, cash line and winning score, the lineups' mean cash rate, the share
+    of races whose best lineup cashed, the share where a lineup reached the winning score."""
+    g = t[t["cash_line"].notna()] if "cash_line" in t else t.iloc[0:0]
+    rows = []
+    for track, part in [("all", g), *g.groupby("track_type", sort=True)]:
+        for m in MONEY_METHODS:
+            best = part[f"{m}_best_points"].dropna()
+            if best.empty:
+                continue
+            p = part.loc[best.index]
+            rows.append(
+                {
+                    "track_type": track,
+                    "method": m,
+                    "races": len(p),
+                    "real_contests": int((p["cash_source"] == "contest").sum()),
+                    "best_points": float(best.mean()),
+                    "cash_line": float(p["cash_line"].mean()),
+                    "winning_score": float(p["winning_score"].mean()),
+                    "cash_rate": float(p[f"{m}_cash_rate"].mean()),
+                    "best_cashed": float((best >= p["cash_line"]).mean()),
+                    "beat_winner": float(p[f"{m}_beat_winner"].mean()),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def season_error_and_money(t: pd.DataFrame) -> dict:
+    """The season report's projection error (pooled over driver-races: RMSE of projected minus
+    actual DK points, the scenarios' own spread, the error beyond it: what honest ROI's noise
+    needs), ownership MAEs (ours, defaults, salary only; races with real %Drafted) and the money
+    table (markdown)."""
+    out: dict = {k: float(v) for k, v in _pooled_rmse(t).items()}
+    own = t[t["ownership_mae"].notna()]
+    out["ownership_races"] = len(own)
+    if len(own):
+        for c in ("ownership_mae", "ownership_mae_defaults", "ownership_mae_salary_only"):
+            out[c] = float(own[c].mean())
+    money = money_table(t)
+    out["money_races"] = (
+        int(money.loc[money["track_type"] == "all", "races"].max()) if len(money) else 0
+    )
+    if len(money):
+        out["money"] = MetadataValue.md(money.to_markdown(index=False, floatfmt=".2f"))
+    return out
 
 
 backtest_assets = [race_backtest, season_report]
