@@ -13,6 +13,13 @@
   `nascar_pipeline.core.simulate.scenario_points_matrix(df, site)` gives the S x D points matrix.
 - driver_projections: per driver summary (core/projections.py), sorted by dk_mean descending.
 
+The player's own projections (`ingest projections`: entries' user_proj_points), when the race
+has them, move the scenarios: whole simulated races are reweighted (exponential tilting) so each
+driver's mean is the blend of the model's and the player's (`user_projection_weight`, default
+0.5), then S of them resampled (core/user_numbers.py), so every scenario stays a possible race.
+The effective sample size and the model / user / blended means per driver are in the metadata
+of race_scenarios and driver_projections. Without user numbers the scenarios are untouched.
+
 A fit that fails the convergence gate is re-fitted (core/model/escalation.py): attempt 2 with
 `refit_scale` times the warm-up and draws and a new seed, further attempts with other seeds, at
 most `max_refits`. If every attempt fails and `stale_fallback` is on, the last good fit of an
@@ -90,6 +97,22 @@ class RaceModelConfig(Config):
 class ScenarioConfig(Config):
     scenarios: int = 10_000
     seed: int = 0
+    user_projection_weight: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="blend of the player's own projections (`ingest projections`): 0 the "
+        "model's means only, 1 the player's only; unset: 0.5 when the race has them "
+        "(core/user_numbers.py DEFAULT_USER_WEIGHT). The scenarios are moved to the blended "
+        "means by reweighting and resampling whole simulated races",
+    )
+    min_ess_fraction: float = Field(
+        0.10,
+        gt=0.0,
+        le=1.0,
+        description="moving the scenarios keeps at least this fraction of them effective "
+        "(effective sample size); further targets are moved only as far as that allows",
+    )
 
 
 def _split(snapshot: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -455,6 +478,7 @@ def race_scenarios(
         seed=config.seed,
         track_name=str(race["track_name"]),
     )
+    sc, user_meta = _move_to_user_projections(context, config, sc, entries)
     ok, details = scenario_sanity(sc)
     df = sc.to_frame()
     context.log.info(
@@ -477,8 +501,65 @@ def race_scenarios(
             "layout": "long: scenario int32, driver_id int64, start_position int16, finish_position "
             "int16, dnf bool, laps_completed int16, laps_led int16, fastest_laps int16, "
             "dk_points float32, fd_points float32; sorted by (scenario, driver_id)",
+            **user_meta,
         },
     )
+
+
+def _move_to_user_projections(context, config: ScenarioConfig, sc, entries: pd.DataFrame):
+    """(scenarios, metadata): the scenarios moved to the blend of the model's means and the
+    player's projections (core/user_numbers.py), untouched when the race has none or the
+    weight is 0."""
+    from nascar_pipeline.core.user_numbers import (
+        DEFAULT_USER_WEIGHT,
+        blend_table,
+        move_to_targets,
+        resample_scenario_set,
+    )
+
+    if "user_proj_points" not in entries:  # a snapshot from before user numbers existed
+        return sc, {"user_projections": False}
+    e = entries.drop_duplicates("driver_id")
+    e = e.set_index(e["driver_id"].astype("int64"))
+    user = sc.driver_ids.astype("int64")
+    user = (
+        pd.Series(user).map(pd.to_numeric(e["user_proj_points"], errors="coerce")).to_numpy(float)
+    )
+    if not np.isfinite(user).any():
+        return sc, {"user_projections": False}
+    weight = (
+        DEFAULT_USER_WEIGHT
+        if config.user_projection_weight is None
+        else float(config.user_projection_weight)
+    )
+    tilt = move_to_targets(
+        sc.dk_points,
+        user,
+        weight,
+        min_ess_fraction=config.min_ess_fraction,
+        seed=config.seed,
+    )
+    names = sc.driver_ids.astype("int64")
+    names = pd.Series(names).map(e["driver_name"].astype(str)).to_numpy()
+    table = blend_table(tilt, sc.driver_ids, names)
+    line = (
+        f"race_scenarios: the player's projections for {int(np.isfinite(user).sum())} drivers, "
+        f"blend weight {weight:g}, scaled x{tilt.scale:.3f}: {tilt.message}"
+    )
+    (context.log.info if tilt.reached >= 1.0 or not tilt.moved else context.log.warning)(line)
+    if tilt.moved:
+        sc = resample_scenario_set(sc, tilt.indices)
+    top = pd.DataFrame(table).head(12).drop(columns=["driver_id"])
+    return sc, {
+        "user_projections": True,
+        "user_blend_weight": weight,
+        "user_scale": round(float(tilt.scale), 4),
+        "user_ess": round(float(tilt.ess), 1),
+        "user_reached": round(float(tilt.reached), 4),
+        "user_blend_note": tilt.message,
+        "user_blend": MetadataValue.json(table),
+        "user_blend_top": MetadataValue.md(top.to_markdown(index=False, floatfmt=".1f")),
+    }
 
 
 @race_check(race_scenarios)
@@ -532,6 +613,7 @@ def driver_projections(
     ]
     md = proj.head(12)[cols].to_markdown(index=False, floatfmt=".1f")
     stale, stale_from = stale_model_of(context)
+    user_meta = user_blend_of(context)
     best = proj.iloc[0] if len(proj) else None
     context.log.info(
         f"driver_projections: {len(proj)} drivers from {sc.n_scenarios} scenarios"
@@ -550,8 +632,28 @@ def driver_projections(
             "drivers": len(proj),
             "top_projections": MetadataValue.md(md),
             "top_distributions": _distributions_plot(sc, proj),
+            **user_meta,
         },
     )
+
+
+USER_BLEND_KEYS = ("user_blend_weight", "user_scale", "user_ess", "user_reached", "user_blend_top")
+
+
+def user_blend_of(context) -> dict:
+    """The player's-projections blend of the run's race from race_scenarios' latest
+    materialization (model, user and blended means per driver, ESS), as metadata entries."""
+    records = context.instance.fetch_materializations(
+        AssetRecordsFilter(
+            asset_key=AssetKey("race_scenarios"), asset_partitions=[context.partition_key]
+        ),
+        limit=1,
+    ).records
+    meta = records[0].asset_materialization.metadata if records else {}
+    on = meta.get("user_projections")
+    if on is None or not on.value:
+        return {"user_projections": False}
+    return {"user_projections": True, **{k: meta[k] for k in USER_BLEND_KEYS if k in meta}}
 
 
 model_assets = [race_model_fit, race_scenarios, driver_projections]

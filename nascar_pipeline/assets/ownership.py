@@ -6,12 +6,18 @@ odds, last race's ownership), fitted to the real %Drafted in the snapshot's hist
 `min_history_races` races have it (core/ownership_fit.py), else the stated defaults; bounded by
 salary tier with a reason per driver, and tilted toward salary when the field it implies would
 spend less than `field_min_salary` (the same setting the field generators use). Operators pin
-drivers through run config (`overrides`: driver name or driver_id -> pct).
+drivers through run config (`overrides`: driver name or driver_id -> pct). The player's own
+ownership (`ingest projections`: entries' user_own_pct) is blended in before the bounds with
+`user_ownership_weight` (unset: the ownership model's vendor weight, core/ownership_model.py);
+without it the ownership is the model's alone.
 
 The blocking check compares ownership, projections and salaries (core/ownership_sanity.py)
 before any lineup is built.
 """
 
+import dataclasses
+
+import numpy as np
 import pandas as pd
 from dagster import (
     AssetCheckResult,
@@ -36,6 +42,14 @@ class OwnershipConfig(FieldConfig):
     )
     min_history_races: int = Field(
         3, ge=1, description="past races with real %Drafted needed to fit the model"
+    )
+    user_ownership_weight: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="blend of the player's own ownership (`ingest projections`, own_pct): 0 "
+        "the model only, 1 the player's only; unset: the ownership model's vendor weight "
+        "(0.5 unless fitted)",
     )
 
 
@@ -74,8 +88,16 @@ def ownership_projections(
         fixed = resolve_overrides(config.overrides, slate)
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
+    user_own = _user_ownership(slate)
+    if user_own is not None and config.user_ownership_weight is not None:
+        model = dataclasses.replace(model, vendor_weight=float(config.user_ownership_weight))
+    if user_own is not None:
+        context.log.info(
+            f"ownership: the player's ownership for {int(np.isfinite(user_own).sum())} drivers, "
+            f"blend weight {model.vendor_weight:g}"
+        )
     res = project_field_ownership(
-        ownership_slate(slate, race_snapshot, driver_projections),
+        ownership_slate(slate, race_snapshot, driver_projections, vendor_own_pct=user_own),
         model,
         roster_size=SITE.roster_size,
         overrides=fixed,
@@ -132,8 +154,34 @@ def ownership_projections(
                 {str(slate["driver_name"].iloc[i]): v for i, v in fixed.items()}
             ),
             "top_ownership": MetadataValue.md(md),
+            **_user_ownership_metadata(out, user_own, model.vendor_weight),
         },
     )
+
+
+def _user_ownership(slate: pd.DataFrame):
+    """The player's ownership per slate driver (NaN where not given), or None without any."""
+    if "user_own_pct" not in slate:
+        return None
+    own = pd.to_numeric(slate["user_own_pct"], errors="coerce").to_numpy(float, na_value=np.nan)
+    return own if np.isfinite(own).any() else None
+
+
+def _user_ownership_metadata(out: pd.DataFrame, user_own, weight: float) -> dict:
+    if user_own is None:
+        return {"user_ownership": False}
+    top = out.head(12)[["driver_name", "own_model_pct", "own_vendor_pct", "own_pct"]].rename(
+        columns={
+            "own_model_pct": "model %",
+            "own_vendor_pct": "user % (scaled to 600)",
+            "own_pct": "blended %",
+        }
+    )
+    return {
+        "user_ownership": True,
+        "user_ownership_weight": float(weight),
+        "user_ownership_top": MetadataValue.md(top.to_markdown(index=False, floatfmt=".1f")),
+    }
 
 
 @race_check(ownership_projections)
