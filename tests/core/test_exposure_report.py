@@ -261,5 +261,9 @@ def test_format_report_is_compact_and_readable():
     assert len(best) >= 2 and "... 2 more lineups" in text
     assert "Stenhouse Jr." in text and "contest dk-2: 2 lineups" in text
     assert max(len(line) for line in lines) <= 110
+    # the driver table alone (a reader without the lineup table beside it)
+    alone = format_report(rep.drivers)
+    assert alone.startswith("contest dk-1: 4 lineups; global max exposure 90%")
+    assert "lineup  salary" not in alone
     whole = exposure_report(portfolio(False), simulation(False), ownership())
     assert format_report(whole.drivers, whole.lineups).startswith("race: 6 lineups")
