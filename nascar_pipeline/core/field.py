@@ -23,10 +23,13 @@ returned as a warning string for the run log and metadata.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from scipy.special import gammainc, gammaincinv
 
 SALARY_BIN_EDGES = (0, 300, 600, 1000, 1500, 2000, 3000, 4000, 6000, 10_000, math.inf)
 
@@ -47,6 +50,10 @@ class FieldParams:
     usage_slack: float = 1.5  # most the dollars left may grow to meet a cheap-leaning ownership
     pool_flatten: float = 0.6  # proposal weight ~ (ownership + 1)^flatten: covers the space
     ipf_iters: int = 300
+    # pulls the raking's dual toward 0: where ownership and salary usage conflict slightly the
+    # fit settles on a compromise in ~40 iterations instead of chasing it for hundreds (1e-3
+    # costs at most ~0.5 points of ownership on the real slates)
+    rake_ridge: float = 1e-3
     ownership_tol: float = 3.0  # percentage points: most any driver may miss its target
     floor_step: float = 500.0  # dollars the floor is lowered by when nothing reaches it
     temper_steps: int = 4  # tempering of an infeasible ownership in 1/temper_steps steps
@@ -184,12 +191,10 @@ def _near_cap_pool(prop, sal, R, cap, floor, params: FieldParams, rng) -> np.nda
 def _usage_for(target_pct, sal, cap: float, params: FieldParams) -> FieldParams:
     """The salary-usage law for this ownership: where the ownership implies lineups dearer than the
     default law (mean lineup salary = sum of ownership x salary), the field spends more (down to
-    `min_mean_left` dollars left on average); where it implies cheaper ones, up to `usage_slack` times the default median
-    left. Beyond that the ownership is what gets tempered."""
-    from scipy.stats import gamma
-
+    `min_mean_left` dollars left on average); where it implies cheaper ones, up to `usage_slack`
+    times the default median left. Beyond that the ownership is what gets tempered."""
     k = params.salary_left_shape
-    ratio = gamma.mean(k) / gamma.median(k)
+    ratio = k / gammaincinv(k, 0.5)  # mean / median of a unit gamma
     implied_left = cap - float((target_pct / 100.0 * sal).sum())
     default_mean = params.salary_left_median * ratio
     # the field's mean salary IS sum(ownership x salary): follow it within realistic bounds
@@ -197,19 +202,77 @@ def _usage_for(target_pct, sal, cap: float, params: FieldParams) -> FieldParams:
     return replace(params, salary_left_median=mean / ratio)
 
 
+def _law_mean_salary(cap: float, usage: FieldParams) -> float:
+    """Mean lineup salary under a usage law (untruncated gamma of the dollars left)."""
+    k = usage.salary_left_shape
+    return cap - usage.salary_left_median * k / gammaincinv(k, 0.5)
+
+
+def _salary_feasible_pct(pool, bins, bin_target, share, opt_count, R, D) -> np.ndarray:
+    """The whole field's ownership (%) when the hand-built entries follow the salary law alone
+    (each bin's mass spread evenly over its pool lineups) and the optimizer users as fitted."""
+    per_bin = np.bincount(bins, minlength=bin_target.size)
+    w_bin = np.where(per_bin > 0, bin_target / np.maximum(per_bin, 1), 0.0)[bins]
+    feasible = np.bincount(pool.ravel(), weights=np.repeat(w_bin, R), minlength=D)
+    feasible = feasible / feasible.sum() * R
+    return (share * opt_count + (1 - share) * feasible) * 100.0
+
+
 # ----------------------------------------------------------------------------- raking
 
 
 def salary_usage_target(edges, cap: float, floor: float, params: FieldParams) -> np.ndarray:
     """Probability of each bin of dollars left under the cap, gamma law truncated at cap - floor."""
-    from scipy.stats import gamma
-
     k = params.salary_left_shape
-    scale = params.salary_left_median / gamma.median(k)
+    scale = params.salary_left_median / gammaincinv(k, 0.5)
     e = np.minimum(np.asarray(edges, dtype=np.float64), max(cap - floor, 0.0) + 1.0)
-    cdf = gamma.cdf(e, k, scale=scale)
+    cdf = gammainc(k, np.maximum(e, 0.0) / scale)
     p = np.diff(cdf)
     return p / max(p.sum(), 1e-12)
+
+
+def _rake(pool, bins, target_count, bin_target, iters: int, tol_count: float, ridge, x0=None):
+    """rake (below), also returning the dual solution x (a warm start for a nearby fit)."""
+    from scipy.optimize import minimize
+    from scipy.sparse import csr_matrix
+
+    P, R = pool.shape
+    D = target_count.size
+    nb = bin_target.size
+    present = np.bincount(bins, minlength=nb) > 0
+    bt = np.where(present, bin_target, 0.0)
+    bt = bt / max(bt.sum(), 1e-12)
+    # one sparse row per pool lineup: its R drivers and its salary bin; z = M @ x is the log
+    # weight, M.T @ pi the realized margins (one sparse product each way per evaluation)
+    cols = np.concatenate([pool, D + bins[:, None]], axis=1).ravel()
+    M = csr_matrix(
+        (np.ones(cols.size), cols, np.arange(0, cols.size + 1, R + 1)), shape=(P, D + nb)
+    )
+    MT = M.T.tocsr()
+    goal = np.concatenate([target_count, bt])
+
+    def weights(x):
+        z = M @ x
+        zmax = z.max()
+        e = np.exp(z - zmax)
+        tot = e.sum()
+        return e / tot, zmax + math.log(tot)
+
+    def dual(x):
+        pi, lse = weights(x)
+        f = lse - x @ goal + 0.5 * ridge * (x @ x)
+        return f, MT @ pi - goal + ridge * x
+
+    res = minimize(
+        dual,
+        np.zeros(D + nb) if x0 is None else x0,
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": iters, "gtol": tol_count * 0.1},
+    )
+    pi, _ = weights(res.x)
+    margins = MT @ pi
+    return pi, margins[:D], margins[D:], res.x
 
 
 def rake(pool, bins, target_count, bin_target, iters: int, tol_count: float, ridge: float = 1e-6):
@@ -218,43 +281,212 @@ def rake(pool, bins, target_count, bin_target, iters: int, tol_count: float, rid
     entropy reweighting of the pool, i.e. the fixed point of iterative proportional fitting, found
     by L-BFGS on its convex dual (a small ridge keeps it bounded when the margins conflict, giving
     the closest compromise). Returns (pi, realized counts, realized bin masses)."""
-    from scipy.optimize import minimize
+    pi, real, bm, _ = _rake(pool, bins, target_count, bin_target, iters, tol_count, ridge)
+    return pi, real, bm
 
-    P, R = pool.shape
-    D = target_count.size
-    nb = bin_target.size
-    present = np.bincount(bins, minlength=nb) > 0
-    bt = np.where(present, bin_target, 0.0)
-    bt = bt / max(bt.sum(), 1e-12)
-    flat = pool.ravel()
 
-    def weights(x):
-        theta, phi = x[:D], x[D:]
-        z = theta[pool].sum(axis=1) + phi[bins]
-        zmax = z.max()
-        e = np.exp(z - zmax)
-        tot = e.sum()
-        return e / tot, zmax + math.log(tot)
+# ----------------------------------------------------------------------------- the field model
 
-    def dual(x):
-        pi, lse = weights(x)
-        theta, phi = x[:D], x[D:]
-        real = np.bincount(flat, weights=np.repeat(pi, R), minlength=D)
-        bm = np.bincount(bins, weights=pi, minlength=nb)
-        f = lse - theta @ target_count - phi @ bt + 0.5 * ridge * (x @ x)
-        g = np.concatenate([real - target_count, bm - bt]) + ridge * x
-        return f, g
 
-    res = minimize(
-        dual,
-        np.zeros(D + nb),
-        jac=True,
-        method="L-BFGS-B",
-        options={"maxiter": iters, "gtol": tol_count * 0.1},
+@dataclass(frozen=True)
+class FieldModel:
+    """Everything about a slate's field but the draw: a pure function of the slate, the ownership,
+    the floor and the params (fitted once per process and slate, see `field_model`)."""
+
+    pool: np.ndarray  # (P, R) candidate hand-built lineups
+    pool_weights: np.ndarray  # (P,) probability of each, fitted by raking
+    optimizer_lineups: np.ndarray  # (K, R) the optimizer users' lineups
+    optimizer_weights: np.ndarray  # (K,) probability of each (rank^-decay)
+    optimizer_share: float  # share of the entries copied from optimizer_lineups
+    floor: float
+    target: np.ndarray  # (D,) % the field is fitted to (after capping / tempering)
+    warnings: tuple[str, ...]
+    diagnostics: dict
+
+
+_MODEL_CACHE: OrderedDict[bytes, FieldModel] = OrderedDict()
+MODEL_CACHE_SIZE = 16
+
+
+def _model_key(*parts) -> bytes:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(
+            np.ascontiguousarray(p).tobytes() if isinstance(p, np.ndarray) else repr(p).encode()
+        )
+        h.update(b"|")
+    return h.digest()
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)  # the model is cached and shared: nobody may change it in place
+    return a
+
+
+def field_model(
+    ownership_pct,
+    salaries,
+    roster_size: int,
+    salary_cap: float,
+    *,
+    field_min_salary: float = 46_000.0,
+    projections=None,
+    names=None,
+    params: FieldParams | None = None,
+) -> FieldModel:
+    """The slate's FieldModel, from a per-process cache when the same inputs were fitted before.
+    Deterministic: the pool is drawn with a generator seeded from the inputs, so the model does not
+    depend on the caller's generator or on what the cache holds."""
+    params = params or FieldParams()
+    sal = np.asarray(salaries, dtype=np.float64)
+    D, R = sal.size, int(roster_size)
+    if D < R:
+        raise ValueError(f"{D} drivers on the slate: a lineup needs {R}")
+    names = [f"driver {i}" for i in range(D)] if names is None else [str(x) for x in names]
+    raw = np.nan_to_num(np.asarray(ownership_pct, dtype=np.float64), nan=0.0)
+    proj = None if projections is None else np.nan_to_num(np.asarray(projections, dtype=float))
+    key = _model_key(raw, sal, R, float(salary_cap), float(field_min_salary), proj, names, params)
+    hit = _MODEL_CACHE.get(key)
+    if hit is not None:
+        _MODEL_CACHE.move_to_end(key)
+        return hit
+    seed = int.from_bytes(key[:8], "little")
+    model = _fit_model(
+        raw, sal, R, float(salary_cap), float(field_min_salary), proj, names, params, seed
     )
-    pi, _ = weights(res.x)
-    real = np.bincount(flat, weights=np.repeat(pi, R), minlength=D)
-    return pi, real, np.bincount(bins, weights=pi, minlength=nb)
+    _MODEL_CACHE[key] = model
+    while len(_MODEL_CACHE) > MODEL_CACHE_SIZE:
+        _MODEL_CACHE.popitem(last=False)
+    return model
+
+
+def _fit_model(raw, sal, R, cap, field_min_salary, proj, names, params, seed) -> FieldModel:
+    rng = np.random.default_rng(seed)
+    D = sal.size
+    warns: list[str] = []
+    if np.any(raw < 0):
+        warns.append("negative projected ownership set to 0")
+    target = _cap_at_100(_as_pct(raw, R))
+    if abs(np.maximum(raw, 0).sum() - R * 100.0) > R * 100.0 * 0.05:
+        warns.append(
+            f"projected ownership sums to {np.maximum(raw, 0).sum():.0f} %, "
+            f"rescaled to {R * 100} % ({R} drivers per lineup)"
+        )
+
+    # the floor: lowered stepwise until enough distinct lineups reach it (straight to the first
+    # step the dearest lineup reaches, the steps before it cannot hold any lineup)
+    floor = float(min(field_min_salary, cap))
+    dearest = float(np.sort(sal)[-R:].sum())
+    if floor > dearest:
+        floor = max(
+            0.0, floor - math.ceil((floor - dearest) / params.floor_step) * params.floor_step
+        )
+    prop = (target + 1.0) ** params.pool_flatten
+    pool = _near_cap_pool(prop, sal, R, cap, floor, params, rng)
+    need = min(200, params.pool_size)
+    while len(pool) < need and floor > 0:
+        floor = max(0.0, floor - params.floor_step)
+        pool = _near_cap_pool(prop, sal, R, cap, floor, params, rng)
+    if floor < field_min_salary:
+        warns.append(
+            f"field_min_salary ${field_min_salary:,.0f}: too few lineups reach it on this slate; "
+            f"the field was drawn with a floor of ${floor:,.0f}"
+        )
+
+    # optimizer users: the best lineups by projection, popular ranks copied most
+    opt = np.empty((0, R), dtype=np.int64)
+    p_opt = np.empty(0)
+    if params.optimizer_share > 0 and params.optimizer_pool > 0:
+        from nascar_pipeline.core.optimize import InfeasibleError, optimize_lineups
+
+        obj = target if proj is None else proj
+        try:
+            opt = optimize_lineups(
+                obj, sal, R, cap, k=params.optimizer_pool, min_salary=floor
+            ).lineups
+        except InfeasibleError:  # the pool reached the floor, so this should not happen
+            opt = np.empty((0, R), dtype=np.int64)
+        if len(opt):
+            p_opt = np.arange(1, len(opt) + 1, dtype=np.float64) ** -params.optimizer_decay
+            p_opt /= p_opt.sum()
+    share = params.optimizer_share if len(opt) else 0.0
+    opt_count = (
+        np.bincount(opt.ravel(), weights=np.repeat(p_opt, R), minlength=D) if len(opt) else 0.0
+    )
+
+    left = cap - sal[pool].sum(axis=1)
+    edges = np.asarray(SALARY_BIN_EDGES, dtype=np.float64)
+    bins = np.clip(np.searchsorted(edges, left, side="right") - 1, 0, edges.size - 2)
+    usage = _usage_for(target, sal, cap, params)
+    bin_target = salary_usage_target(edges, cap, floor, usage)
+    tol = 0.25 * params.ownership_tol / 100
+
+    def fit(tgt_pct):
+        hand = (tgt_pct / 100.0 - share * opt_count) / max(1.0 - share, 1e-9)
+        hand = np.maximum(hand, 1e-4)
+        hand = hand / hand.sum() * R
+        pi, real, bm, _ = _rake(
+            pool, bins, hand, bin_target, params.ipf_iters, tol, params.rake_ridge
+        )
+        whole = (share * opt_count + (1 - share) * real) * 100.0
+        return pi, whole, bm
+
+    # Ownership and salary usage near the cap cannot both hold when the ownership's own mean
+    # lineup salary (sum of ownership x salary) is beyond what the usage law follows: temper the
+    # ownership toward the one the salary margin alone implies (`feasible_pct`), straight to the
+    # mixing weight lam0 whose mean salary the law allows (mean salary is linear in lam), then in
+    # steps toward 1 until the fit holds. The untempered fit always comes first.
+    implied_left = cap - float((target / 100.0 * sal).sum())
+    law_left = cap - _law_mean_salary(cap, usage)
+    feasible_pct = _salary_feasible_pct(pool, bins, bin_target, share, opt_count, R, D)
+    lam0 = 0.0
+    if abs(implied_left - law_left) > 1.0:
+        gap = cap - float((feasible_pct / 100.0 * sal).sum()) - implied_left
+        lam0 = float(np.clip((law_left - implied_left) / gap, 0.0, 1.0)) if abs(gap) > 1.0 else 1.0
+    steps = params.temper_steps
+    tail = [lam0 + (1.0 - lam0) * k / steps for k in range(0 if lam0 else 1, steps + 1)]
+    best = None
+    for lam in dict.fromkeys([0.0, *tail]):
+        t_lam = _cap_at_100((1 - lam) * target + lam * feasible_pct) if lam > 0 else target
+        # the untempered fit first: a real ownership just past the law often still fits
+        pi_l, whole_l, bm_l = fit(t_lam)
+        e_l = float(np.abs(whole_l - t_lam).max())
+        if best is None or e_l < best[0]:
+            best = (e_l, lam, pi_l, whole_l, t_lam, bm_l)
+        if e_l <= params.ownership_tol:
+            break
+    e_l, lam, pi, whole, t_new, bm = best
+    if lam > 0:
+        order = np.argsort(-np.abs(t_new - target))[:4]
+        moved = ", ".join(f"{names[i]} {target[i]:.0f}%->{t_new[i]:.0f}%" for i in order)
+        warns.append(
+            f"projected ownership implies an average lineup salary of "
+            f"${(target / 100 * sal).sum():,.0f}, far from how real fields spend the cap: "
+            f"tempered {lam:.0%} toward a salary-feasible ownership ({moved})"
+        )
+    target = t_new
+    if e_l > params.ownership_tol:
+        warns.append(
+            f"the field misses its ownership target by up to {e_l:.1f} points "
+            f"(tolerance {params.ownership_tol:.1f})"
+        )
+    return FieldModel(
+        pool=_frozen(pool),
+        pool_weights=_frozen(pi),
+        optimizer_lineups=_frozen(opt),
+        optimizer_weights=_frozen(p_opt),
+        optimizer_share=float(share),
+        floor=floor,
+        target=_frozen(target),
+        warnings=tuple(warns),
+        diagnostics={
+            "pool": int(len(pool)),
+            "salary_left_median": float(usage.salary_left_median),
+            "expected_own_max_err": float(np.abs(whole - target).max()),
+            "salary_bins_target": bin_target.round(4).tolist(),
+            "salary_bins_fitted": bm.round(4).tolist(),
+        },
+    )
 
 
 # ----------------------------------------------------------------------------- the field
@@ -279,136 +511,36 @@ def build_field(
     ownership_pct: (D,) projected ownership in % (rescaled to sum to roster_size * 100).
     projections: (D,) projected points the optimizer users build from (default: the ownership).
     names: (D,) driver names for the warnings (default: "driver <i>").
+    The slate's FieldModel is fitted once per process (`field_model`); rng only draws the entries.
     """
-    params = params or FieldParams()
     rng = rng or np.random.default_rng()
-    sal = np.asarray(salaries, dtype=np.float64)
-    D, R, cap = sal.size, int(roster_size), float(salary_cap)
-    if D < R:
-        raise ValueError(f"{D} drivers on the slate: a lineup needs {R}")
-    names = [f"driver {i}" for i in range(D)] if names is None else [str(x) for x in names]
-    warns: list[str] = []
-    raw = np.nan_to_num(np.asarray(ownership_pct, dtype=np.float64), nan=0.0)
-    if np.any(raw < 0):
-        warns.append("negative projected ownership set to 0")
-    target = _cap_at_100(_as_pct(raw, R))
-    if abs(np.maximum(raw, 0).sum() - R * 100.0) > R * 100.0 * 0.05:
-        warns.append(
-            f"projected ownership sums to {np.maximum(raw, 0).sum():.0f} %, "
-            f"rescaled to {R * 100} % ({R} drivers per lineup)"
-        )
-
-    # the floor: lowered stepwise until enough distinct lineups reach it
-    floor = float(min(field_min_salary, cap))
-    prop = (target + 1.0) ** params.pool_flatten
-    pool = _near_cap_pool(prop, sal, R, cap, floor, params, rng)
-    need = min(200, params.pool_size)
-    while len(pool) < need and floor > 0:
-        floor = max(0.0, floor - params.floor_step)
-        pool = _near_cap_pool(prop, sal, R, cap, floor, params, rng)
-    if floor < field_min_salary:
-        warns.append(
-            f"field_min_salary ${field_min_salary:,.0f}: too few lineups reach it on this slate; "
-            f"the field was drawn with a floor of ${floor:,.0f}"
-        )
-
-    # optimizer users: the best lineups by projection, popular ranks copied most
-    n_opt = int(round(params.optimizer_share * n_lineups))
-    opt = np.empty((0, R), dtype=np.int64)
-    p_opt = np.empty(0)
-    if n_opt > 0 and params.optimizer_pool > 0:
-        from nascar_pipeline.core.optimize import optimize_lineups
-
-        obj = target if projections is None else np.asarray(projections, dtype=np.float64)
-        opt = optimize_lineups(
-            np.nan_to_num(obj), sal, R, cap, k=params.optimizer_pool, min_salary=floor
-        ).lineups
-        if len(opt):
-            p_opt = np.arange(1, len(opt) + 1, dtype=np.float64) ** -params.optimizer_decay
-            p_opt /= p_opt.sum()
-        else:
-            n_opt = 0
-    n_opt = n_opt if len(opt) else 0
-    n_hand = n_lineups - n_opt
-    share = n_opt / max(n_lineups, 1)
-    opt_count = (
-        np.bincount(opt.ravel(), weights=np.repeat(p_opt, R), minlength=D) if len(opt) else 0.0
+    m = field_model(
+        ownership_pct,
+        salaries,
+        roster_size,
+        salary_cap,
+        field_min_salary=field_min_salary,
+        projections=projections,
+        names=names,
+        params=params,
     )
-
-    left = cap - sal[pool].sum(axis=1)
-    edges = np.asarray(SALARY_BIN_EDGES, dtype=np.float64)
-    bins = np.clip(np.searchsorted(edges, left, side="right") - 1, 0, edges.size - 2)
-    usage = _usage_for(target, sal, cap, params)
-    bin_target = salary_usage_target(edges, cap, floor, usage)
-
-    def fit(tgt_pct):
-        hand = (tgt_pct / 100.0 - share * opt_count) / max(1.0 - share, 1e-9)
-        hand = np.maximum(hand, 1e-4)
-        hand = hand / hand.sum() * R
-        pi, real, bm = rake(
-            pool, bins, hand, bin_target, params.ipf_iters, 0.25 * params.ownership_tol / 100
-        )
-        whole = (share * opt_count + (1 - share) * real) * 100.0
-        return pi, whole, bm
-
-    pi, whole, bm = fit(target)
-    err = np.abs(whole - target).max()
-    if err > params.ownership_tol:
-        # ownership and salary usage near the cap cannot both hold: temper the ownership toward
-        # the one the salary margin alone implies, the least step that fits
-        # (with the default salary law: the ownership's own salary is what is in doubt)
-        bin_target = salary_usage_target(edges, cap, floor, params)
-        per_bin = np.bincount(bins, minlength=bin_target.size)
-        w_bin = np.where(per_bin > 0, bin_target / np.maximum(per_bin, 1), 0.0)[bins]
-        feasible = np.bincount(pool.ravel(), weights=np.repeat(w_bin, R), minlength=D)
-        feasible = feasible / feasible.sum() * R  # hand-built entries, then the whole field:
-        feasible_pct = (share * opt_count + (1 - share) * feasible) * 100.0
-        best = (err, 0.0, pi, whole, target)
-        for step in range(1, params.temper_steps + 1):
-            lam = step / params.temper_steps
-            t_lam = _cap_at_100((1 - lam) * target + lam * feasible_pct)
-            pi_l, whole_l, bm_l = fit(t_lam)
-            e_l = np.abs(whole_l - t_lam).max()
-            if e_l < best[0]:
-                best = (e_l, lam, pi_l, whole_l, t_lam)
-                bm = bm_l
-            if e_l <= params.ownership_tol:
-                break
-        e_l, lam, pi, whole, t_new = best
-        if lam > 0:
-            order = np.argsort(-np.abs(t_new - target))[:4]
-            moved = ", ".join(f"{names[i]} {target[i]:.0f}%->{t_new[i]:.0f}%" for i in order)
-            warns.append(
-                f"projected ownership implies an average lineup salary of "
-                f"${(target / 100 * sal).sum():,.0f}, far from how real fields spend the cap: "
-                f"tempered {lam:.0%} toward a salary-feasible ownership ({moved})"
-            )
-        target = t_new
-        if e_l > params.ownership_tol:
-            warns.append(
-                f"the field misses its ownership target by up to {e_l:.1f} points "
-                f"(tolerance {params.ownership_tol:.1f})"
-            )
-
-    hand_idx = rng.choice(len(pool), size=n_hand, p=pi) if n_hand > 0 else np.empty(0, int)
-    parts = [pool[hand_idx]]
+    R = int(roster_size)
+    D = np.asarray(salaries).size
+    n_opt = int(round(m.optimizer_share * n_lineups)) if len(m.optimizer_lineups) else 0
+    n_hand = n_lineups - n_opt
+    parts = [m.pool[rng.choice(len(m.pool), size=n_hand, p=m.pool_weights)]] if n_hand else []
     if n_opt:
-        parts.append(opt[rng.choice(len(opt), size=n_opt, p=p_opt)])
-    lineups = np.sort(np.concatenate(parts), axis=1).astype(np.int64)
-    lineups = lineups[rng.permutation(len(lineups))]
+        pick = rng.choice(len(m.optimizer_lineups), size=n_opt, p=m.optimizer_weights)
+        parts.append(m.optimizer_lineups[pick])
+    lineups = np.sort(np.concatenate(parts), axis=1) if parts else np.empty((0, R), np.int64)
+    lineups = lineups.astype(np.int64)[rng.permutation(len(lineups))]
     realized = np.bincount(lineups.ravel(), minlength=D) / max(len(lineups), 1) * 100.0
     return FieldBuild(
         lineups=lineups,
-        warnings=warns,
-        floor_used=floor,
-        target_ownership=target,
+        warnings=list(m.warnings),
+        floor_used=m.floor,
+        target_ownership=np.array(m.target),
         realized_ownership=realized,
         n_optimizer=n_opt,
-        diagnostics={
-            "pool": int(len(pool)),
-            "salary_left_median": float(usage.salary_left_median),
-            "expected_own_max_err": float(np.abs(whole - target).max()),
-            "salary_bins_target": bin_target.round(4).tolist(),
-            "salary_bins_fitted": bm.round(4).tolist(),
-        },
+        diagnostics=dict(m.diagnostics),
     )

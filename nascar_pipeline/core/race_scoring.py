@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from nascar_pipeline.core import rules
+from nascar_pipeline.core.ownership_model import DEFAULT_MIN_FIELD_SALARY
 
 FIELD_SEED = 104_729
 
@@ -67,11 +68,14 @@ def score_portfolio(
     table,
     field_size: int,
     seed: int = FIELD_SEED,
+    field_min_salary: float = DEFAULT_MIN_FIELD_SALARY,
 ) -> pd.DataFrame:
     """Each lineup's actual score, and where it would have placed (and been paid) against a field
-    drawn from the projected ownership, scored with the actual points."""
-    from nascar_pipeline.core.contest import generate_field, simulate_contest
+    drawn from the projected ownership (core/slate.py draw_field, the default realistic field),
+    scored with the actual points."""
+    from nascar_pipeline.core.contest import simulate_contest
     from nascar_pipeline.core.lineups import slate_indices
+    from nascar_pipeline.core.slate import draw_field
 
     site = rules.DRAFTKINGS
     if "site" in lineups:  # the DraftKings portfolio is what is scored
@@ -80,14 +84,15 @@ def score_portfolio(
     pts = np.array([[points_by_driver.get(int(d), 0.0) for d in ids]], dtype=np.float64)
     ours = slate_indices(lineups, slate)
     own = np.array([own_by_driver.get(int(d), 0.0) for d in ids], dtype=np.float64)
-    field = generate_field(
+    field = draw_field(
         own,
         slate["salary"].to_numpy(float),
-        site.roster_size,
-        site.salary_cap,
         field_size,
-        rng=np.random.default_rng(seed),
-    )
+        field_min_salary,
+        np.random.default_rng(seed),
+        setting="backtest field_min_salary",
+        names=slate["driver_name"].astype(str).to_numpy() if "driver_name" in slate else None,
+    ).lineups
     res = simulate_contest(pts, ours, field, table)
     out = pd.DataFrame(
         {

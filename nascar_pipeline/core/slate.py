@@ -122,49 +122,49 @@ class FieldDraw:
 
 
 def draw_field(
-    own, salaries, n_lineups: int, field_min_salary: float, rng, *, setting: str, names=None
+    own,
+    salaries,
+    n_lineups: int,
+    field_min_salary: float,
+    rng,
+    *,
+    setting: str,
+    names=None,
+    projections=None,
 ) -> FieldDraw:
-    """The field on the DraftKings roster, its salary floor the `field_min_salary` of the asset's
-    run config. Never fails a race: drawn by core/contest.py generate_field (slot by slot from
-    the ownership); when no such field reaches the floor (a degenerate ownership, a floor too
-    high for the slate), by core/field.py build_field instead, which lowers the floor or tempers
-    the ownership, each adjustment a warning that names `setting` (e.g. 'contest_simulation run
-    config field_min_salary')."""
-    from nascar_pipeline.core.contest import generate_field
+    """The contest field on the DraftKings roster, its salary floor the `field_min_salary` of the
+    asset's run config: core/field.py build_field, the field built the way real players build
+    (most of the cap spent, the projected ownership matched, popular optimizer lineups
+    duplicated), calibrated on real contests (benchmarks/bench_field.py). Never fails a race: a
+    floor no lineup reaches is lowered and a degenerate ownership tempered, each adjustment a
+    warning naming `setting` (e.g. 'contest_simulation run config field_min_salary').
+
+    projections: what the field's optimizer users build from (default: the ownership, i.e. the
+    chalk). The old slot-by-slot generator, core/contest.py generate_field, stays for comparison
+    (bench_field.py)."""
     from nascar_pipeline.core.field import build_field
 
     site = rules.DRAFTKINGS
-    sal = np.asarray(salaries, dtype=float)
-    try:
-        return FieldDraw(
-            generate_field(
-                own,
-                sal,
-                site.roster_size,
-                site.salary_cap,
-                n_lineups,
-                min_salary=field_min_salary,
-                rng=rng,
-            )
-        )
-    except ValueError as exc:
-        # the generator's own advice names its argument, not the run-config setting
-        what = str(exc).split(": lower", 1)[0]
     built = build_field(
         own,
-        sal,
+        np.asarray(salaries, dtype=float),
         site.roster_size,
         site.salary_cap,
         n_lineups,
         field_min_salary=field_min_salary,
+        projections=projections,
         names=names,
         rng=rng,
     )
-    first = (
-        f"{what} (the projected ownership under {setting} {field_min_salary:,.0f}): the field "
-        "was built with the floor and ownership adjusted"
-    )
-    return FieldDraw(built.lineups, [first, *built.warnings])
+    return FieldDraw(built.lineups, [_name_setting(w, setting) for w in built.warnings])
+
+
+def _name_setting(warning: str, setting: str) -> str:
+    """A floor warning names the run-config setting to change (the others are about the
+    ownership, not a setting)."""
+    if warning.startswith("field_min_salary "):
+        return setting + warning[len("field_min_salary") :]
+    return warning
 
 
 def resolve_overrides(overrides: dict[str, float], slate: pd.DataFrame) -> dict[int, float]:
