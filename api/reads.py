@@ -91,6 +91,31 @@ async def serve_rendered(
     return prepared.response(if_none_match)
 
 
+# ---- the contest filter (`?contest_id=`) --------------------------------------------------------
+def contest_ids(df: pd.DataFrame) -> list[str]:
+    """The contests an asset's rows are for, in their order ([] for a build from before)."""
+    if "contest_id" not in df.columns:
+        return []
+    return [str(c) for c in dict.fromkeys(df["contest_id"].dropna().astype(str))]
+
+
+def filter_contest(df: pd.DataFrame, contest_id: str | None, asset: str) -> pd.DataFrame:
+    """The rows of one contest (all rows when contest_id is None); 404 naming the race's
+    contests when the asset has none of that id."""
+    if contest_id is None:
+        return df
+    known = contest_ids(df)
+    if contest_id not in known:
+        raise ApiError(
+            404,
+            f"asset {asset!r} has no contest {contest_id!r} (contests: {', '.join(known) or 'none'})",
+            kind="contest-not-found",
+            asset=asset,
+            contests=known,
+        )
+    return df[df["contest_id"].astype(str) == contest_id].reset_index(drop=True)
+
+
 # ---- table pages ------------------------------------------------------------------------------
 async def serve_table(
     store: RaceStore,
@@ -99,20 +124,24 @@ async def serve_table(
     asset: str,
     q: TableQuery,
     default_sort: Iterable[str] = (),
+    contest_id: str | None = None,
 ) -> Response:
-    """A page of any stored asset (api.schemas.TablePage)."""
+    """A page of any stored asset (api.schemas.TablePage), of one contest's rows when
+    contest_id is given."""
     entry = need(await current_manifest(store, race_key), race_key, asset)
     default_sort = tuple(default_sort)
+    contest = () if contest_id is None else ("contest", contest_id)
 
     def etag(version: str) -> str:
-        return make_etag(version, "table", *map(str, q.key()), *default_sort)
+        return make_etag(version, "table", *map(str, q.key()), *default_sort, *contest)
 
     def render() -> Prepared:
         df, used = store.frame(race_key, asset, entry)
+        df = filter_contest(df, contest_id, asset)
         body = table_page_body(df, used, q, asset, default_sort)
         return Prepared(body, etag=etag(used.data_version), entry=used)
 
-    key = ("table", race_key, asset, entry.data_version, q.key(), default_sort)
+    key = ("table", race_key, asset, entry.data_version, q.key(), default_sort, *contest)
     return await serve_rendered(store, if_none_match, key, etag(entry.data_version), entry, render)
 
 

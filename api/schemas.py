@@ -154,11 +154,13 @@ class LineupRow(Row):
     """A portfolio lineup (its drivers as `d<slot>_*` columns) or one of its slots."""
 
     lineup_id: int | None = None
+    contest_id: str | None = Field(None, description="the contest the lineup is built for")
     site: str | None = None
 
 
 class ContestLineupRow(Row):
     lineup_id: int | None = None
+    contest_id: str | None = Field(None, description="the contest simulated")
     mean_payout: float | None = None
     roi: float | None = Field(None, description="mean payout / entry fee - 1")
     cash_pct: float | None = None
@@ -166,6 +168,11 @@ class ContestLineupRow(Row):
     top1_pct: float | None = None
     mean_rank: float | None = None
     sim_duplicates: float | None = None
+    honest_roi: float | None = Field(
+        None, description="ROI in scenarios perturbed by the model's error (expect this one)"
+    )
+    honest_cash_pct: float | None = None
+    honest_win_pct: float | None = None
 
 
 # ---- results bodies ---------------------------------------------------------------------------
@@ -184,6 +191,10 @@ class Portfolio(BaseModel):
     race_key: str
     provenance: Provenance
     lineups: int | None
+    contest_id: str | None = Field(None, description="the contest filter applied (null: none)")
+    contests: list[str] = Field(
+        default_factory=list, description="the contests the stored portfolio is built for"
+    )
     downloads: dict[str, str] = Field(description="site -> the URL of its upload CSV")
     rows: list[LineupRow]
 
@@ -207,6 +218,10 @@ class ContestSummary(BaseModel):
     race_key: str
     provenance: Provenance
     lineups: int
+    contest_id: str | None = Field(None, description="the contest filter applied (null: none)")
+    contests: list[str] = Field(
+        default_factory=list, description="the contests the stored simulation covers"
+    )
     metrics: dict[str, MetricSummary] = Field(description="per numeric column of the simulation")
     best: list[ContestLineupRow] = Field(description="the ten best lineups (by roi)")
 

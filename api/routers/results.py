@@ -13,7 +13,9 @@ from api.deps import AUTHENTICATED, IfNoneMatch, RaceKey, StoreDep, TableQueryDe
 from api.errors import DATA_ERRORS
 from api.fastpath import FastServable
 from api.reads import (
+    contest_ids,
     current_manifest,
+    filter_contest,
     need,
     serve_parquet,
     serve_rendered,
@@ -58,6 +60,18 @@ router = APIRouter(
 )
 
 
+# The optional filter of the portfolio and contest routes: one contest's rows.
+ContestId = Annotated[
+    str | None,
+    Query(
+        description="only this contest's rows (a contest_id as stored, e.g. dk-180001234); "
+        "404 when the race has no such contest",
+        min_length=1,
+        max_length=200,
+    ),
+]
+
+
 # ---- portfolio ------------------------------------------------------------------------------
 # Once rendered, the portfolio is sent from memory by the request middleware (api/fastpath.py).
 PORTFOLIO = FastServable(asset="lineup_portfolio", cache="portfolio")
@@ -69,21 +83,38 @@ PORTFOLIO = FastServable(asset="lineup_portfolio", cache="portfolio")
     summary="The lineup portfolio (every row), with links to the upload CSVs",
 )
 @PORTFOLIO
-async def portfolio(store: StoreDep, race_key: RaceKey, if_none_match: IfNoneMatch) -> Response:
+async def portfolio(
+    store: StoreDep, race_key: RaceKey, if_none_match: IfNoneMatch, contest_id: ContestId = None
+) -> Response:
     entry = need(await current_manifest(store, race_key), race_key, PORTFOLIO.asset)
+    # the unfiltered response is the fast path's (api/fastpath.py answers only query-less GETs)
+    key = PORTFOLIO.key(race_key, entry.data_version)
+    if contest_id is not None:
+        key = (*key, "contest", contest_id)
     return await serve_rendered(
         store,
         if_none_match,
-        PORTFOLIO.key(race_key, entry.data_version),
-        make_etag(entry.data_version, "portfolio"),
+        key,
+        _portfolio_etag(entry.data_version, contest_id),
         entry,
-        lambda: render_portfolio(store, race_key, entry),
+        lambda: render_portfolio(store, race_key, entry, contest_id),
     )
 
 
-def render_portfolio(store: RaceStore, race_key: str, entry: ManifestEntry) -> Prepared:
-    """The portfolio response (rows, provenance, upload links) rendered once per version."""
+def _portfolio_etag(version: str, contest_id: str | None) -> str:
+    if contest_id is None:
+        return make_etag(version, "portfolio")
+    return make_etag(version, "portfolio", "contest", contest_id)
+
+
+def render_portfolio(
+    store: RaceStore, race_key: str, entry: ManifestEntry, contest_id: str | None = None
+) -> Prepared:
+    """The portfolio response (rows, provenance, upload links) rendered once per version (and
+    contest filter)."""
     df, used = store.frame(race_key, PORTFOLIO.asset, entry)
+    contests = contest_ids(df)
+    df = filter_contest(df, contest_id, PORTFOLIO.asset)
     lineups = int(df["lineup_id"].nunique()) if "lineup_id" in df.columns else None
     downloads = {
         name.rsplit(".", 1)[0]: f"/v1/races/{race_key}/portfolio/{name}"
@@ -95,6 +126,8 @@ def render_portfolio(store: RaceStore, race_key: str, entry: ManifestEntry) -> P
             "race_key": race_key,
             "provenance": provenance(used),
             "lineups": lineups,
+            "contest_id": contest_id,
+            "contests": contests,
             "downloads": downloads,
         },
         "rows",
@@ -102,7 +135,7 @@ def render_portfolio(store: RaceStore, race_key: str, entry: ManifestEntry) -> P
     )
     # `used` is newer than `entry` when a rewrite landed in between: the headers and the
     # ETag then describe the rows actually served.
-    return Prepared(body, etag=make_etag(used.data_version, "portfolio"), entry=used)
+    return Prepared(body, etag=_portfolio_etag(used.data_version, contest_id), entry=used)
 
 
 @router.get(
@@ -162,14 +195,31 @@ _table_route(
     BacktestRow,
     "Backtest of the race's projections and portfolio against its results",
 )
-_table_route(
+
+
+@router.get(
     "/contest-simulation/lineups",
-    "contest_lineups",
-    "contest_simulation",
-    ContestLineupRow,
-    "Contest simulation per lineup (sortable, paginated)",
-    default_sort=("-roi", "lineup_id"),
+    name="contest_lineups",
+    response_model=TablePage[ContestLineupRow],
+    summary="Contest simulation per lineup and contest (sortable, paginated; simulated and "
+    "honest figures)",
 )
+async def contest_lineups(
+    store: StoreDep,
+    race_key: RaceKey,
+    q: TableQueryDep,
+    if_none_match: IfNoneMatch,
+    contest_id: ContestId = None,
+) -> Response:
+    return await serve_table(
+        store,
+        if_none_match,
+        race_key,
+        "contest_simulation",
+        q,
+        ("-roi", "lineup_id"),
+        contest_id=contest_id,
+    )
 
 
 # ---- scenarios -----------------------------------------------------------------------------
@@ -243,22 +293,27 @@ async def scenarios_parquet(
     summary="Contest simulation summary over the portfolio's lineups",
 )
 async def contest_simulation(
-    store: StoreDep, race_key: RaceKey, if_none_match: IfNoneMatch
+    store: StoreDep, race_key: RaceKey, if_none_match: IfNoneMatch, contest_id: ContestId = None
 ) -> Response:
     entry = need(await current_manifest(store, race_key), race_key, "contest_simulation")
-    etag = make_etag(entry.data_version, "contest-summary")
+    contest = () if contest_id is None else ("contest", contest_id)
+    etag = make_etag(entry.data_version, "contest-summary", *contest)
 
     def render() -> Prepared:
         df, used = store.frame(race_key, "contest_simulation", entry)
+        contests = contest_ids(df)
+        df = filter_contest(df, contest_id, "contest_simulation")
         metrics, best = contest_summary(df)
         lineups = int(df["lineup_id"].nunique()) if "lineup_id" in df.columns else len(df)
         fields = {
             "race_key": race_key,
             "provenance": provenance(used),
             "lineups": lineups,
+            "contest_id": contest_id,
+            "contests": contests,
             "metrics": metrics,
         }
         return Prepared(json_envelope(fields, "best", best), etag=etag, entry=entry)
 
-    key = ("contest", race_key, entry.data_version)
+    key = ("contest", race_key, entry.data_version, *contest)
     return await serve_rendered(store, if_none_match, key, etag, entry, render)
