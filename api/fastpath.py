@@ -3,7 +3,7 @@ routing, dependency solving and exception layers (which cost more than the read 
 
 `FastPaths.answer(scope, headers)` returns the response to send, or None to let the request
 take the ordinary route. It answers only what it can answer exactly as the route would:
-- a GET of a route that declares itself fast-servable (`FastServable`, below: the portfolio),
+- a GET without a query string of a route that declares itself fast-servable (`FastServable`, below: the portfolio),
   with a valid race key whose manifest is in memory (the route's stale-while-revalidate rule:
   api.reads.manifest_now) and whose rendered response (api.responses.Prepared) is cached under
   the route's declared key for the manifest's data version;
@@ -64,6 +64,7 @@ class FastPaths:
         if (
             scope["method"] != "GET"
             or scope.get("root_path")
+            or scope.get("query_string")  # a query may change the answer (?contest_id=)
             or (self.cors and b"origin" in headers)
         ):
             return None
