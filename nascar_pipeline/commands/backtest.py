@@ -4,6 +4,10 @@ Reads history from the CSV pair (races.csv, results.csv; default <NASCAR_SHARED_
 through the history parser (ontology tables), fits the model on races strictly before
 each race of the season, simulates the race and scores the actual result against three baselines.
 Prints the season table and writes it as Parquet (--out; per-race rows beside it, *_races.parquet).
+Every method's projection error (RMSE of projected minus actual DK points per driver, the
+scenarios' spread, the error beyond it) is in both; money (lineups against the contest's cash line
+and winning score) and ownership error (MAE against real %Drafted) wherever the history's races
+carry real DraftKings salaries, contest facts or %Drafted (the history CSVs do not).
 """
 
 from __future__ import annotations
@@ -74,7 +78,9 @@ def run(args) -> int:
     from nascar_pipeline.core.model import FitConfig
     from nascar_pipeline.ontology.parsers.history import parse_history
 
-    history = history_from_tables(parse_history(races_csv, results_csv))
+    print(f"loading history: {races_csv}, {results_csv}", flush=True)
+    tables = parse_history(races_csv, results_csv)
+    history = history_from_tables(tables)
     cfg = FitConfig(
         num_warmup=args.warmup, num_samples=args.draws, num_chains=args.chains, seed=args.seed
     )
@@ -98,11 +104,46 @@ def run(args) -> int:
             log=lambda m: print(m, flush=True),
             on_race=save,
             done=done,
+            contests=tables.contests,
         )
     except ValueError as e:
         raise UserInputError(str(e)) from None
     save(per_race, table)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    for line in report_lines(table):
+        print(line)
     print(f"wrote {out}")
     return 0
+
+
+def report_lines(table) -> list[str]:
+    """The honest-ROI error figure, and what money and ownership grading found (or why none)."""
+    import pandas as pd
+
+    lines = []
+    model = table[table["method"] == "model"]
+    if len(model) and "rmse_dk" in model:
+        m = model.iloc[0]
+        lines.append(
+            f"projection error (model, pooled over driver-races): RMSE {m['rmse_dk']:.2f} DK "
+            f"points, scenario spread {m['scenario_sd']:.2f}, beyond the spread "
+            f"{m['excess_error_sd']:.2f} (core/honest_roi.py error_sd)"
+        )
+    if "money_races" in table and table["money_races"].notna().any():
+        for r in table[table["money_races"].notna()].itertuples(index=False):
+            lines.append(
+                f"money {r.method}: {int(r.money_races)} races, lineups cashed "
+                f"{r.money_cash_rate:.0%}, best lineup cashed in {r.money_best_cashed:.0%} of "
+                f"races, reached the winning score in {r.money_beat_winner:.0%}"
+            )
+    else:
+        lines.append("money: no race of the season has real DraftKings salaries in the history")
+    own = [c for c in ("own_mae_defaults", "own_mae_salary_only") if c in table]
+    if own and pd.notna(model.iloc[0][own[0]] if len(model) else None):
+        m = model.iloc[0]
+        lines.append(
+            "ownership MAE vs real %Drafted: defaults "
+            + ", salary only ".join(f"{m[c]:.2f}" for c in own)
+        )
+    return lines

@@ -325,6 +325,38 @@ def grade_money(
     return rows
 
 
+def baseline_projections(
+    history: pd.DataFrame,
+    driver_ids,
+    start,
+    laps: float,
+    race_date: str,
+    history_days: int | None = None,
+    n_scenarios: int = 2_000,
+    seed: int = 0,
+) -> dict:
+    """{method: (D,) mean DK points} of the start-position and trailing-average baselines for a
+    race (fitted on `history`, the races before it, as in run_backtest)."""
+    h = history.copy()
+    h["race_date"] = h["race_date"].astype(str)
+    h = h[h["finish_position"].notna() & (h["race_date"] < str(race_date))]
+    recent = h
+    if history_days:
+        cut = str(pd.Timestamp(race_date) - pd.Timedelta(days=history_days))
+        recent = h[h["race_date"] >= cut]
+    slopes = fit_baselines(recent)
+    ids = np.asarray(driver_ids)
+    feats = trailing_features(h, ids)
+    st = np.asarray(start, dtype=np.float64)
+    st = np.where(np.isfinite(st), st, 20.0).astype(int)
+    dom = feats["dom_per_lap"].to_numpy() * float(laps)
+    out = {}
+    for j, m in enumerate(MONEY_BASELINES):
+        u = baseline_utilities(m, slopes, st, feats)
+        out[m] = simulate_baseline(u, st, dom, n_scenarios, seed + j)[1].mean(axis=0)
+    return out
+
+
 SALARY_ONLY = "salary_only"
 
 
@@ -465,6 +497,9 @@ def run_backtest(
             continue
         t0 = time.perf_counter()
         before = h[h["race_date"] < race.race_date]
+        log(
+            f"[{i + 1}/{len(races)}] {race.race_key}: fitting on {before['race_key'].nunique()} races"
+        )
         data = prepare_history(before, model_config, target_date=race.race_date)
         init = remap_init(warm, prev_data, data) if warm is not None else None
         fit = fit_model(data, fit_config, init=init)
@@ -534,6 +569,7 @@ def run_backtest(
             f"[{i + 1}/{len(races)}] {race.race_key}: model ll {recs[0]['order_loglik']:.1f} "
             f"(start {recs[2]['order_loglik']:.1f}, trailing {recs[3]['order_loglik']:.1f}, "
             f"uniform {recs[1]['order_loglik']:.1f}) crps {recs[0]['crps_dk']:.2f} "
+            f"rmse {recs[0]['rmse_dk']:.1f} "
             f"rhat {d['rhat_max']:.3f} ess {d['ess_bulk_min']:.0f} "
             f"{time.perf_counter() - t0:.0f}s"
         )
