@@ -29,7 +29,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_dagster_warnings() -> None:
+    """Hide Dagster's PreviewWarning and BetaWarning blocks. They tell the author of the
+    definitions that an API they chose (partitioned asset checks, pools) may change in a patch
+    release; Dagster raises them each time the definitions load, so every command printed a
+    screen of them, and a player can do nothing about them. The pins in constraints.txt and the
+    test suite are what guard against such a change. Matched on Dagster's wording ("is
+    currently in preview" / "in beta": the two classes' messages), so the command line need not
+    import Dagster before it knows whether the command uses it."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r"(?s).*is currently in (preview|beta)")
+    for name in ("PreviewWarning", "BetaWarning"):
+        # Dagster already imported (a test, an embedding program): by class as well.
+        cls = getattr(sys.modules.get("dagster"), name, None)
+        if isinstance(cls, type) and issubclass(cls, Warning):
+            warnings.filterwarnings("ignore", category=cls)
+
+
 def main(argv: list[str] | None = None) -> int:
+    quiet_dagster_warnings()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

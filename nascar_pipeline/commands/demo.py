@@ -17,6 +17,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=7, help="seed of the synthetic world")
     p.add_argument("--race", help="race key (default: the next race without results)")
     p.add_argument("--reseed", action="store_true", help="regenerate the world even if present")
+    p.add_argument("--verbose", action="store_true", help="show Dagster's full run log (DEBUG)")
     p.set_defaults(func=run)
 
 
@@ -55,11 +56,12 @@ def _upcoming_race(source) -> str:
 
 
 def run(args) -> int:
-    import warnings
+    import uuid
 
+    from nascar_pipeline.commands.build import Progress, build_run_config
     from nascar_pipeline.settings import get_settings
 
-    warnings.filterwarnings("ignore", message=".*is currently in (beta|preview).*")
+    # (Dagster's preview/beta warnings are filtered for every command in cli.py.)
     _prepare_home()
     if not get_settings().neo4j_configured:
         _ensure_world(args.seed, args.reseed)
@@ -76,7 +78,19 @@ def run(args) -> int:
     instance.add_dynamic_partitions("races", [race_key])
     job = defs.resolve_job_def("race_job")
     print(f"materializing race_job for {race_key} (Dagster home {get_settings().dagster_home})")
-    result = job.execute_in_process(partition_key=race_key, instance=instance, raise_on_error=False)
+    # Each stage's start and end while it runs; Dagster's run log only from WARNING up
+    # (--verbose: every DEBUG event, as before).
+    run_config = build_run_config({}, [], None, None, args.verbose)
+    run_id = str(uuid.uuid4())
+    steps = [k.path[-1] for k in job.asset_layer.selected_asset_keys]
+    with Progress(instance, run_id, steps=steps):
+        result = job.execute_in_process(
+            run_config=run_config,
+            partition_key=race_key,
+            instance=instance,
+            run_id=run_id,
+            raise_on_error=False,
+        )
     print_race_report(race_key)
     checks = [
         e.asset_check_evaluation_data
@@ -94,6 +108,9 @@ def run(args) -> int:
             )
         )
     if not result.success:
-        print("race_job FAILED; see the Dagster events above")
+        print(
+            f"race_job FAILED (run {run_id}): see the warnings and errors above, "
+            "`--verbose` for the full run log, or the run in `nascar-pipeline dev`"
+        )
         return 1
     return 0
