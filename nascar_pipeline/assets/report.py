@@ -41,9 +41,10 @@ def top_leverage(drivers: pd.DataFrame, top: int = TOP_LEVERAGE) -> pd.DataFrame
     d = d.sort_values(["_abs", "driver_id"], ascending=[False, True], kind="stable")
     out = d.groupby("contest_id", sort=False, group_keys=False).head(top)
     order = {c: i for i, c in enumerate(dict.fromkeys(drivers["contest_id"]))}
+    cols = [c for c in LEVERAGE_COLUMNS if c != "contest_name" or out[c].notna().any()]
     return (
         out.assign(_c=out["contest_id"].map(order))
-        .sort_values(["_c", "_abs"], ascending=[True, False], kind="stable")[LEVERAGE_COLUMNS]
+        .sort_values(["_c", "_abs"], ascending=[True, False], kind="stable")[cols]
         .reset_index(drop=True)
     )
 
@@ -67,7 +68,7 @@ def _steering_words(steering) -> str:
 
 def _exposure_plot(drivers: pd.DataFrame) -> MetadataValue:
     fig, ax = new_figure((6, 3.4))
-    top = max(float(drivers["own_pct"].max()), float(drivers["exposure_pct"].max()), 1.0) * 1.05
+    top = max(float(drivers["own_pct"].max()), float(drivers["exposure_pct"].max()), 1.0) * 1.1
     ax.plot([0, top], [0, top], color="grey", lw=0.8, ls="--", label="exposure = ownership")
     for cid, d in drivers.groupby("contest_id", sort=False):
         ax.scatter(d["own_pct"], d["exposure_pct"], s=14, label=str(cid))
@@ -78,9 +79,10 @@ def _exposure_plot(drivers: pd.DataFrame) -> MetadataValue:
             )  # fmt: skip
     ax.set_xlabel("projected field ownership (%)")
     ax.set_ylabel("our exposure (%)")
-    ax.set_xlim(0, top)
-    ax.set_ylim(0, top)
-    ax.legend(fontsize=6, loc="upper left")
+    ax.set_xlim(-1, top)
+    ax.set_ylim(-2, top)
+    # beside the axes: the drivers we hold most sit at the top, where a legend would hide them
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return image_markdown(fig, "exposure vs ownership")
 
 
