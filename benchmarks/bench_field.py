@@ -1,18 +1,25 @@
-"""The contest field, today's generator beside the realistic one (core/field.py), on real slates.
+"""The contest field: today's default (core/field.py build_field through core/slate.py draw_field)
+beside the old slot-by-slot generator (core/contest.py generate_field), on real slates, one run.
 
 Part 1, every real 2026 DraftKings slate (shared/data/draftkings/slates_2026.csv, the vendor's
-projected ownership as the field's ownership), default settings, field of 10,000, floor $46,000,
-plus the Indianapolis failure case (79 % on the cheapest driver, 50 % on the next four): does the
-generator succeed, salary mean / median / share under $47,000, realized ownership error against
-the input (mean absolute, percentage points), unique and duplicated shares, warnings.
+projected ownership as the field's ownership), default settings, floor $46,000, plus the
+Indianapolis failure case (79 % on the cheapest driver, 50 % on the next four): per generator,
+success, build time (the realistic field cold: its per-slate model cache emptied first), salary
+distribution (mean, median, 10th percentile, share under $47,000), realized ownership error
+against the input (mean absolute and largest, percentage points), duplication (share of distinct
+lineups, share of entries sharing their lineup, most copies of one lineup), warnings. Then the
+build time of a 200,000-entry field (cold) on one slate.
 
-Part 2, calibration against real contests (contests_2026.csv) whose slate is in slates_2026.csv:
-DK points per driver simulated by a Plackett-Luce on the vendor's projections (temperature fitted
-so mean points match them) with laps led and fastest laps, the real grid from raceweek_2026_sonoma
-where present; the field at the contest's size; the simulated 5-95 % band of the winning and the
-80th-percentile score against the real ones.
+Part 2, calibration against the real contests (contests_2026.csv) whose slate is in
+slates_2026.csv: DK points per driver simulated by a Plackett-Luce on the vendor's projections
+(temperature fitted so mean points match them) with laps led and fastest laps, on the real grid
+(raceweek_2026_sonoma); each field at the contest's size; the simulated 5-95 % band of the winning
+and the 80th-percentile score against the real ones, for each scenario seed. FieldParams' defaults
+were chosen on the three Sonoma contests (the only ones with a slate: Pocono has none, so it
+cannot be checked here); the binding one was the 490-entry contest's winning score.
 
 Run: .venv/bin/python benchmarks/bench_field.py [--scenarios 400] [--field 10000]
+     [--big 200000] [--seeds 11 12 13] [--skip-slates]
 """
 
 from __future__ import annotations
@@ -25,80 +32,103 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import nascar_pipeline.core.field as field_mod
 from nascar_pipeline.core.contest import generate_field
-from nascar_pipeline.core.field import build_field, field_stats
+from nascar_pipeline.core.field import field_stats
 from nascar_pipeline.core.field_calibration import (
     contest_band,
     dk_points_scenarios,
     fit_temperature,
 )
+from nascar_pipeline.core.slate import draw_field
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("NASCAR_SHARED_DATA", REPO.parent / "shared" / "data"))
 CAP, R, FLOOR = 50_000, 6, 46_000
+OLD, NEW = "generate_field (old)", "draw_field (default)"
 
 
 def _old(own, sal, n, seed):
     t = time.perf_counter()
     try:
         L = generate_field(own, sal, R, CAP, n, min_salary=FLOOR, rng=np.random.default_rng(seed))
-        return L, "", time.perf_counter() - t
+        return L, [], time.perf_counter() - t
     except ValueError as e:
-        return None, str(e)[:70], time.perf_counter() - t
+        return None, [str(e)[:90]], time.perf_counter() - t
 
 
-def _new(own, sal, n, seed, proj, names):
+def _new(own, sal, n, seed, names, cold=True):
+    if cold:
+        field_mod._MODEL_CACHE.clear()  # time the fit, not a cache hit
     t = time.perf_counter()
-    fb = build_field(
-        own,
-        sal,
-        R,
-        CAP,
-        n,
-        field_min_salary=FLOOR,
-        projections=proj,
-        names=names,
-        rng=np.random.default_rng(seed),
+    d = draw_field(
+        own, sal, n, FLOOR, np.random.default_rng(seed), setting="field_min_salary", names=names
     )
-    return fb, time.perf_counter() - t
+    return d.lineups, d.warnings, time.perf_counter() - t
 
 
-def _row(kind, L, sal, own, secs, note):
+def _row(kind, L, sal, own, secs, warns):
+    note = " | ".join(w[:100] for w in warns)
     if L is None:
-        return {"generator": kind, "ok": False, "seconds": round(secs, 1), "note": note}
+        return {"generator": kind, "ok": False, "seconds": round(secs, 2), "note": note}
     st = field_stats(L, sal, target=own)
     return {
         "generator": kind,
         "ok": True,
-        "seconds": round(secs, 1),
-        "salary_mean": round(st["salary_mean"]),
-        "salary_median": round(st["salary_median"]),
-        "below_47k": round(st["share_below_47k"], 3),
+        "seconds": round(secs, 2),
+        "sal_mean": round(st["salary_mean"]),
+        "sal_median": round(st["salary_median"]),
+        "sal_p10": round(st["salary_p10"]),
+        "under_47k": round(st["share_below_47k"], 3),
         "own_mae": round(st["own_mae"], 2),
-        "own_max_err": round(st["own_max_err"], 1),
-        "unique": round(st["unique_share"], 3),
+        "own_max": round(st["own_max_err"], 1),
+        "distinct": round(st["unique_share"], 3),
         "duplicated": round(st["duplicated_share"], 3),
         "max_copies": st["max_copies"],
         "note": note,
     }
 
 
-def part1(slates: pd.DataFrame, n: int) -> pd.DataFrame:
-    rows = []
-    cases = [(s, g, g["proj_own"].to_numpy(float)) for s, g in slates.groupby("slate")]
-    indy = slates[slates["slate"].str.contains("indianapolis")]
+def _cases(slates: pd.DataFrame):
+    cases = [
+        (s, g.reset_index(drop=True), g["proj_own"].to_numpy(float))
+        for s, g in slates.groupby("slate")
+    ]
+    indy = slates[slates["slate"].str.contains("indianapolis")].reset_index(drop=True)
     bad = np.full(len(indy), 1.0)
     bad[np.argsort(indy["salary"].to_numpy())[:5]] = [79, 50, 50, 50, 50]
     cases.append(("indianapolis, degenerate ownership", indy, bad))
-    for name, g, own in cases:
+    return cases
+
+
+def part1(slates: pd.DataFrame, n: int) -> pd.DataFrame:
+    rows = []
+    for name, g, own in _cases(slates):
         sal = g["salary"].to_numpy(float)
-        L, err, secs = _old(own, sal, n, 1)
-        rows.append({"slate": name[:40], **_row("today", L, sal, own, secs, err)})
-        fb, secs = _new(own, sal, n, 1, g["proj_points"].to_numpy(float), g["name"].to_numpy())
-        note = " | ".join(w[:90] for w in fb.warnings)
-        rows.append({"slate": name[:40], **_row("realistic", fb.lineups, sal, own, secs, note)})
-        print(pd.DataFrame(rows[-2:]).to_string(index=False), flush=True)
+        L, warns, secs = _old(own, sal, n, 1)
+        rows.append({"slate": name[:36], **_row(OLD, L, sal, own, secs, warns)})
+        L, warns, secs = _new(own, sal, n, 1, g["name"].to_numpy())
+        rows.append({"slate": name[:36], **_row(NEW, L, sal, own, secs, warns)})
     return pd.DataFrame(rows)
+
+
+def big_field(slates: pd.DataFrame, n: int) -> None:
+    g = slates[slates["slate"].str.contains("sonoma")].reset_index(drop=True)
+    own, sal = g["proj_own"].to_numpy(float), g["salary"].to_numpy(float)
+    L, _, secs = _new(own, sal, n, 3, g["name"].to_numpy())
+    _, _, warm = _new(own, sal, n, 4, g["name"].to_numpy(), cold=False)
+    st = field_stats(L, sal, target=own)
+    print(
+        f"{NEW}, Sonoma, {n:,} entries: {secs:.2f} s cold, {warm:.2f} s with the slate's model "
+        f"cached; median salary {st['salary_median']:,.0f}, own MAE {st['own_mae']:.2f}, "
+        f"duplicated {st['duplicated_share']:.3f}"
+    )
+    t = time.perf_counter()
+    try:
+        generate_field(own, sal, R, CAP, n, min_salary=FLOOR, rng=np.random.default_rng(3))
+        print(f"{OLD}, Sonoma, {n:,} entries: {time.perf_counter() - t:.2f} s")
+    except ValueError as e:
+        print(f"{OLD}, Sonoma, {n:,} entries: failed ({str(e)[:80]})")
 
 
 def _slate_for(contest_slate: str, slates: pd.DataFrame) -> pd.DataFrame | None:
@@ -118,44 +148,50 @@ def _grid(g: pd.DataFrame) -> tuple[np.ndarray, int, str]:
     return np.arange(1, len(g) + 1), 200, "grid by salary"
 
 
-def part2(slates: pd.DataFrame, contests: pd.DataFrame, S: int) -> pd.DataFrame:
+def part2(slates: pd.DataFrame, contests: pd.DataFrame, S: int, seeds) -> pd.DataFrame:
     rows = []
     for c in contests.itertuples(index=False):
         g = _slate_for(c.slate, slates)
         base = {
-            "contest": f"{c.contest_date} {c.slate}"[:34],
+            "contest": f"{c.contest_date} {c.slate}"[:30],
             "entries": c.entries,
             "real_win": c.winning_score,
             "real_p80": c.score_p80,
         }
         if g is None:
-            rows.append({**base, "generator": "-", "note": "no slate in slates_2026.csv: skipped"})
+            rows.append(
+                {**base, "generator": "-", "note": "no slate in slates_2026.csv: not checked"}
+            )
             continue
         start, laps, how = _grid(g)
-        rng = np.random.default_rng(11)
         proj = g["proj_points"].to_numpy(float)
-        temp = fit_temperature(proj, start, laps, rng)
-        pts = dk_points_scenarios(proj, start, laps, S, rng, temperature=temp)
         own, sal = g["proj_own"].to_numpy(float), g["salary"].to_numpy(float)
-        old, err, _ = _old(own, sal, int(c.entries), 2)
-        fb, _ = _new(own, sal, int(c.entries), 2, proj, g["name"].to_numpy())
-        for kind, L in (("today", old), ("realistic", fb.lineups)):
-            if L is None:
-                rows.append({**base, "generator": kind, "note": err})
-                continue
-            b = contest_band(pts, L).inside(c.winning_score, c.score_p80)
-            rows.append(
-                {
-                    **base,
-                    "generator": kind,
-                    "win_band": f"{b['win_lo']:.1f}-{b['win_hi']:.1f}",
-                    "win_in": b["win_inside"],
-                    "p80_band": f"{b['p80_lo']:.1f}-{b['p80_hi']:.1f}",
-                    "p80_in": b["p80_inside"],
-                    "note": f"{how}, PL temperature {temp:g}",
-                }
-            )
-        print(pd.DataFrame(rows[-2:]).to_string(index=False), flush=True)
+        for seed in seeds:
+            rng = np.random.default_rng(seed)
+            temp = fit_temperature(proj, start, laps, rng)
+            pts = dk_points_scenarios(proj, start, laps, S, rng, temperature=temp)
+            old, err, _ = _old(own, sal, int(c.entries), seed)
+            new, _, _ = _new(own, sal, int(c.entries), seed, g["name"].to_numpy(), cold=False)
+            for kind, L in ((OLD, old), (NEW, new)):
+                if L is None:
+                    rows.append({**base, "seed": seed, "generator": kind, "note": err[0]})
+                    continue
+                bd = contest_band(pts, L)
+                b = bd.inside(c.winning_score, c.score_p80)
+                rows.append(
+                    {
+                        **base,
+                        "seed": seed,
+                        "generator": kind,
+                        "win_band": f"{b['win_lo']:.1f}-{b['win_hi']:.1f}",
+                        "win_q": round(float((bd.win < c.winning_score).mean()), 3),
+                        "win_in": b["win_inside"],
+                        "p80_band": f"{b['p80_lo']:.1f}-{b['p80_hi']:.1f}",
+                        "p80_q": round(float((bd.p80 < c.score_p80).mean()), 3),
+                        "p80_in": b["p80_inside"],
+                        "note": f"{how}, PL temperature {temp:g}",
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -163,22 +199,42 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scenarios", type=int, default=400)
     ap.add_argument("--field", type=int, default=10_000)
+    ap.add_argument("--big", type=int, default=200_000, help="entries of the big field (0: skip)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[11, 12, 13])
     ap.add_argument("--skip-slates", action="store_true")
     a = ap.parse_args()
     dk = DATA / "draftkings"
     slates = pd.read_csv(dk / "slates_2026.csv")
     contests = pd.read_csv(dk / "contests_2026.csv")
     pd.set_option("display.width", 250)
-    pd.set_option("display.max_colwidth", 120)
+    pd.set_option("display.max_colwidth", 200)
+    pd.set_option("display.max_columns", 30)
     if not a.skip_slates:
         print(f"== part 1: every slate, field {a.field:,}, floor ${FLOOR:,}, default settings")
         t1 = part1(slates, a.field)
-        print("\n" + t1.drop(columns=["note"]).to_string(index=False))
+        print(t1.drop(columns=["note"]).to_string(index=False))
+        print("\nwarnings:")
+        for r in t1[t1["note"].astype(str) != ""].itertuples():
+            print(f"  {r.slate} / {r.generator}: {r.note}")
         ok = t1.groupby("generator")["ok"].agg(["sum", "count"])
         print("\nsucceeded:", {k: f"{r['sum']}/{r['count']}" for k, r in ok.iterrows()})
-    print(f"\n== part 2: real contests, {a.scenarios} scenarios")
-    t2 = part2(slates, contests, a.scenarios)
-    print("\n" + t2.to_string(index=False))
+        print(
+            "build seconds, median over slates:",
+            t1.groupby("generator")["seconds"].median().round(2).to_dict(),
+        )
+        if a.big:
+            print()
+            big_field(slates, a.big)
+    print(f"\n== part 2: real contests, {a.scenarios} scenarios, seeds {a.seeds}")
+    t2 = part2(slates, contests, a.scenarios, a.seeds)
+    print(t2.to_string(index=False))
+    chk = t2.dropna(subset=["win_in"])
+    inside = chk.groupby("generator").apply(
+        lambda d: f"{int(d['win_in'].sum() + d['p80_in'].sum())}/{2 * len(d)}",
+        include_groups=False,
+    )
+    print("\nreal score inside the simulated 5-95 % band (win and p80, contests x seeds):")
+    print("  " + ", ".join(f"{k}: {v}" for k, v in inside.items()))
 
 
 if __name__ == "__main__":

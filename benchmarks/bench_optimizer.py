@@ -169,6 +169,131 @@ def steered_case(g: pd.DataFrame, n: int, max_shared: int) -> None:
     )
 
 
+def honest_case(args) -> None:
+    """True and honest ROI of the portfolio objective's settings on the real Sonoma race week."""
+    from types import SimpleNamespace
+
+    from nascar_pipeline.core import rules
+    from nascar_pipeline.core.contest import default_gpp_payouts, simulate_contest
+    from nascar_pipeline.core.field_calibration import dk_points_scenarios, fit_temperature
+    from nascar_pipeline.core.honest_roi import DEFAULT_ERROR_SD, honest_contest
+    from nascar_pipeline.core.lineup_search import search_portfolio
+    from nascar_pipeline.core.lineups import slate_indices
+    from nascar_pipeline.core.slate import draw_field
+    from nascar_pipeline.core.steering import Steering, check_feasible
+
+    df = pd.read_csv(DATA / "draftkings" / "slates_2026.csv")
+    g = df[df.slate.str.contains("sonoma")].reset_index(drop=True)
+    wk = DATA / "raceweek_2026_sonoma"
+    res = pd.read_csv(wk / "results.csv")
+    laps = int(pd.read_csv(wk / "races.csv")["laps"].iloc[0])
+    contests = pd.read_csv(DATA / "draftkings" / "contests_2026.csv")
+    contests = contests[contests.slate.str.contains("Sonoma")]
+    by_name = res.set_index("driver_name")
+    start = g.name.map(by_name["start_position"]).fillna(len(g)).astype(int).to_numpy()
+    finish = g.name.map(by_name["finish_position"]).fillna(len(g)).astype(int).to_numpy()
+    led = g.name.map(by_name["laps_led"]).fillna(0).to_numpy(float)
+    actual = rules.draftkings_points(start, finish, led, np.zeros(len(g)))  # no fastest laps
+    p80 = float(contests.score_p80.median())
+
+    proj, sal = g.proj_points.to_numpy(float), g.salary.to_numpy(float)
+    own = g.proj_own.to_numpy(float)
+    temp = fit_temperature(proj, start, laps, np.random.default_rng(11))
+    S_obj = S_sel = args.honest_scenarios
+    S_eval = 1000
+    truth = dk_points_scenarios(
+        proj, start, laps, S_eval, np.random.default_rng(12), temperature=temp
+    )
+    slate = pd.DataFrame(
+        {
+            "driver_id": np.arange(len(g)),
+            "driver_name": g.name,
+            "salary": sal,
+            "projection": proj,
+            "dk_id": np.arange(len(g)) + 1000,
+        }
+    )
+    N, F = args.honest_lineups, args.honest_field
+    steering = check_feasible(Steering(n_lineups=N, max_shared=4, salary_floor=45_000), slate)
+    table = default_gpp_payouts(F + N, 20.0)
+    field = draw_field(own, sal, F, 46_000, np.random.default_rng(5), setting="bench").lineups
+    print(
+        f"honest: Sonoma 2026 (real salaries, grid, vendor projections and ownership), truth = a "
+        f"Plackett-Luce on the vendor's projections (temperature {temp:g}); the model = the same "
+        f"on projections off by N(0, {args.honest_bias:g}) DK points per driver, "
+        f"{args.honest_worlds} draws (worlds); {N} lineups vs a default field of {F:,}; "
+        f"{S_obj} + {S_sel} model scenarios for the search"
+    )
+    print(
+        f"columns: ROI in the model's own held-out scenarios (what a player is shown), honest ROI "
+        f"(the same + noise sd {DEFAULT_ERROR_SD:g}, honest_contest), true ROI ({S_eval} truth "
+        "scenarios), each the mean over worlds (+/- its standard error); real: lineups at or "
+        f"over the real Sonoma p80 {p80} with the actual points (no fastest laps: lower bounds), "
+        "summed over worlds"
+    )
+    print(
+        f"{'objective':22s} {'model ROI':>9s} {'honest ROI':>10s} {'true ROI':>9s} {'+/-':>6s} "
+        f"{'true cash%':>10s} {'vs first':>9s} {'+/-':>6s} {'real>=p80':>9s} {'seconds':>7s}"
+    )
+    worlds, first = [], None
+    for w in range(args.honest_worlds):
+        wr = np.random.default_rng(1000 + w)
+        m_proj = proj + wr.normal(0.0, args.honest_bias, len(g))
+        m_pts = dk_points_scenarios(
+            m_proj, start, laps, S_obj + S_sel + S_eval, wr, temperature=temp
+        )
+        worlds.append((m_pts[: S_obj + S_sel], m_pts[S_obj + S_sel :]))
+    for sd, shrink in [(float(x.split("/")[0]), float(x.split("/")[1])) for x in args.honest_grid]:
+        params = SimpleNamespace(
+            field_min_salary=46_000,
+            objective="ev",
+            objective_scenarios=S_obj,
+            selection_scenarios=S_sel,
+            prize_cap_fees=100.0,
+            mh_steps=args.honest_steps,
+            mh_chains=4,
+            mh_temps=3,
+            exact_candidates=50,
+            objective_error_sd=sd,
+            objective_shrink=shrink,
+        )
+        rows, secs, real = [], 0.0, 0
+        for w, (m_search, m_held) in enumerate(worlds):
+            t0 = time.perf_counter()
+            slate_w = slate.assign(projection=m_search.mean(axis=0))
+            found = search_portfolio(
+                slate_w, m_search, own, table, F, params, np.random.default_rng(3 + w), steering
+            )
+            secs += time.perf_counter() - t0
+            L = slate_indices(found.lineups, slate)
+            model = simulate_contest(m_held, L, field, table).summary()["portfolio"]
+            honest = honest_contest(m_held, L, field, table, np.random.default_rng(100 + w))
+            true = simulate_contest(truth, L, field, table).summary()["portfolio"]
+            rows.append(
+                (
+                    model["roi"],
+                    honest.summary()["portfolio"]["roi"],
+                    true["roi"],
+                    true["any_cash_pct"],
+                )
+            )
+            real += int((actual[L].sum(axis=1) >= p80).sum())
+        r = np.array(rows)
+        first = r[:, 2] if first is None else first
+        diff = r[:, 2] - first  # paired: the same worlds, truth and field for every setting
+
+        def se(x):
+            return x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else float("nan")
+
+        print(
+            f"{f'sd {sd:g}, shrink {shrink:g}':22s} {r[:, 0].mean():+9.1%} {r[:, 1].mean():+10.1%} "
+            f"{r[:, 2].mean():+9.1%} {se(r[:, 2]):6.1%} {r[:, 3].mean():10.1f} "
+            f"{diff.mean():+9.1%} {se(diff):6.1%} "
+            f"{real:>4d}/{N * len(worlds):<4d} {secs / len(worlds):7.1f}",
+            flush=True,
+        )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--slate", default="brickyard", help="substring of the slate name")
@@ -180,6 +305,21 @@ def main() -> int:
         help="also time our HiGHS MILP path (slow: the overlap rows make it hard)",
     )
     ap.add_argument("--steered-only", action="store_true", help="skip the pydfs comparison")
+    ap.add_argument("--honest", action="store_true", help="only the honest-ROI objective case")
+    ap.add_argument(
+        "--honest-grid",
+        nargs="+",
+        default=["0/0", "6/0", "12/0", "0/0.25", "0/0.5"],
+        help="objective settings 'noise_sd/shrink'",
+    )
+    ap.add_argument("--honest-lineups", type=int, default=20)
+    ap.add_argument("--honest-field", type=int, default=3000)
+    ap.add_argument("--honest-scenarios", type=int, default=300)
+    ap.add_argument("--honest-steps", type=int, default=200)
+    ap.add_argument("--honest-worlds", type=int, default=6, help="model error draws")
+    ap.add_argument(
+        "--honest-bias", type=float, default=8.0, help="sd of the model's projection error"
+    )
     ap.add_argument(
         "--steered-max-shared",
         type=int,
@@ -187,6 +327,9 @@ def main() -> int:
         help="max_shared of the steered case (with a lock, 3 leaves ~144 exact lineups)",
     )
     args = ap.parse_args()
+    if args.honest:
+        honest_case(args)
+        return 0
     df = pd.read_csv(DATA / "draftkings" / "slates_2026.csv")
     slate = next(s for s in df.slate.unique() if args.slate in s)
     g = df[df.slate == slate].reset_index(drop=True)

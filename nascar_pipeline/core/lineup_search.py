@@ -13,6 +13,18 @@ steering (core/steering.py). Pure.
    be met; the exact optimizer's steered portfolio (every limit at once) is the greedy's reserve.
 3. A greedy marginal-gain portfolio under the steering's exposures and max_shared, chosen on
    scenarios the sampler did not see (core/portfolio.py); short of n_lineups it says why.
+
+The objective does not take the model's scenarios at their word (issue 13): a portfolio chosen to
+win in the model's own scenarios leans into every error the model makes (the optimizer's curse),
+so the sampler's and the greedy's scenarios are first perturbed by the model's error
+(core/honest_roi.py perturb_points): each driver's points in each scenario get independent noise
+N(0, `objective_error_sd`) DK points, and each driver's mean is moved a share `objective_shrink`
+toward what his salary alone implies. The field is scored on the same perturbed scenarios. The
+knobs are read from the run config when it has them (`objective_error_sd`,
+`objective_shrink`), else OBJECTIVE_ERROR_SD and OBJECTIVE_SHRINK below; 0 and 0 trust the model
+fully (the old objective). The defaults are what gave the best honest ROI (ROI in scenarios
+perturbed by the measured error, core/honest_roi.py) on the real Sonoma slate
+(benchmarks/bench_optimizer.py --honest).
 """
 
 from __future__ import annotations
@@ -31,6 +43,24 @@ FIELD_SEARCH_MAX = 20_000  # field lineups the search plays against, at most
 FIELD_CANDIDATES_MAX = 3000  # field lineups added to the candidate pool, at most
 RANDOM_CANDIDATES = 3000  # random steered lineups added to the candidate pool
 TASTE_PROBE = 64  # lineups the taste's spreads are measured on
+
+# The objective's distrust of the model (see the module docstring): DK points of noise per driver
+# and scenario, and the share of each driver's mean moved toward the salary baseline.
+OBJECTIVE_ERROR_SD = 12.0
+OBJECTIVE_SHRINK = 0.0
+
+
+def objective_points(points, salaries, rng, error_sd: float, shrink: float):
+    """The scenarios the portfolio objective sees: `points` perturbed by the model's error
+    (core/honest_roi.perturb_points) with a generator drawn from `rng` (deterministic for its
+    seed), or `points` unchanged when error_sd and shrink are both 0."""
+    from nascar_pipeline.core.honest_roi import perturb_points
+
+    if error_sd <= 0 and shrink <= 0:
+        return points
+    err_rng = np.random.default_rng(int(rng.integers(2**63)))
+    return perturb_points(points, err_rng, error_sd=error_sd, shrink=shrink, salaries=salaries)
+
 
 # Single-entry contests: a build of at most this many lineups gets a global max exposure of 1.0
 # unless one is asked for. Caps are shares of the lineups returned and never raised, so the
@@ -124,8 +154,11 @@ def search_portfolio(
     S = points.shape[0]
     n_obj = min(params.objective_scenarios, max(S // 2, 1))
     n_sel = min(params.selection_scenarios, max(S - n_obj, 1))
-    pts_obj = points[:n_obj]
-    pts_sel = points[n_obj : n_obj + n_sel] if S > n_obj else points[:n_obj]
+    error_sd = float(getattr(params, "objective_error_sd", OBJECTIVE_ERROR_SD))
+    shrink = float(getattr(params, "objective_shrink", OBJECTIVE_SHRINK))
+    pts = objective_points(points[: n_obj + n_sel], sal, rng, error_sd, shrink)
+    pts_obj = pts[:n_obj]
+    pts_sel = pts[n_obj : n_obj + n_sel] if S > n_obj else pts[:n_obj]
     N = steering.n_lineups
     floor = steering.salary_floor
     drawn = draw_field(
@@ -139,6 +172,11 @@ def search_portfolio(
     )
     field_lineups = drawn.lineups
     say(f"field: {field_size} lineups drawn from the projected ownership")
+    if error_sd > 0 or shrink > 0:
+        say(
+            f"objective: scenarios perturbed by the model's error (noise sd {error_sd:g} DK "
+            f"points per driver, shrink {shrink:g} toward salary)"
+        )
     for w in drawn.warnings:
         say(f"field: {w}", warning=True)
     prize_cap = params.prize_cap_fees * table.entry_fee

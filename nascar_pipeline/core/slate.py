@@ -156,7 +156,14 @@ def draw_field(
         names=names,
         rng=rng,
     )
-    return FieldDraw(built.lineups, [_name_setting(w, setting) for w in built.warnings])
+    warns = [_name_setting(w, setting) for w in built.warnings]
+    if warns:  # first, which field and floor the adjustments below belong to
+        warns.insert(
+            0,
+            f"the field under {setting} {field_min_salary:,.0f} was built with the ownership or "
+            "the floor adjusted:",
+        )
+    return FieldDraw(built.lineups, warns)
 
 
 def _name_setting(warning: str, setting: str) -> str:

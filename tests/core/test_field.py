@@ -58,7 +58,11 @@ def test_duplicates_at_a_plausible_rate():
         own, sal, 6, CAP, 3000, projections=proj, rng=np.random.default_rng(1), params=FAST
     )
     st = field_stats(fb.lineups, sal)
-    assert fb.n_optimizer == round(FAST.optimizer_share * 3000)
+    # the optimizer users' share: the configured one, or less where their lineups would own a
+    # driver beyond OPTIMIZER_ROOM of his target (here the projections disagree with ownership)
+    share = fb.diagnostics["optimizer_share"]
+    assert 0.05 <= share <= FAST.optimizer_share
+    assert fb.n_optimizer == round(share * 3000)
     # popular lineups repeat, but most of the field is not one lineup
     assert st["max_copies"] >= 10
     assert 0.2 <= st["unique_share"] <= 0.95, st
@@ -142,3 +146,38 @@ def test_honest_roi_is_below_the_roi_on_the_portfolio_own_scenarios():
     np.testing.assert_allclose(p, pts, atol=1e-4)
     with pytest.raises(ValueError):
         perturb_points(pts, rng, shrink=0.5)
+
+
+def test_default_field_path_never_fails_on_all_weight_on_min_price_drivers():
+    """core/slate.py draw_field (the default field of every asset): the whole ownership on the
+    six cheapest drivers (their lineup is far under the floor) still gets a DraftKings-valid
+    field, every adjustment a warning, the first naming the setting and its floor."""
+    from nascar_pipeline.core.slate import draw_field
+
+    sal, _, _ = _slate()
+    own = np.zeros(sal.size)
+    own[np.argsort(sal)[:6]] = 100.0  # 600 % on the six cheapest: one $27,000-$30,000 lineup
+    setting = "contest_simulation run config field_min_salary"
+    drawn = draw_field(own, sal, 1500, 46_000, np.random.default_rng(8), setting=setting)
+    L = drawn.lineups
+    assert L.shape == (1500, 6)
+    assert validate_lineups(L, sal, 6, CAP) == []  # 6 distinct drivers under the $50,000 cap
+    assert drawn.warnings[0].startswith(f"the field under {setting} 46,000")
+    assert any("tempered" in w for w in drawn.warnings[1:]), drawn.warnings
+    assert np.median(sal[L].sum(axis=1)) >= 47_000  # spent like a real field, not like the input
+
+
+def test_field_model_is_cached_and_independent_of_the_callers_generator():
+    """The fitted model (pool, weights, warnings) is a pure function of the inputs: a second
+    build reuses it, whatever generator the caller passes; only the drawn entries differ."""
+    from nascar_pipeline.core.field import field_model
+
+    sal, proj, own = _slate()
+    a = build_field(own, sal, 6, CAP, 500, rng=np.random.default_rng(1), params=FAST)
+    m = field_model(own, sal, 6, CAP, params=FAST)
+    assert field_model(own, sal, 6, CAP, params=FAST) is m
+    b = build_field(own, sal, 6, CAP, 500, rng=np.random.default_rng(2), params=FAST)
+    np.testing.assert_array_equal(a.target_ownership, b.target_ownership)
+    assert not np.array_equal(a.lineups, b.lineups)
+    with pytest.raises(ValueError):
+        m.pool[0, 0] = 1  # the cached model is read-only

@@ -143,3 +143,33 @@ def test_min_exposure_reached(world):
     assert len(p.lineups) == 10
     assert np.count_nonzero((p.lineups == worst).any(axis=1)) >= 3
     assert np.bincount(p.lineups.ravel(), minlength=24).max() <= 6
+
+
+def test_perturbed_objective_is_deterministic_for_a_seed(world):
+    """The portfolio objective's scenarios (core/lineup_search.objective_points): the model's
+    perturbed by its error, the same for the same seed, different for another, unchanged when
+    noise and shrink are 0; the field's objective built on them is deterministic too."""
+    from nascar_pipeline.core.lineup_search import (
+        OBJECTIVE_ERROR_SD,
+        OBJECTIVE_SHRINK,
+        objective_points,
+    )
+
+    pts, sal = world["pts"][:100], world["sal"]
+    sd, shrink = OBJECTIVE_ERROR_SD, OBJECTIVE_SHRINK
+    a = objective_points(pts, sal, np.random.default_rng(4), sd, shrink)
+    b = objective_points(pts, sal, np.random.default_rng(4), sd, shrink)
+    c = objective_points(pts, sal, np.random.default_rng(5), sd, shrink)
+    np.testing.assert_array_equal(a, b)
+    if sd > 0 or shrink > 0:
+        assert not np.array_equal(a, c)
+    assert objective_points(pts, sal, np.random.default_rng(4), 0.0, 0.0) is pts
+    noisy = objective_points(pts, sal, np.random.default_rng(4), 12.0, 0.25)
+    assert noisy.shape == pts.shape and np.all(np.abs(noisy * 20 - np.round(noisy * 20)) < 1e-3)
+    va = FieldObjective.build(a, world["field"], world["table"], n_ours=10).value(
+        world["field"][:50]
+    )
+    vb = FieldObjective.build(b, world["field"], world["table"], n_ours=10).value(
+        world["field"][:50]
+    )
+    np.testing.assert_array_equal(va, vb)
