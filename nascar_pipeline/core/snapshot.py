@@ -115,12 +115,15 @@ SLATE_ENTRY_COLUMNS = [
     "fd_salary",
     "fd_id",
 ]
+# The player's own numbers (`ingest projections`) change the build, so they are part of the
+# slate, but only where set: a race without them hashes exactly as before they existed.
+USER_NUMBER_COLUMNS = ["user_proj_points", "user_proj_floor", "user_proj_ceiling", "user_own_pct"]
 
 
 def slate_text(entries: pd.DataFrame, contests: pd.DataFrame | None = None):
     """The slate's fields as text ("" for null), the form slate_hash hashes. Convert a whole
     world once and hash per race with `hash_slate_text` to keep many races cheap."""
-    e = entries[[c for c in SLATE_ENTRY_COLUMNS if c in entries.columns]]
+    e = entries[[c for c in SLATE_ENTRY_COLUMNS + USER_NUMBER_COLUMNS if c in entries.columns]]
     e = e.astype("string").fillna("")
     if contests is not None:  # post-race facts (winning score, cash line) are not the slate
         contests = contests.drop(columns=list(CONTEST_RESULT_COLUMNS), errors="ignore")
@@ -136,8 +139,13 @@ def _records(df: pd.DataFrame, sort_key: str) -> list[dict]:
     return [dict(zip(cols, row)) for row in sorted(rows, key=lambda r: r[at])]
 
 
+def without_blank_user_numbers(record: dict) -> dict:
+    """An entry record without the user-number fields that are blank ("")."""
+    return {k: v for k, v in record.items() if v != "" or k not in USER_NUMBER_COLUMNS}
+
+
 def hash_slate_text(e: pd.DataFrame, c: pd.DataFrame | None = None) -> str:
-    payload = {"entries": _records(e, "driver_id")}
+    payload = {"entries": [without_blank_user_numbers(r) for r in _records(e, "driver_id")]}
     if c is not None and len(c):
         payload["contests"] = _records(c, "contest_id")
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
@@ -145,5 +153,6 @@ def hash_slate_text(e: pd.DataFrame, c: pd.DataFrame | None = None) -> str:
 
 def slate_hash(entries: pd.DataFrame, contests: pd.DataFrame | None = None) -> str:
     """A stable hash of what makes a slate: drivers, DraftKings and FanDuel salaries and ids,
-    start positions, contests. Equal slates hash equal whatever the row order."""
+    start positions, contests, and the player's own numbers where set. Equal slates hash equal
+    whatever the row order."""
     return hash_slate_text(*slate_text(entries, contests))
