@@ -25,10 +25,15 @@ from nascar_pipeline.core.race_inputs import (
     assemble_race_inputs,
     race_results_from_tables,
 )
-from nascar_pipeline.core.snapshot import SLATE_ENTRY_COLUMNS
+from nascar_pipeline.core.snapshot import (
+    SLATE_ENTRY_COLUMNS,
+    USER_NUMBER_COLUMNS,
+    without_blank_user_numbers,
+)
 from nascar_pipeline.core.tables import (
     CONTEST_RESULT_COLUMNS,
     CONTESTS_COLUMNS,
+    LOOP_STATS_COLUMNS,
     RACES_COLUMNS,
     OntologyTables,
     RaceInputs,
@@ -79,6 +84,18 @@ RETURN r.race_key AS race_key, d.driver_id AS driver_id, f.position AS finish_po
 
 _Q_DRIVERS = "MATCH (d:Driver) RETURN d.driver_id AS driver_id, d.name AS name"
 
+# Loop data of starts before the race's date, every series (ontology/writer.py: RAN_LOOP).
+_LOOP_FIELDS = ", ".join(
+    f"l.{c} AS {c}"
+    for c in LOOP_STATS_COLUMNS
+    if c not in ("driver_id", "race_key", "start_of_day")
+)
+_Q_LOOP = f"""
+MATCH (d:Driver)-[l:RAN_LOOP]->(x) WHERE l.race_date < $date
+RETURN d.driver_id AS driver_id, x.race_key AS race_key, l.start_of_day AS start_of_day,
+       {_LOOP_FIELDS}
+"""
+
 _Q_RACE_DRIVERS = """
 MATCH (d:Driver)-[:ENTERED|FINISHED]->(:Race {race_key: $key})
 RETURN DISTINCT d.driver_id AS driver_id, d.name AS name
@@ -107,7 +124,8 @@ RETURN"""
     + """,
   COLLECT { MATCH (d:Driver)-[e:ENTERED]->(r)
             RETURN [d.driver_id, e.car_number, e.salary, e.dk_id, e.start_position,
-                    e.fd_salary, e.fd_id] } AS slate,
+                    e.fd_salary, e.fd_id, e.user_proj_points, e.user_proj_floor,
+                    e.user_proj_ceiling, e.user_own_pct] } AS slate,
   COLLECT { MATCH (c:Contest)-[:FOR]->(r)
             RETURN [c.contest_id, r.race_key, c.site, c.name, c.entry_fee, c.field_size,
                     c.max_entries, c.payouts] } AS contests,
@@ -127,9 +145,11 @@ def _text(v) -> str:
 
 def fast_slate_hash(entries: list[list], contests: list[list]) -> str:
     """core.snapshot.slate_hash for rows from Neo4j: `entries` as [driver_id, car_number,
-    salary, dk_id, start_position, fd_salary, fd_id], `contests` as CONTESTS_COLUMNS-ordered lists."""
+    salary, dk_id, start_position, fd_salary, fd_id, then optionally the USER_NUMBER_COLUMNS],
+    `contests` as CONTESTS_COLUMNS-ordered lists."""
+    fields = SLATE_ENTRY_COLUMNS + USER_NUMBER_COLUMNS
     e = sorted(
-        ({f: _text(v) for f, v in zip(SLATE_ENTRY_COLUMNS, row)} for row in entries),
+        (without_blank_user_numbers({f: _text(v) for f, v in zip(fields, row)}) for row in entries),
         key=lambda r: r["driver_id"],
     )
     payload: dict = {"entries": e}
@@ -178,6 +198,9 @@ class Neo4jRaceSource:
                 if date is not None
                 else conform("results", pd.DataFrame()),
                 contests=_frame(tx.run(_Q_CONTESTS, key=race_key), "contests"),
+                loop_stats=_frame(tx.run(_Q_LOOP, date=date), "loop_stats")
+                if date is not None
+                else conform("loop_stats", pd.DataFrame()),
             )
 
         return self._read(work)
