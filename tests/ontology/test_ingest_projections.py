@@ -200,3 +200,31 @@ def test_doc_example_parses(tmp_path):
     )
     got = parse_projections(_write(tmp_path, example), "k", KNOWN, entries).entries
     assert len(got) == 3 and got["user_proj_points"].notna().all()
+
+
+def test_user_numbers_enter_the_slate_hash_only_where_set(graph, capsys):
+    """Ingesting projections changes the race's slate hash (its downstream assets re-run), the
+    fast hash of list_races equals the snapshot's, and a race without numbers keeps its hash."""
+    from nascar_pipeline.core.snapshot import slate_hash
+    from nascar_pipeline.sources.neo4j_source import Neo4jRaceSource
+
+    source = Neo4jRaceSource(graph)
+
+    def hashes():
+        races = source.list_races().set_index("race_key")["content_hash"]
+        return races.to_dict()
+
+    before = hashes()
+    inputs = source.race_inputs(RACE)
+    assert slate_hash(inputs.entries, inputs.contests) == before[RACE]
+    plain = slate_hash(inputs.entries.drop(columns=list(USER)), inputs.contests)
+    assert plain == before[RACE]  # no user numbers: the hash as before they existed
+    assert cli(capsys, "ingest", "projections", SAMPLE, "--race", RACE)[0] == 0
+    after = hashes()
+    assert after[RACE] != before[RACE]
+    assert {k: v for k, v in after.items() if k != RACE} == {
+        k: v for k, v in before.items() if k != RACE
+    }
+    inputs = source.race_inputs(RACE)
+    assert inputs.entries["user_proj_points"].notna().sum() == 5
+    assert slate_hash(inputs.entries, inputs.contests) == after[RACE]
