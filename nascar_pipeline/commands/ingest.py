@@ -31,6 +31,17 @@ def register(sub) -> None:
     )
     k.set_defaults(func=run_feed)
 
+    k = kinds.add_parser(
+        "loopdata",
+        help="loop data (average running position, driver rating, ...): CSV or NASCAR's "
+        "loopstats JSON",
+        description="Loop data per start: the loopstats CSV layout (Cup, Xfinity and Truck "
+        "series; Cup rows name their race by race_id) or NASCAR's loopstats feed JSON (Cup "
+        "races already in the graph). docs/input-formats.md, 'Loop data'.",
+    )
+    k.add_argument("loopdata_file")
+    k.set_defaults(func=run_loopdata)
+
     k = kinds.add_parser("schedule", help="NASCAR race_list_basic.json (Cup points races)")
     k.add_argument("race_list_basic_json")
     k.set_defaults(func=run_schedule)
@@ -212,6 +223,19 @@ def run_feed(args) -> int:
 
     build, warned = _parsed(lambda: parse_feed(args.weekend_feed_json, args.loopstats))
     return _write("feed", build, args.weekend_feed_json, warned_before=warned)
+
+
+def run_loopdata(args) -> int:
+    from nascar_pipeline.ontology.parsers.loopdata import parse_loopdata, resolve_loop_races
+
+    path = args.loopdata_file
+    build, warned = _parsed(lambda: parse_loopdata(path))
+    return _write(
+        "loopdata",
+        lambda g: resolve_loop_races(build(g), g.tx, path),
+        path,
+        warned_before=warned,
+    )
 
 
 def run_schedule(args) -> int:
