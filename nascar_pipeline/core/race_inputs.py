@@ -77,7 +77,23 @@ def assemble_race_inputs(tables: OntologyTables, race_key: str) -> RaceInputs:
     entries = entries.sort_values("driver_id").reset_index(drop=True)
     contests = t.contests[t.contests["race_key"] == race_key].reset_index(drop=True)
     history = _history(t, before_date=race.loc[0, "race_date"])
-    return RaceInputs(race=race, entries=entries, history=history, contests=contests)
+    return RaceInputs(
+        race=race,
+        entries=entries,
+        history=history,
+        contests=contests,
+        loop_history=loop_history(t.loop_stats, race.loc[0, "race_date"]),
+    )
+
+
+def loop_history(loop: pd.DataFrame, before_date) -> pd.DataFrame:
+    """Loop data of starts strictly before `before_date` (none when it is missing), every
+    series, in date order."""
+    if pd.isna(before_date):
+        return loop.head(0).reset_index(drop=True)
+    rows = loop[loop["race_date"] < before_date]
+    order = ["race_date", "series", "track_name", "start_of_day", "driver_id"]
+    return rows.sort_values(order).reset_index(drop=True)
 
 
 def race_results_from_tables(tables: OntologyTables, race_key: str) -> pd.DataFrame:

@@ -127,15 +127,54 @@ TABLE_COLUMNS = {
 }
 
 
+# One row per start with NASCAR loop data (`ingest loopdata`): Cup starts of races in the
+# ontology carry race_key; lower-series starts (and unmatched Cup ones, e.g. exhibitions) carry
+# series, race_date, track_name only. Not in TABLE_COLUMNS: the embedded demo world has no loop
+# data and its stored tables stay as they are; sources hand back an empty table instead.
+LOOP_STATS_COLUMNS = {
+    "series": "string",  # cup | xfinity | truck
+    "race_key": "string",  # nullable: a Cup race in the ontology
+    "race_id": "Int64",  # nullable: NASCAR's Cup race id
+    "race_date": "string",  # YYYY-MM-DD
+    "track_name": "string",
+    "driver_id": "Int64",
+    "start_of_day": "Int64",  # the driver's n-th start that day (doubleheaders, heat races)
+    "status": "string",  # nullable (the feed layout has none)
+    "start_position": "Int64",
+    "mid_race_position": "Int64",
+    "finish_position": "Int64",
+    "best_position": "Int64",
+    "worst_position": "Int64",
+    "avg_running_position": "Float64",
+    "green_flag_passing_diff": "Int64",
+    "green_flag_passes": "Int64",
+    "green_flag_times_passed": "Int64",
+    "quality_passes": "Int64",
+    "pct_quality_passes": "Float64",  # null when there were no green-flag passes
+    "fastest_laps": "Int64",
+    "laps_in_top15": "Int64",
+    "pct_laps_in_top15": "Float64",
+    "laps_led": "Int64",
+    "pct_laps_led": "Float64",
+    "laps_completed": "Int64",
+    "driver_rating": "Float64",
+}
+_ALL_COLUMNS = {**TABLE_COLUMNS, "loop_stats": LOOP_STATS_COLUMNS}
+
+
+def empty_loop_stats() -> pd.DataFrame:
+    return empty_table("loop_stats")
+
+
 def empty_table(name: str) -> pd.DataFrame:
-    cols = TABLE_COLUMNS[name]
+    cols = _ALL_COLUMNS[name]
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in cols.items()})
 
 
 def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """Return `df` with exactly the table's columns, in order, cast to the table's dtypes.
     Missing nullable columns are added as nulls."""
-    cols = TABLE_COLUMNS[name]
+    cols = _ALL_COLUMNS[name]
     out = pd.DataFrame(index=range(len(df)))
     src = df.reset_index(drop=True)
     for c, t in cols.items():
@@ -152,9 +191,13 @@ class OntologyTables:
     entries: pd.DataFrame = field(default_factory=lambda: empty_table("entries"))
     results: pd.DataFrame = field(default_factory=lambda: empty_table("results"))
     contests: pd.DataFrame = field(default_factory=lambda: empty_table("contests"))
+    loop_stats: pd.DataFrame = field(default_factory=empty_loop_stats)
 
     def conformed(self) -> OntologyTables:
-        return OntologyTables(**{n: conform(n, getattr(self, n)) for n in TABLE_COLUMNS})
+        return OntologyTables(
+            **{n: conform(n, getattr(self, n)) for n in TABLE_COLUMNS},
+            loop_stats=conform("loop_stats", self.loop_stats),
+        )
 
 
 @dataclass
@@ -167,9 +210,12 @@ class RaceInputs:
       and entry rows: RESULTS_COLUMNS + driver_name, season, race_date, track_type,
       track_length_miles, scheduled_laps, laps, start_position, car_number, team, manufacturer.
     contests: the race's contests (CONTESTS_COLUMNS), possibly empty.
+    loop_history: loop data of starts strictly before the target's race_date, every series
+      (LOOP_STATS_COLUMNS, date order); empty where the source has none (the demo world).
     """
 
     race: pd.DataFrame
     entries: pd.DataFrame
     history: pd.DataFrame
     contests: pd.DataFrame
+    loop_history: pd.DataFrame = field(default_factory=empty_loop_stats)

@@ -9,6 +9,7 @@ CONSTRAINTS = {
     "track_id_unique": ("Track", "track_id"),
     "team_name_unique": ("Team", "name"),
     "contest_id_unique": ("Contest", "contest_id"),
+    "series_race_day_unique": ("SeriesRaceDay", "race_day_id"),  # loop data of lower series
 }
 INDEXES = {
     "race_date_index": ("Race", "race_date"),

@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from nascar_pipeline.core.tables import TABLE_COLUMNS, OntologyTables
+from nascar_pipeline.core.tables import LOOP_STATS_COLUMNS, TABLE_COLUMNS, OntologyTables
 from nascar_pipeline.errors import UserInputError
 from nascar_pipeline.ontology.parsers.spellings import AliasTables
 
@@ -454,6 +454,8 @@ def write_in_tx(
             summary.notes.append("removed salaries of drivers no longer on the slate")
     summary.rows = {name: len(getattr(t, name)) for name in TABLE_COLUMNS}
     summary.rows["aliases"] = len(aliases)
+    if len(t.loop_stats):
+        write_loop_stats_in_tx(tx, t.loop_stats, summary)
     return summary
 
 
@@ -583,3 +585,83 @@ def ingest_user_numbers(
 
     with driver.session(database=database, notifications_min_severity="OFF") as session:
         return _write_once(session, work, source)
+
+
+# --- loop data (`ingest loopdata`) -------------------------------------------------------------
+# (Driver)-[:RAN_LOOP {start_of_day, series, race_date, track_name, the statistics}]->(x): x is
+# the (:Race) for a Cup start of a race in the ontology, else a (:SeriesRaceDay {race_day_id,
+# series, race_date, track_name}) (lower series, Cup exhibitions): one relationship type with
+# the same properties for every start, so `MATCH (d:Driver)-[l:RAN_LOOP]->()` reads a driver's
+# whole record and `(:Driver)-[:RAN_LOOP]->(:Race {race_key: $k})` a race's, beside FINISHED.
+# Lower-series races are not Races (no race key, entries or DFS): a day node per series and
+# track, not a Race, keeps list_races and the sensors blind to them. A re-ingest replaces each
+# start's properties (`SET l = props`): the loop data of a start is one record.
+
+LOOP_PROPS = [
+    c for c in LOOP_STATS_COLUMNS if c not in ("race_key", "race_id", "driver_id", "start_of_day")
+]
+
+_Q_LOOP_DAYS = """
+UNWIND $rows AS row
+MERGE (s:SeriesRaceDay {race_day_id: row.race_day_id})
+SET s.series = row.series, s.race_date = row.race_date, s.track_name = row.track_name
+"""
+
+_Q_LOOP_RACE = """
+UNWIND $rows AS row
+MATCH (d:Driver {driver_id: row.driver_id})
+MATCH (r:Race {race_key: row.race_key})
+MERGE (d)-[l:RAN_LOOP {start_of_day: row.start_of_day}]->(r)
+SET l = row.props, l.start_of_day = row.start_of_day
+"""
+
+_Q_LOOP_DAY = """
+UNWIND $rows AS row
+MATCH (d:Driver {driver_id: row.driver_id})
+MATCH (s:SeriesRaceDay {race_day_id: row.race_day_id})
+MERGE (d)-[l:RAN_LOOP {start_of_day: row.start_of_day}]->(s)
+SET l = row.props, l.start_of_day = row.start_of_day
+"""
+
+
+def race_day_id(series: str, race_date: str, track_name: str) -> str:
+    """The SeriesRaceDay key: series, date and track name (as given)."""
+    return f"{series}|{race_date}|{track_name}"
+
+
+def write_loop_stats_in_tx(tx, loop: pd.DataFrame, summary: WriteSummary) -> None:
+    """MERGE the loop_stats rows (LOOP_STATS_COLUMNS; Cup rows with race_key resolved) as
+    RAN_LOOP relationships (see above). Drivers and races must exist."""
+    rows = []
+    for rec in _records(loop):
+        row = {
+            "driver_id": rec["driver_id"],
+            "start_of_day": rec["start_of_day"],
+            "props": {p: rec[p] for p in LOOP_PROPS if rec[p] is not None},
+        }
+        if rec["race_key"] is not None:
+            row["race_key"] = rec["race_key"]
+            row["props"]["race_id"] = rec["race_id"]
+        else:
+            row["race_day_id"] = race_day_id(rec["series"], rec["race_date"], rec["track_name"])
+        rows.append(row)
+    at_race = [r for r in rows if "race_key" in r]
+    on_day = [r for r in rows if "race_day_id" in r]
+    days = {r["race_day_id"]: r["props"] for r in on_day}
+    _run_batches(
+        tx,
+        _Q_LOOP_DAYS,
+        [
+            {
+                "race_day_id": k,
+                "series": p["series"],
+                "race_date": p["race_date"],
+                "track_name": p["track_name"],
+            }
+            for k, p in days.items()
+        ],  # fmt: skip
+        summary,
+    )
+    _run_batches(tx, _Q_LOOP_RACE, at_race, summary)
+    _run_batches(tx, _Q_LOOP_DAY, on_day, summary)
+    summary.rows["loop_stats"] = len(rows)
