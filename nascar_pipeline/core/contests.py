@@ -22,6 +22,7 @@ n <= 3, else 0.6): a global cap across one to three lineups would ban drivers, n
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -183,9 +184,14 @@ def allocate_entries(
         if not c.is_draftkings:
             notes.append(f"contest {c.label}: {c.site}, no DraftKings portfolio")
     if entries_per_contest:
+        # keyed by the race's ids; DraftKings' own ids ('180001234' for 'dk-180001234') too
+        bare = {_bare_id(c.contest_id): c for c in contests}
+        resolved: dict[str, int] = {}
         problems = []
         for cid, n in entries_per_contest.items():
-            c = by_id.get(str(cid))
+            c = by_id.get(str(cid)) or bare.get(_bare_id(cid))
+            if c is not None:
+                resolved[c.contest_id] = resolved.get(c.contest_id, 0) + int(n)
             if c is None:
                 known = ", ".join(by_id) or "none"
                 problems.append(f"contest {cid!r} is not a contest of this race (known: {known})")
@@ -201,6 +207,7 @@ def allocate_entries(
                 problems.append(f"contest {c.label}: {n} entries > DraftKings' {MAX_LINEUPS}")
         if problems:
             raise ContestEntriesError("run config entries_per_contest: " + "; ".join(problems))
+        entries_per_contest = resolved
         out = [
             Allocation(c, int(entries_per_contest[c.contest_id]), "entries_per_contest")
             for c in dk
@@ -233,6 +240,11 @@ def allocate_entries(
         else:
             out.append(Allocation(c, int(n_lineups), f"{n_lineups} lineups asked"))
     return out, notes
+
+
+def _bare_id(contest_id) -> str:
+    """A contest id without its site prefix: 'dk-180001234' -> '180001234'."""
+    return re.sub(r"^(dk|fd|draftkings|fanduel)[-_:]", "", str(contest_id).strip(), flags=re.I)
 
 
 def contest_steering(steering, n_lineups: int, global_max_asked: bool):

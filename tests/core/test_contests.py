@@ -101,6 +101,11 @@ def test_entries_per_contest_exact_and_refused_above_max():
         ContestEntriesError, match=r"dk-180009999 \(Single Entry\): 3 entries > its max_entries 1"
     ):
         allocate_entries(_contests(), 20, {"dk-180009999": 3})
+    # DraftKings' own ids (a DKEntries.csv's Contest ID) name the same contests
+    allocs, _ = allocate_entries(_contests(), 20, {"180001234": 4, "180009999": 1})
+    assert [(a.contest.contest_id, a.n_lineups) for a in allocs] == [
+        ("dk-180001234", 4), ("dk-180009999", 1),
+    ]  # fmt: skip
     with pytest.raises(ContestEntriesError, match="'dk-404' is not a contest of this race"):
         allocate_entries(_contests(), 20, {"dk-404": 1})
     with pytest.raises(ContestEntriesError, match="fanduel contest"):
