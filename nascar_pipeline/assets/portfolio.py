@@ -7,6 +7,15 @@ projection), plus the exact optimizer's best lineups and its steered portfolio; 
 marginal-gain portfolio under the steering's exposures and max_shared, chosen on scenarios the
 sampler did not see. One row per lineup (wide: d1..d6).
 
+Contests (core/contests.py). One such portfolio per DraftKings contest of the race, its own
+field size and payout table driving its objective: n_lineups lineups capped by the contest's
+max_entries (a single-entry contest gets one, said in the run log), or the run config's
+entries_per_contest {contest_id: count} (a count above max_entries is refused, naming the contest,
+before any heavy work). A race without a contest plays the stated default GPP (contest_id
+`default`) exactly as before. The frame's `contest_id` (string) says whose each lineup is;
+lineup_id is unique within the race. Steering holds per contest: exposures are shares of that
+contest's lineups; a contest of at most 3 lineups fewer than n_lineups has no global cap.
+
 Steering. The run config's steering fields carry core.steering.Steering's names (n_lineups, lock,
 exclude, exposures, global_max_exposure, max_shared, salary_floor, groups, taste); `steering_file`
 names a YAML or TOML file of the same fields (at its top level or under `steering:`). A field the
@@ -15,10 +24,12 @@ global_max_exposure left unset is 0.6, or 1.0 for single-entry builds of at most
 (core/lineup_search.py: caps are never raised, so 0.6 would allow one lineup per driver there).
 The steering is checked against the slate before the field and the MCMC (an infeasible one fails
 the run naming the conflicting rules), written beside the asset as `<race>.steering.json`, and the
-blocking check proves every lineup obeys it.
+blocking check proves every lineup obeys its contest's steering (`<race>.contests.json`: per
+contest its fields, lineups asked and built, shortfall reason, lineup_ids and steering).
 
 Beside it (core/export.py names them): the DraftKings bulk-upload CSV
-`<root>/lineup_portfolio/<race>.draftkings.csv`, and FanDuel lineups (core/fanduel.py: 5
+`<root>/lineup_portfolio/<race>.draftkings.csv` (every lineup of every contest: DraftKings' upload
+has roster columns only; the entries file, `export --entries`, puts each in its contest), and FanDuel lineups (core/fanduel.py: 5
 drivers, FanDuel's $50,000 cap, FanDuel points; exact optimizer) as `<race>.fanduel.csv`
 (FanDuel's upload: player ids) and `<race>.fanduel_lineups.csv` (readable: ids, names,
 salaries). They use the race's FanDuel salaries and ids when `ingest fd-salaries` loaded them,
@@ -217,7 +228,7 @@ class _ContestBuild:
     found: object = None  # core.lineup_search.PortfolioSearch
 
 
-def _plan_contests(context, config, steering, global_asked, race_snapshot, slate, log):
+def _plan_contests(config, steering, global_asked, race_snapshot, slate, log):
     """Every contest's allocation and steering, each checked against the slate: refused here,
     before any field or MCMC (an entries_per_contest above a contest's max_entries, steering
     that one contest's lineup count cannot meet)."""
@@ -294,7 +305,7 @@ def lineup_portfolio(
 
     # refused here, before the fields and the MCMC: entries above a contest's limit, steering
     # that cannot be met (InfeasibleSteering names each conflict and, with several, the contest)
-    plans = _plan_contests(context, config, steering, global_asked, race_snapshot, slate, info)
+    plans = _plan_contests(config, steering, global_asked, race_snapshot, slate, info)
     context.log.info(
         f"steering: {steering.n_lineups} lineups, global max exposure "
         f"{steering.global_max_exposure:g}, {len(steering.lock)} locked, "
