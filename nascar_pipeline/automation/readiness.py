@@ -162,7 +162,7 @@ def race_readiness_sensor(
     cursor_in = _load(context.cursor)
     known, announced = cursor_in.get("verdicts", {}), cursor_in.get("stale", {})
     verdicts, events, sent, stale_seen = {}, [], [], {}
-    lock_times = pd.to_datetime(upcoming["lock_time"].astype("string"), utc=True)
+    lock_times = pd.to_datetime(upcoming["lock_time"].astype("string"), utc=True, format="ISO8601")
     for key, content_hash, lock in zip(
         upcoming["race_key"].astype(str), upcoming["content_hash"].astype(str), lock_times
     ):

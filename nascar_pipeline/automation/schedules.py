@@ -35,7 +35,12 @@ def races_locking_within(races: pd.DataFrame, now: datetime, window: timedelta) 
     """Races without results whose lock_time is in (now, now + window]."""
     if races.empty:
         return races
-    lock = pd.to_datetime(races["lock_time"].astype("string"), utc=True, errors="coerce")
+    # format="ISO8601": without it pandas takes the first lock time's layout for every row, and
+    # a lock time with fractional seconds (or without them, after one with) becomes NaT: the
+    # race would drop out of the pre-lock schedule and the readiness rule unseen.
+    lock = pd.to_datetime(
+        races["lock_time"].astype("string"), utc=True, errors="coerce", format="ISO8601"
+    )
     now_ts = (
         pd.Timestamp(now).tz_convert("UTC")
         if pd.Timestamp(now).tzinfo
