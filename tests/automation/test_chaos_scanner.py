@@ -52,7 +52,11 @@ def whole_root(root: Path) -> StorageLayout:
 
 
 def test_whole_files_scan_clean(chaos, tmp_path):
-    whole_root(tmp_path)
+    layout = whole_root(tmp_path)
+    # A file beside an asset's own (race_backtest writes <race>.lineups.parquet) is no asset.
+    layout.write_parquet(
+        layout.extra_path("lineup_portfolio", RACE, "lineups.parquet"), pd.DataFrame({"x": [1]})
+    )
     assert chaos.scan_partials(tmp_path) == []
 
 
