@@ -140,9 +140,10 @@ def build_run_config(
     out = {k: v for k, v in base.items() if k not in ("ops", "loggers")}
     if ops:
         out["ops"] = ops
-    # In-process runs print Dagster's run log on this console: DEBUG (every event) only with
-    # --verbose; otherwise warnings and errors, the lines that need the user.
-    level = "DEBUG" if verbose else "WARNING"
+    # In-process runs print Dagster's run log on this console: every DEBUG event only with
+    # --verbose. Otherwise Progress prints the stage lines and the assets' warnings, and the
+    # command the failure in a few lines (Dagster's console would add the stack trace).
+    level = "DEBUG" if verbose else "CRITICAL"
     out["loggers"] = {"console": {"config": {"log_level": level}}}
     return out
 
@@ -150,9 +151,19 @@ def build_run_config(
 class Progress:
     """Prints each step's start and end from the run's event log while the run goes on."""
 
-    def __init__(self, instance, run_id: str, steps=None, out=sys.stdout, interval: float = 1.0):
-        """`steps`: the step keys worth a line (the assets, not their checks); None: all."""
+    def __init__(
+        self,
+        instance,
+        run_id: str,
+        steps=None,
+        out=sys.stdout,
+        interval: float = 1.0,
+        warnings: bool = True,
+    ):
+        """`steps`: the step keys worth a line (the assets, not their checks; None: all);
+        `warnings`: print the assets' warnings (off when Dagster's console prints them)."""
         self.instance, self.run_id, self.out, self.interval = instance, run_id, out, interval
+        self.warnings = warnings
         self.steps = set(steps) if steps is not None else None
         self._stop = threading.Event()
         self._cursor = None
@@ -176,17 +187,8 @@ class Progress:
                 pass
 
     def poll(self) -> None:
-        from dagster import DagsterEventType
-
-        kinds = {
-            DagsterEventType.STEP_START,
-            DagsterEventType.STEP_SUCCESS,
-            DagsterEventType.STEP_FAILURE,
-        }
         while True:
-            conn = self.instance.get_records_for_run(
-                self.run_id, cursor=self._cursor, of_type=kinds, limit=100
-            )
+            conn = self.instance.get_records_for_run(self.run_id, cursor=self._cursor, limit=500)
             for rec in conn.records:
                 self._line(rec.event_log_entry)
             self._cursor = conn.cursor
@@ -194,8 +196,19 @@ class Progress:
                 return
 
     def _line(self, entry) -> None:
+        import logging
+
         event = entry.dagster_event
+        if event is None:
+            # The assets' own log lines: those from WARNING up need the player (a portfolio
+            # short of the lineups asked, a field adjusted); the rest stay in the run log.
+            if self.warnings and entry.level >= logging.WARNING:
+                where = f"{entry.step_key}: " if entry.step_key else ""
+                print(f"  warning: {where}{entry.user_message}", file=self.out, flush=True)
+            return
         step, kind, now = event.step_key, event.event_type_value, entry.timestamp
+        if kind not in ("STEP_START", "STEP_SUCCESS", "STEP_FAILURE"):
+            return
         if self.steps is not None and step not in self.steps and kind != "STEP_FAILURE":
             return
         if kind == "STEP_START":
@@ -242,64 +255,71 @@ def failure_message(result, run_id: str, race_key: str) -> str:
 # ---- after the run ---------------------------------------------------------------------------
 
 
-def entries_per_contest(path: str | None) -> dict | None:
-    """The entries per contest of a DKEntries.csv (core/dk_entries.py), or None."""
+def race_contest_ids(race_key: str) -> list[str]:
+    """The race's contest ids in the source (through the code location's race_source)."""
+    from dagster import build_resources
+
+    from nascar_pipeline import definitions
+
+    with build_resources({"race_source": definitions.race_source_resource()}) as res:
+        contests = res.race_source.source().race_inputs(race_key).contests
+    return contests["contest_id"].astype(str).tolist()
+
+
+def entries_per_contest(path: str | None, race_key: str) -> dict[str, int] | None:
+    """{the race's contest id: entries} of a DKEntries.csv (commands/export.py reads it,
+    core/dk_entries.py maps DraftKings' bare contest ids onto the race's), or None. A contest
+    of the file the race does not have is refused, naming it."""
     if not path:
         return None
-    if not Path(path).is_file():
-        raise UserInputError(f"--entries {path}: no such file")
-    try:
-        from nascar_pipeline.core.dk_entries import entries_per_contest as count
-    except ImportError:
+    from nascar_pipeline.commands.export import entries_per_contest_file
+
+    counts = entries_per_contest_file(path)
+    contest_ids = race_contest_ids(race_key)
+    if not contest_ids:
+        # No contest ingested: the portfolio is one pool, as many lineups as entries.
+        print(f"note: no contest ingested for {race_key}: {sum(counts.values())} lineups")
         return None
-    counts = count(path)
-    return {str(k): int(v) for k, v in dict(counts).items()}
+    from nascar_pipeline.core.dk_entries import contest_counts
+
+    return contest_counts(counts, contest_ids, source=path)
 
 
-def portfolio_takes(field: str) -> bool:
-    from nascar_pipeline.assets.portfolio import PortfolioConfig
+def fill_entries(race_key: str, path: str) -> str:
+    """Fill DraftKings' entries file with the race's lineups, as `export --entries` does
+    (written beside lineup_portfolio); returns what to tell the user."""
+    from nascar_pipeline.commands.export import fill_entries_file
 
-    return field in PortfolioConfig.model_fields
-
-
-def fill_entries(race_key: str, path: str) -> str | None:
-    """Fill DraftKings' entries file with the race's lineups (commands/export.py's entries
-    path); returns what it says, None when this version has no entries export."""
-    from nascar_pipeline.commands import export
-
-    fill = getattr(export, "fill_entries_file", None)
-    if fill is None:
-        return None
-    return fill(race_key, path)
+    return fill_entries_file(race_key, path)
 
 
-def print_report(race_key: str, out=sys.stdout) -> None:
+def print_report(race_key: str, filled: str | None = None, out=sys.stdout) -> None:
+    """The exposure report (core/exposure_report.py, from the stored Parquet tables) and where
+    the results and the upload files are."""
     from nascar_pipeline.storage.layout import layout_from_env
 
     layout = layout_from_env()
     manifest = layout.read_manifest(race_key)
     root = layout.root_uri.rstrip("/")
     if "exposure_report" in manifest:
-        try:
-            from nascar_pipeline.core.exposure_report import format_report
-        except ImportError:
-            format_report = None
-        if format_report is not None:
-            report = layout.read_asset("exposure_report", race_key)
-            print(format_report(report), file=out)
+        from nascar_pipeline.core.exposure_report import LINEUPS_FILE, REPORT_ASSET, format_report
+
+        drivers = layout.read_asset(REPORT_ASSET, race_key)
+        path = layout.extra_path(REPORT_ASSET, race_key, LINEUPS_FILE)
+        lineups = layout.read_parquet_path(path) if layout.exists(path) else None
+        print(format_report(drivers, lineups), file=out)
     print(f"\nrace {race_key}: results under {root}", file=out)
     for asset, entry in manifest.items():
         print(f"  {asset:<24} {root}/{entry.path}", file=out)
     portfolio = manifest.get("lineup_portfolio")
     if portfolio is not None:
         extras = portfolio.extra_files
-        for name, rel in extras.items():
-            if name.startswith("draftkings"):
-                print(f"DraftKings upload: {root}/{rel}", file=out)
-        if fanduel_salaries(layout, race_key):
-            for name, rel in extras.items():
-                if name == "fanduel.csv":
-                    print(f"FanDuel upload:    {root}/{rel}", file=out)
+        if "draftkings.csv" in extras:
+            print(f"DraftKings upload (new lineups): {root}/{extras['draftkings.csv']}", file=out)
+        if filled:
+            print(f"DraftKings upload (your entries): {filled}", file=out)
+        if "fanduel.csv" in extras and fanduel_salaries(layout, race_key):
+            print(f"FanDuel upload: {root}/{extras['fanduel.csv']}", file=out)
 
 
 def fanduel_salaries(layout, race_key: str) -> bool:
@@ -331,7 +351,8 @@ def run(args) -> int:
     if args.config:
         read_steering_file(args.config)  # refused here, before any work, naming the file
         steering_file = str(Path(args.config).expanduser().resolve())
-    counts = entries_per_contest(args.entries)
+    if args.entries and not Path(args.entries).is_file():
+        raise UserInputError(f"--entries {args.entries}: no such file")
     home = prepare_instance_home()
 
     from dagster import DagsterInstance
@@ -347,9 +368,7 @@ def run(args) -> int:
     defs = build_defs(get_settings())
     parents, versions = race_asset_graph(defs, RACE_JOB)
     job_assets = [k.path[-1] for k in parents]
-    if counts and not portfolio_takes("entries_per_contest"):
-        print("note: this version's portfolio takes no entries per contest; they are ignored")
-        counts = None
+    counts = entries_per_contest(args.entries, race_key)
     with DagsterInstance.get() as instance:
         if race_key not in set(instance.get_dynamic_partitions(RACES_PARTITIONS_NAME)):
             instance.add_dynamic_partitions(RACES_PARTITIONS_NAME, [race_key])
@@ -367,7 +386,7 @@ def run(args) -> int:
 
         job = defs.resolve_job_def(RACE_JOB)
         started = time.monotonic()
-        with Progress(instance, run_id, steps=job_assets):
+        with Progress(instance, run_id, steps=job_assets, warnings=not args.verbose):
             result = job.execute_in_process(
                 run_config=run_config,
                 instance=instance,
@@ -380,11 +399,10 @@ def run(args) -> int:
         if not result.success:
             raise UserInputError(failure_message(result, run_id, race_key))
         print(f"built {race_key} in {time.monotonic() - started:.0f} s")
-    print_report(race_key)
+    filled = None
     if args.entries:
         said = fill_entries(race_key, args.entries)
-        if said is None:
-            print("note: this version cannot fill a DKEntries file; use `export`")
-        else:
-            print(said or f"filled {args.entries}")
+        print(said)
+        filled = said.rsplit(" in ", 1)[-1]
+    print_report(race_key, filled)
     return 0

@@ -58,7 +58,7 @@ def _upcoming_race(source) -> str:
 def run(args) -> int:
     import uuid
 
-    from nascar_pipeline.commands.build import Progress, build_run_config
+    from nascar_pipeline.commands.build import Progress, build_run_config, failure_message
     from nascar_pipeline.settings import get_settings
 
     # (Dagster's preview/beta warnings are filtered for every command in cli.py.)
@@ -78,12 +78,12 @@ def run(args) -> int:
     instance.add_dynamic_partitions("races", [race_key])
     job = defs.resolve_job_def("race_job")
     print(f"materializing race_job for {race_key} (Dagster home {get_settings().dagster_home})")
-    # Each stage's start and end while it runs; Dagster's run log only from WARNING up
-    # (--verbose: every DEBUG event, as before).
+    # Each stage's start and end while it runs and the assets' warnings; Dagster's own run log
+    # only with --verbose (every DEBUG event, as before).
     run_config = build_run_config({}, [], None, None, args.verbose)
     run_id = str(uuid.uuid4())
     steps = [k.path[-1] for k in job.asset_layer.selected_asset_keys]
-    with Progress(instance, run_id, steps=steps):
+    with Progress(instance, run_id, steps=steps, warnings=not args.verbose):
         result = job.execute_in_process(
             run_config=run_config,
             partition_key=race_key,
@@ -108,9 +108,6 @@ def run(args) -> int:
             )
         )
     if not result.success:
-        print(
-            f"race_job FAILED (run {run_id}): see the warnings and errors above, "
-            "`--verbose` for the full run log, or the run in `nascar-pipeline dev`"
-        )
+        print(failure_message(result, run_id, race_key).replace("build failed", "race_job FAILED"))
         return 1
     return 0
