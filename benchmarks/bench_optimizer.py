@@ -177,7 +177,11 @@ def honest_case(args) -> None:
     from nascar_pipeline.core.contest import default_gpp_payouts, simulate_contest
     from nascar_pipeline.core.field_calibration import dk_points_scenarios, fit_temperature
     from nascar_pipeline.core.honest_roi import DEFAULT_ERROR_SD, honest_contest
-    from nascar_pipeline.core.lineup_search import search_portfolio
+    from nascar_pipeline.core.lineup_search import (
+        OBJECTIVE_ERROR_SD,
+        OBJECTIVE_SHRINK,
+        search_portfolio,
+    )
     from nascar_pipeline.core.lineups import slate_indices
     from nascar_pipeline.core.slate import draw_field
     from nascar_pipeline.core.steering import Steering, check_feasible
@@ -235,7 +239,7 @@ def honest_case(args) -> None:
         f"{'objective':22s} {'model ROI':>9s} {'honest ROI':>10s} {'true ROI':>9s} {'+/-':>6s} "
         f"{'true cash%':>10s} {'vs first':>9s} {'+/-':>6s} {'real>=p80':>9s} {'seconds':>7s}"
     )
-    worlds, first = [], None
+    worlds, first, kept = [], None, {}
     for w in range(args.honest_worlds):
         wr = np.random.default_rng(1000 + w)
         m_proj = proj + wr.normal(0.0, args.honest_bias, len(g))
@@ -266,6 +270,7 @@ def honest_case(args) -> None:
             )
             secs += time.perf_counter() - t0
             L = slate_indices(found.lineups, slate)
+            kept.setdefault((sd, shrink), []).append(L)
             model = simulate_contest(m_held, L, field, table).summary()["portfolio"]
             honest = honest_contest(m_held, L, field, table, np.random.default_rng(100 + w))
             true = simulate_contest(truth, L, field, table).summary()["portfolio"]
@@ -292,6 +297,31 @@ def honest_case(args) -> None:
             f"{real:>4d}/{N * len(worlds):<4d} {secs / len(worlds):7.1f}",
             flush=True,
         )
+    # which honest_contest setting predicts the true ROI: the default objective's portfolios
+    key = (OBJECTIVE_ERROR_SD, OBJECTIVE_SHRINK)
+    ports = kept.get(key) or next(iter(kept.values()))
+    true = np.array(
+        [simulate_contest(truth, L, field, table).summary()["portfolio"]["roi"] for L in ports]
+    )
+    print(
+        f"\nhonest_contest settings against the true ROI ({true.mean():+.1%}) of the portfolios "
+        f"of objective sd {key[0]:g}, shrink {key[1]:g} (mean over worlds):"
+    )
+    for h_sd, h_shrink in [(0, 0), (12, 0), (24, 0), (0, 0.5), (12, 0.5), (0, 1.0), (12, 1.0)]:
+        h = [
+            honest_contest(
+                m_held,
+                L,
+                field,
+                table,
+                np.random.default_rng(200 + w),
+                error_sd=h_sd,
+                shrink=h_shrink,
+                salaries=sal,
+            ).summary()["portfolio"]["roi"]
+            for w, ((_, m_held), L) in enumerate(zip(worlds, ports))
+        ]
+        print(f"  error_sd {h_sd:>2g}, shrink {h_shrink:<4g}: honest ROI {np.mean(h):+8.1%}")
 
 
 def main() -> int:
