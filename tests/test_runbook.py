@@ -42,6 +42,9 @@ RUN_CONFIG = {
         "contest_simulation": {"config": {"field_size": 2000}},
     }
 }
+pytestmark = pytest.mark.timeout(
+    2400
+)  # two builds (one model fit) and the ingests, as subprocesses, on 2 shared cores
 
 
 def runbook_block(readme: str) -> list[str]:

@@ -28,6 +28,7 @@ RUN_CONFIG = {
         "lineup_portfolio": {"config": {**PORTFOLIO, "fanduel_lineups": 0}},
     }
 }
+pytestmark = pytest.mark.timeout(1800)  # one model fit and two builds on 2 shared cores
 
 
 @pytest.fixture(scope="module")
