@@ -42,9 +42,8 @@ RUN_CONFIG = {
         "contest_simulation": {"config": {"field_size": 2000}},
     }
 }
-pytestmark = pytest.mark.timeout(
-    2400
-)  # two builds (one model fit) and the ingests, as subprocesses, on 2 shared cores
+# two builds (one model fit) and the ingests, as subprocesses, on 2 shared cores
+pytestmark = pytest.mark.timeout(2400)
 
 
 def runbook_block(readme: str) -> list[str]:
