@@ -382,7 +382,10 @@ def ownership_errors(slate: pd.DataFrame, actual_pct, ours_pct=None) -> dict:
     )
     models = {"own_mae_defaults": DEFAULT_FIELD_MODEL, f"own_mae_{SALARY_ONLY}": salary_only}
     for name, model in models.items():
-        own = project_field_ownership(slate, model).frame["own_pct"].to_numpy(float)
+        try:
+            own = project_field_ownership(slate, model).frame["own_pct"].to_numpy(float)
+        except ValueError:  # a slate too small for the tier bounds to hold 600 %
+            own = np.full(len(slate), np.nan)
         out[name] = ownership_mae(own, actual)
     out["own_mae"] = ownership_mae(ours_pct, actual) if ours_pct is not None else np.nan
     return out

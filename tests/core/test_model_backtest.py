@@ -78,3 +78,186 @@ def test_summarize_pools_coverage():
     assert t.loc["model", "order_loglik_per_race"] == -60.0
     assert t.loc["model", "cover50_pct"] == pytest.approx(55.0)
     assert list(t.index) == ["model", "uniform"]
+
+
+# ---------------------------------------------------------------- money, ownership, error
+def _money_race():
+    """Eight drivers at $8,000 (any six fit the $50K cap); projections rank them 0..7, the actual
+    points are chosen so that each of the five best-projected lineups scores a known total."""
+    salaries = np.full(8, 8000.0)
+    projection = np.array([256.0, 128, 64, 32, 16, 8, 4, 2])  # distinct sums: no ties
+    actual = np.array([10.0, 20, 30, 40, 50, 5, 60, 70])
+    return salaries, projection, actual
+
+
+def test_money_grading_scores_the_best_projected_lineups_with_the_real_points():
+    from nascar_pipeline.core.race_scoring import grade_lineups
+
+    salaries, projection, actual = _money_race()
+    # the five best lineups by projection, listed independently of the optimizer
+    combos = sorted(itertools.combinations(range(8), 6), key=lambda c: -projection[list(c)].sum())[
+        :5
+    ]
+    expected = sorted(actual[list(c)].sum() for c in combos)  # 155, 165, 175, 210, 220
+    lineups = bt.build_lineups(projection, salaries)
+    assert sorted(actual[lineups].sum(axis=1)) == pytest.approx(expected)
+    facts = {"cash_line": 175.0, "winning_score": 220.0, "source": bt.CASH_REAL}
+    rows = {r["method"]: r for r in bt.grade_money(salaries, {"ours": projection}, actual, facts)}
+    ours = rows["ours"]
+    assert ours["lineups"] == 5 and ours["best_points"] == pytest.approx(220.0)
+    assert ours["cash_rate"] == pytest.approx(3 / 5)  # 175 (a tie cashes), 210, 220
+    assert ours["beat_winner"] == 1.0 and ours["best_minus_winner"] == pytest.approx(0.0)
+    assert ours["cash_source"] == "contest"
+    # given lineups are scored as they are, not rebuilt
+    given = {"ours": np.array([[0, 1, 2, 3, 4, 5]])}
+    (r,) = bt.grade_money(salaries, {"ours": projection}, actual, facts, lineups=given)
+    assert r["best_points"] == pytest.approx(155.0) and r["cash_rate"] == 0.0
+    assert r["beat_winner"] == 0.0
+    # unknown facts: no rates, not zeros
+    g = grade_lineups([100.0, 200.0], None, None)
+    assert np.isnan(g["cash_rate"]) and np.isnan(g["beat_winner"]) and g["best_points"] == 200.0
+
+
+def test_contest_facts_pick_the_largest_draftkings_contest_with_facts():
+    contests = pd.DataFrame(
+        {
+            "contest_id": ["fd-1", "dk-small", "dk-big", "dk-none"],
+            "race_key": "r",
+            "site": ["fanduel", "draftkings", "draftkings", "draftkings"],
+            "field_size": [90000, 100, 5000, 90000],
+            "winning_score": [400.0, 300.0, 320.0, np.nan],
+            "cash_line": [200.0, 180.0, 190.0, np.nan],
+        }
+    )
+    f = bt.contest_facts(contests)
+    assert (f["contest_id"], f["cash_line"], f["winning_score"]) == ("dk-big", 190.0, 320.0)
+    assert bt.contest_facts(contests.iloc[[0, 3]]) is None
+
+
+def _real_size_race(n: int = 30):
+    """A slate of a real race's size (salaries $11,000 down to $4,500), actual points, %Drafted."""
+    salaries = np.linspace(11000, 4500, n).round(-2)
+    actual = np.linspace(70, 0, n)
+    own = np.linspace(40, 2, n)
+    return salaries, actual, own * 600 / own.sum()
+
+
+def test_simulated_contest_facts_are_labelled_and_ordered():
+    salaries, actual, own = _real_size_race()
+    f = bt.simulated_contest_facts(own, salaries, actual, seed=3)
+    assert f["source"] == bt.CASH_SIMULATED and "simulated" in f["source"]
+    assert f["contest_id"] is None
+    # every field lineup is six of the drivers: between the worst and the best six
+    assert sum(sorted(actual)[:6]) <= f["cash_line"] <= f["winning_score"]
+    assert f["winning_score"] <= sum(sorted(actual)[-6:])
+
+
+def test_ownership_mae_on_hand_made_numbers():
+    from nascar_pipeline.core.ownership_fit import ownership_mae
+
+    n = 30  # a real slate's size: the tier bounds must hold 600 %
+    slate = pd.DataFrame(
+        {
+            "driver_id": range(n),
+            "driver_name": [f"Driver {i}" for i in range(n)],
+            "salary": np.linspace(11000, 4500, n).round(-2),
+            "projection": np.linspace(60, 8, n),
+            "start_position": np.arange(1.0, n + 1),
+        }
+    )
+    actual = np.r_[[60.0, 40, np.nan, 30, 20, 10, 5, 5], np.full(n - 8, 2.0)]
+    # errors 10, 5, (unknown), 0, 2, 0, 0, 0, then 1 on each of the other 22
+    ours = np.r_[[50.0, 45, 99, 30, 22, 10, 5, 5], np.full(n - 8, 3.0)]
+    e = bt.ownership_errors(slate, actual, ours)
+    assert e["own_mae"] == pytest.approx((17 + 22) / 29) and e["own_drivers"] == 29
+    assert e["own_mae_defaults"] >= 0 and np.isfinite(e["own_mae_salary_only"])
+    # the defaults' and salary-only numbers are the same MAE of their own projections
+    from nascar_pipeline.core.ownership_model import DEFAULT_FIELD_MODEL, project_field_ownership
+
+    own = project_field_ownership(slate, DEFAULT_FIELD_MODEL).frame["own_pct"].to_numpy()
+    assert e["own_mae_defaults"] == pytest.approx(ownership_mae(own, actual))
+    assert e["own_mae_salary_only"] != pytest.approx(e["own_mae_defaults"])
+
+
+def test_projection_error_nets_out_the_scenario_spread():
+    samples = np.array([[0.0, 10.0], [2.0, 10.0]])  # means 1 and 10, variances 1 and 0
+    e = bt.projection_error(samples, np.array([3.0, 10.0]))  # squared errors 4 and 0
+    assert e["rmse_dk"] == pytest.approx(np.sqrt(2.0))
+    assert e["scenario_sd"] == pytest.approx(np.sqrt(0.5))
+    assert e["excess_error_sd"] == pytest.approx(np.sqrt(1.5))
+    wide = bt.projection_error(np.array([[-20.0, 10.0], [20.0, 10.0]]), np.array([3.0, 10.0]))
+    assert wide["excess_error_sd"] == 0.0  # the scenarios already spread wider than the misses
+
+
+def test_race_money_and_ownership_grade_each_method_and_summarize():
+    salaries, projection, actual = _money_race()
+    g = pd.DataFrame(
+        {
+            "race_key": "r1",
+            "driver_id": np.arange(8),
+            "driver_name": [f"Driver {i}" for i in range(8)],
+            "salary": salaries.astype(int),
+            "start_position": np.arange(1, 9),
+            "dk_own_pct": [60.0, 50, 40, 30, 20, 10, 5, 5],
+        }
+    )
+    means = {m: projection for m in bt.METHODS}
+    contests = pd.DataFrame(
+        {
+            "contest_id": ["dk-1"],
+            "race_key": ["r1"],
+            "site": ["draftkings"],
+            "field_size": [1000],
+            "winning_score": [220.0],
+            "cash_line": [175.0],
+        }
+    )
+    out = bt.race_money_and_ownership(g, actual, means, contests)
+    assert set(out) == {"model", "start_position", "trailing_avg_finish"}  # not uniform
+    assert out["model"]["money_cash_rate"] == pytest.approx(3 / 5)
+    assert out["model"]["money_cash_source"] == "contest"
+    assert "own_mae_defaults" in out["model"]  # (NaN: eight drivers cannot hold 600 %)
+    # no contest facts: a field from the real %Drafted stands in, labelled
+    sal30, act30, own30 = _real_size_race()
+    g30 = pd.DataFrame(
+        {
+            "race_key": "r1",
+            "driver_id": np.arange(30),
+            "driver_name": [f"Driver {i}" for i in range(30)],
+            "salary": sal30.astype(int),
+            "start_position": np.arange(1, 31),
+            "dk_own_pct": own30,
+        }
+    )
+    sim = bt.race_money_and_ownership(g30, act30, {m: act30 for m in bt.METHODS}, None)
+    assert sim["start_position"]["money_cash_source"] == bt.CASH_SIMULATED
+    assert np.isfinite(sim["model"]["own_mae_salary_only"])
+    # no salaries: nothing graded
+    assert bt.race_money_and_ownership(g.assign(salary=pd.NA), actual, means, contests) == {}
+
+    rows = []
+    for race, rmse in (("r1", 3.0), ("r2", 4.0)):
+        for m in bt.METHODS:
+            rows.append(
+                {
+                    "method": m,
+                    "race_key": race,
+                    "drivers": 8 if race == "r1" else 24,
+                    "order_loglik": -10.0,
+                    "brier_top10": 0.1,
+                    "crps_dk": 5.0,
+                    "cover50": 0.5,
+                    "cover90": 0.9,
+                    "rmse_dk": rmse,
+                    "scenario_sd": 2.0,
+                    "excess_error_sd": 0.0,
+                    **(out.get(m, {}) if race == "r1" else {}),
+                }
+            )
+    table = bt.summarize(pd.DataFrame(rows)).set_index("method")
+    pooled = np.sqrt((8 * 9 + 24 * 16) / 32)
+    assert table.loc["model", "rmse_dk"] == pytest.approx(pooled)
+    assert table.loc["model", "excess_error_sd"] == pytest.approx(np.sqrt(pooled**2 - 4))
+    assert table.loc["model", "money_races"] == 1
+    assert table.loc["model", "money_cash_rate"] == pytest.approx(3 / 5)
+    assert np.isnan(table.loc["uniform", "money_races"])
