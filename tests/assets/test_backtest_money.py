@@ -1,0 +1,152 @@
+"""race_backtest's money grading and season_report's money, ownership and error sections, on
+hand-made files (no fit, no Dagster run)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nascar_pipeline.assets.backtest import (
+    BACKTEST_MONEY,
+    BACKTEST_OWNERSHIP,
+    grade_race_money,
+    money_table,
+    season_error_and_money,
+    season_table,
+)
+from nascar_pipeline.storage.layout import MANIFEST_DIR, StorageLayout
+
+N = 30
+RACE = "2026-03-01-short-track-400"
+
+
+def _snapshot() -> pd.DataFrame:
+    """A race's entries (30 drivers, real-looking salaries, grid) and three earlier races."""
+    ids = np.arange(1, N + 1)
+    entry = pd.DataFrame(
+        {
+            "role": "entry",
+            "race_key": RACE,
+            "race_date": "2026-03-01",
+            "track_type": "short",
+            "laps": 400,
+            "scheduled_laps": 400,
+            "driver_id": ids,
+            "driver_name": [f"Driver {i}" for i in ids],
+            "salary": np.linspace(11000, 4500, N).round(-2).astype(int),
+            "start_position": ids,
+        }
+    )
+    hist = []
+    for r in range(3):
+        hist.append(
+            pd.DataFrame(
+                {
+                    "role": "history",
+                    "race_key": f"2026-02-0{r + 1}-race",
+                    "race_date": f"2026-02-0{r + 1}",
+                    "track_type": "short",
+                    "laps": 400,
+                    "driver_id": ids,
+                    "start_position": ids,
+                    "finish_position": np.roll(ids, r),
+                    "laps_led": np.where(ids == 1, 200, 0),
+                    "fastest_laps": np.where(ids == 2, 50, 0),
+                }
+            )
+        )
+    return pd.concat([entry, *hist], ignore_index=True)
+
+
+def test_grade_race_money_scores_our_portfolio_and_both_baselines():
+    snap = _snapshot()
+    points = {int(d): float(100 - 3 * d) for d in range(1, N + 1)}  # driver 1: 97 ... 30: 10
+    portfolio = pd.DataFrame(
+        [
+            {"lineup_id": 0, "site": "draftkings", **{f"d{j}_driver_id": d for j, d in
+                                                       enumerate([1, 25, 26, 27, 28, 29], 1)}},
+            {"lineup_id": 1, "site": "draftkings", **{f"d{j}_driver_id": d for j, d in
+                                                       enumerate([2, 3, 26, 27, 28, 30], 1)}},
+        ]
+    )  # fmt: skip
+    ours = [97 + 25 + 22 + 19 + 16 + 13, 94 + 91 + 22 + 19 + 16 + 10]  # 192, 252
+    contests = pd.DataFrame(
+        {
+            "contest_id": ["dk-9"],
+            "race_key": [RACE],
+            "site": ["draftkings"],
+            "field_size": [5000],
+            "winning_score": [300.0],
+            "cash_line": [200.0],
+        }
+    )
+    money = grade_race_money(snap, portfolio, points, {}, contests).set_index("method")
+    assert list(money.index) == ["model", "start_position", "trailing_avg_finish"]
+    assert money.loc["model", "lineups"] == 2
+    assert money.loc["model", "best_points"] == pytest.approx(max(ours))
+    assert money.loc["model", "cash_rate"] == pytest.approx(0.5)  # 252 cashes, 192 does not
+    assert money.loc["model", "beat_winner"] == 0.0
+    assert (money["cash_source"] == "contest").all() and (money["contest_id"] == "dk-9").all()
+    # the start-position lineups take the front of the grid, who score most here
+    assert money.loc["start_position", "best_points"] >= max(ours)
+    # no contest facts and no real %Drafted: nothing graded; with %Drafted: simulated, labelled
+    assert grade_race_money(snap, portfolio, points, {}, None).empty
+    own = {d: 600.0 / N for d in range(1, N + 1)}
+    sim = grade_race_money(snap, portfolio, points, own, None)
+    assert (sim["cash_source"] == "simulated from real %Drafted").all()
+
+
+def _write_race(layout: StorageLayout, key: str, track: str, err: float, money: dict) -> None:
+    (layout.root / MANIFEST_DIR / key).mkdir(parents=True, exist_ok=True)
+    d = pd.DataFrame(
+        {
+            "log_lik": [-3.0] * 4,
+            "crps": [5.0] * 4,
+            "in_50": [True, False, True, False],
+            "in_80": [True] * 4,
+            "own_error": [2.0, -4.0, np.nan, 0.0],
+            "proj_mean": [30.0, 20, 10, 40],
+            "actual_points": [30.0 + err, 20 - err, 10 + err, 40 - err],
+            "proj_sd": [3.0] * 4,
+            "track_type": track,
+        }
+    )
+    layout.write_parquet(layout.asset_path("race_backtest", key), d)
+    rows = [
+        {"method": m, "cash_line": 200.0, "winning_score": 300.0, "cash_source": "contest", **v}
+        for m, v in money.items()
+    ]
+    layout.write_parquet(
+        layout.extra_path("race_backtest", key, BACKTEST_MONEY), pd.DataFrame(rows)
+    )
+    own = pd.DataFrame([{"own_mae_defaults": 5.0, "own_mae_salary_only": 9.0}])
+    layout.write_parquet(layout.extra_path("race_backtest", key, BACKTEST_OWNERSHIP), own)
+
+
+def test_season_report_sections_money_per_track_type_and_pooled_error(tmp_path):
+    layout = StorageLayout(tmp_path)
+    good = {"best_points": 250.0, "cash_rate": 0.4, "beat_winner": 0.0}
+    bad = {"best_points": 150.0, "cash_rate": 0.0, "beat_winner": 0.0}
+    _write_race(
+        layout, "2025-04-01-short-race", "short", 4.0, {"model": good, "start_position": bad}
+    )
+    _write_race(
+        layout, "2025-05-01-big-race", "superspeedway", 8.0, {"model": bad, "start_position": good}
+    )
+    t = season_table(layout)
+    assert list(t["rmse_dk"]) == pytest.approx([4.0, 8.0])
+    assert list(t["ownership_mae"]) == pytest.approx([2.0, 2.0])
+    assert list(t["ownership_mae_salary_only"]) == [9.0, 9.0]
+    m = money_table(t).set_index(["track_type", "method"])
+    assert m.loc[("all", "model"), "races"] == 2
+    assert m.loc[("all", "model"), "best_cashed"] == pytest.approx(0.5)
+    assert m.loc[("short", "model"), "best_cashed"] == 1.0
+    assert m.loc[("superspeedway", "start_position"), "cash_rate"] == pytest.approx(0.4)
+    assert m.loc[("all", "model"), "real_contests"] == 2
+    meta = season_error_and_money(t)
+    assert meta["rmse_dk"] == pytest.approx(np.sqrt((16 + 64) / 2))
+    assert meta["scenario_sd"] == pytest.approx(3.0)
+    assert meta["excess_error_sd"] == pytest.approx(np.sqrt(40 - 9))
+    assert meta["money_races"] == 2 and meta["ownership_races"] == 2
+    assert meta["ownership_mae_defaults"] == 5.0
