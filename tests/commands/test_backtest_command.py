@@ -25,3 +25,32 @@ def test_explicit_files_win_over_the_setting(monkeypatch, tmp_path, capsys):
     rc = main(["backtest", "--season", "2025", "--races-csv", str(races), "--results-csv", "x"])
     assert rc == 2
     assert f"file {races}: not found" in capsys.readouterr().err
+
+
+def test_report_lines_give_the_error_honest_roi_needs_and_say_why_no_money():
+    import pandas as pd
+
+    from nascar_pipeline.commands.backtest import report_lines
+
+    table = pd.DataFrame(
+        [
+            {"method": "model", "rmse_dk": 24.07, "scenario_sd": 24.1, "excess_error_sd": 0.0},
+            {"method": "uniform", "rmse_dk": 27.4, "scenario_sd": 23.2, "excess_error_sd": 14.7},
+        ]
+    )
+    lines = report_lines(table)
+    assert "RMSE 24.07 DK points" in lines[0] and "beyond the spread 0.00" in lines[0]
+    assert any("no race of the season has real DraftKings salaries" in s for s in lines)
+    graded = table.assign(
+        money_races=[3, None],
+        money_cash_rate=[0.2, None],
+        money_best_cashed=[2 / 3, None],
+        money_beat_winner=[0.0, None],
+        own_mae_defaults=[12.5, None],
+        own_mae_salary_only=[15.0, None],
+    )
+    lines = report_lines(graded)
+    assert "money model: 3 races, lineups cashed 20%, best lineup cashed in 67% of races" in (
+        " ".join(lines)
+    )
+    assert "ownership MAE vs real %Drafted: defaults 12.50, salary only 15.00" in lines
