@@ -31,6 +31,24 @@ def register(sub) -> None:
         default="backtest_{season}.parquet",
         help="Parquet file for the season table ({season} is filled in)",
     )
+    p.add_argument(
+        "--race-week",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder with races.csv + results.csv added to the history (repeatable), "
+        "e.g. <NASCAR_SHARED_DATA>/raceweek_2026_sonoma",
+    )
+    p.add_argument(
+        "--dk-slates",
+        help="real DraftKings salaries (slate,name,salary,...; draftkings/slates_2026.csv): "
+        "money is graded on the races they price",
+    )
+    p.add_argument(
+        "--dk-contests",
+        help="real contest facts (contest_date,slate,entries,winning_score,score_p80; "
+        "draftkings/contests_2026.csv): the cash line is the 80th-percentile score",
+    )
     p.add_argument("--chains", type=positive_int, default=2)
     p.add_argument("--warmup", type=positive_int, default=150)
     p.add_argument("--draws", type=positive_int, default=200)
@@ -80,6 +98,7 @@ def run(args) -> int:
 
     print(f"loading history: {races_csv}, {results_csv}", flush=True)
     tables = parse_history(races_csv, results_csv)
+    tables = _with_extra_inputs(tables, args)
     history = history_from_tables(tables)
     cfg = FitConfig(
         num_warmup=args.warmup, num_samples=args.draws, num_chains=args.chains, seed=args.seed
@@ -115,6 +134,34 @@ def run(args) -> int:
         print(line)
     print(f"wrote {out}")
     return 0
+
+
+def _with_extra_inputs(tables, args):
+    """The history plus --race-week folders, --dk-slates salaries and --dk-contests facts."""
+    from nascar_pipeline.commands._backtest_inputs import (
+        attach_contests,
+        attach_slates,
+        merge_tables,
+    )
+    from nascar_pipeline.ontology.parsers.history import parse_history
+
+    for folder in args.race_week:
+        d = Path(folder)
+        for f in (d / "races.csv", d / "results.csv"):
+            if not f.exists():
+                raise UserInputError(f"file {f}: not found (--race-week {folder})")
+        print(f"loading race week: {d}", flush=True)
+        tables = merge_tables(tables, parse_history(d / "races.csv", d / "results.csv"))
+    for given, attach, what in (
+        (args.dk_slates, attach_slates, "real DraftKings salaries"),
+        (args.dk_contests, attach_contests, "real contest facts"),
+    ):
+        if given:
+            if not Path(given).exists():
+                raise UserInputError(f"file {given}: not found")
+            tables, keys = attach(tables, Path(given))
+            print(f"{what} for {len(keys)} races: {', '.join(keys) or '-'}", flush=True)
+    return tables
 
 
 def report_lines(table) -> list[str]:

@@ -411,10 +411,13 @@ def race_money_and_ownership(
     g: pd.DataFrame, y: np.ndarray, mean_points: dict, contests: pd.DataFrame | None, seed: int = 0
 ) -> dict:
     """{method: {money_* and own_* fields}} for a race whose rows (`g`, driver order of `y`)
-    carry real DraftKings salaries; {} otherwise. Contest facts from `contests` (this race's
+    carry real DraftKings salaries (graded on the priced drivers); {} otherwise. Contest facts from `contests` (this race's
     rows), else a field simulated from the real %Drafted, else no money."""
-    if "salary" not in g or g["salary"].isna().any():
+    if "salary" not in g or g["salary"].notna().sum() < rules.DRAFTKINGS.roster_size:
         return {}
+    on_slate = g["salary"].notna().to_numpy()  # the slate: the starters DraftKings priced
+    g, y = g[on_slate], np.asarray(y)[on_slate]
+    mean_points = {m: np.asarray(p)[on_slate] for m, p in mean_points.items()}
     salaries = g["salary"].to_numpy(np.float64)
     own = (
         g["dk_own_pct"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)

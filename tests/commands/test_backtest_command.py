@@ -54,3 +54,27 @@ def test_report_lines_give_the_error_honest_roi_needs_and_say_why_no_money():
         " ".join(lines)
     )
     assert "ownership MAE vs real %Drafted: defaults 12.50, salary only 15.00" in lines
+
+
+def test_real_slates_and_contests_reach_the_sonoma_race_week(shared_data):
+    from nascar_pipeline.commands._backtest_inputs import (
+        attach_contests,
+        attach_slates,
+        merge_tables,
+    )
+    from nascar_pipeline.core.backtest import contest_facts
+    from nascar_pipeline.ontology.parsers.history import parse_history
+
+    week = shared_data / "raceweek_2026_sonoma"
+    t = parse_history(week / "races.csv", week / "results.csv")
+    t, priced = attach_slates(t, shared_data / "draftkings" / "slates_2026.csv")
+    t, contested = attach_contests(t, shared_data / "draftkings" / "contests_2026.csv")
+    (key,) = priced
+    assert contested == [key] and key.startswith("2026-sonoma")
+    e = t.entries[t.entries["race_key"] == key]
+    assert e["salary"].notna().all() and e["salary"].max() == 14000  # every starter priced
+    facts = contest_facts(t.contests[t.contests["race_key"] == key])
+    # the largest of the three Sonoma contests (3,567 entries)
+    assert (facts["winning_score"], facts["cash_line"]) == (323.9, 235.0)
+    merged = merge_tables(t, t)
+    assert len(merged.entries) == len(t.entries)  # the same rows once
