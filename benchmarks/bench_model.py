@@ -4,6 +4,7 @@ NUTS chains side by side at production settings (4 chains x (400 warm-up + 500 d
 
     .venv/bin/python benchmarks/bench_model.py [--chains 4 --warmup 400 --draws 500]
         [--cache DIR [--no-cold]] [--only parallel|sequential] [--platform cpu|cuda]
+        [--loop-data]
 
 Every measured run is a fresh process sharing one JAX compilation cache folder:
 1. cold pass (skipped with --no-cold on a cache that is already warm): one process fits with
@@ -13,6 +14,8 @@ Every measured run is a fresh process sharing one JAX compilation cache folder:
    potential energy and gradient through the fit's programs.
 --platform cuda runs the fit (chains vectorized on the GPU), the scenarios and the gradient on a
 CUDA GPU (jax[cuda] installed); run it once with --platform cpu beside it to compare.
+--loop-data: each warm fit also runs with loop data (ModelConfig.loop_data, history/loopstats.csv
+of the same folder), printed beside the fit without it ("+ loop" columns).
 Reads ../shared/data/history (or --history DIR). The machine is shared: each run prints its
 CPU seconds (all threads) and the load average beside its wall time; compare ratios.
 """
@@ -38,6 +41,16 @@ def _load_history(path: str):
 
     h = history_from_tables(parse_history(Path(path) / "races.csv", Path(path) / "results.csv"))
     return h[(h["season"] >= 2022) & (h["season"] <= 2025)]
+
+
+def _load_loop(path: str, h):
+    """history/loopstats.csv as loop_stats rows, Cup rows keyed by the history's race keys."""
+    from nascar_pipeline.ontology.parsers.loopdata import parse_loopdata
+
+    loop = parse_loopdata(Path(path) / "loopstats.csv").loop_stats
+    key_of = dict(zip(h["race_id"].astype("Int64"), h["race_key"]))
+    loop["race_key"] = loop["race_id"].map(key_of).astype("string")
+    return loop
 
 
 def _select_platform(platform: str) -> None:
@@ -69,7 +82,11 @@ def fit_run(args) -> dict:
     from nascar_pipeline.core.simulate import simulate_race
 
     h = _load_history(args.history)
-    data = prepare_history(h, ModelConfig(history_days=4 * 366))
+    if args.loop:
+        loop = _load_loop(args.history, h)
+        data = prepare_history(h, ModelConfig(history_days=4 * 366, loop_data=True), loop=loop)
+    else:
+        data = prepare_history(h, ModelConfig(history_days=4 * 366))
     out = {"races": data.n_races, "drivers": data.n_drivers, "configured": configured}
     for method in args.methods.split(","):
         c0, l0, t0 = time.process_time(), os.getloadavg()[0], time.perf_counter()
@@ -151,8 +168,9 @@ def gradient_run(args) -> dict:
     }
 
 
-def _child(args, role: str, methods: str = "") -> tuple[dict, float]:
+def _child(args, role: str, methods: str = "", loop: bool = False) -> tuple[dict, float]:
     cmd = [sys.executable, __file__, "--child", role, "--methods", methods or "auto"]
+    cmd += ["--loop"] if loop else []
     for name in ("history", "chains", "warmup", "draws", "scenarios", "seed", "cache", "platform"):
         cmd += [f"--{name}", str(getattr(args, name))]
     t0 = time.perf_counter()
@@ -184,6 +202,12 @@ def main() -> int:
         default="auto",
         help="JAX platform of the runs (cuda: the GPU path; auto: a GPU when present)",
     )
+    p.add_argument(
+        "--loop-data",
+        action="store_true",
+        help="also fit with loop data (history/loopstats.csv) beside each warm fit",
+    )
+    p.add_argument("--loop", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--child", choices=("fit", "gradient"), help=argparse.SUPPRESS)
     p.add_argument("--methods", default="auto", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -202,12 +226,24 @@ def main() -> int:
     if not args.no_cold:
         cold, wall = _child(args, "fit", ",".join(reversed(methods)))
         print(f"cold pass done in {wall:.0f} s (both methods compiled)", flush=True)
+        if args.loop_data:
+            _child(args, "fit", ",".join(reversed(methods)), loop=True)
+            print("cold pass with loop data done", flush=True)
     warm = {}
     for m in methods:
         res, wall = _child(args, "fit", m)
         warm[m] = {**res[m], "spawn_to_exit_s": wall, "process_cpu_s": res["process_cpu_s"]}
         meta = res
         print(f"warm {m} done: fit + scenarios {warm[m]['fit_plus_sim_wall_s']:.1f} s", flush=True)
+    loop_warm = {}
+    for m in methods if args.loop_data else ():
+        res, wall = _child(args, "fit", m, loop=True)
+        loop_warm[m] = {**res[m], "spawn_to_exit_s": wall, "process_cpu_s": res["process_cpu_s"]}
+        print(
+            f"warm {m} + loop data done: fit + scenarios "
+            f"{loop_warm[m]['fit_plus_sim_wall_s']:.1f} s",
+            flush=True,
+        )
     if not args.no_cold:
         _child(args, "gradient")  # compiles the gradient program: the measured run is warm
     grad, grad_wall = _child(args, "gradient")
@@ -235,6 +271,7 @@ def main() -> int:
         ("load average (1 min) during the run", "load_avg_1m"),
     ]
     cols = [(f"warm {m}", warm[m]) for m in methods]
+    cols += [(f"warm {m} + loop", loop_warm[m]) for m in methods if m in loop_warm]
     cols += [(f"cold {m}", cold[m]) for m in methods if m in cold]
     print(f"{'figure (seconds)':<42}" + "".join(f"{c:>17}" for c, _ in cols))
     for name, key in rows:
@@ -269,7 +306,7 @@ def main() -> int:
         f"(R-hat <= 1.01, bulk ESS >= 400): "
         + ", ".join(
             f"{m} {'PASS' if r['rhat_max'] <= 1.01 and r['ess_bulk_min'] >= 400 else 'MISS'}"
-            for m, r in warm.items()
+            for m, r in [*warm.items(), *((f"{k} + loop", v) for k, v in loop_warm.items())]
         )
     )
     return 0

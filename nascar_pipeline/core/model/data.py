@@ -56,9 +56,15 @@ class ModelConfig:
     race_bucket: int = 16  # the smallest race bucket (see shape_bucket)
     driver_bucket: int = 16  # the smallest driver / car bucket
     model_version: str = "2"  # 2: bucketed shapes (a cached fit's padded shapes changed)
+    # Loop data as evidence of pace (core/model/loop_data.py). Off by default this session:
+    # the 2025 season backtest, loop data on and off in one run, decides the default.
+    loop_data: bool = False
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if not d["loop_data"]:
+            d.pop("loop_data")  # off: the fit-cache key of every earlier fit stays valid
+        return d
 
 
 def scale_start(start) -> np.ndarray:
@@ -200,10 +206,16 @@ def history_hash(history: pd.DataFrame, config: ModelConfig, extra: dict | None 
 
 
 def prepare_history(
-    history: pd.DataFrame, config: ModelConfig = ModelConfig(), target_date: str | None = None
+    history: pd.DataFrame,
+    config: ModelConfig = ModelConfig(),
+    target_date: str | None = None,
+    loop: pd.DataFrame | None = None,
 ) -> HistoryData:
     """Build model arrays from history rows strictly before `target_date` (default: all rows),
-    within `config.history_days` of the last race; weights relative to the day after it."""
+    within `config.history_days` of the last race; weights relative to the day after it.
+    `loop`: loop data (LOOP_STATS_COLUMNS, RaceInputs.loop_history), used only with
+    `config.loop_data` (then the arrays of core/model/loop_data.py are added; none given: all
+    masked)."""
     h = clean_history(history)
     if target_date is not None:
         h = h[pd.to_datetime(h["race_date"]) < pd.Timestamp(target_date)]
@@ -271,6 +283,10 @@ def prepare_history(
     a["drv_real"] = (np.arange(Dp) < len(driver_ids)).astype(np.float32)
     for name in ("led", "fast"):
         a.update({f"{name}_{k}": v for k, v in sparse_counts(a[name]).items()})
+    if config.loop_data:
+        from nascar_pipeline.core.model.loop_data import loop_arrays
+
+        a.update(loop_arrays(loop, h, race_keys, a, d_idx, ref, config, target_date))
 
     return HistoryData(
         arrays=a,

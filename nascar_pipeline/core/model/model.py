@@ -20,6 +20,12 @@ Laps led and fastest laps: Dirichlet-multinomial over the field (shares of the r
 concentration exp(base[t] + slope * perf) scaled by the fraction of the race the car completed;
 fastest laps also follow laps led (log1p(20 * share led)). Totals always add up.
 
+Loop data (only when the data carries its arrays: ModelConfig.loop_data; core/model/loop_data.py):
+the normal score of each start's average running position ~ Normal(loop_a + loop_b * perf
+centred in its race, sigma_loop); starts outside the window's Cup races (lower series,
+exhibitions) ~ Normal(ext_a[series] + loop_b * skill, sqrt(sigma_loop^2 + sigma_ext[series]^2)).
+Without those arrays the model, its sites and its programs are exactly as before.
+
 Every race's log-likelihood is multiplied by its weight w (time decay; 0 for padding).
 """
 
@@ -31,6 +37,7 @@ import numpyro
 import numpyro.distributions as dist
 from jax.scipy.special import gammaln
 
+from nascar_pipeline.core.model.loop_data import EXT_SERIES
 from nascar_pipeline.core.race_story import (
     concentration,
     dnf_logit,
@@ -103,6 +110,12 @@ def race_model(
     fast_on,
     n_drivers,
     n_cars,
+    loop_y=None,
+    loop_on=None,
+    ext_drv=None,
+    ext_series=None,
+    ext_y=None,
+    ext_w=None,
 ):
     T = N_TRACK_TYPES
     # --- skills: hierarchical, non-centred -------------------------------------------------
@@ -177,6 +190,25 @@ def race_model(
             fast, alpha_fast, mask, fast_idx, fast_cnt, fast_on, w * fast_ok
         ),
     )
+    if loop_y is not None:
+        loop_likelihood(perf, skill, w, loop_y, loop_on, ext_drv, ext_series, ext_y, ext_w)
+
+
+def loop_likelihood(perf, skill, w, loop_y, loop_on, ext_drv, ext_series, ext_y, ext_w):
+    """Loop data's measurement model (see the module docstring)."""
+    loop_a = numpyro.sample("loop_a", dist.Normal(0.0, 1.0))
+    loop_b = numpyro.sample("loop_b", dist.Normal(1.0, 1.0))
+    sigma_loop = numpyro.sample("sigma_loop", dist.HalfNormal(1.0))
+    n_on = jnp.maximum(jnp.sum(loop_on, axis=-1, keepdims=True), 1.0)
+    centred = perf - jnp.sum(perf * loop_on, axis=-1, keepdims=True) / n_on
+    ll = dist.Normal(loop_a + loop_b * centred, sigma_loop).log_prob(loop_y) * loop_on
+    numpyro.factor("loop_running_position", jnp.sum(w * jnp.sum(ll, axis=-1)))
+    S = len(EXT_SERIES)
+    ext_a = numpyro.sample("ext_a", dist.Normal(0.0, 1.0).expand([S]).to_event(1))
+    sigma_ext = numpyro.sample("sigma_ext", dist.HalfNormal(1.0).expand([S]).to_event(1))
+    scale = jnp.sqrt(sigma_loop**2 + sigma_ext[ext_series] ** 2)
+    ext_ll = dist.Normal(ext_a[ext_series] + loop_b * skill[ext_drv], scale).log_prob(ext_y)
+    numpyro.factor("loop_other_series", jnp.sum(ext_w * ext_ll))
 
 
 # Sites kept from a fit (the simulator needs these; the z's are not stored).
@@ -198,4 +230,10 @@ POSTERIOR_SITES = (
     "fast_base",
     "fast_perf",
     "fast_led",
+    # loop data (present only when the fit used it)
+    "loop_a",
+    "loop_b",
+    "sigma_loop",
+    "ext_a",
+    "sigma_ext",
 )
