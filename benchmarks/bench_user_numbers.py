@@ -3,7 +3,7 @@ sample size, the fraction of the way reached, the error of the resampled means a
 disagreement between the player's numbers and the model's and by blend weight.
 
 The player's numbers are the model's means plus normal disagreement of `sd` points a driver,
-times 1.3 (vendor projections sum 25-35 % above what a race can score; they are scaled back).
+times 1.3 (vendor projections sum 13-33 % above what a race can score; they are scaled back).
 Scenarios: a race_scenarios Parquet (`--scenarios PATH`, e.g. a demo build's
 `<home>/storage/race_scenarios/<race>.parquet`), else 10,000 races of a 38-car synthetic field
 simulated from a fixed posterior (no MCMC).

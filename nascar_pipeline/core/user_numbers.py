@@ -9,8 +9,9 @@ then resampling them:
    points of one race sum to an almost fixed total (finishing points are fixed, place
    differential sums to zero, 0.25 a lap led and 0.45 a fastest lap), so means for a field must
    sum to that total. Vendor projections do not (the six 2026 vendor slates in ../shared/data
-   sum 25-35 % above it; on Sonoma 2026 the real DK points regress on the vendor's with slope
-   0.80 and intercept -1.3: a scale, not a shift), so u is multiplied by one factor c making it
+   sum 13-33 % above it at each track's usual laps; on Sonoma 2026 the real DK points, fastest
+   laps missing, regress on the vendor's with slope 0.80 and intercept -1.3: a scale, not a
+   shift), so u is multiplied by one factor c making it
    sum, over the drivers given, to the model's mean total for them (`rescale`). The target of a
    driver with a number is (1 - w) m_d + w c u_d (w: the blend weight, m_d: the model's mean);
    a driver without one keeps the model's mean.
