@@ -546,7 +546,8 @@ def _move_to_user_projections(context, config: ScenarioConfig, sc, entries: pd.D
         f"race_scenarios: the player's projections for {int(np.isfinite(user).sum())} drivers, "
         f"blend weight {weight:g}, scaled x{tilt.scale:.3f}: {tilt.message}"
     )
-    (context.log.info if tilt.reached >= 1.0 or not tilt.moved else context.log.warning)(line)
+    short = weight > 0 and tilt.reached < 1.0  # the player asked for more than was moved
+    (context.log.warning if short else context.log.info)(line)
     if tilt.moved:
         sc = resample_scenario_set(sc, tilt.indices)
     top = pd.DataFrame(table).head(12).drop(columns=["driver_id"])
