@@ -42,6 +42,15 @@ def _race_contests(race_source: RaceSourceResource, race_key: str) -> pd.DataFra
         return None
 
 
+def _race_laps(race: pd.Series) -> float:
+    """Laps run, else scheduled (the snapshot is taken before the race), else 0 (no dominator
+    points in the baselines' projections)."""
+    for col in ("laps", "scheduled_laps"):
+        if col in race and pd.notna(race[col]):
+            return float(race[col])
+    return 0.0
+
+
 def grade_race_money(
     race_snapshot: pd.DataFrame,
     lineup_portfolio: pd.DataFrame,
@@ -80,7 +89,7 @@ def grade_race_money(
         history_rows(race_snapshot),
         ids,
         pd.to_numeric(slate["start_position"], errors="coerce").to_numpy(float),
-        float(race["laps"]) if pd.notna(race["laps"]) else float(race["scheduled_laps"]),
+        _race_laps(race),
         str(race["race_date"]),
         seed=seed,
     )
