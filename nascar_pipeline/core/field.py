@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
@@ -321,6 +322,7 @@ class FieldModel:
 
 
 _MODEL_CACHE: OrderedDict[bytes, FieldModel] = OrderedDict()
+_MODEL_LOCK = threading.Lock()  # the cache is shared by threads (a fit outside the lock)
 MODEL_CACHE_SIZE = 16
 
 
@@ -362,17 +364,19 @@ def field_model(
     raw = np.nan_to_num(np.asarray(ownership_pct, dtype=np.float64), nan=0.0)
     proj = None if projections is None else np.nan_to_num(np.asarray(projections, dtype=float))
     key = _model_key(raw, sal, R, float(salary_cap), float(field_min_salary), proj, names, params)
-    hit = _MODEL_CACHE.get(key)
-    if hit is not None:
-        _MODEL_CACHE.move_to_end(key)
-        return hit
+    with _MODEL_LOCK:
+        hit = _MODEL_CACHE.get(key)
+        if hit is not None:
+            _MODEL_CACHE.move_to_end(key)
+            return hit
     seed = int.from_bytes(key[:8], "little")
     model = _fit_model(
         raw, sal, R, float(salary_cap), float(field_min_salary), proj, names, params, seed
     )
-    _MODEL_CACHE[key] = model
-    while len(_MODEL_CACHE) > MODEL_CACHE_SIZE:
-        _MODEL_CACHE.popitem(last=False)
+    with _MODEL_LOCK:
+        _MODEL_CACHE[key] = model
+        while len(_MODEL_CACHE) > MODEL_CACHE_SIZE:
+            _MODEL_CACHE.popitem(last=False)
     return model
 
 
