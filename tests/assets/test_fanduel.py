@@ -13,7 +13,7 @@ import pytest
 
 from nascar_pipeline.cli import main
 from nascar_pipeline.core.rules import FANDUEL
-from nascar_pipeline.core.tables import OntologyTables
+from nascar_pipeline.core.tables import ENTRIES_COLUMNS, OntologyTables
 from nascar_pipeline.errors import UserInputError
 from nascar_pipeline.ontology.parsers.fd_salaries import parse_fd_salaries
 from nascar_pipeline.sources.demo_world import generate_world
@@ -100,7 +100,8 @@ def test_parser_reads_a_demo_slate(world, tmp_path):
     key, e = _upcoming(world)
     path = write_fd_players(tmp_path / "FanDuel-NASCAR-players-list.csv", fd_rows(e))
     got = parse_fd_salaries(path, key, world.drivers, e["driver_id"]).entries
-    assert list(got.columns[-2:]) == ["fd_salary", "fd_id"]
+    # the parser hands back a conforming entries table (every column, in the table's order)
+    assert list(got.columns) == list(ENTRIES_COLUMNS)
     assert str(got["fd_salary"].dtype) == "Int64" and str(got["fd_id"].dtype) == "string"
     got = got.sort_values("driver_id").reset_index(drop=True)
     assert got["driver_id"].tolist() == e["driver_id"].tolist()
