@@ -121,7 +121,7 @@ def contest_simulation(
         table = contest.payout_table(F + len(ours))
         context.log.info(
             f"{tag}contest: {len(ours)} lineups against a field of {F:,} "
-            f"({table.source} payout table, entry fee ${table.entry_fee:g})"
+            f"({contest.payout_note(F + len(ours))}, entry fee ${table.entry_fee:g})"
         )
         drawn = draw_field(
             own,

@@ -325,6 +325,7 @@ def lineup_portfolio(
 
         F = c.simulated_field_size(config.field_size, FIELD_SEARCH_MAX)
         table = c.payout_table(F + n)
+        log(f"objective: {c.payout_note(F + n)}, entry fee ${table.entry_fee:g}")
         found = search_portfolio(
             slate, points, own, table, F, config, contest_rng(config.seed, k), arrays, log=log
         )

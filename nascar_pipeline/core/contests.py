@@ -63,13 +63,41 @@ class Contest:
         return f"{self.contest_id} ({self.name})" if self.name else self.contest_id
 
     def payout_table(self, n_entries: int):
-        """The contest's payout table (core/contest.py PayoutTable); the stated default GPP for
-        n_entries entries when the contest has none."""
-        from nascar_pipeline.core.contest import default_gpp_payouts, payout_table_from_json
+        """The contest's payout table (core/contest.py PayoutTable) for a simulated contest of
+        n_entries entries; the stated default GPP for n_entries when the contest has none.
+
+        A contest of a known field size simulated with another number of entries (10,000 field
+        lineups for a 34,482-entry GPP) gets its real table rescaled (core/payout_scaling.py:
+        each simulated place pays the mean real prize of the real places it stands for), so its
+        cash rate and expected ROI are the real contest's, not those of a table paying almost
+        every simulated entry."""
+        from nascar_pipeline.core.contest import (
+            PayoutTable,
+            default_gpp_payouts,
+            payout_table_from_json,
+        )
+        from nascar_pipeline.core.payout_scaling import rescaled_prizes
 
         if self.payouts is None:
             return default_gpp_payouts(n_entries, self.entry_fee)
-        return payout_table_from_json([dict(p) for p in self.payouts], self.entry_fee)
+        table = payout_table_from_json([dict(p) for p in self.payouts], self.entry_fee)
+        if not self.field_size or int(n_entries) == int(self.field_size):
+            return table
+        prizes = rescaled_prizes(table.prizes, int(self.field_size), int(n_entries))
+        paid = np.flatnonzero(prizes > 0)
+        prizes = prizes[: paid[-1] + 1] if paid.size else prizes[:0]
+        return PayoutTable(entry_fee=table.entry_fee, prizes=prizes, source=table.source)
+
+    def payout_note(self, n_entries: int) -> str:
+        """How payout_table(n_entries) came about, for the run log."""
+        if self.payouts is None:
+            return f"the stated default GPP table for {n_entries:,} entries"
+        if not self.field_size or int(n_entries) == int(self.field_size):
+            return "the contest's payout table"
+        return (
+            f"the contest's payout table of {self.field_size:,} entries rescaled to "
+            f"{n_entries:,} simulated"
+        )
 
     def simulated_field_size(self, asked: int | None, cap: int | None = None) -> int:
         """Field lineups to simulate: the run config's `asked` (at most the contest's size when

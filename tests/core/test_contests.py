@@ -55,7 +55,7 @@ def test_contests_column_every_contest_sorted():
         5.0, 23780, 150, "NASCAR $100K Pit Stop",
     )  # fmt: skip
     assert single.max_entries == 1 and single.is_draftkings
-    t = gpp.payout_table(1000)
+    t = gpp.payout_table(23780)  # its own size: the table as written
     ref = payout_table_from_json(json.dumps(PAYOUTS), 5.0)
     assert t.source == "contest" and t.entry_fee == 5.0 and (t.prizes == ref.prizes).all()
 
@@ -135,3 +135,23 @@ def test_contest_rng_first_is_the_seed():
 
     assert contest_rng(7, 0).random() == np.random.default_rng(7).random()
     assert contest_rng(7, 1).random() != contest_rng(7, 0).random()
+
+
+def test_real_table_rescaled_to_the_simulated_entries():
+    """A 23,780-entry GPP paying 5,000 places simulated with 10,008 entries: about 2,104 paid
+    places, the pool scaled by 10,008 / 23,780 (so the expected ROI is the real one)."""
+    payouts = [
+        {"min_place": 1, "max_place": 1, "prize": 10_000.0},
+        {"min_place": 2, "max_place": 100, "prize": 100.0},
+        {"min_place": 101, "max_place": 5000, "prize": 8.0},
+    ]
+    c = contests_from_snapshot(snapshot(contests=json.dumps([{**GPP, "payouts": payouts}])))[0]
+    real = payout_table_from_json(json.dumps(payouts), 5.0)
+    t = c.payout_table(10_008)
+    assert t.source == "contest" and t.entry_fee == 5.0
+    assert abs(t.prizes.size - 5000 * 10_008 / 23_780) <= 1
+    assert t.total == pytest.approx(real.total * 10_008 / 23_780)
+    assert (pd.Series(t.prizes).diff().dropna() <= 1e-9).all()  # never increasing
+    assert "23,780 entries rescaled to 10,008" in c.payout_note(10_008)
+    exact = c.payout_table(23_780)  # the contest's own size: its table as written
+    assert (exact.prizes == real.prizes).all()
