@@ -43,6 +43,14 @@ class ContestConfig(FieldConfig):
         description="DK points of model error per driver for the honest figures "
         "(core/honest_roi.py; unset: its default)",
     )
+    honest_shrink: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="share of each driver's mean moved toward what his salary alone implies "
+        "for the honest figures (core/honest_roi.py); noise alone left the honest ROI near the "
+        "model's own in benchmarks/bench_optimizer.py --honest, 0.5 came closest to the truth",
+    )
     seed: int = 1
 
 
@@ -155,6 +163,8 @@ def contest_simulation(
             table,
             contest_rng(config.seed + HONEST_SEED_OFFSET, k),
             chunk_elems=config.chunk_elems,
+            shrink=config.honest_shrink,
+            salaries=slate["salary"].to_numpy(float),
             **honest_kw,
         ).summary()
         out = pd.DataFrame(

@@ -60,6 +60,7 @@ from nascar_pipeline.assets.plots import image_markdown, new_figure
 from nascar_pipeline.assets.race_asset import race_asset, race_check
 from nascar_pipeline.core import rules
 from nascar_pipeline.core.export import DRAFTKINGS_UPLOAD, FANDUEL_LINEUPS, FANDUEL_UPLOAD
+from nascar_pipeline.core.lineup_search import OBJECTIVE_ERROR_SD, OBJECTIVE_SHRINK
 from nascar_pipeline.errors import UserInputError
 from nascar_pipeline.resources.storage import StorageResource
 
@@ -127,6 +128,18 @@ class PortfolioConfig(FieldConfig):
     )
     objective: str = Field("ev", description="'ev' (expected payout) or 'top1' (top-1 % chance)")
     objective_scenarios: int = Field(1000, ge=50, description="scenarios seen by the sampler")
+    objective_error_sd: float = Field(
+        OBJECTIVE_ERROR_SD,
+        ge=0.0,
+        description="DK points of noise per driver and scenario in the search's objective: the "
+        "model's own error, so the portfolio does not lean into it (core/lineup_search.py)",
+    )
+    objective_shrink: float = Field(
+        OBJECTIVE_SHRINK,
+        ge=0.0,
+        le=1.0,
+        description="share of each driver's mean moved toward his salary's in the objective",
+    )
     selection_scenarios: int = Field(2000, ge=50, description="scenarios for the greedy choice")
     prize_cap_fees: float = Field(
         100.0,
