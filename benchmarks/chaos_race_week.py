@@ -612,7 +612,7 @@ def report(stack, logs: list[RaceLog], receiver, partials: list[Partial], wall_s
         ),
         "runs_failed": len(failed),
         "runs_failed_reasons": dict(
-            Counter(r.tags.get("dagster/failure_reason", "?") for r in failed)
+            Counter(r.tags.get("dagster/failure_reason", "untagged") for r in failed)
         ),
         "partial_files": len(partials),
         "partial_file_list": [f"{p.path}: {p.problem}" for p in partials],
