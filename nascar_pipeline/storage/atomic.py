@@ -28,7 +28,8 @@ def write_bytes_atomic(path: UPath | str | os.PathLike, data: bytes) -> None:
 
 
 def _replace_local(target: str, data: bytes) -> None:
-    folder = os.path.dirname(target)
+    # a bare file name ("DKEntries-upload.csv") lives in the working folder
+    folder = os.path.dirname(os.path.abspath(target))
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f".{os.path.basename(target)}.{uuid.uuid4().hex}.tmp")
     try:

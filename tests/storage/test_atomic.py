@@ -39,3 +39,11 @@ def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
         write_bytes_atomic(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
+
+
+def test_a_bare_file_name_is_written_in_the_working_folder(tmp_path, monkeypatch):
+    # `export --out DKEntries-upload.csv` names no folder
+    monkeypatch.chdir(tmp_path)
+    write_bytes_atomic("upload.csv", b"D,D\n")
+    assert (tmp_path / "upload.csv").read_bytes() == b"D,D\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["upload.csv"]
