@@ -156,19 +156,24 @@ class Progress:
         instance,
         run_id: str,
         steps=None,
-        out=sys.stdout,
+        out=None,
         interval: float = 1.0,
         warnings: bool = True,
     ):
         """`steps`: the step keys worth a line (the assets, not their checks; None: all);
         `warnings`: print the assets' warnings (off when Dagster's console prints them)."""
-        self.instance, self.run_id, self.out, self.interval = instance, run_id, out, interval
+        # `out` None: the sys.stdout of the moment of each line (a test's capture replaces it)
+        self.instance, self.run_id, self._out, self.interval = instance, run_id, out, interval
         self.warnings = warnings
         self.steps = set(steps) if steps is not None else None
         self._stop = threading.Event()
         self._cursor = None
         self._started: dict[str, float] = {}
         self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    @property
+    def out(self):
+        return self._out or sys.stdout
 
     def __enter__(self):
         self._thread.start()
@@ -293,9 +298,10 @@ def fill_entries(race_key: str, path: str) -> str:
     return fill_entries_file(race_key, path)
 
 
-def print_report(race_key: str, filled: str | None = None, out=sys.stdout) -> None:
+def print_report(race_key: str, filled: str | None = None, out=None) -> None:
     """The exposure report (core/exposure_report.py, from the stored Parquet tables) and where
     the results and the upload files are."""
+    out = out or sys.stdout
     from nascar_pipeline.storage.layout import layout_from_env
 
     layout = layout_from_env()
