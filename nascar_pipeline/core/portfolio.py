@@ -32,10 +32,15 @@ core/steering.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from nascar_pipeline.core.contest import PayoutTable, incidence, quantize_points, tie_split_payout
+
+# Batches of at least this many lineups (the greedy's candidates, not the sampler's chains) are
+# scored and ranked by the paths that suit many lineups per scenario.
+LARGE_BATCH = 512
 
 
 @dataclass
@@ -106,20 +111,48 @@ class FieldObjective:
     def n_scenarios(self) -> int:
         return self.points_q.shape[0]
 
+    @cached_property
+    def _points_by_driver(self) -> np.ndarray:
+        """(D, S) the quantized points, one contiguous row per driver."""
+        return np.ascontiguousarray(self.points_q.T)
+
     def scores(self, lineups: np.ndarray) -> np.ndarray:
         """(B, S) quantized scores of a batch of lineups."""
         L = np.asarray(lineups, dtype=np.int64)
-        return self.points_q[:, L].sum(axis=2).T
+        if L.shape[0] < LARGE_BATCH:
+            return self.points_q[:, L].sum(axis=2).T
+        # a large batch (the greedy's candidates): one contiguous row per slot added, not a
+        # (S, B, R) gather; the scores are whole numbers, so the sums are the same exactly
+        by_driver = self._points_by_driver
+        out = by_driver[L[:, 0]]
+        for j in range(1, L.shape[1]):
+            out += by_driver[L[:, j]]
+        return out
 
     def field_rank(self, scores: np.ndarray):
         """(better, tied-with-field) for (B, S) scores against the field."""
         q = scores - self.lo + self.offsets[None, :]
+        if q.shape[0] >= LARGE_BATCH:
+            return self._field_rank_by_scenario(q)
         flat = self.field_sorted.ravel()
         left = np.searchsorted(flat, q.ravel(), "left").reshape(q.shape)
         right = np.searchsorted(flat, q.ravel(), "right").reshape(q.shape)
         base = (np.arange(self.n_scenarios) * self.n_kept)[None, :]
         # below the kept scores the count above is clipped to K: out of the money either way
         return self.n_kept - (right - base), right - left
+
+    def _field_rank_by_scenario(self, q: np.ndarray):
+        """field_rank of a large batch: each scenario's queries against its own K kept scores
+        (a search in a cache-sized row, not in the whole (S * K) array); the same counts."""
+        B, S = q.shape
+        qt = np.ascontiguousarray(q.T)
+        left = np.empty((S, B), dtype=np.int64)
+        right = np.empty((S, B), dtype=np.int64)
+        for s in range(S):
+            row = self.field_sorted[s]
+            left[s] = np.searchsorted(row, qt[s], "left")
+            right[s] = np.searchsorted(row, qt[s], "right")
+        return (self.n_kept - right).T, (right - left).T
 
     def payouts(self, lineups: np.ndarray) -> np.ndarray:
         """(B, S) payout of each lineup entered alone against the field."""
@@ -610,6 +643,12 @@ def greedy_portfolio(
         chosen, gains, set_vals = [], [], []
         S = obj.n_scenarios
         ch_scores = np.empty((S, 0))
+        # per candidate and scenario: chosen lineups scoring below it and tied with it, kept up
+        # to date pick by pick (one comparison with the new pick, not a search of the set)
+        small = np.int16 if n < 2**15 else np.int32  # counts of at most n chosen lineups
+        below = np.zeros(sc.shape, dtype=small)
+        level = np.zeros(sc.shape, dtype=small)
+        scratch = np.empty(sc.shape, dtype=bool)
         ch_b = np.empty((S, 0), dtype=np.int64)  # field entries above each chosen lineup
         ch_t = np.empty((S, 0), dtype=np.int64)  # field entries tied (itself excluded)
         reason = ""
@@ -652,7 +691,17 @@ def greedy_portfolio(
             if ch_scores.shape[1] == 0:
                 gain = alone[idx]
             else:
-                gain = _marginal_gains(sc[idx], bf[idx], tf[idx], ch_scores, ch_b, ch_t, obj.cum)
+                gain = _marginal_gains(
+                    sc[idx],
+                    bf[idx],
+                    tf[idx],
+                    ch_scores,
+                    ch_b,
+                    ch_t,
+                    obj.cum,
+                    below[idx],
+                    level[idx],
+                )
             pos = int(np.argmax(score(gain, idx)))
             j = int(idx[pos])
             chosen.append(j)
@@ -664,6 +713,10 @@ def greedy_portfolio(
             # constraints for the next rounds
             counts[C[j]] += 1
             alive[j] = False
+            np.less(sc[j][None, :], sc, out=scratch)
+            below += scratch
+            np.equal(sc[j][None, :], sc, out=scratch)
+            level += scratch
             full = counts >= cap
             if full.any():
                 alive &= ~inc[:, full].any(axis=1)
@@ -795,14 +848,17 @@ def _set_payout(scores, b_field, t_field, cum) -> np.ndarray:
     return tie_split_payout(b_field + gt, t_field + eq, cum)
 
 
-def _marginal_gains(cand_scores, cand_b, cand_t, ch_scores, ch_b, ch_t, cum) -> np.ndarray:
+def _marginal_gains(
+    cand_scores, cand_b, cand_t, ch_scores, ch_b, ch_t, cum, below=None, level=None
+) -> np.ndarray:
     """(C,) marginal gain in expected total payout of adding each candidate to the chosen set.
 
     cand_*: (C, S); ch_*: (S, n). For chosen lineup i with b_i entries above (field + chosen) and
     t_i tied, a candidate that beats it moves it from places b_i+1.. to b_i+2..: loss
     delta_i = pay(b_i, t_i) - pay(b_i + 1, t_i). Per scenario, chosen scores are sorted and the
     deltas summed from the bottom, so one flat searchsorted gives each candidate's loss and its
-    count of chosen lineups above / tied.
+    count of chosen lineups above / tied. `below` and `level` (C, S), when given, are those counts
+    already (chosen scoring below / the same as each candidate): the search is skipped.
     """
     S, n = ch_scores.shape
     gt = (ch_scores[:, None, :] > ch_scores[:, :, None]).sum(axis=2)
@@ -814,6 +870,13 @@ def _marginal_gains(cand_scores, cand_b, cand_t, ch_scores, ch_b, ch_t, cum) -> 
     srt = np.take_along_axis(ch_scores, order, axis=1)
     dsrt = np.take_along_axis(delta, order, axis=1)
     cdelta = np.concatenate([np.zeros((S, 1)), np.cumsum(dsrt, axis=1)], axis=1)  # (S, n+1)
+    if below is not None:  # the counts the caller kept: chosen below and tied, per scenario
+        left = below.astype(np.int64)
+        tied = level.astype(np.int64)
+        above = n - left - tied
+        own = tie_split_payout(cand_b + above, cand_t + tied + 1, cum)
+        loss = cdelta[np.arange(S)[None, :], left]
+        return (own - loss).mean(axis=1)
     lo = min(srt.min(), cand_scores.min()) - 1.0
     hi = max(srt.max(), cand_scores.max()) + 1.0
     span = hi - lo + 1.0
