@@ -7,7 +7,11 @@ from nascar_pipeline.storage.layout import layout_from_env
 
 def print_race_report(race_key: str) -> None:
     layout = layout_from_env()
+    from nascar_pipeline.commands.build import fanduel_salaries
+
     manifest = layout.read_manifest(race_key)
+    # FanDuel files on stand-in salaries are not uploadable: a DraftKings player needn't see them
+    fanduel = fanduel_salaries(layout, race_key)
     print(f"\nrace {race_key}: storage root {layout.root_uri}")
     for asset, entry in manifest.items():
         print(
@@ -15,6 +19,8 @@ def print_race_report(race_key: str) -> None:
             f"  (written {entry.written_at}, run {str(entry.run_id)[:8]})"
         )
         for name, rel in entry.extra_files.items():
+            if name.startswith("fanduel") and not fanduel:
+                continue
             print(f"  {'':<24} {name:>13}  {layout.root_uri.rstrip('/')}/{rel}")
     if "driver_projections" in manifest:
         proj = layout.read_asset("driver_projections", race_key)
@@ -48,11 +54,23 @@ def _print_portfolio(layout, race_key: str, manifest) -> None:
         sim = layout.read_asset("contest_simulation", race_key)
         keep = [
             c
-            for c in ["lineup_id", "roi", "cash_pct", "win_pct", "top1_pct", "sim_duplicates"]
+            for c in [
+                "lineup_id",
+                "contest_id",
+                "roi",
+                "honest_roi",
+                "cash_pct",
+                "win_pct",
+                "top1_pct",
+                "sim_duplicates",
+            ]
             if c in sim.columns
         ]
         view = view.merge(sim[keep], on="lineup_id", how="left")
-    print(f"\nportfolio ({len(view)} DraftKings lineups; ROI, cash/win/top-1 % simulated):")
+    print(
+        f"\nportfolio ({len(view)} DraftKings lineups; ROI, cash/win/top-1 % simulated; "
+        "honest_roi: the same lineups on scenarios perturbed by the model's error):"
+    )
     print(view.to_string(index=False, max_colwidth=110, float_format=lambda v: f"{v:.3f}"))
     extras = manifest["lineup_portfolio"].extra_files
     if "draftkings.csv" in extras:

@@ -33,7 +33,9 @@ JAX_CACHE_OFF = ("off", "0", "none", "false")
 
 
 def _default_home() -> Path:
-    return Path.cwd() / ".nascar-pipeline"
+    # per user, not per folder: `build`, `races`, `export` and the API find a race's results
+    # whatever folder they are run from
+    return Path.home() / ".nascar-pipeline"
 
 
 def _parse_pool_limits(raw: Any) -> dict[str, int]:
@@ -65,7 +67,7 @@ class PipelineSettings(BaseSettings):
         default_factory=_default_home,
         validation_alias="NASCAR_PIPELINE_HOME",
         description="the embedded default's home: the demo world, local Parquet storage, "
-        "Dagster's local home, caches, logs (default ./.nascar-pipeline, resolved)",
+        "Dagster's local home, caches, logs (default ~/.nascar-pipeline, per user)",
     )
     world_dir_override: Path | None = Field(
         None,

@@ -116,8 +116,10 @@ def test_secrets_stay_secret(monkeypatch, variable, attr):
 def test_defaults(monkeypatch, tmp_path):
     _clear(monkeypatch)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
     s = get_settings()
-    home = (tmp_path / ".nascar-pipeline").resolve()
+    # per user, whatever the working folder
+    home = tmp_path / "user" / ".nascar-pipeline"
     assert s.home == home
     assert s.world_dir == home / "world"
     assert s.storage_root == str(home / "storage")
@@ -137,9 +139,12 @@ def test_field_names_are_not_variables(monkeypatch, tmp_path):
     """Only the variables are read: HOME must not become the pipeline home, and so on."""
     _clear(monkeypatch)
     monkeypatch.chdir(tmp_path)
+    # HOME is the user's: the pipeline's home lies under it, it is not the pipeline's home
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
     expected = get_settings()
+    assert expected.home == tmp_path / "user" / ".nascar-pipeline"
     for name in PipelineSettings.model_fields:
-        if name.upper() not in VARIABLES:
+        if name.upper() not in VARIABLES and name.upper() != "HOME":
             monkeypatch.setenv(name.upper(), "not-this")
     assert get_settings() == expected
 
