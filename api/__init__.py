@@ -18,11 +18,14 @@ Data (Bearer JWT or X-API-Key; deny by default), all under /v1:
   /races/{race_key}/portfolio/{site}.csv    draftkings.csv / fanduel.csv as written by the pipeline
   /races/{race_key}/contest-simulation      summary over the portfolio's lineups
   /races/{race_key}/contest-simulation/lineups   per lineup, sortable and paginated
+  /races/{race_key}/exposure-report/drivers per contest: exposure, limits, ownership, leverage
+  /races/{race_key}/exposure-report/lineups per lineup: projection, ceiling, ROI, duplicates
   /races/{race_key}/backtest                race_backtest
+  (portfolio and contest routes take ?contest_id= where a race has several contests)
 
 Modules (the FastAPI full-stack template's shape):
   app.py        create_app(): lifespan (storage client, cache), routers, middleware, OpenAPI
-  routers/      health.py (public), races.py, results.py: thin handlers, auth declared per router
+  routers/      health.py (public), races.py, results.py, reports.py: thin handlers, auth per router
   deps.py       Annotated dependencies: settings, store, principal, race key, asset, table query
   schemas.py    the response bodies as typed models (what /docs and /openapi.json show)
   reads.py      the read path: manifest from memory, table pages, rendered once per version
