@@ -134,12 +134,20 @@ class FieldObjective:
         q = scores - self.lo + self.offsets[None, :]
         if q.shape[0] >= LARGE_BATCH:
             return self._field_rank_by_scenario(q)
+        # the queries in ascending order (scenario by scenario: the offsets keep the scenarios
+        # apart), so each search starts where the last one ended: fewer cache misses in the
+        # (S * K) array; the counts are put back in the batch's order
+        qt = q.T
+        order = np.argsort(qt, axis=1, kind="stable")
+        keys = np.take_along_axis(qt, order, axis=1).ravel()
         flat = self.field_sorted.ravel()
-        left = np.searchsorted(flat, q.ravel(), "left").reshape(q.shape)
-        right = np.searchsorted(flat, q.ravel(), "right").reshape(q.shape)
-        base = (np.arange(self.n_scenarios) * self.n_kept)[None, :]
+        left = np.empty(qt.shape, dtype=np.int64)
+        right = np.empty(qt.shape, dtype=np.int64)
+        np.put_along_axis(left, order, np.searchsorted(flat, keys, "left").reshape(qt.shape), 1)
+        np.put_along_axis(right, order, np.searchsorted(flat, keys, "right").reshape(qt.shape), 1)
+        base = (np.arange(self.n_scenarios) * self.n_kept)[:, None]
         # below the kept scores the count above is clipped to K: out of the money either way
-        return self.n_kept - (right - base), right - left
+        return (self.n_kept - (right - base)).T, (right - left).T
 
     def _field_rank_by_scenario(self, q: np.ndarray):
         """field_rank of a large batch: each scenario's queries against its own K kept scores
