@@ -136,6 +136,20 @@ def step_times(instance, run_id: str) -> dict[str, float]:
     return took
 
 
+def fit_note(result) -> str:
+    """How race_model_fit got its fit in this run (a cached one makes the full build short)."""
+    for e in result.all_events:
+        if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key.path[-1] == (
+            "race_model_fit"
+        ):
+            meta = e.event_specific_data.materialization.metadata
+            cached = meta.get("reused_cached_fit")
+            if cached is not None and cached.value:
+                return "race_model_fit: a CACHED fit reused (--keep folder): not a real fit time"
+            return "race_model_fit: fitted in this run"
+    return "race_model_fit: not run"
+
+
 def check_results(result) -> dict[str, bool]:
     return {
         f"{e.asset_check_evaluation_data.asset_key.path[-1]}:"
@@ -407,6 +421,7 @@ def main() -> int:
             full_wall,
             times,
         )
+        print(f"  {fit_note(result)}")
         ok = report_build(result, race_key)
 
         fa, fb, said_a, said_b = steering_files(tmp, race_key)
