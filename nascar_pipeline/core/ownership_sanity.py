@@ -8,7 +8,7 @@ own_pct; driver_id when there is one) and returns a SanityReport:
 - warnings: what is possible but unlike a real field, each naming the drivers: a driver above his
   salary tier's bound, a top-owned driver with a bottom-half projection, a top projection nobody
   owns, an implied field lineup salary outside the range real fields spend, a value no projection
-  reaches (points per $1K above 10).
+  reaches (points per $1K above 10), a negative projection (possible in DraftKings scoring).
 """
 
 from __future__ import annotations
@@ -72,8 +72,6 @@ def _blocking(frame: pd.DataFrame, roster_size: int, salary_cap: float) -> list[
     out += [f"{names[i]}: ownership {own[i]:.1f} % is above 100 %" for i in bad]
     bad = np.flatnonzero(np.isfinite(sal) & (sal <= 0))
     out += [f"{names[i]}: salary ${sal[i]:,.0f} is not positive" for i in bad]
-    bad = np.flatnonzero(np.isfinite(proj) & (proj < 0))
-    out += [f"{names[i]}: projection {proj[i]:.1f} pts is negative" for i in bad]
     total = float(np.nansum(own))
     want = 100.0 * roster_size
     if abs(total - want) > TOTAL_TOLERANCE_PCT:
@@ -118,6 +116,13 @@ def _warnings(
         out.append(
             f"{_describe(names, sal, proj, own, i)}: the #{proj_rank[i]} projection, "
             "owned by almost nobody"
+        )
+    # DraftKings points can be negative (a front starter who finishes far back loses more place
+    # differential than his finish earns), so a negative mean is unusual, not impossible
+    for i in np.flatnonzero(np.isfinite(proj) & (proj < 0)):
+        out.append(
+            f"{_describe(names, sal, proj, own, i)}: a negative projection (a front starter "
+            "expected to lose places)"
         )
     value = proj / np.maximum(sal, 1.0) * 1000.0
     for i in np.flatnonzero(value > MAX_BELIEVABLE_VALUE):

@@ -127,3 +127,14 @@ def test_overrides_pin_past_the_bound():
     assert f.loc[last, "own_pct"] == pytest.approx(60.0)
     assert f["own_pct"].sum() == pytest.approx(600.0)
     assert "pinned at 60 % by override" in f.loc[last, "reasons"]
+
+
+def test_a_negative_projection_is_a_warning_not_a_block():
+    # a front starter expected to lose places can project below 0 DK points (the chaos race
+    # week's Charlotte roval slate had one at -8.2): unusual, not impossible
+    slate = _slate()
+    slate.loc[5, "projection"] = -8.2
+    report = check_slate_sanity(_owned(slate, _sane_ownership(slate)))
+    assert report.ok, report.blocking
+    name = slate["driver_name"].iloc[5]
+    assert any(w.startswith(name) and "negative projection" in w for w in report.warnings)
