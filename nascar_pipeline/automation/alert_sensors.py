@@ -2,7 +2,9 @@
 
 - `run_failure_alert_sensor`: a failed run of a race (any job of this code location) alerts
   once per race and cause; the cause is the job and the step that failed first, so run retries
-  and a pre-lock re-request failing the same way stay quiet.
+  and a pre-lock re-request failing the same way stay quiet. A run Dagster will retry
+  (`dagster/will_retry`) does not alert: a worker killed mid-run and re-executed is not news
+  for the on-call engineer unless the last attempt fails too.
 - `race_recovered_sensor`: a successful race run resolves the race's open alerts, so the next
   failure alerts again.
 """
@@ -24,6 +26,7 @@ from nascar_pipeline.resources.alerts import AlertsResource
 
 PARTITION_TAG = "dagster/partition"
 RETRY_TAG = "dagster/retry_number"
+WILL_RETRY_TAG = "dagster/will_retry"  # set by Dagster when run retries will re-execute the run
 MAX_ERROR_CHARS = 300
 
 
@@ -74,6 +77,8 @@ def failure_alert(context: RunFailureSensorContext) -> Alert | None:
     description="Alert (webhook) once per race and cause when a race's run fails.",
 )
 def run_failure_alert_sensor(context: RunFailureSensorContext, alerts: AlertsResource):
+    if context.dagster_run.tags.get(WILL_RETRY_TAG, "").lower() == "true":
+        return SkipReason(f"run {context.dagster_run.run_id} will be retried: no alert yet")
     alert = failure_alert(context)
     if alert is None:
         return SkipReason(f"run {context.dagster_run.run_id} has no race partition")

@@ -47,8 +47,10 @@ def working_race_job():
     fit_that_works()
 
 
-def _run(instance, job_def, race_key=RACE, retry=0):
+def _run(instance, job_def, race_key=RACE, retry=0, will_retry=None):
     tags = {"dagster/partition": race_key, "dagster/retry_number": str(retry)}
+    if will_retry is not None:
+        tags["dagster/will_retry"] = str(will_retry).lower()
     result = job_def.execute_in_process(instance=instance, raise_on_error=False, tags=tags)
     return instance.get_run_by_id(result.run_id)
 
@@ -143,3 +145,15 @@ def test_definitions_hand_the_webhook_over_as_an_env_var(monkeypatch):
     resource = alerts_resource()
     assert resource.webhook_url == EnvVar("NASCAR_ALERT_WEBHOOK_URL")
     assert "s3cret" not in repr(resource)
+
+
+def test_a_run_that_will_be_retried_does_not_alert(receiver):
+    # the chaos race week: a worker SIGKILLed mid-run, re-executed by run retries, succeeded;
+    # only a last attempt that fails is worth a page
+    with DagsterInstance.ephemeral() as instance:
+        run = _run(instance, failing_race_job, will_retry=True)
+        _evaluate_failure(instance, run, receiver.url)
+        assert receiver.bodies == []
+        last = _run(instance, failing_race_job, retry=1, will_retry=False)
+        _evaluate_failure(instance, last, receiver.url)
+        assert len(receiver.bodies) == 1
