@@ -57,8 +57,9 @@ class _LayoutIOManager(UPathIOManager):
             extras = {
                 p.name[len(race_key) + 1 :]: self.layout.relative(p)
                 for p in path.parent.iterdir()
+                # files beside the asset (upload CSVs, extra Parquet tables), not the asset itself
                 if p.name.startswith(race_key + ".")
-                and not p.name.endswith(".parquet")
+                and p.name != f"{race_key}.parquet"
                 and not p.name.startswith(".")
             }
             entry = self.layout.record(

@@ -75,6 +75,7 @@ def test_storage_key_is_required_by_assets_that_touch_storage():
         "race_model_fit",
         "race_scenarios",
         "lineup_portfolio",
+        "exposure_report",
         "race_backtest",
         "season_report",
     }
