@@ -41,6 +41,8 @@ from nascar_pipeline.core.contest import PayoutTable, incidence, quantize_points
 # Batches of at least this many lineups (the greedy's candidates, not the sampler's chains) are
 # scored and ranked by the paths that suit many lineups per scenario.
 LARGE_BATCH = 512
+# Entries of the per-scenario payout table (FieldObjective.alone_payouts) at most: 8 bytes each
+PAYOUT_LOOKUP_MAX = 12_000_000
 
 
 @dataclass
@@ -154,13 +156,89 @@ class FieldObjective:
         (a search in a cache-sized row, not in the whole (S * K) array); the same counts."""
         B, S = q.shape
         qt = np.ascontiguousarray(q.T)
-        left = np.empty((S, B), dtype=np.int64)
-        right = np.empty((S, B), dtype=np.int64)
+        # a query below the lowest kept score has none of them at or below it (both counts 0):
+        # most candidates are out of the money in most scenarios, so only the others are searched
+        live = qt >= self.field_sorted[:, :1]
+        left = np.zeros((S, B), dtype=np.int64)
+        right = np.zeros((S, B), dtype=np.int64)
         for s in range(S):
             row = self.field_sorted[s]
-            left[s] = np.searchsorted(row, qt[s], "left")
-            right[s] = np.searchsorted(row, qt[s], "right")
+            m = live[s]
+            qs = qt[s, m]
+            left[s, m] = np.searchsorted(row, qs, "left")
+            right[s, m] = np.searchsorted(row, qs, "right")
         return (self.n_kept - right).T, (right - left).T
+
+    @cached_property
+    def paid_end(self) -> int:
+        """The first place index from which cum no longer grows: an entry with at least this many
+        entries above it is paid exactly 0 (tie_split_payout's two prefix sums are equal)."""
+        return _paid_end(self.cum)
+
+    @cached_property
+    def _payout_lookup(self):
+        """Each scenario's payout of a lone entry by its score, or None when too large a table.
+
+        Every score (ours and the field's) is a multiple of g, the points' common unit (0.05 DK
+        points: 500 quantized units), so in scenario s a score is row[0] + g * i for a whole i,
+        row the kept field scores. Column 0: below every kept score; column 1 + i: the score
+        row[0] + g * i, up to one unit above the best (then nobody above, nobody tied). Each
+        entry is tie_split_payout of that score's counts: the same numbers as ranking it."""
+        pq = np.abs(self.points_q).astype(np.int64)
+        g = int(np.gcd.reduce(pq.ravel())) if pq.size else 0
+        if g <= 0:
+            return None
+        srt = self.field_sorted
+        base = srt[:, 0]
+        width = np.round((srt[:, -1] - base) / g).astype(np.int64) + 2  # levels incl. above
+        W = int(width.max()) + 1
+        S = self.n_scenarios
+        if S * W > PAYOUT_LOOKUP_MAX:
+            return None
+        # the levels up to the best kept score (each scenario's own row searched); the column
+        # after them, a score above every kept one, is set apart below
+        levels = base[:, None] + g * np.minimum(np.arange(W - 1)[None, :], width[:, None] - 2)
+        right = np.empty(levels.shape, dtype=np.int64)
+        left = np.empty(levels.shape, dtype=np.int64)
+        for s in range(S):
+            right[s] = np.searchsorted(srt[s], levels[s], "right")
+            left[s] = np.searchsorted(srt[s], levels[s], "left")
+        table = np.empty((S, W))
+        table[:, 0] = tie_split_payout(self.n_kept, 1, self.cum)  # right = left = 0
+        table[:, 1:] = tie_split_payout(self.n_kept - right, right - left + 1, self.cum)
+        table[np.arange(S), width] = tie_split_payout(0, 1, self.cum)  # right = K = left
+        shift = (self.offsets - self.lo - base)[:, None]  # score -> its distance above row[0]
+        return g, shift, width[:, None], table
+
+    def alone_payouts(self, lineups: np.ndarray, block: int = 1024) -> np.ndarray:
+        """(B,) expected payout of each lineup entered alone against the field: the same numbers
+        as payouts(lineups).mean(axis=1), read from a per-scenario table (no search) block by
+        block, scenario-major, so each scenario's reads stay in one cached row."""
+        lookup = self._payout_lookup
+        L = np.asarray(lineups, dtype=np.int64)
+        if lookup is None:
+            return tie_split_payout(*self._ranked(L), self.cum).mean(axis=1)
+        g, shift, width, table = lookup
+        S, W = table.shape
+        flat = table.ravel()
+        row0 = (np.arange(S) * W)[:, None]
+        out = np.empty(L.shape[0])
+        for a in range(0, L.shape[0], block):
+            part = L[a : a + block]
+            sc = self.points_q[:, part[:, 0]]  # (S, b): scenario-major
+            for j in range(1, part.shape[1]):
+                sc += self.points_q[:, part[:, j]]
+            sc += shift
+            sc /= g
+            idx = np.clip(sc + 1.0, 0, width).astype(np.int64)
+            idx += row0
+            # (b, S) in the scenario-major memory of field_rank's counts: the same sums
+            out[a : a + block] = np.ascontiguousarray(flat[idx]).T.mean(axis=1)
+        return out
+
+    def _ranked(self, L):
+        b, t = self.field_rank(self.scores(L))
+        return b, t + 1
 
     def payouts(self, lineups: np.ndarray) -> np.ndarray:
         """(B, S) payout of each lineup entered alone against the field."""
@@ -592,9 +670,13 @@ def greedy_portfolio(
     if C.shape[0] == 0:
         empty.shortfall_reason = f"0 of {n_lineups} lineups: no candidate keeps the steering"
         return empty
-    sc = obj.scores(C)  # (C, S)
-    bf, tf = obj.field_rank(sc)  # vs the field
-    alone = tie_split_payout(bf, tf + 1, obj.cum).mean(axis=1)
+    over = C.shape[0] > max_candidates
+    if over:  # ranked against the field after the cut below: the cut needs only `alone`
+        alone = obj.alone_payouts(C)
+    else:
+        sc = obj.scores(C)  # (C, S)
+        bf, tf = obj.field_rank(sc)  # vs the field
+        alone = _live_payout(bf, tf + 1, obj.cum, obj.paid_end).mean(axis=1)
     s_ev = float(np.std(alone)) or 1.0
     proj_c = np.zeros(C.shape[0]) if projection is None else np.asarray(projection)[C].sum(axis=1)
     s_proj = float(np.std(proj_c)) or 1.0
@@ -611,7 +693,7 @@ def greedy_portfolio(
         key = {r.tobytes(): i for i, r in enumerate(C)}
         return np.array([key[r.tobytes()] for r in L if r.tobytes() in key], dtype=np.int64)
 
-    if C.shape[0] > max_candidates:  # keep the most promising candidates
+    if over:  # keep the most promising candidates
         sc0 = score(alone, np.arange(C.shape[0]))
         keep = np.argsort(-sc0, kind="stable")[:max_candidates]
         keep = np.union1d(keep, rows_of(res_rows))
@@ -623,14 +705,9 @@ def greedy_portfolio(
             extra = [order[inc_all[order, d]][: 3 * need[d] + 3] for d in owed]
             keep = np.union1d(keep, np.concatenate(extra))
         keep = np.sort(keep)
-        C, sc, bf, tf, alone, proj_c = (
-            C[keep],
-            sc[keep],
-            bf[keep],
-            tf[keep],
-            alone[keep],
-            proj_c[keep],
-        )
+        C, alone, proj_c = C[keep], alone[keep], proj_c[keep]
+        sc = obj.scores(C)  # (C, S)
+        bf, tf = obj.field_rank(sc)  # vs the field
     inc = incidence(C, D).astype(bool)  # (C, D)
     reserve_idx = rows_of(res_rows)
 
@@ -849,6 +926,21 @@ def _select_exact(inc, score, n, hi, lo, max_overlap, start=None, time_limit_s: 
     return chosen
 
 
+def _paid_end(cum: np.ndarray) -> int:
+    """The first place index from which the prize prefix sums `cum` stay at their total."""
+    grows = np.flatnonzero(cum != cum[-1])
+    return int(grows[-1]) + 1 if grows.size else 0
+
+
+def _live_payout(better, tied, cum, paid_end: int) -> np.ndarray:
+    """tie_split_payout(better, tied, cum), computed only where better < paid_end: every other
+    entry is paid exactly 0 (the same values, fewer of them computed)."""
+    live = better < paid_end
+    out = np.zeros_like(better, dtype=np.float64)  # the counts' memory order: the same sums
+    out[live] = tie_split_payout(better[live], tied[live], cum)
+    return out
+
+
 def _set_payout(scores, b_field, t_field, cum) -> np.ndarray:
     """(S, n) exact payouts of a set of our lineups against the field and each other."""
     gt = (scores[:, None, :] > scores[:, :, None]).sum(axis=2)
@@ -879,11 +971,14 @@ def _marginal_gains(
     dsrt = np.take_along_axis(delta, order, axis=1)
     cdelta = np.concatenate([np.zeros((S, 1)), np.cumsum(dsrt, axis=1)], axis=1)  # (S, n+1)
     if below is not None:  # the counts the caller kept: chosen below and tied, per scenario
-        left = below.astype(np.int64)
-        tied = level.astype(np.int64)
-        above = n - left - tied
-        own = tie_split_payout(cand_b + above, cand_t + tied + 1, cum)
-        loss = cdelta[np.arange(S)[None, :], left]
+        # a candidate out of the money against the field alone is paid 0 and beats no chosen
+        # lineup in the money (its loss terms are 0 too): only its other scenarios are computed
+        live = cand_b < _paid_end(cum)
+        own = np.zeros(cand_b.shape)
+        tied = level[live]
+        above = n - below[live].astype(np.int64) - tied
+        own[live] = tie_split_payout(cand_b[live] + above, cand_t[live] + tied + 1, cum)
+        loss = cdelta[np.arange(S)[None, :], below]
         return (own - loss).mean(axis=1)
     lo = min(srt.min(), cand_scores.min()) - 1.0
     hi = max(srt.max(), cand_scores.max()) + 1.0

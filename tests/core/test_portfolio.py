@@ -173,3 +173,65 @@ def test_perturbed_objective_is_deterministic_for_a_seed(world):
         world["field"][:50]
     )
     np.testing.assert_array_equal(va, vb)
+
+
+def test_out_of_the_money_shortcuts_are_exact(world):
+    """The large-batch field rank searches only queries at or above the lowest kept score, and
+    payouts / marginal gains are computed only where the field alone leaves a lineup in the
+    money: the same numbers, bit for bit, as searching and paying every entry."""
+    from nascar_pipeline.core.contest import tie_split_payout
+    from nascar_pipeline.core.portfolio import LARGE_BATCH, _live_payout, _marginal_gains
+
+    obj = FieldObjective.build(world["pts"][200:], world["field"], world["table"], n_ours=10)
+    cand = generate_field(
+        np.ones(24),
+        world["sal"],
+        6,
+        50_000,
+        LARGE_BATCH + 100,
+        min_salary=46_000,
+        rng=np.random.default_rng(3),
+        calibrate_iters=0,
+    )
+    sc = obj.scores(cand)
+    bf, tf = obj.field_rank(sc)
+    q = sc - obj.lo + obj.offsets[None, :]
+    for s in range(0, obj.n_scenarios, 37):  # the plain search, scenario by scenario
+        row = obj.field_sorted[s]
+        right = np.searchsorted(row, q[:, s], "right")
+        np.testing.assert_array_equal(bf[:, s], obj.n_kept - right)
+        np.testing.assert_array_equal(tf[:, s], right - np.searchsorted(row, q[:, s], "left"))
+    full = tie_split_payout(bf, tf + 1, obj.cum)
+    assert (bf >= obj.paid_end).any() and (bf < obj.paid_end).any()
+    np.testing.assert_array_equal(_live_payout(bf, tf + 1, obj.cum, obj.paid_end), full)
+    # the gains from the kept counts equal the searched ones, after a few picks
+    chosen = [int(np.argmax(full.mean(axis=1))), 5, 17]
+    ch = sc[chosen].T
+    below = (sc[:, None, :] > sc[chosen][None, :, :]).sum(axis=1).astype(np.int16)
+    level = (sc[:, None, :] == sc[chosen][None, :, :]).sum(axis=1).astype(np.int16)
+    args = (sc, bf, tf, ch, bf[chosen].T, tf[chosen].T, obj.cum)
+    np.testing.assert_array_equal(_marginal_gains(*args, below, level), _marginal_gains(*args))
+
+
+def test_alone_payouts_table_is_exact(world):
+    """The per-scenario payout table gives each lineup's expected payout alone bit for bit as
+    ranking it against the field does (scores below, tied with and above the kept field)."""
+    for n_field in (800, 60):  # a field cut to its top scores, and one kept whole
+        obj = FieldObjective.build(
+            world["pts"][200:], world["field"][:n_field], world["table"], n_ours=10
+        )
+        assert obj._payout_lookup is not None
+        cand = generate_field(
+            np.ones(24),
+            world["sal"],
+            6,
+            50_000,
+            700,
+            min_salary=40_000,
+            rng=np.random.default_rng(4),
+            calibrate_iters=0,
+        )
+        cand = np.vstack([cand, world["field"][:200]])  # ties with the field
+        np.testing.assert_array_equal(
+            obj.alone_payouts(cand, block=256), obj.payouts(cand).mean(axis=1)
+        )
