@@ -195,14 +195,13 @@ class FieldObjective:
         S = self.n_scenarios
         if S * W > PAYOUT_LOOKUP_MAX:
             return None
-        # the levels up to the best kept score (each scenario's own row searched); the column
-        # after them, a score above every kept one, is set apart below
-        levels = base[:, None] + g * np.minimum(np.arange(W - 1)[None, :], width[:, None] - 2)
-        right = np.empty(levels.shape, dtype=np.int64)
-        left = np.empty(levels.shape, dtype=np.int64)
-        for s in range(S):
-            right[s] = np.searchsorted(srt[s], levels[s], "right")
-            left[s] = np.searchsorted(srt[s], levels[s], "left")
+        # the kept scores counted per level (a histogram), then summed up to each level: the
+        # scores at or below it (right) and below it (left), as the searches would count them;
+        # the column after the best kept score is set apart below
+        at = np.round((srt - base[:, None]) / g).astype(np.int64) + (np.arange(S) * W)[:, None]
+        hist = np.bincount(at.ravel(), minlength=S * W).reshape(S, W)[:, : W - 1]
+        right = np.cumsum(hist, axis=1)
+        left = right - hist
         table = np.empty((S, W))
         table[:, 0] = tie_split_payout(self.n_kept, 1, self.cum)  # right = left = 0
         table[:, 1:] = tie_split_payout(self.n_kept - right, right - left + 1, self.cum)
@@ -974,12 +973,13 @@ def _marginal_gains(
         # a candidate out of the money against the field alone is paid 0 and beats no chosen
         # lineup in the money (its loss terms are 0 too): only its other scenarios are computed
         live = cand_b < _paid_end(cum)
-        own = np.zeros(cand_b.shape)
+        net = np.zeros(cand_b.shape)  # own payout - loss: 0 out of the money
         tied = level[live]
-        above = n - below[live].astype(np.int64) - tied
-        own[live] = tie_split_payout(cand_b[live] + above, cand_t[live] + tied + 1, cum)
-        loss = cdelta[np.arange(S)[None, :], below]
-        return (own - loss).mean(axis=1)
+        left = below[live].astype(np.int64)
+        own = tie_split_payout(cand_b[live] + (n - left - tied), cand_t[live] + tied + 1, cum)
+        row = np.broadcast_to((np.arange(S) * (n + 1))[None, :], live.shape)[live]
+        net[live] = own - cdelta.ravel()[row + left]
+        return net.mean(axis=1)
     lo = min(srt.min(), cand_scores.min()) - 1.0
     hi = max(srt.max(), cand_scores.max()) + 1.0
     span = hi - lo + 1.0
