@@ -135,13 +135,9 @@ def race_backtest(
     """After the race: projected DK-points distributions against actual points
     (log-likelihood, CRPS, PIT, 50/80 % interval hits), projected against actual ownership,
     the portfolio's actual scores and simulated-field ranks."""
+    from nascar_pipeline.core.contests import contests_from_snapshot
     from nascar_pipeline.core.race_scoring import actual_points, driver_scores, score_portfolio
-    from nascar_pipeline.core.slate import (
-        contest_field_size,
-        contest_table,
-        dk_salary_slate,
-        entry_rows,
-    )
+    from nascar_pipeline.core.slate import dk_salary_slate, entry_rows
 
     race_key = context.partition_key
     context.log.info(f"race_backtest {race_key}: loading results")
@@ -182,8 +178,11 @@ def race_backtest(
 
     # The portfolio against a field from the projected ownership, with the actual points.
     slate = dk_salary_slate(race_snapshot)
-    F = min(contest_field_size(race_snapshot), FIELD_MAX)
-    table = contest_table(race_snapshot, F + len(lineup_portfolio))
+    # the race's first contest, read as the DFS assets read it (payouts rescaled to the
+    # simulated field: core/payout_scaling.py)
+    contest = contests_from_snapshot(race_snapshot)[0]
+    F = contest.simulated_field_size(None, FIELD_MAX)
+    table = contest.payout_table(F + len(lineup_portfolio))
     lineups = score_portfolio(
         lineup_portfolio,
         dict(zip(df["driver_id"].astype(int), y)),

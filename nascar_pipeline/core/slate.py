@@ -1,5 +1,5 @@
-"""A race's slate and contest, read from its race_snapshot table, as the arrays the core
-functions take. Pure: DataFrames in, arrays and frames out.
+"""A race's slate, read from its race_snapshot table, as the arrays the core
+functions take (its contests: core/contests.py). Pure: DataFrames in, arrays and frames out.
 
 The slate: the snapshot's entry rows with a salary for the site, in driver_id order; the
 scenario points matrix has one column per slate driver in that order, so index j of a lineup
@@ -14,9 +14,6 @@ import numpy as np
 import pandas as pd
 
 from nascar_pipeline.core import rules
-
-DEFAULT_FIELD_SIZE = 10_000
-DEFAULT_ENTRY_FEE = 20.0
 
 
 def entry_rows(snapshot: pd.DataFrame) -> pd.DataFrame:
@@ -89,30 +86,6 @@ def slate_ownership(slate: pd.DataFrame, ownership_projections: pd.DataFrame) ->
     """Projected ownership (own_pct) of each slate driver, 0 for drivers without one."""
     own = slate["driver_id"].map(ownership_projections.set_index("driver_id")["own_pct"])
     return own.fillna(0.0).to_numpy(float)
-
-
-def contest_table(snapshot: pd.DataFrame, n_entries: int):
-    """The race's ingested contest payout table, or the stated default DraftKings-like GPP."""
-    from nascar_pipeline.core.contest import default_gpp_payouts, payout_table_from_json
-
-    e = entry_rows(snapshot)
-    if "contest_payouts" in e and e["contest_payouts"].notna().any():
-        row = e[e["contest_payouts"].notna()].iloc[0]
-        fee = (
-            float(row["contest_entry_fee"])
-            if pd.notna(row["contest_entry_fee"])
-            else DEFAULT_ENTRY_FEE
-        )
-        return payout_table_from_json(str(row["contest_payouts"]), fee)
-    return default_gpp_payouts(n_entries, DEFAULT_ENTRY_FEE)
-
-
-def contest_field_size(snapshot: pd.DataFrame, default: int = DEFAULT_FIELD_SIZE) -> int:
-    """The race's ingested contest field size, or `default`."""
-    e = entry_rows(snapshot)
-    if "contest_field_size" in e and e["contest_field_size"].notna().any():
-        return int(e["contest_field_size"].dropna().iloc[0])
-    return default
 
 
 @dataclass
