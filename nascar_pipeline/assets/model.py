@@ -54,6 +54,7 @@ from pydantic import Field
 from nascar_pipeline.assets.plots import image_markdown, new_figure
 from nascar_pipeline.assets.race_asset import race_asset, race_check
 from nascar_pipeline.core.slate import entry_rows, history_rows
+from nascar_pipeline.resources.race_source import RaceSourceResource
 from nascar_pipeline.resources.storage import StorageResource
 
 
@@ -78,6 +79,12 @@ class RaceModelConfig(Config):
         True,
         description="when every attempt fails the gate, use the last good fit of an earlier "
         "race, flagged stale_model (the convergence check then warns instead of blocking)",
+    )
+
+    loop_data: bool = Field(
+        False,
+        description="loop data (average running position, RaceInputs.loop_history) as evidence "
+        "of pace beside the finishing order (ModelConfig.loop_data); races without it are masked",
     )
 
     def fit_config(self):
@@ -239,6 +246,7 @@ def race_model_fit(
     context: AssetExecutionContext,
     config: RaceModelConfig,
     storage: StorageResource,
+    race_source: RaceSourceResource,
     race_snapshot: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
     """Posterior summary and convergence diagnostics of the NumPyro race model fitted on the
@@ -247,6 +255,7 @@ def race_model_fit(
     from nascar_pipeline.core.model import ModelConfig, history_hash, prepare_history
     from nascar_pipeline.core.model.diagnostics import convergence_check
     from nascar_pipeline.core.model.escalation import escalation_plan
+    from nascar_pipeline.core.model.loop_data import loop_digest
     from nascar_pipeline.core.posterior_summary import posterior_summary
 
     race_key = context.partition_key
@@ -254,9 +263,12 @@ def race_model_fit(
     if history.empty:
         raise ValueError("race_snapshot has no history rows: nothing to fit")
     target_date = str(entries["race_date"].iloc[0]) if len(entries) else None
-    mcfg = ModelConfig()
-    data = prepare_history(history, mcfg, target_date=target_date)
+    mcfg = ModelConfig(loop_data=config.loop_data)
+    # The snapshot carries no loop rows: read them from the race source (only when used).
+    loop = race_source.source().race_inputs(race_key).loop_history if config.loop_data else None
+    data = prepare_history(history, mcfg, target_date=target_date, loop=loop)
     used = history[history["race_date"].astype(str) < (target_date or "9999")]
+    cache_extra = {"loop": loop_digest(loop)} if config.loop_data else {}
     cache = storage.fit_cache()
     plan = escalation_plan(config.fit_config(), config.max_refits, config.refit_scale)
     context.log.info(
@@ -266,7 +278,7 @@ def race_model_fit(
     )
     attempts = []
     for n, fcfg in enumerate(plan, 1):
-        fit_key = history_hash(used, mcfg, {"fit": fcfg.as_dict()})
+        fit_key = history_hash(used, mcfg, {"fit": fcfg.as_dict(), **cache_extra})
         context.log.info(
             f"race_model_fit attempt {n}/{len(plan)}: seed {fcfg.seed}, {fcfg.num_chains} "
             f"chains x ({fcfg.num_warmup} warm-up + {fcfg.num_samples} draws): compiling, "
