@@ -59,6 +59,14 @@ class StorageResource(ConfigurableResource):
 
 
 def storage_resources(root: str) -> dict:
-    """The two storage resource keys bound to one root: `storage` and `parquet_io_manager`."""
+    """The storage resource keys bound to one root: `storage` and `parquet_io_manager`; plus
+    `jax_runtime` (the JAX set-up the model assets need, at the settings' cache folder), so every
+    caller that materializes race assets has it (definitions.py binds its own over it)."""
+    from nascar_pipeline.resources.jax_runtime import JaxRuntime
+
     storage = StorageResource(root=str(root))
-    return {"storage": storage, "parquet_io_manager": storage.io_manager()}
+    return {
+        "storage": storage,
+        "parquet_io_manager": storage.io_manager(),
+        "jax_runtime": JaxRuntime(),
+    }
