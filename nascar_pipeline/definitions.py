@@ -26,6 +26,7 @@ from nascar_pipeline.automation.sensors import (
     season_report_sensor,
 )
 from nascar_pipeline.resources.alerts import AlertsResource
+from nascar_pipeline.resources.jax_runtime import jax_runtime_resource
 from nascar_pipeline.resources.race_source import RaceSourceResource
 from nascar_pipeline.resources.storage import storage_resources
 from nascar_pipeline.settings import PipelineSettings, dagster_env_var, get_settings
@@ -98,6 +99,8 @@ def build_defs(settings: PipelineSettings) -> Definitions:
             "race_source": race_source_resource(settings),
             "alerts": alerts_resource(settings),
             **storage_resources(settings.storage_root),
+            # Compilation cache and CPU devices, set before the model assets start JAX.
+            "jax_runtime": jax_runtime_resource(settings),
         },
     )
 
