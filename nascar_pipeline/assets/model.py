@@ -54,6 +54,7 @@ from pydantic import Field
 from nascar_pipeline.assets.plots import image_markdown, new_figure
 from nascar_pipeline.assets.race_asset import race_asset, race_check
 from nascar_pipeline.core.slate import entry_rows, history_rows
+from nascar_pipeline.resources.jax_runtime import JaxRuntime
 from nascar_pipeline.resources.race_source import RaceSourceResource
 from nascar_pipeline.resources.storage import StorageResource
 
@@ -247,6 +248,7 @@ def race_model_fit(
     config: RaceModelConfig,
     storage: StorageResource,
     race_source: RaceSourceResource,
+    jax_runtime: JaxRuntime,  # set up (cache folder, CPU devices) before JAX starts
     race_snapshot: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
     """Posterior summary and convergence diagnostics of the NumPyro race model fitted on the
@@ -460,6 +462,7 @@ def race_scenarios(
     context: AssetExecutionContext,
     config: ScenarioConfig,
     storage: StorageResource,
+    jax_runtime: JaxRuntime,  # set up (cache folder, CPU devices) before JAX starts
     race_snapshot: pd.DataFrame,
     race_model_fit: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
