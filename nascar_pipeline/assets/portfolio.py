@@ -18,7 +18,9 @@ contest's lineups; a contest of at most 3 lineups fewer than n_lineups has no gl
 
 Steering. The run config's steering fields carry core.steering.Steering's names (n_lineups, lock,
 exclude, exposures, global_max_exposure, max_shared, salary_floor, groups, taste); `steering_file`
-names a YAML or TOML file of the same fields (at its top level or under `steering:`). A field the
+names a YAML or TOML file of the same fields (at its top level or under `steering:`; the file may
+also hold the blend weights of the player's own numbers, core/build_file.py, which `build` hands
+to race_scenarios and ownership_projections and this asset ignores). A field the
 file sets replaces the default; a run-config field set away from its default replaces the file's.
 global_max_exposure left unset is 0.6, or 1.0 for single-entry builds of at most 3 lineups
 (core/lineup_search.py: caps are never raised, so 0.6 would allow one lineup per driver there).
@@ -161,8 +163,15 @@ class PortfolioConfig(FieldConfig):
 
 
 def read_steering_file(path: str):
-    """The Steering in a YAML/TOML file; UserInputError naming the file on any problem."""
-    from nascar_pipeline.core.steering import parse_steering
+    """The Steering in a YAML/TOML build file; UserInputError naming the file on any problem."""
+    return read_build_file(path)[0]
+
+
+def read_build_file(path: str):
+    """(Steering, UserWeights) of a YAML/TOML build file (core/build_file.py: the steering and
+    the blend weights of the player's own numbers); UserInputError naming the file and the
+    field on any problem."""
+    from nascar_pipeline.core.build_file import parse_build_file
 
     p = Path(path).expanduser()
     fmt = p.suffix.lower().lstrip(".")
@@ -173,7 +182,7 @@ def read_steering_file(path: str):
     except OSError as exc:
         raise UserInputError(f"steering file {p}: {exc.strerror or exc}") from None
     try:
-        return parse_steering(text, fmt)
+        return parse_build_file(text, fmt)
     except ValidationError as exc:
         raise UserInputError(f"steering file {p}: {_validation_words(exc)}") from None
     except Exception as exc:  # YAML / TOML syntax

@@ -12,11 +12,15 @@ nascar/slate_hash, dagster/priority; nascar/trigger=build) and the sensor's run 
 (NASCAR_RACE_RUN_CONFIG): `nascar-pipeline dev` shows the run and its assets.
 
 - `--config FILE`: the steering (YAML or TOML, assets/portfolio.py's `steering_file`), checked
-  before anything runs.
+  before anything runs; it may also set the blend weights of the player's own numbers
+  (core/build_file.py: `user_projection_weight` to race_scenarios, `user_ownership_weight` to
+  ownership_projections).
 - Re-use: when race_snapshot, race_model_fit and race_scenarios are materialized for the race
   and fresh (same slate, same code; automation/freshness.py, the sensor's and backfill's rules),
   only the DFS assets run (driver_projections too when stale): a steering change costs seconds,
-  not a model fit. `--fresh` runs every asset.
+  not a model fit. A projection weight other than the one the stored scenarios were moved with
+  re-runs race_scenarios and what follows (the fit re-used); the ownership weight only the DFS
+  assets. `--fresh` runs every asset.
 - `--entries FILE`: DraftKings' entries file (DKEntries.csv from "Edit Entries"): its entries
   per contest go to the portfolio's run config, and after the run the file is filled with the
   lineups (as `export --entries` does).
@@ -109,14 +113,58 @@ def prepare_instance_home() -> Path:
 # ---- the run ---------------------------------------------------------------------------------
 
 
-def choose_selection(states, job_assets: list[str], fresh: bool) -> tuple[list[str], list[str]]:
-    """(assets to run, assets re-used) for one race's RaceAssets."""
+def choose_selection(
+    states, job_assets: list[str], fresh: bool, rerun: tuple[str, ...] = ()
+) -> tuple[list[str], list[str]]:
+    """(assets to run, assets re-used) for one race's RaceAssets. `rerun`: reusable assets whose
+    settings changed (e.g. race_scenarios for another projection weight): the reusable assets
+    before the first of them are still re-used, it and everything after it run."""
     if fresh or not all(states.is_fresh(a) for a in REUSABLE):
         return list(job_assets), []
-    reused = list(REUSABLE)
-    if states.is_fresh("driver_projections"):
+    changed = [REUSABLE.index(a) for a in rerun if a in REUSABLE]
+    reused = list(REUSABLE[: min(changed, default=len(REUSABLE))])
+    if not reused:
+        return list(job_assets), []
+    if len(reused) == len(REUSABLE) and states.is_fresh("driver_projections"):
         reused.append("driver_projections")
     return [a for a in job_assets if a not in reused], reused
+
+
+def scenario_weight_change(instance, race_key: str, wanted: float | None) -> str:
+    """Why race_scenarios must re-run for the projection blend weight `wanted` (None: the
+    asset's default), or "" when its latest materialization was moved with that weight or the
+    race has no projections of the player's (the weight then changes nothing)."""
+    from dagster import AssetKey, AssetRecordsFilter
+
+    from nascar_pipeline.core.user_numbers import DEFAULT_USER_WEIGHT
+
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey("race_scenarios"), asset_partitions=[race_key]),
+        limit=1,
+    ).records
+    if not records:
+        return ""
+    meta = records[0].asset_materialization.metadata
+    had = meta.get("user_projections")
+    if had is None or not had.value:
+        return ""
+    stored = meta.get("user_blend_weight")
+    stored = None if stored is None else float(stored.value)
+    weight = DEFAULT_USER_WEIGHT if wanted is None else float(wanted)
+    if stored is not None and abs(stored - weight) < 1e-12:
+        return ""
+    was = "unknown" if stored is None else f"{stored:g}"
+    return f"user_projection_weight {weight:g} (the stored scenarios used {was})"
+
+
+def wanted_projection_weight(base: dict, user_weights) -> float | None:
+    """The projection blend weight a build asks: the build file's, else the sensor's run
+    config's, else None (the asset's default)."""
+    if user_weights is not None and user_weights.user_projection_weight is not None:
+        return float(user_weights.user_projection_weight)
+    ops = base.get("ops") or {}
+    value = ((ops.get("race_scenarios") or {}).get("config") or {}).get("user_projection_weight")
+    return None if value is None else float(value)
 
 
 def build_run_config(
@@ -125,10 +173,17 @@ def build_run_config(
     steering_file: str | None,
     entries_per_contest: dict | None,
     verbose: bool,
+    user_weights=None,
 ) -> dict:
     """The sensor's run config, narrowed to the selected ops (Dagster refuses config for ops
-    a run does not run), with the steering file and the entries per contest."""
+    a run does not run), with the steering file, the entries per contest and the build file's
+    blend weights (`user_weights`, core/build_file.py UserWeights, on the assets that run)."""
     ops = {k: v for k, v in (base.get("ops") or {}).items() if k in selected}
+    if user_weights is not None:
+        for asset, fields in user_weights.run_config_ops().items():
+            if asset in selected:
+                op = dict(ops.get(asset) or {})
+                ops[asset] = {**op, "config": {**(op.get("config") or {}), **fields}}
     portfolio = dict(ops.get("lineup_portfolio") or {})
     config = dict(portfolio.get("config") or {})
     if steering_file:
@@ -350,12 +405,13 @@ def fanduel_salaries(layout, race_key: str) -> bool:
 def run(args) -> int:
     import uuid
 
-    from nascar_pipeline.assets.portfolio import read_steering_file
+    from nascar_pipeline.assets.portfolio import read_build_file
     from nascar_pipeline.commands.backfill import list_source_races
 
-    steering_file = None
+    steering_file = user_weights = None
     if args.config:
-        read_steering_file(args.config)  # refused here, before any work, naming the file
+        # refused here, before any work, naming the file and the field
+        _, user_weights = read_build_file(args.config)
         steering_file = str(Path(args.config).expanduser().resolve())
     if args.entries and not Path(args.entries).is_file():
         raise UserInputError(f"--entries {args.entries}: no such file")
@@ -379,15 +435,22 @@ def run(args) -> int:
         if race_key not in set(instance.get_dynamic_partitions(RACES_PARTITIONS_NAME)):
             instance.add_dynamic_partitions(RACES_PARTITIONS_NAME, [race_key])
         states = race_asset_states(instance, {race_key: slate_hash}, parents, versions)[race_key]
-        selected, reused = choose_selection(states, job_assets, args.fresh)
+        base = race_run_config()
+        why = scenario_weight_change(
+            instance, race_key, wanted_projection_weight(base, user_weights)
+        )
+        rerun = ("race_scenarios",) if why else ()
+        selected, reused = choose_selection(states, job_assets, args.fresh, rerun)
         run_config = build_run_config(
-            race_run_config(), selected, steering_file, counts, args.verbose
+            base, selected, steering_file, counts, args.verbose, user_weights
         )
         tags = race_run_tags(race_key, slate_hash, "build", PRIORITY_LIVE)
         run_id = str(uuid.uuid4())
         print(f"building {race_key} (Dagster home {home}, run {run_id[:8]})")
         if reused:
             print(f"  re-using {', '.join(reused)} (fresh: same slate and code)")
+        if why and "race_scenarios" in selected:
+            print(f"  re-running race_scenarios: {why}")
         from dagster import AssetKey
 
         job = defs.resolve_job_def(RACE_JOB)
