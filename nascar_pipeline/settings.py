@@ -14,8 +14,6 @@ test would then need) buys nothing.
 The module-level functions below (`pipeline_home()`, `world_dir()`, `storage_root()`,
 `neo4j_configured()`, `jax_cache_dir()`) are for the transition: thin wrappers over
 `get_settings()` kept so modules not yet migrated keep working. New code calls `get_settings()`.
-So is the registration at the bottom: importing this module gives core/jax_setup.py's
-argument-less calls their folder (core may not import this module).
 """
 
 from __future__ import annotations
@@ -305,14 +303,3 @@ def neo4j_configured() -> bool:
 def jax_cache_dir() -> Path | None:
     """None when NASCAR_JAX_CACHE turns the cache off."""
     return get_settings().jax_cache_dir
-
-
-def _register_jax_cache_default() -> None:
-    """TRANSITION (see core/jax_setup.set_default_folder): core's argument-less calls to
-    enable_compilation_cache use this module's folder, without core importing this module."""
-    from nascar_pipeline.core import jax_setup
-
-    jax_setup.set_default_folder(jax_cache_dir)
-
-
-_register_jax_cache_default()

@@ -7,14 +7,16 @@ simulator's compile time (bucketed static shapes make the programs identical acr
 Core reads no environment and imports nothing outside core: entry points call
 `configure_jax(get_settings().jax_cache_dir)` (nascar_pipeline.settings: default
 `<pipeline home>/cache/jax`, NASCAR_JAX_CACHE overrides it, NASCAR_JAX_CACHE=off turns it off)
-before their first JAX operation, so the host devices can still be set.
+before their first JAX operation, so the host devices can still be set: the CLI commands and
+benchmarks directly, Dagster runs through the `jax_runtime` resource
+(nascar_pipeline/resources/jax_runtime.py). A process that calls neither fits without a
+persistent cache.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 Folder = str | os.PathLike[str] | None
@@ -22,38 +24,16 @@ Folder = str | os.PathLike[str] | None
 log = logging.getLogger(__name__)
 
 _ENABLED: str | None = None  # None: not decided yet; "": off; else the folder in use
-_default_folder: Callable[[], Folder] | None = None
 
 
-class _Unset:
-    """No folder passed (see enable_compilation_cache)."""
-
-
-_UNSET = _Unset()
-
-
-def set_default_folder(provider: Callable[[], Folder] | None) -> None:
-    """TRANSITION: where a call without a folder finds one. nascar_pipeline.settings registers
-    its `jax_cache_dir` here when imported, so fit_model and simulate_race keep the cache on for
-    callers that do not call configure_jax yet (the Dagster assets). Goes once they do."""
-    global _default_folder
-    _default_folder = provider
-
-
-def enable_compilation_cache(cache_dir: Folder | _Unset = _UNSET) -> str | None:
+def enable_compilation_cache(cache_dir: Folder) -> str | None:
     """Turn on JAX's persistent compilation cache in `cache_dir` (None: leave it off).
 
-    The first call with a folder or None decides for the process (JAX's cache folder is
-    process-wide); later calls return that decision. Returns the folder in use, or None.
-    Without an argument: the registered default (set_default_folder) decides; with none
-    registered nothing is decided yet and None is returned."""
+    The first call decides for the process (JAX's cache folder is process-wide); later calls
+    return that decision. Returns the folder in use, or None."""
     global _ENABLED
     if _ENABLED is not None:
         return _ENABLED or None
-    if isinstance(cache_dir, _Unset):
-        if _default_folder is None:
-            return None
-        cache_dir = _default_folder()
     if cache_dir is None:
         _ENABLED = ""
         return None
@@ -69,7 +49,7 @@ def enable_compilation_cache(cache_dir: Folder | _Unset = _UNSET) -> str | None:
     return _ENABLED
 
 
-def configure_jax(cache_dir: Folder | _Unset = _UNSET, host_devices: int | None = None) -> dict:
+def configure_jax(cache_dir: Folder, host_devices: int | None = None) -> dict:
     """What an entry point calls once, before any JAX operation: the compilation cache (see
     enable_compilation_cache) and `host_devices` CPU devices (default: the cores this process
     may use, `usable_cores()`), so chains can run in parallel. Returns what was decided."""

@@ -44,7 +44,6 @@ import numpy as np
 import pandas as pd
 
 from nascar_pipeline.core import rules
-from nascar_pipeline.core.jax_setup import enable_compilation_cache
 from nascar_pipeline.core.model.data import (
     DEFAULT_FAST_FRAC,
     FIELD_SIZE,
@@ -323,7 +322,6 @@ def simulate_race(
     posterior: site -> (draws, ...) arrays (FitResult.flat()); data: the HistoryData of the fit
     (index maps, empirical stats). laps: the race's scheduled laps (fallback: median laps at the
     track in history, else at the track type)."""
-    enable_compilation_cache()  # TRANSITION: the settings' folder unless the caller decided
     e = entries.drop_duplicates("driver_id").sort_values("driver_id").reset_index(drop=True)
     D = len(e)
     if D == 0:

@@ -15,7 +15,6 @@ def fresh(monkeypatch):
     """An undecided process whose jax.config.update calls are recorded, not applied."""
     updates: dict = {}
     monkeypatch.setattr(jax_setup, "_ENABLED", None)
-    monkeypatch.setattr(jax_setup, "_default_folder", jax_setup._default_folder)
     monkeypatch.setattr(jax.config, "update", lambda name, value: updates.__setitem__(name, value))
     return updates
 
@@ -38,20 +37,14 @@ def test_none_leaves_the_cache_off(fresh, monkeypatch, tmp_path):
     assert jax_setup.enable_compilation_cache(tmp_path) is None
 
 
-def test_without_a_folder_nothing_is_decided(fresh, monkeypatch, tmp_path):
-    monkeypatch.setattr(jax_setup, "_default_folder", None)
-    assert jax_setup.enable_compilation_cache() is None
-    assert fresh == {}
-    assert jax_setup.enable_compilation_cache(tmp_path) == str(tmp_path)
-
-
-def test_transition_default_is_the_settings_folder(fresh, monkeypatch, tmp_path):
-    """Importing nascar_pipeline.settings registers its folder for core's argument-less calls
-    (core itself never imports settings)."""
-    import nascar_pipeline.settings  # noqa: F401  (registers the default)
+def test_importing_settings_decides_nothing(fresh, monkeypatch, tmp_path):
+    """The folder comes from the caller (the jax_runtime resource, a command): importing the
+    settings registers no default any more."""
+    import nascar_pipeline.settings  # noqa: F401
 
     monkeypatch.setenv("NASCAR_JAX_CACHE", str(tmp_path / "from-settings"))
-    assert jax_setup.enable_compilation_cache() == str(tmp_path / "from-settings")
+    assert not hasattr(jax_setup, "set_default_folder")
+    assert fresh == {}
 
 
 def test_core_reads_no_environment():

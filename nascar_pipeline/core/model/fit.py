@@ -27,7 +27,7 @@ from numpyro import optim
 from numpyro.infer.initialization import init_to_median
 from numpyro.infer.util import initialize_model, potential_energy
 
-from nascar_pipeline.core.jax_setup import enable_compilation_cache, ensure_host_devices
+from nascar_pipeline.core.jax_setup import ensure_host_devices
 from nascar_pipeline.core.model.chains import choose_chain_method, sample_chains, warmup_chains
 from nascar_pipeline.core.model.data import HistoryData
 from nascar_pipeline.core.model.diagnostics import summarize_convergence
@@ -217,7 +217,6 @@ def fit_model(
     # Before any JAX operation: a process whose entry point did not call configure_jax gets
     # its host devices here (a no-op once decided, a logged fallback if JAX started already).
     ensure_host_devices()
-    enable_compilation_cache()  # TRANSITION: the settings' folder unless the caller decided
     # Every fit builds new jitted closures whose executables JAX keeps in memory: thousands of
     # memory maps per fit, so a long process (the backtest, a code server) hit the kernel's
     # 65,530-map limit after ~15 fits. Dropping the in-memory caches first keeps a process flat;
@@ -312,7 +311,6 @@ def first_gradient(data: HistoryData, seed: int = 0) -> float:
     programs a fit starts with (what a fresh worker waits for before its first step).
     Returns the potential energy."""
     ensure_host_devices()
-    enable_compilation_cache()
     kwargs = {k: jnp.asarray(v) for k, v in data.arrays.items()}
     model = bound_model(data)
     z0 = _median_init(model)(jax.random.PRNGKey(seed), kwargs)
