@@ -20,7 +20,7 @@ def test_one_root_reaches_the_io_manager_and_the_asset(tmp_path):
         return pd.DataFrame({"x": [1, 2]})
 
     resources = storage_resources(str(tmp_path))
-    assert set(resources) == {"storage", IO_MANAGER_KEY}
+    assert set(resources) == {"storage", IO_MANAGER_KEY, "jax_runtime"}
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("races", [RACE])
     result = materialize([tiny], partition_key=RACE, instance=instance, resources=resources)
