@@ -17,6 +17,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("NASCAR_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def jax_compilation_cache():
+    """Tests that call core's fits and simulator straight (no jax_runtime resource, no command)
+    use the settings' compilation cache folder as the runs do, so a warm cache spares the suite
+    the recompiles (each fit drops JAX's in-memory caches)."""
+    from nascar_pipeline.core.jax_setup import enable_compilation_cache
+    from nascar_pipeline.settings import get_settings
+
+    return enable_compilation_cache(get_settings().jax_cache_dir)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data beside the checkout (real NASCAR data); skips where it is absent."""
