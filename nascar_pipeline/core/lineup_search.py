@@ -190,7 +190,10 @@ def search_portfolio(
     for w in drawn.warnings:
         say(f"field: {w}", warning=True)
     prize_cap = params.prize_cap_fees * table.entry_fee
-    obj_mh = FieldObjective.build(pts_obj, field_lineups, table, n_ours=N, prize_cap=prize_cap)
+    # the sampler asks its objective once per step: read from the payout table, not ranked
+    obj_mh = FieldObjective.build(
+        pts_obj, field_lineups, table, n_ours=N, prize_cap=prize_cap, by_lookup=True
+    )
     fee = max(table.entry_fee, 1e-9)
     try:
         reserve = optimize_steered(proj, steering).lineups

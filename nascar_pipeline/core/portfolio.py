@@ -56,6 +56,9 @@ class FieldObjective:
     cum: np.ndarray  # prize prefix sums for n_field + n_ours entries
     top1_place: int
     entry_fee: float
+    # value(kind='ev') read from the per-scenario payout table (alone_payouts: the same numbers)
+    # instead of ranking: for an objective asked many times (the sampler's), worth the table
+    by_lookup: bool = False
 
     @classmethod
     def build(
@@ -65,9 +68,11 @@ class FieldObjective:
         table: PayoutTable,
         n_ours: int = 1,
         prize_cap: float | None = None,
+        by_lookup: bool = False,
     ) -> FieldObjective:
         """prize_cap: cap each place's prize (e.g. 100 x the fee) to temper the heavy tail of a GPP
         table when the objective drives a search (fewer lineups chosen for one lucky scenario).
+        by_lookup: value() reads the payout table (see the field).
 
         Only the field's top K scores per scenario are kept (K = paid places or the top-1 % place,
         whichever is larger, plus one): an entry below them is out of the money and out of the top
@@ -107,6 +112,7 @@ class FieldObjective:
             cum=cum,
             top1_place=top1,
             entry_fee=table.entry_fee,
+            by_lookup=by_lookup,
         )
 
     @property
@@ -198,14 +204,22 @@ class FieldObjective:
         # the kept scores counted per level (a histogram), then summed up to each level: the
         # scores at or below it (right) and below it (left), as the searches would count them;
         # the column after the best kept score is set apart below
-        at = np.round((srt - base[:, None]) / g).astype(np.int64) + (np.arange(S) * W)[:, None]
+        level = np.round((srt - base[:, None]) / g).astype(np.int64)  # (S, K)
+        at = level + (np.arange(S) * W)[:, None]
         hist = np.bincount(at.ravel(), minlength=S * W).reshape(S, W)[:, : W - 1]
         right = np.cumsum(hist, axis=1)
-        left = right - hist
+        K = self.n_kept
+        # a level no kept score sits on (right - left = 0) pays tie_split_payout(K - right, 1),
+        # one of K + 1 numbers whatever the scenario; only the kept scores' own levels split
+        # a tie with them (K per scenario, not W)
+        alone = tie_split_payout(K - np.arange(K + 1), 1, self.cum)
         table = np.empty((S, W))
-        table[:, 0] = tie_split_payout(self.n_kept, 1, self.cum)  # right = left = 0
-        table[:, 1:] = tie_split_payout(self.n_kept - right, right - left + 1, self.cum)
-        table[np.arange(S), width] = tie_split_payout(0, 1, self.cum)  # right = K = left
+        table[:, 0] = alone[0]  # right = left = 0
+        table[:, 1:] = alone[right]
+        rows = np.arange(S)[:, None]
+        r_at, h_at = right[rows, level], hist[rows, level]
+        table[rows, level + 1] = tie_split_payout(K - r_at, h_at + 1, self.cum)
+        table[np.arange(S), width] = alone[K]  # right = K = left
         shift = (self.offsets - self.lo - base)[:, None]  # score -> its distance above row[0]
         return g, shift, width[:, None], table
 
@@ -247,6 +261,8 @@ class FieldObjective:
     def value(self, lineups: np.ndarray, kind: str = "ev") -> np.ndarray:
         """(B,) objective: 'ev' expected payout, 'top1' chance of a top-1 % place."""
         if kind == "ev":
+            if self.by_lookup:
+                return self.alone_payouts(lineups)
             return self.payouts(lineups).mean(axis=1)
         if kind == "top1":
             b, _ = self.field_rank(self.scores(lineups))
@@ -709,6 +725,11 @@ def greedy_portfolio(
         bf, tf = obj.field_rank(sc)  # vs the field
     inc = incidence(C, D).astype(bool)  # (C, D)
     reserve_idx = rows_of(res_rows)
+    S = obj.n_scenarios
+    # The (candidate, scenario) pairs in the money against the field alone, compacted once:
+    # elsewhere a candidate's own payout and its loss terms are exactly 0 (_marginal_gains), so
+    # the per-pick gains and the chosen-below / tied counts are kept for these pairs only.
+    money = _MoneyEntries.of(sc, bf, tf, obj.paid_end)
 
     def who(d):
         return str(names[d]) if names is not None else f"driver index {d}"
@@ -725,14 +746,11 @@ def greedy_portfolio(
         alive &= ~inc[:, cap <= 0].any(axis=1)
         counts = np.zeros(D, dtype=np.int64)
         chosen, gains, set_vals = [], [], []
-        S = obj.n_scenarios
         ch_scores = np.empty((S, 0))
-        # per candidate and scenario: chosen lineups scoring below it and tied with it, kept up
-        # to date pick by pick (one comparison with the new pick, not a search of the set)
-        small = np.int16 if n < 2**15 else np.int32  # counts of at most n chosen lineups
-        below = np.zeros(sc.shape, dtype=small)
-        level = np.zeros(sc.shape, dtype=small)
-        scratch = np.empty(sc.shape, dtype=bool)
+        # per in-the-money pair: chosen lineups scoring below the candidate and tied with it,
+        # kept up to date pick by pick (one comparison with the new pick, not a search of the
+        # set), for the candidates still alive (dropped as they die)
+        live = money.start(alive, n)
         ch_b = np.empty((S, 0), dtype=np.int64)  # field entries above each chosen lineup
         ch_t = np.empty((S, 0), dtype=np.int64)  # field entries tied (itself excluded)
         reason = ""
@@ -775,17 +793,7 @@ def greedy_portfolio(
             if ch_scores.shape[1] == 0:
                 gain = alone[idx]
             else:
-                gain = _marginal_gains(
-                    sc[idx],
-                    bf[idx],
-                    tf[idx],
-                    ch_scores,
-                    ch_b,
-                    ch_t,
-                    obj.cum,
-                    below[idx],
-                    level[idx],
-                )
+                gain = live.gains(_chosen_losses(ch_scores, ch_b, ch_t, obj.cum), obj.cum, idx)
             pos = int(np.argmax(score(gain, idx)))
             j = int(idx[pos])
             chosen.append(j)
@@ -797,14 +805,11 @@ def greedy_portfolio(
             # constraints for the next rounds
             counts[C[j]] += 1
             alive[j] = False
-            np.less(sc[j][None, :], sc, out=scratch)
-            below += scratch
-            np.equal(sc[j][None, :], sc, out=scratch)
-            level += scratch
             full = counts >= cap
             if full.any():
                 alive &= ~inc[:, full].any(axis=1)
             alive &= inc[:, C[j]].sum(axis=1) <= max_overlap
+            live.add_pick(sc[j], alive)
         return chosen, gains, set_vals, reason
 
     def valid_prefix(chosen):
@@ -945,6 +950,103 @@ def _set_payout(scores, b_field, t_field, cum) -> np.ndarray:
     gt = (scores[:, None, :] > scores[:, :, None]).sum(axis=2)
     eq = (scores[:, None, :] == scores[:, :, None]).sum(axis=2)
     return tie_split_payout(b_field + gt, t_field + eq, cum)
+
+
+@dataclass
+class _MoneyEntries:
+    """The (candidate, scenario) pairs where a candidate is in the money against the field
+    alone, in row-major order: candidate row, scenario, score, field entries above and tied."""
+
+    row: np.ndarray
+    scen: np.ndarray
+    score: np.ndarray
+    better: np.ndarray
+    tied: np.ndarray
+    n_candidates: int
+    n_scenarios: int
+
+    @classmethod
+    def of(cls, scores, better, tied, paid_end: int) -> _MoneyEntries:
+        C, S = scores.shape
+        at = np.flatnonzero((better < paid_end).ravel())
+        return cls(
+            row=at // S,
+            scen=at % S,
+            score=scores.ravel()[at],
+            better=better.ravel()[at],
+            tied=tied.ravel()[at],
+            n_candidates=C,
+            n_scenarios=S,
+        )
+
+    def start(self, alive: np.ndarray, n: int) -> _LiveGains:
+        small = np.int16 if n < 2**15 else np.int32  # counts of at most n chosen lineups
+        live = _LiveGains(self, np.arange(self.row.size), small)
+        live.keep(alive)
+        return live
+
+
+class _LiveGains:
+    """One greedy build's in-the-money pairs of the alive candidates, with each pair's counts
+    of chosen lineups below and tied; the marginal gains read from them. Dead candidates'
+    pairs are dropped whenever a quarter of the kept ones has died."""
+
+    def __init__(self, money: _MoneyEntries, at: np.ndarray, small):
+        self.money, self.at = money, at
+        self.below = np.zeros(at.size, dtype=small)
+        self.level = np.zeros(at.size, dtype=small)
+        self.n_alive = money.n_candidates
+
+    def keep(self, alive: np.ndarray) -> None:
+        """Keep the pairs of alive candidates only (and their rows, for the gains)."""
+        m = alive[self.money.row[self.at]]
+        self.at, self.below, self.level = self.at[m], self.below[m], self.level[m]
+        self.rows = np.flatnonzero(alive)  # the candidates whose gains are computed
+        slot = np.full(self.money.n_candidates, -1, np.int64)
+        slot[self.rows] = np.arange(self.rows.size)
+        S = self.money.n_scenarios
+        self.cell = slot[self.money.row[self.at]] * S + self.money.scen[self.at]
+        self.scen = self.money.scen[self.at]
+        self.score = self.money.score[self.at]
+        self.better = self.money.better[self.at]
+        self.tied = self.money.tied[self.at]
+        self.n_alive = int(alive.sum())
+
+    def add_pick(self, pick_scores: np.ndarray, alive: np.ndarray) -> None:
+        """Count the new pick (its (S,) scores) below / tied with each kept pair."""
+        v = pick_scores[self.scen]
+        self.below += v < self.score
+        self.level += v == self.score
+        if alive.sum() < 0.75 * self.n_alive:
+            self.keep(alive)
+
+    def gains(self, losses: np.ndarray, cum: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """(len(idx),) marginal gains of the candidates idx (alive ones): _marginal_gains with
+        its counts, the same numbers (each row's mean over the same S values, zeros out of the
+        money). losses: _chosen_losses of the chosen set, (S, n + 1)."""
+        S = self.money.n_scenarios
+        n = losses.shape[1] - 1
+        tied = self.level
+        left = self.below.astype(np.int64)
+        own = tie_split_payout(self.better + (n - left - tied), self.tied + tied + 1, cum)
+        net = np.zeros((self.rows.size, S))
+        net.ravel()[self.cell] = own - losses.ravel()[self.scen * (n + 1) + left]
+        slot = np.searchsorted(self.rows, idx)
+        return net[slot].mean(axis=1)
+
+
+def _chosen_losses(ch_scores, ch_b, ch_t, cum) -> np.ndarray:
+    """(S, n + 1): per scenario, the chosen set's loss when a candidate beats the k lowest of
+    its n lineups (k = 0..n): the sum of their deltas pay(b_i, t_i) - pay(b_i + 1, t_i)."""
+    S, n = ch_scores.shape
+    gt = (ch_scores[:, None, :] > ch_scores[:, :, None]).sum(axis=2)
+    eq = (ch_scores[:, None, :] == ch_scores[:, :, None]).sum(axis=2)
+    b = ch_b + gt
+    t = ch_t + eq
+    delta = tie_split_payout(b, t, cum) - tie_split_payout(b + 1, t, cum)  # (S, n)
+    order = np.argsort(ch_scores, axis=1, kind="stable")
+    dsrt = np.take_along_axis(delta, order, axis=1)
+    return np.concatenate([np.zeros((S, 1)), np.cumsum(dsrt, axis=1)], axis=1)
 
 
 def _marginal_gains(

@@ -211,6 +211,21 @@ def test_out_of_the_money_shortcuts_are_exact(world):
     level = (sc[:, None, :] == sc[chosen][None, :, :]).sum(axis=1).astype(np.int16)
     args = (sc, bf, tf, ch, bf[chosen].T, tf[chosen].T, obj.cum)
     np.testing.assert_array_equal(_marginal_gains(*args, below, level), _marginal_gains(*args))
+    # the greedy's compacted in-the-money pairs (dead candidates dropped as they die): the same
+    from nascar_pipeline.core.portfolio import _chosen_losses, _MoneyEntries
+
+    alive = np.ones(len(sc), dtype=bool)
+    live = _MoneyEntries.of(sc, bf, tf, obj.paid_end).start(alive, 10)
+    for k, j in enumerate(chosen):
+        alive[j] = False
+        alive[np.arange(len(sc)) % 5 == k] = False  # a fifth dies with each pick: compacted
+        live.add_pick(sc[j], alive)
+    idx = np.flatnonzero(alive)
+    losses = _chosen_losses(ch, bf[chosen].T, tf[chosen].T, obj.cum)
+    np.testing.assert_array_equal(
+        live.gains(losses, obj.cum, idx),
+        _marginal_gains(sc[idx], bf[idx], tf[idx], *args[3:]),
+    )
 
 
 def test_alone_payouts_table_is_exact(world):
@@ -235,3 +250,9 @@ def test_alone_payouts_table_is_exact(world):
         np.testing.assert_array_equal(
             obj.alone_payouts(cand, block=256), obj.payouts(cand).mean(axis=1)
         )
+        # the sampler's objective read from the table: the ranked values, small batches too
+        looked = FieldObjective.build(
+            world["pts"][200:], world["field"][:n_field], world["table"], n_ours=10, by_lookup=True
+        )
+        for batch in (cand[:24], cand):
+            np.testing.assert_array_equal(looked.value(batch), obj.value(batch))
