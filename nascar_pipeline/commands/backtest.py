@@ -8,6 +8,13 @@ Every method's projection error (RMSE of projected minus actual DK points per dr
 scenarios' spread, the error beyond it) is in both; money (lineups against the contest's cash line
 and winning score) and ownership error (MAE against real %Drafted) wherever the history's races
 carry real DraftKings salaries, contest facts or %Drafted (the history CSVs do not).
+
+`--loop-data on|off|both`: the model with loop data (history/loopstats.csv or --loop-csv; method
+model_loop), without (model), or each race both ways in one run. A feature Plackett-Luce (log
+start, trailing loop-data running position and finish; core/feature_pl.py) is a further baseline,
+fitted on the races before each race (it uses loop data whenever the file is there). After the
+season table: per track type, every method's order log-likelihood over the start-position
+baseline, CRPS and 50 / 90 % coverage side by side.
 """
 
 from __future__ import annotations
@@ -49,6 +56,17 @@ def register(sub) -> None:
         help="real contest facts (contest_date,slate,entries,winning_score,score_p80; "
         "draftkings/contests_2026.csv): the cash line is the 80th-percentile score",
     )
+    p.add_argument(
+        "--loop-data",
+        choices=("off", "on", "both"),
+        default="off",
+        help="fit the model without loop data, with it, or both ways for each race (side by side)",
+    )
+    p.add_argument(
+        "--loop-csv",
+        help="loop data (loopstats.csv layout); default: <NASCAR_SHARED_DATA>/history/"
+        "loopstats.csv when it exists (required for --loop-data on|both)",
+    )
     p.add_argument("--chains", type=positive_int, default=2)
     p.add_argument("--warmup", type=positive_int, default=150)
     p.add_argument("--draws", type=positive_int, default=200)
@@ -87,12 +105,13 @@ def run(args) -> int:
 
     settings = get_settings()
     races_csv, results_csv = _history_files(args, settings.shared_data)
+    loop_csv = _loop_file(args, settings.shared_data)
     # Before the model's modules load: the first call decides the cache folder for the process.
     enable_compilation_cache(settings.jax_cache_dir)
 
     import pandas as pd
 
-    from nascar_pipeline.core.backtest import history_from_tables, run_backtest
+    from nascar_pipeline.core.backtest import history_from_tables, run_backtest, track_type_table
     from nascar_pipeline.core.model import FitConfig
     from nascar_pipeline.ontology.parsers.history import parse_history
 
@@ -100,6 +119,7 @@ def run(args) -> int:
     tables = parse_history(races_csv, results_csv)
     tables = _with_extra_inputs(tables, args)
     history = history_from_tables(tables)
+    loop = _loop_rows(loop_csv, history) if loop_csv is not None else None
     cfg = FitConfig(
         num_warmup=args.warmup, num_samples=args.draws, num_chains=args.chains, seed=args.seed
     )
@@ -124,6 +144,8 @@ def run(args) -> int:
             on_race=save,
             done=done,
             contests=tables.contests,
+            loop=loop,
+            loop_modes=LOOP_MODES[args.loop_data],
         )
     except ValueError as e:
         raise UserInputError(str(e)) from None
@@ -132,8 +154,45 @@ def run(args) -> int:
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     for line in report_lines(table):
         print(line)
+    by_type = track_type_table(per_race)
+    by_type.to_parquet(out.with_name(out.stem + "_by_track_type.parquet"), index=False)
+    print("\nper track type (ll_vs_start_position: order log-likelihood gain in nats per race):")
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(by_type.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     print(f"wrote {out}")
     return 0
+
+
+LOOP_MODES = {"off": (False,), "on": (True,), "both": (False, True)}
+
+
+def _loop_file(args, shared_data: Path | None) -> Path | None:
+    """--loop-csv, else the shared data's history/loopstats.csv when it exists; None without
+    one (then --loop-data must be off)."""
+    path = Path(args.loop_csv) if args.loop_csv else None
+    if path is None and shared_data is not None:
+        default = shared_data / "history" / "loopstats.csv"
+        path = default if default.exists() else None
+    if path is not None and not path.exists():
+        raise UserInputError(f"file {path}: not found (--loop-csv)")
+    if path is None and args.loop_data != "off":
+        raise UserInputError(
+            f"--loop-data {args.loop_data}: no loop data (pass --loop-csv, or set "
+            "NASCAR_SHARED_DATA to the folder holding history/loopstats.csv)"
+        )
+    return path
+
+
+def _loop_rows(path: Path, history):
+    """Loop rows with the history's race keys (Cup rows matched by NASCAR race id)."""
+    from nascar_pipeline.ontology.parsers.loopdata import parse_loopdata
+
+    print(f"loading loop data: {path}", flush=True)
+    loop = parse_loopdata(path).loop_stats
+    key_of = dict(zip(history["race_id"].astype("Int64"), history["race_key"]))
+    matched = loop["race_id"].map(key_of).astype("string")
+    loop["race_key"] = loop["race_key"].astype("string").fillna(matched)
+    return loop
 
 
 def _with_extra_inputs(tables, args):

@@ -15,7 +15,12 @@ Log-likelihood of the actual finishing order (all starters, a permutation):
 - start position: PL with utility -b * log(start);
 - trailing average finish: PL with utility -b * log(mean finish over the driver's last 10 starts,
   20 for a driver without history); b of each baseline fitted by maximum likelihood on the
-  training races (the last 72 races before the target).
+  training races (the last 72 races before the target);
+- feature PL (core/feature_pl.py): PL with linear features (log start, exponentially weighted
+  trailing average running position from loop data over all races and by track type, trailing
+  finish), fitted by maximum likelihood on the races of the model's window before the target.
+The model is scored with loop data off ("model"), on ("model_loop"), or both in one run
+(`loop_modes`); `track_type_table` compares every method per track type.
 Baseline scenarios: Gumbel-max draws from the same PL; DK points = finish points + place
 differential + a dominator term fixed per driver (his trailing mean DK points from laps led and
 fastest laps per lap run, times the race's laps; field average for the uniform baseline).
@@ -30,7 +35,15 @@ from scipy.special import gammaln
 from nascar_pipeline.core import rules
 from nascar_pipeline.core.race_inputs import race_history
 
-METHODS = ("model", "uniform", "start_position", "trailing_avg_finish")
+METHODS = (
+    "model",
+    "model_loop",
+    "uniform",
+    "start_position",
+    "trailing_avg_finish",
+    "feature_pl",
+)
+MODEL_METHODS = {False: "model", True: "model_loop"}  # loop data off / on
 MONEY_BASELINES = ("start_position", "trailing_avg_finish")  # their lineups beside ours
 TRAILING = 10
 BASELINE_TRAIN_RACES = 72
@@ -431,8 +444,11 @@ def race_money_and_ownership(
     if facts is None and np.isfinite(own).any():
         facts = simulated_contest_facts(np.nan_to_num(own), salaries, y, seed=seed)
     out: dict = {m: {} for m in mean_points}
+    ours = next(m for m in (*MODEL_METHODS.values(), *mean_points) if m in mean_points)
     if facts is not None:
-        graded = {m: p for m, p in mean_points.items() if m in ("model", *MONEY_BASELINES)}
+        graded = {
+            m: p for m, p in mean_points.items() if m in (*MODEL_METHODS.values(), *MONEY_BASELINES)
+        }
         for row in grade_money(salaries, graded, y, facts):
             m = row.pop("method")
             out[m].update({f"money_{k}": v for k, v in row.items()})
@@ -444,11 +460,11 @@ def race_money_and_ownership(
                 if "driver_name" in g
                 else g["driver_id"].astype(str).to_numpy(),
                 "salary": salaries,
-                "projection": mean_points["model"],
+                "projection": mean_points[ours],
                 "start_position": g["start_position"].to_numpy(float),
             }
         )
-        out["model"].update(ownership_errors(slate, own))
+        out[ours].update(ownership_errors(slate, own))
     return {m: v for m, v in out.items() if v}
 
 
@@ -464,6 +480,8 @@ def run_backtest(
     on_race=None,
     done: pd.DataFrame | None = None,
     contests: pd.DataFrame | None = None,
+    loop: pd.DataFrame | None = None,
+    loop_modes: tuple = (False,),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rolling backtest (on_race(per_race, table) is called after each race; `done`: per-race rows
     of an interrupted run to resume from): for each race of `season` (in date order, the first `n_races`), fit on
@@ -474,12 +492,17 @@ def run_backtest(
     history rows carry real DraftKings salaries: money (grade_money; `money_*` columns) against
     the race's contest facts in `contests` (the contests table), else against a field simulated
     from the real %Drafted (labelled in `money_cash_source`), and the ownership error against the
-    real %Drafted (ownership_errors, on the model's row)."""
-    import time
+    real %Drafted (ownership_errors, on the model's row).
 
-    from nascar_pipeline.core.model import FitConfig, ModelConfig, fit_model, prepare_history
-    from nascar_pipeline.core.model.fit import remap_init
-    from nascar_pipeline.core.simulate import simulate_race
+    `loop`: loop rows (LOOP_STATS_COLUMNS, Cup rows with the history's race_key) for the model
+    with loop data and the feature PL; `loop_modes`: (False,), (True,) or (False, True): the
+    model fitted without / with loop data (methods "model" / "model_loop"), each race both ways
+    in one run for (False, True)."""
+    import time
+    from dataclasses import replace
+
+    from nascar_pipeline.core.feature_pl import design, feature_table, fit_on_races
+    from nascar_pipeline.core.model import FitConfig, ModelConfig
 
     fit_config = fit_config or FitConfig(num_warmup=150, num_samples=200, num_chains=2)
     model_config = model_config or ModelConfig()
@@ -493,7 +516,10 @@ def run_backtest(
         races = races.head(n_races)
     if races.empty:
         raise ValueError(f"no races with results in season {season}")
-    rows, warm, prev_data = [], None, None
+    configs = {MODEL_METHODS[on]: replace(model_config, loop_data=on) for on in loop_modes}
+    warm: dict = {}
+    feats_all = feature_table(h, loop)
+    rows = []
     done_keys = set()
     if done is not None and len(done):  # resume: keep the races already scored
         rows = done.to_dict(orient="records")
@@ -506,47 +532,44 @@ def run_backtest(
         log(
             f"[{i + 1}/{len(races)}] {race.race_key}: fitting on {before['race_key'].nunique()} races"
         )
-        data = prepare_history(before, model_config, target_date=race.race_date)
-        init = remap_init(warm, prev_data, data) if warm is not None else None
-        fit = fit_model(data, fit_config, init=init)
-        warm, prev_data = fit.init_state, data
         g = h[h["race_key"] == race.race_key].sort_values("driver_id").reset_index(drop=True)
         g["start_position"] = pd.to_numeric(g["start_position"], errors="coerce")
         if g["start_position"].isna().any():
             g["start_position"] = g["start_position"].fillna(g["finish_position"])
-        sc = simulate_race(
-            fit.flat(),
-            data,
-            g,
-            race.track_type,
-            laps=int(race.laps),
-            n_scenarios=n_scenarios,
-            seed=seed + i,
-            track_name=race.track_name,
-        )
         actual = pd.DataFrame(
             {"finish_position": g["finish_position"].to_numpy(), "dk_points": actual_dk_points(g)}
         )
         y = actual["dk_points"].to_numpy(np.float64)
-        recs = [
-            {
-                "method": "model",
-                **score_race(sc.finish_position, sc.dk_points, sc.utility, actual),
-                **projection_error(sc.dk_points, y),
-            }
+        recs, mean_points, diags = [], {}, {}
+        for method, mcfg in configs.items():
+            sc, diags[method] = _model_scenarios(
+                before, race, g, mcfg, fit_config, loop, warm, method, n_scenarios, seed + i
+            )
+            recs.append(
+                {
+                    "method": method,
+                    **score_race(sc.finish_position, sc.dk_points, sc.utility, actual),
+                    **projection_error(sc.dk_points, y),
+                    "rhat_max": float(diags[method]["rhat_max"]),
+                    "ess_bulk_min": float(diags[method]["ess_bulk_min"]),
+                }
+            )
+            mean_points[method] = np.asarray(sc.dk_points, np.float64).mean(axis=0)
+        window = before[
+            before["race_date"]
+            >= str(pd.Timestamp(race.race_date) - pd.Timedelta(days=model_config.history_days))
         ]
-        mean_points = {"model": np.asarray(sc.dk_points, np.float64).mean(axis=0)}
-        slopes = fit_baselines(
-            before[
-                before["race_date"]
-                >= str(pd.Timestamp(race.race_date) - pd.Timedelta(days=model_config.history_days))
-            ]
-        )
+        slopes = fit_baselines(window)
         feats = trailing_features(before, g["driver_id"].to_numpy())
         start = g["start_position"].to_numpy(int)
         field_dom = float(feats["dom_per_lap"].mean())
-        for j, m in enumerate(METHODS[1:]):
-            u = baseline_utilities(m, slopes, start, feats)
+        beta = fit_on_races(h, feats_all, window["race_key"].unique())
+        for j, m in enumerate(("uniform", *MONEY_BASELINES, "feature_pl")):
+            u = (
+                design(g, feats_all) @ beta
+                if m == "feature_pl"
+                else baseline_utilities(m, slopes, start, feats)
+            )
             dom = (
                 np.full(len(g), field_dom) if m == "uniform" else feats["dom_per_lap"].to_numpy()
             ) * float(race.laps)
@@ -570,17 +593,80 @@ def run_backtest(
         for r in recs:
             r.update(race_key=race.race_key, race_date=race.race_date, track_type=race.track_type)
         rows.extend(recs)
-        d = fit.diagnostics
+        by = {r["method"]: r for r in recs}
+        models = "; ".join(
+            f"{m} ll {by[m]['order_loglik']:.1f} crps {by[m]['crps_dk']:.2f} rmse "
+            f"{by[m]['rmse_dk']:.1f} rhat {diags[m]['rhat_max']:.3f} ess "
+            f"{diags[m]['ess_bulk_min']:.0f}"
+            for m in configs
+        )
         log(
-            f"[{i + 1}/{len(races)}] {race.race_key}: model ll {recs[0]['order_loglik']:.1f} "
-            f"(start {recs[2]['order_loglik']:.1f}, trailing {recs[3]['order_loglik']:.1f}, "
-            f"uniform {recs[1]['order_loglik']:.1f}) crps {recs[0]['crps_dk']:.2f} "
-            f"rmse {recs[0]['rmse_dk']:.1f} "
-            f"rhat {d['rhat_max']:.3f} ess {d['ess_bulk_min']:.0f} "
-            f"{time.perf_counter() - t0:.0f}s"
+            f"[{i + 1}/{len(races)}] {race.race_key}: {models} (start "
+            f"{by['start_position']['order_loglik']:.1f}, feature PL "
+            f"{by['feature_pl']['order_loglik']:.1f}, trailing "
+            f"{by['trailing_avg_finish']['order_loglik']:.1f}, uniform "
+            f"{by['uniform']['order_loglik']:.1f}) {time.perf_counter() - t0:.0f}s"
         )
         if on_race is not None:
             partial = pd.DataFrame(rows)
             on_race(partial, summarize(partial))
     per_race = pd.DataFrame(rows)
     return per_race, summarize(per_race)
+
+
+def _model_scenarios(before, race, g, mcfg, fit_config, loop, warm, method, n_scenarios, seed):
+    """(scenarios, diagnostics) of the model (config `mcfg`) fitted on `before` and simulated
+    for the race's field `g`; `warm[method]` carries the warm start from race to race."""
+    from nascar_pipeline.core.model import fit_model, prepare_history
+    from nascar_pipeline.core.model.fit import remap_init
+    from nascar_pipeline.core.simulate import simulate_race
+
+    data = prepare_history(before, mcfg, target_date=race.race_date, loop=loop)
+    init = remap_init(*warm[method], data) if method in warm else None
+    fit = fit_model(data, fit_config, init=init)
+    warm[method] = (fit.init_state, data)
+    sc = simulate_race(
+        fit.flat(),
+        data,
+        g,
+        race.track_type,
+        laps=int(race.laps),
+        n_scenarios=n_scenarios,
+        seed=seed,
+        track_name=race.track_name,
+    )
+    return sc, fit.diagnostics
+
+
+def track_type_table(per_race: pd.DataFrame, baseline: str = "start_position") -> pd.DataFrame:
+    """Per track type (and "all"), one row per method: races, order log-likelihood per race and
+    its gain over `baseline` (nats per race), DK-points CRPS and its change against the
+    baseline (%), pooled 50 % / 90 % coverage (%)."""
+    rows = []
+    groups = [("all", per_race)] + list(per_race.groupby("track_type", sort=True))
+    for tt, g in groups:
+        base = g[g["method"] == baseline].set_index("race_key")
+        for m, gm in g.groupby("method", sort=False):
+            gm = gm.set_index("race_key")
+            b = base.reindex(gm.index)
+            w = gm["drivers"]
+            rows.append(
+                {
+                    "track_type": tt,
+                    "method": m,
+                    "races": len(gm),
+                    "order_ll": gm["order_loglik"].mean(),
+                    f"ll_vs_{baseline}": (gm["order_loglik"] - b["order_loglik"]).mean(),
+                    "crps_dk": gm["crps_dk"].mean(),
+                    f"crps_vs_{baseline}_pct": 100
+                    * (gm["crps_dk"].mean() / b["crps_dk"].mean() - 1),
+                    "cover50_pct": 100 * float((gm["cover50"] * w).sum() / w.sum()),
+                    "cover90_pct": 100 * float((gm["cover90"] * w).sum() / w.sum()),
+                }
+            )
+    out = pd.DataFrame(rows)
+    rank = {m: i for i, m in enumerate(METHODS)}
+    out["_m"] = out["method"].map(rank).fillna(len(METHODS))
+    out["_t"] = out["track_type"] != "all"  # the season first, then each track type
+    out = out.sort_values(["_t", "track_type", "_m"], kind="stable")
+    return out.drop(columns=["_m", "_t"]).reset_index(drop=True)

@@ -78,3 +78,20 @@ def test_real_slates_and_contests_reach_the_sonoma_race_week(shared_data):
     assert (facts["winning_score"], facts["cash_line"]) == (323.9, 235.0)
     merged = merge_tables(t, t)
     assert len(merged.entries) == len(t.entries)  # the same rows once
+
+
+def test_loop_data_on_without_a_loop_file_says_how(monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("NASCAR_SHARED_DATA", raising=False)
+    for name in ("races.csv", "results.csv"):
+        (tmp_path / name).write_text("")
+    files = [
+        "--races-csv",
+        str(tmp_path / "races.csv"),
+        "--results-csv",
+        str(tmp_path / "results.csv"),
+    ]
+    assert main(["backtest", "--season", "2025", "--loop-data", "both", *files]) == 2
+    assert "--loop-data both: no loop data" in capsys.readouterr().err
+    missing = tmp_path / "loop.csv"
+    assert main(["backtest", "--season", "2025", "--loop-csv", str(missing), *files]) == 2
+    assert f"file {missing}: not found" in capsys.readouterr().err
