@@ -213,7 +213,9 @@ def test_race_money_and_ownership_grade_each_method_and_summarize():
         }
     )
     out = bt.race_money_and_ownership(g, actual, means, contests)
-    assert set(out) == {"model", "start_position", "trailing_avg_finish"}  # not uniform
+    # the model with and without loop data and the money baselines (not uniform, not feature PL)
+    assert set(out) == {"model", "model_loop", "start_position", "trailing_avg_finish"}
+    assert "own_mae_defaults" not in out["model_loop"]  # ownership: the first model only
     assert out["model"]["money_cash_rate"] == pytest.approx(3 / 5)
     assert out["model"]["money_cash_source"] == "contest"
     assert "own_mae_defaults" in out["model"]  # (NaN: eight drivers cannot hold 600 %)
