@@ -11,12 +11,20 @@ lineups, share of entries sharing their lineup, most copies of one lineup), warn
 build time of a 200,000-entry field (cold) on one slate.
 
 Part 2, calibration against the real contests (contests_2026.csv) whose slate is in
-slates_2026.csv: DK points per driver simulated by a Plackett-Luce on the vendor's projections
-(temperature fitted so mean points match them) with laps led and fastest laps, on the real grid
-(raceweek_2026_sonoma); each field at the contest's size; the simulated 5-95 % band of the winning
-and the 80th-percentile score against the real ones, for each scenario seed. FieldParams' defaults
-were chosen on the three Sonoma contests (the only ones with a slate: Pocono has none, so it
-cannot be checked here); the binding one was the 490-entry contest's winning score.
+slates_2026.csv. DK points per driver from the stand-in for the model's scenarios
+(core/field_calibration.py fit_stand_in): the vendor's projections scaled to the points a race
+pays out in all, Plackett-Luce strengths fitted so each driver's mean matches them, retirements
+at the track type's real rate, laps led and fastest laps drawn from real races of the track type
+(history/, by start and finish position), and the share of drivers running "off script" that
+gives the real start-finish correlation. First the evidence: the stand-in's race shape (points
+spread, best scorers, dominator shares, place differential, grid-finish correlation) beside real
+races of the track type, the real Sonoma races and the real 2026 result, and the first stand-in
+(a temperature on the unscaled projections; it ran hot). Then the default field scored with the
+real 2026 result (no fastest laps in the file: a lower bound, and with each finishing position's
+mean real share). Then, each field at the contest's size, the simulated 5-95 % band of the winning
+and the 80th-percentile score against the real ones, per scenario seed, both generators on the
+stand-in and the default field on the first stand-in. Only the three Sonoma contests have a
+slate (Pocono has none: not checked); they are one race, so their checks are not independent.
 
 Run: .venv/bin/python benchmarks/bench_field.py [--scenarios 400] [--field 10000]
      [--big 200000] [--seeds 11 12 13] [--skip-slates]
@@ -27,18 +35,24 @@ from __future__ import annotations
 import argparse
 import os
 import time
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 import nascar_pipeline.core.field as field_mod
+from nascar_pipeline.core import rules
 from nascar_pipeline.core.contest import generate_field
 from nascar_pipeline.core.field import field_stats
 from nascar_pipeline.core.field_calibration import (
     contest_band,
     dk_points_scenarios,
+    fit_stand_in,
     fit_temperature,
+    race_pools,
+    race_shape,
+    race_total_points,
 )
 from nascar_pipeline.core.slate import draw_field
 
@@ -153,18 +167,178 @@ def _slate_for(contest_slate: str, slates: pd.DataFrame) -> pd.DataFrame | None:
     return hit.reset_index(drop=True) if len(hit) else None
 
 
-def _grid(g: pd.DataFrame) -> tuple[np.ndarray, int, str]:
-    """Start positions and laps: the real grid where a race week has it, else by salary."""
+def _key(name: str) -> str:
+    """Accent- and punctuation-free name: the slate's 'Daniel Suarez' is the result's 'Daniel
+    Suárez' (the exact-name match left him at the back of the grid)."""
+    ascii_ = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    return " ".join(ascii_.lower().replace(".", "").split())
+
+
+def _week(g: pd.DataFrame):
+    """The real race week's results in slate order, or None (only Sonoma has one)."""
     wk = DATA / "raceweek_2026_sonoma"
-    if "sonoma" in g["slate"].iloc[0] and (wk / "results.csv").exists():
-        res = pd.read_csv(wk / "results.csv")
-        laps = int(pd.read_csv(wk / "races.csv")["laps"].iloc[0])
-        start = g["name"].map(dict(zip(res["driver_name"], res["start_position"])))
-        return start.fillna(len(g)).astype(int).to_numpy(), laps, "real grid"
-    return np.arange(1, len(g) + 1), 200, "grid by salary"
+    if "sonoma" not in g["slate"].iloc[0] or not (wk / "results.csv").exists():
+        return None
+    res = pd.read_csv(wk / "results.csv")
+    res.index = res["driver_name"].map(_key)
+    keys = g["name"].map(_key)
+    if not keys.isin(res.index).all():
+        return None
+    return res.loc[keys].reset_index(drop=True), pd.read_csv(wk / "races.csv").iloc[0]
 
 
-def part2(slates: pd.DataFrame, contests: pd.DataFrame, S: int, seeds) -> pd.DataFrame:
+def _grid(g: pd.DataFrame, races: pd.DataFrame) -> tuple[np.ndarray, int, str, str]:
+    """Start positions, laps, track type: the real grid where a race week has it, else by
+    salary (laps and track type from the track's last real race)."""
+    wk = _week(g)
+    if wk is not None:
+        res, race = wk
+        return (
+            res["start_position"].to_numpy(int),
+            int(race["laps"]),
+            race["track_type"],
+            "real grid",
+        )
+    words = set(g["slate"].iloc[0].split("__")[-1].replace("-", " ").lower().split())
+    known = races.dropna(subset=["track_type"])
+    names = pd.Series(known["track_name"].unique())
+    # the track whose name shares most words with the slate's (the shorter on a tie)
+    score = names.map(lambda n: len(set(n.lower().split()) & words) - len(n) / 1000)
+    last = None
+    if len(names) and score.max() > 0.5:
+        hit = known[known["track_name"] == names[score.idxmax()]]
+        last = hit.sort_values("race_date").iloc[-1]
+    laps = int(last["laps"]) if last is not None else 200
+    tt = last["track_type"] if last is not None else "intermediate"
+    order = np.argsort(np.argsort(-g["salary"].to_numpy()))
+    return order + 1, laps, tt, "grid by salary"
+
+
+def _real_shapes(results: pd.DataFrame, races: pd.DataFrame, keep) -> dict:
+    rows = []
+    for _, r in results[results["race_id"].isin(keep)].groupby("race_id"):
+        laps = races.set_index("race_id").loc[r["race_id"].iloc[0], "laps"]
+        fast = r["fastest_laps"].fillna(0).to_numpy()
+        pts = rules.draftkings_points(
+            r["start_position"], r["finish_position"], r["laps_led"], fast
+        )
+        rows.append(
+            race_shape(pts, r["finish_position"], r["start_position"], r["laps_led"], fast, laps)
+        )
+    out = pd.DataFrame(rows).mean().to_dict()
+    out["races"] = len(rows)
+    return out
+
+
+def stand_in_check(slates, results, races, seed=5, S=2000) -> None:
+    """The stand-in's race shape beside real races of the track type (the evidence for it)."""
+    g = slates[slates["slate"].str.contains("sonoma")].reset_index(drop=True)
+    start, laps, tt, _ = _grid(g, races)
+    proj = g["proj_points"].to_numpy(float)
+    pools = race_pools(results, races, tt)
+    rng = np.random.default_rng(seed)
+    si = fit_stand_in(proj, start, laps, pools, rng)
+    new = si.scenarios(S, rng)
+    temp = fit_temperature(proj, start, laps, np.random.default_rng(seed))
+    old_pts, old = _old_standin(proj, start, laps, S, np.random.default_rng(seed), temp)
+    of = races[races["track_type"] == tt]
+    son = of[of["track_name"].str.contains("Sonoma")]
+    rows = {
+        f"real {tt} races 2019-25": _real_shapes(results, races, of["race_id"]),
+        "real Sonoma 2019-25": _real_shapes(results, races, son["race_id"]),
+    }
+    res, _ = _week(g)
+    nofast = np.zeros(len(g))
+    real26 = rules.draftkings_points(start, res["finish_position"], res["laps_led"], nofast)
+    r26 = race_shape(real26, res["finish_position"], start, res["laps_led"], nofast, laps)
+    r26.update(top6_fast=np.nan, fast_1st=np.nan, fast_n=np.nan, races=1)
+    rows["real Sonoma 2026 (no FL)"] = r26
+    rows[f"old stand-in (T {temp:g})"] = {
+        **race_shape(old_pts, old[0], start, old[1], old[2], laps),
+        "races": S,
+    }
+    rows["stand-in (fitted)"] = {
+        **race_shape(new.points, new.finish, start, new.laps_led, new.fastest_laps, laps),
+        "races": S,
+    }
+    total = race_total_points(len(g), laps, pools)
+    print(
+        f"stand-in vs real races, Sonoma 2026 slate ({laps} laps, {len(g)} cars, {tt}): the race "
+        f"pays {total:.0f} DK points in all (finishing points + laps led + the mean real "
+        f"fastest-lap total {pools.fast_total.mean():.2f} of the laps); the vendor's projections "
+        f"sum to {proj.sum():.0f} (scale {si.scale:.3f}; the real 2026 result regressed on them: "
+        f"slope {np.polyfit(proj, real26, 1)[0]:.2f}). Retirements {pools.dnf_rate:.3f} "
+        f"({pools.n_races} real {tt} races). Off script: {si.off_script:g} of the drivers a "
+        f"race (the share whose start-finish correlation, {si.order_corr:.3f}, is nearest the "
+        f"real {pools.order_corr:.3f}); mean points missed by the fit (target -> reached): "
+        + ", ".join(
+            f"{g['name'].iloc[i]} {si.target[i]:.1f} -> {si.reached[i]:.1f}"
+            for i in np.argsort(-np.abs(si.reached - si.target))[:3]
+        )
+    )
+    print(pd.DataFrame(rows).T.round(3).to_string())
+    fav = int(np.argmax(proj))
+    exp_fast = _expected_fast(results, races, tt, len(g), laps)
+    r_fav = real26[fav] + 0.45 * exp_fast[res["finish_position"].iloc[fav] - 1]
+    print(
+        f"the real race: {g['name'].iloc[fav]} (projected {proj[fav]}, {g['proj_own'].iloc[fav]:g} % "
+        f"owned) scored {real26[fav]:.1f} without fastest laps (~{r_fav:.1f} with his finishing "
+        f"position's mean real share): the {(new.points[:, fav] < r_fav).mean():.2f} quantile "
+        f"of his stand-in points (old stand-in: {(old_pts[:, fav] < r_fav).mean():.2f})"
+    )
+
+
+def _old_standin(proj, start, laps, S, rng, temp):
+    """The first stand-in (dk_points_scenarios), with its orders and dominator laps."""
+    from nascar_pipeline.core.field_calibration import _front_shares, plackett_luce_orders
+
+    finish = plackett_luce_orders(proj / temp, S, rng)
+    led = np.round(_front_shares(finish, 1.5, 0.7, rng) * laps)
+    fast = np.round(_front_shares(finish, 5.0, 1.0, rng) * laps * 0.8)
+    st = np.broadcast_to(start, finish.shape)
+    return rules.draftkings_points(st, finish, led, fast), (finish, led, fast)
+
+
+def _expected_fast(results, races, tt, D, laps) -> np.ndarray:
+    """Mean real fastest laps by finishing position (track type), for a result without them."""
+    r = results.merge(races[["race_id", "laps", "track_type"]], on="race_id")
+    r = r[(r["track_type"] == tt) & r["fastest_laps"].notna()]
+    share = (r["fastest_laps"] / r["laps"]).groupby(r["finish_position"]).mean()
+    return share.reindex(range(1, D + 1)).fillna(0).to_numpy() * laps
+
+
+def real_outcome(slates, contests, results, races, seeds) -> None:
+    """Our field scored with the real Sonoma 2026 result: what the field alone implies."""
+    g = slates[slates["slate"].str.contains("sonoma")].reset_index(drop=True)
+    wk = _week(g)
+    if wk is None:
+        return
+    res, _ = wk
+    start, laps, tt, _ = _grid(g, races)
+    own, sal = g["proj_own"].to_numpy(float), g["salary"].to_numpy(float)
+    fin = res["finish_position"].to_numpy(int)
+    low = rules.draftkings_points(start, fin, res["laps_led"], np.zeros(len(g)))
+    mid = low + 0.45 * _expected_fast(results, races, tt, len(g), laps)[fin - 1]
+    print(
+        "\nthe default field scored with the real Sonoma 2026 result (no fastest laps in it: "
+        "'no FL' is a lower bound, 'mean FL' adds each finishing position's mean real share):"
+    )
+    for c in contests[contests["slate"].str.contains("Sonoma")].itertuples(index=False):
+        cells = []
+        for seed in seeds:
+            L, _, _ = _new(own, sal, int(c.entries), seed, g["name"].to_numpy(), cold=False)
+            a, b = low[L].sum(axis=1), mid[L].sum(axis=1)
+            cells.append(
+                f"seed {seed}: win {a.max():.1f}/{b.max():.1f} p80 "
+                f"{np.quantile(a, 0.8):.1f}/{np.quantile(b, 0.8):.1f}"
+            )
+        print(
+            f"  {c.entries:>5} entries, real win {c.winning_score} p80 {c.score_p80}: "
+            + "; ".join(cells)
+        )
+
+
+def part2(slates, contests, results, races, S: int, seeds) -> pd.DataFrame:
     rows = []
     for c in contests.itertuples(index=False):
         g = _slate_for(c.slate, slates)
@@ -179,33 +353,41 @@ def part2(slates: pd.DataFrame, contests: pd.DataFrame, S: int, seeds) -> pd.Dat
                 {**base, "generator": "-", "note": "no slate in slates_2026.csv: not checked"}
             )
             continue
-        start, laps, how = _grid(g)
+        start, laps, tt, how = _grid(g, races)
         proj = g["proj_points"].to_numpy(float)
         own, sal = g["proj_own"].to_numpy(float), g["salary"].to_numpy(float)
+        pools = race_pools(results, races, tt)
         for seed in seeds:
             rng = np.random.default_rng(seed)
-            temp = fit_temperature(proj, start, laps, rng)
-            pts = dk_points_scenarios(proj, start, laps, S, rng, temperature=temp)
+            si = fit_stand_in(proj, start, laps, pools, rng)
+            pts = si.scenarios(S, rng).points
+            temp = fit_temperature(proj, start, laps, np.random.default_rng(seed))
+            hot = dk_points_scenarios(
+                proj, start, laps, S, np.random.default_rng(seed), temperature=temp
+            )
             old, err, _ = _old(own, sal, int(c.entries), seed)
             new, _, _ = _new(own, sal, int(c.entries), seed, g["name"].to_numpy(), cold=False)
-            for kind, L in ((OLD, old), (NEW, new)):
+            runs = ((OLD, old, pts, "stand-in"), (NEW, new, pts, "stand-in"))
+            runs += ((NEW, new, hot, f"old stand-in T {temp:g}"),)
+            for kind, L, P, scen in runs:
                 if L is None:
                     rows.append({**base, "seed": seed, "generator": kind, "note": err[0]})
                     continue
-                bd = contest_band(pts, L)
+                bd = contest_band(P, L)
                 b = bd.inside(c.winning_score, c.score_p80)
                 rows.append(
                     {
                         **base,
                         "seed": seed,
                         "generator": kind,
+                        "scenarios": scen,
                         "win_band": f"{b['win_lo']:.1f}-{b['win_hi']:.1f}",
                         "win_q": round(float((bd.win < c.winning_score).mean()), 3),
                         "win_in": b["win_inside"],
                         "p80_band": f"{b['p80_lo']:.1f}-{b['p80_hi']:.1f}",
                         "p80_q": round(float((bd.p80 < c.score_p80).mean()), 3),
                         "p80_in": b["p80_inside"],
-                        "note": f"{how}, PL temperature {temp:g}",
+                        "note": f"{how}, {tt}",
                     }
                 )
     return pd.DataFrame(rows)
@@ -240,16 +422,21 @@ def main() -> None:
         if a.big:
             print()
             big_field(slates, a.big)
-    print(f"\n== part 2: real contests, {a.scenarios} scenarios, seeds {a.seeds}")
-    t2 = part2(slates, contests, a.scenarios, a.seeds)
+    hist = DATA / "history"
+    results, races = pd.read_csv(hist / "results.csv"), pd.read_csv(hist / "races.csv")
+    print(f"\n== part 2: real contests, {a.scenarios} scenarios, seeds {a.seeds}\n")
+    stand_in_check(slates, results, races)
+    real_outcome(slates, contests, results, races, a.seeds)
+    t2 = part2(slates, contests, results, races, a.scenarios, a.seeds)
+    print()
     print(t2.to_string(index=False))
     chk = t2.dropna(subset=["win_in"])
-    inside = chk.groupby("generator").apply(
+    inside = chk.groupby(["generator", "scenarios"]).apply(
         lambda d: f"{int(d['win_in'].sum() + d['p80_in'].sum())}/{2 * len(d)}",
         include_groups=False,
     )
     print("\nreal score inside the simulated 5-95 % band (win and p80, contests x seeds):")
-    print("  " + ", ".join(f"{k}: {v}" for k, v in inside.items()))
+    print("  " + ", ".join(f"{k[0]} on the {k[1]}: {v}" for k, v in inside.items()))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,93 @@
+"""The stand-in for the model's scenarios on real slates (core/field_calibration.py)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nascar_pipeline.core import rules
+from nascar_pipeline.core.field_calibration import (
+    OFF_SCRIPT_GRID,
+    fit_stand_in,
+    race_pools,
+    race_shape,
+    race_total_points,
+)
+
+
+def _history(n_races=12, D=24, laps=90, seed=0):
+    """Road-course-like history: finish follows the grid loosely, the leader leads most laps,
+    a few retire."""
+    rng = np.random.default_rng(seed)
+    rows, races = [], []
+    for r in range(n_races):
+        start = rng.permutation(D) + 1
+        finish = np.argsort(np.argsort(start + rng.normal(0, 8, D))) + 1
+        led = np.zeros(D)
+        led[np.argmin(finish)] = laps * 0.6
+        led[np.argmin(start)] += laps * 0.4
+        fast = np.round(rng.dirichlet(np.full(D, 0.3)) * laps * 0.8)
+        status = np.where(rng.random(D) < 0.1, "accident", "running")
+        for i in range(D):
+            rows.append((r, i, start[i], finish[i], led[i], fast[i], status[i]))
+        races.append((r, laps, "road"))
+    res = pd.DataFrame(
+        rows,
+        columns=[
+            "race_id",
+            "driver_id",
+            "start_position",
+            "finish_position",
+            "laps_led",
+            "fastest_laps",
+            "status",
+        ],
+    )
+    return res, pd.DataFrame(races, columns=["race_id", "laps", "track_type"])
+
+
+def test_pools_cover_every_cell_and_measure_the_races():
+    res, races = _history()
+    p = race_pools(res, races, "road")
+    assert (p.cell_count > 0).all()
+    assert p.n_races == 12 and 0.0 < p.dnf_rate < 0.3
+    assert 0.2 < p.order_corr < 0.9
+    assert np.all((p.fast_total > 0.5) & (p.fast_total < 1.0))
+    with pytest.raises(ValueError):
+        race_pools(res, races, "superspeedway")
+
+
+def test_stand_in_scales_to_the_race_total_and_matches_the_means():
+    res, races = _history()
+    pools = race_pools(res, races, "road")
+    D, laps = 24, 90
+    proj = np.linspace(44, 26, D)  # inflated like a vendor's: more than a race pays out
+    start = np.arange(1, D + 1)
+    si = fit_stand_in(proj, start, laps, pools, np.random.default_rng(1), off_script=0.0)
+    total = race_total_points(D, laps, pools)
+    assert si.scale == pytest.approx(total / proj.sum()) and si.scale < 1
+    mid = slice(2, D - 2)  # the extremes may be out of reach (documented)
+    np.testing.assert_allclose(si.reached[mid], si.target[mid], atol=2.5)
+    si = fit_stand_in(proj, start, laps, pools, np.random.default_rng(1))
+    assert si.off_script in OFF_SCRIPT_GRID
+    sc = si.scenarios(300, np.random.default_rng(2))
+    assert sc.points.shape == (300, D)
+    # place differentials cancel: every race pays the finishing points, the laps and its fast laps
+    fin = rules.dk_finish_points(np.arange(1, D + 1)).sum()
+    paid = fin + 0.25 * sc.laps_led.sum(1) + 0.45 * sc.fastest_laps.sum(1)
+    np.testing.assert_allclose(sc.points.sum(1), paid, atol=0.05 * D)
+    assert np.all(np.abs(sc.laps_led.sum(1) - laps) <= D / 2)
+    # the off-script share is the one whose start-finish correlation is nearest the real one
+    shape = race_shape(sc.points, sc.finish, start, sc.laps_led, sc.fastest_laps, laps)
+    assert abs(shape["corr"] - pools.order_corr) < 0.12
+
+
+def test_race_shape_of_one_real_like_race_without_fastest_laps():
+    start = np.array([3, 1, 2, 4])
+    finish = np.array([1, 2, 3, 4])
+    led = np.array([60, 30, 0, 0])
+    pts = rules.draftkings_points(start, finish, led, np.zeros(4))
+    s = race_shape(pts, finish, start, led, np.zeros(4), 90)
+    assert s["pts_max"] == pytest.approx(pts.max())
+    assert s["led_1st"] == pytest.approx(60 / 90)
+    assert s["led_n"] == 2
+    assert np.isnan(s["fast_1st"])  # no fastest laps: nothing to share, no warning
