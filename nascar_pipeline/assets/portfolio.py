@@ -338,6 +338,7 @@ def lineup_portfolio(
     )
     own = slate_ownership(slate, ownership_projections)
     frames, next_id = [], 0
+    shared: dict = {}  # the exact optimizer's lineups, solved once for contests sharing them
     for k, (build, arrays) in enumerate(plans):
         c, n = build.alloc.contest, build.alloc.n_lineups
         tag = f"[{c.contest_id}] "
@@ -349,7 +350,16 @@ def lineup_portfolio(
         table = c.payout_table(F + n)
         log(f"objective: {c.payout_note(F + n)}, entry fee ${table.entry_fee:g}")
         found = search_portfolio(
-            slate, points, own, table, F, config, contest_rng(config.seed, k), arrays, log=log
+            slate,
+            points,
+            own,
+            table,
+            F,
+            config,
+            contest_rng(config.seed, k),
+            arrays,
+            log=log,
+            shared=shared,
         )
         if found.shortfall_reason:
             context.log.warning(f"{tag}portfolio short: {found.shortfall_reason}")

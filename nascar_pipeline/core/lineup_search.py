@@ -108,6 +108,25 @@ def build_steering(defaults: Mapping, given: Mapping, file_steering=None):
     return Steering.model_validate(data)
 
 
+def steering_key(steering) -> str:
+    """What the exact optimizer's lineups depend on in a SteeringArrays, as a dict key."""
+    return repr(
+        (
+            steering.salaries.tobytes(),
+            steering.roster_size,
+            steering.salary_cap,
+            steering.salary_floor,
+            steering.n_lineups,
+            steering.locks.tobytes(),
+            steering.banned.tobytes(),
+            tuple((g.members.tobytes(), g.at_least, g.at_most) for g in steering.groups),
+            steering.min_exposure.tobytes(),
+            steering.max_exposure.tobytes(),
+            steering.max_shared,
+        )
+    )
+
+
 @dataclass
 class PortfolioSearch:
     lineups: pd.DataFrame  # the portfolio as a lineup frame with the search's columns
@@ -132,6 +151,7 @@ def search_portfolio(
     rng: np.random.Generator,
     steering,
     log=None,
+    shared: dict | None = None,
 ) -> PortfolioSearch:
     """The DraftKings portfolio for a slate (core/slate.py) and its (S, D) points under a
     SteeringArrays (core/steering.check_feasible's result: n_lineups, exposures, max_shared,
@@ -141,7 +161,8 @@ def search_portfolio(
     selection_scenarios, prize_cap_fees, mh_steps, mh_chains, mh_temps, exact_candidates). The
     first objective_scenarios scenarios drive the sampler, the next selection_scenarios the greedy
     choice. log: a callable (line, warning: bool) for the run log, one line per stage, or
-    None."""
+    None. shared: a dict kept across a race's contests: the exact optimizer's lineups, which
+    depend on the slate and the steering only, are solved once for contests that share them."""
     from nascar_pipeline.core.optimize import InfeasibleError, optimize_lineups, optimize_steered
     from nascar_pipeline.core.portfolio import (
         FieldObjective,
@@ -195,15 +216,25 @@ def search_portfolio(
         pts_obj, field_lineups, table, n_ours=N, prize_cap=prize_cap, by_lookup=True
     )
     fee = max(table.entry_fee, 1e-9)
-    try:
-        reserve = optimize_steered(proj, steering).lineups
-    except InfeasibleError as exc:  # the greedy can still do without a reserve
-        reserve = np.empty((0, site.roster_size), dtype=np.int64)
-        say(f"exact steered portfolio: none ({exc})")
-    exact = np.empty((0, site.roster_size), dtype=np.int64)
-    if params.exact_candidates:
+    memo = {} if shared is None else shared
+    none = np.empty((0, site.roster_size), dtype=np.int64)
+    key = (proj.tobytes(), steering_key(steering))
+
+    def steered():
         try:
-            exact = optimize_lineups(
+            return optimize_steered(proj, steering).lineups, ""
+        except InfeasibleError as exc:  # the greedy can still do without a reserve
+            return none, str(exc)
+
+    if ("steered", key) not in memo:
+        memo["steered", key] = steered()
+    reserve, why_none = memo["steered", key]
+    if why_none:
+        say(f"exact steered portfolio: none ({why_none})")
+
+    def best_by_mean():
+        try:
+            return optimize_lineups(
                 proj,
                 sal,
                 site.roster_size,
@@ -215,7 +246,13 @@ def search_portfolio(
                 groups=steering.groups,
             ).lineups
         except InfeasibleError:  # check_feasible proved one lineup exists: should not happen
-            pass
+            return none
+
+    exact = none
+    if params.exact_candidates:
+        if ("exact", key, params.exact_candidates) not in memo:
+            memo["exact", key, params.exact_candidates] = best_by_mean()
+        exact = memo["exact", key, params.exact_candidates]
     say(f"exact optimizer: {len(exact)} best lineups by mean points, {len(reserve)} reserve")
     per_fee = fee if params.objective == "ev" else 1.0
     # the probe (random lineups) only when taste < 1, so a default build's draws are unchanged

@@ -220,8 +220,14 @@ class FieldObjective:
         r_at, h_at = right[rows, level], hist[rows, level]
         table[rows, level + 1] = tie_split_payout(K - r_at, h_at + 1, self.cum)
         table[np.arange(S), width] = alone[K]  # right = K = left
-        shift = (self.offsets - self.lo - base)[:, None]  # score -> its distance above row[0]
-        return g, shift, width[:, None], table
+        # score -> its level above row[0] (shift: minus row[0], a whole number of units g),
+        # in whole numbers: each driver's points in units of g, the level 1 + their sum + shift
+        shift = np.round((self.offsets - self.lo - base) / g)[:, None]
+        units = np.round(self.points_q / g)  # (S, D)
+        # int32 halves the memory read when every level sum fits (10 drivers at most)
+        bound = 10 * np.abs(units).max() + np.abs(shift).max() + W + 1
+        whole = np.int32 if bound < 2**31 - 1 else np.int64
+        return units.astype(whole), (shift + 1).astype(whole), width[:, None].astype(whole), table
 
     def alone_payouts(self, lineups: np.ndarray, block: int = 1024) -> np.ndarray:
         """(B,) expected payout of each lineup entered alone against the field: the same numbers
@@ -231,20 +237,19 @@ class FieldObjective:
         L = np.asarray(lineups, dtype=np.int64)
         if lookup is None:
             return tie_split_payout(*self._ranked(L), self.cum).mean(axis=1)
-        g, shift, width, table = lookup
+        units, shift, width, table = lookup
         S, W = table.shape
         flat = table.ravel()
-        row0 = (np.arange(S) * W)[:, None]
+        row0 = (np.arange(S, dtype=np.int64) * W)[:, None]
         out = np.empty(L.shape[0])
         for a in range(0, L.shape[0], block):
             part = L[a : a + block]
-            sc = self.points_q[:, part[:, 0]]  # (S, b): scenario-major
+            lev = units[:, part[:, 0]]  # (S, b): scenario-major, whole numbers as the scores
             for j in range(1, part.shape[1]):
-                sc += self.points_q[:, part[:, j]]
-            sc += shift
-            sc /= g
-            idx = np.clip(sc + 1.0, 0, width).astype(np.int64)
-            idx += row0
+                lev += units[:, part[:, j]]
+            lev += shift
+            np.clip(lev, 0, width, out=lev)
+            idx = lev + row0
             # (b, S) in the scenario-major memory of field_rank's counts: the same sums
             out[a : a + block] = np.ascontiguousarray(flat[idx]).T.mean(axis=1)
         return out
@@ -747,6 +752,7 @@ def greedy_portfolio(
         counts = np.zeros(D, dtype=np.int64)
         chosen, gains, set_vals = [], [], []
         ch_scores = np.empty((S, 0))
+        losses = np.zeros((S, 1))  # the empty set's (_chosen_losses), replaced at each pick
         # per in-the-money pair: chosen lineups scoring below the candidate and tied with it,
         # kept up to date pick by pick (one comparison with the new pick, not a search of the
         # set), for the candidates still alive (dropped as they die)
@@ -793,7 +799,7 @@ def greedy_portfolio(
             if ch_scores.shape[1] == 0:
                 gain = alone[idx]
             else:
-                gain = live.gains(_chosen_losses(ch_scores, ch_b, ch_t, obj.cum), obj.cum, idx)
+                gain = live.gains(losses, obj.cum, idx)
             pos = int(np.argmax(score(gain, idx)))
             j = int(idx[pos])
             chosen.append(j)
@@ -801,7 +807,9 @@ def greedy_portfolio(
             ch_scores = np.concatenate([ch_scores, sc[j][:, None]], axis=1)
             ch_b = np.concatenate([ch_b, bf[j][:, None]], axis=1)
             ch_t = np.concatenate([ch_t, tf[j][:, None]], axis=1)
-            set_vals.append(float(_set_payout(ch_scores, ch_b, ch_t, obj.cum).sum(axis=1).mean()))
+            # the set's payouts and, for the next pick, its losses: one ranking of the set
+            pay, losses = _set_payout_and_losses(ch_scores, ch_b, ch_t, obj.cum)
+            set_vals.append(float(pay.sum(axis=1).mean()))
             # constraints for the next rounds
             counts[C[j]] += 1
             alive[j] = False
@@ -1031,22 +1039,29 @@ class _LiveGains:
         own = tie_split_payout(self.better + (n - left - tied), self.tied + tied + 1, cum)
         net = np.zeros((self.rows.size, S))
         net.ravel()[self.cell] = own - losses.ravel()[self.scen * (n + 1) + left]
-        slot = np.searchsorted(self.rows, idx)
-        return net[slot].mean(axis=1)
+        # every row's mean (each its own S values: the same numbers), then those of idx
+        return net.mean(axis=1)[np.searchsorted(self.rows, idx)]
 
 
 def _chosen_losses(ch_scores, ch_b, ch_t, cum) -> np.ndarray:
     """(S, n + 1): per scenario, the chosen set's loss when a candidate beats the k lowest of
     its n lineups (k = 0..n): the sum of their deltas pay(b_i, t_i) - pay(b_i + 1, t_i)."""
+    return _set_payout_and_losses(ch_scores, ch_b, ch_t, cum)[1]
+
+
+def _set_payout_and_losses(ch_scores, ch_b, ch_t, cum) -> tuple[np.ndarray, np.ndarray]:
+    """(_set_payout's (S, n) payouts, _chosen_losses' (S, n + 1) losses) of the chosen set,
+    from one count of the set's lineups above and tied with each other."""
     S, n = ch_scores.shape
     gt = (ch_scores[:, None, :] > ch_scores[:, :, None]).sum(axis=2)
     eq = (ch_scores[:, None, :] == ch_scores[:, :, None]).sum(axis=2)
     b = ch_b + gt
     t = ch_t + eq
-    delta = tie_split_payout(b, t, cum) - tie_split_payout(b + 1, t, cum)  # (S, n)
+    pay = tie_split_payout(b, t, cum)
+    delta = pay - tie_split_payout(b + 1, t, cum)  # (S, n)
     order = np.argsort(ch_scores, axis=1, kind="stable")
     dsrt = np.take_along_axis(delta, order, axis=1)
-    return np.concatenate([np.zeros((S, 1)), np.cumsum(dsrt, axis=1)], axis=1)
+    return pay, np.concatenate([np.zeros((S, 1)), np.cumsum(dsrt, axis=1)], axis=1)
 
 
 def _marginal_gains(
