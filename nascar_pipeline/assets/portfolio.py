@@ -308,6 +308,7 @@ def lineup_portfolio(
     from nascar_pipeline.core.contests import contest_record, contest_rng
     from nascar_pipeline.core.export import portfolio_upload_files
     from nascar_pipeline.core.fanduel import fanduel_portfolio
+    from nascar_pipeline.core.highs_banner import silence_banner
     from nascar_pipeline.core.lineup_search import (
         FIELD_SEARCH_MAX,
         OBJECTIVES,
@@ -319,6 +320,7 @@ def lineup_portfolio(
 
     if config.objective not in OBJECTIVES:
         raise UserInputError(f"run config objective {config.objective!r}: use 'ev' or 'top1'")
+    silence_banner()  # the steering checks' and optimizers' HiGHS: no banner on the console
     steering, global_asked = _config_steering(config)
     slate, points = slate_arrays(race_snapshot, race_scenarios, driver_projections)
 

@@ -163,6 +163,7 @@ def search_portfolio(
     choice. log: a callable (line, warning: bool) for the run log, one line per stage, or
     None. shared: a dict kept across a race's contests: the exact optimizer's lineups, which
     depend on the slate and the steering only, are solved once for contests that share them."""
+    from nascar_pipeline.core.highs_banner import silence_banner
     from nascar_pipeline.core.optimize import InfeasibleError, optimize_lineups, optimize_steered
     from nascar_pipeline.core.portfolio import (
         FieldObjective,
@@ -172,6 +173,8 @@ def search_portfolio(
         taste_objective,
     )
     from nascar_pipeline.core.slate import draw_field
+
+    silence_banner()  # the exact optimizer's HiGHS: no banner on the player's console
 
     def say(line: str, warning: bool = False) -> None:
         if log is not None:

@@ -882,6 +882,9 @@ def _select_exact(inc, score, n, hi, lo, max_overlap, start=None, time_limit_s: 
     is found."""
     import highspy
 
+    from nascar_pipeline.core.highs_banner import silence_banner
+
+    silence_banner()
     Cn, D = inc.shape
     cap = np.floor(hi * n + 1e-9)
     need = np.ceil(lo * n - 1e-9)

@@ -1,0 +1,58 @@
+"""HiGHS prints a two-line banner ("Running HiGHS ... Copyright ...") on the C-level stdout the
+first time a process constructs a solver, whatever its options (output_flag is set on the
+instance, after the constructor has printed). Nothing in it needs the player: `silence_banner`
+constructs that first solver with file descriptor 1 pointed at /dev/null, once per process, so
+the banner goes nowhere and later solvers print nothing (they never print it again).
+
+Safe: stdout is flushed first (nothing of ours is held back or lost), fd 1 is restored in a
+`finally`, and a process without a usable fd 1 (or without highspy) is left as it is."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+_lock = threading.Lock()
+_done = False
+
+
+def silence_banner() -> None:
+    """Construct the process's first HiGHS solver with the C-level stdout muted (once)."""
+    global _done
+    if _done:
+        return
+    with _lock:
+        if _done:
+            return
+        _done = True
+        try:
+            import highspy
+        except ImportError:
+            return
+        try:
+            sys.stdout.flush()
+            saved = os.dup(1)
+        except (OSError, ValueError):
+            highspy.Highs()  # no fd 1 to mute: the banner goes where stdout goes
+            return
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, 1)
+                highspy.Highs()
+                _flush_c_stdout()  # C's buffered stdout (a pipe, a file) goes while muted
+            finally:
+                os.dup2(saved, 1)
+                os.close(devnull)
+        finally:
+            os.close(saved)
+
+
+def _flush_c_stdout() -> None:
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):
+        pass
