@@ -6,9 +6,14 @@
   log-likelihood (Gaussian-kernel density of the samples at the actual value, Silverman
   bandwidth), CRPS, PIT, hits of the central 50 % and 80 % intervals; projected ownership against
   the actual ownership where it was ingested. The portfolio's lineups scored with the actual
-  points and ranked against a field drawn from the projected ownership (the contest's size, at
-  most 20,000), paid by the contest's payout table, go beside it:
-  `<root>/race_backtest/<race>.lineups.parquet`, summarized in the metadata.
+  points and ranked, each in its own contest (`contest_id`), against a field drawn from the
+  projected ownership (the contest's size, at most 20,000), paid by the contest's payout table,
+  go beside it: `<root>/race_backtest/<race>.lineups.parquet`, summarized in the metadata.
+  Money (`<race>.money.parquet`, one row per method and contest): our lineups against their own
+  contest's real cash line and winning score (else a field simulated from the real %Drafted,
+  labelled), beside the best lineups of the start-position and trailing-average baselines and of
+  a plain optimizer on the player's ingested projections (a vendor's, where one was loaded)
+  against the same contests (core/money_grading.py).
 - season_report (unpartitioned, refreshed after each backtest run): one row per backtested race
   with the race's scores, and one small plot; `<root>/season_report.parquet`.
 
@@ -31,7 +36,10 @@ FIELD_MAX = 20_000
 BACKTEST_LINEUPS = "lineups.parquet"  # beside race_backtest: the portfolio scored after the race
 BACKTEST_MONEY = "money.parquet"  # beside race_backtest: each method's lineups vs the contest
 BACKTEST_OWNERSHIP = "ownership.parquet"  # beside race_backtest: ownership MAEs vs real %Drafted
-MONEY_METHODS = ("model", "start_position", "trailing_avg_finish")
+# our portfolio, the two model-free baselines, and a plain optimizer on the player's ingested
+# projections (user_proj_points: a vendor's numbers where the player loaded a vendor sheet)
+MONEY_METHODS = ("model", "start_position", "trailing_avg_finish", "user_projections")
+USER_PROJ_COVERAGE = 0.8  # share of the slate the user's projections must cover to be graded
 
 
 def _race_contests(race_source: RaceSourceResource, race_key: str) -> pd.DataFrame | None:
@@ -51,6 +59,19 @@ def _race_laps(race: pd.Series) -> float:
     return 0.0
 
 
+def _user_projections(entries: pd.DataFrame, ids: np.ndarray) -> np.ndarray | None:
+    """The player's ingested mean DK points per slate driver (0 where one is missing: never
+    picked), or None where they cover less than USER_PROJ_COVERAGE of the slate."""
+    if "user_proj_points" not in entries:
+        return None
+    by_id = pd.to_numeric(entries["user_proj_points"], errors="coerce")
+    by_id.index = entries["driver_id"].astype("int64")
+    v = pd.Series(ids).map(by_id[~by_id.index.duplicated()]).to_numpy(float)
+    if np.isfinite(v).mean() < USER_PROJ_COVERAGE:
+        return None
+    return np.nan_to_num(v)
+
+
 def grade_race_money(
     race_snapshot: pd.DataFrame,
     lineup_portfolio: pd.DataFrame,
@@ -59,17 +80,14 @@ def grade_race_money(
     contests: pd.DataFrame | None,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """One row per method (MONEY_METHODS): our portfolio's DraftKings lineups and the best
-    lineups by the start-position and trailing-average projections, scored with the actual
-    points against the race's real contest facts, else a field simulated from the real
-    %Drafted (cash_source says which); empty without either."""
-    from nascar_pipeline.core.backtest import (
-        baseline_projections,
-        contest_facts,
-        grade_money,
-        simulated_contest_facts,
-    )
+    """One row per method (MONEY_METHODS) and contest: our portfolio's DraftKings lineups, each
+    against its own contest (`contest_id`), and the best lineups by the start-position and
+    trailing-average projections and by the player's projections (where ingested) against the
+    same contests; each contest's real facts, else a field simulated from the real %Drafted
+    (cash_source says which; core/money_grading.py); empty without either."""
+    from nascar_pipeline.core.backtest import baseline_projections
     from nascar_pipeline.core.lineups import slate_indices
+    from nascar_pipeline.core.money_grading import grade_contests
     from nascar_pipeline.core.slate import dk_salary_slate, entry_rows, history_rows
 
     slate = dk_salary_slate(race_snapshot)
@@ -78,13 +96,9 @@ def grade_race_money(
     ids = slate["driver_id"].astype("int64").to_numpy()
     y = np.array([points_by_driver.get(int(d), 0.0) for d in ids], dtype=np.float64)
     salaries = slate["salary"].to_numpy(np.float64)
-    facts = contest_facts(contests)
-    if facts is None:
-        own = np.array([own_by_driver.get(int(d), np.nan) for d in ids], dtype=np.float64)
-        if not np.isfinite(own).any():
-            return pd.DataFrame()
-        facts = simulated_contest_facts(np.nan_to_num(own), salaries, y, seed=seed)
-    race = entry_rows(race_snapshot).iloc[0]
+    own = np.array([own_by_driver.get(int(d), np.nan) for d in ids], dtype=np.float64)
+    entries = entry_rows(race_snapshot)
+    race = entries.iloc[0]
     proj = baseline_projections(
         history_rows(race_snapshot),
         ids,
@@ -93,16 +107,58 @@ def grade_race_money(
         str(race["race_date"]),
         seed=seed,
     )
+    user = _user_projections(entries, ids)
+    if user is not None:
+        proj["user_projections"] = user
     dk = lineup_portfolio
     if "site" in dk:
         dk = dk[dk["site"].astype(str) == "draftkings"]
-    ours = slate_indices(dk, slate) if len(dk) else None
-    # our lineups are the portfolio's, not rebuilt: the model entry's projection is unused
-    projections = {**({"model": np.zeros(len(ids))} if ours is not None else {}), **proj}
-    rows = grade_money(salaries, projections, y, facts, lineups={"model": ours})
-    out = pd.DataFrame(rows)
-    out["contest_id"] = facts["contest_id"]
-    return out
+    ours = None
+    if len(dk):
+        cid = (
+            dk["contest_id"].astype(str)
+            if "contest_id" in dk
+            else pd.Series("default", index=dk.index)
+        )
+        ours = {c: slate_indices(dk[cid == c], slate) for c in cid.unique()}
+    return grade_contests(salaries, y, proj, ours, contests, own_pct=own, seed=seed)
+
+
+def score_by_contest(
+    lineup_portfolio: pd.DataFrame,
+    points_by_driver: dict,
+    own_by_driver: dict,
+    slate: pd.DataFrame,
+    contests: list,
+) -> tuple[pd.DataFrame, dict]:
+    """Each DraftKings lineup scored with the actual points and ranked in its own contest
+    (`contest_id`; a portfolio without the column, or an id the snapshot does not know, plays
+    the race's first contest, as before): a field of the contest's size (at most FIELD_MAX)
+    from the projected ownership, the contest's payout table. Returns the lineups (with
+    contest_id) and {contest_id: (field size, payout note)}."""
+    from nascar_pipeline.core.race_scoring import score_portfolio
+
+    dk = lineup_portfolio
+    if "site" in dk:
+        dk = dk[dk["site"].astype(str) == "draftkings"]
+    by_id = {c.contest_id: c for c in contests}
+    cid = dk["contest_id"].astype(str) if "contest_id" in dk else pd.Series("", index=dk.index)
+    parts, fields = [], {}
+    for c_id in cid.unique() if len(dk) else []:
+        group = dk[cid == c_id]
+        contest = by_id.get(c_id, contests[0])
+        F = contest.simulated_field_size(None, FIELD_MAX)
+        table = contest.payout_table(F + len(group))
+        scored = score_portfolio(group, points_by_driver, own_by_driver, slate, table, F)
+        key = c_id or contest.contest_id
+        scored.insert(1, "contest_id", key)
+        parts.append(scored)
+        note = contest.payout_note(F + len(group))
+        fields[key] = (F, note if c_id in by_id else f"{contest.label}, the race's first; {note}")
+    if not parts:
+        cols = ["lineup_id", "contest_id", "actual_points", "rank", "payout", "entry_fee"]
+        return pd.DataFrame(columns=cols), fields
+    return pd.concat(parts, ignore_index=True), fields
 
 
 def _calibration_plot(df: pd.DataFrame) -> MetadataValue:
@@ -136,7 +192,7 @@ def race_backtest(
     (log-likelihood, CRPS, PIT, 50/80 % interval hits), projected against actual ownership,
     the portfolio's actual scores and simulated-field ranks."""
     from nascar_pipeline.core.contests import contests_from_snapshot
-    from nascar_pipeline.core.race_scoring import actual_points, driver_scores, score_portfolio
+    from nascar_pipeline.core.race_scoring import actual_points, driver_scores
     from nascar_pipeline.core.slate import dk_salary_slate, entry_rows
 
     race_key = context.partition_key
@@ -176,25 +232,22 @@ def race_backtest(
         f"80 % interval hits {float(df['in_80'].mean()):.0%}"
     )
 
-    # The portfolio against a field from the projected ownership, with the actual points.
+    # The portfolio against a field from the projected ownership, with the actual points:
+    # each lineup in its own contest (the field's size and payouts, read as the DFS assets read
+    # them: payouts rescaled to the simulated field, core/payout_scaling.py)
     slate = dk_salary_slate(race_snapshot)
-    # the race's first contest, read as the DFS assets read it (payouts rescaled to the
-    # simulated field: core/payout_scaling.py)
-    contest = contests_from_snapshot(race_snapshot)[0]
-    F = contest.simulated_field_size(None, FIELD_MAX)
-    table = contest.payout_table(F + len(lineup_portfolio))
-    lineups = score_portfolio(
+    lineups, fields = score_by_contest(
         lineup_portfolio,
         dict(zip(df["driver_id"].astype(int), y)),
         own["own_pct"].to_dict(),
         slate,
-        table,
-        F,
+        contests_from_snapshot(race_snapshot),
     )
-    context.log.info(
-        f"portfolio: {len(lineups)} lineups ranked against a field of {F:,} "
-        f"from the projected ownership"
-    )
+    for cid, (F, note) in fields.items():
+        context.log.info(
+            f"portfolio [{cid}]: {int((lineups['contest_id'] == cid).sum())} lineups ranked "
+            f"against a field of {F:,} from the projected ownership ({note})"
+        )
 
     # Money: our lineups and the baselines' against the real contest facts.
     context.log.info("money: grading lineups against the contest's cash line and winning score")
@@ -207,12 +260,13 @@ def race_backtest(
         _race_contests(race_source, race_key),
     )
     if len(money):
-        m = money.set_index("method")
-        context.log.info(
-            f"money ({m['cash_source'].iloc[0]}): cash line {m['cash_line'].iloc[0]:.1f}, "
-            f"winning score {m['winning_score'].iloc[0]:.1f}; best lineup "
-            + ", ".join(f"{k} {v:.1f}" for k, v in m["best_points"].items())
-        )
+        for cid, m in money.groupby("contest_id", sort=False):
+            m = m.set_index("method")
+            context.log.info(
+                f"money [{cid}] ({m['cash_source'].iloc[0]}): cash line "
+                f"{m['cash_line'].iloc[0]:.1f}, winning score {m['winning_score'].iloc[0]:.1f}; "
+                "best lineup " + ", ".join(f"{k} {v:.1f}" for k, v in m["best_points"].items())
+            )
     else:
         context.log.info("money: no contest facts and no real %Drafted: not graded")
 
@@ -254,7 +308,7 @@ def race_backtest(
         "best_lineup_rank": float(lineups["rank"].min()),
         "portfolio_payout": float(lineups["payout"].sum()),
         "portfolio_roi": float(
-            lineups["payout"].sum() / max(table.entry_fee * len(lineups), 1e-9) - 1.0
+            lineups["payout"].sum() / max(lineups["entry_fee"].sum(), 1e-9) - 1.0
         ),
     }
     worst = df.reindex(df["crps"].sort_values(ascending=False).index).head(8)[
@@ -264,7 +318,7 @@ def race_backtest(
         df,
         metadata={
             **{k: v for k, v in summary.items() if v is not None},
-            "field_size": F,
+            "field_size": {cid: F for cid, (F, _) in fields.items()},
             "lineups_file": f"race_backtest/{race_key}.{BACKTEST_LINEUPS}",
             "largest_misses": MetadataValue.md(worst.to_markdown(index=False, floatfmt=".1f")),
             **(
@@ -307,9 +361,13 @@ def _ownership_errors(
 
 
 def _money_summary(money: pd.DataFrame) -> dict:
-    """money_<method>_{best_points,cash_rate,beat_winner}, the cash line and its source."""
+    """money_<method>_{best_points,cash_rate,beat_winner} over the race's contests, the mean
+    cash line and winning score and their source."""
+    from nascar_pipeline.core.money_grading import by_method
+
     if not len(money):
         return {}
+    money = by_method(money)
     out: dict = {
         "money_cash_line": float(money["cash_line"].iloc[0]),
         "money_winning_score": float(money["winning_score"].iloc[0]),
@@ -361,8 +419,10 @@ def _race_extras(layout: StorageLayout, race_key: str, d: pd.DataFrame) -> dict:
     for k in ("defaults", "salary_only"):
         c = f"own_mae_{k}"
         out[f"ownership_mae_{k}"] = float(own[c].iloc[0]) if c in own and len(own) else np.nan
+    from nascar_pipeline.core.money_grading import by_method
+
     mp = layout.extra_path("race_backtest", race_key, BACKTEST_MONEY)
-    money = layout.read_parquet_path(mp) if mp.exists() else pd.DataFrame()
+    money = by_method(layout.read_parquet_path(mp)) if mp.exists() else pd.DataFrame()
     if len(money):
         out.update(
             cash_source=str(money["cash_source"].iloc[0]),
@@ -385,7 +445,7 @@ def season_table(layout: StorageLayout) -> pd.DataFrame:
         d = layout.read_parquet_path(path)
         lp = layout.extra_path("race_backtest", race_key, BACKTEST_LINEUPS)
         lines = layout.read_parquet_path(lp) if lp.exists() else pd.DataFrame()
-        fee = float(lines["entry_fee"].iloc[0]) if len(lines) else np.nan
+        fees = float(lines["entry_fee"].sum()) if len(lines) else np.nan
         own = d["own_error"].dropna().abs()
         rows.append(
             {
@@ -403,7 +463,7 @@ def season_table(layout: StorageLayout) -> pd.DataFrame:
                 if len(lines)
                 else np.nan,
                 "portfolio_payout": float(lines["payout"].sum()) if len(lines) else np.nan,
-                "portfolio_roi": float(lines["payout"].sum() / (fee * len(lines)) - 1.0)
+                "portfolio_roi": float(lines["payout"].sum() / fees - 1.0)
                 if len(lines)
                 else np.nan,
                 **_race_extras(layout, race_key, d),

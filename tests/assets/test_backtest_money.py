@@ -150,3 +150,117 @@ def test_season_report_sections_money_per_track_type_and_pooled_error(tmp_path):
     assert meta["excess_error_sd"] == pytest.approx(np.sqrt(40 - 9))
     assert meta["money_races"] == 2 and meta["ownership_races"] == 2
     assert meta["ownership_mae_defaults"] == 5.0
+
+
+def _lineup(i, drivers, contest):
+    return {
+        "lineup_id": i,
+        "site": "draftkings",
+        "contest_id": contest,
+        **{f"d{j}_driver_id": d for j, d in enumerate(drivers, 1)},
+    }
+
+
+def test_each_lineup_is_graded_against_its_own_contest():
+    from nascar_pipeline.core.money_grading import MIXED, by_method
+
+    snap = _snapshot()
+    points = {int(d): float(100 - 3 * d) for d in range(1, N + 1)}
+    portfolio = pd.DataFrame(
+        [
+            _lineup(0, [1, 25, 26, 27, 28, 29], "dk-9"),  # 192 points
+            _lineup(1, [2, 3, 26, 27, 28, 30], "dk-7"),  # 252
+            _lineup(2, [2, 3, 26, 27, 28, 29], "dk-5"),  # 255: dk-5 has no real facts
+        ]
+    )
+    contests = pd.DataFrame(
+        {
+            "contest_id": ["dk-9", "dk-7", "dk-5"],
+            "site": "draftkings",
+            "field_size": [5000, 800, 300],
+            "winning_score": [300.0, 250.0, np.nan],
+            "cash_line": [190.0, 260.0, np.nan],
+        }
+    )
+    own = {d: 600.0 / N for d in range(1, N + 1)}
+    money = grade_race_money(snap, portfolio, points, own, contests)
+    ours = money[money["method"] == "model"].set_index("contest_id")
+    # dk-9's lineup cashes at its 190 (it would not at dk-7's 260); dk-7's beats its winner
+    assert ours.loc["dk-9", "cash_rate"] == 1.0 and ours.loc["dk-9", "cash_line"] == 190.0
+    assert ours.loc["dk-7", "cash_rate"] == 0.0 and ours.loc["dk-7", "beat_winner"] == 1.0
+    assert ours.loc["dk-5", "cash_source"] == "simulated from real %Drafted"
+    assert ours.loc[["dk-9", "dk-7"], "cash_source"].eq("contest").all()
+    # the baselines face the same three contests
+    for m in ("start_position", "trailing_avg_finish"):
+        assert set(money.loc[money["method"] == m, "contest_id"]) == {"dk-9", "dk-7", "dk-5"}
+    agg = by_method(money).set_index("method")
+    assert agg.loc["model", "lineups"] == 3 and agg.loc["model", "contests"] == 3
+    assert agg.loc["model", "best_points"] == 255.0
+    assert agg.loc["model", "beat_winner"] == 1.0
+    assert agg.loc["model", "cash_source"] == MIXED
+    # without real %Drafted the contest without facts is not graded
+    money = grade_race_money(snap, portfolio, points, {}, contests)
+    assert set(money.loc[money["method"] == "model", "contest_id"]) == {"dk-9", "dk-7"}
+
+
+def test_user_projections_get_a_plain_optimizer_baseline():
+    from nascar_pipeline.core.backtest import build_lineups
+
+    snap = _snapshot()
+    entry = snap["role"] == "entry"
+    # the player's (vendor's) numbers like the back of the grid, who score least here
+    snap.loc[entry, "user_proj_points"] = snap.loc[entry, "driver_id"].astype(float)
+    points = {int(d): float(100 - 3 * d) for d in range(1, N + 1)}
+    portfolio = pd.DataFrame([_lineup(0, [1, 25, 26, 27, 28, 29], "dk-9")])
+    contests = pd.DataFrame(
+        {
+            "contest_id": ["dk-9"],
+            "site": "draftkings",
+            "field_size": [5000],
+            "winning_score": [300.0],
+            "cash_line": [200.0],
+        }
+    )
+    money = grade_race_money(snap, portfolio, points, {}, contests).set_index("method")
+    assert "user_projections" in money.index
+    sal = snap.loc[entry, "salary"].to_numpy(float)
+    want = build_lineups(np.arange(1, N + 1, dtype=float), sal)
+    y = np.array([points[d] for d in range(1, N + 1)])
+    assert money.loc["user_projections", "best_points"] == pytest.approx(y[want].sum(1).max())
+    # a sheet covering under USER_PROJ_COVERAGE of the slate is not graded
+    snap.loc[entry & (snap["driver_id"] > 10), "user_proj_points"] = np.nan
+    money = grade_race_money(snap, portfolio, points, {}, contests)
+    assert "user_projections" not in set(money["method"])
+
+
+def test_portfolio_ranked_in_each_lineups_own_contest():
+    from nascar_pipeline.assets.backtest import score_by_contest
+    from nascar_pipeline.core.contests import Contest
+    from nascar_pipeline.core.slate import dk_salary_slate
+
+    snap = _snapshot()
+    slate = dk_salary_slate(snap)
+    points = {int(d): float(100 - 3 * d) for d in range(1, N + 1)}
+    own = {d: 600.0 / N for d in range(1, N + 1)}
+    portfolio = pd.DataFrame(
+        [
+            _lineup(0, [1, 25, 26, 27, 28, 29], "dk-small"),
+            _lineup(1, [2, 3, 26, 27, 28, 30], "dk-big"),
+            _lineup(2, [2, 3, 26, 27, 28, 29], "dk-big"),
+        ]
+    )
+    contests = [
+        Contest("dk-big", field_size=900, entry_fee=3.0),
+        Contest("dk-small", field_size=120, entry_fee=25.0),
+    ]
+    lines, fields = score_by_contest(portfolio, points, own, slate, contests)
+    assert fields["dk-big"][0] == 900 and fields["dk-small"][0] == 120
+    by = lines.set_index("lineup_id")
+    assert by.loc[0, "contest_id"] == "dk-small" and by.loc[0, "entries"] == 121
+    assert by.loc[1, "entries"] == 902 and by.loc[1, "entry_fee"] == 3.0
+    assert by.loc[0, "entry_fee"] == 25.0
+    # a portfolio from before contest ids plays the race's first contest, as before
+    lines, fields = score_by_contest(
+        portfolio.drop(columns="contest_id"), points, own, slate, contests
+    )
+    assert set(lines["contest_id"]) == {"dk-big"} and (lines["entries"] == 903).all()
