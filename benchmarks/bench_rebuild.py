@@ -269,12 +269,29 @@ def portfolio_lines(race_key: str) -> tuple[list[str], list[str]]:
     return lines, problems
 
 
+def payout_lines(race_key: str) -> list[str]:
+    """Per contest, contest_simulation's figures of the portfolio on the scenarios the search
+    did not see (held out): mean payout per lineup and ROI, and the honest ROI (the model's
+    error added): what a faster search must not make worse."""
+    from nascar_pipeline.storage.layout import layout_from_env
+
+    sim = layout_from_env().read_asset("contest_simulation", race_key)
+    by = sim.groupby("contest_id", sort=True)[["mean_payout", "roi", "honest_roi"]].mean()
+    return [
+        f"  {cid:<20} held out: mean payout ${r.mean_payout:.2f} per lineup, ROI {r.roi:+.3f}, "
+        f"honest ROI {r.honest_roi:+.3f}"
+        for cid, r in by.iterrows()
+    ]
+
+
 def report_build(result, race_key: str) -> bool:
     lines, problems = portfolio_lines(race_key)
     checks = check_results(result)
     port_check = checks.get("lineup_portfolio:lineup_portfolio_valid")
     print("  portfolio per contest (built/asked):")
     for line in lines:
+        print(line)
+    for line in payout_lines(race_key):
         print(line)
     held = not problems and port_check is not False
     print(
