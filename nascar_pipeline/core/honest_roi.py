@@ -84,3 +84,49 @@ def honest_contest(
     ones (same lineups, same field, same payout table)."""
     pts = perturb_points(points, rng, error_sd=error_sd, shrink=shrink, salaries=salaries)
     return simulate_contest(pts, ours, field, table, **simulate_kwargs)
+
+
+# ----------------------------------------------------------------- measured beside simulated
+
+
+def measured_money(season, track_type: str | None = None, exclude_race: str | None = None) -> dict:
+    """What the backtest measured for the same kind of portfolio on past races, to show beside
+    a race's simulated and honest cash rates: from the season report's table (one row per
+    backtested race, assets/backtest.py season_table), the races with money graded (against
+    real contests, or a field simulated from real %Drafted: `real_contest_races` says how many
+    were real), our lineups' mean cash rate (%, the mean over races of each race's share of
+    lineups at or over its cash line), the share of races where our best lineup cashed, and the
+    baselines' cash rates on the same races; then the same on the race's track type. {} without
+    a graded race. exclude_race: the race being simulated (its own result is not "past")."""
+    import pandas as pd
+
+    if season is None or not len(season) or "model_cash_rate" not in season:
+        return {}
+    t = season[season["model_cash_rate"].notna()]
+    if exclude_race is not None and "race_key" in t:
+        t = t[t["race_key"].astype(str) != str(exclude_race)]
+
+    def part(d: pd.DataFrame) -> dict:
+        out = {
+            "races": len(d),
+            "real_contest_races": int((d.get("cash_source") == "contest").sum()),
+            "cash_pct": float(100.0 * d["model_cash_rate"].mean()),
+        }
+        if "model_best_points" in d and "cash_line" in d:
+            out["best_cashed_pct"] = float(
+                100.0 * (d["model_best_points"] >= d["cash_line"]).mean()
+            )
+        for m in ("start_position", "trailing_avg_finish", "user_projections"):
+            c = d.get(f"{m}_cash_rate")
+            if c is not None and c.notna().any():
+                out[f"{m}_cash_pct"] = float(100.0 * c.mean())
+        return out
+
+    if not len(t):
+        return {}
+    res = {"all": part(t)}
+    if track_type and "track_type" in t:
+        same = t[t["track_type"].astype(str) == str(track_type)]
+        if len(same):
+            res[str(track_type)] = part(same)
+    return res
