@@ -7,6 +7,9 @@ duplicates per lineup. Beside them the honest figures (core/honest_roi.py honest
 same lineups and field in scenarios perturbed by the model's error): honest_roi,
 honest_cash_pct, honest_win_pct. One row per (contest_id, lineup_id); per contest the
 portfolio's summary, and the race's simulated and honest ROI, in metadata and the run log.
+Beside the simulated and honest cash rates, what the backtest measured for our portfolios on
+past races (the season report's money: core/honest_roi.py measured_money), all tracks and this
+track type, so a player sees how far the simulation's promise has held.
 """
 
 import numpy as np
@@ -24,6 +27,7 @@ from nascar_pipeline.assets.field_config import FieldConfig
 from nascar_pipeline.assets.plots import image_markdown, new_figure
 from nascar_pipeline.assets.race_asset import race_asset, race_check
 from nascar_pipeline.core import rules
+from nascar_pipeline.resources.storage import StorageResource
 
 SITE = rules.DRAFTKINGS
 FIELD_SEED_OFFSET = 7919  # the contest's field differs from the one the portfolio was built on
@@ -97,10 +101,40 @@ def _portfolio_contests(lineup_portfolio: pd.DataFrame, contests: list) -> list:
     return out
 
 
+def _cash_measured_vs_simulated(storage, race_snapshot, race_key: str, out: pd.DataFrame) -> dict:
+    """The portfolio's mean simulated and honest cash % per lineup beside the cash % the backtest
+    measured on past races (the stored season report; none before a race is backtested)."""
+    from nascar_pipeline.core.honest_roi import measured_money
+    from nascar_pipeline.core.slate import entry_rows
+
+    sim = float(out["cash_pct"].mean())
+    honest = float(out["honest_cash_pct"].mean())
+    res = {"simulated_cash_pct": sim, "honest_cash_pct": honest, "measured": {}}
+    path = storage.layout.asset_path("season_report")
+    e = entry_rows(race_snapshot)
+    track = str(e["track_type"].iloc[0]) if "track_type" in e and len(e) else None
+    if storage.layout.exists(path):
+        res["measured"] = measured_money(
+            storage.layout.read_parquet_path(path), track, exclude_race=race_key
+        )
+    head = f"cash per lineup: simulated {sim:.1f} %, honest {honest:.1f} %"
+    m = res["measured"]
+    if not m:
+        res["note"] = head + "; no past race with money graded by the backtest yet: unchecked"
+        return res
+    parts = [
+        f"{k} {v['cash_pct']:.1f} % on {v['races']} races ({v['real_contest_races']} real contests)"
+        for k, v in m.items()
+    ]
+    res["note"] = head + "; measured by the backtest: " + ", ".join(parts)
+    return res
+
+
 @race_asset(group="dfs", kinds={"numpy", "parquet"})
 def contest_simulation(
     context: AssetExecutionContext,
     config: ContestConfig,
+    storage: StorageResource,
     race_snapshot: pd.DataFrame,
     race_scenarios: pd.DataFrame,
     ownership_projections: pd.DataFrame,
@@ -211,6 +245,8 @@ def contest_simulation(
             f"contests: {len(summaries)} contests, simulated {roi:+.1%}, honest "
             f"{honest_roi:+.1%}: " + HONEST_HOW
         )
+    cash = _cash_measured_vs_simulated(storage, race_snapshot, context.partition_key, out)
+    context.log.info(cash["note"])
     first = summaries[0]
     return Output(
         out,
@@ -234,6 +270,7 @@ def contest_simulation(
             "portfolio_roi": float(roi),
             "portfolio_honest_roi": float(honest_roi),
             "honest_roi_how": HONEST_HOW,
+            "cash_measured_vs_simulated": MetadataValue.json(cash),
             "roi_distribution": _roi_plot(rois),
             "lineups_preview": MetadataValue.md(
                 out.head(10).to_markdown(index=False, floatfmt=".3f")
