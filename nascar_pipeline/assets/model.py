@@ -6,6 +6,8 @@
   a fit cache keyed by a hash of the history rows + model and inference config:
   `<storage root>/_fit_cache/<fit_key>.npz` (local folder or s3, through universal-pathlib), so
   races whose history is identical (e.g. two slates of one race, a re-run) reuse one fit.
+  With `loop_data` on (run config), the race's loop rows (RaceInputs.loop_history from the race
+  source; the snapshot has none) are evidence of pace too, and their digest joins the fit key.
 - race_scenarios: S simulated races (core/simulate.py). Parquet layout (contract): a long table
   sorted by (scenario, driver_id), one row per driver per scenario, columns
   scenario int32, driver_id int64, start_position int16, finish_position int16, dnf bool,
