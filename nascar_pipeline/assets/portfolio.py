@@ -324,12 +324,24 @@ def lineup_portfolio(
     steering, global_asked = _config_steering(config)
     slate, points = slate_arrays(race_snapshot, race_scenarios, driver_projections)
 
+    # Info lines are gathered and logged a stage at a time (one run-log event each: every
+    # event is a write to the instance's event log); warnings go out at once, one each.
+    said: list[str] = []
+
     def info(line: str) -> None:
-        context.log.info(line)
+        said.append(line)
+
+    def flush() -> None:
+        if said:
+            context.log.info("\n".join(said))
+            said.clear()
 
     # refused here, before the fields and the MCMC: entries above a contest's limit, steering
     # that cannot be met (InfeasibleSteering names each conflict and, with several, the contest)
-    plans = _plan_contests(config, steering, global_asked, race_snapshot, slate, info)
+    try:
+        plans = _plan_contests(config, steering, global_asked, race_snapshot, slate, info)
+    finally:
+        flush()
     context.log.info(
         f"steering: {steering.n_lineups} lineups, global max exposure "
         f"{steering.global_max_exposure:g}, {len(steering.lock)} locked, "
@@ -346,23 +358,29 @@ def lineup_portfolio(
         tag = f"[{c.contest_id}] "
 
         def log(line: str, warning: bool = False, tag=tag) -> None:
-            (context.log.warning if warning else context.log.info)(tag + line)
+            if warning:
+                context.log.warning(tag + line)
+            else:
+                info(tag + line)
 
         F = c.simulated_field_size(config.field_size, FIELD_SEARCH_MAX)
         table = c.payout_table(F + n)
         log(f"objective: {c.payout_note(F + n)}, entry fee ${table.entry_fee:g}")
-        found = search_portfolio(
-            slate,
-            points,
-            own,
-            table,
-            F,
-            config,
-            contest_rng(config.seed, k),
-            arrays,
-            log=log,
-            shared=shared,
-        )
+        try:
+            found = search_portfolio(
+                slate,
+                points,
+                own,
+                table,
+                F,
+                config,
+                contest_rng(config.seed, k),
+                arrays,
+                log=log,
+                shared=shared,
+            )
+        finally:
+            flush()  # the contest's stages, one event
         if found.shortfall_reason:
             context.log.warning(f"{tag}portfolio short: {found.shortfall_reason}")
         build.field_size, build.found = F, found

@@ -141,6 +141,8 @@ class FieldObjective:
         """(better, tied-with-field) for (B, S) scores against the field."""
         q = scores - self.lo + self.offsets[None, :]
         if q.shape[0] >= LARGE_BATCH:
+            if self._payout_lookup is not None:  # read, not searched: the same counts
+                return self._field_rank_by_level(scores)
             return self._field_rank_by_scenario(q)
         # the queries in ascending order (scenario by scenario: the offsets keep the scenarios
         # apart), so each search starts where the last one ended: fewer cache misses in the
@@ -156,6 +158,19 @@ class FieldObjective:
         base = (np.arange(self.n_scenarios) * self.n_kept)[:, None]
         # below the kept scores the count above is clipped to K: out of the money either way
         return (self.n_kept - (right - base)).T, (right - left).T
+
+    def _field_rank_by_level(self, scores: np.ndarray):
+        """field_rank of a large batch read from the payout table's per-level counts (each
+        score's level as alone_payouts finds it), in the searches' memory order."""
+        _, shift, width, table, above, tied = self._payout_lookup
+        S, W = table.shape
+        lev = np.round(np.ascontiguousarray(scores.T) / self._payout_unit).astype(np.int64)
+        lev += shift
+        np.clip(lev, 0, width, out=lev)
+        lev += (np.arange(S, dtype=np.int64) * W)[:, None]
+        better = above.ravel()[lev].astype(np.int64)
+        level = tied.ravel()[lev].astype(np.int64)
+        return better.T, level.T
 
     def _field_rank_by_scenario(self, q: np.ndarray):
         """field_rank of a large batch: each scenario's queries against its own K kept scores
@@ -194,6 +209,7 @@ class FieldObjective:
         g = int(np.gcd.reduce(pq.ravel())) if pq.size else 0
         if g <= 0:
             return None
+        self._payout_unit = g
         srt = self.field_sorted
         base = srt[:, 0]
         width = np.round((srt[:, -1] - base) / g).astype(np.int64) + 2  # levels incl. above
@@ -227,7 +243,23 @@ class FieldObjective:
         # int32 halves the memory read when every level sum fits (10 drivers at most)
         bound = 10 * np.abs(units).max() + np.abs(shift).max() + W + 1
         whole = np.int32 if bound < 2**31 - 1 else np.int64
-        return units.astype(whole), (shift + 1).astype(whole), width[:, None].astype(whole), table
+        # the counts themselves, per level (field_rank of a large batch reads them): entries
+        # above (K below every kept score, 0 above the best) and tied (0 off the kept levels)
+        above = np.empty((S, W), dtype=np.int32)
+        above[:, 0] = K
+        above[:, 1:] = K - right
+        above[np.arange(S), width] = 0
+        tied = np.zeros((S, W), dtype=np.int32)
+        tied[:, 1:] = hist
+        tied[np.arange(S), width] = 0
+        return (
+            units.astype(whole),
+            (shift + 1).astype(whole),
+            width[:, None].astype(whole),
+            table,
+            above,
+            tied,
+        )
 
     def alone_payouts(self, lineups: np.ndarray, block: int = 1024) -> np.ndarray:
         """(B,) expected payout of each lineup entered alone against the field: the same numbers
@@ -237,7 +269,7 @@ class FieldObjective:
         L = np.asarray(lineups, dtype=np.int64)
         if lookup is None:
             return tie_split_payout(*self._ranked(L), self.cum).mean(axis=1)
-        units, shift, width, table = lookup
+        units, shift, width, table = lookup[:4]
         S, W = table.shape
         flat = table.ravel()
         row0 = (np.arange(S, dtype=np.int64) * W)[:, None]
@@ -752,6 +784,8 @@ def greedy_portfolio(
         counts = np.zeros(D, dtype=np.int64)
         chosen, gains, set_vals = [], [], []
         ch_scores = np.empty((S, 0))
+        ch_gt = np.empty((S, 0), dtype=np.int64)  # chosen lineups above each chosen lineup
+        ch_eq = np.empty((S, 0), dtype=np.int64)  # chosen lineups tied with it (itself too)
         losses = np.zeros((S, 1))  # the empty set's (_chosen_losses), replaced at each pick
         # per in-the-money pair: chosen lineups scoring below the candidate and tied with it,
         # kept up to date pick by pick (one comparison with the new pick, not a search of the
@@ -804,11 +838,19 @@ def greedy_portfolio(
             j = int(idx[pos])
             chosen.append(j)
             gains.append(float(gain[pos]))
-            ch_scores = np.concatenate([ch_scores, sc[j][:, None]], axis=1)
+            # the set's own counts (chosen above / tied with each chosen lineup), pick by pick
+            v = sc[j][:, None]
+            ch_gt = np.concatenate(
+                [ch_gt + (v > ch_scores), (ch_scores > v).sum(1, keepdims=True)], 1
+            )
+            ch_eq = np.concatenate(
+                [ch_eq + (v == ch_scores), (ch_scores == v).sum(1, keepdims=True) + 1], 1
+            )
+            ch_scores = np.concatenate([ch_scores, v], axis=1)
             ch_b = np.concatenate([ch_b, bf[j][:, None]], axis=1)
             ch_t = np.concatenate([ch_t, tf[j][:, None]], axis=1)
-            # the set's payouts and, for the next pick, its losses: one ranking of the set
-            pay, losses = _set_payout_and_losses(ch_scores, ch_b, ch_t, obj.cum)
+            # the set's payouts and, for the next pick, its losses
+            pay, losses = _set_payout_and_losses(ch_scores, ch_b, ch_t, obj.cum, ch_gt, ch_eq)
             set_vals.append(float(pay.sum(axis=1).mean()))
             # constraints for the next rounds
             counts[C[j]] += 1
@@ -1052,12 +1094,16 @@ def _chosen_losses(ch_scores, ch_b, ch_t, cum) -> np.ndarray:
     return _set_payout_and_losses(ch_scores, ch_b, ch_t, cum)[1]
 
 
-def _set_payout_and_losses(ch_scores, ch_b, ch_t, cum) -> tuple[np.ndarray, np.ndarray]:
+def _set_payout_and_losses(
+    ch_scores, ch_b, ch_t, cum, gt=None, eq=None
+) -> tuple[np.ndarray, np.ndarray]:
     """(_set_payout's (S, n) payouts, _chosen_losses' (S, n + 1) losses) of the chosen set,
-    from one count of the set's lineups above and tied with each other."""
+    from one count of the set's lineups above (gt) and tied with (eq, itself included) each
+    other: counted here unless given (the greedy keeps them pick by pick)."""
     S, n = ch_scores.shape
-    gt = (ch_scores[:, None, :] > ch_scores[:, :, None]).sum(axis=2)
-    eq = (ch_scores[:, None, :] == ch_scores[:, :, None]).sum(axis=2)
+    if gt is None or eq is None:
+        gt = (ch_scores[:, None, :] > ch_scores[:, :, None]).sum(axis=2)
+        eq = (ch_scores[:, None, :] == ch_scores[:, :, None]).sum(axis=2)
     b = ch_b + gt
     t = ch_t + eq
     pay = tie_split_payout(b, t, cum)
