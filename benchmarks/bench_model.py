@@ -78,7 +78,7 @@ def fit_run(args) -> dict:
     import numpy as np
 
     from nascar_pipeline.core.model import FitConfig, ModelConfig, fit_model, prepare_history
-    from nascar_pipeline.core.model.fit import compile_clock
+    from nascar_pipeline.core.model.fit import compile_clock, gradient_cpu_seconds
     from nascar_pipeline.core.simulate import simulate_race
 
     h = _load_history(args.history)
@@ -129,12 +129,15 @@ def fit_run(args) -> dict:
             "divergences": int(d["divergences"]),
             "draws": int(d["draws"]),
             "mean_leapfrog_steps": float(d.get("mean_leapfrog_steps") or 0.0),
+            "sampling_gradients": int(np.sum(fit.num_steps)),
             "ess_per_s_sampling": float(d["ess_per_s"]),
             "scenarios": int(sc.n_scenarios),
             "mean_dk": float(np.mean(sc.dk_points)),
         }
     out["process_wall_s"] = time.perf_counter() - t_start
     out["process_cpu_s"] = time.process_time() - c_start
+    # After the timed runs: one gradient's CPU cost inside a compiled loop (the profile's unit).
+    out["gradient_cpu_us"] = 1e6 * gradient_cpu_seconds(data)
     out["load_avg_1m"] = (load0 + os.getloadavg()[0]) / 2
     return out
 
@@ -233,6 +236,7 @@ def main() -> int:
     for m in methods:
         res, wall = _child(args, "fit", m)
         warm[m] = {**res[m], "spawn_to_exit_s": wall, "process_cpu_s": res["process_cpu_s"]}
+        warm[m]["gradient_cpu_us"] = res["gradient_cpu_us"]
         meta = res
         print(f"warm {m} done: fit + scenarios {warm[m]['fit_plus_sim_wall_s']:.1f} s", flush=True)
     loop_warm = {}
@@ -283,6 +287,16 @@ def main() -> int:
             f"{q['fit_plus_sim_wall_s'] / s['fit_plus_sim_wall_s']:.2f}, sampling "
             f"{q['sampling_s'] / s['sampling_s']:.2f}, warm-up {q['warmup_s'] / s['warmup_s']:.2f}"
             f", fit CPU {q['fit_cpu_s'] / s['fit_cpu_s']:.2f}"
+        )
+    for m in methods:
+        r = warm[m]
+        grads = r["sampling_gradients"]
+        print(
+            f"where warm {m} sampling goes: {grads} gradients ({r['mean_leapfrog_steps']:.1f} "
+            f"leapfrog steps per draw) x {r['gradient_cpu_us']:.0f} us CPU per gradient = "
+            f"{grads * r['gradient_cpu_us'] / 1e6:.1f} CPU s, over {r['devices']:.0f} device(s): "
+            f"{grads * r['gradient_cpu_us'] / 1e6 / r['devices']:.1f} s; measured "
+            f"{r['sampling_s']:.1f} s wall at load {r['load_avg_1m']:.1f}"
         )
     for label, r in cols:
         print(

@@ -319,6 +319,30 @@ def first_gradient(data: HistoryData, seed: int = 0) -> float:
     return float(value)
 
 
+def gradient_cpu_seconds(data: HistoryData, n: int = 500, seed: int = 0) -> float:
+    """CPU seconds of one potential-energy gradient, as NUTS pays it inside its compiled loop
+    (n gradients in one jitted fori_loop, after a warm-up call): what a fit's warm-up and
+    sampling cost per leapfrog step. CPU time, so a busy machine does not inflate it."""
+    kwargs = {k: jnp.asarray(v) for k, v in data.arrays.items()}
+    model = bound_model(data)
+    z0 = _median_init(model)(jax.random.PRNGKey(seed), kwargs)
+    energy = jax.value_and_grad(lambda z, kw: potential_energy(model, (), kw, z))
+
+    @jax.jit
+    def steps(z, kw, count):
+        def body(_, carry):
+            z, total = carry
+            value, grad = energy(z, kw)
+            return jax.tree.map(lambda a, g: a - 1e-6 * g, z, grad), total + value
+
+        return jax.lax.fori_loop(0, count, body, (z, 0.0))
+
+    jax.block_until_ready(steps(z0, kwargs, 2))
+    c0 = time.process_time()
+    jax.block_until_ready(steps(z0, kwargs, n))
+    return (time.process_time() - c0) / n
+
+
 def _energy_and_grad(model):
     return jax.jit(jax.value_and_grad(lambda z, kwargs: potential_energy(model, (), kwargs, z)))
 
