@@ -4,7 +4,10 @@ of the model fitted on the races strictly before each race, with and without loo
 are core/backtest.py's (score_race, fit_baselines, baseline_utilities, simulate_baseline).
 
     .venv/bin/python benchmarks/bench_loop_data.py [--races 3] [--first 0] [--warmup 150]
-        [--draws 200] [--chains 2] [--scenarios 2000] [--history DIR]
+        [--draws 200] [--chains 2] [--scenarios 2000] [--history DIR] [--modes off,on]
+
+Per fit: R-hat max, bulk ESS min (the gate's: skill and skill_track), sigma_skill and
+sigma_track (posterior mean and their own bulk ESS), seconds.
 
 Reads ../shared/data/history (races.csv, results.csv, loopstats.csv). Small settings by default
 (the machine is shared): a few races give a direction, the season backtest decides.
@@ -33,10 +36,13 @@ def main() -> int:
     p.add_argument("--draws", type=int, default=200)
     p.add_argument("--chains", type=int, default=2)
     p.add_argument("--scenarios", type=int, default=2000)
+    p.add_argument("--modes", default="off,on", help="loop data off, on or both (off,on)")
     args = p.parse_args()
     if not (Path(args.history) / "loopstats.csv").exists():
         print(f"history with loopstats.csv not found at {args.history}", file=sys.stderr)
         return 2
+
+    from numpyro.diagnostics import effective_sample_size
 
     from nascar_pipeline.core.backtest import (
         actual_dk_points,
@@ -73,7 +79,8 @@ def main() -> int:
             {"finish_position": g["finish_position"].to_numpy(), "dk_points": actual_dk_points(g)}
         )
         rec = {"race": race.race_key, "track_type": race.track_type, "drivers": len(g)}
-        for label, on in (("off", False), ("on", True)):
+        for label in args.modes.split(","):
+            on = label == "on"
             mcfg = ModelConfig(loop_data=on)
             t0 = time.perf_counter()
             data = prepare_history(before, mcfg, target_date=race.race_date, loop=loop)
@@ -86,6 +93,11 @@ def main() -> int:
             rec[f"ll_{label}"] = s["order_loglik"]
             rec[f"crps_{label}"] = s["crps_dk"]
             rec[f"rhat_{label}"] = float(fit.diagnostics["rhat_max"])
+            rec[f"ess_{label}"] = float(fit.diagnostics["ess_bulk_min"])
+            for site in ("sigma_skill", "sigma_track"):
+                x = np.asarray(fit.posterior[site])
+                rec[f"{site}_{label}"] = float(x.mean())
+                rec[f"{site}_ess_{label}"] = float(effective_sample_size(x[..., None])[0])
             rec[f"s_{label}"] = time.perf_counter() - t0
             if on:
                 rec["loop_races"] = int((data.arrays["loop_on"].sum(axis=1) > 0).sum())
@@ -103,27 +115,39 @@ def main() -> int:
         sb = score_race(fin_s, dk_s, None, actual, u)
         rec["ll_start"], rec["crps_start"] = sb["order_loglik"], sb["crps_dk"]
         rows.append(rec)
+        fits = "; ".join(
+            f"{x}: ll {rec[f'll_{x}']:.2f} CRPS {rec[f'crps_{x}']:.2f} R-hat "
+            f"{rec[f'rhat_{x}']:.4f} ESS {rec[f'ess_{x}']:.0f} sigma_skill "
+            f"{rec[f'sigma_skill_{x}']:.3f} (ESS {rec[f'sigma_skill_ess_{x}']:.0f}) sigma_track "
+            f"{rec[f'sigma_track_{x}']:.3f} (ESS {rec[f'sigma_track_ess_{x}']:.0f}) "
+            f"{rec[f's_{x}']:.0f} s"
+            for x in args.modes.split(",")
+        )
         print(
-            f"{race.race_key} ({race.track_type}): order ll off {rec['ll_off']:.2f}, on "
-            f"{rec['ll_on']:.2f}, start {rec['ll_start']:.2f}; CRPS off {rec['crps_off']:.2f}, on "
-            f"{rec['crps_on']:.2f}, start {rec['crps_start']:.2f}; R-hat off "
-            f"{rec['rhat_off']:.3f} on {rec['rhat_on']:.3f}; fit+sim {rec['s_off']:.0f} s / "
-            f"{rec['s_on']:.0f} s; loop races {rec['loop_races']}, other-series starts "
-            f"{rec['other_starts']}",
+            f"{race.race_key} ({race.track_type}): {fits}; start ll {rec['ll_start']:.2f} CRPS "
+            f"{rec['crps_start']:.2f}; loop races {rec.get('loop_races', '-')}, other-series "
+            f"starts {rec.get('other_starts', '-')}",
             flush=True,
         )
     df = pd.DataFrame(rows)
     m = df.mean(numeric_only=True)
+    modes = args.modes.split(",")
     print(
         f"\n{len(df)} races, {args.chains} chains x ({args.warmup} + {args.draws}), "
-        f"{args.scenarios} scenarios. Mean order ll per race: loop off {m['ll_off']:.2f}, loop "
-        f"on {m['ll_on']:.2f}, start-position baseline {m['ll_start']:.2f} (gain over the "
-        f"baseline: off {m['ll_off'] - m['ll_start']:+.2f}, on {m['ll_on'] - m['ll_start']:+.2f}"
-        f" nats). Mean DK CRPS: off {m['crps_off']:.2f}, on {m['crps_on']:.2f}, start "
-        f"{m['crps_start']:.2f}."
+        f"{args.scenarios} scenarios. Mean order ll per race: "
+        + ", ".join(f"loop {x} {m[f'll_{x}']:.2f}" for x in modes)
+        + f", start-position baseline {m['ll_start']:.2f} (gain over the baseline: "
+        + ", ".join(f"{x} {m[f'll_{x}'] - m['ll_start']:+.2f}" for x in modes)
+        + " nats). Mean DK CRPS: "
+        + ", ".join(f"{x} {m[f'crps_{x}']:.2f}" for x in modes)
+        + f", start {m['crps_start']:.2f}. Worst R-hat "
+        + ", ".join(f"{x} {df[f'rhat_{x}'].max():.4f}" for x in modes)
+        + ", lowest bulk ESS "
+        + ", ".join(f"{x} {df[f'ess_{x}'].min():.0f}" for x in modes)
+        + "."
     )
     print(df.round(3).to_string(index=False))
-    return 0 if np.isfinite(m["ll_on"]) else 1
+    return 0 if all(np.isfinite(m[f"ll_{x}"]) for x in modes) else 1
 
 
 if __name__ == "__main__":

@@ -123,3 +123,39 @@ def test_recovery_with_loop_data_missing_for_the_newest_races():
     assert 0.5 < post["loop_b"].mean() < 2.0  # the fitted skills are shrunk: b above 1
     assert 0.25 < post["sigma_loop"].mean() < 0.9
     assert post["ext_a"][:, 1].mean() > 0.2
+
+
+def _trace(hist, cfg, loop=None):
+    from numpyro import handlers
+
+    from nascar_pipeline.core.model.model import race_model
+
+    data = prepare_history(hist, cfg, loop=loop)
+    with handlers.seed(rng_seed=0):
+        return data, handlers.trace(race_model).get_trace(**data.model_kwargs())
+
+
+def test_loop_terms_leave_the_plain_model_as_it_was():
+    """Without loop arrays: the plain model's sites and priors. With them: the slope sampled
+    per skill sd (loop_b follows), sigma_track ~ Gamma(2, 20), and the track effects are
+    contrasts around each driver's start-weighted mean over track types."""
+    from nascar_pipeline.core.model.model import WITHIN_UNIFORM
+
+    hist, _ = synthetic_history(n_drivers=8, n_races=6, seed=2)
+    loop = _loop_rows(hist, list(hist["race_key"].unique()))
+    _, off = _trace(hist, ModelConfig())
+    data, on = _trace(hist, ModelConfig(loop_data=True, **WIDE), loop)
+    assert not {"loop_scale", "loop_b"} & set(off)
+    assert type(off["sigma_track"]["fn"]).__name__ == "HalfNormal"
+    assert type(on["sigma_track"]["fn"]).__name__ == "Gamma"
+    assert on["loop_scale"]["type"] == "sample" and on["loop_b"]["type"] == "deterministic"
+    a = data.arrays
+    track = np.asarray(on["skill_track"]["value"])[: data.n_drivers]
+    starts = np.zeros(track.shape)
+    types = np.broadcast_to(a["tt"][:, None], a["drv"].shape)
+    np.add.at(starts, (a["drv"], types), a["mask"] * a["w"][:, None])
+    share = starts[: data.n_drivers] / starts[: data.n_drivers].sum(axis=1, keepdims=True)
+    share = (1 - WITHIN_UNIFORM) * share + WITHIN_UNIFORM / track.shape[1]
+    np.testing.assert_allclose((share * track).sum(axis=1), 0.0, atol=1e-5)
+    plain = np.asarray(off["skill_track"]["value"])
+    assert np.abs(plain.sum(axis=1)).max() > 1e-3  # the plain model: free track effects

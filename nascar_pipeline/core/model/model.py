@@ -24,7 +24,11 @@ Loop data (only when the data carries its arrays: ModelConfig.loop_data; core/mo
 the normal score of each start's average running position ~ Normal(loop_a + loop_b * perf
 centred in its race, sigma_loop); starts outside the window's Cup races (lower series,
 exhibitions) ~ Normal(ext_a[series] + loop_b * skill, sqrt(sigma_loop^2 + sigma_ext[series]^2)).
-Without those arrays the model, its sites and its programs are exactly as before.
+With loop data three things change for mixing (measured on 2025 windows; see the constants
+below): loop_b = loop_scale / sigma_skill (the slope per skill sd is sampled), the track effects
+are contrasts around each driver's start-weighted mean over track types, and sigma_track has a
+boundary-avoiding Gamma(2, 20) prior. Without those arrays the model, its sites and its
+programs are exactly as before.
 
 Every race's log-likelihood is multiplied by its weight w (time decay; 0 for padding).
 """
@@ -120,24 +124,30 @@ def race_model(
     ext_w=None,
 ):
     T = N_TRACK_TYPES
-    # --- skills: hierarchical, non-centred -------------------------------------------------
+    centred = set(LOOP_CENTRED) if loop_y is not None else set()
+    # --- skills: hierarchical, non-centred (centred with loop data: LOOP_CENTRED) ------------
     sigma_skill = numpyro.sample("sigma_skill", dist.HalfNormal(1.0))
-    skill_z = numpyro.sample("skill_z", dist.Normal(0.0, 1.0).expand([n_drivers]).to_event(1))
+    raw = _effect("skill_z", sigma_skill, [n_drivers], "skill" in centred)
     # Centred over the real drivers: finishing order only sees differences in skill, so the common
     # level of all skills is a ridge shared with the DNF, laps-led and fastest-lap intercepts.
     # Left free, it mixed slowly (R-hat > 1.01 on the most-raced drivers' skills); pinned at 0,
     # a skill is relative to the average driver of the window.
-    raw = sigma_skill * skill_z
     level = jnp.sum(raw * drv_real) / jnp.maximum(jnp.sum(drv_real), 1.0)
     skill = numpyro.deterministic("skill", raw - level * drv_real)
-    sigma_track = numpyro.sample("sigma_track", dist.HalfNormal(0.5))
-    track_z = numpyro.sample(
-        "skill_track_z", dist.Normal(0.0, 1.0).expand([n_drivers, T]).to_event(2)
+    sigma_track = numpyro.sample(
+        "sigma_track",
+        LOOP_SIGMA_TRACK_PRIOR
+        if loop_y is not None and LOOP_SIGMA_TRACK_PRIOR
+        else dist.HalfNormal(0.5),
     )
-    skill_track = numpyro.deterministic("skill_track", sigma_track * track_z)
+    track_raw = _effect("skill_track_z", sigma_track, [n_drivers, T], "skill_track" in centred)
+    if loop_y is not None and LOOP_TRACK_WITHIN_DRIVER:
+        track_raw = _within_driver(track_raw, drv, tt, mask, w)
+    skill_track = numpyro.deterministic("skill_track", track_raw)
     sigma_car = numpyro.sample("sigma_car", dist.HalfNormal(0.25))
-    car_z = numpyro.sample("car_z", dist.Normal(0.0, 1.0).expand([n_cars]).to_event(1))
-    car_effect = numpyro.deterministic("car_effect", sigma_car * car_z)
+    car_effect = numpyro.deterministic(
+        "car_effect", _effect("car_z", sigma_car, [n_cars], "car_effect" in centred)
+    )
     # --- race-type effects -------------------------------------------------------------------
     log_scale_other = numpyro.sample(
         "log_scale_other", dist.Normal(0.0, 0.5).expand([T - 1]).to_event(1)
@@ -193,13 +203,72 @@ def race_model(
         ),
     )
     if loop_y is not None:
-        loop_likelihood(perf, skill, w, loop_y, loop_on, ext_drv, ext_series, ext_y, ext_w)
+        loop_likelihood(
+            perf, skill, sigma_skill, w, loop_y, loop_on, ext_drv, ext_series, ext_y, ext_w
+        )
 
 
-def loop_likelihood(perf, skill, w, loop_y, loop_on, ext_drv, ext_series, ext_y, ext_w):
+# Mixing with loop data (2025 Sonoma window, 2 chains x (150 + 200); plain loop model: R-hat
+# 1.047, sigma_skill bulk ESS 15, sigma_track 51, skill_track 99 of 400 draws). Tried: sampling
+# skill centred (worse: ESS 7, loop_b 3) and skill_track centred (worse: sigma_track R-hat 1.84,
+# a funnel: a driver-at-track-type cell has few starts). Kept, all three together (sigma_skill
+# ESS 51, sigma_track 79, skill_track 125; at 4 x (300 + 400): R-hat 1.008 / 1.011, bulk ESS
+# 567 / 468 on Sonoma / Dover):
+# - LOOP_SLOPE_PER_SKILL_SD: the loop data pin loop_b * skill tightly, the finishing order the
+#   split between them loosely: sample the slope per skill sd, loop_b = loop_scale / sigma_skill;
+# - LOOP_TRACK_WITHIN_DRIVER: a driver's ability over his usual mix of tracks is pinned, and
+#   skill and all his track effects traded along a ridge; the track effects are contrasts around
+#   his start-weighted mean over track types (skill holds the level);
+# - LOOP_SIGMA_TRACK_PRIOR: sigma_track's posterior sits near 0 (0.04-0.08) and a half-normal
+#   let log(sigma_track) wander far down; Gamma(2, 20) (mean 0.1) vanishes at 0 like the
+#   boundary-avoiding priors for hierarchical scales.
+# LOOP_CENTRED names effects sampled centred (effect ~ Normal(0, sigma)) with loop data: none.
+LOOP_CENTRED: tuple = ()
+LOOP_SLOPE_PER_SKILL_SD = True
+LOOP_TRACK_WITHIN_DRIVER = True
+WITHIN_UNIFORM = 0.1  # the uniform part of the weights (a one-track driver: no exact-0 effect)
+LOOP_SIGMA_TRACK_PRIOR = dist.Gamma(2.0, 20.0)
+
+
+def _within_driver(track, drv, tt, mask, w):
+    """track (D, T) minus each driver's mean over track types weighted by his (time-decayed)
+    starts in the window; uniform weights for a driver without starts."""
+    D, T = track.shape
+    starts = (
+        jnp.zeros((D, T)).at[drv, jnp.broadcast_to(tt[:, None], drv.shape)].add(mask * w[:, None])
+    )
+    total = jnp.sum(starts, axis=-1, keepdims=True)
+    share = jnp.where(total > 0, starts / jnp.maximum(total, 1e-12), 1.0 / T)
+    # A driver of one track type keeps a small track effect there, not an exact 0 (a constant
+    # has no R-hat: the gate would read it as unconverged).
+    share = (1.0 - WITHIN_UNIFORM) * share + WITHIN_UNIFORM / T
+    return track - jnp.sum(share * track, axis=-1, keepdims=True)
+
+
+def _effect(name: str, sigma, shape: list, centred: bool):
+    """A hierarchical effect of scale `sigma`: sigma * z with z ~ Normal(0, 1) (non-centred),
+    or the effect itself ~ Normal(0, sigma) (centred). The site keeps the name `name` either
+    way, so warm starts re-index it by driver / car alike (fit.remap_init)."""
+    if centred:
+        return numpyro.sample(name, dist.Normal(0.0, sigma).expand(shape).to_event(len(shape)))
+    z = numpyro.sample(name, dist.Normal(0.0, 1.0).expand(shape).to_event(len(shape)))
+    return sigma * z
+
+
+def loop_likelihood(
+    perf, skill, sigma_skill, w, loop_y, loop_on, ext_drv, ext_series, ext_y, ext_w
+):
     """Loop data's measurement model (see the module docstring)."""
     loop_a = numpyro.sample("loop_a", dist.Normal(0.0, 1.0))
-    loop_b = numpyro.sample("loop_b", dist.Normal(1.0, 1.0))
+    if LOOP_SLOPE_PER_SKILL_SD:
+        # The loop data pin loop_b * skill (skill = sigma_skill * z) tightly, the finishing
+        # order their split only loosely: sampling loop_b itself left a ridge along
+        # loop_b * sigma_skill = const. The slope per skill sd (a driver one sd faster runs
+        # loop_scale normal-score units higher) is what the data measure; loop_b follows.
+        loop_scale = numpyro.sample("loop_scale", dist.Normal(0.5, 0.5))
+        loop_b = numpyro.deterministic("loop_b", loop_scale / sigma_skill)
+    else:
+        loop_b = numpyro.sample("loop_b", dist.Normal(1.0, 1.0))
     sigma_loop = numpyro.sample("sigma_loop", dist.HalfNormal(1.0))
     n_on = jnp.maximum(jnp.sum(loop_on, axis=-1, keepdims=True), 1.0)
     centred = perf - jnp.sum(perf * loop_on, axis=-1, keepdims=True) / n_on
