@@ -41,6 +41,8 @@ so).
 
 import io
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -240,6 +242,15 @@ PREVIEW_COLUMNS = [
 ]
 
 
+# Contests searched side by side at most (threads): the two cores a build is sized for; more
+# only on a machine with more, and never more than 4 (each search holds a few hundred MB).
+MAX_CONTEST_WORKERS = 4
+
+
+def contest_workers(n_contests: int) -> int:
+    return max(1, min(n_contests, os.cpu_count() or 1, MAX_CONTEST_WORKERS))
+
+
 @dataclass
 class _ContestBuild:
     """One contest's portfolio search (for the frame, the log and the metadata)."""
@@ -353,42 +364,56 @@ def lineup_portfolio(
     own = slate_ownership(slate, ownership_projections)
     frames, next_id = [], 0
     shared: dict = {}  # the exact optimizer's lineups, solved once for contests sharing them
-    for k, (build, arrays) in enumerate(plans):
-        c, n = build.alloc.contest, build.alloc.n_lineups
-        tag = f"[{c.contest_id}] "
 
-        def log(line: str, warning: bool = False, tag=tag) -> None:
-            if warning:
-                context.log.warning(tag + line)
-            else:
-                info(tag + line)
+    def search(k: int, build: _ContestBuild, arrays):
+        """One contest's search, in a worker thread: (field size, PortfolioSearch, its log
+        lines as (line, warning)); the run log is written by the asset's thread only."""
+        c, n = build.alloc.contest, build.alloc.n_lineups
+        lines: list[tuple[str, bool]] = []
+
+        def log(line: str, warning: bool = False) -> None:
+            lines.append((line, warning))
 
         F = c.simulated_field_size(config.field_size, FIELD_SEARCH_MAX)
         table = c.payout_table(F + n)
         log(f"objective: {c.payout_note(F + n)}, entry fee ${table.entry_fee:g}")
-        try:
-            found = search_portfolio(
-                slate,
-                points,
-                own,
-                table,
-                F,
-                config,
-                contest_rng(config.seed, k),
-                arrays,
-                log=log,
-                shared=shared,
-            )
-        finally:
+        found = search_portfolio(
+            slate,
+            points,
+            own,
+            table,
+            F,
+            config,
+            contest_rng(config.seed, k),
+            arrays,
+            log=log,
+            shared=shared,
+        )
+        return F, found, lines
+
+    # The contests' searches run side by side (NumPy lets go of the GIL in the heavy loops);
+    # each has its own generator and objects, so the portfolios do not depend on the order.
+    with ThreadPoolExecutor(max_workers=contest_workers(len(plans))) as pool:
+        futures = [pool.submit(search, k, b, arrays) for k, (b, arrays) in enumerate(plans)]
+        for (build, _), future in zip(plans, futures):
+            F, found, lines = future.result()
+            tag = f"[{build.alloc.contest.contest_id}] "
+            for line, warning in lines:
+                if warning:
+                    context.log.warning(tag + line)
+                else:
+                    info(tag + line)
             flush()  # the contest's stages, one event
-        if found.shortfall_reason:
-            context.log.warning(f"{tag}portfolio short: {found.shortfall_reason}")
-        build.field_size, build.found = F, found
-        df = found.lineups
-        df["lineup_id"] = np.arange(next_id, next_id + len(df), dtype=np.int64)
-        df.insert(1, "contest_id", pd.array([c.contest_id] * len(df), dtype="string"))
-        next_id += len(df)
-        frames.append(df)
+            if found.shortfall_reason:
+                context.log.warning(f"{tag}portfolio short: {found.shortfall_reason}")
+            build.field_size, build.found = F, found
+            df = found.lineups
+            df["lineup_id"] = np.arange(next_id, next_id + len(df), dtype=np.int64)
+            df.insert(
+                1, "contest_id", pd.array([build.alloc.contest.contest_id] * len(df), "string")
+            )
+            next_id += len(df)
+            frames.append(df)
     df = pd.concat(frames, ignore_index=True)
     first = plans[0][0].found
     mh = first.sampler

@@ -39,6 +39,7 @@ core/honest_roi.py beside it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -220,6 +221,8 @@ def search_portfolio(
     )
     fee = max(table.entry_fee, 1e-9)
     memo = {} if shared is None else shared
+    # contests searched in threads share the memo: one solves, the others wait and re-use
+    solving = memo.setdefault("lock", threading.Lock())
     none = np.empty((0, site.roster_size), dtype=np.int64)
     key = (proj.tobytes(), steering_key(steering))
 
@@ -229,8 +232,9 @@ def search_portfolio(
         except InfeasibleError as exc:  # the greedy can still do without a reserve
             return none, str(exc)
 
-    if ("steered", key) not in memo:
-        memo["steered", key] = steered()
+    with solving:
+        if ("steered", key) not in memo:
+            memo["steered", key] = steered()
     reserve, why_none = memo["steered", key]
     if why_none:
         say(f"exact steered portfolio: none ({why_none})")
@@ -253,8 +257,9 @@ def search_portfolio(
 
     exact = none
     if params.exact_candidates:
-        if ("exact", key, params.exact_candidates) not in memo:
-            memo["exact", key, params.exact_candidates] = best_by_mean()
+        with solving:
+            if ("exact", key, params.exact_candidates) not in memo:
+                memo["exact", key, params.exact_candidates] = best_by_mean()
         exact = memo["exact", key, params.exact_candidates]
     say(f"exact optimizer: {len(exact)} best lineups by mean points, {len(reserve)} reserve")
     per_fee = fee if params.objective == "ev" else 1.0
