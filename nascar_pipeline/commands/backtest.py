@@ -152,7 +152,7 @@ def run(args) -> int:
     save(per_race, table)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    for line in report_lines(table):
+    for line in report_lines(table) + comparison_lines(table):
         print(line)
     by_type = track_type_table(per_race)
     by_type.to_parquet(out.with_name(out.stem + "_by_track_type.parquet"), index=False)
@@ -251,5 +251,29 @@ def report_lines(table) -> list[str]:
         lines.append(
             "ownership MAE vs real %Drafted: defaults "
             + ", salary only ".join(f"{m[c]:.2f}" for c in own)
+        )
+    return lines
+
+
+def comparison_lines(table) -> list[str]:
+    """The model (with / without loop data) against the start-position and feature-PL
+    baselines: order log-likelihood gain in nats per race, DK-points CRPS change, coverage."""
+    rows = table.set_index("method")
+    lines = []
+    for m in ("model", "model_loop"):
+        if m not in rows.index:
+            continue
+        r = rows.loc[m]
+        parts = []
+        for base in ("start_position", "feature_pl"):
+            if base in rows.index:
+                b = rows.loc[base]
+                parts.append(
+                    f"vs {base}: {r['order_loglik_per_race'] - b['order_loglik_per_race']:+.2f} "
+                    f"nats/race, CRPS {100 * (r['crps_dk'] / b['crps_dk'] - 1):+.1f} %"
+                )
+        lines.append(
+            f"{m}: " + "; ".join(parts) + f"; coverage 50 % {r['cover50_pct']:.1f}, 90 % "
+            f"{r['cover90_pct']:.1f}"
         )
     return lines

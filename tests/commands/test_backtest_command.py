@@ -95,3 +95,22 @@ def test_loop_data_on_without_a_loop_file_says_how(monkeypatch, tmp_path, capsys
     missing = tmp_path / "loop.csv"
     assert main(["backtest", "--season", "2025", "--loop-csv", str(missing), *files]) == 2
     assert f"file {missing}: not found" in capsys.readouterr().err
+
+
+def test_comparison_lines_put_the_model_beside_the_start_and_feature_baselines():
+    import pandas as pd
+
+    from nascar_pipeline.commands.backtest import comparison_lines
+
+    table = pd.DataFrame(
+        {
+            "method": ["model", "model_loop", "start_position", "feature_pl"],
+            "order_loglik_per_race": [-101.0, -100.5, -102.0, -100.8],
+            "crps_dk": [13.0, 12.0, 14.0, 13.5],
+            "cover50_pct": [55.0, 51.0, 50.0, 50.0],
+            "cover90_pct": [91.0, 90.0, 90.0, 90.0],
+        }
+    )
+    model, loop = comparison_lines(table)
+    assert model.startswith("model: vs start_position: +1.00 nats/race, CRPS -7.1 %")
+    assert "vs feature_pl: +0.30 nats/race, CRPS -11.1 %; coverage 50 % 51.0" in loop
