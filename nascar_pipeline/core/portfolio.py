@@ -1049,9 +1049,11 @@ class _LiveGains:
         self.below = np.zeros(at.size, dtype=small)
         self.level = np.zeros(at.size, dtype=small)
         self.n_alive = money.n_candidates
+        self._net = None  # gains' (rows, S) buffer
 
     def keep(self, alive: np.ndarray) -> None:
         """Keep the pairs of alive candidates only (and their rows, for the gains)."""
+        self._net = None
         m = alive[self.money.row[self.at]]
         self.at, self.below, self.level = self.at[m], self.below[m], self.level[m]
         self.rows = np.flatnonzero(alive)  # the candidates whose gains are computed
@@ -1082,7 +1084,10 @@ class _LiveGains:
         tied = self.level
         left = self.below.astype(np.int64)
         own = tie_split_payout(self.better + (n - left - tied), self.tied + tied + 1, cum)
-        net = np.zeros((self.rows.size, S))
+        if self._net is None:  # re-used pick after pick (no fresh pages to fault in)
+            self._net = np.empty((self.rows.size, S))
+        net = self._net
+        net.fill(0.0)
         net.ravel()[self.cell] = own - losses.ravel()[self.scen * (n + 1) + left]
         # every row's mean (each its own S values: the same numbers), then those of idx
         return net.mean(axis=1)[np.searchsorted(self.rows, idx)]
