@@ -17,6 +17,21 @@ sampler's lineups, 3,000 random steered lineups and the field, with the exact se
 reserve) against a 5,000-lineup field drawn from the slate's projected ownership on stand-in
 scenarios (normal around the projection; 400 for the sampler, 600 for the selection); every
 lineup is checked with steering_violations.
+
+Honest case (`--honest`, alone): on the real 2026 slates (slates_2026.csv: real salaries, the
+vendor's projections and ownership; the real Sonoma grid matched accent-free, elsewhere a grid by
+salary with the track's laps and type from history/, as benchmarks/bench_field.py does), paired
+worlds built with the realistic stand-in (core/field_calibration.py fit_stand_in: projections
+scaled to the points a race pays, retirements, real dominator points, the off-script share of
+the real grid-finish correlation). Truth: the stand-in on the vendor's projections; the model:
+the same stand-in (same off-script share) on projections off by N(0, --honest-bias) DK points per
+driver, a fresh draw per world. Per world and objective_error_sd (--honest-objective), the
+search's portfolio (core/lineup_search.py search_portfolio) against the default field: its ROI
+and cash % per lineup in the model's held-out scenarios (what a player is shown), the honest
+figures at the current defaults (core/honest_roi.py), the true figures. Then, on the default
+objective's portfolios, honest - true over a grid of honest error_sd x shrink, with standard
+errors over worlds and clustered by slate, and the shrink where the bias crosses zero.
+    .venv/bin/python benchmarks/bench_optimizer.py --honest [--honest-worlds 6]
 """
 
 from __future__ import annotations
@@ -29,6 +44,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -169,159 +185,325 @@ def steered_case(g: pd.DataFrame, n: int, max_shared: int) -> None:
     )
 
 
-def honest_case(args) -> None:
-    """True and honest ROI of the portfolio objective's settings on the real Sonoma race week."""
-    from types import SimpleNamespace
+def _honest_slates(args, S_eval: int):
+    """Per real 2026 slate (the --honest-slates substrings): the truth stand-in and what every
+    world of the slate shares (field, payout table, steering, truth scenarios)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_field import _grid, _week  # the accent-free grid match; else a grid by salary
 
     from nascar_pipeline.core import rules
-    from nascar_pipeline.core.contest import default_gpp_payouts, simulate_contest
-    from nascar_pipeline.core.field_calibration import dk_points_scenarios, fit_temperature
-    from nascar_pipeline.core.honest_roi import DEFAULT_ERROR_SD, honest_contest
-    from nascar_pipeline.core.lineup_search import (
-        OBJECTIVE_ERROR_SD,
-        OBJECTIVE_SHRINK,
-        search_portfolio,
-    )
-    from nascar_pipeline.core.lineups import slate_indices
+    from nascar_pipeline.core.contest import default_gpp_payouts
+    from nascar_pipeline.core.field_calibration import fit_stand_in, race_pools
     from nascar_pipeline.core.slate import draw_field
     from nascar_pipeline.core.steering import Steering, check_feasible
 
     df = pd.read_csv(DATA / "draftkings" / "slates_2026.csv")
-    g = df[df.slate.str.contains("sonoma")].reset_index(drop=True)
-    wk = DATA / "raceweek_2026_sonoma"
-    res = pd.read_csv(wk / "results.csv")
-    laps = int(pd.read_csv(wk / "races.csv")["laps"].iloc[0])
     contests = pd.read_csv(DATA / "draftkings" / "contests_2026.csv")
-    contests = contests[contests.slate.str.contains("Sonoma")]
-    by_name = res.set_index("driver_name")
-    start = g.name.map(by_name["start_position"]).fillna(len(g)).astype(int).to_numpy()
-    finish = g.name.map(by_name["finish_position"]).fillna(len(g)).astype(int).to_numpy()
-    led = g.name.map(by_name["laps_led"]).fillna(0).to_numpy(float)
-    actual = rules.draftkings_points(start, finish, led, np.zeros(len(g)))  # no fastest laps
-    p80 = float(contests.score_p80.median())
-
-    proj, sal = g.proj_points.to_numpy(float), g.salary.to_numpy(float)
-    own = g.proj_own.to_numpy(float)
-    temp = fit_temperature(proj, start, laps, np.random.default_rng(11))
-    S_obj = S_sel = args.honest_scenarios
-    S_eval = 1000
-    truth = dk_points_scenarios(
-        proj, start, laps, S_eval, np.random.default_rng(12), temperature=temp
-    )
-    slate = pd.DataFrame(
-        {
-            "driver_id": np.arange(len(g)),
-            "driver_name": g.name,
-            "salary": sal,
-            "projection": proj,
-            "dk_id": np.arange(len(g)) + 1000,
-        }
-    )
+    results = pd.read_csv(DATA / "history" / "results.csv")
+    races = pd.read_csv(DATA / "history" / "races.csv")
     N, F = args.honest_lineups, args.honest_field
-    steering = check_feasible(Steering(n_lineups=N, max_shared=4, salary_floor=45_000), slate)
-    table = default_gpp_payouts(F + N, 20.0)
-    field = draw_field(own, sal, F, 46_000, np.random.default_rng(5), setting="bench").lineups
-    print(
-        f"honest: Sonoma 2026 (real salaries, grid, vendor projections and ownership), truth = a "
-        f"Plackett-Luce on the vendor's projections (temperature {temp:g}); the model = the same "
-        f"on projections off by N(0, {args.honest_bias:g}) DK points per driver, "
-        f"{args.honest_worlds} draws (worlds); {N} lineups vs a default field of {F:,}; "
-        f"{S_obj} + {S_sel} model scenarios for the search"
-    )
-    print(
-        f"columns: ROI in the model's own held-out scenarios (what a player is shown), honest ROI "
-        f"(the same + noise sd {DEFAULT_ERROR_SD:g}, honest_contest), true ROI ({S_eval} truth "
-        "scenarios), each the mean over worlds (+/- its standard error); real: lineups at or "
-        f"over the real Sonoma p80 {p80} with the actual points (no fastest laps: lower bounds), "
-        "summed over worlds"
-    )
-    print(
-        f"{'objective':22s} {'model ROI':>9s} {'honest ROI':>10s} {'true ROI':>9s} {'+/-':>6s} "
-        f"{'true cash%':>10s} {'vs first':>9s} {'+/-':>6s} {'real>=p80':>9s} {'seconds':>7s}"
-    )
-    worlds, first, kept = [], None, {}
-    for w in range(args.honest_worlds):
-        wr = np.random.default_rng(1000 + w)
-        m_proj = proj + wr.normal(0.0, args.honest_bias, len(g))
-        m_pts = dk_points_scenarios(
-            m_proj, start, laps, S_obj + S_sel + S_eval, wr, temperature=temp
+    names = [s for s in df.slate.unique() if any(k in s for k in args.honest_slates)]
+    for i, name in enumerate(names):
+        g = df[df.slate == name].reset_index(drop=True)
+        start, laps, tt, how = _grid(g, races)
+        pools = race_pools(results, races, tt)
+        proj, sal = g.proj_points.to_numpy(float), g.salary.to_numpy(float)
+        own = g.proj_own.fillna(0).to_numpy(float)
+        rng = np.random.default_rng(12 + i)
+        truth = fit_stand_in(proj, start, laps, pools, rng)
+        slate = pd.DataFrame(
+            {
+                "driver_id": np.arange(len(g)),
+                "driver_name": g.name,
+                "salary": sal,
+                "projection": proj,
+                "dk_id": np.arange(len(g)) + 1000,
+            }
         )
-        worlds.append((m_pts[: S_obj + S_sel], m_pts[S_obj + S_sel :]))
-    for sd, shrink in [(float(x.split("/")[0]), float(x.split("/")[1])) for x in args.honest_grid]:
-        params = SimpleNamespace(
-            field_min_salary=46_000,
-            objective="ev",
-            objective_scenarios=S_obj,
-            selection_scenarios=S_sel,
-            prize_cap_fees=100.0,
-            mh_steps=args.honest_steps,
-            mh_chains=4,
-            mh_temps=3,
-            exact_candidates=50,
-            objective_error_sd=sd,
-            objective_shrink=shrink,
+        steering = check_feasible(Steering(n_lineups=N, max_shared=4, salary_floor=45_000), slate)
+        field = draw_field(
+            own, sal, F, 46_000, np.random.default_rng(5), setting="bench", names=g.name.to_numpy()
+        ).lineups
+        # the real result where the race week has it (Sonoma; no fastest laps: lower bounds)
+        actual, p80 = None, None
+        wk = _week(g)
+        if wk is not None:
+            res, _ = wk
+            actual = rules.draftkings_points(
+                start, res["finish_position"], res["laps_led"], np.zeros(len(g))
+            )
+            key = name.split("__")[-1].split("-")[0].lower()
+            p80 = float(contests[contests.slate.str.lower().str.contains(key)].score_p80.median())
+        yield SimpleNamespace(
+            name=name.split("__")[-1][:28],
+            i=i,
+            g=g,
+            start=start,
+            laps=laps,
+            tt=tt,
+            how=how,
+            pools=pools,
+            proj=proj,
+            sal=sal,
+            own=own,
+            truth=truth,
+            truth_pts=truth.scenarios(S_eval, rng).points,
+            slate=slate,
+            steering=steering,
+            field=field,
+            table=default_gpp_payouts(F + N, 20.0),
+            actual=actual,
+            p80=p80,
         )
-        rows, secs, real = [], 0.0, 0
-        for w, (m_search, m_held) in enumerate(worlds):
-            t0 = time.perf_counter()
-            slate_w = slate.assign(projection=m_search.mean(axis=0))
-            found = search_portfolio(
-                slate_w, m_search, own, table, F, params, np.random.default_rng(3 + w), steering
-            )
-            secs += time.perf_counter() - t0
-            L = slate_indices(found.lineups, slate)
-            kept.setdefault((sd, shrink), []).append(L)
-            model = simulate_contest(m_held, L, field, table).summary()["portfolio"]
-            honest = honest_contest(m_held, L, field, table, np.random.default_rng(100 + w))
-            true = simulate_contest(truth, L, field, table).summary()["portfolio"]
-            rows.append(
-                (
-                    model["roi"],
-                    honest.summary()["portfolio"]["roi"],
-                    true["roi"],
-                    true["any_cash_pct"],
-                )
-            )
-            real += int((actual[L].sum(axis=1) >= p80).sum())
-        r = np.array(rows)
-        first = r[:, 2] if first is None else first
-        diff = r[:, 2] - first  # paired: the same worlds, truth and field for every setting
 
-        def se(x):
-            return x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else float("nan")
 
+def _money(res) -> tuple[float, float]:
+    """Portfolio ROI and mean cash % per lineup of a ContestResult."""
+    s = res.summary()
+    return s["portfolio"]["roi"], float(np.mean(s["per_lineup"]["cash_pct"]))
+
+
+def _se(x) -> float:
+    x = np.asarray(x, dtype=float)
+    return float(x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else float("nan")
+
+
+def _slate_se(x, slate_ids) -> float:
+    """Standard error of the mean clustered by slate (the worlds of one slate share its truth):
+    the spread of the per-slate means."""
+    d = pd.Series(np.asarray(x, dtype=float)).groupby(np.asarray(slate_ids)).mean()
+    return _se(d.to_numpy())
+
+
+def _zero_crossing(xs, ys) -> float | None:
+    """The x where the piecewise-linear ys first crosses 0 (None if it does not)."""
+    for (x0, y0), (x1, y1) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
+        if y0 == 0:
+            return float(x0)
+        if y0 * y1 < 0:
+            return float(x0 + (x1 - x0) * y0 / (y0 - y1))
+    return float(xs[-1]) if ys[-1] == 0 else None
+
+
+def honest_case(args) -> None:
+    """True, simulated and honest ROI / cash % of our portfolios on the real 2026 slates, in
+    worlds built with the realistic stand-in (core/field_calibration.py fit_stand_in)."""
+    from nascar_pipeline.core.contest import simulate_contest
+    from nascar_pipeline.core.field_calibration import fit_stand_in
+    from nascar_pipeline.core.highs_banner import silence_banner
+    from nascar_pipeline.core.honest_roi import DEFAULT_ERROR_SD, DEFAULT_SHRINK, honest_contest
+    from nascar_pipeline.core.lineup_search import OBJECTIVE_ERROR_SD, search_portfolio
+    from nascar_pipeline.core.lineups import slate_indices
+
+    silence_banner()  # check_feasible's solver would print HiGHS' banner into the table
+    t_start = time.perf_counter()
+    S_obj = S_sel = args.honest_scenarios
+    S_held, S_eval = args.honest_held, args.honest_eval
+    N, F = args.honest_lineups, args.honest_field
+    objectives = [float(x) for x in args.honest_objective]
+    default_obj = OBJECTIVE_ERROR_SD if OBJECTIVE_ERROR_SD in objectives else objectives[0]
+    grid = [(sd, sh) for sd in args.honest_grid_sd for sh in args.honest_grid_shrink]
+    print(
+        f"honest: load {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
+        f"{os.getloadavg()[2]:.2f}; real 2026 slates (real salaries, vendor projections and "
+        f"ownership); truth = the realistic stand-in (core/field_calibration.py fit_stand_in: "
+        f"projections scaled to the race's total, retirements, real dominator points, off-script "
+        f"share) on the vendor's projections; the model = the same stand-in (same off-script "
+        f"share) on projections off by N(0, {args.honest_bias:g}) DK points per driver, "
+        f"{args.honest_worlds} worlds per slate; {N} lineups vs a default field of {F:,}; "
+        f"{S_obj} + {S_sel} model scenarios for the search (objective noise sd per row, shrink 0), "
+        f"{S_held} held-out model scenarios for the model / honest figures, {S_eval} truth "
+        f"scenarios"
+    )
+    rows, hrows = [], []
+    for sl in _honest_slates(args, S_eval):
         print(
-            f"{f'sd {sd:g}, shrink {shrink:g}':22s} {r[:, 0].mean():+9.1%} {r[:, 1].mean():+10.1%} "
-            f"{r[:, 2].mean():+9.1%} {se(r[:, 2]):6.1%} {r[:, 3].mean():10.1f} "
-            f"{diff.mean():+9.1%} {se(diff):6.1%} "
-            f"{real:>4d}/{N * len(worlds):<4d} {secs / len(worlds):7.1f}",
+            f"  {sl.name:28s} {len(sl.g)} drivers, {sl.laps} laps, {sl.tt}, {sl.how}, off script "
+            f"{sl.truth.off_script:g} (grid-finish corr {sl.truth.order_corr:.2f}, real "
+            f"{sl.pools.order_corr:.2f}), scale {sl.truth.scale:.2f}",
             flush=True,
         )
-    # which honest_contest setting predicts the true ROI: the default objective's portfolios
-    key = (OBJECTIVE_ERROR_SD, OBJECTIVE_SHRINK)
-    ports = kept.get(key) or next(iter(kept.values()))
-    true = np.array(
-        [simulate_contest(truth, L, field, table).summary()["portfolio"]["roi"] for L in ports]
+        for w in range(args.honest_worlds):
+            wr = np.random.default_rng(1000 + 100 * sl.i + w)
+            m_proj = np.maximum(sl.proj + wr.normal(0.0, args.honest_bias, len(sl.g)), 1.0)
+            model = fit_stand_in(
+                m_proj, sl.start, sl.laps, sl.pools, wr, off_script=sl.truth.off_script
+            )
+            m_pts = model.scenarios(S_obj + S_sel + S_held, wr).points
+            m_search, m_held = m_pts[: S_obj + S_sel], m_pts[S_obj + S_sel :]
+            slate_w = sl.slate.assign(projection=m_search.mean(axis=0))
+            for sd in objectives:
+                params = SimpleNamespace(
+                    field_min_salary=46_000,
+                    objective="ev",
+                    objective_scenarios=S_obj,
+                    selection_scenarios=S_sel,
+                    prize_cap_fees=100.0,
+                    mh_steps=args.honest_steps,
+                    mh_chains=4,
+                    mh_temps=3,
+                    exact_candidates=50,
+                    objective_error_sd=sd,
+                    objective_shrink=0.0,
+                )
+                t0 = time.perf_counter()
+                found = search_portfolio(
+                    slate_w,
+                    m_search,
+                    sl.own,
+                    sl.table,
+                    F,
+                    params,
+                    np.random.default_rng(3 + w),
+                    sl.steering,
+                )
+                secs = time.perf_counter() - t0
+                L = slate_indices(found.lineups, sl.slate)
+                m_roi, m_cash = _money(simulate_contest(m_held, L, sl.field, sl.table))
+                h_roi, h_cash = _money(
+                    honest_contest(
+                        m_held,
+                        L,
+                        sl.field,
+                        sl.table,
+                        np.random.default_rng(100 + w),
+                        error_sd=DEFAULT_ERROR_SD,
+                        shrink=DEFAULT_SHRINK,
+                        salaries=sl.sal,
+                    )
+                )
+                t_roi, t_cash = _money(simulate_contest(sl.truth_pts, L, sl.field, sl.table))
+                real = (
+                    int((sl.actual[L].sum(axis=1) >= sl.p80).sum()) if sl.actual is not None else -1
+                )
+                rows.append(
+                    dict(
+                        slate=sl.name,
+                        world=w,
+                        obj=sd,
+                        model_roi=m_roi,
+                        honest_roi=h_roi,
+                        true_roi=t_roi,
+                        model_cash=m_cash,
+                        honest_cash=h_cash,
+                        true_cash=t_cash,
+                        real=real,
+                        secs=secs,
+                    )
+                )
+                if sd != default_obj:
+                    continue
+                for h_sd, h_sh in grid:
+                    r_, c_ = _money(
+                        honest_contest(
+                            m_held,
+                            L,
+                            sl.field,
+                            sl.table,
+                            np.random.default_rng(200 + w),
+                            error_sd=h_sd,
+                            shrink=h_sh,
+                            salaries=sl.sal,
+                        )
+                    )
+                    hrows.append(
+                        dict(
+                            slate=sl.name,
+                            world=w,
+                            sd=h_sd,
+                            shrink=h_sh,
+                            roi=r_,
+                            cash=c_,
+                            bias_roi=r_ - t_roi,
+                            bias_cash=c_ - t_cash,
+                        )
+                    )
+        print(f"    worlds done ({time.perf_counter() - t_start:.0f} s)", flush=True)
+    _honest_report(pd.DataFrame(rows), pd.DataFrame(hrows), objectives, default_obj, args)
+    la = os.getloadavg()
+    print(
+        f"\nhonest: {time.perf_counter() - t_start:.0f} s wall; load {la[0]:.2f} {la[1]:.2f} "
+        f"{la[2]:.2f}"
+    )
+
+
+def _honest_report(r, h, objectives, default_obj, args) -> None:
+    from nascar_pipeline.core.honest_roi import DEFAULT_ERROR_SD, DEFAULT_SHRINK
+
+    n_worlds = r[r.obj == objectives[0]].shape[0]
+    n_slates = r.slate.nunique()
+    print(
+        f"\n(1) per objective setting, mean over {n_worlds} worlds ({n_slates} slates): ROI and "
+        f"cash % per lineup in the model's held-out scenarios (what a player is shown), honest "
+        f"(current defaults: error_sd {DEFAULT_ERROR_SD:g}, shrink {DEFAULT_SHRINK:g}), true; "
+        f"'vs {objectives[0]:g}': true ROI paired by world; se clustered by slate; real: Sonoma "
+        "lineups at or over the real p80 with the actual points (no fastest laps)"
     )
     print(
-        f"\nhonest_contest settings against the true ROI ({true.mean():+.1%}) of the portfolios "
-        f"of objective sd {key[0]:g}, shrink {key[1]:g} (mean over worlds):"
+        f"{'objective sd':>12s} {'model ROI':>9s} {'honest':>8s} {'true ROI':>8s} {'se':>6s} "
+        f"{'model cash':>10s} {'honest':>6s} {'true cash':>9s} {'se':>5s} "
+        f"{'vs ' + format(objectives[0], 'g'):>8s} {'se':>6s} {'real>=p80':>9s} {'s/search':>8s}"
     )
-    for h_sd, h_shrink in [(0, 0), (12, 0), (24, 0), (0, 0.5), (12, 0.5), (0, 1.0), (12, 1.0)]:
-        h = [
-            honest_contest(
-                m_held,
-                L,
-                field,
-                table,
-                np.random.default_rng(200 + w),
-                error_sd=h_sd,
-                shrink=h_shrink,
-                salaries=sal,
-            ).summary()["portfolio"]["roi"]
-            for w, ((_, m_held), L) in enumerate(zip(worlds, ports))
-        ]
-        print(f"  error_sd {h_sd:>2g}, shrink {h_shrink:<4g}: honest ROI {np.mean(h):+8.1%}")
+    base = r[r.obj == objectives[0]].true_roi.to_numpy()
+    for sd in objectives:
+        d = r[r.obj == sd]
+        diff = d.true_roi.to_numpy() - base
+        real = d[d.real >= 0]
+        real_s = f"{int(real.real.sum())}/{args.honest_lineups * len(real)}" if len(real) else "-"
+        print(
+            f"{sd:12g} {d.model_roi.mean():+9.0%} {d.honest_roi.mean():+8.0%} "
+            f"{d.true_roi.mean():+8.0%} {_slate_se(d.true_roi, d.slate):6.0%} "
+            f"{d.model_cash.mean():10.1f} {d.honest_cash.mean():6.1f} {d.true_cash.mean():9.1f} "
+            f"{_slate_se(d.true_cash, d.slate):5.1f} {diff.mean():+8.1%} "
+            f"{_slate_se(diff, d.slate):6.1%} {real_s:>9s} {d.secs.mean():8.1f}"
+        )
+    d = r[r.obj == default_obj]
+    print(
+        f"\n(2) per slate, objective sd {default_obj:g} (mean over its worlds); honest_roi / "
+        f"honest_cash at the current defaults, 'honest / cash {args.honest_candidate}' at the "
+        "candidate setting (--honest-candidate, when in the grid):"
+    )
+    per = d.groupby("slate", sort=False)[
+        ["model_roi", "honest_roi", "true_roi", "model_cash", "honest_cash", "true_cash"]
+    ].mean()
+    c_sd, c_sh = (float(v) for v in args.honest_candidate.split("/"))
+    cand = h[(h["sd"] == c_sd) & (h["shrink"] == c_sh)]
+    if len(cand):  # the candidate setting's honest figures beside the current defaults'
+        cand_per = cand.groupby("slate", sort=False)[["roi", "cash"]].mean()
+        per.insert(2, f"honest {c_sd:g}/{c_sh:g}", cand_per["roi"])
+        per.insert(6, f"cash {c_sd:g}/{c_sh:g}", cand_per["cash"])
+    for col in [c for c in per.columns if "roi" in c or c.startswith("honest ")]:
+        per[col] = per[col].map(lambda v: f"{v:+.0%}")
+    print(per.round(1).to_string())
+    print(
+        f"\n(3) honest_contest settings on the portfolios of objective sd {default_obj:g}: "
+        f"honest - true, mean over {n_worlds} worlds (se over worlds / clustered by slate); "
+        f"true ROI {d.true_roi.mean():+.0%}, true cash {d.true_cash.mean():.1f} %"
+    )
+    print(
+        f"{'error_sd':>8s} {'shrink':>6s} {'honest ROI':>10s} {'ROI bias':>9s} {'se':>6s} "
+        f"{'se/slate':>8s} {'rms':>6s} {'cash':>6s} {'cash bias':>9s} {'se':>5s} "
+        f"{'se/slate':>8s} {'rms':>5s}"
+    )
+    g = h.groupby(["sd", "shrink"], sort=True)
+    for (sd, sh), x in g:
+        print(
+            f"{sd:8g} {sh:6g} {x.roi.mean():+10.0%} {x.bias_roi.mean():+9.0%} "
+            f"{_se(x.bias_roi):6.0%} {_slate_se(x.bias_roi, x.slate):8.0%} "
+            f"{np.sqrt((x.bias_roi**2).mean()):6.0%} {x.cash.mean():6.1f} "
+            f"{x.bias_cash.mean():+9.1f} {_se(x.bias_cash):5.1f} "
+            f"{_slate_se(x.bias_cash, x.slate):8.1f} {np.sqrt((x.bias_cash**2).mean()):5.1f}"
+        )
+    print(
+        "\nunbiased shrink per error_sd (mean honest - true crosses 0; linear between grid points):"
+    )
+    for sd, x in h.groupby("sd"):
+        m = x.groupby("shrink")[["bias_roi", "bias_cash"]].mean()
+        xs = list(m.index)
+        roi0 = _zero_crossing(xs, list(m.bias_roi))
+        cash0 = _zero_crossing(xs, list(m.bias_cash))
+        fmt = lambda v: "none in grid" if v is None else f"{v:.2f}"  # noqa: E731
+        print(f"  error_sd {sd:>4g}: ROI {fmt(roi0)}, cash % {fmt(cash0)}")
 
 
 def main() -> int:
@@ -337,16 +519,34 @@ def main() -> int:
     ap.add_argument("--steered-only", action="store_true", help="skip the pydfs comparison")
     ap.add_argument("--honest", action="store_true", help="only the honest-ROI objective case")
     ap.add_argument(
-        "--honest-grid",
+        "--honest-slates",
         nargs="+",
-        default=["0/0", "6/0", "12/0", "0/0.25", "0/0.5"],
-        help="objective settings 'noise_sd/shrink'",
+        default=["sonoma", "chicagoland", "atlanta", "wilkesboro", "indianapolis", "iowa"],
+        help="substrings of the real 2026 slates to measure on",
+    )
+    ap.add_argument(
+        "--honest-objective",
+        nargs="+",
+        default=["0", "6", "10"],
+        help="the search's objective_error_sd settings compared (shrink 0)",
+    )
+    ap.add_argument("--honest-grid-sd", type=float, nargs="+", default=[0, 6, 12, 18])
+    ap.add_argument(
+        "--honest-grid-shrink",
+        type=float,
+        nargs="+",
+        default=[0, 0.25, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 1.0],
+    )
+    ap.add_argument(
+        "--honest-candidate", default="12/0.8", help="honest 'error_sd/shrink' shown per slate"
     )
     ap.add_argument("--honest-lineups", type=int, default=20)
     ap.add_argument("--honest-field", type=int, default=3000)
-    ap.add_argument("--honest-scenarios", type=int, default=300)
+    ap.add_argument("--honest-scenarios", type=int, default=300, help="sampler and selection")
+    ap.add_argument("--honest-held", type=int, default=400, help="held-out model scenarios")
+    ap.add_argument("--honest-eval", type=int, default=1000, help="truth scenarios")
     ap.add_argument("--honest-steps", type=int, default=200)
-    ap.add_argument("--honest-worlds", type=int, default=6, help="model error draws")
+    ap.add_argument("--honest-worlds", type=int, default=3, help="model error draws per slate")
     ap.add_argument(
         "--honest-bias", type=float, default=8.0, help="sd of the model's projection error"
     )
