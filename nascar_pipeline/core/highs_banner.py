@@ -5,7 +5,12 @@ constructs that first solver with file descriptor 1 pointed at /dev/null, once p
 the banner goes nowhere and later solvers print nothing (they never print it again).
 
 Safe: stdout is flushed first (nothing of ours is held back or lost), fd 1 is restored in a
-`finally`, and a process without a usable fd 1 (or without highspy) is left as it is."""
+`finally`, and a process without a usable fd 1 (or without highspy) is left as it is.
+
+SOLVER_LOCK: one HiGHS solve at a time in the process. lineup_portfolio searches a race's
+contests in threads; HiGHS keeps a process-wide task scheduler, and solves running side by side
+in threads have crashed it (ERGO-Code/HiGHS#810, #3141), so every solve the search starts takes
+this lock (they are short: the exact optimizer, the greedy's exact selection)."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import threading
 
 _lock = threading.Lock()
 _done = False
+SOLVER_LOCK = threading.RLock()
 
 
 def silence_banner() -> None:

@@ -39,7 +39,6 @@ core/honest_roi.py beside it.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -164,7 +163,7 @@ def search_portfolio(
     choice. log: a callable (line, warning: bool) for the run log, one line per stage, or
     None. shared: a dict kept across a race's contests: the exact optimizer's lineups, which
     depend on the slate and the steering only, are solved once for contests that share them."""
-    from nascar_pipeline.core.highs_banner import silence_banner
+    from nascar_pipeline.core.highs_banner import SOLVER_LOCK, silence_banner
     from nascar_pipeline.core.optimize import InfeasibleError, optimize_lineups, optimize_steered
     from nascar_pipeline.core.portfolio import (
         FieldObjective,
@@ -222,7 +221,8 @@ def search_portfolio(
     fee = max(table.entry_fee, 1e-9)
     memo = {} if shared is None else shared
     # contests searched in threads share the memo: one solves, the others wait and re-use
-    solving = memo.setdefault("lock", threading.Lock())
+    # (under HiGHS' one-solve-at-a-time lock)
+    solving = SOLVER_LOCK
     none = np.empty((0, site.roster_size), dtype=np.int64)
     key = (proj.tobytes(), steering_key(steering))
 

@@ -37,6 +37,7 @@ from functools import cached_property
 import numpy as np
 
 from nascar_pipeline.core.contest import PayoutTable, incidence, quantize_points, tie_split_payout
+from nascar_pipeline.core.highs_banner import SOLVER_LOCK
 
 # Batches of at least this many lineups (the greedy's candidates, not the sampler's chains) are
 # scored and ranked by the paths that suit many lineups per scenario.
@@ -402,18 +403,19 @@ def random_steered_lineups(
         extra = []
         for _ in range(min(n - len(out), 64)):
             try:
-                r = optimize_lineups(
-                    rng.random(D),
-                    sal,
-                    R,
-                    steering.salary_cap,
-                    k=1,
-                    locks=steering.locks,
-                    excludes=steering.banned,
-                    min_salary=floor,
-                    groups=steering.groups,
-                    method="milp",
-                )
+                with SOLVER_LOCK:  # HiGHS: one solve at a time (core/highs_banner.py)
+                    r = optimize_lineups(
+                        rng.random(D),
+                        sal,
+                        R,
+                        steering.salary_cap,
+                        k=1,
+                        locks=steering.locks,
+                        excludes=steering.banned,
+                        min_salary=floor,
+                        groups=steering.groups,
+                        method="milp",
+                    )
             except InfeasibleError as e:
                 raise ValueError(f"no lineup keeps the steering: {e}") from e
             extra.append(r.lineups[0])
@@ -941,34 +943,38 @@ def _select_exact(inc, score, n, hi, lo, max_overlap, start=None, time_limit_s: 
         return None
     A = inc[idx].astype(np.float64)  # (c, D)
     c = idx.size
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("time_limit", float(time_limit_s))
-    sc = np.asarray(score, dtype=float)[idx]
-    h.addVars(c, np.zeros(c), np.ones(c))
-    h.changeColsIntegrality(c, np.arange(c, dtype=np.int32), [highspy.HighsVarType.kInteger] * c)
-    h.changeColsCost(c, np.arange(c, dtype=np.int32), -(sc - sc.min() + 1e-3))
-    h.addRow(float(n), float(n), c, np.arange(c, dtype=np.int32), np.ones(c))
-    for d in range(D):
-        col = np.flatnonzero(A[:, d])
-        if col.size and (cap[d] < col.size or need[d] > 0):
-            h.addRow(
-                float(need[d]), float(cap[d]), col.size, col.astype(np.int32), np.ones(col.size)
-            )
-        elif need[d] > 0:
-            return None
-    shared = A @ A.T
-    ii, jj = np.nonzero(np.triu(shared > max_overlap, 1))
-    for i, j in zip(ii.tolist(), jj.tolist()):
-        h.addRow(-highspy.kHighsInf, 1.0, 2, np.array([i, j], dtype=np.int32), np.ones(2))
-    if start.size == n:
-        x0 = highspy.HighsSolution()
-        x0.col_value = np.isin(idx, start).astype(float).tolist()
-        x0.value_valid = True
-        h.setSolution(x0)
-    h.run()
-    sol = h.getSolution()
+    with SOLVER_LOCK:  # HiGHS: one solve at a time (core/highs_banner.py)
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", 1)
+        h.setOptionValue("time_limit", float(time_limit_s))
+        sc = np.asarray(score, dtype=float)[idx]
+        h.addVars(c, np.zeros(c), np.ones(c))
+        h.changeColsIntegrality(
+            c, np.arange(c, dtype=np.int32), [highspy.HighsVarType.kInteger] * c
+        )
+        h.changeColsCost(c, np.arange(c, dtype=np.int32), -(sc - sc.min() + 1e-3))
+        h.addRow(float(n), float(n), c, np.arange(c, dtype=np.int32), np.ones(c))
+        for d in range(D):
+            col = np.flatnonzero(A[:, d])
+            if col.size and (cap[d] < col.size or need[d] > 0):
+                h.addRow(
+                    float(need[d]), float(cap[d]), col.size, col.astype(np.int32), np.ones(col.size)
+                )
+            elif need[d] > 0:
+                return None
+        shared = A @ A.T
+        ii, jj = np.nonzero(np.triu(shared > max_overlap, 1))
+        for i, j in zip(ii.tolist(), jj.tolist()):
+            h.addRow(-highspy.kHighsInf, 1.0, 2, np.array([i, j], dtype=np.int32), np.ones(2))
+        if start.size == n:
+            x0 = highspy.HighsSolution()
+            x0.col_value = np.isin(idx, start).astype(float).tolist()
+            x0.value_valid = True
+            h.setSolution(x0)
+        h.run()
+        sol = h.getSolution()
+        del h  # freed under the lock too
     if not sol.value_valid:
         return None
     x = np.asarray(sol.col_value) > 0.5
