@@ -292,7 +292,11 @@ def honest_case(args) -> None:
     from nascar_pipeline.core.field_calibration import fit_stand_in
     from nascar_pipeline.core.highs_banner import silence_banner
     from nascar_pipeline.core.honest_roi import DEFAULT_ERROR_SD, DEFAULT_SHRINK, honest_contest
-    from nascar_pipeline.core.lineup_search import OBJECTIVE_ERROR_SD, search_portfolio
+    from nascar_pipeline.core.lineup_search import (
+        OBJECTIVE_ERROR_SD,
+        OBJECTIVE_SHRINK,
+        search_portfolio,
+    )
     from nascar_pipeline.core.lineups import slate_indices
 
     silence_banner()  # check_feasible's solver would print HiGHS' banner into the table
@@ -300,8 +304,14 @@ def honest_case(args) -> None:
     S_obj = S_sel = args.honest_scenarios
     S_held, S_eval = args.honest_held, args.honest_eval
     N, F = args.honest_lineups, args.honest_field
-    objectives = [float(x) for x in args.honest_objective]
-    default_obj = OBJECTIVE_ERROR_SD if OBJECTIVE_ERROR_SD in objectives else objectives[0]
+    # objective settings 'sd' or 'sd/shrink', labelled 'sd/shrink'
+    settings = {}
+    for x in args.honest_objective:
+        sd_, _, sh_ = x.partition("/")
+        settings[f"{float(sd_):g}/{float(sh_ or 0):g}"] = (float(sd_), float(sh_ or 0))
+    objectives = list(settings)
+    default_obj = f"{OBJECTIVE_ERROR_SD:g}/{OBJECTIVE_SHRINK:g}"
+    default_obj = default_obj if default_obj in settings else objectives[0]
     grid = [(sd, sh) for sd in args.honest_grid_sd for sh in args.honest_grid_shrink]
     print(
         f"honest: load {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
@@ -311,7 +321,7 @@ def honest_case(args) -> None:
         f"share) on the vendor's projections; the model = the same stand-in (same off-script "
         f"share) on projections off by N(0, {args.honest_bias:g}) DK points per driver, "
         f"{args.honest_worlds} worlds per slate; {N} lineups vs a default field of {F:,}; "
-        f"{S_obj} + {S_sel} model scenarios for the search (objective noise sd per row, shrink 0), "
+        f"{S_obj} + {S_sel} model scenarios for the search (objective 'noise sd/shrink' per row), "
         f"{S_held} held-out model scenarios for the model / honest figures, {S_eval} truth "
         f"scenarios"
     )
@@ -332,7 +342,7 @@ def honest_case(args) -> None:
             m_pts = model.scenarios(S_obj + S_sel + S_held, wr).points
             m_search, m_held = m_pts[: S_obj + S_sel], m_pts[S_obj + S_sel :]
             slate_w = sl.slate.assign(projection=m_search.mean(axis=0))
-            for sd in objectives:
+            for obj, (sd, shrink) in settings.items():
                 params = SimpleNamespace(
                     field_min_salary=46_000,
                     objective="ev",
@@ -344,7 +354,7 @@ def honest_case(args) -> None:
                     mh_temps=3,
                     exact_candidates=50,
                     objective_error_sd=sd,
-                    objective_shrink=0.0,
+                    objective_shrink=shrink,
                 )
                 t0 = time.perf_counter()
                 found = search_portfolio(
@@ -380,7 +390,7 @@ def honest_case(args) -> None:
                     dict(
                         slate=sl.name,
                         world=w,
-                        obj=sd,
+                        obj=obj,
                         model_roi=m_roi,
                         honest_roi=h_roi,
                         true_roi=t_roi,
@@ -391,7 +401,7 @@ def honest_case(args) -> None:
                         secs=secs,
                     )
                 )
-                if sd != default_obj:
+                if obj != default_obj:
                     continue
                 for h_sd, h_sh in grid:
                     r_, c_ = _money(
@@ -436,22 +446,22 @@ def _honest_report(r, h, objectives, default_obj, args) -> None:
         f"\n(1) per objective setting, mean over {n_worlds} worlds ({n_slates} slates): ROI and "
         f"cash % per lineup in the model's held-out scenarios (what a player is shown), honest "
         f"(current defaults: error_sd {DEFAULT_ERROR_SD:g}, shrink {DEFAULT_SHRINK:g}), true; "
-        f"'vs {objectives[0]:g}': true ROI paired by world; se clustered by slate; real: Sonoma "
+        f"'vs {objectives[0]}': true ROI paired by world; se clustered by slate; real: Sonoma "
         "lineups at or over the real p80 with the actual points (no fastest laps)"
     )
     print(
-        f"{'objective sd':>12s} {'model ROI':>9s} {'honest':>8s} {'true ROI':>8s} {'se':>6s} "
+        f"{'objective':>12s} {'model ROI':>9s} {'honest':>8s} {'true ROI':>8s} {'se':>6s} "
         f"{'model cash':>10s} {'honest':>6s} {'true cash':>9s} {'se':>5s} "
-        f"{'vs ' + format(objectives[0], 'g'):>8s} {'se':>6s} {'real>=p80':>9s} {'s/search':>8s}"
+        f"{'vs ' + objectives[0]:>8s} {'se':>6s} {'real>=p80':>9s} {'s/search':>8s}"
     )
     base = r[r.obj == objectives[0]].true_roi.to_numpy()
-    for sd in objectives:
-        d = r[r.obj == sd]
+    for obj in objectives:
+        d = r[r.obj == obj]
         diff = d.true_roi.to_numpy() - base
         real = d[d.real >= 0]
         real_s = f"{int(real.real.sum())}/{args.honest_lineups * len(real)}" if len(real) else "-"
         print(
-            f"{sd:12g} {d.model_roi.mean():+9.0%} {d.honest_roi.mean():+8.0%} "
+            f"{obj:>12s} {d.model_roi.mean():+9.0%} {d.honest_roi.mean():+8.0%} "
             f"{d.true_roi.mean():+8.0%} {_slate_se(d.true_roi, d.slate):6.0%} "
             f"{d.model_cash.mean():10.1f} {d.honest_cash.mean():6.1f} {d.true_cash.mean():9.1f} "
             f"{_slate_se(d.true_cash, d.slate):5.1f} {diff.mean():+8.1%} "
@@ -459,7 +469,7 @@ def _honest_report(r, h, objectives, default_obj, args) -> None:
         )
     d = r[r.obj == default_obj]
     print(
-        f"\n(2) per slate, objective sd {default_obj:g} (mean over its worlds); honest_roi / "
+        f"\n(2) per slate, objective {default_obj} (mean over its worlds); honest_roi / "
         f"honest_cash at the current defaults, 'honest / cash {args.honest_candidate}' at the "
         "candidate setting (--honest-candidate, when in the grid):"
     )
@@ -476,7 +486,7 @@ def _honest_report(r, h, objectives, default_obj, args) -> None:
         per[col] = per[col].map(lambda v: f"{v:+.0%}")
     print(per.round(1).to_string())
     print(
-        f"\n(3) honest_contest settings on the portfolios of objective sd {default_obj:g}: "
+        f"\n(3) honest_contest settings on the portfolios of objective {default_obj}: "
         f"honest - true, mean over {n_worlds} worlds (se over worlds / clustered by slate); "
         f"true ROI {d.true_roi.mean():+.0%}, true cash {d.true_cash.mean():.1f} %"
     )
@@ -527,8 +537,8 @@ def main() -> int:
     ap.add_argument(
         "--honest-objective",
         nargs="+",
-        default=["0", "6", "10"],
-        help="the search's objective_error_sd settings compared (shrink 0)",
+        default=["0", "6", "10", "0/0.5"],
+        help="the search's objective settings compared: 'objective_error_sd[/objective_shrink]'",
     )
     ap.add_argument("--honest-grid-sd", type=float, nargs="+", default=[0, 6, 12, 18])
     ap.add_argument(
