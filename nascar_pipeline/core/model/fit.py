@@ -28,7 +28,12 @@ from numpyro.infer.initialization import init_to_median
 from numpyro.infer.util import initialize_model, potential_energy
 
 from nascar_pipeline.core.jax_setup import ensure_host_devices
-from nascar_pipeline.core.model.chains import choose_chain_method, sample_chains, warmup_chains
+from nascar_pipeline.core.model.chains import (
+    choose_chain_method,
+    pool_adaptation,
+    sample_chains,
+    warmup_chains,
+)
 from nascar_pipeline.core.model.data import HistoryData
 from nascar_pipeline.core.model.diagnostics import summarize_convergence
 from nascar_pipeline.core.model.model import POSTERIOR_SITES, race_model
@@ -56,6 +61,9 @@ class FitConfig:
     target_accept: float = 0.9
     max_tree_depth: int = 7
     init_jitter: float = 0.5
+    # Sample with one kernel for all chains: their pooled mass matrix, median step size
+    # (core/model/chains.pool_adaptation).
+    pool_adaptation: bool = True
     chain_method: str = "auto"
 
     def as_dict(self) -> dict:
@@ -253,6 +261,9 @@ def fit_model(
             kwargs,
         )
         jax.block_until_ready(states)
+        step_sizes = [float(x) for x in np.asarray(states.adapt_state.step_size)]
+        if cfg.pool_adaptation:
+            states = pool_adaptation(states)
     with _phase(timings, "sampling"):
         samples, extra = sample_chains(
             model, cfg, method, devices, jax.random.split(k_run, C), states, kwargs
@@ -273,6 +284,7 @@ def fit_model(
     timings["devices"] = float(devices)
     diag["ess_per_s"] = diag["ess_bulk_min"] / max(timings["sampling_s"], 1e-9)
     diag["chain_method"] = method
+    diag["warmup_step_sizes"] = step_sizes  # each chain's own, before pooling
     diag["chain_method_reason"] = why
     return FitResult(
         posterior=posterior,
