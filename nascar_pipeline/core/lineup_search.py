@@ -25,16 +25,17 @@ knobs are read from the run config when it has them (`objective_error_sd`,
 `objective_shrink`), else OBJECTIVE_ERROR_SD and OBJECTIVE_SHRINK below; 0 and 0 trust the model
 fully (the old objective).
 
-How the default was chosen (benchmarks/bench_optimizer.py --honest): the real Sonoma 2026 slate,
-truth = a Plackett-Luce on the vendor's projections, the model = the same on projections off by
-N(0, 8) DK points per driver (a fresh error per world), the default field, 20 lineups; the true
-ROI of each setting's portfolio, paired by world. Noise sd 6 beat trusting the model by +5.4
-(+/- 3.8) points of true ROI over 10 worlds (+4.1 +/- 5.2 over the first 6, where sd 12 gave
--3.7 +/- 7.2, shrink 0.25 +0.4 +/- 4.8, shrink 0.5 -5.0 +/- 7.2): the best setting measured,
-by about 1.4 standard errors, so suggestive rather than proven. The gain is small next
-to the optimizer's curse itself: those portfolios claimed about +1,300 % in the model's own
-scenarios and made about +110 % against the truth, so the simulated ROI is to be read with
-core/honest_roi.py beside it.
+How the default was chosen (benchmarks/bench_optimizer.py --honest). First measured on the
+Sonoma 2026 slate with a Plackett-Luce stand-in for the truth: sd 6 beat trusting the model by
++5.4 (+/- 3.8) points of true ROI over 10 worlds. Re-measured on the realistic stand-in
+(core/field_calibration.py, calibrated on real races) over the six real 2026 slates, 36 paired
+worlds, the model off by N(0, 8) DK points per driver: sd 6 ties with 0 (-0.2 +/- 1.1 points of
+true ROI), sd 10 loses 5.9 +/- 2.3, shrink 0.5 loses 11.6 +/- 3.8; with the model off by 12
+points sd 6 leans worse than 0 (-4.7 +/- 3.5). So 6 is kept as the measured tie, not as a
+proven gain; the next measurement on real graded races decides between 6 and 0. The optimizer's
+curse itself is far larger: those portfolios claimed about +300 % in the model's own scenarios
+and made about +83 % against the truth, so the simulated ROI is read with core/honest_roi.py
+beside it.
 """
 
 from __future__ import annotations
