@@ -97,7 +97,9 @@ def grade_contests(
         idx = np.asarray(v, np.int64)
         ours[key] = np.concatenate([ours[key], idx]) if key in ours else idx
         graded[key] = f
-    if not our_lineups:  # no portfolio: the race's real contest, else the simulated one
+    # no portfolio, or none of its contests gradable: the baselines still face the race's real
+    # contest (else the simulated one), as before per-contest grading
+    if not graded:
         f = fallback or simulated(DEFAULT_CONTEST_ID)
         graded = {f["contest_id"] or DEFAULT_CONTEST_ID: f} if f else {}
     if not graded:

@@ -264,3 +264,25 @@ def test_portfolio_ranked_in_each_lineups_own_contest():
         portfolio.drop(columns="contest_id"), points, own, slate, contests
     )
     assert set(lines["contest_id"]) == {"dk-big"} and (lines["entries"] == 903).all()
+
+
+def test_baselines_graded_against_the_real_contest_when_no_lineup_is_gradable():
+    snap = _snapshot()
+    points = {int(d): float(100 - 3 * d) for d in range(1, N + 1)}
+    # our only lineup is in dk-5: no real facts and no real %Drafted, so it is not graded
+    portfolio = pd.DataFrame([_lineup(0, [2, 3, 26, 27, 28, 29], "dk-5")])
+    contests = pd.DataFrame(
+        {
+            "contest_id": ["dk-9", "dk-5"],
+            "site": "draftkings",
+            "field_size": [5000, 300],
+            "winning_score": [300.0, np.nan],
+            "cash_line": [190.0, np.nan],
+        }
+    )
+    money = grade_race_money(snap, portfolio, points, {}, contests)
+    assert "model" not in set(money["method"])
+    for m in ("start_position", "trailing_avg_finish"):
+        rows = money[money["method"] == m]
+        assert list(rows["contest_id"]) == ["dk-9"]
+        assert rows["cash_line"].iloc[0] == 190.0 and rows["cash_source"].iloc[0] == "contest"
