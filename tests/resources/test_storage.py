@@ -76,6 +76,7 @@ def test_storage_key_is_required_by_assets_that_touch_storage():
         "race_scenarios",
         "lineup_portfolio",
         "exposure_report",
+        "contest_simulation",  # reads the stored season report's measured cash rates
         "race_backtest",
         "season_report",
     }
