@@ -38,6 +38,10 @@ def main() -> int:
     p.add_argument("--scenarios", type=int, default=2000)
     p.add_argument("--modes", default="off,on", help="loop data off, on or both (off,on)")
     args = p.parse_args()
+    from nascar_pipeline.core.jax_setup import configure_jax
+    from nascar_pipeline.settings import get_settings
+
+    configure_jax(get_settings().jax_cache_dir)  # before JAX starts: the persistent cache
     if not (Path(args.history) / "loopstats.csv").exists():
         print(f"history with loopstats.csv not found at {args.history}", file=sys.stderr)
         return 2

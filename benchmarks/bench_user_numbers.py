@@ -49,13 +49,17 @@ def parquet_points(path: str) -> np.ndarray:
 
 
 def main(argv=None) -> int:
-    from nascar_pipeline.core.user_numbers import move_to_targets
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenarios", help="a race_scenarios Parquet (default: synthetic)")
     ap.add_argument("--floor", type=float, default=0.10, help="min_ess_fraction")
     ap.add_argument("--repeats", type=int, default=3, help="draws of the player's numbers")
     args = ap.parse_args(argv)
+    from nascar_pipeline.core.jax_setup import configure_jax
+    from nascar_pipeline.settings import get_settings
+
+    configure_jax(get_settings().jax_cache_dir)  # before JAX starts: the persistent cache
+    from nascar_pipeline.core.user_numbers import move_to_targets
+
     P = parquet_points(args.scenarios) if args.scenarios else synthetic_points()
     S, D = P.shape
     m = P.mean(0)
