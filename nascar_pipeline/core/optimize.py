@@ -31,6 +31,8 @@ from itertools import combinations
 
 import numpy as np
 
+from nascar_pipeline.core.highs_banner import SOLVER_LOCK
+
 _TOL = 1e-6
 
 
@@ -475,115 +477,124 @@ def _optimize_milp(
     cap_counts = _exposure_counts(max_exposure, n, k)
     min_counts = _min_counts(min_exposure, n, k)
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", 0.0)
-    h.setOptionValue("mip_abs_gap", 1e-9)
-    h.setOptionValue("threads", 1)
-    if time_limit_s is not None:
-        h.setOptionValue("time_limit", float(time_limit_s))
+    # HiGHS: one solve at a time in the process (core/highs_banner.py SOLVER_LOCK); re-entrant,
+    # so callers that hold it already (the contests' search threads) go straight through
+    with SOLVER_LOCK:
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("mip_rel_gap", 0.0)
+        h.setOptionValue("mip_abs_gap", 1e-9)
+        h.setOptionValue("threads", 1)
+        if time_limit_s is not None:
+            h.setOptionValue("time_limit", float(time_limit_s))
 
-    lower = np.zeros(n)
-    upper = np.ones(n)
-    lower[locks] = 1.0
-    upper[excludes] = 0.0
-    upper[cap_counts <= 0] = 0.0
+        lower = np.zeros(n)
+        upper = np.ones(n)
+        lower[locks] = 1.0
+        upper[excludes] = 0.0
+        upper[cap_counts <= 0] = 0.0
 
-    lp = highspy.HighsLp()
-    lp.num_col_ = n
-    lp.num_row_ = 2
-    lp.col_cost_ = obj
-    lp.col_lower_ = lower
-    lp.col_upper_ = upper
-    lp.row_lower_ = np.array([float(roster_size), float(min_salary)])
-    lp.row_upper_ = np.array([float(roster_size), float(salary_cap)])
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = np.array([0, n, 2 * n], dtype=np.int32)
-    lp.a_matrix_.index_ = np.concatenate([np.arange(n), np.arange(n)]).astype(np.int32)
-    lp.a_matrix_.value_ = np.concatenate([np.ones(n), sal])
-    lp.a_matrix_.num_col_ = n
-    lp.a_matrix_.num_row_ = 2
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * n
-    lp.sense_ = highspy.ObjSense.kMaximize
-    h.passModel(lp)
-    for members, lo, hi, _ in _groups(groups, R):
-        h.addRow(
-            float(lo), float(hi), members.size, members.astype(np.int32), np.ones(members.size)
-        )
-
-    import time
-
-    counts = np.zeros(n, dtype=np.int64)
-    out: list[np.ndarray] = []
-    times: list[float] = []
-    reason = ""
-    ones = np.ones(roster_size)
-    while len(out) < k:
-        rule = _reserve_rule(min_counts, counts, k - len(out), R)
-        if isinstance(rule, str):
-            reason = rule
-            break
-        forced, owed, need = rule
-        cover_row = None
-        if need > 0:
+        lp = highspy.HighsLp()
+        lp.num_col_ = n
+        lp.num_row_ = 2
+        lp.col_cost_ = obj
+        lp.col_lower_ = lower
+        lp.col_upper_ = upper
+        lp.row_lower_ = np.array([float(roster_size), float(min_salary)])
+        lp.row_upper_ = np.array([float(roster_size), float(salary_cap)])
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        lp.a_matrix_.start_ = np.array([0, n, 2 * n], dtype=np.int32)
+        lp.a_matrix_.index_ = np.concatenate([np.arange(n), np.arange(n)]).astype(np.int32)
+        lp.a_matrix_.value_ = np.concatenate([np.ones(n), sal])
+        lp.a_matrix_.num_col_ = n
+        lp.a_matrix_.num_row_ = 2
+        lp.integrality_ = [highspy.HighsVarType.kInteger] * n
+        lp.sense_ = highspy.ObjSense.kMaximize
+        h.passModel(lp)
+        for members, lo, hi, _ in _groups(groups, R):
             h.addRow(
-                float(need), highspy.kHighsInf, owed.size, owed.astype(np.int32), np.ones(owed.size)
+                float(lo), float(hi), members.size, members.astype(np.int32), np.ones(members.size)
             )
-            cover_row = h.getNumRow() - 1
 
-        def solve(forced_drivers):
-            for d in forced_drivers:
-                h.changeColBounds(int(d), 1.0, float(upper[d]))
-            t0 = time.perf_counter()
-            h.run()
-            times.append(time.perf_counter() - t0)
-            ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-            sol = np.asarray(h.getSolution().col_value) if ok else None
-            for d in forced_drivers:
-                h.changeColBounds(int(d), float(lower[d]), float(upper[d]))
-            return sol
+        import time
 
-        paced = _behind_pace(min_counts, counts, len(out), k, forced, R)
-        x = solve(paced) if paced is not None else None
-        if x is None:
-            x = solve(forced)
-        if cover_row is not None:
-            h.deleteRows(1, np.array([cover_row], dtype=np.int32))
-        if x is None:
-            reason = (
-                "no further lineup keeps every constraint"
-                if forced.size == 0 and need <= 0
-                else "no further lineup keeps every constraint and the min exposures"
+        counts = np.zeros(n, dtype=np.int64)
+        out: list[np.ndarray] = []
+        times: list[float] = []
+        reason = ""
+        ones = np.ones(roster_size)
+        while len(out) < k:
+            rule = _reserve_rule(min_counts, counts, k - len(out), R)
+            if isinstance(rule, str):
+                reason = rule
+                break
+            forced, owed, need = rule
+            cover_row = None
+            if need > 0:
+                h.addRow(
+                    float(need),
+                    highspy.kHighsInf,
+                    owed.size,
+                    owed.astype(np.int32),
+                    np.ones(owed.size),
+                )
+                cover_row = h.getNumRow() - 1
+
+            def solve(forced_drivers):
+                for d in forced_drivers:
+                    h.changeColBounds(int(d), 1.0, float(upper[d]))
+                t0 = time.perf_counter()
+                h.run()
+                times.append(time.perf_counter() - t0)
+                ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+                sol = np.asarray(h.getSolution().col_value) if ok else None
+                for d in forced_drivers:
+                    h.changeColBounds(int(d), float(lower[d]), float(upper[d]))
+                return sol
+
+            paced = _behind_pace(min_counts, counts, len(out), k, forced, R)
+            x = solve(paced) if paced is not None else None
+            if x is None:
+                x = solve(forced)
+            if cover_row is not None:
+                h.deleteRows(1, np.array([cover_row], dtype=np.int32))
+            if x is None:
+                reason = (
+                    "no further lineup keeps every constraint"
+                    if forced.size == 0 and need <= 0
+                    else "no further lineup keeps every constraint and the min exposures"
+                )
+                break
+            chosen = np.flatnonzero(x > 0.5)
+            if chosen.size != roster_size:  # defensive: should never happen with an optimal status
+                raise RuntimeError(f"solver returned {chosen.size} drivers, expected {roster_size}")
+            out.append(chosen)
+            h.addRow(
+                -highspy.kHighsInf, float(max_shared), roster_size, chosen.astype(np.int32), ones
             )
-            break
-        chosen = np.flatnonzero(x > 0.5)
-        if chosen.size != roster_size:  # defensive: should never happen with an optimal status
-            raise RuntimeError(f"solver returned {chosen.size} drivers, expected {roster_size}")
-        out.append(chosen)
-        h.addRow(-highspy.kHighsInf, float(max_shared), roster_size, chosen.astype(np.int32), ones)
-        counts[chosen] += 1
-        stop = False
-        for d in chosen[counts[chosen] >= cap_counts[chosen]]:
-            if d in locks:
-                # a locked driver at its exposure limit makes every further lineup infeasible
-                stop = True
-            upper[d] = 0.0
-            h.changeColBounds(int(d), float(lower[d]) if d not in locks else 0.0, 0.0)
-        if stop:
-            if len(out) < k:
-                reason = "a locked driver reached his max exposure"
-            break
-    if not out:
-        raise InfeasibleError(f"no lineup: {reason}")
-    lineups = np.vstack(out).astype(np.int64)
-    return OptimizeResult(
-        lineups=lineups,
-        objective=obj[lineups].sum(axis=1),
-        salaries=sal[lineups].sum(axis=1).round().astype(np.int64),
-        solve_seconds=times,
-        stopped_early=len(out) < k,
-        shortfall_reason=f"{len(out)} of {k} lineups: {reason}" if len(out) < k else "",
-    )
+            counts[chosen] += 1
+            stop = False
+            for d in chosen[counts[chosen] >= cap_counts[chosen]]:
+                if d in locks:
+                    # a locked driver at its exposure limit makes every further lineup infeasible
+                    stop = True
+                upper[d] = 0.0
+                h.changeColBounds(int(d), float(lower[d]) if d not in locks else 0.0, 0.0)
+            if stop:
+                if len(out) < k:
+                    reason = "a locked driver reached his max exposure"
+                break
+        if not out:
+            raise InfeasibleError(f"no lineup: {reason}")
+        lineups = np.vstack(out).astype(np.int64)
+        return OptimizeResult(
+            lineups=lineups,
+            objective=obj[lineups].sum(axis=1),
+            salaries=sal[lineups].sum(axis=1).round().astype(np.int64),
+            solve_seconds=times,
+            stopped_early=len(out) < k,
+            shortfall_reason=f"{len(out)} of {k} lineups: {reason}" if len(out) < k else "",
+        )
 
 
 def brute_force_lineups(

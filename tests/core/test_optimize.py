@@ -85,3 +85,26 @@ def test_stops_when_pool_exhausted():
     for method in ("milp", "enumerate"):
         res = optimize_lineups(pts, sal, 6, 50_000, k=10, method=method)
         assert len(res.lineups) == 7 and res.stopped_early
+
+
+def test_milp_waits_for_the_solver_lock():
+    """Every MILP solve takes SOLVER_LOCK (HiGHS is not safe for solves side by side in threads):
+    one held elsewhere holds it back; the lock is re-entrant, so a holder's own solve runs."""
+    import threading
+
+    from nascar_pipeline.core.highs_banner import SOLVER_LOCK
+
+    pts, sal = _pool()
+    done = threading.Event()
+
+    def solve():
+        optimize_lineups(pts, sal, 6, 50_000, k=2, method="milp")
+        done.set()
+
+    with SOLVER_LOCK:
+        optimize_lineups(pts, sal, 6, 50_000, k=2, method="milp")  # re-entrant: no deadlock
+        worker = threading.Thread(target=solve)
+        worker.start()
+        assert not done.wait(0.3)  # held back while another thread solves
+    worker.join(30)
+    assert done.is_set()
