@@ -326,6 +326,7 @@ class FieldModel:
 
 _MODEL_CACHE: OrderedDict[bytes, FieldModel] = OrderedDict()
 _MODEL_LOCK = threading.Lock()  # the cache is shared by threads (a fit outside the lock)
+_FITTING: dict[bytes, threading.Lock] = {}  # a lock per slate being fitted now
 MODEL_CACHE_SIZE = 16
 
 
@@ -368,19 +369,38 @@ def field_model(
     proj = None if projections is None else np.nan_to_num(np.asarray(projections, dtype=float))
     key = _model_key(raw, sal, R, float(salary_cap), float(field_min_salary), proj, names, params)
     with _MODEL_LOCK:
-        hit = _MODEL_CACHE.get(key)
+        hit = _cached(key)
         if hit is not None:
-            _MODEL_CACHE.move_to_end(key)
             return hit
-    seed = int.from_bytes(key[:8], "little")
-    model = _fit_model(
-        raw, sal, R, float(salary_cap), float(field_min_salary), proj, names, params, seed
-    )
-    with _MODEL_LOCK:
-        _MODEL_CACHE[key] = model
-        while len(_MODEL_CACHE) > MODEL_CACHE_SIZE:
-            _MODEL_CACHE.popitem(last=False)
+        fitting = _FITTING.setdefault(key, threading.Lock())
+    # one fit per slate: threads that miss together wait for the first one's model (the fit is
+    # outside _MODEL_LOCK, so other slates' look-ups and fits go on meanwhile)
+    with fitting:
+        with _MODEL_LOCK:
+            hit = _cached(key)
+        if hit is not None:
+            return hit
+        try:
+            seed = int.from_bytes(key[:8], "little")
+            model = _fit_model(
+                raw, sal, R, float(salary_cap), float(field_min_salary), proj, names, params, seed
+            )
+            with _MODEL_LOCK:
+                _MODEL_CACHE[key] = model
+                while len(_MODEL_CACHE) > MODEL_CACHE_SIZE:
+                    _MODEL_CACHE.popitem(last=False)
+        finally:
+            with _MODEL_LOCK:
+                _FITTING.pop(key, None)
     return model
+
+
+def _cached(key: bytes) -> FieldModel | None:
+    """The cached model (now the most recent), or None; the caller holds _MODEL_LOCK."""
+    hit = _MODEL_CACHE.get(key)
+    if hit is not None:
+        _MODEL_CACHE.move_to_end(key)
+    return hit
 
 
 def _fit_model(raw, sal, R, cap, field_min_salary, proj, names, params, seed) -> FieldModel:

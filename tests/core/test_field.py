@@ -181,3 +181,39 @@ def test_field_model_is_cached_and_independent_of_the_callers_generator():
     assert not np.array_equal(a.lineups, b.lineups)
     with pytest.raises(ValueError):
         m.pool[0, 0] = 1  # the cached model is read-only
+
+
+def test_threads_that_miss_together_fit_the_field_model_once(monkeypatch):
+    """Contests searched in threads ask for the same slate's model at once: one fits it, the
+    others wait for it (no repeated fit)."""
+    import threading
+    import time
+    from collections import OrderedDict
+
+    from nascar_pipeline.core import field
+
+    monkeypatch.setattr(field, "_MODEL_CACHE", OrderedDict())
+    fits = []
+
+    def slow_fit(*args):
+        fits.append(args)
+        time.sleep(0.2)  # long enough for every thread to miss the cache meanwhile
+        return object()
+
+    monkeypatch.setattr(field, "_fit_model", slow_fit)
+    sal, proj, own = _slate()
+    start = threading.Barrier(4)
+    got = [None] * 4
+
+    def ask(i):
+        start.wait()
+        got[i] = field.field_model(own, sal, 6, CAP, params=FAST)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(fits) == 1
+    assert all(m is got[0] for m in got) and got[0] is not None
+    assert not field._FITTING  # nothing left behind for the next slate
