@@ -8,8 +8,8 @@ assets that run JAX programs (race_model_fit, race_scenarios) take it: Dagster s
 the run's step starts, before the asset's first JAX operation. `storage_resources()` binds a
 `JaxRuntime()` too (the settings' folder, read in the run's process), so every set of race
 resources carries one. The daemon's run workers, the CLI's in-process runs and Kubernetes run
-pods all load the same definitions, so they all read the same variable (the image sets NASCAR_JAX_CACHE=/var/cache/nascar-pipeline/jax; the Helm chart mounts
-no volume there for run pods yet, so on Kubernetes each run pod starts with an empty cache).
+pods all load the same definitions, so they all read the same variable (the image sets NASCAR_JAX_CACHE=/var/cache/nascar-pipeline/jax; on Kubernetes a run pod
+starts with an empty cache unless the Helm chart's `jaxCache` mounts a shared volume there).
 """
 
 from dagster import ConfigurableResource, InitResourceContext

@@ -524,6 +524,76 @@ def test_mcmc_run_k8s_config_published(rendered, name):
     assert config.container_config["resources"]["requests"] == requests
 
 
+def _run_pod_spec(docs: list[dict], values: dict[str, Any]):
+    """The pod spec dagster-k8s builds for a run from the rendered dagster.yaml's run launcher."""
+    from dagster_k8s.job import (
+        DagsterK8sJobConfig,
+        UserDefinedDagsterK8sConfig,
+        construct_dagster_k8s_job,
+    )
+
+    launcher = instance_yaml(docs, values)["run_launcher"]["config"]
+    cfg = DagsterK8sJobConfig(
+        job_image="img:1",
+        dagster_home=launcher["dagster_home"],
+        instance_config_map=launcher["instance_config_map"],
+        volumes=launcher.get("volumes") or [],
+        volume_mounts=launcher.get("volume_mounts") or [],
+        env_vars=launcher.get("env_vars") or [],
+    )
+    job = construct_dagster_k8s_job(
+        cfg, ["dagster"], "run-1", UserDefinedDagsterK8sConfig(), labels={}
+    )
+    return job.spec.template.spec
+
+
+@pytest.mark.parametrize("name", ["default", "production"])
+def test_run_pods_mount_the_jax_compilation_cache(rendered, name):
+    """With jaxCache on (the production file), every run pod mounts the shared claim at
+    jaxCache.mountPath and NASCAR_JAX_CACHE points there; off (the default), nothing changes."""
+    values = values_of(name)
+    jc = values["jaxCache"]
+    spec = _run_pod_spec(rendered[name], values)
+    (container,) = spec.containers
+    mounts = {m.name: m.mount_path for m in container.volume_mounts or []}
+    env = {e.name: e.value for e in container.env or []}
+    claims = [d for d in rendered[name] if d["kind"] == "PersistentVolumeClaim"]
+    if not jc["enabled"]:
+        assert "jax-cache" not in mounts and "NASCAR_JAX_CACHE" not in env and not claims
+        return
+    assert jc["mountPath"] == "/var/cache/nascar-pipeline/jax"  # the image's NASCAR_JAX_CACHE
+    assert mounts["jax-cache"] == jc["mountPath"] and env["NASCAR_JAX_CACHE"] == jc["mountPath"]
+    (volume,) = [v for v in spec.volumes if v.name == "jax-cache"]
+    (claim,) = claims
+    assert volume.persistent_volume_claim.claim_name == claim["metadata"]["name"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == jc["pvc"]["size"]
+
+
+def test_jax_cache_per_node_or_per_pod_or_an_existing_claim(helm_bin, helm_env, offline_chart):
+    values = values_of("default")
+    on = ["--set", "jaxCache.enabled=true"]
+    docs = render(helm_bin, helm_env, offline_chart, *on, "--set", "jaxCache.volume=hostPath")
+    (volume,) = [v for v in _run_pod_spec(docs, values).volumes if v.name == "jax-cache"]
+    assert volume.host_path.path == values["jaxCache"]["hostPath"]["path"]
+    assert not [d for d in docs if d["kind"] == "PersistentVolumeClaim"]
+    docs = render(helm_bin, helm_env, offline_chart, *on, "--set", "jaxCache.volume=emptyDir")
+    (volume,) = [v for v in _run_pod_spec(docs, values).volumes if v.name == "jax-cache"]
+    assert volume.empty_dir is not None
+    docs = render(
+        helm_bin, helm_env, offline_chart, *on, "--set", "jaxCache.pvc.existingClaim=jax-nfs"
+    )
+    (volume,) = [v for v in _run_pod_spec(docs, values).volumes if v.name == "jax-cache"]
+    assert volume.persistent_volume_claim.claim_name == "jax-nfs"
+    assert not [d for d in docs if d["kind"] == "PersistentVolumeClaim"]
+    # the volume is mounted by this chart's run launcher: without its dagster.yaml, refused
+    proc = run_helm(
+        helm_bin, helm_env, "template", RELEASE, str(offline_chart),
+        *on, "--set", "dagsterInstance.enabled=false",
+    )  # fmt: skip
+    assert proc.returncode != 0 and "jaxCache.enabled needs dagsterInstance.enabled" in proc.stderr
+
+
 # ------------------------------------------------------------------------- values rejected
 
 

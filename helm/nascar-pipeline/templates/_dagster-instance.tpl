@@ -87,10 +87,42 @@ takes, snake_cased), with the instance and DAGSTER_HOME of this chart's ConfigMa
 {{- if not (kindIs "invalid" $v) }}{{ $_ := set $config $to $v }}{{ end }}
 {{- end }}
 {{- with $k.image }}{{ $_ := set $config "job_image" (printf "%s:%s" .repository (toString .tag)) }}{{ end }}
+{{- $jc := .Values.jaxCache | default dict }}
+{{- if $jc.enabled }}
+{{- /* JAX's compilation cache volume on every run pod, and NASCAR_JAX_CACHE pointing at it. */}}
+{{- $_ := set $config "volumes" (append ($config.volumes | default list) (include "nascar-pipeline.jaxCache.volume" . | fromYaml)) }}
+{{- $_ := set $config "volume_mounts" (append ($config.volume_mounts | default list) (dict "name" "jax-cache" "mountPath" $jc.mountPath)) }}
+{{- $_ := set $config "env_vars" (append ($config.env_vars | default list) (printf "NASCAR_JAX_CACHE=%s" $jc.mountPath)) }}
+{{- end }}
 {{- with $k.runK8sConfig }}
 {{- $runK8s := dict }}
 {{- range $key, $v := . }}{{ $_ := set $runK8s (snakecase $key) $v }}{{ end }}
 {{- $_ := set $config "run_k8s_config" $runK8s }}
 {{- end }}
 {{- toYaml (dict "module" "dagster_k8s" "class" "K8sRunLauncher" "config" $config) }}
+{{- end }}
+
+{{/*
+The run pods' volume for JAX's persistent compilation cache (jaxCache.volume): the shared claim,
+a folder of the node, or the pod's own empty folder.
+*/}}
+{{- define "nascar-pipeline.jaxCache.volume" -}}
+{{- $jc := .Values.jaxCache }}
+{{- if eq $jc.volume "pvc" }}
+name: jax-cache
+persistentVolumeClaim:
+  claimName: {{ include "nascar-pipeline.jaxCache.claimName" . }}
+{{- else if eq $jc.volume "hostPath" }}
+name: jax-cache
+hostPath:
+  path: {{ $jc.hostPath.path }}
+  type: DirectoryOrCreate
+{{- else }}
+name: jax-cache
+emptyDir: {}
+{{- end }}
+{{- end }}
+
+{{- define "nascar-pipeline.jaxCache.claimName" -}}
+{{- .Values.jaxCache.pvc.existingClaim | default (printf "%s-jax-cache" (include "nascar-pipeline.fullname" .)) }}
 {{- end }}

@@ -140,6 +140,9 @@ values (which cannot be templated) must agree with this chart's.
       {{- fail (printf "code location %q image %s:%s differs from image %s" $dep.name $dep.image.repository (toString $dep.image.tag) (include "nascar-pipeline.image" $)) }}
     {{- end }}
   {{- end }}
+  {{- if and (.Values.jaxCache | default dict).enabled (not .Values.dagsterInstance.enabled) }}
+    {{- fail "jaxCache.enabled needs dagsterInstance.enabled: the cache volume is mounted on run pods by the run launcher of this chart's dagster.yaml" }}
+  {{- end }}
   {{- if .Values.dagsterInstance.enabled }}
     {{- range $dep := ($ud.deployments | default list) }}
       {{- include "nascar-pipeline.validateInstanceMount" (list $ (printf "code location %q" $dep.name) $dep) }}
