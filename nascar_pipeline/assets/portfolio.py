@@ -41,7 +41,6 @@ so).
 
 import io
 import json
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +63,7 @@ from nascar_pipeline.assets.plots import image_markdown, new_figure
 from nascar_pipeline.assets.race_asset import race_asset, race_check
 from nascar_pipeline.core import rules
 from nascar_pipeline.core.export import DRAFTKINGS_UPLOAD, FANDUEL_LINEUPS, FANDUEL_UPLOAD
+from nascar_pipeline.core.jax_setup import usable_cores
 from nascar_pipeline.core.lineup_search import OBJECTIVE_ERROR_SD, OBJECTIVE_SHRINK
 from nascar_pipeline.errors import UserInputError
 from nascar_pipeline.resources.storage import StorageResource
@@ -243,12 +243,14 @@ PREVIEW_COLUMNS = [
 
 
 # Contests searched side by side at most (threads): the two cores a build is sized for; more
-# only on a machine with more, and never more than 4 (each search holds a few hundred MB).
+# only on a machine with more, and never more than 4 (each search holds a few hundred MB). The
+# cores this process may use (affinity, cgroup quota), not the machine's: a container limited to
+# 2 CPUs on a 64-core host gets 2.
 MAX_CONTEST_WORKERS = 4
 
 
 def contest_workers(n_contests: int) -> int:
-    return max(1, min(n_contests, os.cpu_count() or 1, MAX_CONTEST_WORKERS))
+    return max(1, min(n_contests, usable_cores(), MAX_CONTEST_WORKERS))
 
 
 @dataclass
@@ -393,7 +395,8 @@ def lineup_portfolio(
 
     # The contests' searches run side by side (NumPy lets go of the GIL in the heavy loops);
     # each has its own generator and objects, so the portfolios do not depend on the order.
-    with ThreadPoolExecutor(max_workers=contest_workers(len(plans))) as pool:
+    pool = ThreadPoolExecutor(max_workers=contest_workers(len(plans)))
+    try:
         futures = [pool.submit(search, k, b, arrays) for k, (b, arrays) in enumerate(plans)]
         for (build, _), future in zip(plans, futures):
             F, found, lines = future.result()
@@ -414,6 +417,12 @@ def lineup_portfolio(
             )
             next_id += len(df)
             frames.append(df)
+    except BaseException:
+        # a contest's search failed (or the run was stopped): say so now, not after the other
+        # contests' searches (a `with` block would wait for them); those not started are dropped
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     df = pd.concat(frames, ignore_index=True)
     first = plans[0][0].found
     mh = first.sampler
