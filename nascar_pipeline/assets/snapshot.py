@@ -12,6 +12,7 @@ from dagster import (
 )
 
 from nascar_pipeline.assets.race_asset import race_asset, race_check
+from nascar_pipeline.assets.stage_timer import StageTimer
 from nascar_pipeline.automation.policies import IO_RETRY_POLICY
 from nascar_pipeline.core.rules import DRAFTKINGS
 from nascar_pipeline.core.slate import entry_rows, history_rows
@@ -31,18 +32,21 @@ def race_snapshot(
     """The race ontology snapshot: race, track, entries (salaries, start positions), contest,
     and all results before the race. role=entry|history rows."""
     context.log.info(f"race_snapshot: reading {context.partition_key} from the race source")
+    timer = StageTimer()
     inputs = race_source.source().race_inputs(context.partition_key)
+    timer.lap("read race source")
     df = build_snapshot(inputs)
     entries = entry_rows(df)
     history = history_rows(df)
     race = inputs.race.iloc[0]
     content_hash = slate_hash(inputs.entries, inputs.contests)
+    timer.lap("build snapshot")
     context.log.info(
         f"race_snapshot: {race['race_name']} ({race['race_date']}): {len(entries)} entries "
         f"({int(entries['salary'].notna().sum())} with a DK salary, "
         f"{int(entries['start_position'].notna().sum())} with a start position), "
         f"{len(inputs.contests)} contest(s), {int(history['race_key'].nunique())} history races "
-        f"/ {len(history)} starts; slate {content_hash}"
+        f"/ {len(history)} starts; slate {content_hash}; {timer.line()}"
     )
     preview = entries.sort_values("salary", ascending=False, na_position="last").head(12)[
         ["driver_name", "car_number", "salary", "start_position"]
@@ -59,6 +63,7 @@ def race_snapshot(
             "slate_hash": content_hash,
             "has_contest": bool(len(inputs.contests)),
             "top_salaries": MetadataValue.md(preview.to_markdown(index=False)),
+            **timer.metadata(),
         },
     )
 
