@@ -34,16 +34,19 @@ class StageTimer:
             self._mark = time.perf_counter()
             self._seconds[name] = self._seconds.get(name, 0.0) + self._mark - t0
 
-    def lap(self, name: str) -> None:
+    def lap(self, name: str, within: dict[str, float] | None = None) -> None:
         """Close stage `name`: the seconds since the last stage or lap ended (or the timer
-        started), so straight-line code marks its stages without re-indenting."""
+        started), so straight-line code marks its stages without re-indenting. `within`: parts
+        of this lap a library timed itself (the fit's compile, warm-up, sampling): each is
+        recorded under its own name and `name` keeps the rest."""
         now = time.perf_counter()
-        self._seconds[name] = self._seconds.get(name, 0.0) + now - self._mark
+        rest = now - self._mark
+        for part, sec in (within or {}).items():
+            sec = min(max(float(sec), 0.0), rest)
+            self._seconds[part] = self._seconds.get(part, 0.0) + sec
+            rest -= sec
+        self._seconds[name] = self._seconds.get(name, 0.0) + rest
         self._mark = now
-
-    def add(self, name: str, seconds: float) -> None:
-        """A stage timed elsewhere (a library that reports its own split)."""
-        self._seconds[name] = self._seconds.get(name, 0.0) + max(float(seconds), 0.0)
 
     def seconds(self) -> dict[str, float]:
         """Each stage's seconds in the order first entered, then `total`, rounded to 10 ms."""
@@ -55,5 +58,5 @@ class StageTimer:
         return {STAGE_SECONDS_KEY: MetadataValue.json(self.seconds())}
 
     def line(self) -> str:
-        """'load 0.2 s, simulate 3.1 s, total 3.4 s' for the run log."""
-        return ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds().items())
+        """'load 0.21 s, simulate 3.10 s, total 3.40 s' for the run log."""
+        return ", ".join(f"{k} {v:.2f} s" for k, v in self.seconds().items())
