@@ -55,6 +55,7 @@ from pydantic import Field
 
 from nascar_pipeline.assets.plots import image_markdown, new_figure
 from nascar_pipeline.assets.race_asset import race_asset, race_check
+from nascar_pipeline.assets.stage_timer import StageTimer
 from nascar_pipeline.core.slate import entry_rows, history_rows
 from nascar_pipeline.resources.jax_runtime import JaxRuntime
 from nascar_pipeline.resources.race_source import RaceSourceResource
@@ -263,6 +264,7 @@ def race_model_fit(
     from nascar_pipeline.core.posterior_summary import posterior_summary
 
     race_key = context.partition_key
+    timer = StageTimer()
     entries, history = _split(race_snapshot)
     if history.empty:
         raise ValueError("race_snapshot has no history rows: nothing to fit")
@@ -281,6 +283,7 @@ def race_model_fit(
         "divergences <= 1 %)"
     )
     attempts = []
+    timer.lap("prepare history")
     for n, fcfg in enumerate(plan, 1):
         fit_key = history_hash(used, mcfg, {"fit": fcfg.as_dict(), **cache_extra})
         context.log.info(
@@ -293,6 +296,8 @@ def race_model_fit(
             cache, fit_key, data, fcfg, config.use_cache
         )
         passed, reasons = convergence_check(diag)
+        # the fit's own split (summed over attempts); the rest: cache load/save, gate
+        timer.lap("fit cache + gate", within=_fit_stages(timings, reused))
         attempts.append(
             {
                 "attempt": n,
@@ -324,6 +329,7 @@ def race_model_fit(
         stale = _stale_fit(context, storage, cache, race_key, target_date, data)
         if stale is not None:
             fit_key, posterior, diag, _ = stale
+        timer.lap("stale fallback")
     names = (
         history.drop_duplicates("driver_id")
         .set_index("driver_id")["driver_name"]
@@ -341,6 +347,8 @@ def race_model_fit(
         .head(10)[["driver_name", "mean", "q05", "q95", "rhat", "ess_bulk"]]
     )
     table = pd.DataFrame(attempts).drop(columns=["fit_key"])
+    timer.lap("posterior summary")
+    context.log.info(f"race_model_fit stages: {timer.line()}")
     return Output(
         summary,
         metadata={
@@ -372,8 +380,18 @@ def race_model_fit(
                 if _is_number(timings.get(k))
             },
             "top_skills": MetadataValue.md(top.to_markdown(index=False, floatfmt=".3f")),
+            **timer.metadata(),
         },
     )
+
+
+def _fit_stages(timings: dict, reused: bool) -> dict:
+    """The fit's own stage seconds under the names of the run log (a reused fit has none)."""
+    if reused:
+        return {}
+    stages = [("compile", "compile_s"), ("SVI", "svi_s"), ("warm-up", "warmup_s")]
+    stages += [("sampling", "sampling_s"), ("diagnostics", "diagnostics_s")]
+    return {name: float(timings[k]) for name, k in stages if _is_number(timings.get(k))}
 
 
 def _is_number(v) -> bool:
@@ -472,7 +490,9 @@ def race_scenarios(
     start/finish position, dnf, laps completed/led, fastest laps, DK and FD points)."""
     from nascar_pipeline.core.simulate import scenario_sanity, simulate_race
 
+    timer = StageTimer()
     posterior, data, entries = _load_fit_for(storage, race_model_fit, race_snapshot)
+    timer.lap("load posterior")
     if entries.empty:
         raise ValueError("race_snapshot has no entry rows: nothing to simulate")
     stale, stale_from = model_staleness(race_model_fit)
@@ -495,12 +515,17 @@ def race_scenarios(
         seed=config.seed,
         track_name=str(race["track_name"]),
     )
+    timer.lap("simulate")
     sc, user_meta = _move_to_user_projections(context, config, sc, entries)
+    timer.lap("user-number tilt")
     ok, details = scenario_sanity(sc)
+    timer.lap("checks")
     df = sc.to_frame()
+    timer.lap("to table")
     context.log.info(
         f"race_scenarios: {sc.n_scenarios} scenarios x {len(sc.driver_ids)} drivers in "
-        f"{time.perf_counter() - t0:.1f} s, {sc.laps} laps; sanity {'ok' if ok else 'FAILED'}"
+        f"{time.perf_counter() - t0:.1f} s, {sc.laps} laps; sanity {'ok' if ok else 'FAILED'}; "
+        f"stages: {timer.line()}"
     )
     return Output(
         df,
@@ -519,6 +544,7 @@ def race_scenarios(
             "int16, dnf bool, laps_completed int16, laps_led int16, fastest_laps int16, "
             "dk_points float32, fd_points float32; sorted by (scenario, driver_id)",
             **user_meta,
+            **timer.metadata(),
         },
     )
 
@@ -613,9 +639,12 @@ def driver_projections(
     from nascar_pipeline.core.projections import driver_projections as project
     from nascar_pipeline.core.simulate import scenarios_from_frame
 
+    timer = StageTimer()
     entries, _ = _split(race_snapshot)
     sc = scenarios_from_frame(race_scenarios)
+    timer.lap("load scenarios")
     proj = project(sc, entries)
+    timer.lap("project")
     cols = [
         "driver_name",
         "salary",
@@ -642,6 +671,9 @@ def driver_projections(
         )
         + (f"; STALE MODEL (the fit of {stale_from})" if stale else "")
     )
+    plot = _distributions_plot(sc, proj)
+    timer.lap("metadata + plot")
+    context.log.info(f"driver_projections stages: {timer.line()}")
     return Output(
         proj,
         metadata={
@@ -649,8 +681,9 @@ def driver_projections(
             "stale_from": stale_from,
             "drivers": len(proj),
             "top_projections": MetadataValue.md(md),
-            "top_distributions": _distributions_plot(sc, proj),
+            "top_distributions": plot,
             **user_meta,
+            **timer.metadata(),
         },
     )
 
