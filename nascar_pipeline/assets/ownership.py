@@ -30,6 +30,7 @@ from pydantic import Field
 
 from nascar_pipeline.assets.field_config import FieldConfig
 from nascar_pipeline.assets.race_asset import race_asset, race_check
+from nascar_pipeline.assets.stage_timer import StageTimer
 from nascar_pipeline.core import rules
 from nascar_pipeline.errors import UserInputError
 
@@ -69,12 +70,15 @@ def ownership_projections(
     from nascar_pipeline.core.ownership_model import DEFAULT_FIELD_MODEL, project_field_ownership
     from nascar_pipeline.core.slate import resolve_overrides, slate_arrays
 
+    timer = StageTimer()
     slate, _points = slate_arrays(race_snapshot, race_scenarios, driver_projections)
     races = training_races(race_snapshot)
+    timer.lap("features")
     if len(races) >= config.min_history_races:
         model = fit_field_model(races, roster_size=SITE.roster_size)
     else:
         model = DEFAULT_FIELD_MODEL
+    timer.lap("fit")
     source = (
         model.source
         if model is not DEFAULT_FIELD_MODEL
@@ -104,11 +108,13 @@ def ownership_projections(
         min_field_salary=config.field_min_salary,
         max_field_salary=SITE.salary_cap,
     )
+    timer.lap("project + bounds")
     for w in res.warnings:
         context.log.warning(f"ownership: {w}")
     context.log.info(
         f"ownership: {len(slate)} drivers, {len(fixed)} overridden, "
-        f"implied field lineup ${res.implied_lineup_salary:,.0f}, {len(res.warnings)} warnings"
+        f"implied field lineup ${res.implied_lineup_salary:,.0f}, {len(res.warnings)} warnings; "
+        f"stages: {timer.line()}"
     )
     f = res.frame
     out = (
@@ -155,6 +161,7 @@ def ownership_projections(
             ),
             "top_ownership": MetadataValue.md(md),
             **_user_ownership_metadata(out, user_own, model.vendor_weight),
+            **timer.metadata(),
         },
     )
 
