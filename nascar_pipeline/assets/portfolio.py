@@ -61,6 +61,7 @@ from pydantic import Field, ValidationError
 from nascar_pipeline.assets.field_config import FieldConfig
 from nascar_pipeline.assets.plots import image_markdown, new_figure
 from nascar_pipeline.assets.race_asset import race_asset, race_check
+from nascar_pipeline.assets.stage_timer import StageTimer
 from nascar_pipeline.core import rules
 from nascar_pipeline.core.export import DRAFTKINGS_UPLOAD, FANDUEL_LINEUPS, FANDUEL_UPLOAD
 from nascar_pipeline.core.jax_setup import usable_cores
@@ -249,6 +250,17 @@ PREVIEW_COLUMNS = [
 MAX_CONTEST_WORKERS = 4
 
 
+# A contest search's run-log lines (core/lineup_search.py) each close a stage: the line's
+# prefix -> the stage's name in contest_stage_seconds (other lines close none).
+SEARCH_STAGES = {
+    "field": "field",
+    "exact optimizer": "exact optimizer",
+    "MCMC": "MCMC candidates",
+    "candidates": "candidate pool",
+    "chosen": "greedy + exact selection",
+}
+
+
 def contest_workers(n_contests: int) -> int:
     return max(1, min(n_contests, usable_cores(), MAX_CONTEST_WORKERS))
 
@@ -334,6 +346,7 @@ def lineup_portfolio(
     if config.objective not in OBJECTIVES:
         raise UserInputError(f"run config objective {config.objective!r}: use 'ev' or 'top1'")
     silence_banner()  # the steering checks' and optimizers' HiGHS: no banner on the console
+    timer = StageTimer()
     steering, global_asked = _config_steering(config)
     slate, points = slate_arrays(race_snapshot, race_scenarios, driver_projections)
 
@@ -364,7 +377,9 @@ def lineup_portfolio(
         + (f" (file {config.steering_file})" if config.steering_file else "")
     )
     own = slate_ownership(slate, ownership_projections)
+    timer.lap("plan + steering checks")
     frames, next_id = [], 0
+    contest_stages: dict = {}  # contest_id -> its search's stage seconds
     shared: dict = {}  # the exact optimizer's lineups, solved once for contests sharing them
 
     def search(k: int, build: _ContestBuild, arrays):
@@ -372,9 +387,13 @@ def lineup_portfolio(
         lines as (line, warning)); the run log is written by the asset's thread only."""
         c, n = build.alloc.contest, build.alloc.n_lineups
         lines: list[tuple[str, bool]] = []
+        stages = StageTimer()
 
         def log(line: str, warning: bool = False) -> None:
             lines.append((line, warning))
+            stage = SEARCH_STAGES.get(line.split(":", 1)[0])
+            if stage is not None:
+                stages.lap(stage)
 
         F = c.simulated_field_size(config.field_size, FIELD_SEARCH_MAX)
         table = c.payout_table(F + n)
@@ -391,7 +410,8 @@ def lineup_portfolio(
             log=log,
             shared=shared,
         )
-        return F, found, lines
+        stages.lap("lineup frame")
+        return F, found, lines, stages.seconds()
 
     # The contests' searches run side by side (NumPy lets go of the GIL in the heavy loops);
     # each has its own generator and objects, so the portfolios do not depend on the order.
@@ -399,8 +419,12 @@ def lineup_portfolio(
     try:
         futures = [pool.submit(search, k, b, arrays) for k, (b, arrays) in enumerate(plans)]
         for (build, _), future in zip(plans, futures):
-            F, found, lines = future.result()
+            F, found, lines, seconds = future.result()
             tag = f"[{build.alloc.contest.contest_id}] "
+            contest_stages[build.alloc.contest.contest_id] = seconds
+            lines.append(
+                ("stages: " + ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items()), False)
+            )
             for line, warning in lines:
                 if warning:
                     context.log.warning(tag + line)
@@ -423,6 +447,7 @@ def lineup_portfolio(
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
+    timer.lap("contest searches")
     df = pd.concat(frames, ignore_index=True)
     first = plans[0][0].found
     mh = first.sampler
@@ -444,6 +469,7 @@ def lineup_portfolio(
             race_snapshot, race_scenarios, config.fanduel_lineups, max_exposure=fd_max
         )
         context.log.info(f"FanDuel: {len(fd_lineups)} lineups")
+        timer.lap("FanDuel")
     # DraftKings' bulk upload has roster columns only (no contest column): every lineup, by
     # contest in the frame's order; which lineups go to which contest is in CONTESTS_FILE
     files, warnings = portfolio_upload_files(df, fd_lineups)
@@ -452,6 +478,8 @@ def lineup_portfolio(
     files[CONTESTS_FILE] = json.dumps(contest_rows, indent=2).encode()
     race_key = context.partition_key
     storage.write_beside(ASSET, race_key, files)
+    timer.lap("upload files")
+    context.log.info(f"lineup_portfolio stages: {timer.line()}")
 
     fd_source = (
         str(fd_lineups["salary_source"].iloc[0])
@@ -512,6 +540,9 @@ def lineup_portfolio(
                 df[PREVIEW_COLUMNS].head(10).to_markdown(index=False, floatfmt=".1f")
             ),
             "objective_trace": _trace_plot(mh, config.objective),
+            **timer.metadata(),
+            # per contest (searched side by side: these overlap in "contest searches")
+            "contest_stage_seconds": MetadataValue.json(contest_stages),
         },
     )
 
