@@ -130,35 +130,55 @@ def score_by_contest(
     own_by_driver: dict,
     slate: pd.DataFrame,
     contests: list,
+    race_contests: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """Each DraftKings lineup scored with the actual points and ranked in its own contest
-    (`contest_id`; a portfolio without the column, or an id the snapshot does not know, plays
-    the race's first contest, as before): a field of the contest's size (at most FIELD_MAX)
-    from the projected ownership, the contest's payout table. Returns the lineups (with
-    contest_id) and {contest_id: (field size, payout note)}."""
+    (`contest_id`; a portfolio without the column, the stated default GPP's lineups, or an id
+    the snapshot does not know play the race's stand-in contest, the one money grading grades
+    them against: core/money_grading.py stand_in_contest_id on `race_contests`, the race's
+    contests with their facts, else the snapshot's largest field): a field of the contest's
+    size (at most FIELD_MAX) from the projected ownership, the contest's payout table. Returns
+    the lineups (with contest_id) and {contest_id: (field size, payout note)}."""
     from nascar_pipeline.core.race_scoring import score_portfolio
 
     dk = lineup_portfolio
     if "site" in dk:
         dk = dk[dk["site"].astype(str) == "draftkings"]
     by_id = {c.contest_id: c for c in contests}
+    stand_in = _stand_in_contest(contests, race_contests)
     cid = dk["contest_id"].astype(str) if "contest_id" in dk else pd.Series("", index=dk.index)
     parts, fields = [], {}
     for c_id in cid.unique() if len(dk) else []:
         group = dk[cid == c_id]
-        contest = by_id.get(c_id, contests[0])
+        own = c_id in by_id
+        contest = by_id[c_id] if own else stand_in
         F = contest.simulated_field_size(None, FIELD_MAX)
         table = contest.payout_table(F + len(group))
         scored = score_portfolio(group, points_by_driver, own_by_driver, slate, table, F)
-        key = c_id or contest.contest_id
+        key = c_id if own else contest.contest_id
         scored.insert(1, "contest_id", key)
         parts.append(scored)
         note = contest.payout_note(F + len(group))
-        fields[key] = (F, note if c_id in by_id else f"{contest.label}, the race's first; {note}")
+        fields[key] = (F, note if own else f"{contest.label}, the race's stand-in; {note}")
     if not parts:
         cols = ["lineup_id", "contest_id", "actual_points", "rank", "payout", "entry_fee"]
         return pd.DataFrame(columns=cols), fields
     return pd.concat(parts, ignore_index=True), fields
+
+
+def _stand_in_contest(contests: list, race_contests: pd.DataFrame | None):
+    """The Contest an unnamed lineup plays (core/money_grading.py stand_in_contest_id: the real
+    contest with facts, else the largest field), from the race's contests where they are given,
+    else from the snapshot's; the first contest when neither names one."""
+    from nascar_pipeline.core.contests import contest_record
+    from nascar_pipeline.core.money_grading import stand_in_contest_id
+
+    by_id = {c.contest_id: c for c in contests}
+    for frame in (race_contests, pd.DataFrame([contest_record(c) for c in contests])):
+        sid = stand_in_contest_id(frame)
+        if sid in by_id:
+            return by_id[sid]
+    return contests[0]
 
 
 def _calibration_plot(df: pd.DataFrame) -> MetadataValue:
@@ -236,12 +256,14 @@ def race_backtest(
     # each lineup in its own contest (the field's size and payouts, read as the DFS assets read
     # them: payouts rescaled to the simulated field, core/payout_scaling.py)
     slate = dk_salary_slate(race_snapshot)
+    race_contests = _race_contests(race_source, race_key)
     lineups, fields = score_by_contest(
         lineup_portfolio,
         dict(zip(df["driver_id"].astype(int), y)),
         own["own_pct"].to_dict(),
         slate,
         contests_from_snapshot(race_snapshot),
+        race_contests,
     )
     for cid, (F, note) in fields.items():
         context.log.info(
@@ -257,7 +279,7 @@ def race_backtest(
         lineup_portfolio,
         dict(zip(df["driver_id"].astype(int), y)),
         {k: v for k, v in actual_own.items() if pd.notna(v)},
-        _race_contests(race_source, race_key),
+        race_contests,
     )
     if len(money):
         for cid, m in money.groupby("contest_id", sort=False):

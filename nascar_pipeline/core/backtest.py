@@ -28,6 +28,8 @@ fastest laps per lap run, times the race's laps; field average for the uniform b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln
@@ -237,6 +239,8 @@ def log_factorial(n: int) -> float:
 # ---------------------------------------------------------------- money, ownership, error
 MONEY_LINEUPS = 5  # lineups built per method and race: a handful, as a player's small portfolio
 SIMULATED_FIELD = 2_000  # stand-in field from the real %Drafted where no contest facts exist
+SIMULATED_FIELD_MAX = 20_000  # a stand-in field at its contest's size, at most this (memory, time)
+SIMULATED_PAID = 0.2  # a GPP's paid share: the cash line where the contest's payouts are unknown
 CASH_REAL = "contest"  # where the cash line and winning score came from
 CASH_SIMULATED = "simulated from real %Drafted"
 
@@ -293,28 +297,87 @@ def contest_facts(contests: pd.DataFrame | None) -> dict | None:
     }
 
 
-def simulated_contest_facts(own_pct, salaries, points, seed: int = 0) -> dict:
-    """A stand-in cash line (80th-percentile score) and winning score: a field drawn from the real
-    %Drafted (core/slate.py draw_field, the assets' field), scored with the actual points.
-    Labelled simulated: a real contest's field is not this one."""
+def largest_contest(contests: pd.DataFrame | None) -> dict | None:
+    """The race's DraftKings contest of the largest field (the first by contest_id among equal
+    or unknown sizes), as a row dict; None without one. An unnamed lineup's stand-in contest
+    where no contest has real facts (core/money_grading.py stand_in_contest_id)."""
+    if contests is None or not len(contests) or "contest_id" not in contests:
+        return None
+    c = contests
+    if "site" in c:
+        c = c[c["site"].astype("string").fillna("draftkings") == "draftkings"]
+    if not len(c):
+        return None
+    c = c.sort_values("contest_id", kind="stable")
+    if "field_size" in c:
+        size = pd.to_numeric(c["field_size"], errors="coerce")
+        c = c.iloc[np.argsort(-size.fillna(-1).to_numpy(), kind="stable")]
+    return c.iloc[0].to_dict()
+
+
+def _int_or_none(v) -> int | None:
+    return None if v is None or pd.isna(v) else int(v)
+
+
+def paid_share(contest: Mapping) -> float | None:
+    """The share of a contest's entries its payout table pays (a double-up about 0.45, a GPP
+    about 0.2), from one row of the race's contests (field_size, payouts, entry_fee); None
+    without both a field size and a payout table."""
+    from nascar_pipeline.core.contests import contest_from_record
+
+    c = contest_from_record(dict(contest))
+    if not c.field_size or c.payouts is None:
+        return None
+    paid = int(np.count_nonzero(c.payout_table(c.field_size).prizes > 0))
+    return min(paid, c.field_size) / c.field_size
+
+
+def simulated_contest_facts(
+    own_pct,
+    salaries,
+    points,
+    seed: int = 0,
+    field_size: int | None = None,
+    paid: float | None = None,
+) -> dict:
+    """A stand-in cash line and winning score for a contest without real facts: a field drawn
+    from the real %Drafted (core/slate.py draw_field, the assets' field), scored with the
+    actual points. The cash line is the score at the contest's own paid share (`paid`: a
+    double-up's cash line is near the median, not a GPP's; unknown: SIMULATED_PAID, the 80th
+    percentile of a GPP); the winning score the best of a field of the contest's own size
+    (`field_size`; unknown: SIMULATED_FIELD), at most SIMULATED_FIELD_MAX lineups, so a huge
+    GPP's winner is the best of that many, which `note` says. Labelled simulated: a real
+    contest's field is not this one."""
     from nascar_pipeline.core.ownership_model import DEFAULT_MIN_FIELD_SALARY
     from nascar_pipeline.core.race_scoring import lineup_points
     from nascar_pipeline.core.slate import draw_field
 
+    size = int(field_size) if field_size and field_size > 0 else None
+    n = min(size or SIMULATED_FIELD, SIMULATED_FIELD_MAX)
+    known = paid is not None and 0 < paid <= 1
+    share = float(paid) if known else SIMULATED_PAID
     draw = draw_field(
         np.asarray(own_pct, np.float64),
         np.asarray(salaries, np.float64),
-        SIMULATED_FIELD,
+        n,
         DEFAULT_MIN_FIELD_SALARY,
         np.random.default_rng(seed),
         setting="backtest simulated field",
     )
     pts = lineup_points(draw.lineups, points)
+    if size is None:
+        field = f"best of {n:,} simulated (field size unknown)"
+    elif n < size:
+        field = f"best of {n:,} simulated (field of {size:,} capped at {SIMULATED_FIELD_MAX:,})"
+    else:
+        field = f"best of {n:,} simulated (the contest's field)"
+    pays = "its payout table" if known else "no payout table: a GPP's"
     return {
         "contest_id": None,
-        "cash_line": float(np.quantile(pts, 0.8)),
+        "cash_line": float(np.quantile(pts, 1.0 - share)),
         "winning_score": float(pts.max()),
         "source": CASH_SIMULATED,
+        "note": f"{field}; cash line at the top {share:.1%} ({pays})",
     }
 
 
@@ -442,7 +505,11 @@ def race_money_and_ownership(
     )
     facts = contest_facts(race_contests)
     if facts is None and np.isfinite(own).any():
-        facts = simulated_contest_facts(np.nan_to_num(own), salaries, y, seed=seed)
+        big = largest_contest(race_contests)  # the stand-in: the race's largest field, as stated
+        size, share = (None, None) if big is None else (big.get("field_size"), paid_share(big))
+        facts = simulated_contest_facts(
+            np.nan_to_num(own), salaries, y, seed=seed, field_size=_int_or_none(size), paid=share
+        )
     out: dict = {m: {} for m in mean_points}
     ours = next(m for m in (*MODEL_METHODS.values(), *mean_points) if m in mean_points)
     if facts is not None:

@@ -1,12 +1,16 @@
 """Money grading of a backtested race, contest by contest. Pure: arrays and frames in, frames out.
 
 Each of our lineups is graded against its own contest (the portfolio's `contest_id`): that
-contest's real facts (cash line, winning score) where the race's contests hold them; a lineup
-built for the stated default GPP (no contest was ingested when it was built) against the race's
-real contest, as before (core/backtest.py contest_facts: the largest field); a lineup of any other
-contest against a field simulated from the real %Drafted (labelled `CASH_SIMULATED`); without
-that, not graded. Every other method's lineups (the MONEY_LINEUPS best by its projection) are
-graded against the same contests, so the methods face the same ones.
+contest's real facts (cash line, winning score) where the race's contests hold them; a contest
+without them against a field simulated from the real %Drafted (labelled `CASH_SIMULATED`, how in
+`cash_note`): the cash line at the contest's own paid share (its payout table: a double-up pays
+about 45 %, a GPP about 20 %), the winning score the best of a field of its own size (at most
+SIMULATED_FIELD_MAX lineups); without real %Drafted, not graded. A lineup built for the stated
+default GPP (no contest was ingested when it was built) or for a contest the race does not know
+plays the race's stand-in contest (`stand_in_contest_id`: the real contest with facts, else the
+largest field), the one race_backtest also ranks it in (assets/backtest.py score_by_contest).
+Every other method's lineups (the MONEY_LINEUPS best by its projection) are graded against the
+same contests, so the methods face the same ones.
 
 `grade_contests` gives one row per (method, contest); `by_method` folds them into one row per
 method (lineup-weighted cash rate, best lineup over the contests, any lineup at a winning score)
@@ -22,6 +26,8 @@ from nascar_pipeline.core.backtest import (
     CASH_REAL,
     build_lineups,
     contest_facts,
+    largest_contest,
+    paid_share,
     simulated_contest_facts,
 )
 from nascar_pipeline.core.contests import DEFAULT_CONTEST_ID, LEGACY_CONTEST_ID
@@ -52,6 +58,24 @@ def real_facts_by_contest(contests: pd.DataFrame | None) -> dict[str, dict]:
     }
 
 
+def stand_in_contest_id(contests: pd.DataFrame | None) -> str | None:
+    """The contest an unnamed lineup (the stated default GPP's, or one of a contest the race does
+    not know) plays, in money grading and in race_backtest's ranking alike: the race's
+    DraftKings contest with real facts (the largest field of those, core/backtest.py
+    contest_facts), else its largest DraftKings field; None without a contest."""
+    real = contest_facts(contests)
+    if real is not None:
+        return real["contest_id"]
+    big = largest_contest(contests)
+    return None if big is None else str(big["contest_id"])
+
+
+def _rows_by_id(contests: pd.DataFrame | None) -> dict[str, dict]:
+    if contests is None or not len(contests) or "contest_id" not in contests:
+        return {}
+    return {str(r["contest_id"]): r.to_dict() for _, r in contests.iterrows()}
+
+
 def grade_contests(
     salaries,
     actual_points,
@@ -69,23 +93,30 @@ def grade_contests(
     graded."""
     y = np.asarray(actual_points, dtype=np.float64)
     real = real_facts_by_contest(contests)
-    fallback = contest_facts(contests)  # the race's real contest for unnamed ones
-    sim: dict = {}
+    rows_by_id = _rows_by_id(contests)
+    stand_in = stand_in_contest_id(contests)
+    fields: dict = {}  # one simulated field per size, shared by the contests of that size
 
     def simulated(cid: str) -> dict | None:
         if own_pct is None or not np.isfinite(np.asarray(own_pct, float)).any():
             return None
-        if "facts" not in sim:  # one simulated field serves every contest without facts
+        row = rows_by_id.get(cid, {})
+        size = pd.to_numeric(row.get("field_size"), errors="coerce")
+        size = None if pd.isna(size) else int(size)
+        share = paid_share(row) if row else None
+        if (size, share) not in fields:
             own = np.nan_to_num(np.asarray(own_pct, np.float64))
-            sim["facts"] = simulated_contest_facts(own, salaries, y, seed=seed)
-        return {**sim["facts"], "contest_id": cid}
+            fields[size, share] = simulated_contest_facts(
+                own, salaries, y, seed=seed, field_size=size, paid=share
+            )
+        return {**fields[size, share], "contest_id": cid}
 
     def facts_for(cid: str) -> dict | None:
         if cid in real:
             return real[cid]
-        if cid in _UNNAMED and fallback is not None:
-            return fallback
-        return simulated(cid)
+        if stand_in is not None and (cid in _UNNAMED or cid not in rows_by_id):
+            cid = stand_in  # an unnamed or unknown contest's lineup plays the stand-in
+        return real.get(cid) or simulated(cid)
 
     ours: dict[str, np.ndarray] = {}
     graded: dict[str, dict] = {}
@@ -93,14 +124,14 @@ def grade_contests(
         f = facts_for(str(k)) if len(v) else None
         if f is None:  # not gradable: no real facts, no real %Drafted
             continue
-        key = f["contest_id"] or str(k)  # a default-GPP lineup lands on the real contest
+        key = f["contest_id"] or str(k)  # a default-GPP lineup lands on the stand-in contest
         idx = np.asarray(v, np.int64)
         ours[key] = np.concatenate([ours[key], idx]) if key in ours else idx
         graded[key] = f
-    # no portfolio, or none of its contests gradable: the baselines still face the race's real
-    # contest (else the simulated one), as before per-contest grading
+    # no portfolio, or none of its contests gradable: the baselines still face the race's
+    # stand-in contest (real facts, else simulated), as before per-contest grading
     if not graded:
-        f = fallback or simulated(DEFAULT_CONTEST_ID)
+        f = facts_for(DEFAULT_CONTEST_ID)
         graded = {f["contest_id"] or DEFAULT_CONTEST_ID: f} if f else {}
     if not graded:
         return pd.DataFrame()
@@ -109,7 +140,15 @@ def grade_contests(
     for cid, f in graded.items():
         for m, idx in ([(method, ours[cid])] if cid in ours else []) + list(built.items()):
             g = grade_lineups(lineup_points(idx, y), f["cash_line"], f["winning_score"])
-            rows.append({"method": m, "contest_id": cid, **g, "cash_source": f["source"]})
+            rows.append(
+                {
+                    "method": m,
+                    "contest_id": cid,
+                    **g,
+                    "cash_source": f["source"],
+                    "cash_note": f.get("note", ""),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -148,6 +187,11 @@ def by_method(money: pd.DataFrame) -> pd.DataFrame:
                 "best_minus_cash": float(col(g, "best_minus_cash").max()),
                 "best_minus_winner": float(col(g, "best_minus_winner").max()),
                 "cash_source": src[0] if len(src) == 1 else MIXED,
+                "cash_note": "; ".join(
+                    dict.fromkeys(n for n in g["cash_note"].fillna("").astype(str) if n)
+                )
+                if "cash_note" in g
+                else "",
             }
         )
     return pd.DataFrame(out)

@@ -286,3 +286,108 @@ def test_baselines_graded_against_the_real_contest_when_no_lineup_is_gradable():
         rows = money[money["method"] == m]
         assert list(rows["contest_id"]) == ["dk-9"]
         assert rows["cash_line"].iloc[0] == 190.0 and rows["cash_source"].iloc[0] == "contest"
+
+
+def _payouts(paid: int, prize: float) -> str:
+    import json
+
+    return json.dumps([{"min_place": 1, "max_place": paid, "prize": prize}])
+
+
+def test_a_double_up_without_facts_is_graded_at_its_own_paid_share_and_size():
+    from nascar_pipeline.core.backtest import paid_share, simulated_contest_facts
+    from nascar_pipeline.core.slate import dk_salary_slate
+
+    snap = _snapshot()
+    points = {int(d): float(100 - 3 * d) for d in range(1, N + 1)}
+    own = {d: 600.0 / N for d in range(1, N + 1)}
+    portfolio = pd.DataFrame(
+        [
+            _lineup(0, [2, 3, 26, 27, 28, 29], "dk-du"),
+            _lineup(1, [2, 3, 26, 27, 28, 30], "dk-gpp"),
+        ]
+    )
+    contests = pd.DataFrame(
+        {
+            "contest_id": ["dk-du", "dk-gpp"],
+            "site": "draftkings",
+            "entry_fee": [5.0, 20.0],
+            "field_size": [100, 4000],
+            "payouts": [_payouts(45, 9.0), _payouts(800, 40.0)],
+            "winning_score": [np.nan, np.nan],
+            "cash_line": [np.nan, np.nan],
+        }
+    )
+    assert paid_share(contests.iloc[0].to_dict()) == pytest.approx(0.45)
+    assert paid_share(contests.iloc[1].to_dict()) == pytest.approx(0.2)
+    money = grade_race_money(snap, portfolio, points, own, contests)
+    ours = money[money["method"] == "model"].set_index("contest_id")
+    assert (ours["cash_source"] == "simulated from real %Drafted").all()
+    slate = dk_salary_slate(snap)
+    sal = slate["salary"].to_numpy(float)
+    y = np.array([points[int(d)] for d in slate["driver_id"]])
+    o = np.array([own[int(d)] for d in slate["driver_id"]])
+    du = simulated_contest_facts(o, sal, y, field_size=100, paid=0.45)
+    gpp = simulated_contest_facts(o, sal, y, field_size=4000, paid=0.2)
+    # the double-up's cash line is its field's 55th percentile, the best of 100 its winner;
+    # not the GPP's 80th percentile and best of thousands
+    assert ours.loc["dk-du", "cash_line"] == pytest.approx(du["cash_line"])
+    assert ours.loc["dk-du", "winning_score"] == pytest.approx(du["winning_score"])
+    assert ours.loc["dk-gpp", "cash_line"] == pytest.approx(gpp["cash_line"])
+    assert du["cash_line"] < gpp["cash_line"]
+    assert "best of 100 " in ours.loc["dk-du", "cash_note"]
+    assert "45.0%" in ours.loc["dk-du", "cash_note"]
+    # a field larger than the simulated cap is capped, and the note says so
+    big = simulated_contest_facts(o, sal, y, field_size=150_000, paid=0.2)
+    assert "capped" in big["note"] and big["source"] == "simulated from real %Drafted"
+
+
+def test_default_and_unknown_lineups_play_the_real_contest_then_the_largest_field():
+    from nascar_pipeline.assets.backtest import score_by_contest
+    from nascar_pipeline.core.contests import Contest
+    from nascar_pipeline.core.money_grading import stand_in_contest_id
+    from nascar_pipeline.core.slate import dk_salary_slate
+
+    snap = _snapshot()
+    slate = dk_salary_slate(snap)
+    points = {int(d): float(100 - 3 * d) for d in range(1, N + 1)}
+    own = {d: 600.0 / N for d in range(1, N + 1)}
+    portfolio = pd.DataFrame(
+        [
+            _lineup(0, [1, 25, 26, 27, 28, 29], "default"),
+            _lineup(1, [2, 3, 26, 27, 28, 30], "dk-unknown"),
+        ]
+    )
+    # dk-0 sorts first, dk-2 has the largest field, dk-1 alone has real facts
+    contests = pd.DataFrame(
+        {
+            "contest_id": ["dk-0", "dk-1", "dk-2"],
+            "site": "draftkings",
+            "field_size": [50, 300, 5000],
+            "winning_score": [np.nan, 300.0, np.nan],
+            "cash_line": [np.nan, 200.0, np.nan],
+        }
+    )
+    listed = [
+        Contest("dk-0", field_size=50, entry_fee=1.0),
+        Contest("dk-1", field_size=300, entry_fee=5.0),
+        Contest("dk-2", field_size=5000, entry_fee=20.0),
+    ]
+    assert stand_in_contest_id(contests) == "dk-1"
+    money = grade_race_money(snap, portfolio, points, own, contests)
+    assert set(money["contest_id"]) == {"dk-1"}
+    assert money.set_index("method").loc["model", "lineups"] == 2
+    lines, fields = score_by_contest(portfolio, points, own, slate, listed, contests)
+    assert set(lines["contest_id"]) == {"dk-1"} and (lines["entry_fee"] == 5.0).all()
+    assert fields["dk-1"][0] == 300
+    # no real facts anywhere: the largest field, in both
+    no_facts = contests.assign(winning_score=np.nan, cash_line=np.nan)
+    assert stand_in_contest_id(no_facts) == "dk-2"
+    money = grade_race_money(snap, portfolio, points, own, no_facts)
+    assert set(money["contest_id"]) == {"dk-2"}
+    assert "best of 5,000 " in money["cash_note"].iloc[0]
+    lines, _ = score_by_contest(portfolio, points, own, slate, listed, no_facts)
+    assert set(lines["contest_id"]) == {"dk-2"} and (lines["entry_fee"] == 20.0).all()
+    # without the race's contests frame, the snapshot's largest field
+    lines, _ = score_by_contest(portfolio, points, own, slate, listed)
+    assert set(lines["contest_id"]) == {"dk-2"}
