@@ -26,6 +26,7 @@ from pydantic import Field
 from nascar_pipeline.assets.field_config import FieldConfig
 from nascar_pipeline.assets.plots import image_markdown, new_figure
 from nascar_pipeline.assets.race_asset import race_asset, race_check
+from nascar_pipeline.assets.stage_timer import StageTimer
 from nascar_pipeline.core import rules
 from nascar_pipeline.core.honest_roi import DEFAULT_SHRINK
 from nascar_pipeline.resources.storage import StorageResource
@@ -154,8 +155,10 @@ def contest_simulation(
     from nascar_pipeline.core.lineups import slate_indices
     from nascar_pipeline.core.slate import draw_field, slate_arrays, slate_ownership
 
+    timer = StageTimer()  # each contest's stages add up under one name
     slate, points = slate_arrays(race_snapshot, race_scenarios)
     own = slate_ownership(slate, ownership_projections)
+    timer.lap("load slate")
     honest_kw = {} if config.honest_error_sd is None else {"error_sd": config.honest_error_sd}
     frames, summaries, rois, warnings = [], [], {}, []
     plays = _portfolio_contests(lineup_portfolio, contests_from_snapshot(race_snapshot))
@@ -179,6 +182,7 @@ def contest_simulation(
             names=slate["driver_name"].astype(str).to_numpy(),
         )
         field = drawn.lineups
+        timer.lap("field")
         for w in drawn.warnings:
             context.log.warning(f"{tag}contest field: {w}")
         warnings += [w for w in drawn.warnings if w not in warnings]
@@ -194,6 +198,7 @@ def contest_simulation(
             f"chunks of at most {config.chunk_elems:,} field scores"
         )
         summ = simulate_contest(pts, ours, field, table, chunk_elems=config.chunk_elems).summary()
+        timer.lap("simulation")
         honest = honest_contest(
             pts,
             ours,
@@ -205,6 +210,7 @@ def contest_simulation(
             salaries=slate["salary"].to_numpy(float),
             **honest_kw,
         ).summary()
+        timer.lap("honest figures")
         out = pd.DataFrame(
             {
                 "lineup_id": part["lineup_id"].to_numpy(np.int64),
@@ -249,8 +255,11 @@ def contest_simulation(
             f"contests: {len(summaries)} contests, simulated {roi:+.1%}, honest "
             f"{honest_roi:+.1%}: " + HONEST_HOW
         )
+    timer.lap("summaries")
     cash = _cash_measured_vs_simulated(storage, race_snapshot, context.partition_key, out)
+    timer.lap("measured cash")
     context.log.info(cash["note"])
+    context.log.info(f"contest_simulation stages: {timer.line()}")
     first = summaries[0]
     return Output(
         out,
@@ -279,6 +288,7 @@ def contest_simulation(
             "lineups_preview": MetadataValue.md(
                 out.head(10).to_markdown(index=False, floatfmt=".3f")
             ),
+            **timer.metadata(),
         },
     )
 
