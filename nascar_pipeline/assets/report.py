@@ -17,6 +17,7 @@ from dagster import AssetExecutionContext, MetadataValue, Output
 from nascar_pipeline.assets.plots import image_markdown, new_figure
 from nascar_pipeline.assets.portfolio import read_contest_builds, read_steering
 from nascar_pipeline.assets.race_asset import race_asset
+from nascar_pipeline.assets.stage_timer import StageTimer
 from nascar_pipeline.core.exposure_report import LINEUPS_FILE, REPORT_ASSET, WHOLE_RACE
 from nascar_pipeline.resources.storage import StorageResource
 from nascar_pipeline.storage.layout import StorageLayout
@@ -104,7 +105,9 @@ def exposure_report(
     from nascar_pipeline.core.exposure_report import snapshot_contests
 
     race_key = context.partition_key
+    timer = StageTimer()
     steering = _build_steering(storage, race_key)
+    timer.lap("read steering")
     context.log.info(
         f"report: {len(lineup_portfolio)} lineups, {len(contest_simulation)} simulated, "
         f"{len(ownership_projections)} drivers owned, steering {_steering_words(steering)}"
@@ -118,6 +121,7 @@ def exposure_report(
         steering,
         snapshot_contests(race_snapshot),
     )
+    timer.lap("build report")
     drivers, lineups = report.drivers, report.lineups
     contests = report.contests
     context.log.info(
@@ -131,6 +135,7 @@ def exposure_report(
     context.log.info(
         f"report: lineup table written beside ({REPORT_ASSET}/{race_key}.{LINEUPS_FILE})"
     )
+    timer.lap("write lineup table")
     lev = top_leverage(drivers)
     held = drivers[drivers["lineups"] > 0]
     extra = {}
@@ -138,6 +143,8 @@ def exposure_report(
         extra["mean_simulated_roi"] = float(np.nanmean(lineups["roi"].to_numpy(float)))
     if len(drivers):
         extra["exposure_vs_ownership"] = _exposure_plot(drivers)
+    timer.lap("plot")
+    context.log.info(f"report stages: {timer.line()}")
     return Output(
         drivers,
         metadata={
@@ -158,5 +165,6 @@ def exposure_report(
                 .to_markdown(index=False, floatfmt=".2f")
             ),
             **extra,
+            **timer.metadata(),
         },
     )
