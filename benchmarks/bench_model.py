@@ -275,7 +275,7 @@ def main() -> int:
         f"{args.chains} chains x ({args.warmup} warm-up + {args.draws} draws), "
         f"{args.scenarios} scenarios; cache {args.cache}; {os.cpu_count()} CPUs, "
         f"{first['configured']['host_devices']} host devices for parallel chains; platform "
-        f"{first[methods[0]].get('platform', '?')}; load average now "
+        f"{warm[loop_modes[0]][methods[0]].get('platform', '?')}; load average now "
         f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     if True in meta:
@@ -302,11 +302,11 @@ def main() -> int:
     cols = [(f"warm {m}{LOOP_LABEL[lp]}", warm[lp][m]) for m in methods for lp in loop_modes]
     cols += [(f"cold {m}{LOOP_LABEL[lp]}", cold[lp].get(m)) for m in methods for lp in loop_modes]
     cols = [(c, r) for c, r in cols if r is not None]
-    print(f"{'figure (seconds)':<42}" + "".join(f"{c:>22}" for c, _ in cols))
+    print(f"{'figure (seconds)':<42}" + "".join(f"{c:>24}" for c, _ in cols))
     for name, key in rows:
-        print(f"{name:<42}" + "".join(f"{r.get(key, float('nan')):>22.1f}" for _, r in cols))
+        print(f"{name:<42}" + "".join(f"{r.get(key, float('nan')):>24.1f}" for _, r in cols))
     for name, key, fmt in CONVERGENCE_ROWS:
-        print(f"{name:<42}" + "".join(f"{r.get(key, float('nan')):>22{fmt}}" for _, r in cols))
+        print(f"{name:<42}" + "".join(f"{r.get(key, float('nan')):>24{fmt}}" for _, r in cols))
     for lp in loop_modes if len(methods) == 2 else ():
         s, q = warm[lp]["sequential"], warm[lp]["parallel"]
         print(
