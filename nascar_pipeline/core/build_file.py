@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nascar_pipeline.core.steering import Steering
+from nascar_pipeline.core.steering import Steering, load_config_data
 
 # weight -> the asset whose run config takes it
 USER_WEIGHT_ASSET = {
@@ -47,24 +47,6 @@ class UserWeights(BaseModel):
             if value is not None:
                 ops.setdefault(asset, {})[key] = float(value)
         return ops
-
-
-def load_config_data(text: str, fmt: str) -> dict:
-    """The mapping in a YAML or TOML text (fmt: 'yaml', 'yml' or 'toml')."""
-    fmt = fmt.lower().lstrip(".")
-    if fmt in ("yaml", "yml"):
-        import yaml
-
-        data = yaml.safe_load(text) or {}
-    elif fmt == "toml":
-        import tomllib
-
-        data = tomllib.loads(text)
-    else:
-        raise ValueError(f"config format {fmt!r}: use yaml or toml")
-    if not isinstance(data, dict):
-        raise ValueError("the file must hold a mapping of settings")
-    return data
 
 
 def parse_build_file(text: str, fmt: str) -> tuple[Steering, UserWeights]:

@@ -156,9 +156,9 @@ class Steering(BaseModel):
         return ids
 
 
-def parse_steering(text: str, fmt: str) -> Steering:
-    """A Steering from the text of a YAML or TOML file (fmt: 'yaml', 'yml' or 'toml'); a file
-    may hold the fields at its top level or under a `steering` key."""
+def load_config_data(text: str, fmt: str) -> dict:
+    """The mapping in a YAML or TOML text (fmt: 'yaml', 'yml' or 'toml'): the steering file's
+    and the build file's (core/build_file.py) one reader."""
     fmt = fmt.lower().lstrip(".")
     if fmt in ("yaml", "yml"):
         import yaml
@@ -169,8 +169,17 @@ def parse_steering(text: str, fmt: str) -> Steering:
 
         data = tomllib.loads(text)
     else:
-        raise ValueError(f"steering format {fmt!r}: use yaml or toml")
-    if isinstance(data, dict) and set(data) == {"steering"}:
+        raise ValueError(f"config format {fmt!r}: use yaml or toml")
+    if not isinstance(data, dict):
+        raise ValueError("the file must hold a mapping of settings")
+    return data
+
+
+def parse_steering(text: str, fmt: str) -> Steering:
+    """A Steering from the text of a YAML or TOML file (fmt: 'yaml', 'yml' or 'toml'); a file
+    may hold the fields at its top level or under a `steering` key."""
+    data = load_config_data(text, fmt)
+    if set(data) == {"steering"}:
         data = data["steering"]
     return Steering.model_validate(data)
 
