@@ -54,13 +54,10 @@ def _load_history(path: str):
 
 def _load_loop(path: str, h):
     """history/loopstats.csv as loop_stats rows, Cup rows keyed by the history's race keys."""
+    from nascar_pipeline.core.model.loop_data import keyed_to_history
     from nascar_pipeline.ontology.parsers.loopdata import parse_loopdata
 
-    loop = parse_loopdata(Path(path) / "loopstats.csv").loop_stats
-    key_of = dict(zip(h["race_id"].astype("Int64"), h["race_key"]))
-    matched = loop["race_id"].map(key_of).astype("string")
-    loop["race_key"] = loop["race_key"].astype("string").fillna(matched)
-    return loop
+    return keyed_to_history(parse_loopdata(Path(path) / "loopstats.csv").loop_stats, h)
 
 
 def _select_platform(platform: str) -> None:

@@ -185,14 +185,11 @@ def _loop_file(args, shared_data: Path | None) -> Path | None:
 
 def _loop_rows(path: Path, history):
     """Loop rows with the history's race keys (Cup rows matched by NASCAR race id)."""
+    from nascar_pipeline.core.model.loop_data import keyed_to_history
     from nascar_pipeline.ontology.parsers.loopdata import parse_loopdata
 
     print(f"loading loop data: {path}", flush=True)
-    loop = parse_loopdata(path).loop_stats
-    key_of = dict(zip(history["race_id"].astype("Int64"), history["race_key"]))
-    matched = loop["race_id"].map(key_of).astype("string")
-    loop["race_key"] = loop["race_key"].astype("string").fillna(matched)
-    return loop
+    return keyed_to_history(parse_loopdata(path).loop_stats, history)
 
 
 def _with_extra_inputs(tables, args):

@@ -34,6 +34,14 @@ EXT_SERIES = ("cup", "xfinity", "truck")
 LOOP_ARRAYS = ("loop_y", "loop_on", "ext_drv", "ext_series", "ext_y", "ext_w")
 
 
+def keyed_to_history(loop: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """Loop rows with the history's race keys: a row without one (the loopstats CSV keys Cup
+    rows only by NASCAR race id) takes the key of the history's race with that id."""
+    key_of = dict(zip(history["race_id"].astype("Int64"), history["race_key"]))
+    matched = loop["race_id"].map(key_of).astype("string")
+    return loop.assign(race_key=loop["race_key"].astype("string").fillna(matched))
+
+
 def normal_scores(values: pd.Series, groups: pd.Series) -> np.ndarray:
     """-Phi^-1((rank - 1/2) / n) of `values` within each group (rank 1 = smallest value;
     ties share their mean rank): larger for a better (lower) running position."""
