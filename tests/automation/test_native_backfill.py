@@ -140,30 +140,40 @@ def test_backfill_cancel(stack):
     try:
         out = stack.backfill("--races", ",".join(keys), *SUBSET)
         bf_id = re.search(r"backfill (\S+):", out).group(1)
+        # The daemon creates each run NOT_STARTED and enqueues it a moment later: wait for all
+        # of them to leave NOT_STARTED, else a run caught in between reads as not queued.
         queued = wait_for(
-            lambda: (r := stack.runs(tags={BACKFILL_ID_TAG: bf_id})) and len(r) == len(keys) and r,
+            lambda: (
+                (r := stack.runs(tags={BACKFILL_ID_TAG: bf_id}))
+                and len(r) == len(keys)
+                and all(x.status != DagsterRunStatus.NOT_STARTED for x in r)
+                and r
+            ),
             120,
             1,
-            f"backfill {bf_id}'s runs",
+            f"backfill {bf_id}'s runs to be enqueued",
         )
-        assert all(r.status == DagsterRunStatus.QUEUED for r in queued)
-    finally:
+        assert all(r.status == DagsterRunStatus.QUEUED for r in queued), [r.status for r in queued]
         stack.env["NASCAR_POOL_LIMITS"] = "neo4j=4,mcmc=1"
-    t0 = time.monotonic()
-    cancelled = stack.backfill("--cancel", bf_id)
-    assert f"backfill {bf_id}: canceling" in cancelled
-    assert _backfill(stack, bf_id).status.value in ("CANCELING", "CANCELED")
-    wait_for(
-        lambda: _backfill(stack, bf_id).status.value == "CANCELED",
-        180,
-        2,
-        f"backfill {bf_id} to be CANCELED",
-    )
-    FIGURES["cancel_to_canceled_s"] = round(time.monotonic() - t0, 1)
-    runs = stack.runs(tags={BACKFILL_ID_TAG: bf_id})
-    assert len(runs) == len(keys)
-    assert all(r.status == DagsterRunStatus.CANCELED for r in runs), [r.status for r in runs]
-    apply_pool_limits(stack.instance, {"neo4j": 4, "mcmc": 1})
+        t0 = time.monotonic()
+        cancelled = stack.backfill("--cancel", bf_id)
+        assert f"backfill {bf_id}: canceling" in cancelled
+        assert _backfill(stack, bf_id).status.value in ("CANCELING", "CANCELED")
+        wait_for(
+            lambda: _backfill(stack, bf_id).status.value == "CANCELED",
+            180,
+            2,
+            f"backfill {bf_id} to be CANCELED",
+        )
+        FIGURES["cancel_to_canceled_s"] = round(time.monotonic() - t0, 1)
+        runs = stack.runs(tags={BACKFILL_ID_TAG: bf_id})
+        assert len(runs) == len(keys)
+        assert all(r.status == DagsterRunStatus.CANCELED for r in runs), [r.status for r in runs]
+    finally:
+        # Always give the neo4j slots back: the pool tests below need them (a failure here
+        # must not starve their runs).
+        stack.env["NASCAR_POOL_LIMITS"] = "neo4j=4,mcmc=1"
+        apply_pool_limits(stack.instance, {"neo4j": 4, "mcmc": 1})
 
 
 # ---- pools ----------------------------------------------------------------------------------
