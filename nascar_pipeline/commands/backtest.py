@@ -13,8 +13,10 @@ carry real DraftKings salaries, contest facts or %Drafted (the history CSVs do n
 model_loop), without (model), or each race both ways in one run. A feature Plackett-Luce (log
 start, trailing loop-data running position and finish; core/feature_pl.py) is a further baseline,
 fitted on the races before each race (it uses loop data whenever the file is there). After the
-season table: per track type, every method's order log-likelihood over the start-position
-baseline, CRPS and 50 / 90 % coverage side by side.
+season table: every method's projected mean DK points against the actual points (mean absolute
+error, Spearman rank correlation; means over races), then per track type every method's order
+log-likelihood over the start-position baseline, CRPS, 50 / 90 % coverage, MAE and rank
+correlation side by side.
 """
 
 from __future__ import annotations
@@ -152,11 +154,14 @@ def run(args) -> int:
     save(per_race, table)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    for line in report_lines(table) + comparison_lines(table):
+    for line in report_lines(table) + comparison_lines(table) + projection_lines(table):
         print(line)
     by_type = track_type_table(per_race)
     by_type.to_parquet(out.with_name(out.stem + "_by_track_type.parquet"), index=False)
-    print("\nper track type (ll_vs_start_position: order log-likelihood gain in nats per race):")
+    print(
+        "\nper track type (ll_vs_start_position: order log-likelihood gain in nats per race; "
+        "mae_dk, rank_corr_dk: projections against the actual DK points):"
+    )
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(by_type.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     print(f"wrote {out}")
@@ -273,4 +278,24 @@ def comparison_lines(table) -> list[str]:
             f"{m}: " + "; ".join(parts) + f"; coverage 50 % {r['cover50_pct']:.1f}, 90 % "
             f"{r['cover90_pct']:.1f}"
         )
+    return lines
+
+
+def projection_lines(table) -> list[str]:
+    """Every method's projected mean DK points against the actual points, side by side (means
+    over races): mean absolute error and Spearman rank correlation, the figures a player sets
+    beside a vendor's sheet."""
+    import pandas as pd
+
+    from nascar_pipeline.core.backtest import METHODS
+
+    if "mae_dk" not in table:
+        return []
+    rank = {m: i for i, m in enumerate(METHODS)}
+    t = table.sort_values("method", key=lambda s: s.map(rank).fillna(len(METHODS)))
+    lines = ["projections vs actual DK points (means over races):"]
+    for r in t.itertuples(index=False):
+        corr = getattr(r, "rank_corr_dk", float("nan"))
+        corr_text = "n/a" if pd.isna(corr) else f"{corr:+.3f}"
+        lines.append(f"  {r.method:<20} MAE {r.mae_dk:6.2f}  rank correlation {corr_text}")
     return lines

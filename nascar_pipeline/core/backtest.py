@@ -176,7 +176,8 @@ def simulate_baseline(
 
 def summarize(per_race: pd.DataFrame) -> pd.DataFrame:
     """Season table: one row per method. order_loglik is the mean per race (and the total);
-    Brier and CRPS are means over races; coverage is pooled over all driver-races."""
+    Brier, CRPS, projection MAE and rank correlation are means over races; coverage is pooled
+    over all driver-races."""
     rows = []
     for m, g in per_race.groupby("method", sort=False):
         w = g["drivers"]
@@ -191,6 +192,7 @@ def summarize(per_race: pd.DataFrame) -> pd.DataFrame:
                 "cover50_pct": 100 * float((g["cover50"] * w).sum() / w.sum()),
                 "cover90_pct": 100 * float((g["cover90"] * w).sum() / w.sum()),
                 **pooled_error(g),
+                **projection_accuracy(g),
                 **money_summary(g),
             }
         )
@@ -211,6 +213,16 @@ def pooled_error(g: pd.DataFrame) -> dict:
         "scenario_sd": np.sqrt(var),
         "excess_error_sd": np.sqrt(max(mse - var, 0.0)),
     }
+
+
+PROJECTION_ACCURACY = ("mae_dk", "rank_corr_dk")
+
+
+def projection_accuracy(g: pd.DataFrame) -> dict:
+    """Mean absolute error and rank correlation of the projected means against the actual DK
+    points, each a mean over races (a race where the rank correlation is undefined is left
+    out); nothing for per-race rows without them (a run scored before they existed)."""
+    return {c: float(g[c].mean()) for c in PROJECTION_ACCURACY if c in g and g[c].notna().any()}
 
 
 def money_summary(g: pd.DataFrame) -> dict:
@@ -248,15 +260,35 @@ CASH_SIMULATED = "simulated from real %Drafted"
 def projection_error(dk_samples: np.ndarray, y: np.ndarray) -> dict:
     """Projected mean minus actual DK points per driver: RMSE, the scenarios' own spread (root
     mean per-driver variance) and the error beyond that spread (sqrt(MSE - spread^2), 0 when the
-    scenarios already spread as wide as the misses): the noise honest ROI needs on top."""
+    scenarios already spread as wide as the misses): the noise honest ROI needs on top. Beside
+    them the figures a player compares with a vendor's sheet: the mean absolute error and the
+    Spearman rank correlation of the projected means with the actual points."""
     x = np.asarray(dk_samples, np.float64)
-    mse = float(np.mean((x.mean(axis=0) - np.asarray(y, np.float64)) ** 2))
+    y = np.asarray(y, np.float64)
+    proj = x.mean(axis=0)
+    mse = float(np.mean((proj - y) ** 2))
     var = float(np.mean(x.var(axis=0)))
     return {
         "rmse_dk": float(np.sqrt(mse)),
         "scenario_sd": float(np.sqrt(var)),
         "excess_error_sd": float(np.sqrt(max(mse - var, 0.0))),
+        "mae_dk": float(np.mean(np.abs(proj - y))),
+        "rank_corr_dk": rank_correlation(proj, y),
     }
+
+
+def rank_correlation(a, b) -> float:
+    """Spearman's rank correlation (Pearson's on average ranks, ties sharing their mean rank);
+    NaN when either side is constant (a flat projection ranks nobody) or has fewer than two
+    values."""
+    from scipy.stats import rankdata
+
+    ra = rankdata(np.asarray(a, np.float64))
+    rb = rankdata(np.asarray(b, np.float64))
+    if len(ra) < 2 or np.ptp(ra) == 0 or np.ptp(rb) == 0:
+        return float("nan")
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    return float(np.sum(ra * rb) / np.sqrt(np.sum(ra**2) * np.sum(rb**2)))
 
 
 def build_lineups(projection, salaries, k: int = MONEY_LINEUPS) -> np.ndarray:
@@ -708,7 +740,8 @@ def _model_scenarios(before, race, g, mcfg, fit_config, loop, warm, method, n_sc
 def track_type_table(per_race: pd.DataFrame, baseline: str = "start_position") -> pd.DataFrame:
     """Per track type (and "all"), one row per method: races, order log-likelihood per race and
     its gain over `baseline` (nats per race), DK-points CRPS and its change against the
-    baseline (%), pooled 50 % / 90 % coverage (%)."""
+    baseline (%), pooled 50 % / 90 % coverage (%), the projections' mean absolute error and
+    rank correlation against the actual DK points (means over races)."""
     rows = []
     groups = [("all", per_race)] + list(per_race.groupby("track_type", sort=True))
     for tt, g in groups:
@@ -729,6 +762,7 @@ def track_type_table(per_race: pd.DataFrame, baseline: str = "start_position") -
                     * (gm["crps_dk"].mean() / b["crps_dk"].mean() - 1),
                     "cover50_pct": 100 * float((gm["cover50"] * w).sum() / w.sum()),
                     "cover90_pct": 100 * float((gm["cover90"] * w).sum() / w.sum()),
+                    **{c: gm[c].mean() if c in gm else np.nan for c in PROJECTION_ACCURACY},
                 }
             )
     out = pd.DataFrame(rows)

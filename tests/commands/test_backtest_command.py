@@ -114,3 +114,22 @@ def test_comparison_lines_put_the_model_beside_the_start_and_feature_baselines()
     model, loop = comparison_lines(table)
     assert model.startswith("model: vs start_position: +1.00 nats/race, CRPS -7.1 %")
     assert "vs feature_pl: +0.30 nats/race, CRPS -11.1 %; coverage 50 % 51.0" in loop
+
+
+def test_projection_lines_put_every_method_beside_the_baselines():
+    import pandas as pd
+
+    from nascar_pipeline.commands.backtest import projection_lines
+
+    table = pd.DataFrame(
+        {
+            "method": ["uniform", "model", "start_position"],
+            "mae_dk": [24.5, 19.25, 21.0],
+            "rank_corr_dk": [float("nan"), 0.3125, 0.25],
+        }
+    )
+    head, model, uniform, start = projection_lines(table)
+    assert "means over races" in head
+    assert model.split() == ["model", "MAE", "19.25", "rank", "correlation", "+0.312"]
+    assert uniform.split()[-1] == "n/a" and start.split()[0] == "start_position"
+    assert projection_lines(table.drop(columns=["mae_dk", "rank_corr_dk"])) == []

@@ -263,3 +263,63 @@ def test_race_money_and_ownership_grade_each_method_and_summarize():
     assert table.loc["model", "money_races"] == 1
     assert table.loc["model", "money_cash_rate"] == pytest.approx(3 / 5)
     assert np.isnan(table.loc["uniform", "money_races"])
+
+
+def test_projection_accuracy_by_hand():
+    # two identical scenarios: the projected means are the rows themselves
+    proj = np.array([30.0, 20.0, 10.0, 5.0])
+    samples = np.tile(proj, (2, 1))
+    same_order = bt.projection_error(samples, np.array([40.0, 25.0, 9.0, 0.0]))
+    assert same_order["mae_dk"] == pytest.approx((10 + 5 + 1 + 5) / 4)
+    assert same_order["rank_corr_dk"] == pytest.approx(1.0)
+    reversed_order = bt.projection_error(samples, np.array([0.0, 9.0, 25.0, 40.0]))
+    assert reversed_order["rank_corr_dk"] == pytest.approx(-1.0)
+    assert reversed_order["mae_dk"] == pytest.approx((30 + 11 + 15 + 35) / 4)
+    # ties share their mean rank (Spearman): ranks (1.5, 1.5, 3, 4) against (1, 2, 3, 4)
+    tied = bt.rank_correlation([1.0, 1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0])
+    assert tied == pytest.approx(np.corrcoef([1.5, 1.5, 3, 4], [1, 2, 3, 4])[0, 1])
+    # a flat projection ranks nobody: NaN, no warning
+    flat = bt.projection_error(np.full((3, 4), 12.0), np.array([1.0, 2.0, 3.0, 4.0]))
+    assert np.isnan(flat["rank_corr_dk"]) and flat["mae_dk"] == pytest.approx(9.5)
+
+
+def _accuracy_rows():
+    rows = []
+    for race, tt, mae, corr in (("r1", "road", 20.0, 0.5), ("r2", "short", 10.0, np.nan)):
+        for m, shift in (("model", 0.0), ("start_position", 4.0)):
+            rows.append(
+                {
+                    "method": m,
+                    "race_key": race,
+                    "track_type": tt,
+                    "drivers": 10,
+                    "order_loglik": -50.0,
+                    "brier_top10": 0.1,
+                    "crps_dk": 9.0,
+                    "cover50": 0.5,
+                    "cover90": 0.9,
+                    "mae_dk": mae + shift,
+                    "rank_corr_dk": corr - shift / 10,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_summary_and_track_types_carry_projection_accuracy():
+    per_race = _accuracy_rows()
+    t = bt.summarize(per_race).set_index("method")
+    assert t.loc["model", "mae_dk"] == pytest.approx(15.0)
+    assert t.loc["start_position", "mae_dk"] == pytest.approx(19.0)
+    # the race without a rank correlation is left out of the mean, not counted as 0
+    assert t.loc["model", "rank_corr_dk"] == pytest.approx(0.5)
+    assert t.loc["start_position", "rank_corr_dk"] == pytest.approx(0.1)
+    by_type = bt.track_type_table(per_race).set_index(["track_type", "method"])
+    assert by_type.loc[("all", "model"), "mae_dk"] == pytest.approx(15.0)
+    assert by_type.loc[("road", "start_position"), "mae_dk"] == pytest.approx(24.0)
+    assert by_type.loc[("road", "model"), "rank_corr_dk"] == pytest.approx(0.5)
+    assert np.isnan(by_type.loc[("short", "model"), "rank_corr_dk"])
+    # per-race rows of a run scored before these figures existed: no columns in the season
+    # table, NaN per track type
+    old = per_race.drop(columns=["mae_dk", "rank_corr_dk"])
+    assert "mae_dk" not in bt.summarize(old)
+    assert bt.track_type_table(old)["mae_dk"].isna().all()
