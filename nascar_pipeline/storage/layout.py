@@ -7,6 +7,9 @@ disagree. Layout under a root (a local folder, file://..., or s3://bucket/prefix
     <root>/<asset>/<race_key>.<name>               extra files beside it (e.g. upload CSVs)
     <root>/_manifests/<race_key>/<asset>.json      one manifest entry per asset per race
     <root>/<asset>.parquet                         unpartitioned assets (season reports)
+    <root>/<asset>/<season>.<table>.parquet        season tables of a season-configured asset
+                                                   (model_season_backtest: season, races,
+                                                   track_types)
 
 Writes are atomic (storage/atomic.py): on a file system the bytes go to a hidden temporary
 name in the same folder, are fsynced, then renamed over the target; on S3 the object is one
@@ -104,6 +107,13 @@ class StorageLayout:
         _check_name("asset", asset)
         _check_name("file name", name)
         return self.root / asset / f"{validate_race_key(race_key)}.{name}"
+
+    def season_table_path(self, asset: str, season: int, table: str) -> UPath:
+        """One of the season-wide tables an unpartitioned asset writes per season (its run
+        config names the season), so seasons do not overwrite each other."""
+        _check_name("asset", asset)
+        _check_name("table", table)
+        return self.root / asset / f"{int(season)}.{table}.parquet"
 
     def manifest_path(self, race_key: str, asset: str) -> UPath:
         _check_name("asset", asset)
