@@ -11,6 +11,7 @@ from dagster import AssetSelection, Definitions, define_asset_job, in_process_ex
 from nascar_pipeline.assets.backtest import backtest_assets
 from nascar_pipeline.assets.contest import contest_simulation, contest_simulation_finite
 from nascar_pipeline.assets.model import model_assets, model_checks
+from nascar_pipeline.assets.model_backtest import model_backtest_job, model_season_backtest
 from nascar_pipeline.assets.ownership import ownership_projections, ownership_totals_valid
 from nascar_pipeline.assets.partitions import races_partitions
 from nascar_pipeline.assets.portfolio import lineup_portfolio, lineup_portfolio_valid
@@ -84,9 +85,10 @@ def build_defs(settings: PipelineSettings) -> Definitions:
         tags=k8s_tags,
     )
     return Definitions(
-        assets=[*race_assets, *backtest_assets],
+        assets=[*race_assets, *backtest_assets, model_season_backtest],
         asset_checks=race_checks,
-        jobs=[race_job, race_backtest_job, season_report_job],
+        # model_backtest_job: an operator's job (a season of fits); no sensor or schedule starts it
+        jobs=[race_job, race_backtest_job, season_report_job, model_backtest_job(k8s_tags)],
         sensors=[
             race_sensor,
             results_sensor,

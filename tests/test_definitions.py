@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dagster import ScheduleDefinition
+
 from nascar_pipeline.definitions import defs
 
 EXPECTED_ASSETS = {
@@ -47,6 +49,7 @@ EXPECTED_ASSETS = {
         True,
     ),
     "season_report": ("backtest", {"race_backtest"}, False),
+    "model_season_backtest": ("backtest", set(), False),
 }
 
 EXPECTED_BLOCKING_CHECKS = {
@@ -85,7 +88,12 @@ def test_checks_are_blocking():
 
 
 def test_jobs_sensors_schedules():
-    assert {j.name for j in defs.jobs} == {"race_job", "race_backtest_job", "season_report_job"}
+    assert {j.name for j in defs.jobs} == {
+        "race_job",
+        "race_backtest_job",
+        "season_report_job",
+        "model_backtest_job",
+    }
     assert {s.name for s in defs.sensors} == {
         "race_sensor",
         "results_sensor",
@@ -107,6 +115,17 @@ def test_jobs_sensors_schedules():
         "contest_simulation",
         "exposure_report",
     } <= selected
+    # the season backtest re-fits a season: only its own job, launched by an operator
+    assert "model_season_backtest" not in selected
+    backtest_job = defs.resolve_job_def("model_backtest_job")
+    assert {k.to_user_string() for k in backtest_job.asset_layer.executable_asset_keys} == {
+        "model_season_backtest"
+    }
+    for target in [*defs.sensors, *defs.schedules]:
+        names = {t.job_name for t in getattr(target, "targets", [])}
+        if isinstance(target, ScheduleDefinition):
+            names.add(target.job_name)
+        assert "model_backtest_job" not in names, target.name
 
 
 def test_dg_check_defs(tmp_path):

@@ -79,4 +79,5 @@ def test_storage_key_is_required_by_assets_that_touch_storage():
         "contest_simulation",  # reads the stored season report's measured cash rates
         "race_backtest",
         "season_report",
+        "model_season_backtest",  # its season tables beside the race files
     }
