@@ -9,14 +9,12 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
 
-from nascar_pipeline.assets.model_backtest import ASSET, model_season_backtest
-from nascar_pipeline.core.race_inputs import race_history
-from nascar_pipeline.core.tables import conform
+from nascar_pipeline.assets.model_backtest import ASSET, model_season_backtest, season_tables
+from nascar_pipeline.core.race_inputs import list_races, race_history, race_results_from_tables
+from nascar_pipeline.core.tables import OntologyTables, conform
 from nascar_pipeline.resources.race_source import EmbeddedWorldResource
 from nascar_pipeline.resources.storage import storage_resources
 from nascar_pipeline.storage.layout import StorageLayout
-
-pytestmark = pytest.mark.slow
 
 SEASON = 2026  # the world's second season: its first race has a season of history
 TINY = {"races": 1, "chains": 1, "warmup": 25, "draws": 25, "svi_steps": 80, "scenarios": 200}
@@ -53,6 +51,7 @@ def two_season_world(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_the_season_backtest_writes_its_tables_and_plots(two_season_world, tmp_path):
     root = tmp_path / "store"
     instance = DagsterInstance.ephemeral()
@@ -92,3 +91,52 @@ def test_the_season_backtest_writes_its_tables_and_plots(two_season_world, tmp_p
     # the run log names every race as it is scored (progress through a season of fits)
     logs = [e.user_message for e in instance.all_logs(result.run_id)]
     assert any(f"[1/1] {races['race_key'].iloc[0]}: model ll" in msg for msg in logs)
+
+
+class _ByRaceSource:
+    """A source without whole tables, as Neo4j: the tables of one race (results strictly
+    before its date) and a race's own results through the resource."""
+
+    def __init__(self, tables):
+        self._t = tables
+
+    def list_races(self):
+        return list_races(self._t)
+
+    def race_tables(self, race_key):
+        t = self._t
+        date = t.races.loc[t.races["race_key"] == race_key, "race_date"].iloc[0]
+        before = t.races[t.races["race_date"] < date]["race_key"]
+        return OntologyTables(
+            races=t.races,
+            drivers=t.drivers,
+            entries=t.entries,
+            results=t.results[t.results["race_key"].isin(before)],
+            contests=t.contests[t.contests["race_key"] == race_key],
+        )
+
+
+class _ByRaceResource:
+    def __init__(self, tables):
+        self._tables = tables
+
+    def source(self):
+        return _ByRaceSource(self._tables)
+
+    def race_results(self, race_key):
+        return race_results_from_tables(self._tables, race_key)
+
+
+def test_a_source_without_whole_tables_gives_every_result_of_the_season():
+    from nascar_pipeline.sources.demo_world import generate_world
+
+    tables = generate_world(seed=3, seasons=1).conformed()
+    season = int(tables.races["season"].iloc[0])
+    done = tables.races[tables.races["season"] == season]
+    done = done[done["race_key"].isin(tables.results["race_key"])]
+    got = season_tables(_ByRaceResource(tables), season)
+    # the last race's own results come from race_results, the rest from its race tables
+    assert set(got.results["race_key"]) == set(done["race_key"])
+    assert len(got.results) == tables.results["race_key"].isin(done["race_key"]).sum()
+    with pytest.raises(ValueError, match="no races with results in season 1999"):
+        season_tables(_ByRaceResource(tables), 1999)
