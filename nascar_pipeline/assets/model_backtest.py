@@ -281,7 +281,11 @@ model_season_backtest = asset(
     name=ASSET,
     group_name="backtest",
     kinds={"numpyro", "parquet"},
-    code_version=code_version(model_season_backtest),
+    # the work is in core (imported inside the helpers): its files are the code version too
+    code_version=code_version(
+        model_season_backtest,
+        uses=("nascar_pipeline.core.backtest", "nascar_pipeline.core.model.loop_data"),
+    ),
 )(model_season_backtest)
 
 
