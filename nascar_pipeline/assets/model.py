@@ -8,6 +8,9 @@
   races whose history is identical (e.g. two slates of one race, a re-run) reuse one fit.
   With `loop_data` on (run config), the race's loop rows (RaceInputs.loop_history from the race
   source; the snapshot has none) are evidence of pace too, and their digest joins the fit key.
+  With `form` on, each start's trailing form (running position from the same loop rows, finish,
+  rookie flag; core/model/form.py) is a covariate of ability; race_scenarios then reads the
+  loop rows too, for the entries' latest form.
 - race_scenarios: S simulated races (core/simulate.py). Parquet layout (contract): a long table
   sorted by (scenario, driver_id), one row per driver per scenario, columns
   scenario int32, driver_id int64, start_position int16, finish_position int16, dnf bool,
@@ -89,6 +92,12 @@ class RaceModelConfig(Config):
         False,
         description="loop data (average running position, RaceInputs.loop_history) as evidence "
         "of pace beside the finishing order (ModelConfig.loop_data); races without it are masked",
+    )
+
+    form: bool = Field(
+        False,
+        description="trailing form (running position from the loop rows, finish, rookie flag "
+        "of the starts before each race) as covariates of ability (ModelConfig.form)",
     )
 
     def fit_config(self):
@@ -269,12 +278,13 @@ def race_model_fit(
     if history.empty:
         raise ValueError("race_snapshot has no history rows: nothing to fit")
     target_date = str(entries["race_date"].iloc[0]) if len(entries) else None
-    mcfg = ModelConfig(loop_data=config.loop_data)
+    mcfg = ModelConfig(loop_data=config.loop_data, form=config.form)
     # The snapshot carries no loop rows: read them from the race source (only when used).
-    loop = race_source.source().race_inputs(race_key).loop_history if config.loop_data else None
+    uses_loop = config.loop_data or config.form
+    loop = race_source.source().race_inputs(race_key).loop_history if uses_loop else None
     data = prepare_history(history, mcfg, target_date=target_date, loop=loop)
     used = history[history["race_date"].astype(str) < (target_date or "9999")]
-    cache_extra = {"loop": loop_digest(loop)} if config.loop_data else {}
+    cache_extra = {"loop": loop_digest(loop)} if uses_loop else {}
     cache = storage.fit_cache()
     plan = escalation_plan(config.fit_config(), config.max_refits, config.refit_scale)
     context.log.info(
@@ -457,7 +467,11 @@ def stale_model_of(context) -> tuple[bool, str]:
 
 
 def _load_fit_for(
-    storage: StorageResource, race_model_fit: pd.DataFrame, race_snapshot: pd.DataFrame
+    storage: StorageResource,
+    race_model_fit: pd.DataFrame,
+    race_snapshot: pd.DataFrame,
+    race_source: RaceSourceResource,
+    race_key: str,
 ):
     from nascar_pipeline.core.model import ModelConfig, prepare_history
 
@@ -472,7 +486,10 @@ def _load_fit_for(
     posterior, _ = loaded
     entries, history = _split(race_snapshot)
     target_date = str(entries["race_date"].iloc[0]) if len(entries) else None
-    data = prepare_history(history, ModelConfig(), target_date=target_date)
+    # A fit with trailing form needs the entries' latest form (from the loop rows too).
+    form = "form_beta" in posterior
+    loop = race_source.source().race_inputs(race_key).loop_history if form else None
+    data = prepare_history(history, ModelConfig(form=form), target_date=target_date, loop=loop)
     flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in posterior.items()}
     return flat, data, entries
 
@@ -483,6 +500,7 @@ def race_scenarios(
     config: ScenarioConfig,
     storage: StorageResource,
     jax_runtime: JaxRuntime,  # set up (cache folder, CPU devices) before JAX starts
+    race_source: RaceSourceResource,
     race_snapshot: pd.DataFrame,
     race_model_fit: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
@@ -491,7 +509,9 @@ def race_scenarios(
     from nascar_pipeline.core.simulate import scenario_sanity, simulate_race
 
     timer = StageTimer()
-    posterior, data, entries = _load_fit_for(storage, race_model_fit, race_snapshot)
+    posterior, data, entries = _load_fit_for(
+        storage, race_model_fit, race_snapshot, race_source, context.partition_key
+    )
     timer.lap("load posterior")
     if entries.empty:
         raise ValueError("race_snapshot has no entry rows: nothing to simulate")

@@ -53,29 +53,56 @@ def feature_table(history: pd.DataFrame, loop: pd.DataFrame | None = None) -> pd
     track_type, start_position, finish_position): FEATURES from the starts before the race's
     date. `loop`: loop rows (LOOP_STATS_COLUMNS) whose race_key points into the history; their
     average running position feeds arp_*."""
+    h = _ordered(history)
+    out, _ = _trailing_pass(h, _arp_by_start(loop))
+    return pd.concat([h[["race_key", "driver_id"]], _as_frame(out)], axis=1)
+
+
+def features_after(
+    history: pd.DataFrame, loop: pd.DataFrame | None, driver_ids, track_types
+) -> dict[str, pd.DataFrame]:
+    """FEATURES[1:] (trailing form) of `driver_ids` for a next race after every start of
+    `history`, at each of `track_types`: what feature_table would give that race. Index:
+    driver_id."""
+    _, state = _trailing_pass(_ordered(history), _arp_by_start(loop))
+    ids = pd.Index([int(d) for d in driver_ids], name="driver_id")
+    return {t: _as_frame([_row(state, d, t) for d in ids]).set_index(ids) for t in track_types}
+
+
+def _ordered(history: pd.DataFrame) -> pd.DataFrame:
     h = history[history["finish_position"].notna()].copy()
     h["race_date"] = h["race_date"].astype(str)
     h["driver_id"] = pd.to_numeric(h["driver_id"]).astype(np.int64)
     h["track_type"] = h["track_type"].astype("string").fillna("intermediate").astype(str)
     h = h.drop_duplicates(["race_key", "driver_id"])
-    h = h.sort_values(["race_date", "race_key"], kind="stable").reset_index(drop=True)
-    arp = {}
-    if loop is not None and len(loop):
-        lp = loop[loop["race_key"].notna() & loop["avg_running_position"].notna()]
-        arp = {
-            (str(k), int(d)): float(v)
-            for k, d, v in zip(lp["race_key"], lp["driver_id"], lp["avg_running_position"])
-        }
+    return h.sort_values(["race_date", "race_key"], kind="stable").reset_index(drop=True)
+
+
+def _arp_by_start(loop: pd.DataFrame | None) -> dict:
+    if loop is None or not len(loop):
+        return {}
+    lp = loop[loop["race_key"].notna() & loop["avg_running_position"].notna()]
+    return {
+        (str(k), int(d)): float(v)
+        for k, d, v in zip(lp["race_key"], lp["driver_id"], lp["avg_running_position"])
+    }
+
+
+def _row(trail: dict, d: int, t: str) -> tuple:
+    fa, ft = trail["fin"].mean(d), trail["fin"].mean((d, t))
+    aa, at = trail["arp"].mean(d), trail["arp"].mean((d, t))
+    return (_fill(aa, fa), _fill(at, _fill(ft, _fill(aa, fa))), _fill(fa, np.nan),
+            _fill(ft, fa), float(np.isnan(fa)))  # fmt: skip
+
+
+def _trailing_pass(h: pd.DataFrame, arp: dict) -> tuple[list, dict]:
+    """Features of every row of the date-ordered `h` and the trailing state after the last."""
     trail = {name: _Trailing(HALF_LIFE_STARTS) for name in ("arp", "fin")}
     out = []
     for _date, day in h.groupby("race_date", sort=True):
         # Every race of a day gets its features before any of the day's results count.
         ids, types = day["driver_id"].to_numpy(), day["track_type"].to_numpy()
-        for d, t in zip(ids, types):
-            fa, ft = trail["fin"].mean(d), trail["fin"].mean((d, t))
-            aa, at = trail["arp"].mean(d), trail["arp"].mean((d, t))
-            out.append((_fill(aa, fa), _fill(at, _fill(ft, _fill(aa, fa))), _fill(fa, np.nan),
-                        _fill(ft, fa), float(np.isnan(fa))))  # fmt: skip
+        out.extend(_row(trail, d, t) for d, t in zip(ids, types))
         for k, d, t, f in zip(day["race_key"], ids, types, day["finish_position"]):
             trail["fin"].add(d, float(f))
             trail["fin"].add((d, t), float(f))
@@ -83,10 +110,14 @@ def feature_table(history: pd.DataFrame, loop: pd.DataFrame | None = None) -> pd
             if a is not None:
                 trail["arp"].add(d, a)
                 trail["arp"].add((d, t), a)
-    x = np.nan_to_num(np.asarray(out, np.float64).reshape(-1, 5), nan=NEUTRAL)
+    return out, trail
+
+
+def _as_frame(rows: list) -> pd.DataFrame:
+    x = np.nan_to_num(np.asarray(rows, np.float64).reshape(-1, 5), nan=NEUTRAL)
     feats = pd.DataFrame(x[:, :4] / 10.0, columns=list(FEATURES[1:5]))
     feats["rookie"] = x[:, 4]
-    return pd.concat([h[["race_key", "driver_id"]], feats], axis=1)
+    return feats
 
 
 def _fill(value: float, fallback: float) -> float:

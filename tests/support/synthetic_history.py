@@ -10,7 +10,9 @@ from nascar_pipeline.core import race_story as story
 from nascar_pipeline.core.tables import TRACK_TYPES
 
 
-def synthetic_history(n_drivers=20, n_races=40, seed=0, laps=200):
+def synthetic_history(n_drivers=20, n_races=40, seed=0, laps=200, form_sd=0.0):
+    """`form_sd` > 0: each driver's skill also walks (a random walk, this sd per race) on top
+    of the fixed skill, the in-season form the model's trailing-form covariates see."""
     rng = np.random.default_rng(seed)
     skill = rng.normal(0.0, 1.0, n_drivers)
     skill -= skill.mean()
@@ -18,11 +20,14 @@ def synthetic_history(n_drivers=20, n_races=40, seed=0, laps=200):
     start_effect = -0.8
     rows = []
     dates = pd.date_range("2024-02-01", periods=n_races, freq="7D")
+    walk = np.zeros(n_drivers)
     for r in range(n_races):
+        if form_sd > 0:
+            walk = walk + rng.normal(0.0, form_sd, n_drivers)
         tt = r % 4
         start = rng.permutation(n_drivers) + 1
         s = (start - 1) / 39.0 - 0.5
-        ability = skill + track[:, tt]
+        ability = skill + walk + track[:, tt]
         perf = story.performance(ability, 1.0, start_effect, s)
         dnf = story.draw_dnf(story.dnf_logit(-2.2, 0.0, s, -0.3, ability), rng.random(n_drivers))
         finish = story.finish_positions(

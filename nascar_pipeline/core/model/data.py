@@ -59,11 +59,16 @@ class ModelConfig:
     # Loop data as evidence of pace (core/model/loop_data.py). Off by default this session:
     # the 2025 season backtest, loop data on and off in one run, decides the default.
     loop_data: bool = False
+    # Trailing form as covariates of ability (core/model/form.py): each start's exponentially
+    # weighted trailing running position (loop data) and finish, overall and at the track
+    # type, and a rookie flag, from the starts before it. Off: the model as before.
+    form: bool = False
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        if not d["loop_data"]:
-            d.pop("loop_data")  # off: the fit-cache key of every earlier fit stays valid
+        for flag in ("loop_data", "form"):
+            if not d[flag]:
+                d.pop(flag)  # off: the fit-cache key of every earlier fit stays valid
         return d
 
 
@@ -219,6 +224,7 @@ def prepare_history(
     h = clean_history(history)
     if target_date is not None:
         h = h[pd.to_datetime(h["race_date"]) < pd.Timestamp(target_date)]
+    h_all = h  # the trailing form reaches back before the window
     # Weights and the window are relative to the day after the last history race, so a fit
     # depends on the history rows alone (races with identical history share one fit).
     ref = (
@@ -287,6 +293,13 @@ def prepare_history(
         from nascar_pipeline.core.model.loop_data import loop_arrays
 
         a.update(loop_arrays(loop, h, race_keys, a, d_idx, ref, config, target_date))
+    stats = empirical_stats(h)
+    if config.form:
+        from nascar_pipeline.core.model.form import form_arrays
+
+        a["form"], stats["form_now"] = form_arrays(
+            h_all, loop, race_keys, a["drv"], a["mask"], driver_ids
+        )
 
     return HistoryData(
         arrays=a,
@@ -297,7 +310,7 @@ def prepare_history(
         n_cars_padded=Cp,
         starts=starts,
         weighted_starts=wstarts,
-        stats=empirical_stats(h),
+        stats=stats,
         reference_date=str(ref.date()),
     )
 

@@ -30,6 +30,10 @@ are contrasts around each driver's start-weighted mean over track types, and sig
 boundary-avoiding Gamma(2, 20) prior. Without those arrays the model, its sites and its
 programs are exactly as before.
 
+Trailing form (only when the data carries its array: ModelConfig.form; core/model/form.py):
+ability += form[r, d] . form_beta, the start's trailing running position, finish and rookie
+flag from the starts before it.
+
 Every race's log-likelihood is multiplied by its weight w (time decay; 0 for padding).
 """
 
@@ -122,6 +126,7 @@ def race_model(
     ext_series=None,
     ext_y=None,
     ext_w=None,
+    form=None,
 ):
     T = N_TRACK_TYPES
     centred = set(LOOP_CENTRED) if loop_y is not None else set()
@@ -166,6 +171,11 @@ def race_model(
 
     # --- per start -----------------------------------------------------------------------------
     ability = skill[drv] + skill_track[drv, tt[:, None]] + car_effect[car]  # (R, N)
+    if form is not None:  # trailing form (core/model/form.py)
+        form_beta = numpyro.sample(
+            "form_beta", dist.Normal(0.0, 1.0).expand([form.shape[-1]]).to_event(1)
+        )
+        ability = ability + form @ form_beta
     perf = performance(ability, jnp.exp(log_scale[tt])[:, None], start_effect[tt][:, None], start)
 
     order_ll = plackett_luce_ll(order_utility(perf, dnf, dnf_penalty), mask)
@@ -307,4 +317,6 @@ POSTERIOR_SITES = (
     "sigma_loop",
     "ext_a",
     "sigma_ext",
+    # trailing form (present only when the fit used it)
+    "form_beta",
 )
