@@ -51,6 +51,7 @@ from nascar_pipeline.core.model.data import (
     car_key,
     scale_start,
 )
+from nascar_pipeline.core.model.form import entry_form
 from nascar_pipeline.core.model.model import INTERMEDIATE
 from nascar_pipeline.core.race_story import (
     concentration,
@@ -97,6 +98,10 @@ class ScenarioSet:
     laps: int
     track_type: str
     start_imputed: bool
+    # The DNF part of `utility`, for scoring an observed order by the model's own mixture
+    # over DNFs (core/backtest.py order_loglik_dnf_mixture); None when read back from storage.
+    dnf_prob: np.ndarray | None = None  # (S, D) float32: P(dnf) of each car in the draw
+    dnf_penalty: np.ndarray | None = None  # (S,) float32: the draw's DNF utility penalty
 
     @property
     def n_scenarios(self) -> int:
@@ -213,6 +218,7 @@ def _simulate_kernel(
     down,
     dnf_beta,
     fast_frac,
+    form_x,
     n_scenarios,
 ):
     S = n_scenarios
@@ -242,6 +248,8 @@ def _simulate_kernel(
         p["sigma_car"][:, None] * z[2],
     )
     ability = skill + skill_track + car
+    if "form_beta" in p:  # trailing form (core/model/form.py): static keys, one program each
+        ability = ability + p["form_beta"] @ form_x.T
     log_scale = jnp.insert(p["log_scale_other"], INTERMEDIATE, 0.0, axis=1)[:, tt]
     perf = performance(
         ability, jnp.exp(log_scale)[:, None], p["start_effect"][:, tt][:, None], start_s
@@ -304,7 +312,7 @@ def _simulate_kernel(
         ),
         n_fast,
     )
-    return finish, dnf, lc, led, fast, util_expected
+    return finish, dnf, lc, led, fast, util_expected, jax.nn.sigmoid(logit), penalty[:, 0]
 
 
 def simulate_race(
@@ -368,6 +376,14 @@ def simulate_race(
     ff = np.asarray(stats.get("fast_frac", {}).get(t, DEFAULT_FAST_FRAC), np.float32)
     # float32 on the host: a device-side cast would be one more small program per site to load.
     post = {k: np.asarray(v, np.float32) for k, v in posterior.items()}
+    form_x = np.zeros((N, 0), np.float32)
+    if "form_beta" in post:
+        if "form_now" not in stats:
+            raise ValueError(
+                "the posterior has trailing-form coefficients but the history data has no "
+                "form (prepare the history with ModelConfig(form=True))"
+            )
+        form_x = entry_form(stats["form_now"], ids, t, N)
 
     out = _simulate_kernel(
         jax.random.PRNGKey(seed),
@@ -384,9 +400,10 @@ def simulate_race(
         down,
         beta,
         ff,
+        form_x,
         n_scenarios=int(n_scenarios),
     )
-    finish, dnf, lc, led, fast, util = (np.asarray(x)[:, :D] for x in out)
+    finish, dnf, lc, led, fast, util, p_dnf = (np.asarray(x)[:, :D] for x in out[:7])
     finish = finish.astype(np.int16)
     st = np.broadcast_to(start[None, :], finish.shape)
     dk = rules.draftkings_points(st, finish, led, fast).astype(np.float32)
@@ -405,6 +422,8 @@ def simulate_race(
         laps=laps_i,
         track_type=t,
         start_imputed=imputed,
+        dnf_prob=p_dnf.astype(np.float32),
+        dnf_penalty=np.asarray(out[7], np.float32),
     )
 
 
