@@ -95,7 +95,7 @@ class RaceModelConfig(Config):
     )
 
     form: bool = Field(
-        False,
+        True,
         description="trailing form (running position from the loop rows, finish, rookie flag "
         "of the starts before each race) as covariates of ability (ModelConfig.form)",
     )

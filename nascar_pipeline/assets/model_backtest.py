@@ -67,6 +67,10 @@ class ModelBacktestConfig(Config):
         description="the model without loop data (method model), with it (model_loop), or "
         "both ways for each race, side by side",
     )
+    form: bool = Field(
+        True,
+        description="the model's trailing-form covariates (ModelConfig.form), as race_model_fit",
+    )
     seed: int = Field(0, description="random seed of the fits and simulations")
 
     def fit_config(self):
@@ -193,6 +197,7 @@ def _write_tables(storage: StorageResource, season: int, per_race, table) -> dic
 
 def _backtest(context, config, race_source, storage):
     from nascar_pipeline.core.backtest import history_from_tables, run_backtest, track_type_table
+    from nascar_pipeline.core.model import ModelConfig
     from nascar_pipeline.core.model.loop_data import keyed_to_history
 
     tables = season_tables(race_source, config.season)
@@ -214,6 +219,7 @@ def _backtest(context, config, race_source, storage):
         config.season,
         n_races=config.races,
         fit_config=config.fit_config(),
+        model_config=ModelConfig(form=config.form),
         n_scenarios=config.scenarios,
         seed=config.seed,
         log=context.log.info,

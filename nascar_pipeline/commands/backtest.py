@@ -9,6 +9,8 @@ scenarios' spread, the error beyond it) is in both; money (lineups against the c
 and winning score) and ownership error (MAE against real %Drafted) wherever the history's races
 carry real DraftKings salaries, contest facts or %Drafted (the history CSVs do not).
 
+`--form on|off` (default on, as race_model_fit): the model's trailing-form covariates
+(core/model/form.py; they read the loop data's running positions when the file is there).
 `--loop-data on|off|both`: the model with loop data (history/loopstats.csv or --loop-csv; method
 model_loop), without (model), or each race both ways in one run. A feature Plackett-Luce (log
 start, trailing loop-data running position and finish; core/feature_pl.py) is a further baseline,
@@ -69,6 +71,13 @@ def register(sub) -> None:
         help="loop data (loopstats.csv layout); default: <NASCAR_SHARED_DATA>/history/"
         "loopstats.csv when it exists (required for --loop-data on|both)",
     )
+    p.add_argument(
+        "--form",
+        choices=("on", "off"),
+        default="on",
+        help="the model's trailing-form covariates (ModelConfig.form; race_model_fit's default: "
+        "on): each start's trailing running position, finish and rookie flag",
+    )
     p.add_argument("--chains", type=positive_int, default=2)
     p.add_argument("--warmup", type=positive_int, default=150)
     p.add_argument("--draws", type=positive_int, default=200)
@@ -114,7 +123,7 @@ def run(args) -> int:
     import pandas as pd
 
     from nascar_pipeline.core.backtest import history_from_tables, run_backtest, track_type_table
-    from nascar_pipeline.core.model import FitConfig
+    from nascar_pipeline.core.model import FitConfig, ModelConfig
     from nascar_pipeline.ontology.parsers.history import parse_history
 
     print(f"loading history: {races_csv}, {results_csv}", flush=True)
@@ -140,6 +149,7 @@ def run(args) -> int:
             args.season,
             n_races=args.races,
             fit_config=cfg,
+            model_config=ModelConfig(form=args.form == "on"),
             n_scenarios=args.scenarios,
             seed=args.seed,
             log=lambda m: print(m, flush=True),
