@@ -26,8 +26,11 @@ def test_form_arrays_come_from_earlier_starts_only():
     r1 = hist[hist["race_key"] == keys[0]].set_index("driver_id")["finish_position"]
     for j in np.flatnonzero(a["mask"][1] > 0):
         d = int(data.driver_ids[a["drv"][1, j]])
-        assert form[1, j, 2] == pytest.approx(r1[d] / 10.0 - FORM_CENTRE[2])
+        assert form[1, j, 0] == pytest.approx(r1[d] / 10.0 - FORM_CENTRE[0])
         assert form[1, j, 4] == 0.0  # no longer a rookie
+    # No loop rows: the running position falls back to the finish, so its difference is 0
+    # (not a second copy of the finish column: see core/model/form.py).
+    assert (form[..., 2:4] == 0).all()
     assert (form[a["mask"] == 0] == 0).all()  # padding
     now = data.stats["form_now"]
     assert set(now) == set(TRACK_TYPES)
@@ -64,7 +67,7 @@ def test_simulator_refuses_form_coefficients_without_form_data():
 @pytest.mark.slow
 def test_recovery_of_the_form_effect_when_skills_drift():
     """Skills walk (sd 0.25 per race) on top of fixed skills: a driver's trailing finish then
-    says where his skill is now. The fitted position coefficients (better trailing position =
+    says where his skill is now. The fitted trailing-finish coefficients (better finish =
     lower number) sum below 0 with 95 % posterior probability, and the scenarios of a next race
     run with the drivers' latest form."""
     from nascar_pipeline.core.model import FitConfig, fit_model
@@ -74,9 +77,9 @@ def test_recovery_of_the_form_effect_when_skills_drift():
     data = prepare_history(hist, ModelConfig(form=True, **WIDE))
     fit = fit_model(data, FitConfig(num_warmup=150, num_samples=150, num_chains=2, seed=2))
     beta = fit.flat()["form_beta"]
-    position_sum = beta[:, :4].sum(axis=1)
+    position_sum = beta[:, :2].sum(axis=1)  # the trailing finishes (no loop data here)
     print(
-        f"form recovery: position betas {beta[:, :4].mean(axis=0).round(2)}, sum "
+        f"form recovery: finish betas {beta[:, :2].mean(axis=0).round(2)}, sum "
         f"{position_sum.mean():.2f} (P<0 {np.mean(position_sum < 0):.2f}), R-hat "
         f"{fit.diagnostics['rhat_max']:.3f}"
     )
@@ -84,3 +87,25 @@ def test_recovery_of_the_form_effect_when_skills_drift():
     entries = hist[hist["race_key"] == data.race_keys[-1]]
     sc = simulate_race(fit.flat(), data, entries, "intermediate", laps=200, n_scenarios=200)
     assert sc.finish_position.shape == (200, 20)
+
+
+def test_running_position_enters_as_its_difference_from_the_finish():
+    """With loop rows the running-position columns carry arp - finish (same span as the
+    feature PL's columns; 0 where a driver has no loop data)."""
+    from nascar_pipeline.core.tables import conform
+
+    hist, _ = synthetic_history(n_drivers=6, n_races=3, seed=3)
+    first = hist[hist["race_key"] == sorted(hist["race_key"].unique())[0]]
+    loop = conform(
+        "loop_stats",
+        first.assign(series="cup", start_of_day=1, avg_running_position=5.0)[
+            ["series", "race_key", "race_id", "race_date", "track_name", "driver_id",
+             "start_of_day", "avg_running_position"]
+        ],
+    )  # fmt: skip
+    data = prepare_history(hist, ModelConfig(form=True, **WIDE), loop=loop)
+    a, form = data.arrays, data.arrays["form"]
+    r1 = first.set_index("driver_id")["finish_position"]
+    for j in np.flatnonzero(a["mask"][1] > 0):
+        d = int(data.driver_ids[a["drv"][1, j]])
+        assert form[1, j, 2] == pytest.approx((5.0 - r1[d]) / 10.0)

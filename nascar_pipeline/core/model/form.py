@@ -13,9 +13,14 @@ so the skills become each driver's persistent deviation from what his recent for
 the DNF, laps-led and fastest-lap parts follow the same ability. The simulator takes the form
 of each entry as of after the last history race (`stats["form_now"]`, per track type).
 
-Features (FORM_FEATURES): trailing average running position over all starts and at the track
-type (the trailing finish where a driver has no loop data), trailing finish over all and at the
-type, each divided by 10 and centred at FORM_CENTRE; the rookie flag (no earlier Cup start).
+Features (FORM_FEATURES), positions divided by 10: the trailing finish over all starts and at
+the track type (centred at mid-field), the trailing average running position minus the trailing
+finish, over all and at the type, and the rookie flag (no earlier Cup start). Running position
+enters as its difference from the finish because the feature PL's running position falls back
+to the finish where a driver has no loop data: with none at all (a source without loop rows)
+the two would be the same column and their coefficients a ridge the sampler cannot mix along
+(R-hat 1.01+ at production settings on 2023-25); as a difference the column is 0 and its
+coefficient stays at its prior.
 """
 
 from __future__ import annotations
@@ -26,12 +31,25 @@ import pandas as pd
 from nascar_pipeline.core.feature_pl import FEATURES, NEUTRAL, feature_table, features_after
 from nascar_pipeline.core.tables import TRACK_TYPES
 
-FORM_FEATURES = FEATURES[1:]
-# Positions / 10 centred near mid-field (20th): the form term then moves ability around 0, not
+FORM_FEATURES = ("finish_all", "finish_type", "arp_minus_finish_all", "arp_minus_finish_type",
+                 "rookie")  # fmt: skip
+# Finishes / 10 centred near mid-field (20th): the form term then moves ability around 0, not
 # its level (the DNF intercept would absorb a level, more slowly).
-FORM_CENTRE = np.array([2.0, 2.0, 2.0, 2.0, 0.0], np.float32)
-# A driver never seen: the feature PL's neutral positions and the rookie flag, centred.
-ROOKIE_FORM = np.array([NEUTRAL / 10.0] * 4 + [1.0], np.float32) - FORM_CENTRE
+FORM_CENTRE = np.array([2.0, 2.0, 0.0, 0.0, 0.0], np.float32)
+
+
+def model_form(feats: np.ndarray) -> np.ndarray:
+    """The feature PL's FEATURES[1:] columns (arp_all, arp_type, finish_all, finish_type,
+    rookie; (..., 5)) -> FORM_FEATURES, centred."""
+    f = np.asarray(feats, np.float32)
+    out = np.stack(
+        [f[..., 2], f[..., 3], f[..., 0] - f[..., 2], f[..., 1] - f[..., 3], f[..., 4]], axis=-1
+    )
+    return out - FORM_CENTRE
+
+
+# A driver never seen: the feature PL's neutral positions and the rookie flag.
+ROOKIE_FORM = model_form(np.array([NEUTRAL / 10.0] * 4 + [1.0]))
 
 
 def form_arrays(
@@ -46,7 +64,7 @@ def form_arrays(
         for k, d, row in zip(
             feats["race_key"],
             feats["driver_id"],
-            feats[list(FORM_FEATURES)].to_numpy(np.float32) - FORM_CENTRE,
+            model_form(feats[list(FEATURES[1:])].to_numpy(np.float32)),
         )
     }
     R, N = drv.shape
@@ -58,7 +76,7 @@ def form_arrays(
     ids = pd.unique(pd.to_numeric(history["driver_id"]).astype(np.int64))
     now = features_after(history, loop, ids, TRACK_TYPES)
     form_now = {
-        t: {int(d): (row - FORM_CENTRE).tolist() for d, row in zip(f.index, f.to_numpy())}
+        t: {int(d): row.tolist() for d, row in zip(f.index, model_form(f.to_numpy()))}
         for t, f in now.items()
     }
     return out, form_now
