@@ -4,7 +4,7 @@ NUTS chains side by side at production settings (4 chains x (400 warm-up + 500 d
 
     .venv/bin/python benchmarks/bench_model.py [--chains 4 --warmup 400 --draws 500]
         [--cache DIR [--no-cold]] [--only parallel|sequential] [--platform cpu|cuda]
-        [--loop-data off|on|both]
+        [--loop-data off|on|both] [--form on|off]
 
 Every measured run is a fresh process sharing one JAX compilation cache folder:
 1. cold pass (skipped with --no-cold on a cache that is already warm): one process fits with
@@ -14,6 +14,7 @@ Every measured run is a fresh process sharing one JAX compilation cache folder:
    potential energy and gradient through the fit's programs.
 --platform cuda runs the fit (chains vectorized on the GPU), the scenarios and the gradient on a
 CUDA GPU (jax[cuda] installed); run it once with --platform cpu beside it to compare.
+--form on|off (default on, as race_model_fit): the trailing-form covariates (ModelConfig.form).
 --loop-data both (the default): every pass fits the same history without loop data and with it
 (ModelConfig.loop_data; history/loopstats.csv of the same folder, loaded as `nascar-pipeline
 backtest` does), each in its own fresh process, printed side by side ("+ loop" columns: stage
@@ -89,11 +90,7 @@ def fit_run(args) -> dict:
     from nascar_pipeline.core.simulate import simulate_race
 
     h = _load_history(args.history)
-    if args.loop:
-        loop = _load_loop(args.history, h)
-        data = prepare_history(h, ModelConfig(history_days=4 * 366, loop_data=True), loop=loop)
-    else:
-        data = prepare_history(h, ModelConfig(history_days=4 * 366))
+    data = _prepared(args, h, ModelConfig, prepare_history)
     out = {"races": data.n_races, "drivers": data.n_drivers, "configured": configured}
     if args.loop:
         out["loop_races"] = int((data.arrays["loop_on"].sum(axis=1) > 0).sum())
@@ -162,7 +159,7 @@ def gradient_run(args) -> dict:
     from nascar_pipeline.core.model.fit import compile_clock, first_gradient
 
     t_import = time.perf_counter() - t_start
-    data = prepare_history(_load_history(args.history), ModelConfig(history_days=4 * 366))
+    data = _prepared(args, _load_history(args.history), ModelConfig, prepare_history)
     t_data = time.perf_counter() - t_start - t_import
     clock = compile_clock()  # listening before the first JAX program
     t0 = time.perf_counter()
@@ -180,10 +177,25 @@ def gradient_run(args) -> dict:
     }
 
 
+def _prepared(args, h, ModelConfig, prepare_history):
+    """The model's data for the run: loop data as evidence (--loop), trailing form (--form on,
+    as race_model_fit; it reads the loop rows' running positions too)."""
+    form = args.form == "on"
+    uses_loop = args.loop or form
+    loop = _load_loop(args.history, h) if uses_loop and _has_loop(args.history) else None
+    cfg = ModelConfig(history_days=4 * 366, loop_data=args.loop, form=form)
+    return prepare_history(h, cfg, loop=loop)
+
+
+def _has_loop(history) -> bool:
+    return (Path(history) / "loopstats.csv").exists()
+
+
 def _child(args, role: str, methods: str = "", loop: bool = False) -> tuple[dict, float]:
     cmd = [sys.executable, __file__, "--child", role, "--methods", methods or "auto"]
     cmd += ["--loop"] if loop else []
-    for name in ("history", "chains", "warmup", "draws", "scenarios", "seed", "cache", "platform"):
+    for name in ("history", "chains", "warmup", "draws", "scenarios", "seed", "cache", "platform",
+                 "form"):  # fmt: skip
         cmd += [f"--{name}", str(getattr(args, name))]
     t0 = time.perf_counter()
     out = subprocess.run(
@@ -219,6 +231,12 @@ def main() -> int:
         choices=("off", "on", "both"),
         default="both",
         help="fit without loop data, with it (history/loopstats.csv), or both side by side",
+    )
+    p.add_argument(
+        "--form",
+        choices=("on", "off"),
+        default="on",
+        help="the trailing-form covariates (ModelConfig.form; race_model_fit's default: on)",
     )
     p.add_argument("--loop", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--child", choices=("fit", "gradient"), help=argparse.SUPPRESS)
@@ -270,7 +288,8 @@ def main() -> int:
     print(
         f"\nRace model benchmark: {first['races']} races, {first['drivers']} drivers, "
         f"{args.chains} chains x ({args.warmup} warm-up + {args.draws} draws), "
-        f"{args.scenarios} scenarios; cache {args.cache}; {os.cpu_count()} CPUs, "
+        f"{args.scenarios} scenarios, trailing form {args.form}; cache {args.cache}; "
+        f"{os.cpu_count()} CPUs, "
         f"{first['configured']['host_devices']} host devices for parallel chains; platform "
         f"{warm[loop_modes[0]][methods[0]].get('platform', '?')}; load average now "
         f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}"
