@@ -15,8 +15,9 @@ Every measured run is a fresh process sharing one JAX compilation cache folder:
 --platform cuda runs the fit (chains vectorized on the GPU), the scenarios and the gradient on a
 CUDA GPU (jax[cuda] installed); run it once with --platform cpu beside it to compare.
 --form on|off (default on, as race_model_fit): the trailing-form covariates (ModelConfig.form).
---loop-data both (the default): every pass fits the same history without loop data and with it
-(ModelConfig.loop_data; history/loopstats.csv of the same folder, loaded as `nascar-pipeline
+--loop-data both (the default): every pass fits the same history without loop data's
+measurement model and with it (ModelConfig.loop_data; with --form on both read the running
+positions as form covariates; history/loopstats.csv of the same folder, loaded as `nascar-pipeline
 backtest` does), each in its own fresh process, printed side by side ("+ loop" columns: stage
 split, wall times, R-hat, bulk ESS, divergences, load average); off / on: only that one.
 Reads ../shared/data/history (or --history DIR). The machine is shared: each run prints its

@@ -9,8 +9,8 @@
   With `loop_data` on (run config), the race's loop rows (RaceInputs.loop_history from the race
   source; the snapshot has none) are evidence of pace too, and their digest joins the fit key.
   With `form` on, each start's trailing form (running position from the same loop rows, finish,
-  rookie flag; core/model/form.py) is a covariate of ability; race_scenarios then reads the
-  loop rows too, for the entries' latest form.
+  rookie flag; core/model/form.py) is a covariate of ability; the entries' latest form, from the
+  same read, is kept at `<storage root>/_fit_cache/form/<race_key>.json` for race_scenarios.
 - race_scenarios: S simulated races (core/simulate.py). Parquet layout (contract): a long table
   sorted by (scenario, driver_id), one row per driver per scenario, columns
   scenario int32, driver_id int64, start_position int16, finish_position int16, dnf bool,
@@ -142,6 +142,9 @@ def _split(snapshot: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 GOOD_FITS_DIR = "good"  # under the fit cache: one JSON per race whose fit passed the gate
+# Under the fit cache: one JSON per race fitted with trailing form, the entries' latest form
+# (HistoryData.stats["form_now"]) from the very loop rows the fit read, for race_scenarios.
+FORM_DIR = "form"
 MODEL_FIT_KEY = AssetKey("race_model_fit")
 
 
@@ -165,6 +168,23 @@ def record_good_fit(storage: StorageResource, race_key: str, race_date: str, fit
     }
     path = _good_fits_dir(storage) / f"{race_key}.json"
     storage.layout.write_bytes_atomic(path, json.dumps(record).encode())
+
+
+def record_form(storage: StorageResource, race_key: str, data) -> None:
+    """Keep the race's latest form (the fit's own read of the loop rows) for race_scenarios,
+    which then needs no second read of the race source."""
+    if "form_now" in data.stats:
+        path = _good_fits_dir(storage).parent / FORM_DIR / f"{race_key}.json"
+        storage.layout.write_bytes_atomic(path, json.dumps(data.stats["form_now"]).encode())
+
+
+def read_form(storage: StorageResource, race_key: str) -> dict | None:
+    path = _good_fits_dir(storage).parent / FORM_DIR / f"{race_key}.json"
+    if not storage.layout.exists(path):
+        return None
+    raw = json.loads(storage.layout.read_bytes(path))
+    # JSON keys are strings: driver ids back to ints (core/model/form.entry_form looks them up)
+    return {t: {int(d): row for d, row in rows.items()} for t, rows in raw.items()}
 
 
 def last_good_fit(storage: StorageResource, race_key: str, race_date: str) -> dict | None:
@@ -334,6 +354,7 @@ def race_model_fit(
         if passed:
             record_good_fit(storage, race_key, target_date or "", fit_key, data, diag)
             break
+    record_form(storage, race_key, data)
     stale = None
     if not attempts[-1]["passed"] and config.stale_fallback:
         stale = _stale_fit(context, storage, cache, race_key, target_date, data)
@@ -470,7 +491,6 @@ def _load_fit_for(
     storage: StorageResource,
     race_model_fit: pd.DataFrame,
     race_snapshot: pd.DataFrame,
-    race_source: RaceSourceResource,
     race_key: str,
 ):
     from nascar_pipeline.core.model import ModelConfig, prepare_history
@@ -486,10 +506,16 @@ def _load_fit_for(
     posterior, _ = loaded
     entries, history = _split(race_snapshot)
     target_date = str(entries["race_date"].iloc[0]) if len(entries) else None
-    # A fit with trailing form needs the entries' latest form (from the loop rows too).
-    form = "form_beta" in posterior
-    loop = race_source.source().race_inputs(race_key).loop_history if form else None
-    data = prepare_history(history, ModelConfig(form=form), target_date=target_date, loop=loop)
+    data = prepare_history(history, ModelConfig(), target_date=target_date)
+    if "form_beta" in posterior:  # the entries' latest form, as race_model_fit computed it
+        form_now = read_form(storage, race_key)
+        if form_now is None:
+            raise FileNotFoundError(
+                f"fit {fit_key} uses trailing form but race_model_fit kept no form for race "
+                f"{race_key} (<storage root>/_fit_cache/{FORM_DIR}/{race_key}.json): "
+                "re-materialize race_model_fit for this race"
+            )
+        data.stats["form_now"] = form_now
     flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in posterior.items()}
     return flat, data, entries
 
@@ -500,7 +526,6 @@ def race_scenarios(
     config: ScenarioConfig,
     storage: StorageResource,
     jax_runtime: JaxRuntime,  # set up (cache folder, CPU devices) before JAX starts
-    race_source: RaceSourceResource,
     race_snapshot: pd.DataFrame,
     race_model_fit: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
@@ -510,7 +535,7 @@ def race_scenarios(
 
     timer = StageTimer()
     posterior, data, entries = _load_fit_for(
-        storage, race_model_fit, race_snapshot, race_source, context.partition_key
+        storage, race_model_fit, race_snapshot, context.partition_key
     )
     timer.lap("load posterior")
     if entries.empty:

@@ -3,7 +3,8 @@
 The same rolling backtest as `nascar-pipeline backtest --season N` (core/backtest.py
 run_backtest): each race of the season fitted on the races strictly before it, simulated from
 its real grid and scored against its real result beside the baselines (uniform, start position,
-trailing average finish, the loop-data feature PL), with loop data off, on or both in one run.
+trailing average finish, the loop-data feature PL), with loop data's measurement model off, on
+or both in one run (with `form`, both read the running positions as form covariates).
 Unlike race_backtest / season_report, which grade the runs the race job materialized, this asset
 re-fits the model for every race: an operator's job (model_backtest_job, launched from the UI or
 `dagster job launch`), selected by no sensor or schedule. Its run config names the season, so it
@@ -64,8 +65,9 @@ class ModelBacktestConfig(Config):
     scenarios: int = Field(2000, ge=1, description="simulated races per method and race")
     loop_data: Literal["off", "on", "both"] = Field(
         "both",
-        description="the model without loop data (method model), with it (model_loop), or "
-        "both ways for each race, side by side",
+        description="the model without loop data's measurement model (method model), with it "
+        "(model_loop), or both ways for each race, side by side (with form on, both read the "
+        "running positions as form covariates)",
     )
     form: bool = Field(
         True,
@@ -211,7 +213,8 @@ def _backtest(context, config, race_source, storage):
         )
     context.log.info(
         f"{ASSET}: season {config.season}, {history['race_key'].nunique()} races of history, "
-        f"{len(loop)} loop rows, loop data {config.loop_data}, {config.chains} chains x "
+        f"{len(loop)} loop rows, loop data {config.loop_data}, trailing form {config.form}, "
+        f"{config.chains} chains x "
         f"{config.draws} draws ({config.warmup} warm-up), {config.scenarios} scenarios"
     )
     per_race, table = run_backtest(

@@ -11,8 +11,10 @@ carry real DraftKings salaries, contest facts or %Drafted (the history CSVs do n
 
 `--form on|off` (default on, as race_model_fit): the model's trailing-form covariates
 (core/model/form.py; they read the loop data's running positions when the file is there).
-`--loop-data on|off|both`: the model with loop data (history/loopstats.csv or --loop-csv; method
-model_loop), without (model), or each race both ways in one run. A feature Plackett-Luce (log
+`--loop-data on|off|both`: the model with loop data's measurement model (running position as a
+second observation of pace; history/loopstats.csv or --loop-csv; method model_loop), without it
+(model), or each race both ways in one run. With --form on both methods read the running
+positions as form covariates; `--form off --loop-data off` is the model without loop data at all. A feature Plackett-Luce (log
 start, trailing loop-data running position and finish; core/feature_pl.py) is a further baseline,
 fitted on the races before each race (it uses loop data whenever the file is there). After the
 season table: every method's projected mean DK points against the actual points (mean absolute
@@ -64,7 +66,8 @@ def register(sub) -> None:
         "--loop-data",
         choices=("off", "on", "both"),
         default="off",
-        help="fit the model without loop data, with it, or both ways for each race (side by side)",
+        help="fit the model without loop data's measurement model, with it, or both ways for "
+        "each race (side by side; --form on reads the running positions as form either way)",
     )
     p.add_argument(
         "--loop-csv",
@@ -143,6 +146,12 @@ def run(args) -> int:
         per_race.to_parquet(races_out, index=False)
 
     done = pd.read_parquet(races_out) if args.resume and races_out.exists() else None
+    if done is not None and len(done) and "order_loglik_folded" not in done.columns:
+        # Rows from before the DNF-mixture scoring: resuming would mix two scorings.
+        raise UserInputError(
+            f"--resume: {races_out} was scored before the model's order was scored by its "
+            "mixture over DNFs (no order_loglik_folded column); run without --resume"
+        )
     try:
         per_race, table = run_backtest(
             history,

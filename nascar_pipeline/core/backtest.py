@@ -19,8 +19,9 @@ Log-likelihood of the actual finishing order (all starters, a permutation):
 - feature PL (core/feature_pl.py): PL with linear features (log start, exponentially weighted
   trailing average running position from loop data over all races and by track type, trailing
   finish), fitted by maximum likelihood on the races of the model's window before the target.
-The model is scored with loop data off ("model"), on ("model_loop"), or both in one run
-(`loop_modes`); `track_type_table` compares every method per track type.
+The model is scored with loop data's measurement model off ("model"), on ("model_loop"), or
+both in one run (`loop_modes`; with ModelConfig.form both read the loop rows' running positions
+as form covariates); `track_type_table` compares every method per track type.
 Baseline scenarios: Gumbel-max draws from the same PL; DK points = finish points + place
 differential + a dominator term fixed per driver (his trailing mean DK points from laps led and
 fastest laps per lap run, times the race's laps; field average for the uniform baseline).
@@ -150,7 +151,7 @@ def score_race(
     y = actual["dk_points"].to_numpy(np.float64)
     if deterministic_util is not None:
         ll = float(pl_loglik(deterministic_util, fin))
-    elif dnf is not None and "dnf" in actual:
+    elif dnf is not None and dnf[0] is not None and "dnf" in actual:
         ll = order_loglik_dnf_mixture(
             util_samples, dnf[0], dnf[1], fin, actual["dnf"].to_numpy(bool), seed=seed
         )
@@ -656,7 +657,8 @@ def run_backtest(
 
     `loop`: loop rows (LOOP_STATS_COLUMNS, Cup rows with the history's race_key) for the model
     with loop data and the feature PL; `loop_modes`: (False,), (True,) or (False, True): the
-    model fitted without / with loop data (methods "model" / "model_loop"), each race both ways
+    model fitted without / with loop data's measurement model (methods "model" / "model_loop";
+    with `model_config.form` both take the loop rows' running positions as form), each race both ways
     in one run for (False, True)."""
     import time
     from dataclasses import replace

@@ -53,20 +53,21 @@ def feature_table(history: pd.DataFrame, loop: pd.DataFrame | None = None) -> pd
     track_type, start_position, finish_position): FEATURES from the starts before the race's
     date. `loop`: loop rows (LOOP_STATS_COLUMNS) whose race_key points into the history; their
     average running position feeds arp_*."""
-    h = _ordered(history)
-    out, _ = _trailing_pass(h, _arp_by_start(loop))
-    return pd.concat([h[["race_key", "driver_id"]], _as_frame(out)], axis=1)
+    return features_with_next(history, loop, [], ())[0]
 
 
-def features_after(
+def features_with_next(
     history: pd.DataFrame, loop: pd.DataFrame | None, driver_ids, track_types
-) -> dict[str, pd.DataFrame]:
-    """FEATURES[1:] (trailing form) of `driver_ids` for a next race after every start of
-    `history`, at each of `track_types`: what feature_table would give that race. Index:
-    driver_id."""
-    _, state = _trailing_pass(_ordered(history), _arp_by_start(loop))
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """feature_table, and in the same pass FEATURES[1:] (trailing form) of `driver_ids` for a
+    next race after every start of `history`, at each of `track_types` (what feature_table
+    would give that race; index driver_id)."""
+    h = _ordered(history)
+    out, state = _trailing_pass(h, _arp_by_start(loop))
+    table = pd.concat([h[["race_key", "driver_id"]], _as_frame(out)], axis=1)
     ids = pd.Index([int(d) for d in driver_ids], name="driver_id")
-    return {t: _as_frame([_row(state, d, t) for d in ids]).set_index(ids) for t in track_types}
+    nxt = {t: _as_frame([_row(state, d, t) for d in ids]).set_index(ids) for t in track_types}
+    return table, nxt
 
 
 def _ordered(history: pd.DataFrame) -> pd.DataFrame:

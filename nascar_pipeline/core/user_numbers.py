@@ -227,12 +227,14 @@ def _as_far_as_allowed(P, m, target, floor, steps: int = 10):
 
 
 def resample_scenario_set(sc, indices: np.ndarray):
-    """A ScenarioSet (core/simulate.py) of the rows `indices` of `sc`: every (S, D) array taken
-    row by row, so each scenario is one of `sc`'s whole races."""
+    """A ScenarioSet (core/simulate.py) of the rows `indices` of `sc`: every (S, D) array and
+    the per-scenario dnf_penalty (S,) taken row by row, so each scenario is one of `sc`'s whole
+    races."""
     rows = {
         f.name: getattr(sc, f.name)[indices]
         for f in dataclasses.fields(sc)
-        if isinstance(getattr(sc, f.name), np.ndarray) and getattr(sc, f.name).ndim == 2
+        if isinstance(getattr(sc, f.name), np.ndarray)
+        and (getattr(sc, f.name).ndim == 2 or f.name == "dnf_penalty")
     }
     return dataclasses.replace(sc, **rows)
 

@@ -133,3 +133,20 @@ def test_projection_lines_put_every_method_beside_the_baselines():
     assert model.split() == ["model", "MAE", "19.25", "rank", "correlation", "+0.312"]
     assert uniform.split()[-1] == "n/a" and start.split()[0] == "start_position"
     assert projection_lines(table.drop(columns=["mae_dk", "rank_corr_dk"])) == []
+
+
+def test_resume_refuses_rows_scored_before_the_dnf_mixture(shared_data, tmp_path, capsys):
+    """Per-race rows without order_loglik_folded were scored the old way: resuming would mix
+    two scorings of the model's order in one season table."""
+    import pandas as pd
+
+    out = tmp_path / "bt.parquet"
+    pd.DataFrame({"race_key": ["x"], "method": ["model"], "order_loglik": [-100.0]}).to_parquet(
+        tmp_path / "bt_races.parquet"
+    )
+    history = shared_data / "history"
+    files = ["--races-csv", str(history / "races.csv"), "--results-csv"]
+    files += [str(history / "results.csv"), "--loop-csv", str(history / "loopstats.csv")]
+    rc = main(["backtest", "--season", "2025", "--resume", "--out", str(out), *files])
+    assert rc == 2
+    assert "run without --resume" in capsys.readouterr().err

@@ -92,6 +92,21 @@ def test_drivers_without_a_number_keep_the_model_mean(races):
     assert not np.allclose(tilt.achieved[given], m[given], atol=0.5)
 
 
+def test_resampling_keeps_the_dnf_scoring_parts_with_their_race(races):
+    """dnf_prob (S, D) and the per-scenario dnf_penalty (S,) move with their scenario."""
+    import dataclasses
+
+    rng = np.random.default_rng(3)
+    S = races.n_scenarios
+    with_dnf = dataclasses.replace(
+        races, dnf_prob=rng.random((S, D)), dnf_penalty=rng.normal(-3.0, 0.2, S)
+    )
+    idx = rng.integers(0, S, S)
+    moved = resample_scenario_set(with_dnf, idx)
+    np.testing.assert_array_equal(moved.dnf_penalty, with_dnf.dnf_penalty[idx])
+    np.testing.assert_array_equal(moved.dnf_prob, with_dnf.dnf_prob[idx])
+
+
 def test_every_resampled_scenario_is_a_simulated_race(races):
     P = races.dk_points.astype(float)
     tilt = move_to_targets(P, _user(P.mean(0), np.random.default_rng(4)), 0.7, seed=1)

@@ -3,8 +3,7 @@
 A driver's skill in the model is one number for the whole window (its likelihood decays with a
 one-year half-life), so it is slow to see a driver or team getting faster or slower within a
 season. The feature Plackett-Luce baseline (core/feature_pl.py) showed how much a few trailing
-averages know: +0.96 nats per race over the start position on the 33 races of 2025, against
-+0.36 for the model. Here the same trailing features of each start (taken only from the starts
+averages know. Here the same trailing features of each start (taken only from the starts
 before it) enter the model's ability linearly:
 
     ability = skill[d] + skill_track[d, t] + car_effect[car] + form[r, d] . form_beta
@@ -28,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from nascar_pipeline.core.feature_pl import FEATURES, NEUTRAL, feature_table, features_after
+from nascar_pipeline.core.feature_pl import FEATURES, NEUTRAL, features_with_next
 from nascar_pipeline.core.tables import TRACK_TYPES
 
 FORM_FEATURES = ("finish_all", "finish_type", "arp_minus_finish_all", "arp_minus_finish_type",
@@ -58,7 +57,8 @@ def form_arrays(
     """(R, N, K) form of every start of the window's races (`race_keys`, slots as `drv` /
     `mask` index `driver_ids`; padding 0) and the form of every driver of `history` for a next
     race, {track type: {driver_id: [K floats]}} (centred like the arrays)."""
-    feats = feature_table(history, loop)
+    ids = pd.unique(pd.to_numeric(history["driver_id"]).astype(np.int64))
+    feats, now = features_with_next(history, loop, ids, TRACK_TYPES)
     keyed = {
         (str(k), int(d)): row
         for k, d, row in zip(
@@ -73,8 +73,6 @@ def form_arrays(
         for j in np.flatnonzero(mask[r] > 0):
             # every start of the window is a row of the feature table (same history rows)
             out[r, j] = keyed.get((str(key), int(driver_ids[drv[r, j]])), ROOKIE_FORM)
-    ids = pd.unique(pd.to_numeric(history["driver_id"]).astype(np.int64))
-    now = features_after(history, loop, ids, TRACK_TYPES)
     form_now = {
         t: {int(d): row.tolist() for d, row in zip(f.index, model_form(f.to_numpy()))}
         for t, f in now.items()

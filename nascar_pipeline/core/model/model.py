@@ -31,8 +31,8 @@ boundary-avoiding Gamma(2, 20) prior. Without those arrays the model, its sites 
 programs are exactly as before.
 
 Trailing form (only when the data carries its array: ModelConfig.form; core/model/form.py):
-ability += form[r, d] . form_beta, the start's trailing running position, finish and rookie
-flag from the starts before it.
+ability += form[r, d] . form_beta: the start's trailing finish, trailing running position
+(as its difference from the finish) and rookie flag, from the starts before it.
 
 Every race's log-likelihood is multiplied by its weight w (time decay; 0 for padding).
 """
