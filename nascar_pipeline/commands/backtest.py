@@ -173,7 +173,12 @@ def run(args) -> int:
     save(per_race, table)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    for line in report_lines(table) + comparison_lines(table) + projection_lines(table):
+    for line in (
+        report_lines(table)
+        + comparison_lines(table)
+        + projection_lines(table)
+        + gate_lines(per_race)
+    ):
         print(line)
     by_type = track_type_table(per_race)
     by_type.to_parquet(out.with_name(out.stem + "_by_track_type.parquet"), index=False)
@@ -242,6 +247,40 @@ def _with_extra_inputs(tables, args):
             tables, keys = attach(tables, Path(given))
             print(f"{what} for {len(keys)} races: {', '.join(keys) or '-'}", flush=True)
     return tables
+
+
+def gate_lines(per_race) -> list[str]:
+    """Per model method: how many races' fits pass the convergence gate as they are (R-hat,
+    bulk ESS, divergences; race_model_fit would re-fit the others), and the time per race."""
+    from nascar_pipeline.core.model.diagnostics import convergence_check
+
+    out = []
+    for method in ("model", "model_loop"):
+        rows = per_race[per_race["method"] == method]
+        if rows.empty or "rhat_max" not in rows:
+            continue
+        passed = sum(
+            convergence_check(
+                {
+                    "rhat_max": r.rhat_max,
+                    "ess_bulk_min": r.ess_bulk_min,
+                    "divergence_rate": getattr(r, "divergence_rate", 0.0),
+                }
+            )[0]
+            for r in rows.itertuples()
+        )
+        secs = rows["fit_sim_seconds"] if "fit_sim_seconds" in rows else None
+        timing = (
+            f"; fit + scenarios {secs.mean():.0f} s per race (max {secs.max():.0f} s)"
+            if secs is not None and secs.notna().any()
+            else ""
+        )
+        out.append(
+            f"convergence gate ({method}): {passed} of {len(rows)} races pass without a re-fit "
+            f"(R-hat max {rows['rhat_max'].max():.4f}, lowest bulk ESS "
+            f"{rows['ess_bulk_min'].min():.0f}){timing}"
+        )
+    return out
 
 
 def report_lines(table) -> list[str]:

@@ -708,9 +708,11 @@ def run_backtest(
         y = actual["dk_points"].to_numpy(np.float64)
         recs, mean_points, diags = [], {}, {}
         for method, mcfg in configs.items():
+            t_fit = time.perf_counter()
             sc, diags[method] = _model_scenarios(
                 before, race, g, mcfg, fit_config, loop, warm, method, n_scenarios, seed + i
             )
+            t_fit = time.perf_counter() - t_fit
             recs.append(
                 {
                     "method": method,
@@ -729,6 +731,8 @@ def run_backtest(
                     **projection_error(sc.dk_points, y),
                     "rhat_max": float(diags[method]["rhat_max"]),
                     "ess_bulk_min": float(diags[method]["ess_bulk_min"]),
+                    "divergence_rate": float(diags[method].get("divergence_rate", 0.0)),
+                    "fit_sim_seconds": t_fit,  # fit + scenarios of this method
                 }
             )
             mean_points[method] = np.asarray(sc.dk_points, np.float64).mean(axis=0)

@@ -150,3 +150,23 @@ def test_resume_refuses_rows_scored_before_the_dnf_mixture(shared_data, tmp_path
     rc = main(["backtest", "--season", "2025", "--resume", "--out", str(out), *files])
     assert rc == 2
     assert "run without --resume" in capsys.readouterr().err
+
+
+def test_gate_lines_count_the_races_whose_fit_passes_as_it_is():
+    import pandas as pd
+
+    from nascar_pipeline.commands.backtest import gate_lines
+
+    per_race = pd.DataFrame(
+        {
+            "method": ["model", "model", "model", "start_position"],
+            "rhat_max": [1.004, 1.02, 1.003, None],
+            "ess_bulk_min": [700.0, 900.0, 385.0, None],
+            "divergence_rate": [0.0, 0.0, 0.0, None],
+            "fit_sim_seconds": [20.0, 30.0, 40.0, None],
+        }
+    )
+    (line,) = gate_lines(per_race)
+    assert line.startswith("convergence gate (model): 1 of 3 races pass without a re-fit")
+    assert "R-hat max 1.0200, lowest bulk ESS 385" in line
+    assert "30 s per race (max 40 s)" in line
