@@ -20,6 +20,9 @@ Drivers without history (partial pooling, never an error): skill ~ Normal(mean s
 drivers with few starts in the window (< 10), sigma_skill), track offset ~ Normal(0, sigma_track);
 an unknown car (season and car number, e.g. the first race of a season) gets car effect
 ~ Normal(0, sigma_car).
+A fit with trailing form (site form_beta; core/model/form.py) adds to each entry's ability
+form . form_beta, his form after the last history race (HistoryData.stats["form_now"]; a driver
+never seen: the rookie row).
 
 Start positions: the entry list's start_position where every entry has one (qualifying known).
 Fallback when some or all are missing: the missing ones are ordered by the driver's mean start
