@@ -6,7 +6,8 @@
   a fit cache keyed by a hash of the history rows + model and inference config:
   `<storage root>/_fit_cache/<fit_key>.npz` (local folder or s3, through universal-pathlib), so
   races whose history is identical (e.g. two slates of one race, a re-run) reuse one fit.
-  With `loop_data` on (run config), the race's loop rows (RaceInputs.loop_history from the race
+  With `loop_data` on (run config; unset, the default: on when the race source has loop rows),
+  the race's loop rows (RaceInputs.loop_history from the race
   source; the snapshot has none) are evidence of pace too, and their digest joins the fit key.
   With `form` on, each start's trailing form (running position from the same loop rows, finish,
   rookie flag; core/model/form.py) is a covariate of ability; the entries' latest form, from the
@@ -88,10 +89,12 @@ class RaceModelConfig(Config):
         "race, flagged stale_model (the convergence check then warns instead of blocking)",
     )
 
-    loop_data: bool = Field(
-        False,
+    loop_data: bool | None = Field(
+        None,
         description="loop data (average running position, RaceInputs.loop_history) as evidence "
-        "of pace beside the finishing order (ModelConfig.loop_data); races without it are masked",
+        "of pace beside the finishing order (ModelConfig.loop_data); races without it are "
+        "masked. Unset: on when the race source has loop rows for the race (the 2025 season "
+        "backtest at production settings, with form: +0.17 +- 0.08 nats per race over off)",
     )
 
     form: bool = Field(
@@ -168,6 +171,13 @@ def record_good_fit(storage: StorageResource, race_key: str, race_date: str, fit
     }
     path = _good_fits_dir(storage) / f"{race_key}.json"
     storage.layout.write_bytes_atomic(path, json.dumps(record).encode())
+
+
+def loop_data_on(setting, loop) -> bool:
+    """The run config's loop_data, or when it is unset: on when there are loop rows."""
+    if setting is not None:
+        return bool(setting)
+    return loop is not None and len(loop) > 0
 
 
 def record_form(storage: StorageResource, race_key: str, data) -> None:
@@ -298,10 +308,16 @@ def race_model_fit(
     if history.empty:
         raise ValueError("race_snapshot has no history rows: nothing to fit")
     target_date = str(entries["race_date"].iloc[0]) if len(entries) else None
-    mcfg = ModelConfig(loop_data=config.loop_data, form=config.form)
     # The snapshot carries no loop rows: read them from the race source (only when used).
-    uses_loop = config.loop_data or config.form
+    uses_loop = config.loop_data is not False or config.form
     loop = race_source.source().race_inputs(race_key).loop_history if uses_loop else None
+    loop_data = loop_data_on(config.loop_data, loop)
+    mcfg = ModelConfig(loop_data=loop_data, form=config.form)
+    if config.loop_data is None:
+        context.log.info(
+            f"race_model_fit: loop data {'on' if loop_data else 'off'} "
+            f"({0 if loop is None else len(loop)} loop rows from the race source)"
+        )
     data = prepare_history(history, mcfg, target_date=target_date, loop=loop)
     used = history[history["race_date"].astype(str) < (target_date or "9999")]
     cache_extra = {"loop": loop_digest(loop)} if uses_loop else {}

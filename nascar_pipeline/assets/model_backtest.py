@@ -48,7 +48,6 @@ from nascar_pipeline.resources.storage import StorageResource
 ASSET = "model_season_backtest"
 JOB_NAME = "model_backtest_job"
 SEASON_TABLE, RACES_TABLE, TRACK_TYPES_TABLE = "season", "races", "track_types"
-LOOP_MODES = {"off": (False,), "on": (True,), "both": (False, True)}  # the command's
 BASELINE = "start_position"
 
 
@@ -198,7 +197,12 @@ def _write_tables(storage: StorageResource, season: int, per_race, table) -> dic
 
 
 def _backtest(context, config, race_source, storage):
-    from nascar_pipeline.core.backtest import history_from_tables, run_backtest, track_type_table
+    from nascar_pipeline.core.backtest import (
+        LOOP_MODES,
+        history_from_tables,
+        run_backtest,
+        track_type_table,
+    )
     from nascar_pipeline.core.model import ModelConfig
     from nascar_pipeline.core.model.loop_data import keyed_to_history
 

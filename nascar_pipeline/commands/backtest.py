@@ -11,7 +11,8 @@ carry real DraftKings salaries, contest facts or %Drafted (the history CSVs do n
 
 `--form on|off` (default on, as race_model_fit): the model's trailing-form covariates
 (core/model/form.py; they read the loop data's running positions when the file is there).
-`--loop-data on|off|both`: the model with loop data's measurement model (running position as a
+`--loop-data auto|on|off|both` (auto, the default, as race_model_fit: on when there is a loop
+file): the model with loop data's measurement model (running position as a
 second observation of pace; history/loopstats.csv or --loop-csv; method model_loop), without it
 (model), or each race both ways in one run. With --form on both methods read the running
 positions as form covariates; `--form off --loop-data off` is the model without loop data at all. A feature Plackett-Luce (log
@@ -64,10 +65,11 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--loop-data",
-        choices=("off", "on", "both"),
-        default="off",
+        choices=("auto", "off", "on", "both"),
+        default="auto",
         help="fit the model without loop data's measurement model, with it, or both ways for "
-        "each race (side by side; --form on reads the running positions as form either way)",
+        "each race (side by side; --form on reads the running positions as form either way); "
+        "auto (default, as race_model_fit): on when there is a loop file",
     )
     p.add_argument(
         "--loop-csv",
@@ -166,7 +168,7 @@ def run(args) -> int:
             done=done,
             contests=tables.contests,
             loop=loop,
-            loop_modes=LOOP_MODES[args.loop_data],
+            loop_modes=loop_modes(args.loop_data, loop_csv),
         )
     except ValueError as e:
         raise UserInputError(str(e)) from None
@@ -192,7 +194,13 @@ def run(args) -> int:
     return 0
 
 
-LOOP_MODES = {"off": (False,), "on": (True,), "both": (False, True)}
+def loop_modes(setting: str, loop_csv) -> tuple:
+    """--loop-data as run_backtest's loop_modes; auto: on when there is a loop file."""
+    from nascar_pipeline.core.backtest import LOOP_MODES
+
+    if setting == "auto":
+        return (loop_csv is not None,)
+    return LOOP_MODES[setting]
 
 
 def _loop_file(args, shared_data: Path | None) -> Path | None:
@@ -204,7 +212,7 @@ def _loop_file(args, shared_data: Path | None) -> Path | None:
         path = default if default.exists() else None
     if path is not None and not path.exists():
         raise UserInputError(f"file {path}: not found (--loop-csv)")
-    if path is None and args.loop_data != "off":
+    if path is None and args.loop_data in ("on", "both"):
         raise UserInputError(
             f"--loop-data {args.loop_data}: no loop data (pass --loop-csv, or set "
             "NASCAR_SHARED_DATA to the folder holding history/loopstats.csv)"

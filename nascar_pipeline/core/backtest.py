@@ -69,6 +69,9 @@ def mixture_order_loglik(util_samples: np.ndarray, finish: np.ndarray) -> float:
     return float(mx + np.log(np.mean(np.exp(ll - mx))))
 
 
+# --loop-data / loop_data settings as run_backtest's loop_modes (the command adds "auto").
+LOOP_MODES = {"off": (False,), "on": (True,), "both": (False, True)}
+
 # DNF configurations drawn in all (over the scenarios) by order_loglik_dnf_mixture, at least
 # DNF_IS_MIN_DRAWS per scenario, and the proposal's weight on the observed flags (the rest on the
 # model's own P(dnf): every configuration stays possible). On 8 races of 2025 (2,000

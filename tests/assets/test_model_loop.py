@@ -4,6 +4,7 @@ fit-cache key, and a world without loop data (the demo world) still fits, all ma
 
 import dataclasses
 
+import pandas as pd
 import pytest
 
 from nascar_pipeline.assets.model import model_assets
@@ -40,7 +41,7 @@ class LoopWorldResource(EmbeddedWorldResource):
         return _WithLoop(super().source())
 
 
-def _fit(resource, root, race_key, loop_data: bool) -> dict:
+def _fit(resource, root, race_key, loop_data: bool | None) -> dict:
     result = materialize_race(
         [race_snapshot, *model_assets],
         race_key,
@@ -69,3 +70,23 @@ def test_loop_rows_reach_the_fit_and_its_cache_key(world, tmp_path):
     assert masked["fit_key"] != on["fit_key"] and not on["reused_cached_fit"]
     again = _fit(with_loop, tmp_path / "s", race_key, loop_data=True)
     assert again["fit_key"] == on["fit_key"] and again["reused_cached_fit"]
+
+
+def test_unset_loop_data_follows_the_race_sources_loop_rows(world, tmp_path):
+    """loop_data unset (the default): the same fit as loop_data on where the race source has
+    loop rows (the cached fit is re-used), as off where it has none."""
+    from nascar_pipeline.assets.model import loop_data_on
+
+    assert loop_data_on(None, None) is False
+    assert loop_data_on(None, pd.DataFrame({"x": []})) is False
+    assert loop_data_on(None, pd.DataFrame({"x": [1]})) is True
+    assert loop_data_on(False, pd.DataFrame({"x": [1]})) is False
+    folder, _, race_key = world
+    with_loop = LoopWorldResource(world_dir=str(folder))
+    on = _fit(with_loop, tmp_path / "s", race_key, loop_data=True)
+    auto = _fit(with_loop, tmp_path / "s", race_key, loop_data=None)
+    assert auto["fit_key"] == on["fit_key"] and auto["reused_cached_fit"]
+    plain = EmbeddedWorldResource(world_dir=str(folder))
+    off = _fit(plain, tmp_path / "p", race_key, loop_data=False)
+    auto_plain = _fit(plain, tmp_path / "p", race_key, loop_data=None)
+    assert auto_plain["fit_key"] == off["fit_key"] and auto_plain["reused_cached_fit"]

@@ -170,3 +170,11 @@ def test_gate_lines_count_the_races_whose_fit_passes_as_it_is():
     assert line.startswith("convergence gate (model): 1 of 3 races pass without a re-fit")
     assert "R-hat max 1.0200, lowest bulk ESS 385" in line
     assert "30 s per race (max 40 s)" in line
+
+
+def test_loop_data_auto_follows_the_loop_file():
+    from nascar_pipeline.commands.backtest import loop_modes
+
+    assert loop_modes("auto", "loopstats.csv") == (True,)
+    assert loop_modes("auto", None) == (False,)
+    assert loop_modes("both", "loopstats.csv") == (False, True)
