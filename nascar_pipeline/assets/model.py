@@ -42,6 +42,7 @@ within the rules' bounds). A failed check stops the downstream assets of the run
 
 import json
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -93,7 +94,7 @@ class RaceModelConfig(Config):
         None,
         description="loop data (average running position, RaceInputs.loop_history) as evidence "
         "of pace beside the finishing order (ModelConfig.loop_data); races without it are "
-        "masked. Unset: on when the race source has loop rows for the race (the 2025 season "
+        "masked. Unset: on when the race source has Cup loop rows of the race's history (the 2025 season "
         "backtest at production settings, with form: +0.17 +- 0.08 nats per race over off)",
     )
 
@@ -173,28 +174,42 @@ def record_good_fit(storage: StorageResource, race_key: str, race_date: str, fit
     storage.layout.write_bytes_atomic(path, json.dumps(record).encode())
 
 
-def loop_data_on(setting, loop) -> bool:
-    """The run config's loop_data, or when it is unset: on when there are loop rows."""
+def loop_data_on(setting, loop, history_race_keys) -> bool:
+    """The run config's loop_data, or when it is unset: on when some loop row is a Cup start
+    of one of the history's races with a running position (lower-series rows alone leave it
+    off: the measurement model was measured with Cup rows)."""
     if setting is not None:
         return bool(setting)
-    return loop is not None and len(loop) > 0
+    if loop is None or len(loop) == 0:
+        return False
+    keys = set(pd.Series(history_race_keys).astype(str))
+    cup = loop[loop["race_key"].notna() & loop["avg_running_position"].notna()]
+    return bool(cup["race_key"].astype(str).isin(keys).any())
 
 
-def record_form(storage: StorageResource, race_key: str, data) -> None:
-    """Keep the race's latest form (the fit's own read of the loop rows) for race_scenarios,
-    which then needs no second read of the race source."""
-    if "form_now" in data.stats:
-        path = _good_fits_dir(storage).parent / FORM_DIR / f"{race_key}.json"
-        storage.layout.write_bytes_atomic(path, json.dumps(data.stats["form_now"]).encode())
+def _form_path(storage: StorageResource, race_key: str):
+    return _good_fits_dir(storage).parent / FORM_DIR / f"{race_key}.json"
 
 
-def read_form(storage: StorageResource, race_key: str) -> dict | None:
-    path = _good_fits_dir(storage).parent / FORM_DIR / f"{race_key}.json"
+def record_form(storage: StorageResource, race_key: str, fit_key: str, form_now) -> None:
+    """Keep, for race_scenarios, the race's latest form (from the fit's own read of the loop
+    rows) beside the key of the fit race_model_fit hands on (None: a fit without form), so
+    race_scenarios needs no second read of the race source and never pairs a posterior with
+    another fit's form."""
+    record = {"fit_key": fit_key, "form_now": form_now}
+    storage.layout.write_bytes_atomic(_form_path(storage, race_key), json.dumps(record).encode())
+
+
+def read_form(storage: StorageResource, race_key: str, fit_key: str) -> dict | None:
+    """The form race_model_fit kept for `fit_key` of this race, else None."""
+    path = _form_path(storage, race_key)
     if not storage.layout.exists(path):
         return None
-    raw = json.loads(storage.layout.read_bytes(path))
+    record = json.loads(storage.layout.read_bytes(path))
+    if record.get("fit_key") != fit_key or record.get("form_now") is None:
+        return None
     # JSON keys are strings: driver ids back to ints (core/model/form.entry_form looks them up)
-    return {t: {int(d): row for d, row in rows.items()} for t, rows in raw.items()}
+    return {t: {int(d): row for d, row in rows.items()} for t, rows in record["form_now"].items()}
 
 
 def last_good_fit(storage: StorageResource, race_key: str, race_date: str) -> dict | None:
@@ -311,7 +326,7 @@ def race_model_fit(
     # The snapshot carries no loop rows: read them from the race source (only when used).
     uses_loop = config.loop_data is not False or config.form
     loop = race_source.source().race_inputs(race_key).loop_history if uses_loop else None
-    loop_data = loop_data_on(config.loop_data, loop)
+    loop_data = loop_data_on(config.loop_data, loop, history["race_key"].unique())
     mcfg = ModelConfig(loop_data=loop_data, form=config.form)
     if config.loop_data is None:
         context.log.info(
@@ -320,7 +335,7 @@ def race_model_fit(
         )
     data = prepare_history(history, mcfg, target_date=target_date, loop=loop)
     used = history[history["race_date"].astype(str) < (target_date or "9999")]
-    cache_extra = {"loop": loop_digest(loop)} if uses_loop else {}
+    cache_extra = {"loop": loop_digest(loop)} if loop_data or config.form else {}
     cache = storage.fit_cache()
     plan = escalation_plan(config.fit_config(), config.max_refits, config.refit_scale)
     context.log.info(
@@ -370,13 +385,18 @@ def race_model_fit(
         if passed:
             record_good_fit(storage, race_key, target_date or "", fit_key, data, diag)
             break
-    record_form(storage, race_key, data)
     stale = None
     if not attempts[-1]["passed"] and config.stale_fallback:
         stale = _stale_fit(context, storage, cache, race_key, target_date, data)
         if stale is not None:
             fit_key, posterior, diag, _ = stale
         timer.lap("stale fallback")
+    form_now = data.stats.get("form_now")
+    if "form_beta" in posterior and form_now is None:  # an earlier race's fit with form
+        with_form = replace(mcfg, form=True)
+        form_now = prepare_history(history, with_form, target_date=target_date, loop=loop)
+        form_now = form_now.stats["form_now"]
+    record_form(storage, race_key, fit_key, form_now)
     names = (
         history.drop_duplicates("driver_id")
         .set_index("driver_id")["driver_name"]
@@ -524,7 +544,7 @@ def _load_fit_for(
     target_date = str(entries["race_date"].iloc[0]) if len(entries) else None
     data = prepare_history(history, ModelConfig(), target_date=target_date)
     if "form_beta" in posterior:  # the entries' latest form, as race_model_fit computed it
-        form_now = read_form(storage, race_key)
+        form_now = read_form(storage, race_key, fit_key)
         if form_now is None:
             raise FileNotFoundError(
                 f"fit {fit_key} uses trailing form but race_model_fit kept no form for race "

@@ -154,6 +154,18 @@ def run(args) -> int:
             f"--resume: {races_out} was scored before the model's order was scored by its "
             "mixture over DNFs (no order_loglik_folded column); run without --resume"
         )
+    modes = loop_modes(args.loop_data, loop_csv)
+    if done is not None and len(done):
+        from nascar_pipeline.core.backtest import MODEL_METHODS
+
+        wanted = {MODEL_METHODS[on] for on in modes}
+        had = set(done["method"]) & set(MODEL_METHODS.values())
+        if had and had != wanted:
+            raise UserInputError(
+                f"--resume: {races_out} holds the model as {sorted(had)}, this run would fit "
+                f"{sorted(wanted)} (--loop-data {args.loop_data}): pass the --loop-data of the "
+                "first run, or run without --resume"
+            )
     try:
         per_race, table = run_backtest(
             history,
@@ -168,7 +180,7 @@ def run(args) -> int:
             done=done,
             contests=tables.contests,
             loop=loop,
-            loop_modes=loop_modes(args.loop_data, loop_csv),
+            loop_modes=modes,
         )
     except ValueError as e:
         raise UserInputError(str(e)) from None
@@ -205,7 +217,7 @@ def loop_modes(setting: str, loop_csv) -> tuple:
 
 def _loop_file(args, shared_data: Path | None) -> Path | None:
     """--loop-csv, else the shared data's history/loopstats.csv when it exists; None without
-    one (then --loop-data must be off)."""
+    one (then --loop-data must be off or auto)."""
     path = Path(args.loop_csv) if args.loop_csv else None
     if path is None and shared_data is not None:
         default = shared_data / "history" / "loopstats.csv"
@@ -260,6 +272,8 @@ def _with_extra_inputs(tables, args):
 def gate_lines(per_race) -> list[str]:
     """Per model method: how many races' fits pass the convergence gate as they are (R-hat,
     bulk ESS, divergences; race_model_fit would re-fit the others), and the time per race."""
+    import numpy as np
+
     from nascar_pipeline.core.model.diagnostics import convergence_check
 
     out = []
@@ -272,7 +286,8 @@ def gate_lines(per_race) -> list[str]:
                 {
                     "rhat_max": r.rhat_max,
                     "ess_bulk_min": r.ess_bulk_min,
-                    "divergence_rate": getattr(r, "divergence_rate", 0.0),
+                    # rows of a run before the column: NaN, read as no divergences
+                    "divergence_rate": np.nan_to_num(getattr(r, "divergence_rate", 0.0)),
                 }
             )[0]
             for r in rows.itertuples()

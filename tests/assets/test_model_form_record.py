@@ -12,17 +12,19 @@ from nascar_pipeline.resources.storage import StorageResource
 from tests.support.synthetic_history import synthetic_history
 
 
-def test_form_round_trips_with_integer_driver_ids(tmp_path):
+def test_form_round_trips_with_integer_driver_ids_for_its_fit_only(tmp_path):
     storage = StorageResource(root=str(tmp_path))
     hist, _ = synthetic_history(n_drivers=5, n_races=3, seed=1)
     data = prepare_history(hist, ModelConfig(form=True))
-    record_form(storage, "race-a", data)
-    back = read_form(storage, "race-a")
+    record_form(storage, "race-a", "fit-1", data.stats["form_now"])
+    back = read_form(storage, "race-a", "fit-1")
     assert back == data.stats["form_now"]
     assert all(isinstance(d, int) for rows in back.values() for d in rows)
-    assert read_form(storage, "race-b") is None
-    record_form(storage, "race-c", prepare_history(hist, ModelConfig()))  # no form: nothing
-    assert read_form(storage, "race-c") is None
+    assert read_form(storage, "race-b", "fit-1") is None  # another race
+    assert read_form(storage, "race-a", "fit-2") is None  # another fit of the race
+    record_form(storage, "race-a", "fit-3", None)  # re-fitted without form: replaced
+    assert read_form(storage, "race-a", "fit-1") is None
+    assert read_form(storage, "race-a", "fit-3") is None
 
 
 def test_a_form_posterior_without_the_kept_form_is_a_clear_error(tmp_path):

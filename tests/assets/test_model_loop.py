@@ -41,7 +41,7 @@ class LoopWorldResource(EmbeddedWorldResource):
         return _WithLoop(super().source())
 
 
-def _fit(resource, root, race_key, loop_data: bool | None) -> dict:
+def _fit(resource, root, race_key, loop_data: bool | None, form: bool = True) -> dict:
     result = materialize_race(
         [race_snapshot, *model_assets],
         race_key,
@@ -50,7 +50,12 @@ def _fit(resource, root, race_key, loop_data: bool | None) -> dict:
         run_config={
             "ops": {
                 "race_model_fit": {
-                    "config": {**TINY, "loop_data": loop_data, "stale_fallback": False}
+                    "config": {
+                        **TINY,
+                        "loop_data": loop_data,
+                        "form": form,
+                        "stale_fallback": False,
+                    }
                 }
             }
         },
@@ -74,13 +79,19 @@ def test_loop_rows_reach_the_fit_and_its_cache_key(world, tmp_path):
 
 def test_unset_loop_data_follows_the_race_sources_loop_rows(world, tmp_path):
     """loop_data unset (the default): the same fit as loop_data on where the race source has
-    loop rows (the cached fit is re-used), as off where it has none."""
+    Cup loop rows of the history's races (the cached fit is re-used), as off where it has
+    none."""
     from nascar_pipeline.assets.model import loop_data_on
 
-    assert loop_data_on(None, None) is False
-    assert loop_data_on(None, pd.DataFrame({"x": []})) is False
-    assert loop_data_on(None, pd.DataFrame({"x": [1]})) is True
-    assert loop_data_on(False, pd.DataFrame({"x": [1]})) is False
+    cup = pd.DataFrame({"race_key": ["r1", None], "avg_running_position": [5.0, 7.0]})
+    lower_only = cup.assign(race_key=[None, None])
+    assert loop_data_on(None, None, ["r1"]) is False
+    assert loop_data_on(None, cup.head(0), ["r1"]) is False
+    assert loop_data_on(None, cup, ["r1"]) is True
+    assert loop_data_on(None, cup, ["r2"]) is False  # Cup rows of races outside the history
+    assert loop_data_on(None, lower_only, ["r1"]) is False  # lower series alone: off
+    assert loop_data_on(None, cup.assign(avg_running_position=None), ["r1"]) is False
+    assert loop_data_on(False, cup, ["r1"]) is False and loop_data_on(True, None, []) is True
     folder, _, race_key = world
     with_loop = LoopWorldResource(world_dir=str(folder))
     on = _fit(with_loop, tmp_path / "s", race_key, loop_data=True)
@@ -90,3 +101,8 @@ def test_unset_loop_data_follows_the_race_sources_loop_rows(world, tmp_path):
     off = _fit(plain, tmp_path / "p", race_key, loop_data=False)
     auto_plain = _fit(plain, tmp_path / "p", race_key, loop_data=None)
     assert auto_plain["fit_key"] == off["fit_key"] and auto_plain["reused_cached_fit"]
+    # Without form, unset loop data that resolves to off keeps the key of an explicit off
+    # (the loop rows' digest enters the key only when the fit uses them).
+    off_no_form = _fit(with_loop, tmp_path / "q", race_key, loop_data=False, form=False)
+    auto_no_form = _fit(plain, tmp_path / "q", race_key, loop_data=None, form=False)
+    assert auto_no_form["fit_key"] == off_no_form["fit_key"]

@@ -178,3 +178,32 @@ def test_loop_data_auto_follows_the_loop_file():
     assert loop_modes("auto", "loopstats.csv") == (True,)
     assert loop_modes("auto", None) == (False,)
     assert loop_modes("both", "loopstats.csv") == (False, True)
+
+
+def test_gate_lines_read_rows_without_the_divergence_column_as_no_divergences():
+    import pandas as pd
+
+    from nascar_pipeline.commands.backtest import gate_lines
+
+    old = pd.DataFrame({"method": ["model"], "rhat_max": [1.004], "ess_bulk_min": [700.0]})
+    new = pd.DataFrame(
+        {"method": ["model"], "rhat_max": [1.004], "ess_bulk_min": [700.0], "divergence_rate": [0]}
+    )
+    (line,) = gate_lines(pd.concat([old, new], ignore_index=True))
+    assert "2 of 2 races pass" in line
+
+
+def test_resume_refuses_another_loop_setting(shared_data, tmp_path, capsys):
+    import pandas as pd
+
+    out = tmp_path / "bt.parquet"
+    rows = {"race_key": ["x"], "method": ["model"], "order_loglik": [-100.0]}
+    pd.DataFrame({**rows, "order_loglik_folded": [-101.0]}).to_parquet(
+        tmp_path / "bt_races.parquet"
+    )
+    history = shared_data / "history"
+    files = ["--races-csv", str(history / "races.csv"), "--results-csv"]
+    files += [str(history / "results.csv"), "--loop-csv", str(history / "loopstats.csv")]
+    rc = main(["backtest", "--season", "2025", "--resume", "--out", str(out), *files])
+    assert rc == 2  # auto with a loop file fits model_loop; the rows hold model
+    assert "pass the --loop-data of the first run" in capsys.readouterr().err

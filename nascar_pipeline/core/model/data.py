@@ -56,12 +56,13 @@ class ModelConfig:
     race_bucket: int = 16  # the smallest race bucket (see shape_bucket)
     driver_bucket: int = 16  # the smallest driver / car bucket
     model_version: str = "2"  # 2: bucketed shapes (a cached fit's padded shapes changed)
-    # Loop data as evidence of pace (core/model/loop_data.py). Off by default this session:
-    # the 2025 season backtest, loop data on and off in one run, decides the default.
+    # Loop data as evidence of pace (core/model/loop_data.py). Off here; race_model_fit turns
+    # it on where the race source has loop rows (the 2025 season backtest: +0.17 nats/race).
     loop_data: bool = False
     # Trailing form as covariates of ability (core/model/form.py): each start's exponentially
-    # weighted trailing running position (loop data) and finish, overall and at the track
-    # type, and a rookie flag, from the starts before it. Off: the model as before.
+    # weighted trailing finish and running position (loop data), overall and at the track
+    # type, and a rookie flag, from the starts before it. Off here (the model as before);
+    # race_model_fit, the backtest and bench_model turn it on.
     form: bool = False
 
     def as_dict(self) -> dict:

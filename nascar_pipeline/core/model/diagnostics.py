@@ -14,7 +14,8 @@ from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 
 SKILL_SITES = ("skill", "skill_track")  # driver-level skill parameters (real drivers)
 # Reported beside the gated sites in `per_site` (not gated: the gate stays as it was), so a
-# poorly mixing trailing-form coefficient (core/model/form.py) shows in the fit's metadata.
+# poorly mixing trailing-form coefficient (core/model/form.py) shows beside the skills (its
+# R-hat and ESS are also in race_model_fit's posterior summary rows).
 REPORTED_SITES = ("form_beta",)
 RHAT_MAX = 1.01
 ESS_MIN = 400.0
