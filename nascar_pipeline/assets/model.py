@@ -106,16 +106,22 @@ class RaceModelConfig(Config):
 
     def fit_config(self):
         """The core's FitConfig for these settings (the rest at the core's defaults)."""
-        from nascar_pipeline.core.model import FitConfig
+        return chain_fit_config(self, target_accept=self.target_accept)
 
-        return FitConfig(
-            num_warmup=self.warmup,
-            num_samples=self.draws,
-            num_chains=self.chains,
-            seed=self.seed,
-            svi_steps=self.svi_steps,
-            target_accept=self.target_accept,
-        )
+
+def chain_fit_config(config, **extra):
+    """FitConfig from a run config's chain settings (warmup, draws, chains, seed, svi_steps),
+    shared by race_model_fit and model_season_backtest."""
+    from nascar_pipeline.core.model import FitConfig
+
+    return FitConfig(
+        num_warmup=config.warmup,
+        num_samples=config.draws,
+        num_chains=config.chains,
+        seed=config.seed,
+        svi_steps=config.svi_steps,
+        **extra,
+    )
 
 
 class ScenarioConfig(Config):

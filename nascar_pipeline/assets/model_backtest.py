@@ -75,15 +75,9 @@ class ModelBacktestConfig(Config):
     seed: int = Field(0, description="random seed of the fits and simulations")
 
     def fit_config(self):
-        from nascar_pipeline.core.model import FitConfig
+        from nascar_pipeline.assets.model import chain_fit_config
 
-        return FitConfig(
-            num_warmup=self.warmup,
-            num_samples=self.draws,
-            num_chains=self.chains,
-            seed=self.seed,
-            svi_steps=self.svi_steps,
-        )
+        return chain_fit_config(self)
 
 
 def season_tables(race_source: RaceSourceResource, season: int):
