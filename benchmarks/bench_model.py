@@ -4,7 +4,7 @@ NUTS chains side by side at production settings (4 chains x (400 warm-up + 500 d
 
     .venv/bin/python benchmarks/bench_model.py [--chains 4 --warmup 400 --draws 500]
         [--cache DIR [--no-cold]] [--only parallel|sequential] [--platform cpu|cuda]
-        [--loop-data off|on|both] [--form on|off]
+        [--loop-data off|on|both] [--form on|off] [--lap-position on|off]
 
 Every measured run is a fresh process sharing one JAX compilation cache folder:
 1. cold pass (skipped with --no-cold on a cache that is already warm): one process fits with
@@ -15,6 +15,8 @@ Every measured run is a fresh process sharing one JAX compilation cache folder:
 --platform cuda runs the fit (chains vectorized on the GPU), the scenarios and the gradient on a
 CUDA GPU (jax[cuda] installed); run it once with --platform cpu beside it to compare.
 --form on|off (default on, as race_model_fit): the trailing-form covariates (ModelConfig.form).
+--lap-position on|off (default off): laps led and fastest laps given the realised finish and start
+(ModelConfig.lap_position).
 --loop-data both (the default): every pass fits the same history without loop data's
 measurement model and with it (ModelConfig.loop_data; with --form on both read the running
 positions as form covariates; history/loopstats.csv of the same folder, loaded as `nascar-pipeline
@@ -184,7 +186,12 @@ def _prepared(args, h, ModelConfig, prepare_history):
     form = args.form == "on"
     uses_loop = args.loop or form
     loop = _load_loop(args.history, h) if uses_loop and _has_loop(args.history) else None
-    cfg = ModelConfig(history_days=4 * 366, loop_data=args.loop, form=form)
+    cfg = ModelConfig(
+        history_days=4 * 366,
+        loop_data=args.loop,
+        form=form,
+        lap_position=args.lap_position == "on",
+    )
     return prepare_history(h, cfg, loop=loop)
 
 
@@ -196,8 +203,8 @@ def _child(args, role: str, methods: str = "", loop: bool = False) -> tuple[dict
     cmd = [sys.executable, __file__, "--child", role, "--methods", methods or "auto"]
     cmd += ["--loop"] if loop else []
     for name in ("history", "chains", "warmup", "draws", "scenarios", "seed", "cache", "platform",
-                 "form"):  # fmt: skip
-        cmd += [f"--{name}", str(getattr(args, name))]
+                 "form", "lap_position"):  # fmt: skip
+        cmd += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
     t0 = time.perf_counter()
     out = subprocess.run(
         cmd, capture_output=True, text=True, cwd=REPO, env=dict(os.environ, PYTHONUNBUFFERED="1")
@@ -238,6 +245,13 @@ def main() -> int:
         choices=("on", "off"),
         default="on",
         help="the trailing-form covariates (ModelConfig.form; race_model_fit's default: on)",
+    )
+    p.add_argument(
+        "--lap-position",
+        choices=("on", "off"),
+        default="off",
+        help="laps led and fastest laps given the realised finish and start "
+        "(ModelConfig.lap_position)",
     )
     p.add_argument("--loop", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--child", choices=("fit", "gradient"), help=argparse.SUPPRESS)
@@ -289,7 +303,7 @@ def main() -> int:
     print(
         f"\nRace model benchmark: {first['races']} races, {first['drivers']} drivers, "
         f"{args.chains} chains x ({args.warmup} warm-up + {args.draws} draws), "
-        f"{args.scenarios} scenarios, trailing form {args.form}; cache {args.cache}; "
+        f"{args.scenarios} scenarios, trailing form {args.form}, lap position {args.lap_position}; cache {args.cache}; "
         f"{os.cpu_count()} CPUs, "
         f"{first['configured']['host_devices']} host devices for parallel chains; platform "
         f"{warm[loop_modes[0]][methods[0]].get('platform', '?')}; load average now "

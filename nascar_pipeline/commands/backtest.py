@@ -11,6 +11,8 @@ carry real DraftKings salaries, contest facts or %Drafted (the history CSVs do n
 
 `--form on|off` (default on, as race_model_fit): the model's trailing-form covariates
 (core/model/form.py; they read the loop data's running positions when the file is there).
+`--lap-position on|off`: laps led and fastest laps conditioned on the realised finish and
+start (ModelConfig.lap_position; core/race_story.py lap_position_term).
 `--loop-data auto|on|off|both` (auto, the default, as race_model_fit: on when there is a loop
 file): the model with loop data's measurement model (running position as a
 second observation of pace; history/loopstats.csv or --loop-csv; method model_loop), without it
@@ -82,6 +84,14 @@ def register(sub) -> None:
         default="on",
         help="the model's trailing-form covariates (ModelConfig.form; race_model_fit's default: "
         "on): each start's trailing running position, finish and rookie flag",
+    )
+    p.add_argument(
+        "--lap-position",
+        choices=("on", "off"),
+        default="off",
+        help="laps led and fastest laps conditioned on the race's realised finish and start "
+        "(ModelConfig.lap_position): the winner of a simulated race leads its laps, a pole "
+        "sitter the early ones",
     )
     p.add_argument("--chains", type=positive_int, default=2)
     p.add_argument("--warmup", type=positive_int, default=150)
@@ -172,7 +182,9 @@ def run(args) -> int:
             args.season,
             n_races=args.races,
             fit_config=cfg,
-            model_config=ModelConfig(form=args.form == "on"),
+            model_config=ModelConfig(
+                form=args.form == "on", lap_position=args.lap_position == "on"
+            ),
             n_scenarios=args.scenarios,
             seed=args.seed,
             log=lambda m: print(m, flush=True),

@@ -7,6 +7,8 @@ scenario simulator (core/simulate.py) and the demo world (sources/demo_world/rac
     order   ~ Plackett-Luce(perf + dnf_penalty * dnf), sampled by Gumbel-max  `finish_positions`
     shares of laps led / fastest laps ~ Dirichlet(exp(base + slope * perf) * share of the race
             the car completed)                                            `lap_share_log_concentration`
+            (+ finish_slope * g(finish) + start_slope * g(start) with the race's realised order:
+            ModelConfig.lap_position)                                      `lap_position_term`
 
 Pure array functions over an array namespace `xp` (numpy, or jax.numpy inside jitted code);
 random draws come in as arguments, so each caller keeps its own random stream.
@@ -18,6 +20,7 @@ import numpy as np
 
 MIN_SHARE_DONE = 0.02  # floor on the share of the race a car completed (a car out on lap 1)
 MAX_ABS_LOG_CONCENTRATION = 12.0  # float32 lgamma stays accurate inside exp(+-12)
+LOG_40 = float(np.log(40.0))
 
 
 def performance(ability, scale, start_effect, start):
@@ -64,3 +67,18 @@ def concentration(log_alpha, xp=np):
 def led_feature(led_share, xp=np):
     """How a car's share of laps led feeds its fastest-lap concentration."""
     return xp.log1p(20.0 * led_share)
+
+
+def position_feature(position, xp=np):
+    """g(position) = 0.5 - log(position) / log(40): +0.5 for 1st, -0.5 for 40th; logarithmic
+    like the start covariate (the model's scaled start is exactly -g(start): data.scale_start)."""
+    return 0.5 - xp.log(xp.maximum(position, 1.0)) / LOG_40
+
+
+def lap_position_term(finish_slope, start_slope, finish, start_scaled, xp=np):
+    """The lap-share concentration's terms in the race's realised order (ModelConfig.lap_position):
+    finish_slope * g(finish) + start_slope * g(start), g = `position_feature`. Laps led belong
+    to the car that won (given its pace, the winner of a simulated race leads), and a pole sitter
+    leads the early laps whatever his pace. `start_scaled`: the model's start covariate
+    (data.scale_start), so g(start) = -start_scaled."""
+    return finish_slope * position_feature(finish, xp) - start_slope * start_scaled

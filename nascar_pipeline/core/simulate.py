@@ -14,6 +14,10 @@ Each scenario takes one posterior draw (drawn with replacement) and simulates, v
    per lap at the track type (about 0.77; clipped to [0.2, 0.95]); shares ~ Dirichlet(exp(fast_base
    + fast_perf * perf + fast_led * log1p(20 * share led)) * fraction completed); counts ~
    Multinomial(F, shares), capped at laps completed likewise.
+   With a fit conditioned on the realised order (sites led_finish, led_start, fast_finish,
+   fast_start: ModelConfig.lap_position) both concentrations add finish_slope * g(finish) +
+   start_slope * g(start) (race_story.lap_position_term), the scenario's own finish from step 2:
+   the car that wins a scenario leads its laps.
 6. DraftKings and FanDuel points from nascar_pipeline.core.rules (the one scoring definition).
 
 Drivers without history (partial pooling, never an error): skill ~ Normal(mean skill of the
@@ -61,6 +65,7 @@ from nascar_pipeline.core.race_story import (
     dnf_logit,
     draw_dnf,
     finish_positions,
+    lap_position_term,
     lap_share_log_concentration,
     led_feature,
     order_utility,
@@ -292,11 +297,28 @@ def _simulate_kernel(
         excess = jnp.sum(counts - capped, axis=1, keepdims=True)
         return capped + winner * excess
 
+    led_extra, fast_extra = 0.0, 0.0
+    if "led_finish" in p:  # lap shares given this scenario's finish (ModelConfig.lap_position)
+        led_extra, fast_extra = (
+            lap_position_term(
+                p[f"{n}_finish"][:, tt][:, None],
+                p[f"{n}_start"][:, tt][:, None],
+                finish,
+                start_s,
+                jnp,
+            )
+            for n in ("led", "fast")
+        )
     led = allocate(
         k[5],
         k[6],
         lap_share_log_concentration(
-            p["led_base"][:, tt][:, None], p["led_perf"][:, None], perf, share_done, xp=jnp
+            p["led_base"][:, tt][:, None],
+            p["led_perf"][:, None],
+            perf,
+            share_done,
+            extra=led_extra,
+            xp=jnp,
         ),
         lapsf,
     )
@@ -310,7 +332,7 @@ def _simulate_kernel(
             p["fast_perf"][:, None],
             perf,
             share_done,
-            extra=p["fast_led"][:, None] * led_feature(led / lapsf, jnp),
+            extra=p["fast_led"][:, None] * led_feature(led / lapsf, jnp) + fast_extra,
             xp=jnp,
         ),
         n_fast,

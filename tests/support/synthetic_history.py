@@ -10,9 +10,15 @@ from nascar_pipeline.core import race_story as story
 from nascar_pipeline.core.tables import TRACK_TYPES
 
 
-def synthetic_history(n_drivers=20, n_races=40, seed=0, laps=200, form_sd=0.0):
+def synthetic_history(
+    n_drivers=20, n_races=40, seed=0, laps=200, form_sd=0.0, lap_position=(0.0, 0.0, 0.0, 0.0)
+):
     """`form_sd` > 0: each driver's skill also walks (a random walk, this sd per race) on top
-    of the fixed skill, the in-season form the model's trailing-form covariates see."""
+    of the fixed skill, the in-season form the model's trailing-form covariates see.
+    `lap_position`: (led_finish, led_start, fast_finish, fast_start), the lap shares' slopes on
+    g(finish) and g(start) (race_story.position_feature; ModelConfig.lap_position); all 0 (the
+    default) draws exactly the frames of before (no random draw depends on them)."""
+    led_f, led_s, fast_f, fast_s = lap_position
     rng = np.random.default_rng(seed)
     skill = rng.normal(0.0, 1.0, n_drivers)
     skill -= skill.mean()
@@ -35,9 +41,18 @@ def synthetic_history(n_drivers=20, n_races=40, seed=0, laps=200, form_sd=0.0):
         )
         frac = np.where(dnf, rng.uniform(0.05, 0.95, n_drivers), 1.0)
         lc = np.where(dnf, np.floor(frac * laps), laps).astype(int)
-        a_led = story.concentration(story.lap_share_log_concentration(-2.5, 2.0, perf, frac))
+        g_fin, g_start = story.position_feature(finish), story.position_feature(start)
+        a_led = story.concentration(
+            story.lap_share_log_concentration(
+                -2.5, 2.0, perf, frac, extra=led_f * g_fin + led_s * g_start
+            )
+        )
         led = rng.multinomial(laps, rng.dirichlet(a_led))
-        a_fast = story.concentration(story.lap_share_log_concentration(-1.0, 1.0, perf, frac))
+        a_fast = story.concentration(
+            story.lap_share_log_concentration(
+                -1.0, 1.0, perf, frac, extra=fast_f * g_fin + fast_s * g_start
+            )
+        )
         fast = rng.multinomial(int(0.75 * laps), rng.dirichlet(a_fast))
         key = f"2024-synth-race-{r:02d}"
         for d in range(n_drivers):

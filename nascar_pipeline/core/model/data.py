@@ -19,6 +19,8 @@ is in R x field, not in D); each race to `field_size` slots:
 - `frac` (R, N) laps completed / laps (1.0 for running cars);
 - `led`, `fast` (R, N) laps led / fastest laps; `fast_ok` (R,) 1.0 where loop data is present;
 - `tt` (R,) track-type index into TRACK_TYPES; `w` (R,) likelihood weight (time decay; 0 = padding);
+- `finish_pos` (R, N) the slot's finish position (1 = winner, 0 in padding), only with
+  ModelConfig.lap_position (the lap shares then condition on the realised order);
 - `drv_real` (D,) 1.0 for the real drivers (0.0 for padding);
 - `led_idx`, `led_cnt`, `led_on` (K,) and `fast_*` (K',): the non-zero counts of `led` / `fast`
   as flat indices into (R, N), their counts and a 1.0/0.0 mask, K bucketed (at least
@@ -64,10 +66,14 @@ class ModelConfig:
     # type, and a rookie flag, from the starts before it. Off here (the model as before);
     # race_model_fit, the backtest and bench_model turn it on.
     form: bool = False
+    # Laps led and fastest laps conditioned on the race's realised finish and start
+    # (race_story.lap_position_term; the sites led_finish, led_start, fast_finish, fast_start).
+    # Off here (the model as before); see the backtest A/B in the commit that made it a default.
+    lap_position: bool = False
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        for flag in ("loop_data", "form"):
+        for flag in ("loop_data", "form", "lap_position"):
             if not d[flag]:
                 d.pop(flag)  # off: the fit-cache key of every earlier fit stays valid
         return d
@@ -288,6 +294,11 @@ def prepare_history(
         starts[di] += 1
         wstarts[di] += w
     a["drv_real"] = (np.arange(Dp) < len(driver_ids)).astype(np.float32)
+    if config.lap_position:
+        # Slots are in finishing order: the finish position is the slot's rank (0 = padding).
+        a["finish_pos"] = (np.arange(1, N + 1, dtype=np.float32)[None] * a["mask"]).astype(
+            np.float32
+        )
     for name in ("led", "fast"):
         a.update({f"{name}_{k}": v for k, v in sparse_counts(a[name]).items()})
     if config.loop_data:

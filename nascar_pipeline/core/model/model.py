@@ -34,6 +34,11 @@ Trailing form (only when the data carries its array: ModelConfig.form; core/mode
 ability += form[r, d] . form_beta: the start's trailing finish, trailing running position
 (as its difference from the finish) and rookie flag, from the starts before it.
 
+Lap shares given the realised order (only when the data carries finish_pos:
+ModelConfig.lap_position): both concentrations add led_finish[t] * g(finish) + led_start[t] *
+g(start) (fast_* likewise), g = race_story.position_feature (-log position, centred). A valid
+conditional likelihood: finish and start are observed; the simulator draws the finish first.
+
 Every race's log-likelihood is multiplied by its weight w (time decay; 0 for padding).
 """
 
@@ -50,6 +55,7 @@ from nascar_pipeline.core.model.special import lgamma_pos
 from nascar_pipeline.core.race_story import (
     concentration,
     dnf_logit,
+    lap_position_term,
     lap_share_log_concentration,
     led_feature,
     order_utility,
@@ -58,6 +64,10 @@ from nascar_pipeline.core.race_story import (
 from nascar_pipeline.core.tables import TRACK_TYPES
 
 N_TRACK_TYPES = len(TRACK_TYPES)
+# Slopes of the lap shares on g(finish) and g(start) (race_story.position_feature: +0.5 for 1st,
+# -0.5 for 40th), per track type. Weakly informative: a slope of 5 makes a winner's
+# concentration exp(5 * 0.62) = 22 times a 10th place's.
+LAP_POSITION_PRIOR = dist.Normal(0.0, 5.0).expand([N_TRACK_TYPES]).to_event(1)
 INTERMEDIATE = TRACK_TYPES.index("intermediate")  # the track type whose log_scale is fixed at 0
 _NEG = -1e4
 
@@ -127,6 +137,7 @@ def race_model(
     ext_y=None,
     ext_w=None,
     form=None,
+    finish_pos=None,
 ):
     T = N_TRACK_TYPES
     centred = set(LOOP_CENTRED) if loop_y is not None else set()
@@ -186,8 +197,15 @@ def race_model(
     dnf_ll = jnp.sum(mask * (dnf * logit - jax.nn.softplus(logit)), axis=-1)
     numpyro.factor("dnf", jnp.sum(w * dnf_ll))
 
+    led_extra, fast_extra = 0.0, 0.0
+    if finish_pos is not None:  # lap shares given the realised order (ModelConfig.lap_position)
+        led_extra = _lap_position("led", finish_pos, start, tt)
+        fast_extra = _lap_position("fast", finish_pos, start, tt)
     alpha_led = concentration(
-        lap_share_log_concentration(led_base[tt][:, None], led_perf, perf, frac, xp=jnp), jnp
+        lap_share_log_concentration(
+            led_base[tt][:, None], led_perf, perf, frac, extra=led_extra, xp=jnp
+        ),
+        jnp,
     )
     numpyro.factor(
         "laps_led",
@@ -201,7 +219,7 @@ def race_model(
             fast_perf,
             perf,
             frac,
-            extra=fast_led * led_feature(led_share, jnp),
+            extra=fast_led * led_feature(led_share, jnp) + fast_extra,
             xp=jnp,
         ),
         jnp,
@@ -253,6 +271,15 @@ def _within_driver(track, drv, tt, mask, w):
     # has no R-hat: the gate would read it as unconverged).
     share = (1.0 - WITHIN_UNIFORM) * share + WITHIN_UNIFORM / T
     return track - jnp.sum(share * track, axis=-1, keepdims=True)
+
+
+def _lap_position(name: str, finish_pos, start, tt):
+    """`name`_finish[t] * g(finish) + `name`_start[t] * g(start) (race_story.lap_position_term)."""
+    finish_slope = numpyro.sample(f"{name}_finish", LAP_POSITION_PRIOR)
+    start_slope = numpyro.sample(f"{name}_start", LAP_POSITION_PRIOR)
+    return lap_position_term(
+        finish_slope[tt][:, None], start_slope[tt][:, None], finish_pos, start, jnp
+    )
 
 
 def _effect(name: str, sigma, shape: list, centred: bool):
@@ -319,4 +346,10 @@ POSTERIOR_SITES = (
     "sigma_ext",
     # trailing form (present only when the fit used it)
     "form_beta",
+    # lap shares given the realised finish and start (present only when the fit used them)
+    "led_finish",
+    "led_start",
+    "fast_finish",
+    "fast_start",
 )
+LAP_POSITION_SITES = ("led_finish", "led_start", "fast_finish", "fast_start")
