@@ -274,13 +274,30 @@ def pooled_error(g: pd.DataFrame) -> dict:
 
 
 PROJECTION_ACCURACY = ("mae_dk", "rank_corr_dk")
+# Projected and actual DK points of the front row (starts 1-2, mean of the two) and of the
+# race's winner: a flat projection shows here first (a vendor projects a front row 30-54).
+FRONT_AND_WINNER = ("front_row_proj_dk", "front_row_dk", "winner_proj_dk", "winner_dk")
+
+
+def front_and_winner(projection, y, start, actual: pd.DataFrame) -> dict:
+    """FRONT_AND_WINNER of one race and method (driver order of `projection`)."""
+    proj = np.asarray(projection, np.float64)
+    front = np.asarray(start) <= 2
+    won = actual["finish_position"].to_numpy() == 1
+    return {
+        "front_row_proj_dk": float(proj[front].mean()) if front.any() else np.nan,
+        "front_row_dk": float(np.asarray(y)[front].mean()) if front.any() else np.nan,
+        "winner_proj_dk": float(proj[won].mean()) if won.any() else np.nan,
+        "winner_dk": float(np.asarray(y)[won].mean()) if won.any() else np.nan,
+    }
 
 
 def projection_accuracy(g: pd.DataFrame) -> dict:
     """Mean absolute error and rank correlation of the projected means against the actual DK
     points, each a mean over races (a race where the rank correlation is undefined is left
     out); nothing for per-race rows without them (a run scored before they existed)."""
-    return {c: float(g[c].mean()) for c in PROJECTION_ACCURACY if c in g and g[c].notna().any()}
+    cols = PROJECTION_ACCURACY + FRONT_AND_WINNER
+    return {c: float(g[c].mean()) for c in cols if c in g and g[c].notna().any()}
 
 
 def money_summary(g: pd.DataFrame) -> dict:
@@ -766,6 +783,8 @@ def run_backtest(
                 }
             )
             mean_points[m] = dk_s.mean(axis=0)
+        for r in recs:
+            r.update(front_and_winner(mean_points[r["method"]], y, start, actual))
         t_money = time.perf_counter()
         extra = race_money_and_ownership(g, y, mean_points, contests, seed=seed + i)
         for r in recs:

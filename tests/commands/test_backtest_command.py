@@ -133,6 +133,14 @@ def test_projection_lines_put_every_method_beside_the_baselines():
     assert model.split() == ["model", "MAE", "19.25", "rank", "correlation", "+0.312"]
     assert uniform.split()[-1] == "n/a" and start.split()[0] == "start_position"
     assert projection_lines(table.drop(columns=["mae_dk", "rank_corr_dk"])) == []
+    front = table.assign(
+        front_row_proj_dk=[20.0, 31.5, 22.0],
+        front_row_dk=40.0,
+        winner_proj_dk=[20.0, 28.0, 21.0],
+        winner_dk=55.0,
+    )
+    line = projection_lines(front)[1]  # the model
+    assert "front row  31.5 (actual  40.0)  winner  28.0 (actual  55.0)" in line
 
 
 def test_resume_refuses_rows_scored_before_the_dnf_mixture(shared_data, tmp_path, capsys):

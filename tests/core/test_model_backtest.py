@@ -367,3 +367,25 @@ def test_observed_dnf_reads_the_status():
     g = pd.DataFrame({"status": ["running", "Accident", None, "engine"]})
     assert bt.observed_dnf(g).tolist() == [False, True, False, True]
     assert bt.observed_dnf(pd.DataFrame({"x": [1, 2]})).tolist() == [False, False]
+
+
+def test_front_and_winner_reads_the_front_row_and_the_winner():
+    """The front row's (starts 1-2) mean projected and actual points, the winner's, and the
+    season means of them per method."""
+    import pandas as pd
+
+    from nascar_pipeline.core.backtest import front_and_winner, projection_accuracy
+
+    proj = np.array([10.0, 20.0, 30.0, 40.0])
+    y = np.array([50.0, 5.0, 15.0, 25.0])
+    start = np.array([3, 1, 2, 4])
+    actual = pd.DataFrame({"finish_position": [1, 4, 2, 3]})
+    got = front_and_winner(proj, y, start, actual)
+    assert got == {
+        "front_row_proj_dk": 25.0,
+        "front_row_dk": 10.0,
+        "winner_proj_dk": 10.0,
+        "winner_dk": 50.0,
+    }
+    rows = pd.DataFrame([got, {**got, "front_row_proj_dk": 35.0}])
+    assert projection_accuracy(rows)["front_row_proj_dk"] == 30.0
