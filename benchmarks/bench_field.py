@@ -19,12 +19,16 @@ at the track type's real rate, laps led and fastest laps drawn from real races o
 gives the real start-finish correlation. First the evidence: the stand-in's race shape (points
 spread, best scorers, dominator shares, place differential, grid-finish correlation) beside real
 races of the track type, the real Sonoma races and the real 2026 result, and the first stand-in
-(a temperature on the unscaled projections; it ran hot). Then the default field scored with the
-real 2026 result (no fastest laps in the file: a lower bound, and with each finishing position's
-mean real share). Then, each field at the contest's size, the simulated 5-95 % band of the winning
+(a temperature on the unscaled projections; it ran hot). Then the stand-in on every slate beside
+real races of its track type (the best one, two and six scores per race, 5/50/95 %: held-out
+evidence, as only Sonoma has contests). Then the best lineup under the cap with the real 2026
+result without fastest laps against the real winning score (whether the contests scored them),
+and the default field scored with the real 2026 result (no fastest laps in the file: a lower
+bound, and with each finishing position's mean real share). Then, each field at the contest's size, the simulated 5-95 % band of the winning
 and the 80th-percentile score against the real ones, per scenario seed, both generators on the
-stand-in and the default field on the first stand-in. Only the three Sonoma contests have a
-slate (Pocono has none: not checked); they are one race, so their checks are not independent.
+stand-in and the default field on the first stand-in, then per contest the checks inside and the
+range of the real score's quantile over the seeds. Only the three Sonoma contests have a slate
+(Pocono has none: not checked); they are one race, so their checks are not independent.
 
 Run: .venv/bin/python benchmarks/bench_field.py [--scenarios 400] [--field 10000]
      [--big 200000] [--seeds 11 12 13] [--skip-slates]
@@ -53,7 +57,9 @@ from nascar_pipeline.core.field_calibration import (
     race_pools,
     race_shape,
     race_total_points,
+    top_scores,
 )
+from nascar_pipeline.core.optimize import optimize_lineups
 from nascar_pipeline.core.slate import draw_field
 
 REPO = Path(__file__).resolve().parents[1]
@@ -288,6 +294,58 @@ def stand_in_check(slates, results, races, seed=5, S=2000) -> None:
     )
 
 
+def _real_top(results, races, keep) -> dict:
+    """top_scores of every real race in keep (fastest laps missing count as none)."""
+    r = results[results["race_id"].isin(keep)]
+    fast = r["fastest_laps"].fillna(0).to_numpy()
+    pts = rules.draftkings_points(r["start_position"], r["finish_position"], r["laps_led"], fast)
+    per = pd.Series(pts, index=r.index).groupby(r["race_id"])
+    rows = [top_scores(np.sort(v.to_numpy())) for _, v in per]
+    return {k: np.concatenate([x[k] for x in rows]) for k in rows[0]}
+
+
+def slates_check(slates, results, races, seed=5, S=1000) -> None:
+    """The stand-in on every slate beside the real races of its track type (held-out evidence:
+    only Sonoma has contests): the best score, the best two and the best six per race (5 / 50 /
+    95 % quantiles; what the winning-score band is built from), the leader of most laps' share
+    and the start-finish correlation. Slates without a real grid start in salary order."""
+    rows = []
+    for name, g in slates.groupby("slate"):
+        g = g.reset_index(drop=True)
+        start, laps, tt, how = _grid(g, races)
+        pools = race_pools(results, races, tt)
+        si = fit_stand_in(
+            g["proj_points"].to_numpy(float), start, laps, pools, np.random.default_rng(seed)
+        )
+        sc = si.scenarios(S, np.random.default_rng(seed + 1))
+        sh = race_shape(sc.points, sc.finish, start, sc.laps_led, sc.fastest_laps, laps)
+        same = races[(races["track_type"] == tt) & (races["laps"].between(0.8 * laps, 1.25 * laps))]
+        real = _real_top(results, races, races.loc[races["track_type"] == tt, "race_id"])
+        near = _real_top(results, races, same["race_id"]) if len(same) >= 3 else None
+        sim = top_scores(sc.points)
+        q = lambda a: "/".join(f"{np.quantile(a, x):.0f}" for x in (0.05, 0.5, 0.95))  # noqa: E731
+        for k in sim:
+            rows.append(
+                {
+                    "slate": name.split("__")[-1][:28],
+                    "type": f"{tt}, {laps} laps, {how}",
+                    "stat": k,
+                    "stand-in": q(sim[k]),
+                    "real type": q(real[k]),
+                    "real type, laps +-25%": q(near[k]) if near is not None else "-",
+                    "races": f"{pools.n_races}/{len(same)}",
+                    "off_script": si.off_script,
+                    "corr sim/real": f"{sh['corr']:.2f}/{pools.order_corr:.2f}",
+                }
+            )
+    print(
+        "\nthe stand-in on every slate beside real races of its track type (5/50/95 % quantiles "
+        "per race; 'laps +-25%': real races of the type whose length is within 25 % of the "
+        "slate's; races: of the type / of that length):"
+    )
+    print(pd.DataFrame(rows).to_string(index=False))
+
+
 def _old_standin(proj, start, laps, S, rng, temp):
     """The first stand-in (dk_points_scenarios), with its orders and dominator laps."""
     from nascar_pipeline.core.field_calibration import _front_shares, plackett_luce_orders
@@ -319,8 +377,27 @@ def real_outcome(slates, contests, results, races, seeds) -> None:
     fin = res["finish_position"].to_numpy(int)
     low = rules.draftkings_points(start, fin, res["laps_led"], np.zeros(len(g)))
     mid = low + 0.45 * _expected_fast(results, races, tt, len(g), laps)[fin - 1]
+    # did the real contests score fastest laps? The best lineup under the cap scored without
+    # them is a ceiling on any real lineup's score if they did not
+    best = {
+        k: float(optimize_lineups(p, sal, R, CAP).objective[0])
+        for k, p in (("no FL", low), ("mean FL", mid))
+    }
+    top = contests.loc[contests["slate"].str.contains("Sonoma"), "winning_score"].max()
     print(
-        "\nthe default field scored with the real Sonoma 2026 result (no fastest laps in it: "
+        f"\nthe best lineup under the cap with the real Sonoma 2026 result: {best['no FL']:.2f} "
+        f"without fastest laps, {best['mean FL']:.2f} with each finishing position's mean real "
+        f"share; the real winning score {top}"
+        + (
+            f" is above the first: the real contests scored fastest laps (at least "
+            f"{top - best['no FL']:.1f} points of them, {(top - best['no FL']) / 0.45:.0f} laps, in "
+            f"the winning lineup), as the stand-in does"
+            if top > best["no FL"]
+            else " is within it: the file cannot tell whether the contests scored fastest laps"
+        )
+    )
+    print(
+        "the default field scored with the real Sonoma 2026 result (no fastest laps in it: "
         "'no FL' is a lower bound, 'mean FL' adds each finishing position's mean real share):"
     )
     for c in contests[contests["slate"].str.contains("Sonoma")].itertuples(index=False):
@@ -339,7 +416,7 @@ def real_outcome(slates, contests, results, races, seeds) -> None:
 
 
 def part2(slates, contests, results, races, S: int, seeds) -> pd.DataFrame:
-    rows = []
+    rows, cache = [], {}
     for c in contests.itertuples(index=False):
         g = _slate_for(c.slate, slates)
         base = {
@@ -358,13 +435,16 @@ def part2(slates, contests, results, races, S: int, seeds) -> pd.DataFrame:
         own, sal = g["proj_own"].to_numpy(float), g["salary"].to_numpy(float)
         pools = race_pools(results, races, tt)
         for seed in seeds:
-            rng = np.random.default_rng(seed)
-            si = fit_stand_in(proj, start, laps, pools, rng)
-            pts = si.scenarios(S, rng).points
-            temp = fit_temperature(proj, start, laps, np.random.default_rng(seed))
-            hot = dk_points_scenarios(
-                proj, start, laps, S, np.random.default_rng(seed), temperature=temp
-            )
+            key = (g["slate"].iloc[0], seed)
+            if key not in cache:  # one race: its contests share the scenarios of a seed
+                rng = np.random.default_rng(seed)
+                si = fit_stand_in(proj, start, laps, pools, rng)
+                temp = fit_temperature(proj, start, laps, np.random.default_rng(seed))
+                hot = dk_points_scenarios(
+                    proj, start, laps, S, np.random.default_rng(seed), temperature=temp
+                )
+                cache[key] = (si.scenarios(S, rng).points, temp, hot)
+            pts, temp, hot = cache[key]
             old, err, _ = _old(own, sal, int(c.entries), seed)
             new, _, _ = _new(own, sal, int(c.entries), seed, g["name"].to_numpy(), cold=False)
             runs = ((OLD, old, pts, "stand-in"), (NEW, new, pts, "stand-in"))
@@ -426,6 +506,7 @@ def main() -> None:
     results, races = pd.read_csv(hist / "results.csv"), pd.read_csv(hist / "races.csv")
     print(f"\n== part 2: real contests, {a.scenarios} scenarios, seeds {a.seeds}\n")
     stand_in_check(slates, results, races)
+    slates_check(slates, results, races)
     real_outcome(slates, contests, results, races, a.seeds)
     t2 = part2(slates, contests, results, races, a.scenarios, a.seeds)
     print()
@@ -437,6 +518,17 @@ def main() -> None:
     )
     print("\nreal score inside the simulated 5-95 % band (win and p80, contests x seeds):")
     print("  " + ", ".join(f"{k[0]} on the {k[1]}: {v}" for k, v in inside.items()))
+    summary = chk.groupby(["generator", "scenarios", "entries"]).agg(
+        seeds=("seed", "size"),
+        win_in=("win_in", "sum"),
+        win_q_min=("win_q", "min"),
+        win_q_max=("win_q", "max"),
+        p80_in=("p80_in", "sum"),
+        p80_q_min=("p80_q", "min"),
+        p80_q_max=("p80_q", "max"),
+    )
+    print("\nper contest (quantile of the real score in the simulated distribution, over seeds):")
+    print(summary.to_string())
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from nascar_pipeline.core.field_calibration import (
     race_pools,
     race_shape,
     race_total_points,
+    top_scores,
 )
 
 
@@ -91,3 +92,12 @@ def test_race_shape_of_one_real_like_race_without_fastest_laps():
     assert s["led_1st"] == pytest.approx(60 / 90)
     assert s["led_n"] == 2
     assert np.isnan(s["fast_1st"])  # no fastest laps: nothing to share, no warning
+
+
+def test_top_scores_sum_the_best_per_race():
+    pts = np.array([[10.0, 50.0, 30.0, 20.0], [5.0, 1.0, 2.0, 70.0]])
+    t = top_scores(pts, ks=(1, 2, 3))
+    np.testing.assert_allclose(t["top1"], [50.0, 70.0])
+    np.testing.assert_allclose(t["top2"], [80.0, 75.0])
+    np.testing.assert_allclose(t["top3"], [100.0, 77.0])
+    assert top_scores(pts[0])["top1"].shape == (1,)  # one race as a vector
