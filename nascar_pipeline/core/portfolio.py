@@ -1023,80 +1023,78 @@ class _MoneyEntries:
     tied: np.ndarray
     n_candidates: int
     n_scenarios: int
+    paid_end: int = 0
 
     @classmethod
     def of(cls, scores, better, tied, paid_end: int) -> _MoneyEntries:
         C, S = scores.shape
         at = np.flatnonzero((better < paid_end).ravel())
+        # int32 counts and indices (places and rows far below 2**31): half the memory read
         return cls(
-            row=at // S,
-            scen=at % S,
+            row=(at // S).astype(np.int32),
+            scen=(at % S).astype(np.int32),
             score=scores.ravel()[at],
-            better=better.ravel()[at],
-            tied=tied.ravel()[at],
+            better=better.ravel()[at].astype(np.int32),
+            tied=tied.ravel()[at].astype(np.int32),
             n_candidates=C,
             n_scenarios=S,
+            paid_end=int(paid_end),
         )
 
     def start(self, alive: np.ndarray, n: int) -> _LiveGains:
-        small = np.int16 if n < 2**15 else np.int32  # counts of at most n chosen lineups
-        live = _LiveGains(self, np.arange(self.row.size), small)
-        live.keep(alive)
-        return live
+        return _LiveGains(self, alive)
 
 
 class _LiveGains:
-    """One greedy build's in-the-money pairs of the alive candidates, with each pair's counts
-    of chosen lineups below and tied; the marginal gains read from them. Dead candidates'
-    pairs are dropped whenever a quarter of the kept ones has died."""
+    """One greedy build's live (candidate, scenario) pairs with each pair's counts of chosen
+    lineups below and tied; the marginal gains read from them.
 
-    def __init__(self, money: _MoneyEntries, at: np.ndarray, small):
-        self.money, self.at = money, at
-        self.below = np.zeros(at.size, dtype=small)
-        self.level = np.zeros(at.size, dtype=small)
-        self.n_alive = money.n_candidates
-        self._net = None  # gains' (rows, S) buffer
+    A pair dies for good when its candidate dies, or when the field and the chosen lineups
+    above the candidate fill every paid place: the chosen lineups at or above a candidate only
+    grow pick by pick, so its own payout there stays exactly 0, and so does its loss term
+    (every chosen lineup below it has at least as many entries above, all of them paid 0).
+    Dead pairs are dropped whenever a quarter of the kept ones has died: the gains of the last
+    picks read a fraction of the pairs of the first."""
 
-    def keep(self, alive: np.ndarray) -> None:
-        """Keep the pairs of alive candidates only (and their rows, for the gains)."""
-        self._net = None
-        m = alive[self.money.row[self.at]]
-        self.at, self.below, self.level = self.at[m], self.below[m], self.level[m]
-        self.rows = np.flatnonzero(alive)  # the candidates whose gains are computed
-        slot = np.full(self.money.n_candidates, -1, np.int64)
-        slot[self.rows] = np.arange(self.rows.size)
-        S = self.money.n_scenarios
-        self.cell = slot[self.money.row[self.at]] * S + self.money.scen[self.at]
-        self.scen = self.money.scen[self.at]
-        self.score = self.money.score[self.at]
-        self.better = self.money.better[self.at]
-        self.tied = self.money.tied[self.at]
-        self.n_alive = int(alive.sum())
+    def __init__(self, money: _MoneyEntries, alive: np.ndarray):
+        self.money = money
+        self.n_chosen = 0
+        self.row, self.scen, self.score = money.row, money.scen, money.score
+        self.better, self.tied = money.better, money.tied
+        self.below = np.zeros(self.row.size, dtype=np.int32)  # chosen scoring below
+        self.level = np.zeros(self.row.size, dtype=np.int32)  # chosen scoring the same
+        self._compact(alive[self.row])
+
+    def _compact(self, keep: np.ndarray) -> None:
+        at = np.flatnonzero(keep)
+        for name in ("row", "scen", "score", "better", "tied", "below", "level"):
+            setattr(self, name, getattr(self, name)[at])
+        # the field and chosen entries strictly above (below + level + above = n chosen)
+        self.above = self.better + (self.n_chosen - self.below - self.level)
 
     def add_pick(self, pick_scores: np.ndarray, alive: np.ndarray) -> None:
-        """Count the new pick (its (S,) scores) below / tied with each kept pair."""
+        """Count the new pick (its (S,) scores) below / above / tied with each kept pair."""
         v = pick_scores[self.scen]
-        self.below += v < self.score
-        self.level += v == self.score
-        if alive.sum() < 0.75 * self.n_alive:
-            self.keep(alive)
+        lt = v < self.score
+        eq = v == self.score
+        self.below += lt
+        self.level += eq
+        self.above += ~(lt | eq)
+        self.n_chosen += 1
+        dead = ~alive[self.row] | (self.above >= self.money.paid_end)
+        if np.count_nonzero(dead) > 0.25 * dead.size:
+            self._compact(~dead)
 
     def gains(self, losses: np.ndarray, cum: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """(len(idx),) marginal gains of the candidates idx (alive ones): _marginal_gains with
-        its counts, the same numbers (each row's mean over the same S values, zeros out of the
-        money). losses: _chosen_losses of the chosen set, (S, n + 1)."""
+        its counts, the same numbers up to the order of the sums (zeros out of the money
+        left out). losses: _chosen_losses of the chosen set, (S, n + 1)."""
         S = self.money.n_scenarios
         n = losses.shape[1] - 1
-        tied = self.level
-        left = self.below.astype(np.int64)
-        own = tie_split_payout(self.better + (n - left - tied), self.tied + tied + 1, cum)
-        if self._net is None:  # re-used pick after pick (no fresh pages to fault in)
-            self._net = np.empty((self.rows.size, S))
-        net = self._net
-        net.fill(0.0)
-        net.ravel()[self.cell] = own - losses.ravel()[self.scen * (n + 1) + left]
-        # every row's mean (each its own S values: the same numbers), then those of idx
-        return net.mean(axis=1)[np.searchsorted(self.rows, idx)]
+        own = tie_split_payout(self.above, self.tied + self.level + 1, cum)
+        own -= losses.ravel()[self.scen * (n + 1) + self.below]
+        total = np.bincount(self.row, weights=own, minlength=self.money.n_candidates)
+        return total[idx] / S
 
 
 def _chosen_losses(ch_scores, ch_b, ch_t, cum) -> np.ndarray:
