@@ -21,7 +21,8 @@ positions as form covariates; `--form off --loop-data off` is the model without 
 start, trailing loop-data running position and finish; core/feature_pl.py) is a further baseline,
 fitted on the races before each race (it uses loop data whenever the file is there). After the
 season table: every method's projected mean DK points against the actual points (mean absolute
-error, Spearman rank correlation, the front row's and the winner's projected and actual points;
+error, Spearman rank correlation, the CRPS of the dominator points (laps led, fastest laps), the front row's and the
+winner's projected and actual points;
 means over races), then per track type every method's order
 log-likelihood over the start-position baseline, CRPS, 50 / 90 % coverage, MAE and rank
 correlation side by side.
@@ -392,8 +393,10 @@ def projection_lines(table) -> list[str]:
         corr = getattr(r, "rank_corr_dk", float("nan"))
         corr_text = "n/a" if pd.isna(corr) else f"{corr:+.3f}"
         front = ""
+        if pd.notna(getattr(r, "crps_dom_dk", float("nan"))):
+            front += f"  dominator CRPS {r.crps_dom_dk:5.2f}"
         if pd.notna(getattr(r, "front_row_proj_dk", float("nan"))):
-            front = (
+            front += (
                 f"  front row {r.front_row_proj_dk:5.1f} (actual {r.front_row_dk:5.1f})"
                 f"  winner {r.winner_proj_dk:5.1f} (actual {r.winner_dk:5.1f})"
             )

@@ -277,6 +277,19 @@ PROJECTION_ACCURACY = ("mae_dk", "rank_corr_dk")
 # Projected and actual DK points of the front row (starts 1-2, mean of the two) and of the
 # race's winner: a flat projection shows here first (a vendor projects a front row 30-54).
 FRONT_AND_WINNER = ("front_row_proj_dk", "front_row_dk", "winner_proj_dk", "winner_dk")
+# CRPS of each driver's DK dominator points (laps led, fastest laps), mean over drivers: how
+# well the lap shares are forecast (a baseline's fixed dominator term scores its absolute error).
+DOMINATOR = ("crps_dom_dk",)
+
+
+def dominator_points(laps_led, fastest_laps) -> np.ndarray:
+    """DraftKings points for laps led and fastest laps alone (core.rules' rates)."""
+    led = np.asarray(laps_led, np.float64)
+    fast = np.asarray(fastest_laps, np.float64)
+    ones = np.ones_like(led)
+    return rules.draftkings_points(ones, ones, led, fast) - rules.draftkings_points(
+        ones, ones, 0 * led, 0 * fast
+    )
 
 
 def front_and_winner(projection, y, start, actual: pd.DataFrame) -> dict:
@@ -296,7 +309,7 @@ def projection_accuracy(g: pd.DataFrame) -> dict:
     """Mean absolute error and rank correlation of the projected means against the actual DK
     points, each a mean over races (a race where the rank correlation is undefined is left
     out); nothing for per-race rows without them (a run scored before they existed)."""
-    cols = PROJECTION_ACCURACY + FRONT_AND_WINNER
+    cols = PROJECTION_ACCURACY + FRONT_AND_WINNER + DOMINATOR
     return {c: float(g[c].mean()) for c in cols if c in g and g[c].notna().any()}
 
 
@@ -726,6 +739,7 @@ def run_backtest(
             }
         )
         y = actual["dk_points"].to_numpy(np.float64)
+        y_dom = dominator_points(g["laps_led"].fillna(0), g["fastest_laps"].fillna(0))
         recs, mean_points, diags = [], {}, {}
         for method, mcfg in configs.items():
             t_fit = time.perf_counter()
@@ -749,6 +763,9 @@ def run_backtest(
                         sc.utility, actual["finish_position"].to_numpy()
                     ),
                     **projection_error(sc.dk_points, y),
+                    "crps_dom_dk": float(
+                        np.mean(crps_samples(dominator_points(sc.laps_led, sc.fastest_laps), y_dom))
+                    ),
                     "rhat_max": float(diags[method]["rhat_max"]),
                     "ess_bulk_min": float(diags[method]["ess_bulk_min"]),
                     "divergence_rate": float(diags[method].get("divergence_rate", 0.0)),
@@ -780,6 +797,7 @@ def run_backtest(
                     "method": m,
                     **score_race(fin_s, dk_s, None, actual, u),
                     **projection_error(dk_s, y),
+                    "crps_dom_dk": float(np.mean(np.abs(dom - y_dom))),  # a point forecast
                 }
             )
             mean_points[m] = dk_s.mean(axis=0)

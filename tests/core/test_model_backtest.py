@@ -389,3 +389,9 @@ def test_front_and_winner_reads_the_front_row_and_the_winner():
     }
     rows = pd.DataFrame([got, {**got, "front_row_proj_dk": 35.0}])
     assert projection_accuracy(rows)["front_row_proj_dk"] == 30.0
+
+
+def test_dominator_points_are_the_laps_led_and_fastest_lap_points():
+    from nascar_pipeline.core.backtest import dominator_points
+
+    np.testing.assert_allclose(dominator_points([4, 0, 100], [10, 1, 0]), [5.5, 0.45, 25.0])
