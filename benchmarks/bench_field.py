@@ -16,7 +16,8 @@ slates_2026.csv. DK points per driver from the stand-in for the model's scenario
 pays out in all, Plackett-Luce strengths fitted so each driver's mean matches them, retirements
 at the track type's real rate, laps led and fastest laps drawn from real races of the track type
 (history/, by start and finish position), and the share of drivers running "off script" that
-gives the real start-finish correlation. First the evidence: the stand-in's race shape (points
+gives the real start-finish correlation; how concentrated the laps led and fastest laps are is a
+real race's of the track type. First the evidence: the stand-in's race shape (points
 spread, best scorers, dominator shares, place differential, grid-finish correlation) beside real
 races of the track type, the real Sonoma races and the real 2026 result, and the first stand-in
 (a temperature on the unscaled projections; it ran hot). Then the stand-in on every slate beside
@@ -274,9 +275,10 @@ def stand_in_check(slates, results, races, seed=5, S=2000) -> None:
         f"fastest-lap total {pools.fast_total.mean():.2f} of the laps); the vendor's projections "
         f"sum to {proj.sum():.0f} (scale {si.scale:.3f}; the real 2026 result regressed on them: "
         f"slope {np.polyfit(proj, real26, 1)[0]:.2f}). Retirements {pools.dnf_rate:.3f} "
-        f"({pools.n_races} real {tt} races). Off script: {si.off_script:g} of the drivers a "
-        f"race (the share whose start-finish correlation, {si.order_corr:.3f}, is nearest the "
-        f"real {pools.order_corr:.3f}); mean points missed by the fit (target -> reached): "
+        f"({pools.n_races} real {tt} races). Off script: {si.off_script:.3f} of the drivers a "
+        f"race (the share whose start-finish correlation is the real {pools.order_corr:.3f}: "
+        f"{si.order_corr:.3f} in the fit's scenarios); mean points missed by the fit (target -> "
+        f"reached): "
         + ", ".join(
             f"{g['name'].iloc[i]} {si.target[i]:.1f} -> {si.reached[i]:.1f}"
             for i in np.argsort(-np.abs(si.reached - si.target))[:3]
@@ -334,7 +336,7 @@ def slates_check(slates, results, races, seed=5, S=1000) -> None:
                     "real type": q(real[k]),
                     "real type, laps +-25%": q(near[k]) if near is not None else "-",
                     "races": f"{pools.n_races}/{len(same)}",
-                    "off_script": si.off_script,
+                    "off_script": round(si.off_script, 3),
                     "corr sim/real": f"{sh['corr']:.2f}/{pools.order_corr:.2f}",
                 }
             )

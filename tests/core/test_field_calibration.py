@@ -7,6 +7,7 @@ import pytest
 from nascar_pipeline.core import rules
 from nascar_pipeline.core.field_calibration import (
     OFF_SCRIPT_GRID,
+    _crossing,
     fit_stand_in,
     race_pools,
     race_shape,
@@ -69,7 +70,7 @@ def test_stand_in_scales_to_the_race_total_and_matches_the_means():
     mid = slice(2, D - 2)  # the extremes may be out of reach (documented)
     np.testing.assert_allclose(si.reached[mid], si.target[mid], atol=2.5)
     si = fit_stand_in(proj, start, laps, pools, np.random.default_rng(1))
-    assert si.off_script in OFF_SCRIPT_GRID
+    assert min(OFF_SCRIPT_GRID) <= si.off_script <= max(OFF_SCRIPT_GRID)
     sc = si.scenarios(300, np.random.default_rng(2))
     assert sc.points.shape == (300, D)
     # place differentials cancel: every race pays the finishing points, the laps and its fast laps
@@ -101,3 +102,37 @@ def test_top_scores_sum_the_best_per_race():
     np.testing.assert_allclose(t["top2"], [80.0, 75.0])
     np.testing.assert_allclose(t["top3"], [100.0, 77.0])
     assert top_scores(pts[0])["top1"].shape == (1,)  # one race as a vector
+
+
+def test_stand_in_keeps_a_real_race_concentration_of_laps_led():
+    """In every real race of _history one driver leads 60 % or more of the laps (the winner 60 %,
+    the pole sitter 40 %, both one car when the pole sitter wins) and at most two lead: drawing
+    each driver's share on its own and normalizing spread the laps over many leaders."""
+    res, races = _history()
+    pools = race_pools(res, races, "road")
+    D, laps = 24, 90
+    si = fit_stand_in(
+        np.linspace(44, 26, D),
+        np.arange(1, D + 1),
+        laps,
+        pools,
+        np.random.default_rng(1),
+        off_script=0.1,
+    )
+    sc = si.scenarios(400, np.random.default_rng(2))
+    lead = np.sort(sc.laps_led, axis=1)[:, ::-1]
+    assert lead[:, 0].min() >= 0.6 * laps - 1
+    assert ((sc.laps_led > 0).sum(axis=1) <= 2).all()
+    np.testing.assert_allclose(sc.laps_led.sum(axis=1), laps, atol=1)
+    # fastest laps: each scenario's total is one real race's (up to rounding)
+    real = pools.fast_total * laps
+    assert np.abs(sc.fastest_laps.sum(axis=1)[:, None] - real[None, :]).min(axis=1).max() <= D / 2
+
+
+def test_off_script_share_interpolates_the_real_correlation():
+    grid = np.array([0.0, 0.1, 0.2, 0.4])
+    corr = np.array([0.7, 0.6, 0.5, 0.3])  # falls with the share
+    assert _crossing(grid, corr, 0.55) == pytest.approx(0.15)
+    assert _crossing(grid, corr, 0.4) == pytest.approx(0.3)
+    assert _crossing(grid, corr, 0.9) == 0.0  # not bracketed: the nearest end
+    assert _crossing(grid, corr, 0.1) == 0.4
