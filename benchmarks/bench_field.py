@@ -32,7 +32,7 @@ range of the real score's quantile over the seeds. Only the three Sonoma contest
 (Pocono has none: not checked); they are one race, so their checks are not independent.
 
 Run: .venv/bin/python benchmarks/bench_field.py [--scenarios 400] [--field 10000]
-     [--big 200000] [--seeds 11 12 13] [--skip-slates]
+     [--big 200000] [--seeds 11 ... 20] [--skip-slates]
 """
 
 from __future__ import annotations
@@ -480,7 +480,7 @@ def main() -> None:
     ap.add_argument("--scenarios", type=int, default=400)
     ap.add_argument("--field", type=int, default=10_000)
     ap.add_argument("--big", type=int, default=200_000, help="entries of the big field (0: skip)")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[11, 12, 13])
+    ap.add_argument("--seeds", type=int, nargs="+", default=list(range(11, 21)))
     ap.add_argument("--skip-slates", action="store_true")
     a = ap.parse_args()
     dk = DATA / "draftkings"
@@ -489,6 +489,8 @@ def main() -> None:
     pd.set_option("display.width", 250)
     pd.set_option("display.max_colwidth", 200)
     pd.set_option("display.max_columns", 30)
+    # the build times below are only comparable on a quiet machine: say how busy it was
+    print("load average (1, 5, 15 min) at start: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     if not a.skip_slates:
         print(f"== part 1: every slate, field {a.field:,}, floor ${FLOOR:,}, default settings")
         t1 = part1(slates, a.field)
@@ -504,6 +506,7 @@ def main() -> None:
         if a.big:
             print()
             big_field(slates, a.big)
+        print("load average after part 1: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     hist = DATA / "history"
     results, races = pd.read_csv(hist / "results.csv"), pd.read_csv(hist / "races.csv")
     print(f"\n== part 2: real contests, {a.scenarios} scenarios, seeds {a.seeds}\n")
