@@ -789,10 +789,7 @@ def greedy_portfolio(
         ch_gt = np.empty((S, 0), dtype=np.int64)  # chosen lineups above each chosen lineup
         ch_eq = np.empty((S, 0), dtype=np.int64)  # chosen lineups tied with it (itself too)
         losses = np.zeros((S, 1))  # the empty set's (_chosen_losses), replaced at each pick
-        # per in-the-money pair: chosen lineups scoring below the candidate and tied with it,
-        # kept up to date pick by pick (one comparison with the new pick, not a search of the
-        # set), for the candidates still alive (dropped as they die)
-        live = money.start(alive, n)
+        lazy = _LazyGains(money, alive, n, _LazyGains.bounds_of(alone))
         ch_b = np.empty((S, 0), dtype=np.int64)  # field entries above each chosen lineup
         ch_t = np.empty((S, 0), dtype=np.int64)  # field entries tied (itself excluded)
         reason = ""
@@ -834,12 +831,13 @@ def greedy_portfolio(
                 break
             if ch_scores.shape[1] == 0:
                 gain = alone[idx]
+                pos = int(np.argmax(score(gain, idx)))
+                g = float(gain[pos])
             else:
-                gain = live.gains(losses, obj.cum, idx)
-            pos = int(np.argmax(score(gain, idx)))
+                pos, g = lazy.pick(idx, score, losses, obj.cum)
             j = int(idx[pos])
             chosen.append(j)
-            gains.append(float(gain[pos]))
+            gains.append(g)
             # the set's own counts (chosen above / tied with each chosen lineup), pick by pick
             v = sc[j][:, None]
             ch_gt = np.concatenate(
@@ -861,7 +859,7 @@ def greedy_portfolio(
             if full.any():
                 alive &= ~inc[:, full].any(axis=1)
             alive &= inc[:, C[j]].sum(axis=1) <= max_overlap
-            live.add_pick(sc[j], alive)
+            lazy.add_pick(sc[j], alive)
         return chosen, gains, set_vals, reason
 
     def valid_prefix(chosen):
@@ -1029,72 +1027,123 @@ class _MoneyEntries:
     def of(cls, scores, better, tied, paid_end: int) -> _MoneyEntries:
         C, S = scores.shape
         at = np.flatnonzero((better < paid_end).ravel())
-        # int32 counts and indices (places and rows far below 2**31): half the memory read
         return cls(
             row=(at // S).astype(np.int32),
             scen=(at % S).astype(np.int32),
             score=scores.ravel()[at],
-            better=better.ravel()[at].astype(np.int32),
-            tied=tied.ravel()[at].astype(np.int32),
+            better=better.ravel()[at],
+            tied=tied.ravel()[at],
             n_candidates=C,
             n_scenarios=S,
             paid_end=int(paid_end),
         )
 
-    def start(self, alive: np.ndarray, n: int) -> _LiveGains:
-        return _LiveGains(self, alive)
+
+# An upper bound of a gain is raised by this share (and UB_SLACK) so that the bound, summed in
+# another order than the gain, never falls below it by a rounding
+UB_SHARE = 1e-9
+UB_SLACK = 1e-12
 
 
-class _LiveGains:
-    """One greedy build's live (candidate, scenario) pairs with each pair's counts of chosen
-    lineups below and tied; the marginal gains read from them.
+class _LazyGains:
+    """One greedy build's picks by lazy evaluation of the marginal gains.
 
-    A pair dies for good when its candidate dies, or when the field and the chosen lineups
-    above the candidate fill every paid place: the chosen lineups at or above a candidate only
-    grow pick by pick, so its own payout there stays exactly 0, and so does its loss term
-    (every chosen lineup below it has at least as many entries above, all of them paid 0).
-    Dead pairs are dropped whenever a quarter of the kept ones has died: the gains of the last
-    picks read a fraction of the pairs of the first."""
+    A candidate's gain is at most its own payout against the field and the chosen set (its
+    loss terms are >= 0), and that payout only falls as the set grows (more chosen lineups
+    above or tied). So each candidate keeps the last own payout computed for it (at first its
+    payout alone) as an upper bound, and each pick computes exact gains in the order of the
+    bounds, a batch at a time, until the best exact score beats every bound not yet computed.
+    The pick is the plain greedy's (the highest score, the first by index among equal ones)
+    and its gain the same number, at the cost of the candidates near the top, not all.
 
-    def __init__(self, money: _MoneyEntries, alive: np.ndarray):
+    The gains read the (candidate, scenario) pairs in the money against the field alone
+    (_MoneyEntries: elsewhere a candidate's own payout and loss terms are exactly 0), each with
+    its entries above (field and chosen) and chosen lineups below, counted pick by pick (one
+    comparison with the new pick, not a search of the set). A pair dies for good when its
+    candidate dies, or when the field and the chosen lineups above it fill every paid place:
+    the chosen lineups at or above a candidate only grow pick by pick, so its own payout there
+    stays exactly 0, and so does its loss term (every chosen lineup below it has at least as
+    many entries above, all paid 0). Dead pairs are dropped whenever a quarter of the kept
+    ones has died; a candidate's pairs stay in one run, in scenario order, so its gain is the
+    same sum whatever else is dropped."""
+
+    def __init__(self, money: _MoneyEntries, alive: np.ndarray, n: int, bound: np.ndarray):
         self.money = money
         self.n_chosen = 0
+        self.bound = bound  # (C,) each candidate's upper bound of its gain
+        # the counts in the smallest integers that hold them (a place count plus n chosen):
+        # less memory read per pick
+        top = 2 * (int(money.better.max(initial=0)) + int(money.tied.max(initial=0))) + n + 2
+        small = np.int16 if top < 2**15 else np.int32
         self.row, self.scen, self.score = money.row, money.scen, money.score
-        self.better, self.tied = money.better, money.tied
-        self.below = np.zeros(self.row.size, dtype=np.int32)  # chosen scoring below
-        self.level = np.zeros(self.row.size, dtype=np.int32)  # chosen scoring the same
+        self.above = money.better.astype(small)  # entries above: the field's, then chosen too
+        self.below = np.zeros(self.row.size, dtype=small)  # chosen lineups below
+        # entries tied = base + n chosen - above - below (base: the field's tied + better + 1
+        # for the candidate itself, as chosen ties are those neither above nor below)
+        self.base = (money.tied + money.better + 1).astype(small)
         self._compact(alive[self.row])
+
+    @classmethod
+    def bounds_of(cls, alone: np.ndarray) -> np.ndarray:
+        """The bounds before any pick: the payouts alone, raised by UB_SHARE and UB_SLACK (a
+        bound summed in another order than the gain must never fall below it by a rounding)."""
+        return np.asarray(alone, dtype=np.float64) * (1 + UB_SHARE) + UB_SLACK
 
     def _compact(self, keep: np.ndarray) -> None:
         at = np.flatnonzero(keep)
-        for name in ("row", "scen", "score", "better", "tied", "below", "level"):
+        for name in ("row", "scen", "score", "above", "below", "base"):
             setattr(self, name, getattr(self, name)[at])
-        # the field and chosen entries strictly above (below + level + above = n chosen)
-        self.above = self.better + (self.n_chosen - self.below - self.level)
+        self.start = np.searchsorted(self.row, np.arange(self.money.n_candidates + 1))
+        self.pairs_of = np.diff(self.start)
 
     def add_pick(self, pick_scores: np.ndarray, alive: np.ndarray) -> None:
-        """Count the new pick (its (S,) scores) below / above / tied with each kept pair."""
+        """Count the new pick (its (S,) scores) above / below each kept pair."""
         v = pick_scores[self.scen]
-        lt = v < self.score
-        eq = v == self.score
-        self.below += lt
-        self.level += eq
-        self.above += ~(lt | eq)
+        self.above += v > self.score
+        self.below += v < self.score
         self.n_chosen += 1
-        dead = ~alive[self.row] | (self.above >= self.money.paid_end)
-        if np.count_nonzero(dead) > 0.25 * dead.size:
-            self._compact(~dead)
+        gone = np.count_nonzero(self.above >= self.money.paid_end)
+        gone += int(self.pairs_of[~alive].sum())  # may count a pair twice: a hint only
+        if gone > 0.25 * self.row.size:
+            self._compact(alive[self.row] & (self.above < self.money.paid_end))
 
-    def gains(self, losses: np.ndarray, cum: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """(len(idx),) marginal gains of the candidates idx (alive ones): _marginal_gains with
-        its counts, the same numbers up to the order of the sums (zeros out of the money
-        left out). losses: _chosen_losses of the chosen set, (S, n + 1)."""
+    def exact(self, rows: np.ndarray, losses: np.ndarray, cum: np.ndarray):
+        """(gains, own payouts) of the candidates rows: _marginal_gains with the kept counts
+        (each row's sum over its pairs; zeros out of the money left out), and each one's mean
+        payout against the field and the chosen set. losses: _chosen_losses, (S, n + 1)."""
         S = self.money.n_scenarios
         n = losses.shape[1] - 1
-        own = tie_split_payout(self.above, self.tied + self.level + 1, cum)
-        own -= losses.ravel()[self.scen * (n + 1) + self.below]
-        total = np.bincount(self.row, weights=own, minlength=self.money.n_candidates)
-        return total[idx] / S
+        st = self.start[rows]
+        lens = self.pairs_of[rows]
+        local = np.repeat(np.arange(rows.size), lens)
+        at = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens - st, lens)
+        above, below = self.above[at], self.below[at]
+        tied = self.base[at] + (n - above - below)  # field, chosen and itself
+        own = tie_split_payout(above, tied, cum)
+        net = own - losses.ravel()[self.scen[at] * (n + 1) + below]
+        gain = np.bincount(local, weights=net, minlength=rows.size) / S
+        return gain, np.bincount(local, weights=own, minlength=rows.size) / S
+
+    def pick(self, idx, score, losses, cum) -> tuple[int, float]:
+        """(position in idx, gain) of the greedy's pick among the candidates idx (ascending);
+        score(gain, rows): the pick's score, increasing in the gain."""
+        bound = self.bound
+        order = idx[np.argsort(-score(bound[idx], idx), kind="stable")]
+        tops = score(bound[order], order)
+        best_s, best_j, best_g = -np.inf, -1, 0.0
+        done, batch = 0, 32
+        while done < order.size and tops[done] >= best_s:
+            rows = order[done : done + batch]
+            gain, own = self.exact(rows, losses, cum)
+            bound[rows] = own * (1 + UB_SHARE) + UB_SLACK
+            s = score(gain, rows)
+            top = s.max()
+            j = int(rows[s == top].min())
+            if top > best_s or (top == best_s and j < best_j):
+                best_s, best_j, best_g = top, j, float(gain[np.flatnonzero(rows == j)[0]])
+            done += rows.size
+            batch *= 2
+        return int(np.searchsorted(idx, best_j)), best_g
 
 
 def _chosen_losses(ch_scores, ch_b, ch_t, cum) -> np.ndarray:

@@ -211,31 +211,37 @@ def test_out_of_the_money_shortcuts_are_exact(world):
     level = (sc[:, None, :] == sc[chosen][None, :, :]).sum(axis=1).astype(np.int16)
     args = (sc, bf, tf, ch, bf[chosen].T, tf[chosen].T, obj.cum)
     np.testing.assert_array_equal(_marginal_gains(*args, below, level), _marginal_gains(*args))
-    # the greedy's compacted in-the-money pairs (dead candidates dropped as they die, and the
-    # pairs the field and the chosen lineups above push out of the money): the same gains up
-    # to the order of the sums, after each pick
-    from nascar_pipeline.core.portfolio import _chosen_losses, _MoneyEntries
+    # the greedy's lazy gains over its compacted in-the-money pairs (dead candidates dropped
+    # as they die, and the pairs the field and the chosen lineups above push out of the money):
+    # the same gains up to the order of the sums, and the same pick, after each pick
+    from nascar_pipeline.core.portfolio import _chosen_losses, _LazyGains, _MoneyEntries
 
-    chosen = [int(j) for j in np.argsort(-full.mean(axis=1), kind="stable")[:10]]
+    alone = full.mean(axis=1)
+    chosen = [int(j) for j in np.argsort(-alone, kind="stable")[:10]]
     money = _MoneyEntries.of(sc, bf, tf, obj.paid_end)
     alive = np.ones(len(sc), dtype=bool)
-    live = money.start(alive, 10)
+    lazy = _LazyGains(money, alive, 10, _LazyGains.bounds_of(alone))
+    evaluated = []
+    exact = lazy.exact
+    lazy.exact = lambda rows, *a: (evaluated.append(rows.size), exact(rows, *a))[1]
     for k, j in enumerate(chosen):
         alive[j] = False
         alive[np.arange(len(sc)) % 11 == k] = False  # an eleventh dies with each pick
-        live.add_pick(sc[j], alive)
+        lazy.add_pick(sc[j], alive)
         idx = np.flatnonzero(alive)
         picked = chosen[: k + 1]
         ch, ch_b, ch_t = sc[picked].T, bf[picked].T, tf[picked].T
         losses = _chosen_losses(ch, ch_b, ch_t, obj.cum)
-        np.testing.assert_allclose(
-            live.gains(losses, obj.cum, idx),
-            _marginal_gains(sc[idx], bf[idx], tf[idx], ch, ch_b, ch_t, obj.cum),
-            rtol=1e-12,
-            atol=1e-12,
-        )
-    # some pairs of candidates still alive were dropped as out of the money for good
-    assert live.row.size < np.count_nonzero(alive[money.row])
+        want = _marginal_gains(sc[idx], bf[idx], tf[idx], ch, ch_b, ch_t, obj.cum)
+        got = exact(idx, losses, obj.cum)[0]
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+        pos, gain = lazy.pick(idx, lambda g, rows: g, losses, obj.cum)
+        assert pos == int(np.argmax(got)) and gain == got[pos]
+        assert np.all(lazy.bound[idx] >= got)  # every bound still bounds its gain
+    # some pairs of candidates still alive were dropped as out of the money for good, and
+    # the picks computed fewer gains than the candidates
+    assert lazy.row.size < np.count_nonzero(alive[money.row])
+    assert sum(evaluated) < len(chosen) * np.count_nonzero(alive)
 
 
 def test_alone_payouts_table_is_exact(world):
