@@ -263,11 +263,34 @@ def _fit_metadata(stack, run_id) -> dict:
         for k in ("rhat_max", "ess_bulk_min", "divergences", "mean_leapfrog_steps"):
             if k in meta:
                 out[k] = meta[k]
+        # the asset's own stages (history preparation, fit cache, summary), beside the fit's
+        out["asset_stages_s"] = meta.get("stage_seconds") or {}
         return out
     return {}
 
 
-def bench_race_compare(warm_up: bool = False) -> dict:
+def _step_timeline(stack, run_id, step: str) -> list:
+    """[seconds since the step's first event, event type, message head] for one step: where a
+    step's wall time goes outside the asset's own stage timer (inputs, outputs, checks)."""
+    rows = [
+        r.event_log_entry
+        for r in stack.instance.get_records_for_run(run_id).records
+        if r.event_log_entry.step_key == step
+    ]
+    if not rows:
+        return []
+    t0 = rows[0].timestamp
+    return [
+        [
+            round(e.timestamp - t0, 1),
+            e.dagster_event.event_type_value if e.is_dagster_event else "log",
+            (e.user_message or "")[:70],
+        ]
+        for e in rows
+    ]
+
+
+def bench_race_compare(warm_up: bool = False, only: str | None = None) -> dict:
     """The sensor's production race run with parallel, then sequential chains (see --help)."""
     from nascar_pipeline.automation.policies import TAG_TRIGGER
     from tests.support.daemon_stack import (
@@ -281,6 +304,7 @@ def bench_race_compare(warm_up: bool = False) -> dict:
     from tests.support.services.postgres import PostgresServer
 
     measured = [("parallel chains", {}), ("sequential chains", SEQUENTIAL_CHAINS)]
+    measured = [m for m in measured if only is None or m[0].startswith(only)]
     variants = [(f"warm-up, {label} (discarded)", r) for label, r in measured] if warm_up else []
     variants += measured
     out: dict = {"cores": os.cpu_count(), "runs": {}}
@@ -309,6 +333,7 @@ def bench_race_compare(warm_up: bool = False) -> dict:
                         "whole_run_s": round(run_seconds(stack.instance, rid), 1),
                         "steps_s": _step_seconds(stack, rid),
                         "fit": _fit_metadata(stack, rid),
+                        "fit_step_events": _step_timeline(stack, rid, "race_model_fit"),
                         "load_avg_1m": round((load0 + os.getloadavg()[0]) / 2, 2),
                     }
                     print(f"{label}: {json.dumps(out['runs'][label])}", flush=True)
@@ -347,6 +372,12 @@ def print_race_compare(figures: dict) -> None:
             f"{fit.get('ess_bulk_min', float('nan')):.0f}, divergences "
             f"{fit.get('divergences')}, failed checks {r['failed_checks'] or 'none'}"
         )
+        stages = fit.get("asset_stages_s") or {}
+        if stages:
+            print(
+                "    race_model_fit asset stages: "
+                + ", ".join(f"{k} {v}" for k, v in stages.items())
+            )
     par, seq = runs.get("parallel chains"), runs.get("sequential chains")
     if par and seq and par["to_contest_simulation_s"] and seq["to_contest_simulation_s"]:
         p, q = par["to_contest_simulation_s"], seq["to_contest_simulation_s"]
@@ -397,10 +428,15 @@ def main() -> int:
     p.add_argument(
         "--warm-up", action="store_true", help="with --race-compare: one discarded run first"
     )
+    p.add_argument(
+        "--only",
+        choices=("parallel", "sequential"),
+        help="with --race-compare: run one of the two variants (no ratio)",
+    )
     args = p.parse_args()
     figures = {} if args.skip_ticks else {"ticks": bench_ticks(args.seasons)}
     if args.race_compare:
-        figures["race_compare"] = bench_race_compare(args.warm_up)
+        figures["race_compare"] = bench_race_compare(args.warm_up, args.only)
     if args.daemon:
         figures["daemon"] = bench_daemon(
             args.race_config, args.backfill_config, args.backfill_races

@@ -104,6 +104,13 @@ class RaceModelConfig(Config):
         "of the starts before each race) as covariates of ability (ModelConfig.form)",
     )
 
+    car_contrasts: bool = Field(
+        False,
+        description="car effects as contrasts within each group of drivers and cars linked by "
+        "their starts (ModelConfig.car_contrasts): a driver who kept one car has his level in "
+        "his skill, not split with the car by the priors",
+    )
+
     def fit_config(self):
         """The core's FitConfig for these settings (the rest at the core's defaults)."""
         return chain_fit_config(self, target_accept=self.target_accept)
@@ -333,7 +340,7 @@ def race_model_fit(
     uses_loop = config.loop_data is not False or config.form
     loop = race_source.source().race_inputs(race_key).loop_history if uses_loop else None
     loop_data = loop_data_on(config.loop_data, loop, history["race_key"].unique())
-    mcfg = ModelConfig(loop_data=loop_data, form=config.form)
+    mcfg = ModelConfig(loop_data=loop_data, form=config.form, car_contrasts=config.car_contrasts)
     if config.loop_data is None:
         context.log.info(
             f"race_model_fit: loop data {'on' if loop_data else 'off'} "

@@ -95,6 +95,14 @@ def register(sub) -> None:
         "(ModelConfig.lap_position): the winner of a simulated race leads its laps, a pole "
         "sitter the early ones",
     )
+    p.add_argument(
+        "--car-contrasts",
+        choices=("on", "off"),
+        default="off",
+        help="car effects as contrasts within each group of drivers and cars linked by their "
+        "starts (ModelConfig.car_contrasts): a driver who kept one car has his level in his "
+        "skill, not split with the car by the priors",
+    )
     p.add_argument("--chains", type=positive_int, default=2)
     p.add_argument("--warmup", type=positive_int, default=150)
     p.add_argument("--draws", type=positive_int, default=200)
@@ -185,7 +193,9 @@ def run(args) -> int:
             n_races=args.races,
             fit_config=cfg,
             model_config=ModelConfig(
-                form=args.form == "on", lap_position=args.lap_position == "on"
+                form=args.form == "on",
+                lap_position=args.lap_position == "on",
+                car_contrasts=args.car_contrasts == "on",
             ),
             n_scenarios=args.scenarios,
             seed=args.seed,

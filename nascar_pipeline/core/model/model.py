@@ -138,6 +138,8 @@ def race_model(
     ext_w=None,
     form=None,
     finish_pos=None,
+    car_group=None,
+    car_weight=None,
 ):
     T = N_TRACK_TYPES
     centred = set(LOOP_CENTRED) if loop_y is not None else set()
@@ -161,9 +163,10 @@ def race_model(
         track_raw = _within_driver(track_raw, drv, tt, mask, w)
     skill_track = numpyro.deterministic("skill_track", track_raw)
     sigma_car = numpyro.sample("sigma_car", dist.HalfNormal(0.25))
-    car_effect = numpyro.deterministic(
-        "car_effect", _effect("car_z", sigma_car, [n_cars], "car_effect" in centred)
-    )
+    car_raw = _effect("car_z", sigma_car, [n_cars], "car_effect" in centred)
+    if car_group is not None:  # contrasts within the driver-car groups (ModelConfig.car_contrasts)
+        car_raw = _within_group(car_raw, car_group, car_weight)
+    car_effect = numpyro.deterministic("car_effect", car_raw)
     # --- race-type effects -------------------------------------------------------------------
     log_scale_other = numpyro.sample(
         "log_scale_other", dist.Normal(0.0, 0.5).expand([T - 1]).to_event(1)
@@ -280,6 +283,17 @@ def _lap_position(name: str, finish_pos, start, tt):
     return lap_position_term(
         finish_slope[tt][:, None], start_slope[tt][:, None], finish_pos, start, jnp
     )
+
+
+def _within_group(effect, group, weight):
+    """effect (C,) minus its group's weighted mean (data.car_groups): the level a group's
+    results cannot tell apart from its drivers' skills goes to the skills. A car alone in its
+    group (a driver who kept one car) keeps WITHIN_UNIFORM of its effect, not an exact 0,
+    for the reason _within_driver gives."""
+    n = effect.shape[0]
+    total = jax.ops.segment_sum(weight * effect, group, num_segments=n)
+    mean = total / jnp.maximum(jax.ops.segment_sum(weight, group, num_segments=n), 1e-12)
+    return effect - (1.0 - WITHIN_UNIFORM) * mean[group]
 
 
 def _effect(name: str, sigma, shape: list, centred: bool):
