@@ -163,15 +163,15 @@ class FieldObjective:
     def _field_rank_by_level(self, scores: np.ndarray):
         """field_rank of a large batch read from the payout table's per-level counts (each
         score's level as alone_payouts finds it), in the searches' memory order."""
-        _, shift, width, table, above, tied = self._payout_lookup
-        S, W = table.shape
+        _, shift, width, code, _ = self._payout_lookup
+        S, W = code.shape
         lev = np.round(np.ascontiguousarray(scores.T) / self._payout_unit).astype(np.int64)
         lev += shift
         np.clip(lev, 0, width, out=lev)
         lev += (np.arange(S, dtype=np.int64) * W)[:, None]
-        better = above.ravel()[lev].astype(np.int64)
-        level = tied.ravel()[lev].astype(np.int64)
-        return better.T, level.T
+        at = code.ravel()[lev].astype(np.int64)
+        level, right = np.divmod(at, self.n_kept + 1)
+        return (self.n_kept - right).T, level.T
 
     def _field_rank_by_scenario(self, q: np.ndarray):
         """field_rank of a large batch: each scenario's queries against its own K kept scores
@@ -204,8 +204,14 @@ class FieldObjective:
         Every score (ours and the field's) is a multiple of g, the points' common unit (0.05 DK
         points: 500 quantized units), so in scenario s a score is row[0] + g * i for a whole i,
         row the kept field scores. Column 0: below every kept score; column 1 + i: the score
-        row[0] + g * i, up to one unit above the best (then nobody above, nobody tied). Each
-        entry is tie_split_payout of that score's counts: the same numbers as ranking it."""
+        row[0] + g * i, up to one unit above the best (then nobody above, nobody tied).
+
+        A score's payout depends only on the kept scores at or below it (r of K) and tied with
+        it (h): tie_split_payout(K - r, h + 1). So the table holds a small code per cell,
+        r + (K + 1) * h, and `values` the payout of each code: the same numbers as ranking the
+        score, read through a table of 2-byte codes instead of 8-byte payouts (less memory to
+        fill and to read). field_rank of a large batch reads the counts from the codes too.
+        Returns (units, shift, width, code, values)."""
         pq = np.abs(self.points_q).astype(np.int64)
         g = int(np.gcd.reduce(pq.ravel())) if pq.size else 0
         if g <= 0:
@@ -216,50 +222,42 @@ class FieldObjective:
         width = np.round((srt[:, -1] - base) / g).astype(np.int64) + 2  # levels incl. above
         W = int(width.max()) + 1
         S = self.n_scenarios
+        K = self.n_kept
         if S * W > PAYOUT_LOOKUP_MAX:
             return None
-        # the kept scores counted per level (a histogram), then summed up to each level: the
-        # scores at or below it (right) and below it (left), as the searches would count them;
-        # the column after the best kept score is set apart below
+        # the kept scores' levels, each row ascending; per distinct level its count h and the
+        # count r at or below it, as the searches would count them
         level = np.round((srt - base[:, None]) / g).astype(np.int64)  # (S, K)
-        at = level + (np.arange(S) * W)[:, None]
-        hist = np.bincount(at.ravel(), minlength=S * W).reshape(S, W)[:, : W - 1]
-        right = np.cumsum(hist, axis=1)
-        K = self.n_kept
-        # a level no kept score sits on (right - left = 0) pays tie_split_payout(K - right, 1),
-        # one of K + 1 numbers whatever the scenario; only the kept scores' own levels split
-        # a tie with them (K per scenario, not W)
-        alone = tie_split_payout(K - np.arange(K + 1), 1, self.cum)
-        table = np.empty((S, W))
-        table[:, 0] = alone[0]  # right = left = 0
-        table[:, 1:] = alone[right]
-        rows = np.arange(S)[:, None]
-        r_at, h_at = right[rows, level], hist[rows, level]
-        table[rows, level + 1] = tie_split_payout(K - r_at, h_at + 1, self.cum)
-        table[np.arange(S), width] = alone[K]  # right = K = left
+        at = (level + (np.arange(S) * W)[:, None]).ravel()  # ascending: the rows kept apart
+        first = np.flatnonzero(np.r_[True, at[1:] != at[:-1]])
+        h = np.diff(np.r_[first, at.size])
+        r = (np.r_[first[1:], at.size] - np.repeat(np.arange(S) * K, K)[first]).astype(np.int64)
+        hmax = int(h.max()) if h.size else 0
+        whole = np.int16 if K + (K + 1) * hmax < 2**15 else np.int32
+        # r at every level: the counts placed at their levels, then carried to the next ones
+        # (a running maximum along the row: r only grows)
+        code = np.zeros((S, W), dtype=whole)
+        flat = code.ravel()
+        flat[at[first] + 1] = r  # column 1 + level
+        np.maximum.accumulate(code, axis=1, out=code)
+        code[np.arange(S), width] = K  # one unit above the best: all K below, none tied
+        flat[at[first] + 1] += ((K + 1) * h).astype(whole)  # the kept levels: ties too
+        codes = np.arange((K + 1) * (hmax + 1))
+        hh, rr = np.divmod(codes, K + 1)
+        values = tie_split_payout(K - rr, hh + 1, self.cum)
         # score -> its level above row[0] (shift: minus row[0], a whole number of units g),
         # in whole numbers: each driver's points in units of g, the level 1 + their sum + shift
         shift = np.round((self.offsets - self.lo - base) / g)[:, None]
         units = np.round(self.points_q / g)  # (S, D)
         # int32 halves the memory read when every level sum fits (10 drivers at most)
         bound = 10 * np.abs(units).max() + np.abs(shift).max() + W + 1
-        whole = np.int32 if bound < 2**31 - 1 else np.int64
-        # the counts themselves, per level (field_rank of a large batch reads them): entries
-        # above (K below every kept score, 0 above the best) and tied (0 off the kept levels)
-        above = np.empty((S, W), dtype=np.int32)
-        above[:, 0] = K
-        above[:, 1:] = K - right
-        above[np.arange(S), width] = 0
-        tied = np.zeros((S, W), dtype=np.int32)
-        tied[:, 1:] = hist
-        tied[np.arange(S), width] = 0
+        lev_t = np.int32 if bound < 2**31 - 1 else np.int64
         return (
-            units.astype(whole),
-            (shift + 1).astype(whole),
-            width[:, None].astype(whole),
-            table,
-            above,
-            tied,
+            units.astype(lev_t),
+            (shift + 1).astype(lev_t),
+            width[:, None].astype(lev_t),
+            code,
+            values,
         )
 
     def alone_payouts(self, lineups: np.ndarray, block: int = 1024) -> np.ndarray:
@@ -270,9 +268,9 @@ class FieldObjective:
         L = np.asarray(lineups, dtype=np.int64)
         if lookup is None:
             return tie_split_payout(*self._ranked(L), self.cum).mean(axis=1)
-        units, shift, width, table = lookup[:4]
-        S, W = table.shape
-        flat = table.ravel()
+        units, shift, width, code, values = lookup
+        S, W = code.shape
+        flat = code.ravel()
         row0 = (np.arange(S, dtype=np.int64) * W)[:, None]
         out = np.empty(L.shape[0])
         for a in range(0, L.shape[0], block):
@@ -284,7 +282,7 @@ class FieldObjective:
             np.clip(lev, 0, width, out=lev)
             idx = lev + row0
             # (b, S) in the scenario-major memory of field_rank's counts: the same sums
-            out[a : a + block] = np.ascontiguousarray(flat[idx]).T.mean(axis=1)
+            out[a : a + block] = values[np.ascontiguousarray(flat[idx])].T.mean(axis=1)
         return out
 
     def _ranked(self, L):
