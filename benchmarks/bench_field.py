@@ -398,6 +398,22 @@ def real_outcome(slates, contests, results, races, seeds) -> None:
             else " is within it: the file cannot tell whether the contests scored fastest laps"
         )
     )
+    # how good was the real race for the chalk? The field's mean lineup is the ownership-weighted
+    # sum of the drivers' points: where the real one falls among the stand-in's races says where
+    # the real 80th-percentile score should fall in its band, whatever the field
+    pools = race_pools(results, races, tt)
+    si = fit_stand_in(
+        g["proj_points"].to_numpy(float), start, laps, pools, np.random.default_rng(seeds[0])
+    )
+    sim = si.scenarios(4000, np.random.default_rng(seeds[0] + 1)).points @ (own / 100)
+    print(
+        f"the field's mean lineup (ownership-weighted points) in the real race: "
+        f"{low @ own / 100:.1f} without fastest laps, {mid @ own / 100:.1f} with the mean share: "
+        f"the {(sim < low @ own / 100).mean():.2f} / {(sim < mid @ own / 100).mean():.2f} quantile "
+        f"of the stand-in's races (5/50/95 %: "
+        + "/".join(f"{np.quantile(sim, q):.0f}" for q in (0.05, 0.5, 0.95))
+        + "): a race good for the chalk puts the real 80th-percentile score high in its band"
+    )
     print(
         "the default field scored with the real Sonoma 2026 result (no fastest laps in it: "
         "'no FL' is a lower bound, 'mean FL' adds each finishing position's mean real share):"
