@@ -103,6 +103,13 @@ def register(sub) -> None:
         "starts (ModelConfig.car_contrasts): a driver who kept one car has his level in his "
         "skill, not split with the car by the priors",
     )
+    p.add_argument(
+        "--form-within-driver",
+        choices=("on", "off"),
+        default="off",
+        help="trailing form as each driver's deviation from his own mean over the window "
+        "(ModelConfig.form_within_driver): his skill holds his level",
+    )
     p.add_argument("--chains", type=positive_int, default=2)
     p.add_argument("--warmup", type=positive_int, default=150)
     p.add_argument("--draws", type=positive_int, default=200)
@@ -196,6 +203,7 @@ def run(args) -> int:
                 form=args.form == "on",
                 lap_position=args.lap_position == "on",
                 car_contrasts=args.car_contrasts == "on",
+                form_within_driver=args.form_within_driver == "on",
             ),
             n_scenarios=args.scenarios,
             seed=args.seed,
