@@ -136,3 +136,35 @@ def test_off_script_share_interpolates_the_real_correlation():
     assert _crossing(grid, corr, 0.4) == pytest.approx(0.3)
     assert _crossing(grid, corr, 0.9) == 0.0  # not bracketed: the nearest end
     assert _crossing(grid, corr, 0.1) == 0.4
+
+
+def test_stand_in_gives_the_dominator_his_fastest_laps_too():
+    """In every real race here the driver who leads most laps (a random top-10 finisher, 70 %
+    of the laps) also sets most fastest laps (50 % of the laps; nobody else more than 28 %):
+    the stand-in hands out each real driver's (laps led, fastest laps) pair together, so its
+    leader of most laps has the most fastest laps in every race."""
+    res, races = _history()
+    rng = np.random.default_rng(3)
+    laps = 90
+    for _, d in res.groupby("race_id"):
+        idx = d.index.to_numpy()
+        top10 = idx[d["finish_position"].to_numpy() <= 10]
+        lead, second = rng.choice(top10, 2, replace=False)
+        res.loc[idx, "laps_led"] = 0.0
+        res.loc[idx, "fastest_laps"] = np.round(rng.dirichlet(np.full(len(idx), 0.5)) * 0.28 * laps)
+        res.loc[[lead, second], "laps_led"] = [0.7 * laps, 0.3 * laps]
+        res.loc[[lead, second], "fastest_laps"] = [0.5 * laps, 0.02 * laps]
+    pools = race_pools(res, races, "road")
+    D = 24
+    si = fit_stand_in(
+        np.linspace(44, 26, D),
+        np.arange(1, D + 1),
+        laps,
+        pools,
+        np.random.default_rng(1),
+        off_script=0.1,
+    )
+    sc = si.scenarios(400, np.random.default_rng(2))
+    S = np.arange(400)
+    top_led = np.argmax(sc.laps_led, axis=1)
+    assert (sc.fastest_laps[S, top_led] == sc.fastest_laps.max(axis=1)).all()
