@@ -351,7 +351,8 @@ def lineup_portfolio(
     slate, points = slate_arrays(race_snapshot, race_scenarios, driver_projections)
 
     # Info lines are gathered and logged a stage at a time (one run-log event each: every
-    # event is a write to the instance's event log); warnings go out at once, one each.
+    # event is a write to the instance's event log, tens of ms on a busy disk); the contests'
+    # warnings once each after the searches (the same warning of several contests as one).
     said: list[str] = []
 
     def info(line: str) -> None:
@@ -366,9 +367,10 @@ def lineup_portfolio(
     # that cannot be met (InfeasibleSteering names each conflict and, with several, the contest)
     try:
         plans = _plan_contests(config, steering, global_asked, race_snapshot, slate, info)
-    finally:
+    except BaseException:
         flush()
-    context.log.info(
+        raise
+    info(
         f"steering: {steering.n_lineups} lineups, global max exposure "
         f"{steering.global_max_exposure:g}, {len(steering.lock)} locked, "
         f"{len(steering.exclude)} excluded, {len(steering.exposures)} exposure limits, "
@@ -376,6 +378,7 @@ def lineup_portfolio(
         f"taste {steering.taste:g}"
         + (f" (file {config.steering_file})" if config.steering_file else "")
     )
+    flush()  # the contests' plans and the steering: one run-log event
     own = slate_ownership(slate, ownership_projections)
     timer.lap("plan + steering checks")
     frames, next_id = [], 0
@@ -415,24 +418,27 @@ def lineup_portfolio(
 
     # The contests' searches run side by side (NumPy lets go of the GIL in the heavy loops);
     # each has its own generator and objects, so the portfolios do not depend on the order.
+    # A warning every contest's search gives alike (the field's, drawn from one ownership) is
+    # one run-log event naming the contests: each event is a write to the instance's event log
+    warned: dict[str, list[str]] = {}
     pool = ThreadPoolExecutor(max_workers=contest_workers(len(plans)))
     try:
         futures = [pool.submit(search, k, b, arrays) for k, (b, arrays) in enumerate(plans)]
         for (build, _), future in zip(plans, futures):
             F, found, lines, seconds = future.result()
-            tag = f"[{build.alloc.contest.contest_id}] "
-            contest_stages[build.alloc.contest.contest_id] = seconds
+            cid = build.alloc.contest.contest_id
+            tag = f"[{cid}] "
+            contest_stages[cid] = seconds
             lines.append(
                 ("stages: " + ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items()), False)
             )
             for line, warning in lines:
                 if warning:
-                    context.log.warning(tag + line)
+                    warned.setdefault(line, []).append(cid)
                 else:
                     info(tag + line)
-            flush()  # the contest's stages, one event
             if found.shortfall_reason:
-                context.log.warning(f"{tag}portfolio short: {found.shortfall_reason}")
+                warned.setdefault(f"portfolio short: {found.shortfall_reason}", []).append(cid)
             build.field_size, build.found = F, found
             df = found.lineups
             df["lineup_id"] = np.arange(next_id, next_id + len(df), dtype=np.int64)
@@ -445,8 +451,14 @@ def lineup_portfolio(
         # a contest's search failed (or the run was stopped): say so now, not after the other
         # contests' searches (a `with` block would wait for them); those not started are dropped
         pool.shutdown(wait=False, cancel_futures=True)
+        flush()
+        for line, cids in warned.items():
+            context.log.warning(f"[{', '.join(cids)}] {line}")
         raise
     pool.shutdown()
+    flush()  # the contests' stages, one event
+    for line, cids in warned.items():
+        context.log.warning(f"[{', '.join(cids)}] {line}")
     timer.lap("contest searches")
     df = pd.concat(frames, ignore_index=True)
     first = plans[0][0].found
@@ -468,7 +480,7 @@ def lineup_portfolio(
         fd_lineups, fd_notes = fanduel_portfolio(
             race_snapshot, race_scenarios, config.fanduel_lineups, max_exposure=fd_max
         )
-        context.log.info(f"FanDuel: {len(fd_lineups)} lineups")
+        info(f"FanDuel: {len(fd_lineups)} lineups")
         timer.lap("FanDuel")
     # DraftKings' bulk upload has roster columns only (no contest column): every lineup, by
     # contest in the frame's order; which lineups go to which contest is in CONTESTS_FILE
@@ -479,7 +491,8 @@ def lineup_portfolio(
     race_key = context.partition_key
     storage.write_beside(ASSET, race_key, files)
     timer.lap("upload files")
-    context.log.info(f"lineup_portfolio stages: {timer.line()}")
+    info(f"lineup_portfolio stages: {timer.line()}")
+    flush()
 
     fd_source = (
         str(fd_lineups["salary_source"].iloc[0])
