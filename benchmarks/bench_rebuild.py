@@ -442,7 +442,10 @@ def main() -> int:
             times,
         )
         full_cpu = builder.cpu
-        print(f"  CPU time of the run: {full_cpu:.1f} s;  {fit_note(result)}")
+        print(
+            f"  CPU time of the run: {full_cpu:.1f} s;  {fit_note(result)} (load average "
+            f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} over 1 / 5 / 15 min)"
+        )
         ok = report_build(result, race_key)
 
         fa, fb, said_a, said_b = steering_files(tmp, race_key)
@@ -466,7 +469,10 @@ def main() -> int:
                 times,
             )
             ok = report_build(result, race_key) and ok
-            print(f"  CPU time of the run: {builder.cpu:.1f} s")
+            print(
+                f"  CPU time of the run: {builder.cpu:.1f} s (load average "
+                f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} over 1 / 5 / 15 min)"
+            )
             rebuilds.append(wall)
             cpus.append(builder.cpu)
             if prof is not None:
