@@ -169,9 +169,14 @@ class FieldObjective:
         lev += shift
         np.clip(lev, 0, width, out=lev)
         lev += (np.arange(S, dtype=np.int64) * W)[:, None]
-        at = code.ravel()[lev].astype(np.int64)
-        level, right = np.divmod(at, self.n_kept + 1)
-        return (self.n_kept - right).T, level.T
+        at = np.take(code.ravel(), lev)
+        # each code's counts from two small arrays (no division per entry)
+        K1 = self.n_kept + 1
+        codes = np.arange(int(at.max(initial=0)) + 1)
+        return (
+            np.take(self.n_kept - codes % K1, at).T,
+            np.take(codes // K1, at).T,
+        )
 
     def _field_rank_by_scenario(self, q: np.ndarray):
         """field_rank of a large batch: each scenario's queries against its own K kept scores
@@ -271,7 +276,10 @@ class FieldObjective:
         units, shift, width, code, values = lookup
         S, W = code.shape
         flat = code.ravel()
+        # each scenario's first cell, in the levels' integers when every cell index fits
         row0 = (np.arange(S, dtype=np.int64) * W)[:, None]
+        if S * W < 2**31 - 1:
+            row0 = row0.astype(units.dtype)
         out = np.empty(L.shape[0])
         for a in range(0, L.shape[0], block):
             part = L[a : a + block]
@@ -280,9 +288,10 @@ class FieldObjective:
                 lev += units[:, part[:, j]]
             lev += shift
             np.clip(lev, 0, width, out=lev)
-            idx = lev + row0
+            lev += row0
             # (b, S) in the scenario-major memory of field_rank's counts: the same sums
-            out[a : a + block] = values[np.ascontiguousarray(flat[idx])].T.mean(axis=1)
+            codes = np.take(flat, np.ascontiguousarray(lev))
+            out[a : a + block] = np.take(values, codes).T.mean(axis=1)
         return out
 
     def _ranked(self, L):
