@@ -15,7 +15,7 @@ Each scenario takes one posterior draw (drawn with replacement) and simulates, v
    + fast_perf * perf + fast_led * log1p(20 * share led)) * fraction completed); counts ~
    Multinomial(F, shares), capped at laps completed likewise.
    With a fit conditioned on the realised order (sites led_finish, led_start, fast_finish,
-   fast_start: ModelConfig.lap_position) both concentrations add finish_slope * g(finish) +
+   fast_start: ModelConfig.lap_position) both concentrations add finish_slope * f(finish) +
    start_slope * g(start) (race_story.lap_position_term), the scenario's own finish from step 2:
    the car that wins a scenario leads its laps.
 6. DraftKings and FanDuel points from nascar_pipeline.core.rules (the one scoring definition).

@@ -17,11 +17,14 @@ WIDE = dict(half_life_days=1e9, history_days=100_000)
 T = len(TRACK_TYPES)
 
 
-def test_position_feature_is_the_negated_start_covariate():
+def test_position_features():
     pos = np.array([1, 2, 5, 10, 40, 43])
     np.testing.assert_allclose(story.position_feature(pos), -scale_start(pos), atol=1e-6)
     assert story.position_feature(1) == pytest.approx(0.5)
     assert story.position_feature(40) == pytest.approx(-0.5)
+    # The finish's feature falls fastest at the front: 1st vs 2nd 0.5, 10th vs 40th 0.075.
+    f = story.finish_feature(np.array([1, 2, 10, 40]))
+    np.testing.assert_allclose(f, [0.9, 0.4, 0.0, -0.075], atol=1e-6)
 
 
 def test_flag_off_leaves_data_and_cache_key_as_before():

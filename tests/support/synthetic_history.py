@@ -16,7 +16,7 @@ def synthetic_history(
     """`form_sd` > 0: each driver's skill also walks (a random walk, this sd per race) on top
     of the fixed skill, the in-season form the model's trailing-form covariates see.
     `lap_position`: (led_finish, led_start, fast_finish, fast_start), the lap shares' slopes on
-    g(finish) and g(start) (race_story.position_feature; ModelConfig.lap_position); all 0 (the
+    f(finish) and g(start) (race_story.lap_position_term; ModelConfig.lap_position); all 0 (the
     default) draws exactly the frames of before (no random draw depends on them)."""
     led_f, led_s, fast_f, fast_s = lap_position
     rng = np.random.default_rng(seed)
@@ -41,7 +41,7 @@ def synthetic_history(
         )
         frac = np.where(dnf, rng.uniform(0.05, 0.95, n_drivers), 1.0)
         lc = np.where(dnf, np.floor(frac * laps), laps).astype(int)
-        g_fin, g_start = story.position_feature(finish), story.position_feature(start)
+        g_fin, g_start = story.finish_feature(finish), story.position_feature(start)
         a_led = story.concentration(
             story.lap_share_log_concentration(
                 -2.5, 2.0, perf, frac, extra=led_f * g_fin + led_s * g_start

@@ -35,8 +35,8 @@ ability += form[r, d] . form_beta: the start's trailing finish, trailing running
 (as its difference from the finish) and rookie flag, from the starts before it.
 
 Lap shares given the realised order (only when the data carries finish_pos:
-ModelConfig.lap_position): both concentrations add led_finish[t] * g(finish) + led_start[t] *
-g(start) (fast_* likewise), g = race_story.position_feature (-log position, centred). A valid
+ModelConfig.lap_position): both concentrations add led_finish[t] * f(finish) + led_start[t] *
+g(start) (fast_* likewise), f = 1 / finish - 0.1, g = -log(start) centred (race_story). A valid
 conditional likelihood: finish and start are observed; the simulator draws the finish first.
 
 Every race's log-likelihood is multiplied by its weight w (time decay; 0 for padding).
@@ -64,9 +64,10 @@ from nascar_pipeline.core.race_story import (
 from nascar_pipeline.core.tables import TRACK_TYPES
 
 N_TRACK_TYPES = len(TRACK_TYPES)
-# Slopes of the lap shares on g(finish) and g(start) (race_story.position_feature: +0.5 for 1st,
-# -0.5 for 40th), per track type. Weakly informative: a slope of 5 makes a winner's
-# concentration exp(5 * 0.62) = 22 times a 10th place's.
+# Slopes of the lap shares on f(finish) = 1 / finish - 0.1 and g(start) (race_story
+# finish_feature, position_feature: g = +0.5 for 1st, -0.5 for 40th), per track type. Weakly
+# informative: a finish slope of 5 makes a winner's concentration exp(5 * 0.5) = 12 times a
+# 2nd place's.
 LAP_POSITION_PRIOR = dist.Normal(0.0, 5.0).expand([N_TRACK_TYPES]).to_event(1)
 INTERMEDIATE = TRACK_TYPES.index("intermediate")  # the track type whose log_scale is fixed at 0
 _NEG = -1e4
@@ -277,7 +278,7 @@ def _within_driver(track, drv, tt, mask, w):
 
 
 def _lap_position(name: str, finish_pos, start, tt):
-    """`name`_finish[t] * g(finish) + `name`_start[t] * g(start) (race_story.lap_position_term)."""
+    """`name`_finish[t] * f(finish) + `name`_start[t] * g(start) (race_story.lap_position_term)."""
     finish_slope = numpyro.sample(f"{name}_finish", LAP_POSITION_PRIOR)
     start_slope = numpyro.sample(f"{name}_start", LAP_POSITION_PRIOR)
     return lap_position_term(
