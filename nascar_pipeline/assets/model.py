@@ -111,6 +111,13 @@ class RaceModelConfig(Config):
         "his skill, not split with the car by the priors",
     )
 
+    lap_position: bool = Field(
+        False,
+        description="laps led and fastest laps conditioned on the race's realised finish and "
+        "start (ModelConfig.lap_position): in a scenario the winner leads the laps, a pole "
+        "sitter the early ones",
+    )
+
     def fit_config(self):
         """The core's FitConfig for these settings (the rest at the core's defaults)."""
         return chain_fit_config(self, target_accept=self.target_accept)
@@ -340,7 +347,12 @@ def race_model_fit(
     uses_loop = config.loop_data is not False or config.form
     loop = race_source.source().race_inputs(race_key).loop_history if uses_loop else None
     loop_data = loop_data_on(config.loop_data, loop, history["race_key"].unique())
-    mcfg = ModelConfig(loop_data=loop_data, form=config.form, car_contrasts=config.car_contrasts)
+    mcfg = ModelConfig(
+        loop_data=loop_data,
+        form=config.form,
+        car_contrasts=config.car_contrasts,
+        lap_position=config.lap_position,
+    )
     if config.loop_data is None:
         context.log.info(
             f"race_model_fit: loop data {'on' if loop_data else 'off'} "
