@@ -105,10 +105,13 @@ class RaceModelConfig(Config):
     )
 
     car_contrasts: bool = Field(
-        False,
+        True,
         description="car effects as contrasts within each group of drivers and cars linked by "
         "their starts (ModelConfig.car_contrasts): a driver who kept one car has his level in "
-        "his skill, not split with the car by the priors",
+        "his skill, not split with the car by the priors (first 8 races of 2025 at production "
+        "settings: the same log-likelihood, every fit through the gate; the one-season "
+        "embedded world: first attempt through the gate, skill bulk ESS 1,246, 0 divergences, "
+        "against 2.3 % divergences)",
     )
 
     lap_position: bool = Field(

@@ -72,6 +72,11 @@ class ModelBacktestConfig(Config):
         True,
         description="the model's trailing-form covariates (ModelConfig.form), as race_model_fit",
     )
+    car_contrasts: bool = Field(
+        True,
+        description="car effects as contrasts within the driver-car groups "
+        "(ModelConfig.car_contrasts), as race_model_fit",
+    )
     seed: int = Field(0, description="random seed of the fits and simulations")
 
     def fit_config(self):
@@ -220,7 +225,7 @@ def _backtest(context, config, race_source, storage):
         config.season,
         n_races=config.races,
         fit_config=config.fit_config(),
-        model_config=ModelConfig(form=config.form),
+        model_config=ModelConfig(form=config.form, car_contrasts=config.car_contrasts),
         n_scenarios=config.scenarios,
         seed=config.seed,
         log=context.log.info,

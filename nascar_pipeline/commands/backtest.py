@@ -13,6 +13,9 @@ carry real DraftKings salaries, contest facts or %Drafted (the history CSVs do n
 (core/model/form.py; they read the loop data's running positions when the file is there).
 `--lap-position on|off`: laps led and fastest laps conditioned on the realised finish and
 start (ModelConfig.lap_position; core/race_story.py lap_position_term).
+`--car-contrasts on|off` (default on, as race_model_fit): car effects as contrasts within the
+driver-car groups (ModelConfig.car_contrasts). The model settings are kept beside the per-race
+rows (*_races_model.json): --resume refuses rows fitted with other settings.
 `--loop-data auto|on|off|both` (auto, the default, as race_model_fit: on when there is a loop
 file): the model with loop data's measurement model (running position as a
 second observation of pace; history/loopstats.csv or --loop-csv; method model_loop), without it
@@ -98,17 +101,10 @@ def register(sub) -> None:
     p.add_argument(
         "--car-contrasts",
         choices=("on", "off"),
-        default="off",
+        default="on",
         help="car effects as contrasts within each group of drivers and cars linked by their "
-        "starts (ModelConfig.car_contrasts): a driver who kept one car has his level in his "
-        "skill, not split with the car by the priors",
-    )
-    p.add_argument(
-        "--form-within-driver",
-        choices=("on", "off"),
-        default="off",
-        help="trailing form as each driver's deviation from his own mean over the window "
-        "(ModelConfig.form_within_driver): his skill holds his level",
+        "starts (ModelConfig.car_contrasts; race_model_fit's default: on): a driver who kept "
+        "one car has his level in his skill, not split with the car by the priors",
     )
     p.add_argument("--chains", type=positive_int, default=2)
     p.add_argument("--warmup", type=positive_int, default=150)
@@ -140,6 +136,25 @@ def _history_files(args, shared_data: Path | None) -> tuple[Path, Path]:
         if not f.exists():
             raise UserInputError(f"file {f}: not found (pass --races-csv/--results-csv)")
     return files[0], files[1]
+
+
+def _same_model_settings(races_out: Path, settings: dict, resuming: bool) -> None:
+    """The model settings (ModelConfig.as_dict) kept beside the per-race table: --resume
+    refuses rows fitted with other settings (--form, --lap-position, --car-contrasts), which
+    would mix two models in one season table; a fresh run records its own."""
+    import json
+
+    kept = races_out.with_name(races_out.stem + "_model.json")
+    if resuming:
+        before = json.loads(kept.read_text()) if kept.exists() else None
+        if before != settings:
+            raise UserInputError(
+                f"--resume: {races_out} was fitted with model settings {before} (none recorded: "
+                f"an earlier version), this run {settings}: pass the first run's --form, "
+                "--lap-position and --car-contrasts, or run without --resume"
+            )
+    else:
+        kept.write_text(json.dumps(settings, sort_keys=True))
 
 
 def run(args) -> int:
@@ -193,18 +208,19 @@ def run(args) -> int:
                 f"{sorted(wanted)} (--loop-data {args.loop_data}): pass the --loop-data of the "
                 "first run, or run without --resume"
             )
+    model_config = ModelConfig(
+        form=args.form == "on",
+        lap_position=args.lap_position == "on",
+        car_contrasts=args.car_contrasts == "on",
+    )
+    _same_model_settings(races_out, model_config.as_dict(), resuming=done is not None)
     try:
         per_race, table = run_backtest(
             history,
             args.season,
             n_races=args.races,
             fit_config=cfg,
-            model_config=ModelConfig(
-                form=args.form == "on",
-                lap_position=args.lap_position == "on",
-                car_contrasts=args.car_contrasts == "on",
-                form_within_driver=args.form_within_driver == "on",
-            ),
+            model_config=model_config,
             n_scenarios=args.scenarios,
             seed=args.seed,
             log=lambda m: print(m, flush=True),

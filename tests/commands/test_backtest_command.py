@@ -215,3 +215,30 @@ def test_resume_refuses_another_loop_setting(shared_data, tmp_path, capsys):
     rc = main(["backtest", "--season", "2025", "--resume", "--out", str(out), *files])
     assert rc == 2  # auto with a loop file fits model_loop; the rows hold model
     assert "pass the --loop-data of the first run" in capsys.readouterr().err
+
+
+def test_resume_refuses_rows_fitted_with_other_model_settings(shared_data, tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    out = tmp_path / "bt.parquet"
+    rows = {"race_key": ["x"], "method": ["model_loop"], "order_loglik": [-100.0]}
+    pd.DataFrame({**rows, "order_loglik_folded": [-101.0]}).to_parquet(
+        tmp_path / "bt_races.parquet"
+    )
+    history = shared_data / "history"
+    files = ["--races-csv", str(history / "races.csv"), "--results-csv"]
+    files += [str(history / "results.csv"), "--loop-csv", str(history / "loopstats.csv")]
+    # rows kept without settings (an earlier version): refused, naming the flags
+    rc = main(["backtest", "--season", "2025", "--resume", "--out", str(out), *files])
+    assert rc == 2
+    assert "--car-contrasts" in capsys.readouterr().err
+    # rows of a run with car contrasts off, resumed with the default (on): refused
+    from nascar_pipeline.core.model import ModelConfig
+
+    kept = tmp_path / "bt_races_model.json"
+    kept.write_text(json.dumps(ModelConfig(form=True).as_dict()))
+    rc = main(["backtest", "--season", "2025", "--resume", "--out", str(out), *files])
+    assert rc == 2
+    assert "was fitted with model settings" in capsys.readouterr().err

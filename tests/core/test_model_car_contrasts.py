@@ -72,3 +72,30 @@ def test_the_flag_adds_the_arrays_and_enters_the_fit_key_only_when_on():
     assert on.arrays["car_group"][:4].tolist() == [0, 1, 2, 3]
     assert "car_contrasts" not in ModelConfig().as_dict()
     assert ModelConfig(car_contrasts=True).as_dict()["car_contrasts"] is True
+
+
+def test_the_model_applies_the_contrasts_to_the_car_effects_it_reports():
+    """prepare_history -> race_model: car_effect is the raw effect minus 0.9 x its group's
+    weighted mean (a shared car links two drivers into one group here)."""
+    import jax.numpy as jnp
+    from numpyro import handlers
+
+    from nascar_pipeline.core.model.fit import bound_model
+
+    hist = _history()
+    hist.loc[(hist["race_key"] == "r2") & (hist["driver_id"] == 2), "car_number"] = "10"
+    data = prepare_history(hist, ModelConfig(car_contrasts=True))
+    kwargs = {k: jnp.asarray(v) for k, v in data.arrays.items()}
+    trace = handlers.trace(handlers.seed(bound_model(data), 0)).get_trace(**kwargs)
+    sigma = float(trace["sigma_car"]["value"])
+    raw = sigma * np.asarray(trace["car_z"]["value"])
+    car = np.asarray(trace["car_effect"]["value"])
+    group, weight = data.arrays["car_group"], data.arrays["car_weight"]
+    assert len(set(group[: len(data.car_numbers)].tolist())) < len(data.car_numbers)
+    for g in set(group.tolist()):
+        m = group == g
+        np.testing.assert_allclose(
+            np.average(car[m], weights=weight[m]),
+            WITHIN_UNIFORM * np.average(raw[m], weights=weight[m]),
+            atol=1e-5,
+        )

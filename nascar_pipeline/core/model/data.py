@@ -79,13 +79,10 @@ class ModelConfig:
     # the skills' mixing (the one-season embedded world at production settings: R-hat 1.015,
     # bulk ESS 349 on skills, sigma_car R-hat 1.05). Off here (the model as before).
     car_contrasts: bool = False
-    # Form as each driver's deviation from his own mean over the window (form.form_arrays):
-    # skill holds his level, form_beta what recent form says beyond it. Off here.
-    form_within_driver: bool = False
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        for flag in ("loop_data", "form", "lap_position", "car_contrasts", "form_within_driver"):
+        for flag in ("loop_data", "form", "lap_position", "car_contrasts"):
             if not d[flag]:
                 d.pop(flag)  # off: the fit-cache key of every earlier fit stays valid
         return d
@@ -332,7 +329,6 @@ def prepare_history(
             a["drv"],
             a["mask"],
             driver_ids,
-            weights=a["w"] if config.form_within_driver else None,
         )
 
     return HistoryData(

@@ -16,8 +16,10 @@ SKILL_SITES = ("skill", "skill_track")  # driver-level skill parameters (real dr
 # Reported beside the gated sites in `per_site` (not gated: the gate stays as it was), so a
 # poorly mixing trailing-form coefficient (core/model/form.py) shows beside the skills (its
 # R-hat and ESS are also in race_model_fit's posterior summary rows). The lap-position slopes
-# (ModelConfig.lap_position) likewise.
-REPORTED_SITES = ("form_beta", "led_finish", "led_start", "fast_finish", "fast_start")
+# (ModelConfig.lap_position) likewise, and the car effects (contrasts within the driver-car
+# groups with ModelConfig.car_contrasts; sigma_car mixed slowly without them).
+REPORTED_SITES = ("form_beta", "led_finish", "led_start", "fast_finish", "fast_start",
+                  "sigma_car", "car_effect")  # fmt: skip
 RHAT_MAX = 1.01
 ESS_MIN = 400.0
 DIVERGENCE_MAX = 0.01

@@ -52,26 +52,11 @@ ROOKIE_FORM = model_form(np.array([NEUTRAL / 10.0] * 4 + [1.0]))
 
 
 def form_arrays(
-    history: pd.DataFrame,
-    loop: pd.DataFrame | None,
-    race_keys,
-    drv,
-    mask,
-    driver_ids,
-    weights=None,
+    history: pd.DataFrame, loop: pd.DataFrame | None, race_keys, drv, mask, driver_ids
 ) -> tuple[np.ndarray, dict]:
     """(R, N, K) form of every start of the window's races (`race_keys`, slots as `drv` /
     `mask` index `driver_ids`; padding 0) and the form of every driver of `history` for a next
-    race, {track type: {driver_id: [K floats]}} (centred like the arrays).
-
-    `weights` (R,) (ModelConfig.form_within_driver): each window driver's form is taken as
-    its deviation from his own weighted mean over the window's starts, in the arrays and in
-    his form for the next race. A driver's trailing finish is mostly his skill: left as it is,
-    skill and form_beta trade along a ridge (the embedded world at production settings: skill
-    bulk ESS 333 with form, 1,543 without); as a deviation it carries only what his recent
-    form says beyond his level, which his skill holds. The likelihood is the same model up to
-    each skill's shift by beta . mean (the skills' prior moves with it). Drivers outside the
-    window keep their plain form (they get a new driver's skill in the simulator)."""
+    race, {track type: {driver_id: [K floats]}} (centred like the arrays)."""
     ids = pd.unique(pd.to_numeric(history["driver_id"]).astype(np.int64))
     feats, now = features_with_next(history, loop, ids, TRACK_TYPES)
     keyed = {
@@ -88,33 +73,11 @@ def form_arrays(
         for j in np.flatnonzero(mask[r] > 0):
             # every start of the window is a row of the feature table (same history rows)
             out[r, j] = keyed.get((str(key), int(driver_ids[drv[r, j]])), ROOKIE_FORM)
-    level = {}
-    if weights is not None:
-        level = _driver_levels(out, drv, mask, weights, driver_ids)
-        for r in range(R):
-            for j in np.flatnonzero(mask[r] > 0):
-                out[r, j] -= level[int(driver_ids[drv[r, j]])]
-    zero = np.zeros(len(FORM_FEATURES), np.float32)
     form_now = {
-        t: {
-            int(d): (row - level.get(int(d), zero)).tolist()
-            for d, row in zip(f.index, model_form(f.to_numpy()))
-        }
+        t: {int(d): row.tolist() for d, row in zip(f.index, model_form(f.to_numpy()))}
         for t, f in now.items()
     }
     return out, form_now
-
-
-def _driver_levels(form, drv, mask, weights, driver_ids) -> dict:
-    """{driver_id: (K,) his weighted mean form over the window's starts}."""
-    w = (mask > 0) * np.asarray(weights, np.float64)[:, None]  # (R, N)
-    n = len(driver_ids)
-    total = np.zeros((n, form.shape[-1]))
-    np.add.at(total, drv[w > 0], (form * w[..., None])[w > 0])
-    wsum = np.zeros(n)
-    np.add.at(wsum, drv[w > 0], w[w > 0])
-    means = (total / np.maximum(wsum, 1e-12)[:, None]).astype(np.float32)
-    return {int(d): means[i] for i, d in enumerate(driver_ids) if wsum[i] > 0}
 
 
 def entry_form(form_now: dict, driver_ids, track_type: str, n_slots: int) -> np.ndarray:

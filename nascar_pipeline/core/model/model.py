@@ -39,6 +39,12 @@ ModelConfig.lap_position): both concentrations add led_finish[t] * f(finish) + l
 g(start) (fast_* likewise), f = 1 / finish - 0.1, g = -log(start) centred (race_story). A valid
 conditional likelihood: finish and start are observed; the simulator draws the finish first.
 
+Car effects as contrasts (only when the data carries its arrays: ModelConfig.car_contrasts;
+data.car_groups): each car effect minus (1 - WITHIN_UNIFORM) x the weighted mean of its group
+of drivers and cars linked by their starts. A group's level cannot be told apart from its
+drivers' skills by the results (add k to the skills, take k from the cars), so the skills hold
+it; the car effects keep what the results identify (one car against another of the group).
+
 Every race's log-likelihood is multiplied by its weight w (time decay; 0 for padding).
 """
 
