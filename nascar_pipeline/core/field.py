@@ -51,9 +51,12 @@ class FieldParams:
     (490, 980 and 3,567 entries; Pocono has no slate). benchmarks/bench_field.py part 2, ten
     scenario seeds, on the stand-in calibrated to real road races (field_calibration.fit_stand_in):
     the real winning score sits at the simulated 41-84 % quantile and the real 80th-percentile
-    score at 84-92 %, all 60 checks inside the 5-95 % band (the real race was a good one for the
-    chalk: its favourite, 66 % owned, scored at his 90 % quantile, the field's mean lineup at the
-    stand-in's 77-95 %). Scored with the real 2026
+    score at 84-92 %, all 60 checks inside the 5-95 % band: three contests of one race, ten
+    seeds, and in sample (these contests set the parameters), so not 60 independent checks. The
+    real race was a good one for the chalk: its favourite, 66 % owned, scored at his 90 %
+    quantile; the field's mean lineup under the real result sat at the stand-in's 77 % quantile
+    without fastest laps (a lower bound) and 95 % with the mean fastest-lap share (one seed).
+    Scored with the real 2026
     result, the field's 80th-percentile lineup is within about 6 points of the real one. The
     optimizer share and its flatter rank law are what moved the winning score most (real fields
     copy popular optimizer lineups a lot); they were set on the first stand-in, which ran hot,

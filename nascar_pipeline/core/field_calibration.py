@@ -262,11 +262,11 @@ def _simulate(
     # much: a real race of the track type lends its drivers' (laps led, fastest laps) pairs in
     # the same order, so a race's concentration (a dominator leading most laps and setting most
     # fastest laps, or a spread) is a real one. Drawing each driver's shares on their own and
-    # normalizing averaged the dominators away (fault 5 above). The key is lexicographic:
-    # laps-led shares differ by 1/laps >= 0.002, the fastest-lap term is under 0.001
+    # normalizing averaged the dominators away (fault 5 above). Sorted lexicographically
+    # (lexsort: the last key first); a weighted sum of the three was not (shares lent by races
+    # of other lengths differ by less than a weight's step)
     row = first + (nz.led_u * n).astype(np.int64)
-    key = pools.led_share[row] + 1e-3 * pools.fast_share[row] + 1e-7 * (D - finish) / D
-    rank = np.argsort(-key, axis=1)
+    rank = np.lexsort((finish, -pools.fast_share[row], -pools.led_share[row]), axis=1)
     led = _hand_out(rank, pools.led_profile[nz.race], laps)
     fast = _hand_out(rank, pools.fast_profile[nz.race], laps)
     pts = rules.draftkings_points(st, finish, led, fast)

@@ -78,7 +78,8 @@ def test_stand_in_scales_to_the_race_total_and_matches_the_means():
     paid = fin + 0.25 * sc.laps_led.sum(1) + 0.45 * sc.fastest_laps.sum(1)
     np.testing.assert_allclose(sc.points.sum(1), paid, atol=0.05 * D)
     assert np.all(np.abs(sc.laps_led.sum(1) - laps) <= D / 2)
-    # the off-script share is the one whose start-finish correlation is nearest the real one
+    # the off-script share is interpolated to the real start-finish correlation (loosely here;
+    # test_off_script_share_interpolates... checks it closely)
     shape = race_shape(sc.points, sc.finish, start, sc.laps_led, sc.fastest_laps, laps)
     assert abs(shape["corr"] - pools.order_corr) < 0.12
 
