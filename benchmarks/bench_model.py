@@ -17,6 +17,8 @@ CUDA GPU (jax[cuda] installed); run it once with --platform cpu beside it to com
 --form on|off (default on, as race_model_fit): the trailing-form covariates (ModelConfig.form).
 --lap-position on|off (default off): laps led and fastest laps given the realised finish and start
 (ModelConfig.lap_position).
+--car-contrasts on|off (default on, as race_model_fit): car effects as contrasts within the
+driver-car groups (ModelConfig.car_contrasts).
 --loop-data both (the default): every pass fits the same history without loop data's
 measurement model and with it (ModelConfig.loop_data; with --form on both read the running
 positions as form covariates; history/loopstats.csv of the same folder, loaded as `nascar-pipeline
@@ -191,6 +193,7 @@ def _prepared(args, h, ModelConfig, prepare_history):
         loop_data=args.loop,
         form=form,
         lap_position=args.lap_position == "on",
+        car_contrasts=args.car_contrasts == "on",
     )
     return prepare_history(h, cfg, loop=loop)
 
@@ -203,7 +206,7 @@ def _child(args, role: str, methods: str = "", loop: bool = False) -> tuple[dict
     cmd = [sys.executable, __file__, "--child", role, "--methods", methods or "auto"]
     cmd += ["--loop"] if loop else []
     for name in ("history", "chains", "warmup", "draws", "scenarios", "seed", "cache", "platform",
-                 "form", "lap_position"):  # fmt: skip
+                 "form", "lap_position", "car_contrasts"):  # fmt: skip
         cmd += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
     t0 = time.perf_counter()
     out = subprocess.run(
@@ -252,6 +255,13 @@ def main() -> int:
         default="off",
         help="laps led and fastest laps given the realised finish and start "
         "(ModelConfig.lap_position)",
+    )
+    p.add_argument(
+        "--car-contrasts",
+        choices=("on", "off"),
+        default="on",
+        help="car effects as contrasts within the driver-car groups (ModelConfig.car_contrasts; "
+        "race_model_fit's default: on)",
     )
     p.add_argument("--loop", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--child", choices=("fit", "gradient"), help=argparse.SUPPRESS)
@@ -303,7 +313,8 @@ def main() -> int:
     print(
         f"\nRace model benchmark: {first['races']} races, {first['drivers']} drivers, "
         f"{args.chains} chains x ({args.warmup} warm-up + {args.draws} draws), "
-        f"{args.scenarios} scenarios, trailing form {args.form}, lap position {args.lap_position}; cache {args.cache}; "
+        f"{args.scenarios} scenarios, trailing form {args.form}, lap position {args.lap_position}, "
+        f"car contrasts {args.car_contrasts}; cache {args.cache}; "
         f"{os.cpu_count()} CPUs, "
         f"{first['configured']['host_devices']} host devices for parallel chains; platform "
         f"{warm[loop_modes[0]][methods[0]].get('platform', '?')}; load average now "
