@@ -740,6 +740,8 @@ def run_backtest(
         )
         y = actual["dk_points"].to_numpy(np.float64)
         y_dom = dominator_points(g["laps_led"].fillna(0), g["fastest_laps"].fillna(0))
+        if g["fastest_laps"].isna().any():  # not recorded: no dominator score (not 0 laps)
+            y_dom = np.full_like(y_dom, np.nan, dtype=np.float64)
         recs, mean_points, diags = [], {}, {}
         for method, mcfg in configs.items():
             t_fit = time.perf_counter()

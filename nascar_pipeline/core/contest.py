@@ -225,7 +225,10 @@ def lineup_scores_q(points_q: np.ndarray, lineups: np.ndarray) -> np.ndarray:
 
 
 def tie_split_payout(better: np.ndarray, tied: np.ndarray, cum: np.ndarray) -> np.ndarray:
-    """Average prize of places better+1 .. better+tied (arrays broadcast); cum from prize_cumsum."""
+    """Average prize of places better+1 .. better+tied (arrays broadcast); cum from prize_cumsum.
+    The counts may come as small integers (int16 in the greedy): the sum and the clip to the
+    table's end are taken in the platform integer, where they cannot overflow."""
+    better = np.asarray(better).astype(np.intp, copy=False)
     hi = np.minimum(better + tied, cum.size - 1)
     lo = np.minimum(better, cum.size - 1)
     return (cum[hi] - cum[lo]) / tied

@@ -236,7 +236,7 @@ class FieldObjective:
         at = (level + (np.arange(S) * W)[:, None]).ravel()  # ascending: the rows kept apart
         first = np.flatnonzero(np.r_[True, at[1:] != at[:-1]])
         h = np.diff(np.r_[first, at.size])
-        r = (np.r_[first[1:], at.size] - np.repeat(np.arange(S) * K, K)[first]).astype(np.int64)
+        r = (np.r_[first[1:], at.size] - (first // K) * K).astype(np.int64)
         hmax = int(h.max()) if h.size else 0
         whole = np.int16 if K + (K + 1) * hmax < 2**15 else np.int32
         # r at every level: the counts placed at their levels, then carried to the next ones
@@ -1009,13 +1009,6 @@ def _live_payout(better, tied, cum, paid_end: int) -> np.ndarray:
     return out
 
 
-def _set_payout(scores, b_field, t_field, cum) -> np.ndarray:
-    """(S, n) exact payouts of a set of our lineups against the field and each other."""
-    gt = (scores[:, None, :] > scores[:, :, None]).sum(axis=2)
-    eq = (scores[:, None, :] == scores[:, :, None]).sum(axis=2)
-    return tie_split_payout(b_field + gt, t_field + eq, cum)
-
-
 @dataclass
 class _MoneyEntries:
     """The (candidate, scenario) pairs where a candidate is in the money against the field
@@ -1162,8 +1155,8 @@ def _chosen_losses(ch_scores, ch_b, ch_t, cum) -> np.ndarray:
 def _set_payout_and_losses(
     ch_scores, ch_b, ch_t, cum, gt=None, eq=None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(_set_payout's (S, n) payouts, _chosen_losses' (S, n + 1) losses) of the chosen set,
-    from one count of the set's lineups above (gt) and tied with (eq, itself included) each
+    """((S, n) exact payouts against the field and each other, _chosen_losses' (S, n + 1)
+    losses) of the chosen set, from one count of the set's lineups above (gt) and tied with (eq, itself included) each
     other: counted here unless given (the greedy keeps them pick by pick)."""
     S, n = ch_scores.shape
     if gt is None or eq is None:

@@ -8,7 +8,7 @@ import pytest
 
 from nascar_pipeline.core import race_story as story
 from nascar_pipeline.core.model import ModelConfig, prepare_history
-from nascar_pipeline.core.model.data import scale_start
+from nascar_pipeline.core.model.data import LAP_POSITION_FEATURE, scale_start
 from nascar_pipeline.core.model.model import LAP_POSITION_SITES, POSTERIOR_SITES
 from nascar_pipeline.core.tables import TRACK_TYPES
 from tests.support.synthetic_history import synthetic_history
@@ -33,7 +33,7 @@ def test_flag_off_leaves_data_and_cache_key_as_before():
     assert "finish_pos" not in off.arrays
     assert "lap_position" not in ModelConfig().as_dict()
     on = prepare_history(hist, ModelConfig(lap_position=True))
-    assert ModelConfig(lap_position=True).as_dict()["lap_position"] is True
+    assert ModelConfig(lap_position=True).as_dict()["lap_position"] == LAP_POSITION_FEATURE
     # Slots are in finishing order: the winner's slot holds 1, padding 0.
     fp, mask = on.arrays["finish_pos"], on.arrays["mask"]
     assert fp[0, 0] == 1.0 and fp[0, 5] == 6.0

@@ -90,6 +90,22 @@ def test_greedy_portfolio(world):
     assert np.sum(p.gains) == pytest.approx(p.set_value[-1], rel=1e-3)
 
 
+def test_greedy_on_a_field_past_the_int16_counts(world):
+    """A 40,000-entry field (22 % paid, 8,800 places): the greedy keeps its counts as int16 and
+    the tie split's clip to the payout table's end (past 32,767) must not overflow them."""
+    big = generate_field(
+        np.ones(24), world["sal"], 6, 50_000, 40_000, min_salary=46_000,
+        rng=np.random.default_rng(3), calibrate_iters=0,
+    )  # fmt: skip
+    obj = FieldObjective.build(
+        world["pts"][200:260], big, default_gpp_payouts(40_003, 10.0), n_ours=3
+    )
+    cand = world["field"][:200]
+    p = greedy_portfolio(obj, cand, 3, max_exposure=1.0)
+    assert len(p.lineups) == 3
+    assert p.set_value[0] == pytest.approx(obj.value(cand).max())
+
+
 def _dominant(world):
     pts = world["pts"][200:].copy()
     pts[:, 3] += 60.0  # a dominant driver: every good lineup wants him

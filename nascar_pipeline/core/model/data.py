@@ -48,6 +48,11 @@ COUNT_BUCKET = 256
 RACE_STEP = 32
 
 
+# Names the finish feature of the lap-position terms in the fit-cache key: a fit made with
+# another feature (-log finish before afaf334) is not read back with this one.
+LAP_POSITION_FEATURE = "1/finish-0.1"
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """What defines the data a fit sees (part of the fit-cache key)."""
@@ -85,6 +90,8 @@ class ModelConfig:
         for flag in ("loop_data", "form", "lap_position", "car_contrasts"):
             if not d[flag]:
                 d.pop(flag)  # off: the fit-cache key of every earlier fit stays valid
+        if self.lap_position:  # the finish's feature (race_story.finish_feature) in the key
+            d["lap_position"] = LAP_POSITION_FEATURE
         return d
 
 
