@@ -58,12 +58,32 @@ def _load_history(path: str):
     return h[(h["season"] >= 2022) & (h["season"] <= 2025)]
 
 
-def _load_loop(path: str, h):
-    """history/loopstats.csv as loop_stats rows, Cup rows keyed by the history's race keys."""
+def _load_loop(path: str, h, cache: str | None = None):
+    """history/loopstats.csv as loop_stats rows, Cup rows keyed by the history's race keys.
+    With `cache` (the run's JAX cache folder) the validated rows are kept there as Parquet
+    after the first parse: a run worker reads loop rows already validated from the race source
+    (ingest validated them once), so the children's data step should not re-validate the whole
+    24,702-row file (about 1 s of the first-gradient figure)."""
+    import pandas as pd
+
     from nascar_pipeline.core.model.loop_data import keyed_to_history
     from nascar_pipeline.ontology.parsers.loopdata import parse_loopdata
 
-    return keyed_to_history(parse_loopdata(Path(path) / "loopstats.csv").loop_stats, h)
+    csv = Path(path) / "loopstats.csv"
+    kept = None
+    if cache:
+        st = csv.stat()
+        kept = Path(cache) / f"loop_rows_{st.st_size}_{st.st_mtime_ns}.parquet"
+    if kept is not None and kept.exists():
+        rows = pd.read_parquet(kept)
+    else:
+        rows = parse_loopdata(csv).loop_stats
+        if kept is not None:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            tmp = kept.with_suffix(f".{os.getpid()}.tmp")
+            rows.to_parquet(tmp, index=False)
+            os.replace(tmp, kept)  # whole or absent for the next child
+    return keyed_to_history(rows, h)
 
 
 def _select_platform(platform: str) -> None:
@@ -187,7 +207,8 @@ def _prepared(args, h, ModelConfig, prepare_history):
     as race_model_fit; it reads the loop rows' running positions too)."""
     form = args.form == "on"
     uses_loop = args.loop or form
-    loop = _load_loop(args.history, h) if uses_loop and _has_loop(args.history) else None
+    cache = getattr(args, "cache", None)
+    loop = _load_loop(args.history, h, cache) if uses_loop and _has_loop(args.history) else None
     cfg = ModelConfig(
         history_days=4 * 366,
         loop_data=args.loop,
