@@ -143,20 +143,26 @@ def test_projection_lines_put_every_method_beside_the_baselines():
     assert "front row  31.5 (actual  40.0)  winner  28.0 (actual  55.0)" in line
 
 
-def test_resume_refuses_rows_scored_before_the_dnf_mixture(shared_data, tmp_path, capsys):
-    """Per-race rows without order_loglik_folded were scored the old way: resuming would mix
-    two scorings of the model's order in one season table."""
+def _resume(shared_data, tmp_path, method: str, folded: bool = True) -> int:
+    """`backtest --resume` over one kept per-race row of `method` (with the folded score
+    column of the current scoring unless `folded` is False) on the shared history files."""
     import pandas as pd
 
-    out = tmp_path / "bt.parquet"
-    pd.DataFrame({"race_key": ["x"], "method": ["model"], "order_loglik": [-100.0]}).to_parquet(
-        tmp_path / "bt_races.parquet"
-    )
+    rows = {"race_key": ["x"], "method": [method], "order_loglik": [-100.0]}
+    if folded:
+        rows["order_loglik_folded"] = [-101.0]
+    pd.DataFrame(rows).to_parquet(tmp_path / "bt_races.parquet")
     history = shared_data / "history"
     files = ["--races-csv", str(history / "races.csv"), "--results-csv"]
     files += [str(history / "results.csv"), "--loop-csv", str(history / "loopstats.csv")]
-    rc = main(["backtest", "--season", "2025", "--resume", "--out", str(out), *files])
-    assert rc == 2
+    out = tmp_path / "bt.parquet"
+    return main(["backtest", "--season", "2025", "--resume", "--out", str(out), *files])
+
+
+def test_resume_refuses_rows_scored_before_the_dnf_mixture(shared_data, tmp_path, capsys):
+    """Per-race rows without order_loglik_folded were scored the old way: resuming would mix
+    two scorings of the model's order in one season table."""
+    assert _resume(shared_data, tmp_path, "model", folded=False) == 2
     assert "run without --resume" in capsys.readouterr().err
 
 
@@ -202,43 +208,20 @@ def test_gate_lines_read_rows_without_the_divergence_column_as_no_divergences():
 
 
 def test_resume_refuses_another_loop_setting(shared_data, tmp_path, capsys):
-    import pandas as pd
-
-    out = tmp_path / "bt.parquet"
-    rows = {"race_key": ["x"], "method": ["model"], "order_loglik": [-100.0]}
-    pd.DataFrame({**rows, "order_loglik_folded": [-101.0]}).to_parquet(
-        tmp_path / "bt_races.parquet"
-    )
-    history = shared_data / "history"
-    files = ["--races-csv", str(history / "races.csv"), "--results-csv"]
-    files += [str(history / "results.csv"), "--loop-csv", str(history / "loopstats.csv")]
-    rc = main(["backtest", "--season", "2025", "--resume", "--out", str(out), *files])
-    assert rc == 2  # auto with a loop file fits model_loop; the rows hold model
+    # auto with a loop file fits model_loop; the rows hold model
+    assert _resume(shared_data, tmp_path, "model") == 2
     assert "pass the --loop-data of the first run" in capsys.readouterr().err
 
 
 def test_resume_refuses_rows_fitted_with_other_model_settings(shared_data, tmp_path, capsys):
     import json
 
-    import pandas as pd
-
-    out = tmp_path / "bt.parquet"
-    rows = {"race_key": ["x"], "method": ["model_loop"], "order_loglik": [-100.0]}
-    pd.DataFrame({**rows, "order_loglik_folded": [-101.0]}).to_parquet(
-        tmp_path / "bt_races.parquet"
-    )
-    history = shared_data / "history"
-    files = ["--races-csv", str(history / "races.csv"), "--results-csv"]
-    files += [str(history / "results.csv"), "--loop-csv", str(history / "loopstats.csv")]
-    # rows kept without settings (an earlier version): refused, naming the flags
-    rc = main(["backtest", "--season", "2025", "--resume", "--out", str(out), *files])
-    assert rc == 2
-    assert "--car-contrasts" in capsys.readouterr().err
-    # rows of a run with car contrasts off, resumed with the default (on): refused
     from nascar_pipeline.core.model import ModelConfig
 
-    kept = tmp_path / "bt_races_model.json"
-    kept.write_text(json.dumps(ModelConfig(form=True).as_dict()))
-    rc = main(["backtest", "--season", "2025", "--resume", "--out", str(out), *files])
-    assert rc == 2
+    # rows kept without settings (an earlier version): refused, naming the flags
+    assert _resume(shared_data, tmp_path, "model_loop") == 2
+    assert "--car-contrasts" in capsys.readouterr().err
+    # rows of a run with car contrasts off, resumed with the default (on): refused
+    (tmp_path / "bt_races_model.json").write_text(json.dumps(ModelConfig(form=True).as_dict()))
+    assert _resume(shared_data, tmp_path, "model_loop") == 2
     assert "was fitted with model settings" in capsys.readouterr().err

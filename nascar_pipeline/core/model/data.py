@@ -330,12 +330,7 @@ def prepare_history(
         from nascar_pipeline.core.model.form import form_arrays
 
         a["form"], stats["form_now"] = form_arrays(
-            h_all,
-            loop,
-            race_keys,
-            a["drv"],
-            a["mask"],
-            driver_ids,
+            h_all, loop, race_keys, a["drv"], a["mask"], driver_ids
         )
 
     return HistoryData(
