@@ -20,3 +20,14 @@ def whole_number(minimum: int):
 
 nonneg_int = whole_number(0)
 positive_int = whole_number(1)
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a number above 0, with a message that says what is wrong."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number above 0")
+    return value

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nascar_pipeline.commands._argtypes import positive_int
+from nascar_pipeline.commands._argtypes import positive_float, positive_int
 from nascar_pipeline.errors import UserInputError
 
 
@@ -106,6 +106,13 @@ def register(sub) -> None:
         "starts (ModelConfig.car_contrasts; race_model_fit's default: on): a driver who kept "
         "one car has his level in his skill, not split with the car by the priors",
     )
+    p.add_argument(
+        "--half-life-days",
+        type=positive_float,
+        default=None,
+        help="time decay of the history's likelihood (ModelConfig.half_life_days; default "
+        "365: a race a year old counts half): recency, tuned by this backtest",
+    )
     p.add_argument("--chains", type=positive_int, default=2)
     p.add_argument("--warmup", type=positive_int, default=150)
     p.add_argument("--draws", type=positive_int, default=200)
@@ -140,7 +147,8 @@ def _history_files(args, shared_data: Path | None) -> tuple[Path, Path]:
 
 def _same_model_settings(races_out: Path, settings: dict, resuming: bool) -> None:
     """The model settings (ModelConfig.as_dict) kept beside the per-race table: --resume
-    refuses rows fitted with other settings (--form, --lap-position, --car-contrasts), which
+    refuses rows fitted with other settings (--form, --lap-position, --car-contrasts,
+    --half-life-days), which
     would mix two models in one season table; a fresh run records its own."""
     import json
 
@@ -151,7 +159,7 @@ def _same_model_settings(races_out: Path, settings: dict, resuming: bool) -> Non
             raise UserInputError(
                 f"--resume: {races_out} was fitted with model settings {before} (none recorded: "
                 f"an earlier version), this run {settings}: pass the first run's --form, "
-                "--lap-position and --car-contrasts, or run without --resume"
+                "--lap-position, --car-contrasts and --half-life-days, or run without --resume"
             )
     else:
         kept.write_text(json.dumps(settings, sort_keys=True))
@@ -212,6 +220,7 @@ def run(args) -> int:
         form=args.form == "on",
         lap_position=args.lap_position == "on",
         car_contrasts=args.car_contrasts == "on",
+        **({} if args.half_life_days is None else {"half_life_days": args.half_life_days}),
     )
     _same_model_settings(races_out, model_config.as_dict(), resuming=done is not None)
     try:

@@ -143,7 +143,7 @@ def test_projection_lines_put_every_method_beside_the_baselines():
     assert "front row  31.5 (actual  40.0)  winner  28.0 (actual  55.0)" in line
 
 
-def _resume(shared_data, tmp_path, method: str, folded: bool = True) -> int:
+def _resume(shared_data, tmp_path, method: str, folded: bool = True, extra=()) -> int:
     """`backtest --resume` over one kept per-race row of `method` (with the folded score
     column of the current scoring unless `folded` is False) on the shared history files."""
     import pandas as pd
@@ -156,7 +156,7 @@ def _resume(shared_data, tmp_path, method: str, folded: bool = True) -> int:
     files = ["--races-csv", str(history / "races.csv"), "--results-csv"]
     files += [str(history / "results.csv"), "--loop-csv", str(history / "loopstats.csv")]
     out = tmp_path / "bt.parquet"
-    return main(["backtest", "--season", "2025", "--resume", "--out", str(out), *files])
+    return main(["backtest", "--season", "2025", "--resume", "--out", str(out), *files, *extra])
 
 
 def test_resume_refuses_rows_scored_before_the_dnf_mixture(shared_data, tmp_path, capsys):
@@ -225,3 +225,9 @@ def test_resume_refuses_rows_fitted_with_other_model_settings(shared_data, tmp_p
     (tmp_path / "bt_races_model.json").write_text(json.dumps(ModelConfig(form=True).as_dict()))
     assert _resume(shared_data, tmp_path, "model_loop") == 2
     assert "was fitted with model settings" in capsys.readouterr().err
+    # rows of the default run, resumed with another recency: refused, naming the flag
+    kept = ModelConfig(form=True, car_contrasts=True).as_dict()
+    (tmp_path / "bt_races_model.json").write_text(json.dumps(kept))
+    assert _resume(shared_data, tmp_path, "model_loop", extra=["--half-life-days", "180"]) == 2
+    err = capsys.readouterr().err
+    assert "'half_life_days': 180.0" in err and "--half-life-days" in err
