@@ -25,6 +25,18 @@ or a YAML file. The backfill's figure is from submission to the end of the last 
 run's outcome is reported (a race whose model misses the convergence gate is reported with
 the failed check, not hidden).
 
+    python benchmarks/bench_orchestration.py --daemon --skip-ticks --world demo \
+        --race-config production --backfill-config production --backfill-season last
+
+--world demo: the world `make demo` seeds for users (seed-demo's defaults: seed 7, seasons
+2024-26 of 36 races, the upcoming race in 2027) instead of the daemon tests' one-season world;
+--backfill-season YEAR|last: every race of that season (`nascar-pipeline backfill --season`).
+Each race is printed as its runs end (gate outcome, run time, every fit attempt's R-hat / ESS,
+failed checks), and at the end a summary (benchmarks/backfill_outcomes.py): races, how many
+passed the convergence gate on the first attempt and how many only after race_model_fit's own
+re-fit, how many failed it, how many got no lineups, time per race from run start to end
+(mean, max) and the load average over the backfill.
+
     python benchmarks/bench_orchestration.py --skip-ticks --race-compare [--warm-up]
 
 --race-compare (issue 14's figure): the sensor-requested race run at production settings
@@ -150,15 +162,53 @@ def _run_config(name: str) -> dict:
     return yaml.safe_load(Path(name).read_text()) or {}
 
 
+def _world_stack(world: str):
+    """The Stack class seeding `world`: "stack" = the daemon tests' world (seed 3, one season),
+    "demo" = the world `make demo` / `nascar-pipeline seed-demo` seeds for users (its defaults:
+    seed 7, three completed seasons of 36 races and the upcoming race)."""
+    from tests.support.daemon_stack import Stack
+
+    if world == "stack":
+        return Stack
+
+    class DemoWorldStack(Stack):
+        def _seed(self) -> None:
+            from nascar_pipeline.sources.demo_world import generate_world
+            from nascar_pipeline.sources.embedded import write_world
+
+            write_world(generate_world(), self.world)  # seed-demo's world, its defaults
+
+    return DemoWorldStack
+
+
+def _backfill_keys(races, count: int, season: str | None) -> tuple[list[str], list[str]]:
+    """(race keys the backfill runs, the backfill command's race arguments): N races from the
+    11th on, or every race of a season ("last": the last season with results) by --season,
+    as an operator backfills one."""
+    done = races[races["has_results"]]
+    if season is None:
+        keys = done["race_key"].tolist()[10 : 10 + count]
+        return keys, ["--races", ",".join(keys)]
+    year = int(done["season"].max()) if season == "last" else int(season)
+    keys = done[done["season"].astype(int) == year]["race_key"].tolist()
+    if not keys:
+        raise SystemExit(f"--backfill-season {season}: no races with results in that season")
+    return keys, ["--season", str(year)]
+
+
 def bench_daemon(
-    race_config: str = "test", backfill_config: str = "test", backfill_races: int = 10
+    race_config: str = "test",
+    backfill_config: str = "test",
+    backfill_races: int = 10,
+    world: str = "stack",
+    backfill_season: str | None = None,
 ) -> dict:
     import pytest  # noqa: F401 - the stack helper lives in the test module
     import yaml
+    from backfill_outcomes import race_line, summarize, summary_text
 
     from nascar_pipeline.automation.policies import TAG_TRIGGER
     from tests.support.daemon_stack import (
-        Stack,
         failed_blocking_checks,
         group_outcome,
         run_seconds,
@@ -168,15 +218,18 @@ def bench_daemon(
 
     out: dict = {
         "cores": os.cpu_count(),
+        "world": world,
         "race_config": race_config,
         "backfill_config": backfill_config,
-        "load_avg_start": os.getloadavg()[0],
+        "load_avg_start": os.getloadavg(),
     }
     pg = PostgresServer().start()
     with tempfile.TemporaryDirectory() as tmp:
         # The sensor's runs take NASCAR_RACE_RUN_CONFIG (written by Stack).
         # webserver=True: `nascar-pipeline backfill` submits a native backfill through its GraphQL.
-        stack = Stack(pg, Path(tmp), run_config=_run_config(race_config), webserver=True)
+        stack = _world_stack(world)(
+            pg, Path(tmp), run_config=_run_config(race_config), webserver=True
+        )
         try:
             races = stack.races()
             runs = wait_for(
@@ -188,44 +241,116 @@ def bench_daemon(
             out["full_race_run_status"] = group_outcome(stack, rid)
             out["full_race_failed_checks"] = failed_blocking_checks(stack, rid)
             out["full_race_step_s"] = _step_seconds(stack, rid)
-            keys = races[races["has_results"]]["race_key"].tolist()[10 : 10 + backfill_races]
+            print(f"sensor race run: {json.dumps({k: out[k] for k in out if 'full' in k})}")
+            keys, which = _backfill_keys(races, backfill_races, backfill_season)
             cfg = Path(tmp) / "backfill_run.yaml"
             cfg.write_text(yaml.safe_dump(_run_config(backfill_config)))
             t0 = time.time()
-            text = stack.backfill("--races", ",".join(keys), "--config", str(cfg))
+            text = stack.backfill(*which, "--config", str(cfg))
             bf = re.search(r"backfill (\S+):", text).group(1)
+            print(f"backfill {bf}: {len(keys)} races ({which[0]} {which[1][:80]}), load {_load()}")
             # The daemon's backfill loop creates the runs after the command returns: every run of
             # a Dagster backfill carries its id in the `dagster/backfill` tag.
-            bruns = wait_for(
+            wait_for(
                 lambda: (r := stack.runs(tags={BACKFILL_ID_TAG: bf})) and len(r) >= len(keys) and r,
                 600,
                 2,
                 f"backfill {bf}'s runs",
             )
-            roots = [r.run_id for r in bruns if not r.parent_run_id]
-            wait_for(
-                lambda: all(group_outcome(stack, r) for r in roots),
-                6 * 3600,
-                5,
-                "the backfill's runs",
-            )
+            records, loads = _follow_backfill(stack, bf, race_line)
             allruns = stack.runs(tags={BACKFILL_ID_TAG: bf})
             end = max(stack.instance.get_run_stats(r.run_id).end_time or 0 for r in allruns)
-            out["backfill_races"] = len(roots)
+            out["backfill_races"] = len(records)
             out["backfill_s"] = round(end - t0, 1)
-            out["backfill_outcomes"] = {r: group_outcome(stack, r) for r in roots}
+            out["backfill_outcomes"] = {r["race_key"]: r["status"] for r in records}
             out["backfill_failed_checks"] = {
-                r.tags["dagster/partition"]: failed_blocking_checks(stack, r.run_id)
-                for r in allruns
-                if failed_blocking_checks(stack, r.run_id)
+                r["race_key"]: r["failed_checks"] for r in records if r["failed_checks"]
             }
-            out["backfill_run_s"] = sorted(
-                round(run_seconds(stack.instance, r.run_id), 1) for r in allruns
+            out["backfill_run_s"] = sorted(r["seconds"] for r in records)
+            out["backfill_summary"] = summarize(records)
+            out["backfill_load_avg_1m_mean"] = round(sum(loads) / max(len(loads), 1), 2)
+            out["load_avg_end"] = os.getloadavg()
+            out["backfill_summary_text"] = summary_text(
+                out["backfill_summary"],
+                f"{out['backfill_load_avg_1m_mean']} (1 min, mean over the backfill; "
+                f"1/5/15 min at the end {_load()}) on {os.cpu_count()} CPUs",
             )
-            out["load_avg_end"] = os.getloadavg()[0]
         finally:
             stack.close()
             pg.cleanup()
+    return out
+
+
+def _load() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _follow_backfill(stack, backfill_id: str, line, poll_s: float = 10, timeout_s=12 * 3600):
+    """Wait for every race of the backfill, printing each race's line as its runs end
+    (a partial log still says how far it got). Returns (records, 1-minute loads sampled)."""
+    from tests.support.daemon_stack import group_outcome
+
+    done: dict[str, dict] = {}
+    loads: list[float] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        loads.append(os.getloadavg()[0])
+        by_race: dict[str, list] = {}
+        for r in stack.runs(tags={BACKFILL_ID_TAG: backfill_id}):
+            by_race.setdefault(r.tags["dagster/partition"], []).append(r)
+        for race, runs in sorted(by_race.items()):
+            root = next((r for r in runs if not r.parent_run_id), runs[0])
+            if race in done or not group_outcome(stack, root.run_id):
+                continue
+            done[race] = _race_record(stack, race, root.run_id)
+            print(f"[{len(done)}/{len(by_race)}] {line(done[race])}", flush=True)
+        if by_race and len(done) == len(by_race):
+            return [done[k] for k in sorted(done)], loads
+        time.sleep(poll_s)
+    raise AssertionError(f"backfill {backfill_id}: {len(done)} races ended in {timeout_s} s")
+
+
+def _race_record(stack, race: str, root_id: str) -> dict:
+    """One race of the backfill as benchmarks/backfill_outcomes.py reads it."""
+    from tests.support.daemon_stack import failed_blocking_checks, group_outcome, run_group
+
+    runs = run_group(stack, root_id)
+    stats = [stack.instance.get_run_stats(r.run_id) for r in runs]
+    starts = [s.launch_time for s in stats if s.launch_time]
+    ends = [s.end_time for s in stats if s.end_time]
+    mats: dict = {}
+    for r in sorted(runs, key=lambda r: int(r.tags.get("dagster/retry_number", "0"))):
+        mats.update(_materializations(stack, r.run_id))
+    fit = mats.get("race_model_fit")
+    return {
+        "race_key": race,
+        "status": group_outcome(stack, root_id),
+        "seconds": round(max(ends) - min(starts), 1) if starts and ends else 0.0,
+        "runs": len(runs),
+        "fit": (
+            {
+                k: fit[k]
+                for k in ("gate_passed", "attempts_count", "stale_model", "attempts", "rhat_max")
+                if k in fit
+            }
+            if fit
+            else None
+        ),
+        "failed_checks": sorted({c for r in runs for c in failed_blocking_checks(stack, r.run_id)}),
+        "lineups": "lineup_portfolio" in mats,
+    }
+
+
+def _materializations(stack, run_id) -> dict[str, dict]:
+    """asset name -> its materialization's metadata (plain values) in one run."""
+    from dagster._core.events import DagsterEventType
+
+    out = {}
+    for rec in stack.instance.get_records_for_run(
+        run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
+    ).records:
+        mat = rec.event_log_entry.dagster_event.event_specific_data.materialization
+        out[mat.asset_key.path[-1]] = {k: v.value for k, v in mat.metadata.items()}
     return out
 
 
@@ -422,6 +547,19 @@ def main() -> int:
     )
     p.add_argument("--backfill-races", type=int, default=10)
     p.add_argument(
+        "--backfill-season",
+        metavar="YEAR|last",
+        help="backfill every race of a season (`nascar-pipeline backfill --season`) instead of "
+        "--backfill-races; last: the world's last season with results",
+    )
+    p.add_argument(
+        "--world",
+        choices=("stack", "demo"),
+        default="stack",
+        help="--daemon's world: stack = the daemon tests' (seed 3, one season); demo = the "
+        "one `make demo` seeds for users (seed-demo's defaults: seed 7, three seasons)",
+    )
+    p.add_argument(
         "--race-compare",
         action="store_true",
         help="the sensor's production race run, parallel vs sequential chains (issue 14)",
@@ -440,9 +578,15 @@ def main() -> int:
         figures["race_compare"] = bench_race_compare(args.warm_up, args.only)
     if args.daemon:
         figures["daemon"] = bench_daemon(
-            args.race_config, args.backfill_config, args.backfill_races
+            args.race_config,
+            args.backfill_config,
+            args.backfill_races,
+            args.world,
+            args.backfill_season,
         )
     print(json.dumps(figures, indent=1))
+    if "backfill_summary_text" in figures.get("daemon", {}):
+        print("\nbackfill through the daemon:\n" + figures["daemon"]["backfill_summary_text"])
     if "race_compare" in figures:
         print_race_compare(figures["race_compare"])
     return 0

@@ -1,0 +1,88 @@
+"""How each race of a benchmarked backfill came through race_model_fit's convergence gate, and
+the season's summary (bench_orchestration.py --daemon). Pure functions over plain dicts, so
+tests/automation/test_backfill_outcomes.py checks them without a daemon.
+
+A race's record (read from the instance by bench_orchestration.py):
+    race_key, status (the run group's outcome), seconds (first run's start to last run's end),
+    runs (how many runs the race took), fit (race_model_fit's materialization metadata, or None
+    when it never materialized: gate_passed, attempts_count, stale_model, attempts [{rhat_max,
+    ess_bulk_min, divergences, seconds, problems, ...}]), failed_checks, lineups (whether
+    lineup_portfolio materialized).
+"""
+
+from __future__ import annotations
+
+# The gate's outcomes, in the order the summary lists them.
+FIRST = "first attempt"
+REFIT = "after re-fit"
+STALE = "stale model"  # every attempt failed; an earlier race's good fit stood in (check warns)
+FAILED = "gate failed"  # every attempt failed and no stale fallback: the check blocked
+NO_FIT = "no fit"  # race_model_fit never materialized (a step failed before or in it)
+GATE_OUTCOMES = (FIRST, REFIT, STALE, FAILED, NO_FIT)
+
+
+def gate_outcome(record: dict) -> str:
+    """Which of GATE_OUTCOMES a race's fit reached."""
+    fit = record.get("fit")
+    if not fit:
+        return NO_FIT
+    if fit.get("gate_passed"):
+        return FIRST if int(fit.get("attempts_count", 1)) <= 1 else REFIT
+    return STALE if fit.get("stale_model") else FAILED
+
+
+def blocked(record: dict) -> bool:
+    """The race got no lineups (a blocking check failed or a step failed before them)."""
+    return not record.get("lineups")
+
+
+def race_line(record: dict) -> str:
+    """One printed line per race: outcome, time, and every attempt's R-hat / ESS."""
+    fit = record.get("fit") or {}
+    attempts = "; ".join(
+        f"#{a.get('attempt', i + 1)} R-hat {a['rhat_max']:.4f} ESS {a['ess_bulk_min']:.0f}"
+        f" div {a.get('divergences', 0)}"
+        + ("" if a.get("passed") else f" ({a.get('problems', 'failed')})")
+        for i, a in enumerate(fit.get("attempts") or [])
+    )
+    checks = ", ".join(record.get("failed_checks") or []) or "none"
+    return (
+        f"{record['race_key']}: {gate_outcome(record)}, "
+        f"{'BLOCKED (no lineups)' if blocked(record) else 'lineups'}, "
+        f"{record['seconds']:.1f} s, {record.get('runs', 1)} run(s), status {record['status']}"
+        f" | attempts: {attempts or 'none'} | failed checks: {checks}"
+    )
+
+
+def summarize(records: list[dict]) -> dict:
+    """Counts by gate outcome, races blocked, and run time per race (mean, max)."""
+    seconds = [float(r["seconds"]) for r in records]
+    counts = {k: 0 for k in GATE_OUTCOMES}
+    for r in records:
+        counts[gate_outcome(r)] += 1
+    return {
+        "races": len(records),
+        "gate": counts,
+        "passed": counts[FIRST] + counts[REFIT],
+        "blocked": sum(blocked(r) for r in records),
+        "run_s_mean": round(sum(seconds) / len(seconds), 1) if seconds else None,
+        "run_s_max": round(max(seconds), 1) if seconds else None,
+        "not_passed": [r["race_key"] for r in records if gate_outcome(r) not in (FIRST, REFIT)],
+    }
+
+
+def summary_text(summary: dict, load: str) -> str:
+    """The season's figures as printed at the end of the benchmark."""
+    g = summary["gate"]
+    lines = [
+        f"races run: {summary['races']}; convergence gate passed {summary['passed']} of "
+        f"{summary['races']} ({g[FIRST]} on the first attempt, {g[REFIT]} only after the "
+        f"asset's re-fit); failed every attempt: {g[STALE]} with a stale model, {g[FAILED]} "
+        f"blocked at the gate; no fit: {g[NO_FIT]}",
+        f"blocked (no lineups: a check or step failed): {summary['blocked']}",
+        f"time per race, run start to end: mean {summary['run_s_mean']} s, max "
+        f"{summary['run_s_max']} s; load average {load}",
+    ]
+    if summary["not_passed"]:
+        lines.append(f"not through the gate: {', '.join(summary['not_passed'])}")
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""The backfill benchmark's per-race outcome and season summary (benchmarks/backfill_outcomes.py,
+printed by bench_orchestration.py --daemon): each way through race_model_fit's convergence gate
+is counted where it belongs, and the time per race is the records' own."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "backfill_outcomes.py"
+
+
+@pytest.fixture(scope="module")
+def bo():
+    spec = importlib.util.spec_from_file_location("backfill_outcomes", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop(spec.name, None)
+
+
+def attempt(n, rhat, ess, passed):
+    return {
+        "attempt": n,
+        "rhat_max": rhat,
+        "ess_bulk_min": ess,
+        "divergences": 0,
+        "passed": passed,
+        "problems": "none" if passed else "R-hat max 1.0112 > 1.01",
+    }
+
+
+def record(key, seconds, fit, lineups=True, failed=()):
+    return {
+        "race_key": key,
+        "status": "SUCCESS" if lineups else "FAILURE",
+        "seconds": seconds,
+        "runs": 1,
+        "fit": fit,
+        "failed_checks": list(failed),
+        "lineups": lineups,
+    }
+
+
+FIRST = {"gate_passed": True, "attempts_count": 1, "stale_model": False,
+         "attempts": [attempt(1, 1.004, 900.0, True)]}  # fmt: skip
+REFIT = {"gate_passed": True, "attempts_count": 2, "stale_model": False,
+         "attempts": [attempt(1, 1.0112, 380.0, False), attempt(2, 1.003, 1100.0, True)]}  # fmt: skip
+STALE = {"gate_passed": False, "attempts_count": 3, "stale_model": True,
+         "attempts": [attempt(i, 1.02, 200.0, False) for i in (1, 2, 3)]}  # fmt: skip
+FAILED = {**STALE, "stale_model": False}
+
+
+def test_each_outcome_is_counted_in_its_place(bo):
+    recs = [
+        record("a", 40.0, FIRST),
+        record("b", 100.0, REFIT),
+        record("c", 130.0, STALE, failed=["race_model_converged: stale model"]),
+        record("d", 90.0, FAILED, lineups=False, failed=["race_model_converged"]),
+        record("e", 10.0, None, lineups=False),
+    ]
+    assert [bo.gate_outcome(r) for r in recs] == [
+        bo.FIRST,
+        bo.REFIT,
+        bo.STALE,
+        bo.FAILED,
+        bo.NO_FIT,
+    ]
+    s = bo.summarize(recs)
+    assert s["races"] == 5
+    assert s["gate"] == {bo.FIRST: 1, bo.REFIT: 1, bo.STALE: 1, bo.FAILED: 1, bo.NO_FIT: 1}
+    assert s["passed"] == 2
+    assert s["blocked"] == 2  # d and e got no lineups; the stale race still did
+    assert s["not_passed"] == ["c", "d", "e"]
+    assert s["run_s_mean"] == pytest.approx((40 + 100 + 130 + 90 + 10) / 5, abs=0.05)
+    assert s["run_s_max"] == 130.0
+
+
+def test_a_clean_season_reads_as_all_through_the_gate(bo):
+    recs = [record(f"r{i}", 30.0 + i, FIRST if i % 3 else REFIT) for i in range(6)]
+    s = bo.summarize(recs)
+    assert (s["passed"], s["blocked"], s["not_passed"]) == (6, 0, [])
+    text = bo.summary_text(s, "1.9")
+    assert "passed 6 of 6 (4 on the first attempt, 2 only after" in text
+    assert "not through the gate" not in text
+    assert "load average 1.9" in text
+
+
+def test_race_line_names_every_attempt(bo):
+    line = bo.race_line(record("b", 100.0, REFIT))
+    assert "after re-fit" in line and "100.0 s" in line
+    assert "#1 R-hat 1.0112 ESS 380" in line and "R-hat max 1.0112 > 1.01" in line
+    assert "#2 R-hat 1.0030 ESS 1100" in line
+    blocked = bo.race_line(record("e", 10.0, None, lineups=False))
+    assert "no fit" in blocked and "BLOCKED" in blocked
