@@ -33,6 +33,7 @@ correlation side by side.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from nascar_pipeline.commands._argtypes import positive_float, positive_int
@@ -395,6 +396,13 @@ def report_lines(table) -> list[str]:
     return lines
 
 
+def _own_mass(row, column: str) -> str:
+    """' (own mass 52.4)': the interval's own predictive mass, what a calibrated forecast
+    covers (core.backtest.interval_mass); nothing where the rows did not record it."""
+    v = row.get(column)
+    return "" if v is None or math.isnan(float(v)) else f" (own mass {v:.1f})"
+
+
 def comparison_lines(table) -> list[str]:
     """The model (with / without loop data) against the start-position and feature-PL
     baselines: order log-likelihood gain in nats per race, DK-points CRPS change, coverage."""
@@ -413,8 +421,8 @@ def comparison_lines(table) -> list[str]:
                     f"nats/race, CRPS {100 * (r['crps_dk'] / b['crps_dk'] - 1):+.1f} %"
                 )
         lines.append(
-            f"{m}: " + "; ".join(parts) + f"; coverage 50 % {r['cover50_pct']:.1f}, 90 % "
-            f"{r['cover90_pct']:.1f}"
+            f"{m}: " + "; ".join(parts) + f"; coverage 50 % {r['cover50_pct']:.1f}"
+            f"{_own_mass(r, 'mass50_pct')}, 90 % {r['cover90_pct']:.1f}{_own_mass(r, 'mass90_pct')}"
         )
     return lines
 

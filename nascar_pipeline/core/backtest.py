@@ -138,6 +138,17 @@ def coverage(samples: np.ndarray, y: np.ndarray, level: float) -> np.ndarray:
     return (y >= lo - 1e-9) & (y <= hi + 1e-9)
 
 
+def interval_mass(samples: np.ndarray, level: float) -> np.ndarray:
+    """Per driver: the share of the predictive's own samples inside the closed central
+    interval that `coverage` counts. DK points are discrete (whole places, quarter laps led),
+    so a closed interval between two quantiles holds the atoms at both ends: more than
+    `level` (about 52 % for the model's 50 % intervals). A calibrated forecast's coverage
+    matches this mass, not the nominal level."""
+    x = np.asarray(samples)
+    lo, hi = np.quantile(x, [(1 - level) / 2, 1 - (1 - level) / 2], axis=0)
+    return np.mean((x >= lo - 1e-9) & (x <= hi + 1e-9), axis=0)
+
+
 def score_race(
     finish_samples,
     dk_samples,
@@ -167,6 +178,8 @@ def score_race(
         "crps_dk": float(np.mean(crps_samples(dk_samples, y))),
         "cover50": float(np.mean(coverage(dk_samples, y, 0.5))),
         "cover90": float(np.mean(coverage(dk_samples, y, 0.9))),
+        "mass50": float(np.mean(interval_mass(dk_samples, 0.5))),
+        "mass90": float(np.mean(interval_mass(dk_samples, 0.9))),
     }
 
 
@@ -249,6 +262,7 @@ def summarize(per_race: pd.DataFrame) -> pd.DataFrame:
                 "crps_dk": g["crps_dk"].mean(),
                 "cover50_pct": 100 * float((g["cover50"] * w).sum() / w.sum()),
                 "cover90_pct": 100 * float((g["cover90"] * w).sum() / w.sum()),
+                **interval_masses(g),
                 **pooled_error(g),
                 **projection_accuracy(g),
                 **money_summary(g),
@@ -257,6 +271,17 @@ def summarize(per_race: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     order = {m: i for i, m in enumerate(METHODS)}
     return out.sort_values("method", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+def interval_masses(g: pd.DataFrame) -> dict:
+    """Pooled mass50_pct / mass90_pct (interval_mass) over the races that recorded it (rows
+    kept by --resume from before it have none: NaN)."""
+    out = {}
+    for c in ("mass50", "mass90"):
+        h = g.dropna(subset=[c]) if c in g else g.iloc[:0]
+        w = h["drivers"]
+        out[f"{c}_pct"] = 100 * float((h[c] * w).sum() / w.sum()) if len(h) else np.nan
+    return out
 
 
 def pooled_error(g: pd.DataFrame) -> dict:
@@ -864,7 +889,8 @@ def _model_scenarios(before, race, g, mcfg, fit_config, loop, warm, method, n_sc
 def track_type_table(per_race: pd.DataFrame, baseline: str = "start_position") -> pd.DataFrame:
     """Per track type (and "all"), one row per method: races, order log-likelihood per race and
     its gain over `baseline` (nats per race), DK-points CRPS and its change against the
-    baseline (%), pooled 50 % / 90 % coverage (%), the projections' mean absolute error and
+    baseline (%), pooled 50 % / 90 % coverage (%) beside the intervals' own mass
+    (interval_mass: what a calibrated forecast would cover), the projections' mean absolute error and
     rank correlation against the actual DK points (means over races)."""
     rows = []
     groups = [("all", per_race)] + list(per_race.groupby("track_type", sort=True))
@@ -886,6 +912,7 @@ def track_type_table(per_race: pd.DataFrame, baseline: str = "start_position") -
                     * (gm["crps_dk"].mean() / b["crps_dk"].mean() - 1),
                     "cover50_pct": 100 * float((gm["cover50"] * w).sum() / w.sum()),
                     "cover90_pct": 100 * float((gm["cover90"] * w).sum() / w.sum()),
+                    **interval_masses(gm),
                     **{c: gm[c].mean() if c in gm else np.nan for c in PROJECTION_ACCURACY},
                 }
             )

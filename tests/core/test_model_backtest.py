@@ -395,3 +395,37 @@ def test_dominator_points_are_the_laps_led_and_fastest_lap_points():
     from nascar_pipeline.core.backtest import dominator_points
 
     np.testing.assert_allclose(dominator_points([4, 0, 100], [10, 1, 0]), [5.5, 0.45, 25.0])
+
+
+def test_a_discrete_forecast_covers_its_intervals_own_mass_not_the_level():
+    """Whole-number outcomes (places): the closed 50 % interval holds more than half the
+    forecast's mass, and outcomes drawn from the forecast itself (calibrated by construction)
+    land in it that often, above the nominal 50 %."""
+    rng = np.random.default_rng(1)
+    support = np.arange(1, 11)  # ten places, probabilities tilted to the front
+    p = np.linspace(2.0, 1.0, 10) / np.linspace(2.0, 1.0, 10).sum()
+    x = rng.choice(support, size=(4000, 300), p=p).astype(np.float64)
+    y = rng.choice(support, size=300, p=p).astype(np.float64)
+    mass = bt.interval_mass(x, 0.5)
+    assert mass.mean() > 0.55  # the atoms at both ends of [q25, q75]
+    assert bt.coverage(x, y, 0.5).mean() == pytest.approx(mass.mean(), abs=0.06)
+    # A continuous forecast: the mass is the level.
+    z = rng.normal(size=(4000, 50))
+    assert bt.interval_mass(z, 0.9).mean() == pytest.approx(0.9, abs=0.002)
+
+
+def test_summarize_pools_interval_mass_over_the_races_that_recorded_it():
+    base = {"method": "model", "order_loglik": -50.0, "brier_top10": 0.1, "crps_dk": 9.0}
+    base |= {"cover50": 0.5, "cover90": 0.9}
+    per_race = pd.DataFrame(
+        [
+            base | {"drivers": 10, "mass50": 0.52, "mass90": 0.92},
+            base | {"drivers": 30, "mass50": 0.56, "mass90": 0.90},
+            base | {"drivers": 40},  # a row kept by --resume from before: no mass recorded
+        ]
+    )
+    t = bt.summarize(per_race).set_index("method")
+    assert t.loc["model", "mass50_pct"] == pytest.approx(55.0)
+    assert t.loc["model", "mass90_pct"] == pytest.approx(90.5)
+    old = bt.summarize(per_race.drop(columns=["mass50", "mass90"])).set_index("method")
+    assert np.isnan(old.loc["model", "mass50_pct"])
