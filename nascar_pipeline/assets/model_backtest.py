@@ -120,6 +120,8 @@ SEASON_COLUMNS = [
     "crps_dk",
     "cover50_pct",
     "cover90_pct",
+    "pit50_pct",
+    "pit90_pct",
     "mass50_pct",
     "mass90_pct",
     "rmse_dk",
@@ -136,6 +138,8 @@ TRACK_TYPE_COLUMNS = [
     f"crps_vs_{BASELINE}_pct",
     "cover50_pct",
     "cover90_pct",
+    "pit50_pct",
+    "pit90_pct",
     "mass50_pct",
     "mass90_pct",
     "mae_dk",
@@ -171,16 +175,16 @@ def coverage_plot(table: pd.DataFrame) -> MetadataValue:
     x = np.arange(len(table))
     ax.bar(x - 0.2, table["cover50_pct"].to_numpy(float), 0.4, label="50 % interval")
     ax.bar(x + 0.2, table["cover90_pct"].to_numpy(float), 0.4, label="90 % interval")
-    if "mass50_pct" in table:  # the intervals' own mass: what a calibrated forecast covers
-        for dx, c in ((-0.2, "mass50_pct"), (0.2, "mass90_pct")):
-            own = table[c].to_numpy(float)
-            ax.plot(x + dx, own, "_", color="k", ms=14, label="own mass" if dx < 0 else None)
+    if "pit50_pct" in table:  # randomized PIT: the coverage whose calibrated value is nominal
+        for dx, c in ((-0.2, "pit50_pct"), (0.2, "pit90_pct")):
+            pit = table[c].to_numpy(float)
+            ax.plot(x + dx, pit, "_", color="k", ms=14, label="randomized PIT" if dx < 0 else None)
     for level, style in ((50, ":"), (90, "--")):
         ax.axhline(level, color="#555", lw=0.8, ls=style)
     ax.set_xticks(x, table["method"], fontsize=7)
     ax.set_ylim(0, 100)
     ax.set_ylabel("actual points inside (%)", fontsize=7)
-    ax.set_title("DK-points interval coverage (lines: nominal; ticks: own mass)", fontsize=8)
+    ax.set_title("DK-points interval coverage (lines: nominal; ticks: randomized PIT)", fontsize=8)
     ax.legend(fontsize=6, loc="lower right")
     return image_markdown(fig, "interval coverage per method")
 
@@ -262,9 +266,9 @@ def _model_gains(table: pd.DataFrame) -> dict:
             out[f"{m}_crps_vs_start_pct"] = float(100 * (r["crps_dk"] / b["crps_dk"] - 1))
             out[f"{m}_cover50_pct"] = float(r["cover50_pct"])
             out[f"{m}_cover90_pct"] = float(r["cover90_pct"])
-            if "mass50_pct" in r and not pd.isna(r["mass50_pct"]):
-                out[f"{m}_mass50_pct"] = float(r["mass50_pct"])
-                out[f"{m}_mass90_pct"] = float(r["mass90_pct"])
+            for c in ("pit50_pct", "pit90_pct"):
+                if c in r and not pd.isna(r[c]):
+                    out[f"{m}_{c}"] = float(r[c])
     return out
 
 

@@ -396,11 +396,14 @@ def report_lines(table) -> list[str]:
     return lines
 
 
-def _own_mass(row, column: str) -> str:
-    """' (own mass 52.4)': the interval's own predictive mass, what a calibrated forecast
-    covers (core.backtest.interval_mass); nothing where the rows did not record it."""
-    v = row.get(column)
-    return "" if v is None or math.isnan(float(v)) else f" (own mass {v:.1f})"
+def _discrete(row, level: int) -> str:
+    """' (randomized PIT 54.9, own mass 52.4)': the coverage whose calibrated value is the
+    level, and the share of the forecast's own draws inside its closed interval (DK points are
+    discrete: core.backtest.pit_coverage, interval_mass); nothing where the rows lack them."""
+    pit, own = row.get(f"pit{level}_pct"), row.get(f"mass{level}_pct")
+    if pit is None or own is None or math.isnan(float(pit)):
+        return ""
+    return f" (randomized PIT {pit:.1f}, own mass {own:.1f})"
 
 
 def comparison_lines(table) -> list[str]:
@@ -422,7 +425,7 @@ def comparison_lines(table) -> list[str]:
                 )
         lines.append(
             f"{m}: " + "; ".join(parts) + f"; coverage 50 % {r['cover50_pct']:.1f}"
-            f"{_own_mass(r, 'mass50_pct')}, 90 % {r['cover90_pct']:.1f}{_own_mass(r, 'mass90_pct')}"
+            f"{_discrete(r, 50)}, 90 % {r['cover90_pct']:.1f}{_discrete(r, 90)}"
         )
     return lines
 

@@ -70,7 +70,7 @@ def test_the_season_backtest_writes_its_tables_and_plots(two_season_world, tmp_p
     races = pd.read_parquet(layout.season_table_path(ASSET, SEASON, "races"))
     by_type = pd.read_parquet(layout.season_table_path(ASSET, SEASON, "track_types"))
     assert set(season["method"]) == METHODS and (season["races"] == 1).all()
-    assert {"mae_dk", "rank_corr_dk", "crps_dk", "cover50_pct", "mass50_pct"} <= set(season.columns)
+    assert {"mae_dk", "rank_corr_dk", "crps_dk", "cover50_pct", "pit50_pct"} <= set(season.columns)
     assert set(races["method"]) == METHODS and races["race_key"].nunique() == 1
     (track_type,) = races["track_type"].unique()
     assert set(by_type["track_type"]) == {"all", track_type}

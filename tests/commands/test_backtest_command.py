@@ -114,10 +114,15 @@ def test_comparison_lines_put_the_model_beside_the_start_and_feature_baselines()
     model, loop = comparison_lines(table)
     assert model.startswith("model: vs start_position: +1.00 nats/race, CRPS -7.1 %")
     assert "vs feature_pl: +0.30 nats/race, CRPS -11.1 %; coverage 50 % 51.0" in loop
-    # beside each coverage, the interval's own mass (what a calibrated forecast covers)
-    masses = table.assign(mass50_pct=[52.4, 52.6, 50.0, 50.0], mass90_pct=92.5)
-    model = comparison_lines(masses)[0]
-    assert model.endswith("coverage 50 % 55.0 (own mass 52.4), 90 % 91.0 (own mass 92.5)")
+    # beside each coverage, the randomized-PIT coverage and the interval's own mass
+    discrete = table.assign(
+        pit50_pct=[54.9, 51.0, 50.0, 50.0], pit90_pct=90.2, mass50_pct=52.4, mass90_pct=92.5
+    )
+    model = comparison_lines(discrete)[0]
+    assert model.endswith(
+        "coverage 50 % 55.0 (randomized PIT 54.9, own mass 52.4), "
+        "90 % 91.0 (randomized PIT 90.2, own mass 92.5)"
+    )
 
 
 def test_projection_lines_put_every_method_beside_the_baselines():

@@ -409,23 +409,32 @@ def test_a_discrete_forecast_covers_its_intervals_own_mass_not_the_level():
     mass = bt.interval_mass(x, 0.5)
     assert mass.mean() > 0.55  # the atoms at both ends of [q25, q75]
     assert bt.coverage(x, y, 0.5).mean() == pytest.approx(mass.mean(), abs=0.06)
+    # the randomized PIT takes only the atoms' inside share: calibrated draws score the level
+    assert bt.pit_coverage(x, y, 0.5).mean() == pytest.approx(0.5, abs=0.05)
+    assert bt.pit_coverage(x, y, 0.9).mean() == pytest.approx(0.9, abs=0.04)
+    # an outcome outside the support (no atom): inside the band or not, as coverage counts
+    far = bt.pit_coverage(x[:, :2], np.array([0.5, 5.5]), 0.5)
+    assert far.tolist() == bt.coverage(x[:, :2], np.array([0.5, 5.5]), 0.5).astype(float).tolist()
     # A continuous forecast: the mass is the level.
     z = rng.normal(size=(4000, 50))
     assert bt.interval_mass(z, 0.9).mean() == pytest.approx(0.9, abs=0.002)
 
 
-def test_summarize_pools_interval_mass_over_the_races_that_recorded_it():
+def test_summarize_pools_pit_coverage_and_mass_over_the_races_that_recorded_them():
     base = {"method": "model", "order_loglik": -50.0, "brier_top10": 0.1, "crps_dk": 9.0}
     base |= {"cover50": 0.5, "cover90": 0.9}
     per_race = pd.DataFrame(
         [
-            base | {"drivers": 10, "mass50": 0.52, "mass90": 0.92},
-            base | {"drivers": 30, "mass50": 0.56, "mass90": 0.90},
+            base | {"drivers": 10, "mass50": 0.52, "mass90": 0.92, "pit50": 0.5, "pit90": 0.9},
+            base | {"drivers": 30, "mass50": 0.56, "mass90": 0.90, "pit50": 0.6, "pit90": 0.8},
             base | {"drivers": 40},  # a row kept by --resume from before: no mass recorded
         ]
     )
     t = bt.summarize(per_race).set_index("method")
     assert t.loc["model", "mass50_pct"] == pytest.approx(55.0)
     assert t.loc["model", "mass90_pct"] == pytest.approx(90.5)
-    old = bt.summarize(per_race.drop(columns=["mass50", "mass90"])).set_index("method")
-    assert np.isnan(old.loc["model", "mass50_pct"])
+    assert t.loc["model", "pit50_pct"] == pytest.approx(57.5)
+    assert t.loc["model", "pit90_pct"] == pytest.approx(82.5)
+    dropped = per_race.drop(columns=["mass50", "mass90", "pit50", "pit90"])
+    old = bt.summarize(dropped).set_index("method")
+    assert np.isnan(old.loc["model", "mass50_pct"]) and np.isnan(old.loc["model", "pit50_pct"])
