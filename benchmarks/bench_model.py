@@ -18,7 +18,8 @@ CUDA GPU (jax[cuda] installed); run it once with --platform cpu beside it to com
 --lap-position on|off (default off): laps led and fastest laps given the realised finish and start
 (ModelConfig.lap_position).
 --car-contrasts on|off (default on, as race_model_fit): car effects as contrasts within the
-driver-car groups (ModelConfig.car_contrasts).
+driver-car groups (ModelConfig.car_contrasts). --team-effect on|off (default off):
+organisation effects under the car (ModelConfig.team_effect).
 --loop-data both (the default): every pass fits the same history without loop data's
 measurement model and with it (ModelConfig.loop_data; with --form on both read the running
 positions as form covariates; history/loopstats.csv of the same folder, loaded as `nascar-pipeline
@@ -215,6 +216,7 @@ def _prepared(args, h, ModelConfig, prepare_history):
         form=form,
         lap_position=args.lap_position == "on",
         car_contrasts=args.car_contrasts == "on",
+        team_effect=args.team_effect == "on",
     )
     return prepare_history(h, cfg, loop=loop)
 
@@ -227,7 +229,7 @@ def _child(args, role: str, methods: str = "", loop: bool = False) -> tuple[dict
     cmd = [sys.executable, __file__, "--child", role, "--methods", methods or "auto"]
     cmd += ["--loop"] if loop else []
     for name in ("history", "chains", "warmup", "draws", "scenarios", "seed", "cache", "platform",
-                 "form", "lap_position", "car_contrasts"):  # fmt: skip
+                 "form", "lap_position", "car_contrasts", "team_effect"):  # fmt: skip
         cmd += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
     t0 = time.perf_counter()
     out = subprocess.run(
@@ -284,6 +286,13 @@ def main() -> int:
         help="car effects as contrasts within the driver-car groups (ModelConfig.car_contrasts; "
         "race_model_fit's default: on)",
     )
+    p.add_argument(
+        "--team-effect",
+        choices=("on", "off"),
+        default="off",
+        help="organisation (team) effects under the car (ModelConfig.team_effect; "
+        "race_model_fit's default: off)",
+    )
     p.add_argument("--loop", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--child", choices=("fit", "gradient"), help=argparse.SUPPRESS)
     p.add_argument("--methods", default="auto", help=argparse.SUPPRESS)
@@ -335,7 +344,7 @@ def main() -> int:
         f"\nRace model benchmark: {first['races']} races, {first['drivers']} drivers, "
         f"{args.chains} chains x ({args.warmup} warm-up + {args.draws} draws), "
         f"{args.scenarios} scenarios, trailing form {args.form}, lap position {args.lap_position}, "
-        f"car contrasts {args.car_contrasts}; cache {args.cache}; "
+        f"car contrasts {args.car_contrasts}, team effect {args.team_effect}; cache {args.cache}; "
         f"{os.cpu_count()} CPUs, "
         f"{first['configured']['host_devices']} host devices for parallel chains; platform "
         f"{warm[loop_modes[0]][methods[0]].get('platform', '?')}; load average now "

@@ -114,6 +114,12 @@ class RaceModelConfig(Config):
         "against 2.3 % divergences)",
     )
 
+    team_effect: bool = Field(
+        False,
+        description="organisation (team) effects under the car (ModelConfig.team_effect): a "
+        "new car, a driver joining an organisation and a rookie in it start from its level",
+    )
+
     lap_position: bool = Field(
         False,
         description="laps led and fastest laps conditioned on the race's realised finish and "
@@ -190,6 +196,7 @@ def record_good_fit(storage: StorageResource, race_key: str, race_date: str, fit
         "fit_key": fit_key,
         "driver_ids": [int(d) for d in data.driver_ids],
         "car_numbers": [str(c) for c in data.car_numbers],
+        "org_names": [str(o) for o in data.org_names],
         "rhat_max": float(diag["rhat_max"]),
         "ess_bulk_min": float(diag["ess_bulk_min"]),
     }
@@ -305,7 +312,12 @@ def _stale_fit(context, storage, cache, race_key, target_date, data):
         return None
     posterior, meta = loaded
     remapped, counts = remap_posterior(
-        posterior, good["driver_ids"], good["car_numbers"], data, seed=0
+        posterior,
+        good["driver_ids"],
+        good["car_numbers"],
+        data,
+        seed=0,
+        old_orgs=good.get("org_names"),
     )
     chains = int(meta["chains"])
     diverging = np.zeros((chains, int(meta["draws_per_chain"])), bool)
@@ -354,6 +366,7 @@ def race_model_fit(
         loop_data=loop_data,
         form=config.form,
         car_contrasts=config.car_contrasts,
+        team_effect=config.team_effect,
         lap_position=config.lap_position,
     )
     if config.loop_data is None:
@@ -570,7 +583,9 @@ def _load_fit_for(
     posterior, _ = loaded
     entries, history = _split(race_snapshot)
     target_date = str(entries["race_date"].iloc[0]) if len(entries) else None
-    data = prepare_history(history, ModelConfig(), target_date=target_date)
+    # The organisations' index (ModelConfig.team_effect) as the fit laid them out.
+    mcfg = ModelConfig(team_effect="org_effect" in posterior)
+    data = prepare_history(history, mcfg, target_date=target_date)
     if "form_beta" in posterior:  # the entries' latest form, as race_model_fit computed it
         form_now = read_form(storage, race_key, fit_key)
         if form_now is None:

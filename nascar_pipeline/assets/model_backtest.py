@@ -77,6 +77,11 @@ class ModelBacktestConfig(Config):
         description="car effects as contrasts within the driver-car groups "
         "(ModelConfig.car_contrasts), as race_model_fit",
     )
+    team_effect: bool = Field(
+        False,
+        description="organisation (team) effects under the car (ModelConfig.team_effect), as "
+        "race_model_fit",
+    )
     seed: int = Field(0, description="random seed of the fits and simulations")
 
     def fit_config(self):
@@ -237,7 +242,9 @@ def _backtest(context, config, race_source, storage):
         config.season,
         n_races=config.races,
         fit_config=config.fit_config(),
-        model_config=ModelConfig(form=config.form, car_contrasts=config.car_contrasts),
+        model_config=ModelConfig(
+            form=config.form, car_contrasts=config.car_contrasts, team_effect=config.team_effect
+        ),
         n_scenarios=config.scenarios,
         seed=config.seed,
         log=context.log.info,

@@ -14,8 +14,9 @@ carry real DraftKings salaries, contest facts or %Drafted (the history CSVs do n
 `--lap-position on|off`: laps led and fastest laps conditioned on the realised finish and
 start (ModelConfig.lap_position; core/race_story.py lap_position_term).
 `--car-contrasts on|off` (default on, as race_model_fit): car effects as contrasts within the
-driver-car groups (ModelConfig.car_contrasts). The model settings are kept beside the per-race
-rows (*_races_model.json): --resume refuses rows fitted with other settings.
+driver-car groups (ModelConfig.car_contrasts). `--team-effect on|off` (default off):
+organisation effects under the car (ModelConfig.team_effect). The model settings are kept
+beside the per-race rows (*_races_model.json): --resume refuses rows fitted with other settings.
 `--loop-data auto|on|off|both` (auto, the default, as race_model_fit: on when there is a loop
 file): the model with loop data's measurement model (running position as a
 second observation of pace; history/loopstats.csv or --loop-csv; method model_loop), without it
@@ -106,6 +107,13 @@ def register(sub) -> None:
         help="car effects as contrasts within each group of drivers and cars linked by their "
         "starts (ModelConfig.car_contrasts; race_model_fit's default: on): a driver who kept "
         "one car has his level in his skill, not split with the car by the priors",
+    )
+    p.add_argument(
+        "--team-effect",
+        choices=("on", "off"),
+        default="off",
+        help="organisation (team) effects under the car (ModelConfig.team_effect): a new car, "
+        "a driver joining an organisation and a rookie in it start from its level",
     )
     p.add_argument(
         "--half-life-days",
@@ -221,6 +229,7 @@ def run(args) -> int:
         form=args.form == "on",
         lap_position=args.lap_position == "on",
         car_contrasts=args.car_contrasts == "on",
+        team_effect=args.team_effect == "on",
         **({} if args.half_life_days is None else {"half_life_days": args.half_life_days}),
     )
     _same_model_settings(races_out, model_config.as_dict(), resuming=done is not None)

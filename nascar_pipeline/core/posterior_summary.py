@@ -21,6 +21,8 @@ def posterior_summary(posterior: dict, data, diag: dict, fit_key: str, names: di
             x = x[:, :, : data.n_drivers]
         elif site == "car_effect":
             x = x[:, :, : len(data.car_numbers)]
+        elif site == "org_effect":  # real organisations only (ModelConfig.team_effect)
+            x = x[:, :, : len(getattr(data, "org_names", []))]
         shape = x.shape[2:]
         flat = x.reshape(x.shape[0], x.shape[1], -1)
         rhat = (

@@ -23,7 +23,9 @@ Each scenario takes one posterior draw (drawn with replacement) and simulates, v
 Drivers without history (partial pooling, never an error): skill ~ Normal(mean skill of the
 drivers with few starts in the window (< 10), sigma_skill), track offset ~ Normal(0, sigma_track);
 an unknown car (season and car number, e.g. the first race of a season) gets car effect
-~ Normal(0, sigma_car).
+~ Normal(0, sigma_car). With organisation effects (sites sigma_org, org_effect:
+ModelConfig.team_effect) each entry adds its organisation's effect: its team's, else its car
+number's latest in the history; an organisation the fit has not seen ~ Normal(0, sigma_org).
 A fit with trailing form (site form_beta; core/model/form.py) adds to each entry's ability
 form . form_beta, his form after the last history race (HistoryData.stats["form_now"]; a driver
 never seen: the rookie row).
@@ -54,8 +56,10 @@ from nascar_pipeline.core import rules
 from nascar_pipeline.core.model.data import (
     DEFAULT_FAST_FRAC,
     FIELD_SIZE,
+    UNKNOWN_ORG,
     HistoryData,
     car_key,
+    org_name,
     scale_start,
 )
 from nascar_pipeline.core.model.form import entry_form
@@ -228,6 +232,8 @@ def _simulate_kernel(
     fast_frac,
     form_x,
     n_scenarios,
+    o_idx=None,
+    o_known=None,
 ):
     S = n_scenarios
     N = start_s.shape[0]
@@ -256,6 +262,12 @@ def _simulate_kernel(
         p["sigma_car"][:, None] * z[2],
     )
     ability = skill + skill_track + car
+    if "org_effect" in p:  # organisation effects (ModelConfig.team_effect): static keys
+        ability = ability + jnp.where(
+            o_known,
+            jnp.take_along_axis(p["org_effect"], o_idx[None].repeat(S, 0), 1),
+            p["sigma_org"][:, None] * jax.random.normal(k[10], (S, N)),
+        )
     if "form_beta" in p:  # trailing form (core/model/form.py): static keys, one program each
         ability = ability + p["form_beta"] @ form_x.T
     log_scale = jnp.insert(p["log_scale_other"], INTERMEDIATE, 0.0, axis=1)[:, tt]
@@ -340,6 +352,30 @@ def _simulate_kernel(
     return finish, dnf, lc, led, fast, util_expected, jax.nn.sigmoid(logit), penalty[:, 0]
 
 
+def entry_orgs(e: pd.DataFrame, data: HistoryData, n: int):
+    """(o_idx, o_known) (n,) of the entries' organisations in the fit (data.org_names): the
+    entry's team (org_name), else its car number's latest organisation in the history
+    (stats["car_org"]), else UNKNOWN_ORG; not in the fit -> unknown (drawn from sigma_org)."""
+    if not data.org_names:
+        raise ValueError(
+            "the posterior has organisation effects but the history data has none (prepare "
+            "the history with ModelConfig(team_effect=True))"
+        )
+    team = e["team"] if "team" in e.columns else pd.Series(pd.NA, index=e.index)
+    org = org_name(team.reset_index(drop=True)).to_numpy(dtype=object)
+    car_org = (data.stats or {}).get("car_org", {})
+    cars = e["car_number"].astype(str).to_numpy() if "car_number" in e.columns else None
+    oi = data.org_index()
+    o_idx = np.zeros(n, np.int32)
+    o_known = np.zeros(n, bool)
+    for j, o in enumerate(org):
+        if o == UNKNOWN_ORG and cars is not None:
+            o = car_org.get(cars[j], UNKNOWN_ORG)
+        if o in oi:
+            o_idx[j], o_known[j] = oi[o], True
+    return o_idx, o_known
+
+
 def simulate_race(
     posterior: dict,
     data: HistoryData,
@@ -409,6 +445,9 @@ def simulate_race(
                 "form (prepare the history with ModelConfig(form=True))"
             )
         form_x = entry_form(stats["form_now"], ids, t, N)
+    org_args = {}
+    if "org_effect" in post:
+        org_args = dict(zip(("o_idx", "o_known"), entry_orgs(e, data, N)))
 
     out = _simulate_kernel(
         jax.random.PRNGKey(seed),
@@ -427,6 +466,7 @@ def simulate_race(
         ff,
         form_x,
         n_scenarios=int(n_scenarios),
+        **org_args,
     )
     finish, dnf, lc, led, fast, util, p_dnf = (np.asarray(x)[:, :D] for x in out[:7])
     finish = finish.astype(np.int16)

@@ -11,13 +11,23 @@ from nascar_pipeline.core.tables import TRACK_TYPES
 
 
 def synthetic_history(
-    n_drivers=20, n_races=40, seed=0, laps=200, form_sd=0.0, lap_position=(0.0, 0.0, 0.0, 0.0)
+    n_drivers=20,
+    n_races=40,
+    seed=0,
+    laps=200,
+    form_sd=0.0,
+    lap_position=(0.0, 0.0, 0.0, 0.0),
+    org=None,
+    org_effect=None,
 ):
     """`form_sd` > 0: each driver's skill also walks (a random walk, this sd per race) on top
     of the fixed skill, the in-season form the model's trailing-form covariates see.
     `lap_position`: (led_finish, led_start, fast_finish, fast_start), the lap shares' slopes on
     f(finish) and g(start) (race_story.lap_position_term; ModelConfig.lap_position); all 0 (the
-    default) draws exactly the frames of before (no random draw depends on them)."""
+    default) draws exactly the frames of before (no random draw depends on them).
+    `org` (n_drivers, n_races) int: each start's organisation (team "Org <k>"), whose effect
+    `org_effect[k]` adds to ability (ModelConfig.team_effect); None (the default): no team, the
+    frames of before."""
     led_f, led_s, fast_f, fast_s = lap_position
     rng = np.random.default_rng(seed)
     skill = rng.normal(0.0, 1.0, n_drivers)
@@ -34,6 +44,8 @@ def synthetic_history(
         start = rng.permutation(n_drivers) + 1
         s = (start - 1) / 39.0 - 0.5
         ability = skill + walk + track[:, tt]
+        if org is not None:
+            ability = ability + np.asarray(org_effect)[np.asarray(org)[:, r]]
         perf = story.performance(ability, 1.0, start_effect, s)
         dnf = story.draw_dnf(story.dnf_logit(-2.2, 0.0, s, -0.3, ability), rng.random(n_drivers))
         finish = story.finish_positions(
@@ -69,7 +81,7 @@ def synthetic_history(
                     "driver_id": 100 + d,
                     "driver_name": f"Driver {d}",
                     "car_number": str(d),
-                    "team": None,
+                    "team": None if org is None else f"Org {org[d][r]}",
                     "start_position": int(start[d]),
                     "finish_position": int(finish[d]),
                     "laps_completed": int(min(lc[d], laps)),

@@ -84,10 +84,15 @@ class ModelConfig:
     # the skills' mixing (the one-season embedded world at production settings: R-hat 1.015,
     # bulk ESS 349 on skills, sigma_car R-hat 1.05). Off here (the model as before).
     car_contrasts: bool = False
+    # Organisation (team) effects under the car (team_arrays; the model's org_effect): an
+    # organisation persists across seasons where a car (season, number) lives one, so a driver
+    # joining it, its new car of a new season and a rookie in it start from its level. Off
+    # here (the model as before).
+    team_effect: bool = False
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        for flag in ("loop_data", "form", "lap_position", "car_contrasts"):
+        for flag in ("loop_data", "form", "lap_position", "car_contrasts", "team_effect"):
             if not d[flag]:
                 d.pop(flag)  # off: the fit-cache key of every earlier fit stays valid
         if self.lap_position:  # the finish's feature (race_story.finish_feature) in the key
@@ -144,6 +149,9 @@ class HistoryData:
     weighted_starts: np.ndarray  # sum of race weights per driver index
     stats: dict = field(default_factory=dict)
     reference_date: str = ""
+    # ModelConfig.team_effect: index -> organisation (org_name), its padded size
+    org_names: list = field(default_factory=list)
+    n_orgs_padded: int = 0
 
     @property
     def n_drivers(self) -> int:
@@ -159,8 +167,16 @@ class HistoryData:
     def car_index(self) -> dict:
         return {str(c): i for i, c in enumerate(self.car_numbers)}
 
+    def org_index(self) -> dict:
+        return {str(o): i for i, o in enumerate(self.org_names)}
+
     def model_kwargs(self) -> dict:
-        return dict(self.arrays, n_drivers=self.n_drivers_padded, n_cars=self.n_cars_padded)
+        return dict(
+            self.arrays,
+            n_drivers=self.n_drivers_padded,
+            n_cars=self.n_cars_padded,
+            n_orgs=self.n_orgs_padded,
+        )
 
 
 def clean_history(history: pd.DataFrame) -> pd.DataFrame:
@@ -220,7 +236,7 @@ def history_hash(history: pd.DataFrame, config: ModelConfig, extra: dict | None 
         "laps_led",
         "fastest_laps",
         "status",
-    ]
+    ] + (["team", "season"] if config.team_effect else [])  # the organisations' keys
     h = history[[c for c in cols if c in history.columns]].astype("string").fillna("")
     h = h.sort_values(list(h.columns)).reset_index(drop=True)
     digest = hashlib.sha256()
@@ -247,6 +263,8 @@ def prepare_history(
     h = clean_history(history)
     if target_date is not None:
         h = h[pd.to_datetime(h["race_date"]) < pd.Timestamp(target_date)]
+    if config.team_effect:  # before the window: a team is inferred from earlier seasons
+        h = h.assign(org=start_orgs(h))
     h_all = h  # the trailing form reaches back before the window
     # Weights and the window are relative to the day after the last history race, so a fit
     # depends on the history rows alone (races with identical history share one fit).
@@ -310,6 +328,7 @@ def prepare_history(
         starts[di] += 1
         wstarts[di] += w
     a["drv_real"] = (np.arange(Dp) < len(driver_ids)).astype(np.float32)
+    stats = empirical_stats(h)
     if config.lap_position:
         # Slots are in finishing order: the finish position is the slot's rank (0 = padding).
         a["finish_pos"] = (np.arange(1, N + 1, dtype=np.float32)[None] * a["mask"]).astype(
@@ -319,13 +338,16 @@ def prepare_history(
         a["car_group"], a["car_weight"] = car_groups(
             a["drv"], a["car"], a["mask"], a["w"], len(driver_ids), len(car_numbers), Cp
         )
+    org_names, Op = [], 0
+    if config.team_effect:
+        org_names, Op, org_arrays = team_arrays(h_all, h, a, len(driver_ids), config, stats)
+        a.update(org_arrays)
     for name in ("led", "fast"):
         a.update({f"{name}_{k}": v for k, v in sparse_counts(a[name]).items()})
     if config.loop_data:
         from nascar_pipeline.core.model.loop_data import loop_arrays
 
         a.update(loop_arrays(loop, h, race_keys, a, d_idx, ref, config, target_date))
-    stats = empirical_stats(h)
     if config.form:
         from nascar_pipeline.core.model.form import form_arrays
 
@@ -344,7 +366,97 @@ def prepare_history(
         weighted_starts=wstarts,
         stats=stats,
         reference_date=str(ref.date()),
+        org_names=org_names,
+        n_orgs_padded=Op,
     )
+
+
+def team_arrays(h_all, h, a: dict, n_drivers: int, config: ModelConfig, stats: dict):
+    """The organisation of every start of the window (`h`, sorted as the arrays' races):
+    (org names, padded size, {"org": (R, N) int32, "org_group", "org_weight": (Op,)}).
+    Sets stats["car_org"] (car number -> its organisation in the latest season of `h_all`:
+    the simulator's fallback for an entry without a team). Organisation effects are contrasts
+    within each group of drivers and organisations linked by starts (car_groups on the
+    driver-organisation graph): the level of a group trades with its drivers' skills."""
+    org_all, org = h_all["org"], h["org"]
+    names = sorted(org.unique())
+    o_idx = {o: i for i, o in enumerate(names)}
+    Op = shape_bucket(len(names) + 1, config.driver_bucket, fine=False)
+    R, N = a["drv"].shape
+    arr = np.zeros((R, N), np.int32)
+    # The same race / finishing-order walk as prepare_history's (one driver a race, N slots).
+    frame = pd.DataFrame({"race_key": h["race_key"], "org": org, "fp": h["finish_position"]})
+    frame["driver_id"] = h["driver_id"]
+    race_pos = {k: i for i, k in enumerate(dict.fromkeys(h["race_key"]))}
+    for key, g in frame.groupby("race_key", sort=False):
+        g = g.drop_duplicates("driver_id").sort_values("fp").head(N)
+        arr[race_pos[key], : len(g)] = g["org"].map(o_idx).to_numpy()
+    group, weight = car_groups(a["drv"], arr, a["mask"], a["w"], n_drivers, len(names), Op)
+    latest = (
+        pd.DataFrame({"car": h_all["car_number"], "season": _season(h_all), "org": org_all})
+        .loc[lambda d: d["org"] != UNKNOWN_ORG]
+        .sort_values("season", kind="stable")
+        .drop_duplicates("car", keep="last")
+    )
+    stats["car_org"] = dict(zip(latest["car"].astype(str), latest["org"].astype(str)))
+    return names, Op, {"org": arr, "org_group": group, "org_weight": weight}
+
+
+UNKNOWN_ORG = "?"  # a start whose organisation is neither given nor inferable
+_ORG_SUFFIXES = {"inc", "llc", "ltd", "co", "corp", "incorporated"}
+
+
+def org_name(team) -> pd.Series:
+    """A team name -> its organisation's key: lower case, punctuation dropped, whitespace
+    collapsed, a trailing company suffix (Inc, LLC, ...) dropped ("Joe Gibbs Racing, Inc." ->
+    "joe gibbs racing"); missing or empty -> UNKNOWN_ORG. Nothing cleverer: two names of one
+    organisation that differ otherwise stay two organisations."""
+    s = pd.Series(team, dtype="string").str.lower()
+    s = s.str.replace(r"[.,'\u2019]", "", regex=True).str.replace(r"[^0-9a-z]+", " ", regex=True)
+    s = s.str.strip()
+    words = s.str.split(" ")
+    s = words.map(
+        lambda w: (
+            " ".join(w[:-1] if len(w) > 1 and w[-1] in _ORG_SUFFIXES else w)
+            if isinstance(w, list)
+            else pd.NA
+        )
+    ).astype("string")
+    return s.mask(s.isna() | (s == ""), UNKNOWN_ORG).astype(str)
+
+
+def _season(h: pd.DataFrame) -> pd.Series:
+    src = h["season"] if "season" in h.columns else h["race_date"].astype(str).str[:4]
+    return pd.to_numeric(pd.Series(src, index=h.index).astype("string").str[:4], errors="coerce")
+
+
+def start_orgs(h: pd.DataFrame) -> pd.Series:
+    """Each start's organisation (org_name of its team). A start without a team takes its car
+    number's organisation in the same season, else in the season before (a season without
+    team names, such as the history's 2025, keeps its charters' owners of the year before; a
+    number that changed hands over the winter is then wrong for that season; older seasons are
+    not looked at: a number unused for a while has often changed hands), else UNKNOWN_ORG."""
+    org = org_name(h["team"] if "team" in h.columns else pd.Series(pd.NA, index=h.index))
+    org.index = h.index
+    missing = org == UNKNOWN_ORG
+    if not missing.any() or not (~missing).any():
+        return org
+    season = _season(h)
+    car = h["car_number"].astype(str)
+    known = (
+        pd.DataFrame({"car": car, "season": season, "org": org})[~missing]
+        .groupby(["car", "season"])["org"]
+        .agg(lambda s: s.mode().iloc[0])
+    )
+    by_car: dict = {}
+    for (c, s_), o in known.items():
+        by_car.setdefault(c, []).append((s_, o))
+    filled = {}
+    for c, s_ in set(zip(car[missing], season[missing])):
+        cands = [(ks, o) for ks, o in by_car.get(c, []) if pd.notna(s_) and s_ - 1 <= ks <= s_]
+        filled[(c, s_)] = max(cands)[1] if cands else UNKNOWN_ORG
+    org[missing] = [filled[k] for k in zip(car[missing], season[missing])]
+    return org
 
 
 def car_groups(drv, car, mask, w, n_drivers: int, n_cars: int, n_cars_padded: int):

@@ -17,9 +17,10 @@ SKILL_SITES = ("skill", "skill_track")  # driver-level skill parameters (real dr
 # poorly mixing trailing-form coefficient (core/model/form.py) shows beside the skills (its
 # R-hat and ESS are also in race_model_fit's posterior summary rows). The lap-position slopes
 # (ModelConfig.lap_position) likewise, and the car effects (contrasts within the driver-car
-# groups with ModelConfig.car_contrasts; sigma_car mixed slowly without them).
+# groups with ModelConfig.car_contrasts; sigma_car mixed slowly without them), and the
+# organisation effects (ModelConfig.team_effect).
 REPORTED_SITES = ("form_beta", "led_finish", "led_start", "fast_finish", "fast_start",
-                  "sigma_car", "car_effect")  # fmt: skip
+                  "sigma_car", "car_effect", "sigma_org", "org_effect")  # fmt: skip
 RHAT_MAX = 1.01
 ESS_MIN = 400.0
 DIVERGENCE_MAX = 0.01

@@ -39,10 +39,11 @@ def escalation_plan(base: FitConfig, max_refits: int, refit_scale: float) -> lis
 
 _BY_DRIVER = {"skill": "sigma_skill", "skill_track": "sigma_track"}
 _BY_CAR = {"car_effect": "sigma_car"}
+_BY_ORG = {"org_effect": "sigma_org"}
 
 
 def remap_posterior(
-    posterior: dict, old_ids, old_cars, new: HistoryData, seed: int = 0
+    posterior: dict, old_ids, old_cars, new: HistoryData, seed: int = 0, old_orgs=None
 ) -> tuple[dict, dict]:
     """(posterior on `new`'s indices, counts {"drivers_kept", "drivers_from_prior",
     "cars_kept", "cars_from_prior"}). Arrays are (chains, draws, ...) in and out; sites not
@@ -52,6 +53,9 @@ def remap_posterior(
     old_car = {str(c): i for i, c in enumerate(old_cars)}
     new_drivers = [old_driver.get(int(d)) for d in new.driver_ids]
     new_cars = [old_car.get(str(c)) for c in new.car_numbers]
+    # organisation effects (ModelConfig.team_effect): by organisation name, when recorded
+    old_org = {str(o): i for i, o in enumerate(old_orgs or [])}
+    new_orgs = [old_org.get(str(o)) for o in getattr(new, "org_names", [])]
     out = {}
     for site, x in posterior.items():
         x = np.asarray(x)
@@ -59,6 +63,8 @@ def remap_posterior(
             index, size, scale = new_drivers, new.n_drivers_padded, _BY_DRIVER[site]
         elif site in _BY_CAR:
             index, size, scale = new_cars, new.n_cars_padded, _BY_CAR[site]
+        elif site in _BY_ORG and old_orgs is not None:
+            index, size, scale = new_orgs, new.n_orgs_padded, _BY_ORG[site]
         else:
             out[site] = x
             continue

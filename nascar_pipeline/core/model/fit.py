@@ -139,7 +139,12 @@ def _phase(timings: dict, name: str):
 def bound_model(data: HistoryData):
     """The model with its static sizes bound (they fix parameter shapes, so they cannot be
     traced arguments under jit_model_args)."""
-    return partial(race_model, n_drivers=data.n_drivers_padded, n_cars=data.n_cars_padded)
+    return partial(
+        race_model,
+        n_drivers=data.n_drivers_padded,
+        n_cars=data.n_cars_padded,
+        n_orgs=data.n_orgs_padded,
+    )
 
 
 def svi_init(data: HistoryData, cfg: FitConfig, rng_key):
@@ -374,20 +379,31 @@ def posterior_init_state(latent: dict) -> tuple[dict, dict]:
 
 _BY_DRIVER = ("skill_z", "skill_track_z")
 _BY_CAR = ("car_z",)
+_BY_ORG = ("org_z",)
 
 
 def remap_init(init: tuple, old: HistoryData, new: HistoryData) -> tuple[dict, dict]:
     """Carry a warm start from one race's fit to the next: driver- and car-indexed sites are
-    re-indexed by driver id / car number (new ones start at the prior: loc 0, scale 1)."""
+    re-indexed by driver id / car number / organisation (new ones start at the prior: loc 0,
+    scale 1)."""
     locs, scales = init
     out_l, out_s = {}, {}
     maps = {
         "driver": (old.driver_index(), new.driver_ids, new.n_drivers_padded),
         "car": (old.car_index(), new.car_numbers, new.n_cars_padded),
+        "org": (old.org_index(), new.org_names, new.n_orgs_padded),
     }
     for k in locs:
         l, sc = np.asarray(locs[k]), np.asarray(scales[k])
-        kind = "driver" if k in _BY_DRIVER else "car" if k in _BY_CAR else None
+        kind = (
+            "driver"
+            if k in _BY_DRIVER
+            else "car"
+            if k in _BY_CAR
+            else "org"
+            if k in _BY_ORG
+            else None
+        )
         if kind is None:
             out_l[k], out_s[k] = l, sc
             continue

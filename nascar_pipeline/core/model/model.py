@@ -45,6 +45,15 @@ of drivers and cars linked by their starts. A group's level cannot be told apart
 drivers' skills by the results (add k to the skills, take k from the cars), so the skills hold
 it; the car effects keep what the results identify (one car against another of the group).
 
+Organisation effects (only when the data carries their arrays: ModelConfig.team_effect;
+data.team_arrays): ability += org_effect[org of the start], org_effect = sigma_org * z
+(non-centred) as contrasts within each group of drivers and organisations linked by their
+starts (the same _within_group, on the driver-organisation graph): a group's level trades
+with its drivers' skills, the difference between two organisations is identified by the
+drivers who drove for both. The organisation (a normalised team name) persists across
+seasons, the car (season, number) beneath it keeps what differs car to car and season to
+season, so a new car, a driver joining the organisation and a rookie in it start from its level.
+
 Every race's log-likelihood is multiplied by its weight w (time decay; 0 for padding).
 """
 
@@ -147,6 +156,10 @@ def race_model(
     finish_pos=None,
     car_group=None,
     car_weight=None,
+    org=None,
+    org_group=None,
+    org_weight=None,
+    n_orgs=0,
 ):
     T = N_TRACK_TYPES
     centred = set(LOOP_CENTRED) if loop_y is not None else set()
@@ -174,6 +187,13 @@ def race_model(
     if car_group is not None:  # contrasts within the driver-car groups (ModelConfig.car_contrasts)
         car_raw = _within_group(car_raw, car_group, car_weight)
     car_effect = numpyro.deterministic("car_effect", car_raw)
+    org_effect = None
+    if org is not None:  # organisation effects (ModelConfig.team_effect; data.team_arrays)
+        sigma_org = numpyro.sample("sigma_org", SIGMA_ORG_PRIOR)
+        org_raw = _effect("org_z", sigma_org, [n_orgs], "org_effect" in centred)
+        org_effect = numpyro.deterministic(
+            "org_effect", _within_group(org_raw, org_group, org_weight)
+        )
     # --- race-type effects -------------------------------------------------------------------
     log_scale_other = numpyro.sample(
         "log_scale_other", dist.Normal(0.0, 0.5).expand([T - 1]).to_event(1)
@@ -192,6 +212,8 @@ def race_model(
 
     # --- per start -----------------------------------------------------------------------------
     ability = skill[drv] + skill_track[drv, tt[:, None]] + car_effect[car]  # (R, N)
+    if org_effect is not None:
+        ability = ability + org_effect[org]
     if form is not None:  # trailing form (core/model/form.py)
         form_beta = numpyro.sample(
             "form_beta", dist.Normal(0.0, 1.0).expand([form.shape[-1]]).to_event(1)
@@ -266,6 +288,9 @@ LOOP_SLOPE_PER_SKILL_SD = True
 LOOP_TRACK_WITHIN_DRIVER = True
 WITHIN_UNIFORM = 0.1  # the uniform part of the weights (a one-track driver: no exact-0 effect)
 LOOP_SIGMA_TRACK_PRIOR = dist.Gamma(2.0, 20.0)
+# Organisations differ by about as much as cars (sigma_car ~ HalfNormal(0.25)) or more (a
+# top organisation against a one-car team): a wider half-normal.
+SIGMA_ORG_PRIOR = dist.HalfNormal(0.5)
 
 
 def _within_driver(track, drv, tt, mask, w):
@@ -348,6 +373,9 @@ POSTERIOR_SITES = (
     "skill_track",
     "sigma_car",
     "car_effect",
+    # organisation effects (present only when the fit used them: ModelConfig.team_effect)
+    "sigma_org",
+    "org_effect",
     "log_scale_other",
     "start_effect",
     "dnf_penalty",
