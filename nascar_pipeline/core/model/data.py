@@ -87,7 +87,9 @@ class ModelConfig:
     # Organisation (team) effects under the car (team_arrays; the model's org_effect): an
     # organisation persists across seasons where a car (season, number) lives one, so a driver
     # joining it, its new car of a new season and a rookie in it start from its level. Off
-    # here (the model as before).
+    # (the model as before) here and everywhere: on the first 8 races of 2025 at production
+    # settings it gained +0.03 +- 0.04 nats/race (CRPS 12.95 vs 12.94) while the skills mixed
+    # worse (lowest bulk ESS 444 vs 1,032; R-hat max 1.012 vs 1.009).
     team_effect: bool = False
 
     def as_dict(self) -> dict:
