@@ -7,10 +7,13 @@ A race's record (read from the instance by bench_orchestration.py):
     runs (how many runs the race took), fit (race_model_fit's materialization metadata, or None
     when it never materialized: gate_passed, attempts_count, stale_model, attempts [{rhat_max,
     ess_bulk_min, divergences, seconds, problems, ...}]), failed_checks, lineups (whether
-    lineup_portfolio materialized).
+    lineup_portfolio materialized), load_1m (the 1-minute load average when its runs were
+    seen to end; optional).
 """
 
 from __future__ import annotations
+
+import re
 
 # The gate's outcomes, in the order the summary lists them.
 FIRST = "first attempt"
@@ -50,13 +53,15 @@ def race_line(record: dict) -> str:
         f"{record['race_key']}: {gate_outcome(record)}, "
         f"{'BLOCKED (no lineups)' if blocked(record) else 'lineups'}, "
         f"{record['seconds']:.1f} s, {record.get('runs', 1)} run(s), status {record['status']}"
-        f" | attempts: {attempts or 'none'} | failed checks: {checks}"
+        + (f", load {record['load_1m']:.2f}" if record.get("load_1m") is not None else "")
+        + f" | attempts: {attempts or 'none'} | failed checks: {checks}"
     )
 
 
 def summarize(records: list[dict]) -> dict:
     """Counts by gate outcome, races blocked, and run time per race (mean, max)."""
     seconds = [float(r["seconds"]) for r in records]
+    loads = [float(r["load_1m"]) for r in records if r.get("load_1m") is not None]
     counts = {k: 0 for k in GATE_OUTCOMES}
     for r in records:
         counts[gate_outcome(r)] += 1
@@ -68,6 +73,7 @@ def summarize(records: list[dict]) -> dict:
         "run_s_mean": round(sum(seconds) / len(seconds), 1) if seconds else None,
         "run_s_max": round(max(seconds), 1) if seconds else None,
         "not_passed": [r["race_key"] for r in records if gate_outcome(r) not in (FIRST, REFIT)],
+        "load_1m_mean": round(sum(loads) / len(loads), 2) if loads else None,
     }
 
 
@@ -86,3 +92,49 @@ def summary_text(summary: dict, load: str) -> str:
     if summary["not_passed"]:
         lines.append(f"not through the gate: {', '.join(summary['not_passed'])}")
     return "\n".join(lines)
+
+
+# race_line's own layout, read back: the summary of a log whose run was stopped early.
+_LINE = re.compile(
+    r"^(?:\[\d+/\d+\] )?(?P<race_key>\S+): (?P<outcome>[a-z -]+), "
+    r"(?P<lineups>BLOCKED \(no lineups\)|lineups), (?P<seconds>[\d.]+) s, (?P<runs>\d+) run\(s\), "
+    r"status (?P<status>[A-Z_]+)(?:, load (?P<load>[\d.]+))? \| attempts: (?P<attempts>.*) \| failed checks: (?P<checks>.*)$"
+)
+_ATTEMPT = re.compile(r"#(\d+) R-hat ([\d.]+) ESS (\d+) div (\d+)( \(.*?\))?(?=; #|$)")
+
+
+def parse_race_line(line: str) -> dict | None:
+    """A record from one line race_line printed (None for any other line); the fit carries
+    the outcome and each attempt's R-hat / ESS / divergences."""
+    m = _LINE.match(line.strip())
+    if not m or m["outcome"] not in GATE_OUTCOMES:
+        return None
+    attempts = [
+        {
+            "attempt": int(a[0]),
+            "rhat_max": float(a[1]),
+            "ess_bulk_min": float(a[2]),
+            "divergences": int(a[3]),
+            "passed": not a[4],
+        }
+        for a in _ATTEMPT.findall(m["attempts"])
+    ]
+    outcome = m["outcome"]
+    fit = None
+    if outcome != NO_FIT:
+        fit = {
+            "gate_passed": outcome in (FIRST, REFIT),
+            "attempts_count": len(attempts) or 1,
+            "stale_model": outcome == STALE,
+            "attempts": attempts,
+        }
+    return {
+        "race_key": m["race_key"],
+        "status": m["status"],
+        "seconds": float(m["seconds"]),
+        "runs": int(m["runs"]),
+        "fit": fit,
+        "failed_checks": [] if m["checks"] == "none" else [m["checks"]],
+        "lineups": m["lineups"] == "lineups",
+        "load_1m": float(m["load"]) if m["load"] else None,
+    }

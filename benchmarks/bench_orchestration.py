@@ -287,27 +287,39 @@ def _load() -> str:
 
 def _follow_backfill(stack, backfill_id: str, line, poll_s: float = 10, timeout_s=12 * 3600):
     """Wait for every race of the backfill, printing each race's line as its runs end
-    (a partial log still says how far it got). Returns (records, 1-minute loads sampled)."""
-    from tests.support.daemon_stack import group_outcome
-
+    (a partial log still says how far it got). Returns (records, 1-minute loads sampled).
+    Interrupted (kill -INT), it returns the races that ended so far: the summary covers them
+    and the stack is still closed."""
     done: dict[str, dict] = {}
     loads: list[float] = []
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        loads.append(os.getloadavg()[0])
-        by_race: dict[str, list] = {}
-        for r in stack.runs(tags={BACKFILL_ID_TAG: backfill_id}):
-            by_race.setdefault(r.tags["dagster/partition"], []).append(r)
-        for race, runs in sorted(by_race.items()):
-            root = next((r for r in runs if not r.parent_run_id), runs[0])
-            if race in done or not group_outcome(stack, root.run_id):
-                continue
-            done[race] = _race_record(stack, race, root.run_id)
-            print(f"[{len(done)}/{len(by_race)}] {line(done[race])}", flush=True)
-        if by_race and len(done) == len(by_race):
-            return [done[k] for k in sorted(done)], loads
-        time.sleep(poll_s)
+    try:
+        while time.monotonic() < deadline:
+            if _poll_backfill(stack, backfill_id, line, done, loads):
+                return [done[k] for k in sorted(done)], loads
+            time.sleep(poll_s)
+    except KeyboardInterrupt:  # stopped early (kill -INT): the races that ended so far
+        print(f"interrupted: {len(done)} races ended; the summary covers them", flush=True)
+        return [done[k] for k in sorted(done)], loads
     raise AssertionError(f"backfill {backfill_id}: {len(done)} races ended in {timeout_s} s")
+
+
+def _poll_backfill(stack, backfill_id: str, line, done: dict, loads: list) -> bool:
+    """One look at the backfill's runs: records (and prints) the races whose runs ended since
+    the last look; True once every race has."""
+    from tests.support.daemon_stack import group_outcome
+
+    loads.append(os.getloadavg()[0])
+    by_race: dict[str, list] = {}
+    for r in stack.runs(tags={BACKFILL_ID_TAG: backfill_id}):
+        by_race.setdefault(r.tags["dagster/partition"], []).append(r)
+    for race, runs in sorted(by_race.items()):
+        root = next((r for r in runs if not r.parent_run_id), runs[0])
+        if race in done or not group_outcome(stack, root.run_id):
+            continue
+        done[race] = _race_record(stack, race, root.run_id)
+        print(f"[{len(done)}/{len(by_race)}] {line(done[race])}", flush=True)
+    return bool(by_race) and len(done) == len(by_race)
 
 
 def _race_record(stack, race: str, root_id: str) -> dict:
@@ -338,6 +350,7 @@ def _race_record(stack, race: str, root_id: str) -> dict:
         ),
         "failed_checks": sorted({c for r in runs for c in failed_blocking_checks(stack, r.run_id)}),
         "lineups": "lineup_portfolio" in mats,
+        "load_1m": os.getloadavg()[0],
     }
 
 
@@ -526,6 +539,25 @@ def _step_seconds(stack, run_id) -> dict:
     }
 
 
+def summarize_log(path: Path) -> int:
+    """The summary of the races a log's per-race lines report (backfill_outcomes.race_line)."""
+    from backfill_outcomes import parse_race_line, summarize, summary_text
+
+    text = path.read_text(errors="replace").splitlines()
+    records = [r for r in map(parse_race_line, text) if r]
+    started = next((t for t in text if re.match(r"backfill \S+: \d+ races", t)), "")
+    print(f"{path}: {len(records)} races ended; {started}")
+    summary = summarize(records)
+    load = summary["load_1m_mean"]
+    print(
+        summary_text(
+            summary,
+            "not in these lines" if load is None else f"{load} (1 min, mean at the races' ends)",
+        )
+    )
+    return 0 if records else 1
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument(
@@ -553,6 +585,12 @@ def main() -> int:
         "--backfill-races; last: the world's last season with results",
     )
     p.add_argument(
+        "--summarize-log",
+        metavar="FILE",
+        help="print the backfill summary of a log of this benchmark (its per-race lines), "
+        "e.g. of a run stopped before its end; runs nothing",
+    )
+    p.add_argument(
         "--world",
         choices=("stack", "demo"),
         default="stack",
@@ -573,6 +611,8 @@ def main() -> int:
         help="with --race-compare: run one of the two variants (no ratio)",
     )
     args = p.parse_args()
+    if args.summarize_log:
+        return summarize_log(Path(args.summarize_log))
     figures = {} if args.skip_ticks else {"ticks": bench_ticks(args.seasons)}
     if args.race_compare:
         figures["race_compare"] = bench_race_compare(args.warm_up, args.only)

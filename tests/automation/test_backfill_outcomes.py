@@ -97,3 +97,33 @@ def test_race_line_names_every_attempt(bo):
     assert "#2 R-hat 1.0030 ESS 1100" in line
     blocked = bo.race_line(record("e", 10.0, None, lineups=False))
     assert "no fit" in blocked and "BLOCKED" in blocked
+
+
+def test_a_printed_line_reads_back_as_its_record(bo):
+    recs = [
+        record("2026-texas-wurth-400", 270.7, STALE, failed=["race_model_converged: stale"]),
+        record("2026-daytona-daytona-500", 197.3, FIRST),
+        record("b", 100.0, REFIT),
+        {
+            **record("d", 90.0, FAILED, lineups=False, failed=["race_model_converged"]),
+            "load_1m": 3.5,
+        },
+        record("e", 10.0, None, lineups=False),
+    ]
+    back = [bo.parse_race_line(f"[{i + 1}/36] {bo.race_line(r)}") for i, r in enumerate(recs)]
+    assert [bo.gate_outcome(r) for r in back] == [bo.gate_outcome(r) for r in recs]
+    assert [(r["seconds"], r["lineups"], r["status"]) for r in back] == [
+        (r["seconds"], r["lineups"], r["status"]) for r in recs
+    ]
+    assert [a["rhat_max"] for a in back[2]["fit"]["attempts"]] == [1.0112, 1.003]
+    assert [a["passed"] for a in back[2]["fit"]["attempts"]] == [False, True]
+    assert [a["ess_bulk_min"] for a in back[0]["fit"]["attempts"]] == [200.0] * 3
+    assert back[3]["load_1m"] == 3.5 and back[0]["load_1m"] is None
+    assert bo.summarize(back)["gate"] == bo.summarize(recs)["gate"]
+    assert bo.summarize(back)["load_1m_mean"] == 3.5
+
+
+def test_other_lines_are_not_races(bo):
+    for line in ("", "backfill bfiuowig: 36 races (--season 2026), load 8.86 / 7.28 / 4.32",
+                 'sensor race run: {"full_race_run_s": 320.7}', "  \"backfill_s\": 138.0,"):  # fmt: skip
+        assert bo.parse_race_line(line) is None
