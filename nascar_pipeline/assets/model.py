@@ -345,10 +345,17 @@ def race_model_fit(
 ) -> Output[pd.DataFrame]:
     """Posterior summary and convergence diagnostics of the NumPyro race model fitted on the
     race's history (draws cached under <storage root>/_fit_cache); re-fitted with longer chains
-    and new seeds when the gate fails, else the last good fit of an earlier race (stale_model)."""
+    and new seeds when the gate fails (without trailing form after a failure longer chains do
+    not mend: escalation.drop_form_after), else the last good fit of an earlier race
+    (stale_model)."""
     from nascar_pipeline.core.model import ModelConfig, history_hash, prepare_history
     from nascar_pipeline.core.model.diagnostics import convergence_check
-    from nascar_pipeline.core.model.escalation import escalation_plan
+    from nascar_pipeline.core.model.escalation import (
+        SEVERE_DIVERGENCES,
+        SEVERE_RHAT,
+        drop_form_after,
+        escalation_plan,
+    )
     from nascar_pipeline.core.model.loop_data import loop_digest
     from nascar_pipeline.core.posterior_summary import posterior_summary
 
@@ -414,6 +421,7 @@ def race_model_fit(
                 "reused_cached_fit": reused,
                 "passed": passed,
                 "problems": "; ".join(reasons) or "none",
+                "form": mcfg.form,
                 "fit_key": fit_key,
             }
         )
@@ -426,6 +434,17 @@ def race_model_fit(
         if passed:
             record_good_fit(storage, race_key, target_date or "", fit_key, data, diag)
             break
+        if mcfg.form and n < len(plan) and drop_form_after(diag):
+            # A ridge or funnel, not a slow chain (core/model/escalation.py): the trailing
+            # form's coefficient against the skills' scale is the one we have seen.
+            mcfg = replace(mcfg, form=False)
+            data = prepare_history(history, mcfg, target_date=target_date, loop=loop)
+            cache_extra = {"loop": loop_digest(loop)} if loop_data else {}
+            context.log.warning(
+                f"race_model_fit attempt {n} failed past what longer chains mend (R-hat > "
+                f"{SEVERE_RHAT} or divergences > {SEVERE_DIVERGENCES:.0%}): the remaining "
+                "attempts fit without trailing form (ModelConfig.form), against the same gate"
+            )
     stale = None
     if not attempts[-1]["passed"] and config.stale_fallback:
         stale = _stale_fit(context, storage, cache, race_key, target_date, data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nascar_pipeline.core.model.escalation import escalation_plan, remap_posterior
+from nascar_pipeline.core.model.escalation import drop_form_after, escalation_plan, remap_posterior
 from nascar_pipeline.core.model.fit import FitConfig
 
 
@@ -21,6 +21,17 @@ def test_escalation_plan_is_bounded_longer_and_reseeded():
     assert escalation_plan(base, max_refits=0, refit_scale=2.0) == [base]
     # A scale below 1 never shortens the chains.
     assert escalation_plan(base, 1, 0.5)[1].num_samples == 500
+
+
+def test_only_a_failure_longer_chains_do_not_mend_drops_the_form_term():
+    # production failures that longer chains mend: just above the gate
+    assert not drop_form_after({"rhat_max": 1.012, "divergence_rate": 0.0})
+    assert not drop_form_after({"rhat_max": 1.009, "divergence_rate": 0.02})
+    # the demo world's 2026 failures: a ridge (R-hat 1.11, no divergences), a funnel
+    assert drop_form_after({"rhat_max": 1.1126, "divergence_rate": 0.0})
+    assert drop_form_after({"rhat_max": 1.0306, "divergence_rate": 0.4095})
+    # a fit whose diagnostics could not be computed counts as failed badly
+    assert drop_form_after({"rhat_max": float("nan"), "divergence_rate": 0.0})
 
 
 class _Data:
