@@ -10,7 +10,7 @@
   attempts without the trailing-form term. Why form: on the demo world's 2026 season the form
   coefficient of the trailing finish traded with the skills' scale (the trailing finish is
   89 % between-driver variance there: a synthetic driver's ability never changes), and every
-  attempt from the 7th race on failed (R-hat 1.11-2.19, up to 47 % divergences) while the same
+  attempt from the 6th race on failed (R-hat 1.11-2.19, up to 47 % divergences) while the same
   races without form passed at once (Richmond R-hat 1.003, bulk ESS 1,237, 0 divergences).
   The gate is not loosened: the form-free fit must pass it like any other.
 - `remap_posterior(posterior, old_ids, old_cars, new)`: an earlier race's posterior draws laid
