@@ -45,6 +45,7 @@ def race_line(record: dict) -> str:
     attempts = "; ".join(
         f"#{a.get('attempt', i + 1)} R-hat {a['rhat_max']:.4f} ESS {a['ess_bulk_min']:.0f}"
         f" div {a.get('divergences', 0)}"
+        + (" form off" if a.get("form") is False else "")
         + ("" if a.get("passed") else f" ({a.get('problems', 'failed')})")
         for i, a in enumerate(fit.get("attempts") or [])
     )
@@ -58,6 +59,11 @@ def race_line(record: dict) -> str:
     )
 
 
+def _passed_form_off(record: dict) -> bool:
+    passing = [a for a in (record.get("fit") or {}).get("attempts") or [] if a.get("passed")]
+    return bool(passing) and passing[-1].get("form") is False
+
+
 def summarize(records: list[dict]) -> dict:
     """Counts by gate outcome, races blocked, and run time per race (mean, max)."""
     seconds = [float(r["seconds"]) for r in records]
@@ -69,6 +75,9 @@ def summarize(records: list[dict]) -> dict:
         "races": len(records),
         "gate": counts,
         "passed": counts[FIRST] + counts[REFIT],
+        # re-fits that passed only without trailing form (race_model_fit drops it after a
+        # failure longer chains do not mend: core/model/escalation.py drop_form_after)
+        "passed_form_off": sum(gate_outcome(r) == REFIT and _passed_form_off(r) for r in records),
         "blocked": sum(blocked(r) for r in records),
         "run_s_mean": round(sum(seconds) / len(seconds), 1) if seconds else None,
         "run_s_max": round(max(seconds), 1) if seconds else None,
@@ -83,7 +92,7 @@ def summary_text(summary: dict, load: str) -> str:
     lines = [
         f"races run: {summary['races']}; convergence gate passed {summary['passed']} of "
         f"{summary['races']} ({g[FIRST]} on the first attempt, {g[REFIT]} only after the "
-        f"asset's re-fit); failed every attempt: {g[STALE]} with a stale model, {g[FAILED]} "
+        f"asset's re-fit, {summary.get('passed_form_off', 0)} of them without trailing form); failed every attempt: {g[STALE]} with a stale model, {g[FAILED]} "
         f"blocked at the gate; no fit: {g[NO_FIT]}",
         f"blocked (no lineups: a check or step failed): {summary['blocked']}",
         f"time per race, run start to end: mean {summary['run_s_mean']} s, max "
@@ -100,7 +109,7 @@ _LINE = re.compile(
     r"(?P<lineups>BLOCKED \(no lineups\)|lineups), (?P<seconds>[\d.]+) s, (?P<runs>\d+) run\(s\), "
     r"status (?P<status>[A-Z_]+)(?:, load (?P<load>[\d.]+))? \| attempts: (?P<attempts>.*) \| failed checks: (?P<checks>.*)$"
 )
-_ATTEMPT = re.compile(r"#(\d+) R-hat ([\d.]+) ESS (\d+) div (\d+)( \(.*?\))?(?=; #|$)")
+_ATTEMPT = re.compile(r"#(\d+) R-hat ([\d.]+) ESS (\d+) div (\d+)( form off)?( \(.*?\))?(?=; #|$)")
 
 
 def parse_race_line(line: str) -> dict | None:
@@ -115,7 +124,8 @@ def parse_race_line(line: str) -> dict | None:
             "rhat_max": float(a[1]),
             "ess_bulk_min": float(a[2]),
             "divergences": int(a[3]),
-            "passed": not a[4],
+            "form": not a[4],
+            "passed": not a[5],
         }
         for a in _ATTEMPT.findall(m["attempts"])
     ]

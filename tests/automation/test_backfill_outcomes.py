@@ -127,3 +127,21 @@ def test_other_lines_are_not_races(bo):
     for line in ("", "backfill bfiuowig: 36 races (--season 2026), load 8.86 / 7.28 / 4.32",
                  'sensor race run: {"full_race_run_s": 320.7}', "  \"backfill_s\": 138.0,"):  # fmt: skip
         assert bo.parse_race_line(line) is None
+
+
+def test_a_re_fit_without_trailing_form_is_counted_and_reads_back(bo):
+    first, second = attempt(1, 1.79, 3.0, False), {**attempt(2, 1.002, 1705.0, True), "form": False}
+    fit = {"gate_passed": True, "attempts_count": 2, "stale_model": False,
+           "attempts": [{**first, "form": True}, second]}  # fmt: skip
+    recs = [record("t", 200.0, fit), record("b", 100.0, REFIT)]
+    s = bo.summarize(recs)
+    assert (s["gate"][bo.REFIT], s["passed_form_off"]) == (2, 1)
+    assert "2 only after the asset's re-fit, 1 of them without trailing form" in bo.summary_text(
+        s, "2"
+    )
+    line = bo.race_line(recs[0])
+    assert "#2 R-hat 1.0020 ESS 1705 div 0 form off" in line
+    back = bo.parse_race_line(line)
+    assert [a["form"] for a in back["fit"]["attempts"]] == [True, False]
+    assert [a["passed"] for a in back["fit"]["attempts"]] == [False, True]
+    assert bo.summarize([back])["passed_form_off"] == 1
