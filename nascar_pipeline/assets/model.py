@@ -434,7 +434,7 @@ def race_model_fit(
         if passed:
             record_good_fit(storage, race_key, target_date or "", fit_key, data, diag)
             break
-        if mcfg.form and n < len(plan) and drop_form_after(diag):
+        if mcfg.form and n < len(plan) and drop_form_after(diag, fcfg.num_samples):
             # A ridge or funnel, not a slow chain (core/model/escalation.py): the trailing
             # form's coefficient against the skills' scale is the one we have seen.
             mcfg = replace(mcfg, form=False)

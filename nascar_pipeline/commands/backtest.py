@@ -168,7 +168,8 @@ def _same_model_settings(races_out: Path, settings: dict, resuming: bool) -> Non
             raise UserInputError(
                 f"--resume: {races_out} was fitted with model settings {before} (none recorded: "
                 f"an earlier version), this run {settings}: pass the first run's --form, "
-                "--lap-position, --car-contrasts and --half-life-days, or run without --resume"
+                "--lap-position, --car-contrasts, --team-effect and --half-life-days, or run "
+                "without --resume"
             )
     else:
         kept.write_text(json.dumps(settings, sort_keys=True))

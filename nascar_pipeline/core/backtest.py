@@ -135,7 +135,15 @@ def crps_samples(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def coverage(samples: np.ndarray, y: np.ndarray, level: float) -> np.ndarray:
     lo, hi = np.quantile(samples, [(1 - level) / 2, 1 - (1 - level) / 2], axis=0)
-    return (y >= lo - 1e-9) & (y <= hi + 1e-9)
+    # y in the samples' precision: an outcome on an interval end (41.35 DK points) is not
+    # float32's 41.349998 and would count as outside it
+    return (_like(y, samples) >= lo - 1e-9) & (_like(y, samples) <= hi + 1e-9)
+
+
+def _like(y, samples) -> np.ndarray:
+    """y in the samples' floating dtype (float64 where the samples are not floating)."""
+    dtype = np.asarray(samples).dtype
+    return np.asarray(y, dtype if np.issubdtype(dtype, np.floating) else np.float64)
 
 
 def interval_mass(samples: np.ndarray, level: float) -> np.ndarray:
@@ -156,7 +164,7 @@ def pit_coverage(samples: np.ndarray, y: np.ndarray, level: float) -> np.ndarray
     central `level` band. Outcomes drawn from the forecast score `level` exactly, atoms or not;
     an outcome the forecast gives no mass behaves as in `coverage`."""
     x = np.asarray(samples)
-    yy = np.asarray(y, x.dtype)[None]
+    yy = _like(y, x)[None]
     below = np.mean(x < yy - 1e-9, axis=0)
     upto = np.mean(x <= yy + 1e-9, axis=0)
     a, b = (1 - level) / 2, 1 - (1 - level) / 2

@@ -355,7 +355,8 @@ def _simulate_kernel(
 def entry_orgs(e: pd.DataFrame, data: HistoryData, n: int):
     """(o_idx, o_known) (n,) of the entries' organisations in the fit (data.org_names): the
     entry's team (org_name), else its car number's latest organisation in the history
-    (stats["car_org"]), else UNKNOWN_ORG; not in the fit -> unknown (drawn from sigma_org)."""
+    (stats["car_org"]); not in the fit, or still UNKNOWN_ORG -> unknown (drawn from
+    sigma_org: the fit's UNKNOWN_ORG level pools unrelated starts, not a team)."""
     if not data.org_names:
         raise ValueError(
             "the posterior has organisation effects but the history data has none (prepare "
@@ -371,7 +372,7 @@ def entry_orgs(e: pd.DataFrame, data: HistoryData, n: int):
     for j, o in enumerate(org):
         if o == UNKNOWN_ORG and cars is not None:
             o = car_org.get(cars[j], UNKNOWN_ORG)
-        if o in oi:
+        if o in oi and o != UNKNOWN_ORG:
             o_idx[j], o_known[j] = oi[o], True
     return o_idx, o_known
 

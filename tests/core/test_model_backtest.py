@@ -42,6 +42,14 @@ def test_crps_and_coverage():
     assert bt.coverage(xs, y[0], 0.9).mean() == pytest.approx(0.9, abs=0.02)
 
 
+def test_an_outcome_on_an_interval_end_is_inside_it_in_float32_samples():
+    # 41.35 (fastest laps at 0.45) is 41.349998 in float32: still the interval's end
+    x = np.repeat(np.array([20.0, 30.45, 41.35, 53.15], np.float32), 250)[:, None]
+    for y in (41.35, 30.45):
+        assert bt.coverage(x, np.array([y]), 0.5)[0]
+        assert bt.pit_coverage(x, np.array([y]), 0.5)[0] > 0.4
+
+
 def test_summarize_pools_coverage():
     per_race = pd.DataFrame(
         [

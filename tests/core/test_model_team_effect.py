@@ -275,3 +275,20 @@ def test_stale_fallback_remaps_organisation_draws_by_name():
     assert out["org_effect"].shape == (1, 3, new.n_orgs_padded)
     assert np.all(out["org_effect"][:, :, b_new] == b_old)
     assert np.all(np.abs(out["org_effect"][:, :, new.org_index()["org c"]]) < 0.1)
+    # a race fitted without organisation effects: the old fit's organisation draws are dropped
+    # (they were laid out as an empty axis, which broke the stale fit's diagnostics)
+    off = prepare_history(_history(), ModelConfig(team_effect=False))
+    out_off, _ = remap_posterior(post, [], [], off, old_orgs=old.org_names)
+    assert "org_effect" not in out_off and "sigma_org" not in out_off
+
+
+def test_an_entry_of_no_known_organisation_is_not_given_the_unknown_starts_level():
+    from nascar_pipeline.core.simulate import entry_orgs
+
+    data = prepare_history(_history(), ModelConfig(team_effect=True))
+    entries = pd.DataFrame(
+        {"driver_id": [1, 2], "car_number": ["98", "11"], "team": [None, None]}
+    )  # car 98 never seen (no organisation); car 11 is org A's
+    o_idx, o_known = entry_orgs(entries, data, 2)
+    assert o_known.tolist() == [False, True]
+    assert o_idx[1] == data.org_index()["org a"]

@@ -35,6 +35,7 @@ SEED_STEP = 1000  # seeds of successive attempts: far apart, so no two attempts 
 # that longer chains mend sit just above the gate: R-hat 1.010-1.015, divergences under 1 %).
 SEVERE_RHAT = 1.05
 SEVERE_DIVERGENCES = 0.05
+SEVERE_MIN_DRAWS = 100  # per chain: below it a high R-hat says the chains are short, no more
 
 
 def escalation_plan(base: FitConfig, max_refits: int, refit_scale: float) -> list[FitConfig]:
@@ -50,9 +51,12 @@ def escalation_plan(base: FitConfig, max_refits: int, refit_scale: float) -> lis
     return plan
 
 
-def drop_form_after(diag: dict) -> bool:
-    """A failed attempt whose R-hat or divergence rate says the posterior has a ridge or a
-    funnel (see the module docstring): the remaining attempts fit without trailing form."""
+def drop_form_after(diag: dict, draws_per_chain: int) -> bool:
+    """A failed attempt of at least SEVERE_MIN_DRAWS draws per chain whose R-hat or divergence
+    rate says the posterior has a ridge or a funnel (see the module docstring): the remaining
+    attempts fit without trailing form."""
+    if draws_per_chain < SEVERE_MIN_DRAWS:
+        return False
     rhat = float(diag.get("rhat_max", np.inf))
     return not rhat <= SEVERE_RHAT or float(diag.get("divergence_rate", 1.0)) > SEVERE_DIVERGENCES
 
@@ -79,6 +83,8 @@ def remap_posterior(
     out = {}
     for site, x in posterior.items():
         x = np.asarray(x)
+        if (site in _BY_ORG or site in _BY_ORG.values()) and not new_orgs:
+            continue  # this race's model has no organisation effects: the sites do not apply
         if site in _BY_DRIVER:
             index, size, scale = new_drivers, new.n_drivers_padded, _BY_DRIVER[site]
         elif site in _BY_CAR:

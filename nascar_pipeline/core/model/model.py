@@ -51,8 +51,11 @@ data.team_arrays): ability += org_effect[org of the start], org_effect = sigma_o
 starts (the same _within_group, on the driver-organisation graph): a group's level trades
 with its drivers' skills, the difference between two organisations is identified by the
 drivers who drove for both. The organisation (a normalised team name) persists across
-seasons, the car (season, number) beneath it keeps what differs car to car and season to
-season, so a new car, a driver joining the organisation and a rookie in it start from its level.
+seasons, so a new car, a driver joining the organisation and a rookie in it start from its
+level. The car effects are not centred within their organisation: an organisation's effect
+and its cars' mean trade, split only by the priors (the likely reason the skills mix worse
+with the flag on). Starts whose organisation cannot be inferred share one UNKNOWN_ORG level,
+which also links their drivers' groups (the simulator does not give it to an entry).
 
 Every race's log-likelihood is multiplied by its weight w (time decay; 0 for padding).
 """
