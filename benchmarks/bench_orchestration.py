@@ -58,6 +58,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
 import time
@@ -611,6 +612,9 @@ def main() -> int:
         help="with --race-compare: run one of the two variants (no ratio)",
     )
     args = p.parse_args()
+    # A shell starts a background job with SIGINT ignored: restore it, so `kill -INT` stops a
+    # backfill early and still prints the summary of the races that ended.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if args.summarize_log:
         return summarize_log(Path(args.summarize_log))
     figures = {} if args.skip_ticks else {"ticks": bench_ticks(args.seasons)}
