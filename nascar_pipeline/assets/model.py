@@ -150,6 +150,12 @@ def chain_fit_config(config, **extra):
 class ScenarioConfig(Config):
     scenarios: int = 10_000
     seed: int = 0
+    incidents: str = Field(
+        "tuned",
+        description="the finishing order's incident layer (core/incidents.py): 'tuned' (the "
+        "values the 2024 backtest chose), 'off' (the fitted Plackett-Luce as is) or "
+        "'SHARPEN,RATE,COST'",
+    )
     user_projection_weight: float | None = Field(
         None,
         ge=0.0,
@@ -629,8 +635,10 @@ def race_scenarios(
 ) -> Output[pd.DataFrame]:
     """S posterior-predictive race scenarios (long table sorted by scenario, driver_id:
     start/finish position, dnf, laps completed/led, fastest laps, DK and FD points)."""
+    from nascar_pipeline.core.incidents import Incidents
     from nascar_pipeline.core.simulate import scenario_sanity, simulate_race
 
+    incidents = Incidents.parse(config.incidents)  # a bad value fails before any work
     timer = StageTimer()
     posterior, data, entries = _load_fit_for(
         storage, race_model_fit, race_snapshot, context.partition_key
@@ -657,6 +665,7 @@ def race_scenarios(
         n_scenarios=config.scenarios,
         seed=config.seed,
         track_name=str(race["track_name"]),
+        incidents=incidents,
     )
     timer.lap("simulate")
     sc, user_meta = _move_to_user_projections(context, config, sc, entries)
@@ -680,6 +689,9 @@ def race_scenarios(
             "laps": sc.laps,
             "track_type": sc.track_type,
             "start_positions_imputed": sc.start_imputed,
+            "incidents": MetadataValue.json(
+                dict(zip(("sharpen", "rate", "cost"), incidents.as_tuple()))
+            ),
             "sanity": MetadataValue.json(
                 {k: (bool(v) if isinstance(v, (bool, np.bool_)) else v) for k, v in details.items()}
             ),

@@ -82,6 +82,11 @@ class ModelBacktestConfig(Config):
         description="organisation (team) effects under the car (ModelConfig.team_effect), as "
         "race_model_fit",
     )
+    incidents: str = Field(
+        "tuned",
+        description="the scenarios' incident layer (core/incidents.py), as race_scenarios: "
+        "'tuned', 'off' or 'SHARPEN,RATE,COST'",
+    )
     seed: int = Field(0, description="random seed of the fits and simulations")
 
     def fit_config(self):
@@ -219,6 +224,7 @@ def _backtest(context, config, race_source, storage):
         run_backtest,
         track_type_table,
     )
+    from nascar_pipeline.core.incidents import Incidents
     from nascar_pipeline.core.model import ModelConfig
     from nascar_pipeline.core.model.loop_data import keyed_to_history
 
@@ -252,6 +258,7 @@ def _backtest(context, config, race_source, storage):
         contests=tables.contests,
         loop=loop,
         loop_modes=modes,
+        incidents=Incidents.parse(config.incidents),
     )
     paths = _write_tables(storage, config.season, per_race, table)
     return per_race, table, track_type_table(per_race, BASELINE), paths

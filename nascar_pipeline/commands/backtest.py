@@ -122,6 +122,15 @@ def register(sub) -> None:
         help="time decay of the history's likelihood (ModelConfig.half_life_days; default "
         "365: a race a year old counts half): recency, tuned by this backtest",
     )
+    p.add_argument(
+        "--incidents",
+        type=_incidents,
+        default="tuned",
+        metavar="tuned|off|SHARPEN,RATE,COST",
+        help="the scenarios' incident layer (core/incidents.py; default tuned, as race_scenarios): "
+        "the order's performance sharpened and each running car's incident risk; off: the "
+        "fitted Plackett-Luce as is",
+    )
     p.add_argument("--chains", type=positive_int, default=2)
     p.add_argument("--warmup", type=positive_int, default=150)
     p.add_argument("--draws", type=positive_int, default=200)
@@ -154,10 +163,21 @@ def _history_files(args, shared_data: Path | None) -> tuple[Path, Path]:
     return files[0], files[1]
 
 
+def _incidents(text: str):
+    import argparse
+
+    from nascar_pipeline.core.incidents import Incidents
+
+    try:
+        return Incidents.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _same_model_settings(races_out: Path, settings: dict, resuming: bool) -> None:
     """The model settings (ModelConfig.as_dict) kept beside the per-race table: --resume
     refuses rows fitted with other settings (--form, --lap-position, --car-contrasts,
-    --half-life-days), which
+    --half-life-days, --incidents), which
     would mix two models in one season table; a fresh run records its own."""
     import json
 
@@ -168,7 +188,7 @@ def _same_model_settings(races_out: Path, settings: dict, resuming: bool) -> Non
             raise UserInputError(
                 f"--resume: {races_out} was fitted with model settings {before} (none recorded: "
                 f"an earlier version), this run {settings}: pass the first run's --form, "
-                "--lap-position, --car-contrasts, --team-effect and --half-life-days, or run "
+                "--lap-position, --car-contrasts, --team-effect, --half-life-days and --incidents, or run "
                 "without --resume"
             )
     else:
@@ -233,7 +253,16 @@ def run(args) -> int:
         team_effect=args.team_effect == "on",
         **({} if args.half_life_days is None else {"half_life_days": args.half_life_days}),
     )
-    _same_model_settings(races_out, model_config.as_dict(), resuming=done is not None)
+    incidents = args.incidents  # argparse parsed the default too
+    print(
+        "scenario incidents: "
+        + (
+            "off" if incidents.off else "sharpen {}, rate {}, cost {}".format(*incidents.as_tuple())
+        ),
+        flush=True,
+    )
+    settings_kept = model_config.as_dict() | {"incidents": list(incidents.as_tuple())}
+    _same_model_settings(races_out, settings_kept, resuming=done is not None)
     try:
         per_race, table = run_backtest(
             history,
@@ -249,6 +278,7 @@ def run(args) -> int:
             contests=tables.contests,
             loop=loop,
             loop_modes=modes,
+            incidents=incidents,
         )
     except ValueError as e:
         raise UserInputError(str(e)) from None

@@ -90,6 +90,8 @@ def order_loglik_dnf_mixture(
     observed_dnf: np.ndarray,
     seed: int = 0,
     draws: int | None = None,
+    incident_rate: float = 0.0,
+    incident_cost: float = 0.0,
 ) -> float:
     """The model's own predictive log-probability of the observed finishing order: in each
     scenario the order is Plackett-Luce on perf + penalty * dnf with dnf ~ Bernoulli(P(dnf)),
@@ -102,6 +104,11 @@ def order_loglik_dnf_mixture(
     `draws` DNF configurations per scenario (default: DNF_IS_TOTAL in all) from q = DNF_IS_OBSERVED * observed flags +
     (1 - DNF_IS_OBSERVED) * P(dnf), weighted by Bernoulli(P(dnf)) / q. The estimate of P(order)
     is unbiased; its log, like any log of a mean, errs low (conservative) as draws shrink.
+    With incidents (core/incidents.py: `incident_rate`, `incident_cost`; the scenarios'
+    utility already holds the sharpened performance) each draw also flags incidents, from
+    q = INCIDENT_IS_HINT * [the car finished INCIDENT_HINT_PLACES or more places behind its
+    expected rank and was not out] + (1 - INCIDENT_IS_HINT) * rate, weighted likewise: an
+    incident is not observed, the order only hints where one happened.
     util_expected, dnf_prob: (S, D); dnf_penalty: (S,); finish, observed_dnf: (D,)."""
     u = np.asarray(util_expected, np.float64)
     p = np.clip(np.asarray(dnf_prob, np.float64), 1e-9, 1 - 1e-9)
@@ -111,11 +118,35 @@ def order_loglik_dnf_mixture(
     draws = draws or max(DNF_IS_MIN_DRAWS, DNF_IS_TOTAL // max(len(p), 1))
     rng = np.random.default_rng(seed)
     d = rng.random((draws,) + p.shape) < q[None]  # (M, S, D)
-    log_w = np.sum(
-        np.where(d, np.log(p) - np.log(q), np.log1p(-p) - np.log1p(-q)), axis=-1
-    ) + pl_loglik(perf[None] + pen[None] * d, finish)
+    log_w = np.sum(np.where(d, np.log(p) - np.log(q), np.log1p(-p) - np.log1p(-q)), axis=-1)
+    util = perf[None] + pen[None] * d
+    if incident_rate > 0 and incident_cost > 0:
+        hit, log_r = _incident_draws(perf, finish, observed_dnf, incident_rate, d.shape, rng)
+        log_w = log_w + log_r
+        util = util - incident_cost * (hit & ~d)
+    log_w = log_w + pl_loglik(util, finish)
     mx = log_w.max()
     return float(mx + np.log(np.mean(np.exp(log_w - mx))))
+
+
+# The incident proposal (order_loglik_dnf_mixture): half its weight on the cars the observed
+# order hints at (finished this many places or more behind their expected rank, still running).
+INCIDENT_IS_HINT = 0.5
+INCIDENT_HINT_PLACES = 8
+
+
+def _incident_draws(perf, finish, observed_dnf, rate, shape, rng):
+    """Incident flags (M, S, D) drawn from the hinted proposal and their log importance
+    weights summed over cars (M, S)."""
+    expected_rank = np.argsort(np.argsort(-perf.mean(axis=0))) + 1
+    hint = (np.asarray(finish) - expected_rank >= INCIDENT_HINT_PLACES) & ~np.asarray(
+        observed_dnf, bool
+    )
+    q = INCIDENT_IS_HINT * hint + (1 - INCIDENT_IS_HINT) * rate  # (D,)
+    hit = rng.random(shape) < q
+    r = float(rate)
+    log_r = np.where(hit, np.log(r) - np.log(q), np.log1p(-r) - np.log1p(-q))
+    return hit, np.sum(log_r, axis=-1)
 
 
 def brier_top10(finish_samples: np.ndarray, finish: np.ndarray) -> float:
@@ -183,17 +214,22 @@ def score_race(
     deterministic_util: np.ndarray | None = None,
     dnf: tuple | None = None,
     seed: int = 0,
+    incidents=None,
 ) -> dict:
     """actual: columns finish_position, dk_points (and dnf: the observed flags) in the same
     driver order as the samples. `dnf`: (dnf_prob, dnf_penalty) of the model's scenarios: the
-    order is then scored by the model's mixture over DNFs (order_loglik_dnf_mixture)."""
+    order is then scored by the model's mixture over DNFs (order_loglik_dnf_mixture), and over
+    incidents where `incidents` (core/incidents.py) drew them."""
     fin = actual["finish_position"].to_numpy()
     y = actual["dk_points"].to_numpy(np.float64)
     if deterministic_util is not None:
         ll = float(pl_loglik(deterministic_util, fin))
     elif dnf is not None and dnf[0] is not None and "dnf" in actual:
+        inc = {}
+        if incidents is not None and not incidents.off:
+            inc = dict(incident_rate=incidents.rate, incident_cost=incidents.cost)
         ll = order_loglik_dnf_mixture(
-            util_samples, dnf[0], dnf[1], fin, actual["dnf"].to_numpy(bool), seed=seed
+            util_samples, dnf[0], dnf[1], fin, actual["dnf"].to_numpy(bool), seed=seed, **inc
         )
     else:
         ll = mixture_order_loglik(util_samples, fin)
@@ -730,6 +766,7 @@ def run_backtest(
     contests: pd.DataFrame | None = None,
     loop: pd.DataFrame | None = None,
     loop_modes: tuple = (False,),
+    incidents=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rolling backtest (on_race(per_race, table) is called after each race; `done`: per-race rows
     of an interrupted run to resume from): for each race of `season` (in date order, the first `n_races`), fit on
@@ -746,15 +783,18 @@ def run_backtest(
     with loop data and the feature PL; `loop_modes`: (False,), (True,) or (False, True): the
     model fitted without / with loop data's measurement model (methods "model" / "model_loop";
     with `model_config.form` both take the loop rows' running positions as form), each race both ways
-    in one run for (False, True)."""
+    in one run for (False, True). `incidents`: the scenarios' incident layer (core/incidents.py;
+    default OFF), the model's order scored by its mixture over incidents too."""
     import time
     from dataclasses import replace
 
     from nascar_pipeline.core.feature_pl import design, feature_table, fit_on_races
+    from nascar_pipeline.core.incidents import OFF
     from nascar_pipeline.core.model import FitConfig, ModelConfig
 
     fit_config = fit_config or FitConfig(num_warmup=150, num_samples=200, num_chains=2)
     model_config = model_config or ModelConfig()
+    incidents = incidents or OFF
     h = history.copy()
     h["race_date"] = h["race_date"].astype(str)
     h = h[h["finish_position"].notna()]
@@ -800,8 +840,9 @@ def run_backtest(
         for method, mcfg in configs.items():
             t_fit = time.perf_counter()
             sc, diags[method] = _model_scenarios(
-                before, race, g, mcfg, fit_config, loop, warm, method, n_scenarios, seed + i
-            )
+                before, race, g, mcfg, fit_config, loop, warm, method, n_scenarios, seed + i,
+                incidents,
+            )  # fmt: skip
             t_fit = time.perf_counter() - t_fit
             recs.append(
                 {
@@ -813,6 +854,7 @@ def run_backtest(
                         actual,
                         dnf=(sc.dnf_prob, sc.dnf_penalty),
                         seed=seed + i,
+                        incidents=sc.incidents,
                     ),
                     # the earlier scoring (P(dnf) folded into one utility), for comparison
                     "order_loglik_folded": mixture_order_loglik(
@@ -891,7 +933,9 @@ def run_backtest(
     return per_race, summarize(per_race)
 
 
-def _model_scenarios(before, race, g, mcfg, fit_config, loop, warm, method, n_scenarios, seed):
+def _model_scenarios(
+    before, race, g, mcfg, fit_config, loop, warm, method, n_scenarios, seed, incidents
+):
     """(scenarios, diagnostics) of the model (config `mcfg`) fitted on `before` and simulated
     for the race's field `g`; `warm[method]` carries the warm start from race to race."""
     from nascar_pipeline.core.model import fit_model, prepare_history
@@ -911,6 +955,7 @@ def _model_scenarios(before, race, g, mcfg, fit_config, loop, warm, method, n_sc
         n_scenarios=n_scenarios,
         seed=seed,
         track_name=race.track_name,
+        incidents=incidents,
     )
     return sc, fit.diagnostics
 

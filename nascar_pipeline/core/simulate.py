@@ -3,7 +3,9 @@
 Each scenario takes one posterior draw (drawn with replacement) and simulates, vectorized in JAX:
 1. DNF per car: Bernoulli(sigmoid(dnf_base[t] + dnf_start * start + dnf_ability * ability)).
 2. Finishing order: Gumbel-max sampling of Plackett-Luce over the field with utility
-   perf + dnf_penalty * dnf (the model's likelihood), so every scenario is a permutation 1..D.
+   perf + dnf_penalty * dnf (the model's likelihood), so every scenario is a permutation 1..D;
+   with `incidents` (core/incidents.py) sharpen * perf + dnf_penalty * dnf - cost * incident,
+   incident ~ Bernoulli(rate) for each car that runs to the end.
 3. Laps completed: a running car finishing P-th completes laps - round(laps * down[P]) (down: the
    median fraction of laps down at that position in history); a DNF car completes
    floor(laps * Beta(a, b)) < laps (a, b: moments of history's DNF fractions).
@@ -53,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from nascar_pipeline.core import rules
+from nascar_pipeline.core.incidents import OFF, Incidents
 from nascar_pipeline.core.model.data import (
     DEFAULT_FAST_FRAC,
     FIELD_SIZE,
@@ -114,6 +117,7 @@ class ScenarioSet:
     # over DNFs (core/backtest.py order_loglik_dnf_mixture); None when read back from storage.
     dnf_prob: np.ndarray | None = None  # (S, D) float32: P(dnf) of each car in the draw
     dnf_penalty: np.ndarray | None = None  # (S,) float32: the draw's DNF utility penalty
+    incidents: Incidents = OFF  # the order's calibration the scenarios were drawn with
 
     @property
     def n_scenarios(self) -> int:
@@ -231,6 +235,7 @@ def _simulate_kernel(
     dnf_beta,
     fast_frac,
     form_x,
+    incident,
     n_scenarios,
     o_idx=None,
     o_known=None,
@@ -284,10 +289,14 @@ def _simulate_kernel(
     )
     dnf = draw_dnf(logit, jax.random.uniform(k[2], (S, N)), jnp) & mask
     penalty = p["dnf_penalty"][:, None]
-    util = jnp.where(mask, order_utility(perf, dnf, penalty), _NEG)
+    # Incidents (core/incidents.py): the order's performance sharpened, a running car's
+    # incident costs utility. Off (1, 0, 0): the same numbers as without the layer.
+    order_perf = incident[0] * perf
+    hit = (jax.random.uniform(k[11], (S, N)) < incident[1]) & mask & ~dnf
+    util = jnp.where(mask, order_utility(order_perf, dnf, penalty) - incident[2] * hit, _NEG)
     finish = finish_positions(util, jax.random.gumbel(k[3], (S, N)), jnp)
     # For scoring an observed order: DNF risk folded into the utility (a proper PL per draw).
-    util_expected = order_utility(perf, jax.nn.sigmoid(logit), penalty)
+    util_expected = order_utility(order_perf, jax.nn.sigmoid(logit), penalty)
 
     lapsf = laps.astype(jnp.float32)
     run_lc = lapsf - jnp.round(down[jnp.clip(finish - 1, 0, down.shape[0] - 1)] * lapsf)
@@ -386,12 +395,14 @@ def simulate_race(
     n_scenarios: int = 10_000,
     seed: int = 0,
     track_name: str | None = None,
+    incidents: Incidents = OFF,
 ) -> ScenarioSet:
     """Simulate `n_scenarios` races for `entries` (driver_id, car_number, start_position, ...).
 
     posterior: site -> (draws, ...) arrays (FitResult.flat()); data: the HistoryData of the fit
     (index maps, empirical stats). laps: the race's scheduled laps (fallback: median laps at the
-    track in history, else at the track type)."""
+    track in history, else at the track type). incidents: the finishing order's calibration
+    (core/incidents.py; OFF: the model's Plackett-Luce as fitted)."""
     e = entries.drop_duplicates("driver_id").sort_values("driver_id").reset_index(drop=True)
     D = len(e)
     if D == 0:
@@ -466,6 +477,7 @@ def simulate_race(
         beta,
         ff,
         form_x,
+        np.asarray(incidents.as_tuple(), np.float32),
         n_scenarios=int(n_scenarios),
         **org_args,
     )
@@ -490,6 +502,7 @@ def simulate_race(
         start_imputed=imputed,
         dnf_prob=p_dnf.astype(np.float32),
         dnf_penalty=np.asarray(out[7], np.float32),
+        incidents=incidents,
     )
 
 

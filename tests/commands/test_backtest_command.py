@@ -235,8 +235,24 @@ def test_resume_refuses_rows_fitted_with_other_model_settings(shared_data, tmp_p
     assert _resume(shared_data, tmp_path, "model_loop") == 2
     assert "was fitted with model settings" in capsys.readouterr().err
     # rows of the default run, resumed with another recency: refused, naming the flag
+    from nascar_pipeline.core.incidents import TUNED
+
     kept = ModelConfig(form=True, car_contrasts=True).as_dict()
+    kept["incidents"] = list(TUNED.as_tuple())
     (tmp_path / "bt_races_model.json").write_text(json.dumps(kept))
     assert _resume(shared_data, tmp_path, "model_loop", extra=["--half-life-days", "180"]) == 2
     err = capsys.readouterr().err
     assert "'half_life_days': 180.0" in err and "--half-life-days" in err
+    # ... and with other scenario incidents: refused, naming the flag
+    assert _resume(shared_data, tmp_path, "model_loop", extra=["--incidents", "1.5,0.1,3"]) == 2
+    err = capsys.readouterr().err
+    assert "'incidents': [1.5, 0.1, 3.0]" in err and "--incidents" in err
+
+
+def test_bad_incidents_value_is_refused_by_name(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as e:
+        main(["backtest", "--season", "2025", "--incidents", "1.5,2,3"])
+    assert e.value.code == 2
+    assert "rate must be in [0, 1)" in capsys.readouterr().err
