@@ -56,7 +56,7 @@ from dagster import (
     MetadataValue,
     Output,
 )
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from nascar_pipeline.assets.plots import image_markdown, new_figure
 from nascar_pipeline.assets.race_asset import race_asset, race_check
@@ -156,6 +156,15 @@ class ScenarioConfig(Config):
         "values the 2024 backtest chose), 'off' (the fitted Plackett-Luce as is) or "
         "'SHARPEN,RATE,COST'",
     )
+
+    @field_validator("incidents")
+    @classmethod
+    def _incidents_parse(cls, v: str) -> str:
+        from nascar_pipeline.core.incidents import Incidents
+
+        Incidents.parse(v)  # a bad value is refused with the run config, naming the problem
+        return v
+
     user_projection_weight: float | None = Field(
         None,
         ge=0.0,

@@ -36,7 +36,7 @@ from dagster import (
     define_asset_job,
     in_process_executor,
 )
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from nascar_pipeline.assets.plots import image_markdown, new_figure
 from nascar_pipeline.assets.race_asset import code_version
@@ -87,6 +87,15 @@ class ModelBacktestConfig(Config):
         description="the scenarios' incident layer (core/incidents.py), as race_scenarios: "
         "'tuned', 'off' or 'SHARPEN,RATE,COST'",
     )
+
+    @field_validator("incidents")
+    @classmethod
+    def _incidents_parse(cls, v: str) -> str:
+        from nascar_pipeline.core.incidents import Incidents
+
+        Incidents.parse(v)  # a bad value is refused with the run config, naming the problem
+        return v
+
     seed: int = Field(0, description="random seed of the fits and simulations")
 
     def fit_config(self):
@@ -228,6 +237,7 @@ def _backtest(context, config, race_source, storage):
     from nascar_pipeline.core.model import ModelConfig
     from nascar_pipeline.core.model.loop_data import keyed_to_history
 
+    incidents = Incidents.parse(config.incidents)
     tables = season_tables(race_source, config.season)
     history = history_from_tables(tables)
     loop = keyed_to_history(tables.loop_stats, history)
@@ -240,7 +250,7 @@ def _backtest(context, config, race_source, storage):
     context.log.info(
         f"{ASSET}: season {config.season}, {history['race_key'].nunique()} races of history, "
         f"{len(loop)} loop rows, loop data {config.loop_data}, trailing form {config.form}, "
-        f"{config.chains} chains x "
+        f"scenario incidents {config.incidents} {incidents.as_tuple()}, {config.chains} chains x "
         f"{config.draws} draws ({config.warmup} warm-up), {config.scenarios} scenarios"
     )
     per_race, table = run_backtest(
@@ -258,7 +268,7 @@ def _backtest(context, config, race_source, storage):
         contests=tables.contests,
         loop=loop,
         loop_modes=modes,
-        incidents=Incidents.parse(config.incidents),
+        incidents=incidents,
     )
     paths = _write_tables(storage, config.season, per_race, table)
     return per_race, table, track_type_table(per_race, BASELINE), paths

@@ -181,9 +181,13 @@ def _same_model_settings(races_out: Path, settings: dict, resuming: bool) -> Non
     would mix two models in one season table; a fresh run records its own."""
     import json
 
+    from nascar_pipeline.core.incidents import OFF
+
     kept = races_out.with_name(races_out.stem + "_model.json")
     if resuming:
         before = json.loads(kept.read_text()) if kept.exists() else None
+        if isinstance(before, dict):  # kept before --incidents existed: scenarios without them
+            before.setdefault("incidents", list(OFF.as_tuple()))
         if before != settings:
             raise UserInputError(
                 f"--resume: {races_out} was fitted with model settings {before} (none recorded: "
@@ -261,7 +265,7 @@ def run(args) -> int:
         ),
         flush=True,
     )
-    settings_kept = model_config.as_dict() | {"incidents": list(incidents.as_tuple())}
+    settings_kept = model_config.as_dict() | {"incidents": list(incidents.canonical().as_tuple())}
     _same_model_settings(races_out, settings_kept, resuming=done is not None)
     try:
         per_race, table = run_backtest(

@@ -106,9 +106,9 @@ def order_loglik_dnf_mixture(
     is unbiased; its log, like any log of a mean, errs low (conservative) as draws shrink.
     With incidents (core/incidents.py: `incident_rate`, `incident_cost`; the scenarios'
     utility already holds the sharpened performance) each draw also flags incidents, from
-    q = INCIDENT_IS_HINT * [the car finished INCIDENT_HINT_PLACES or more places behind its
-    expected rank and was not out] + (1 - INCIDENT_IS_HINT) * rate, weighted likewise: an
-    incident is not observed, the order only hints where one happened.
+    q = rate + INCIDENT_IS_HINT * (1 - rate) * [the car finished INCIDENT_HINT_PLACES or more
+    places behind its expected rank and was not out], weighted likewise: an incident is not
+    observed, the order only hints where one happened.
     util_expected, dnf_prob: (S, D); dnf_penalty: (S,); finish, observed_dnf: (D,)."""
     u = np.asarray(util_expected, np.float64)
     p = np.clip(np.asarray(dnf_prob, np.float64), 1e-9, 1 - 1e-9)
@@ -121,7 +121,7 @@ def order_loglik_dnf_mixture(
     log_w = np.sum(np.where(d, np.log(p) - np.log(q), np.log1p(-p) - np.log1p(-q)), axis=-1)
     util = perf[None] + pen[None] * d
     if incident_rate > 0 and incident_cost > 0:
-        hit, log_r = _incident_draws(perf, finish, observed_dnf, incident_rate, d.shape, rng)
+        hit, log_r = _incident_draws(perf, finish, observed_dnf, incident_rate, d, rng)
         log_w = log_w + log_r
         util = util - incident_cost * (hit & ~d)
     log_w = log_w + pl_loglik(util, finish)
@@ -135,17 +135,20 @@ INCIDENT_IS_HINT = 0.5
 INCIDENT_HINT_PLACES = 8
 
 
-def _incident_draws(perf, finish, observed_dnf, rate, shape, rng):
-    """Incident flags (M, S, D) drawn from the hinted proposal and their log importance
-    weights summed over cars (M, S)."""
+def _incident_draws(perf, finish, observed_dnf, rate, dnf_drawn, rng):
+    """Incident flags (M, S, D) (the shape of the drawn DNF flags `dnf_drawn`) from the hinted
+    proposal and their log importance weights summed over cars (M, S)."""
     expected_rank = np.argsort(np.argsort(-perf.mean(axis=0))) + 1
     hint = (np.asarray(finish) - expected_rank >= INCIDENT_HINT_PLACES) & ~np.asarray(
         observed_dnf, bool
     )
-    q = INCIDENT_IS_HINT * hint + (1 - INCIDENT_IS_HINT) * rate  # (D,)
-    hit = rng.random(shape) < q
     r = float(rate)
+    q = r + INCIDENT_IS_HINT * (1 - r) * hint  # (D,): the prior where the order hints nothing
+    hit = rng.random(dnf_drawn.shape) < q
     log_r = np.where(hit, np.log(r) - np.log(q), np.log1p(-r) - np.log1p(-q))
+    # A car out of the race has no incident to score (the utility ignores it): its flag is
+    # integrated out exactly, no weight.
+    log_r = np.where(dnf_drawn, 0.0, log_r)
     return hit, np.sum(log_r, axis=-1)
 
 
@@ -856,9 +859,10 @@ def run_backtest(
                         seed=seed + i,
                         incidents=sc.incidents,
                     ),
-                    # the earlier scoring (P(dnf) folded into one utility), for comparison
+                    # the earlier scoring (P(dnf) folded into one utility of the fitted,
+                    # unsharpened performance), for comparison
                     "order_loglik_folded": mixture_order_loglik(
-                        sc.utility, actual["finish_position"].to_numpy()
+                        _unsharpened(sc), actual["finish_position"].to_numpy()
                     ),
                     **projection_error(sc.dk_points, y),
                     "crps_dom_dk": float(
@@ -931,6 +935,16 @@ def run_backtest(
             on_race(partial, summarize(partial))
     per_race = pd.DataFrame(rows)
     return per_race, summarize(per_race)
+
+
+def _unsharpened(sc) -> np.ndarray:
+    """The scenarios' utility with the incident layer's sharpening taken out: perf +
+    penalty * P(dnf) of the fitted model."""
+    a = sc.incidents.sharpen
+    if a == 1.0:
+        return sc.utility
+    pen_p = np.asarray(sc.dnf_penalty, np.float64)[:, None] * sc.dnf_prob
+    return (np.asarray(sc.utility, np.float64) - pen_p) / a + pen_p
 
 
 def _model_scenarios(

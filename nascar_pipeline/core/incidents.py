@@ -6,7 +6,7 @@ finish near where their pace puts them, a few lose many places to a spin, a pit 
 late wreck they survive (a DNF is already its own mechanism). A Plackett-Luce fitted to such
 orders takes the outliers as noise and flattens the performances, so each car's predicted
 points are too wide in the middle (2025, production settings: 54.5 % of the outcomes inside
-the 50 % intervals by randomized PIT) and too narrow in the tails.
+the 50 % intervals by randomized PIT, where 50 % is calibrated).
 
 The scenarios therefore draw the order as
     utility = sharpen * perf + dnf_penalty * dnf - cost * incident,
@@ -25,6 +25,7 @@ to 49.0 % and the DK-points CRPS from 13.41 to 13.12.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -38,6 +39,8 @@ class Incidents:
     cost: float = 0.0
 
     def __post_init__(self):
+        if not all(math.isfinite(v) for v in (self.sharpen, self.rate, self.cost)):
+            raise ValueError(f"incidents: every value must be finite, got {self.as_tuple()}")
         if not self.sharpen > 0:
             raise ValueError(f"incidents: sharpen must be > 0, got {self.sharpen}")
         if not 0.0 <= self.rate < 1.0:
@@ -48,6 +51,10 @@ class Incidents:
     @property
     def off(self) -> bool:
         return self.sharpen == 1.0 and (self.rate == 0.0 or self.cost == 0.0)
+
+    def canonical(self) -> Incidents:
+        """OFF for every setting that draws no incidents (it simulates as OFF does)."""
+        return OFF if self.off else self
 
     def as_tuple(self) -> tuple[float, float, float]:
         return (float(self.sharpen), float(self.rate), float(self.cost))
@@ -66,9 +73,10 @@ class Incidents:
                 f"incidents: expected 'off', 'tuned' or 'SHARPEN,RATE,COST', got {text!r}"
             )
         try:
-            return cls(*(float(p) for p in parts))
-        except ValueError as e:
-            raise ValueError(f"incidents {text!r}: {e}") from None
+            values = [float(p) for p in parts]
+        except ValueError:
+            raise ValueError(f"incidents {text!r}: SHARPEN,RATE,COST must be numbers") from None
+        return cls(*values)
 
 
 OFF = Incidents()

@@ -109,7 +109,7 @@ class ScenarioSet:
     fastest_laps: np.ndarray  # (S, D) int16
     dk_points: np.ndarray  # (S, D) float32
     fd_points: np.ndarray  # (S, D) float32
-    utility: np.ndarray  # (S, D) float32: perf + dnf_penalty * P(dnf) of the draw
+    utility: np.ndarray  # (S, D) float32: sharpen * perf + dnf_penalty * P(dnf) of the draw
     laps: int
     track_type: str
     start_imputed: bool
@@ -290,10 +290,15 @@ def _simulate_kernel(
     dnf = draw_dnf(logit, jax.random.uniform(k[2], (S, N)), jnp) & mask
     penalty = p["dnf_penalty"][:, None]
     # Incidents (core/incidents.py): the order's performance sharpened, a running car's
-    # incident costs utility. Off (1, 0, 0): the same numbers as without the layer.
-    order_perf = incident[0] * perf
-    hit = (jax.random.uniform(k[11], (S, N)) < incident[1]) & mask & ~dnf
-    util = jnp.where(mask, order_utility(order_perf, dnf, penalty) - incident[2] * hit, _NEG)
+    # incident costs utility. Off: None, the program as without the layer (a multiply by 1
+    # would still change XLA's fused multiply-adds in the last bit).
+    order_perf = perf
+    util = order_utility(perf, dnf, penalty)
+    if incident is not None:
+        order_perf = incident[0] * perf
+        hit = (jax.random.uniform(k[11], (S, N)) < incident[1]) & mask & ~dnf
+        util = order_utility(order_perf, dnf, penalty) - incident[2] * hit
+    util = jnp.where(mask, util, _NEG)
     finish = finish_positions(util, jax.random.gumbel(k[3], (S, N)), jnp)
     # For scoring an observed order: DNF risk folded into the utility (a proper PL per draw).
     util_expected = order_utility(order_perf, jax.nn.sigmoid(logit), penalty)
@@ -477,7 +482,7 @@ def simulate_race(
         beta,
         ff,
         form_x,
-        np.asarray(incidents.as_tuple(), np.float32),
+        None if incidents.off else np.asarray(incidents.as_tuple(), np.float32),
         n_scenarios=int(n_scenarios),
         **org_args,
     )
