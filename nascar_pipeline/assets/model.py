@@ -151,10 +151,10 @@ class ScenarioConfig(Config):
     scenarios: int = 10_000
     seed: int = 0
     incidents: str = Field(
-        "tuned",
-        description="the finishing order's incident layer (core/incidents.py): 'tuned' (the "
-        "values the 2024 backtest chose), 'off' (the fitted Plackett-Luce as is) or "
-        "'SHARPEN,RATE,COST'",
+        "off",
+        description="the finishing order's incident layer (core/incidents.py): 'off' (the fitted "
+        "Plackett-Luce as is, the default until the layer is judged on 2025), 'tuned' (the "
+        "values the 2024 backtest chose) or 'SHARPEN,RATE,COST'",
     )
 
     @field_validator("incidents")

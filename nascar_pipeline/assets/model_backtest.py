@@ -83,9 +83,9 @@ class ModelBacktestConfig(Config):
         "race_model_fit",
     )
     incidents: str = Field(
-        "tuned",
+        "off",
         description="the scenarios' incident layer (core/incidents.py), as race_scenarios: "
-        "'tuned', 'off' or 'SHARPEN,RATE,COST'",
+        "'off' (default), 'tuned' or 'SHARPEN,RATE,COST'",
     )
 
     @field_validator("incidents")

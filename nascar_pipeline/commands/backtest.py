@@ -125,11 +125,11 @@ def register(sub) -> None:
     p.add_argument(
         "--incidents",
         type=_incidents,
-        default="tuned",
-        metavar="tuned|off|SHARPEN,RATE,COST",
-        help="the scenarios' incident layer (core/incidents.py; default tuned, as race_scenarios): "
-        "the order's performance sharpened and each running car's incident risk; off: the "
-        "fitted Plackett-Luce as is",
+        default="off",
+        metavar="off|tuned|SHARPEN,RATE,COST",
+        help="the scenarios' incident layer (core/incidents.py; default off, as race_scenarios): "
+        "the order's performance sharpened and each running car's incident risk; tuned: the "
+        "values benchmarks/tune_incidents.py chose on 2024",
     )
     p.add_argument("--chains", type=positive_int, default=2)
     p.add_argument("--warmup", type=positive_int, default=150)

@@ -238,9 +238,10 @@ def test_resume_refuses_rows_fitted_with_other_model_settings(shared_data, tmp_p
     from nascar_pipeline.core.incidents import TUNED
 
     kept = ModelConfig(form=True, car_contrasts=True).as_dict()
-    kept["incidents"] = list(TUNED.as_tuple())
+    kept["incidents"] = list(TUNED.as_tuple())  # a run with --incidents tuned
     (tmp_path / "bt_races_model.json").write_text(json.dumps(kept))
-    assert _resume(shared_data, tmp_path, "model_loop", extra=["--half-life-days", "180"]) == 2
+    extra = ["--half-life-days", "180", "--incidents", "tuned"]
+    assert _resume(shared_data, tmp_path, "model_loop", extra=extra) == 2
     err = capsys.readouterr().err
     assert "'half_life_days': 180.0" in err and "--half-life-days" in err
     # ... and with other scenario incidents: refused, naming the flag
