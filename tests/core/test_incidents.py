@@ -65,9 +65,11 @@ def test_sharpen_and_incidents_change_the_order_as_documented(world):
     win = {k: float(np.mean(s.finish_position[:, fav] == 1)) for k, s in
            (("off", off), ("sharp", sharp), ("both", both))}  # fmt: skip
     assert win["sharp"] > 1.3 * win["off"]  # a sharper order: the favourite wins more
-    back = {k: float(np.mean(s.finish_position[:, fav][~s.dnf[:, fav]] > 10)) for k, s in
+    # incidents: a heavier tail behind the front (running, worse than 5th: 0.7 % sharpened
+    # alone, 18.5 % with incidents at these seeds)
+    back = {k: float(np.mean(s.finish_position[:, fav][~s.dnf[:, fav]] > 5)) for k, s in
             (("sharp", sharp), ("both", both))}  # fmt: skip
-    assert back["both"] > 1.5 * back["sharp"]  # incidents: a heavier tail at the back
+    assert back["both"] > back["sharp"] + 0.1
     np.testing.assert_allclose(sharp.utility, 2.0 * off.utility - off.dnf_penalty[:, None]
                                * off.dnf_prob, rtol=1e-4, atol=1e-4)  # fmt: skip
 
