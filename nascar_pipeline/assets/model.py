@@ -147,9 +147,10 @@ def chain_fit_config(config, **extra):
     )
 
 
-class ScenarioConfig(Config):
-    scenarios: int = 10_000
-    seed: int = 0
+class IncidentsConfig(Config):
+    """The scenarios' incident layer as a run-config value (race_scenarios,
+    model_season_backtest), checked with the run config."""
+
     incidents: str = Field(
         "off",
         description="the finishing order's incident layer (core/incidents.py): 'off' (the fitted "
@@ -165,6 +166,10 @@ class ScenarioConfig(Config):
         Incidents.parse(v)  # a bad value is refused with the run config, naming the problem
         return v
 
+
+class ScenarioConfig(IncidentsConfig):
+    scenarios: int = 10_000
+    seed: int = 0
     user_projection_weight: float | None = Field(
         None,
         ge=0.0,

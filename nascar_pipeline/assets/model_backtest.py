@@ -29,15 +29,15 @@ import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetSelection,
-    Config,
     MaterializeResult,
     MetadataValue,
     asset,
     define_asset_job,
     in_process_executor,
 )
-from pydantic import Field, field_validator
+from pydantic import Field
 
+from nascar_pipeline.assets.model import IncidentsConfig
 from nascar_pipeline.assets.plots import image_markdown, new_figure
 from nascar_pipeline.assets.race_asset import code_version
 from nascar_pipeline.assets.tracing import asset_span
@@ -51,7 +51,7 @@ SEASON_TABLE, RACES_TABLE, TRACK_TYPES_TABLE = "season", "races", "track_types"
 BASELINE = "start_position"
 
 
-class ModelBacktestConfig(Config):
+class ModelBacktestConfig(IncidentsConfig):
     """Run config of model_season_backtest (the command's defaults: 2 chains, 150 warm-up
     steps, 200 draws)."""
 
@@ -82,20 +82,6 @@ class ModelBacktestConfig(Config):
         description="organisation (team) effects under the car (ModelConfig.team_effect), as "
         "race_model_fit",
     )
-    incidents: str = Field(
-        "off",
-        description="the scenarios' incident layer (core/incidents.py), as race_scenarios: "
-        "'off' (default), 'tuned' or 'SHARPEN,RATE,COST'",
-    )
-
-    @field_validator("incidents")
-    @classmethod
-    def _incidents_parse(cls, v: str) -> str:
-        from nascar_pipeline.core.incidents import Incidents
-
-        Incidents.parse(v)  # a bad value is refused with the run config, naming the problem
-        return v
-
     seed: int = Field(0, description="random seed of the fits and simulations")
 
     def fit_config(self):
