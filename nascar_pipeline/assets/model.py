@@ -28,7 +28,8 @@ of race_scenarios and driver_projections. Without user numbers the scenarios are
 
 A fit that fails the convergence gate is re-fitted (core/model/escalation.py): attempt 2 with
 `refit_scale` times the warm-up and draws and a new seed, further attempts with other seeds, at
-most `max_refits`. If every attempt fails and `stale_fallback` is on, the last good fit of an
+most `max_refits`; after a failure longer chains do not mend (a severe one, or one of the longer
+chains) the remaining attempts fit without trailing form. If every attempt fails and `stale_fallback` is on, the last good fit of an
 earlier race (`<storage root>/_fit_cache/good/<race_key>.json`, written whenever a fit passes
 the gate) is laid out on this race's drivers and used, flagged `stale_model` on every summary
 row and in the metadata of race_model_fit and its downstream assets; the convergence check then
@@ -454,16 +455,26 @@ def race_model_fit(
         if passed:
             record_good_fit(storage, race_key, target_date or "", fit_key, data, diag)
             break
-        if mcfg.form and n < len(plan) and drop_form_after(diag, fcfg.num_samples):
-            # A ridge or funnel, not a slow chain (core/model/escalation.py): the trailing
-            # form's coefficient against the skills' scale is the one we have seen.
+        longer_failed = n > 1  # attempts 2.. run the longer chains (escalation_plan)
+        if (
+            mcfg.form
+            and n < len(plan)
+            and drop_form_after(diag, fcfg.num_samples, longer_failed=longer_failed)
+        ):
+            # Not a slow chain (core/model/escalation.py): the trailing form's coefficient
+            # against the skills' scale is the ridge we have seen.
             mcfg = replace(mcfg, form=False)
             data = prepare_history(history, mcfg, target_date=target_date, loop=loop)
             cache_extra = {"loop": loop_digest(loop)} if loop_data else {}
+            why = (
+                "it already ran the longer chains"
+                if longer_failed
+                else f"R-hat > {SEVERE_RHAT} or divergences > {SEVERE_DIVERGENCES:.0%}"
+            )
             context.log.warning(
-                f"race_model_fit attempt {n} failed past what longer chains mend (R-hat > "
-                f"{SEVERE_RHAT} or divergences > {SEVERE_DIVERGENCES:.0%}): the remaining "
-                "attempts fit without trailing form (ModelConfig.form), against the same gate"
+                f"race_model_fit attempt {n} failed past what longer chains mend ({why}): "
+                "the remaining attempts fit without trailing form (ModelConfig.form), "
+                "against the same gate"
             )
     stale = None
     if not attempts[-1]["passed"] and config.stale_fallback:

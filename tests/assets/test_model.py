@@ -103,7 +103,7 @@ def test_gate_failure_refits_then_falls_back_to_the_last_good_fit(world, tmp_pat
     # forced here so the re-fits go through the form-free path as they would after a ridge
     seen = []
     monkeypatch.setattr(
-        escalation, "drop_form_after", lambda diag, draws: seen.append(draws) or True
+        escalation, "drop_form_after", lambda diag, draws, **_: seen.append(draws) or True
     )
     result = materialize(
         [race_snapshot, *snapshot_checks, *model_assets, *model_checks],

@@ -36,6 +36,15 @@ def test_only_a_failure_longer_chains_do_not_mend_drops_the_form_term():
     assert not drop_form_after({"rhat_max": 1.8, "divergence_rate": 0.4}, 50)
 
 
+def test_a_failure_of_the_longer_chains_drops_the_form_term():
+    # the demo world's stale races: mild failures that the longer chains did not mend
+    mild = {"rhat_max": 1.0255, "divergence_rate": 0.0}
+    assert not drop_form_after(mild, 500)
+    assert drop_form_after(mild, 1000, longer_failed=True)
+    # still not on chains too short to say anything
+    assert not drop_form_after(mild, 50, longer_failed=True)
+
+
 class _Data:
     def __init__(self, driver_ids, car_numbers, dp, cp):
         self.driver_ids = np.asarray(driver_ids)
