@@ -12,7 +12,7 @@ levels. Tune on a season before the one the backtest judges (2024 for 2025).
 
     .venv/bin/python benchmarks/tune_incidents.py --season 2024 [--races N] [--chains 2]
         [--warmup 150] [--draws 200] [--scenarios 4000] [--sharpen 1,1.25,1.5,2]
-        [--rate 0.1,0.2] [--cost 2,4] [--history DIR]
+        [--rate 0.1,0.2] [--cost 2,4] [--track-type superspeedway] [--history DIR]
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ def main() -> int:
     p.add_argument("--history", default=str(DEFAULT_HISTORY))
     p.add_argument("--season", type=int, default=2024)
     p.add_argument("--races", type=int, default=None, help="only the first N races")
+    p.add_argument("--track-type", default=None, help="only the season's races of this track type")
     p.add_argument("--chains", type=int, default=2)
     p.add_argument("--warmup", type=int, default=150)
     p.add_argument("--draws", type=int, default=200)
@@ -79,6 +80,8 @@ def main() -> int:
         Incidents(a, q, c) for a, q, c in itertools.product(args.sharpen, args.rate, args.cost)
     ]
     races = h[h["season"] == args.season].drop_duplicates("race_key")
+    if args.track_type:
+        races = races[races["track_type"] == args.track_type]
     races = races.sort_values(["race_date", "race_key"]).head(args.races)
     print(
         f"tuning incidents on {len(races)} races of {args.season}: {len(grid)} grid points, "
@@ -142,7 +145,9 @@ def main() -> int:
         f"order log-likelihood {table.loc[[pick], 'll_vs_off'].iloc[0]:+.2f} nats/race vs off"
     )
     by_type = df[df["point"].isin([grid[0].as_tuple(), pick])]
-    by_type = by_type.groupby(["track_type", "point"])[["crps_dk", "pit50", "pit90"]].mean()
+    by_type = by_type.groupby(["track_type", "point"])[
+        ["order_loglik", "crps_dk", "pit50", "pit90"]
+    ].mean()
     by_type[["pit50", "pit90"]] *= 100
     print("\nby track type (off and the pick):")
     print(by_type.round(3).to_string())

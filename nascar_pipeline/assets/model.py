@@ -153,10 +153,10 @@ class IncidentsConfig(Config):
     model_season_backtest), checked with the run config."""
 
     incidents: str = Field(
-        "off",
-        description="the finishing order's incident layer (core/incidents.py): 'off' (the fitted "
-        "Plackett-Luce as is, the default until the layer is judged on 2025), 'tuned' (the "
-        "values the 2024 backtest chose) or 'SHARPEN,RATE,COST'",
+        "tuned",
+        description="the finishing order's incident layer (core/incidents.py): 'tuned' (the "
+        "default: the values the 2024 backtest chose, superspeedways left off), 'off' (the "
+        "fitted Plackett-Luce as is) or 'SHARPEN,RATE,COST' (every track type)",
     )
 
     @field_validator("incidents")
@@ -714,8 +714,9 @@ def race_scenarios(
             "laps": sc.laps,
             "track_type": sc.track_type,
             "start_positions_imputed": sc.start_imputed,
+            # the setting this race was drawn with (TUNED leaves some track types off)
             "incidents": MetadataValue.json(
-                dict(zip(("sharpen", "rate", "cost"), incidents.as_tuple()))
+                dict(zip(("sharpen", "rate", "cost"), sc.incidents.as_tuple()))
             ),
             "sanity": MetadataValue.json(
                 {k: (bool(v) if isinstance(v, (bool, np.bool_)) else v) for k, v in details.items()}

@@ -236,7 +236,7 @@ def _backtest(context, config, race_source, storage):
     context.log.info(
         f"{ASSET}: season {config.season}, {history['race_key'].nunique()} races of history, "
         f"{len(loop)} loop rows, loop data {config.loop_data}, trailing form {config.form}, "
-        f"scenario incidents {config.incidents} {incidents.as_tuple()}, {config.chains} chains x "
+        f"scenario incidents {config.incidents} ({incidents.describe()}), {config.chains} chains x "
         f"{config.draws} draws ({config.warmup} warm-up), {config.scenarios} scenarios"
     )
     per_race, table = run_backtest(

@@ -125,11 +125,12 @@ def register(sub) -> None:
     p.add_argument(
         "--incidents",
         type=_incidents,
-        default="off",
+        default="tuned",
         metavar="off|tuned|SHARPEN,RATE,COST",
-        help="the scenarios' incident layer (core/incidents.py; default off, as race_scenarios): "
-        "the order's performance sharpened and each running car's incident risk; tuned: the "
-        "values benchmarks/tune_incidents.py chose on 2024",
+        help="the scenarios' incident layer (core/incidents.py; default tuned, as "
+        "race_scenarios): the order's performance sharpened and each running car's incident "
+        "risk; tuned: the values benchmarks/tune_incidents.py chose on 2024, superspeedways "
+        "left off",
     )
     p.add_argument("--chains", type=positive_int, default=2)
     p.add_argument("--warmup", type=positive_int, default=150)
@@ -258,14 +259,8 @@ def run(args) -> int:
         **({} if args.half_life_days is None else {"half_life_days": args.half_life_days}),
     )
     incidents = args.incidents  # argparse parsed the default too
-    print(
-        "scenario incidents: "
-        + (
-            "off" if incidents.off else "sharpen {}, rate {}, cost {}".format(*incidents.as_tuple())
-        ),
-        flush=True,
-    )
-    settings_kept = model_config.as_dict() | {"incidents": list(incidents.canonical().as_tuple())}
+    print(f"scenario incidents: {incidents.describe()}", flush=True)
+    settings_kept = model_config.as_dict() | incidents.settings()
     _same_model_settings(races_out, settings_kept, resuming=done is not None)
     try:
         per_race, table = run_backtest(

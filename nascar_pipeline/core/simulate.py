@@ -407,7 +407,8 @@ def simulate_race(
     posterior: site -> (draws, ...) arrays (FitResult.flat()); data: the HistoryData of the fit
     (index maps, empirical stats). laps: the race's scheduled laps (fallback: median laps at the
     track in history, else at the track type). incidents: the finishing order's calibration
-    (core/incidents.py; OFF: the model's Plackett-Luce as fitted)."""
+    (core/incidents.py; OFF: the model's Plackett-Luce as fitted; resolved for the track type,
+    the ScenarioSet keeps the setting its race was drawn with)."""
     e = entries.drop_duplicates("driver_id").sort_values("driver_id").reset_index(drop=True)
     D = len(e)
     if D == 0:
@@ -415,6 +416,7 @@ def simulate_race(
     if D > FIELD_SIZE:
         raise ValueError(f"{D} entries exceed the field size {FIELD_SIZE}")
     t = TRACK_TYPES[track_type_index(track_type)]
+    incidents = incidents.for_track_type(t)  # TUNED leaves some track types off
     tt = TRACK_TYPES.index(t)
     laps_i = _race_laps(laps, track_name, t, data.stats)
     start, imputed = resolve_start_positions(e, data.stats)

@@ -11,7 +11,7 @@ from nascar_pipeline.assets.model_backtest import ModelBacktestConfig
     "make", [ScenarioConfig, lambda **kw: ModelBacktestConfig(season=2025, **kw)]
 )
 def test_incidents_config_refuses_a_bad_value_by_name(make):
-    assert make().incidents == "off"
+    assert make().incidents == "tuned"  # the default since judged on 2025
     assert make(incidents="1.5,0.2,4").incidents == "1.5,0.2,4"
     with pytest.raises(ValidationError, match="rate must be in"):
         make(incidents="1.5,2,4")

@@ -238,7 +238,12 @@ def test_resume_refuses_rows_fitted_with_other_model_settings(shared_data, tmp_p
     from nascar_pipeline.core.incidents import TUNED
 
     kept = ModelConfig(form=True, car_contrasts=True).as_dict()
-    kept["incidents"] = list(TUNED.as_tuple())  # a run with --incidents tuned
+    # a run with --incidents tuned recorded before superspeedways were left off: refused
+    kept["incidents"] = list(TUNED.as_tuple())
+    (tmp_path / "bt_races_model.json").write_text(json.dumps(kept))
+    assert _resume(shared_data, tmp_path, "model_loop", extra=["--incidents", "tuned"]) == 2
+    assert "'incidents_off_on': ['superspeedway']" in capsys.readouterr().err
+    kept |= TUNED.settings()  # a run with --incidents tuned
     (tmp_path / "bt_races_model.json").write_text(json.dumps(kept))
     extra = ["--half-life-days", "180", "--incidents", "tuned"]
     assert _resume(shared_data, tmp_path, "model_loop", extra=extra) == 2

@@ -22,12 +22,12 @@ def pace_world(world):  # noqa: F811 (the imported fixture)
     return data, entries, post
 
 
-def _simulate(pace_world, incidents, n=3000):
+def _simulate(pace_world, incidents, n=3000, track_type="intermediate"):
     from nascar_pipeline.core.simulate import simulate_race
 
     data, entries, post = pace_world
     return simulate_race(
-        post, data, entries, "intermediate", laps=200, n_scenarios=n, seed=5, incidents=incidents
+        post, data, entries, track_type, laps=200, n_scenarios=n, seed=5, incidents=incidents
     )
 
 
@@ -42,6 +42,26 @@ def test_parse_and_validation():
                       ("1,0.1,inf", "finite"), ("nan,0,0", "finite")):  # fmt: skip
         with pytest.raises(ValueError, match=word):
             Incidents.parse(bad)
+
+
+def test_tuned_leaves_superspeedways_off_and_says_so():
+    assert TUNED.for_track_type("superspeedway") is OFF
+    assert TUNED.for_track_type("road") == Incidents(1.5, 0.1, 2.0)
+    assert TUNED.describe() == "sharpen 1.5, rate 0.1, cost 2.0 (off on superspeedway)"
+    assert OFF.describe() == "off" and Incidents(1.0, 0.3, 0.0).settings() == OFF.settings()
+    # a backtest run recorded with the exception differs from one without it (--resume)
+    assert TUNED.settings() != Incidents(1.5, 0.1, 2.0).settings()
+
+
+def test_tuned_draws_a_superspeedway_as_off_and_another_track_type_with_the_layer(pace_world):
+    off = _simulate(pace_world, OFF, n=500, track_type="superspeedway")
+    tuned = _simulate(pace_world, TUNED, n=500, track_type="superspeedway")
+    np.testing.assert_array_equal(off.finish_position, tuned.finish_position)
+    assert tuned.incidents is OFF  # what the backtest scores the race with
+    road = _simulate(pace_world, TUNED, n=500, track_type="road")
+    assert road.incidents == Incidents(1.5, 0.1, 2.0)
+    plain = _simulate(pace_world, OFF, n=500, track_type="road")
+    assert not np.array_equal(road.finish_position, plain.finish_position)
 
 
 def test_off_and_costless_incidents_draw_the_same_scenarios(pace_world):
