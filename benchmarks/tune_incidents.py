@@ -113,7 +113,7 @@ def main() -> int:
             )  # fmt: skip
             s = score_race(
                 sc.finish_position, sc.dk_points, sc.utility, actual,
-                dnf=(sc.dnf_prob, sc.dnf_penalty), seed=i, incidents=inc,
+                dnf=(sc.dnf_prob, sc.dnf_penalty), seed=i, incidents=sc.incidents,
             )  # fmt: skip
             rows.append(
                 {"race": race.race_key, "track_type": race.track_type, "point": inc.as_tuple()}

@@ -17,6 +17,9 @@
   scenario int32, driver_id int64, start_position int16, finish_position int16, dnf bool,
   laps_completed int16, laps_led int16, fastest_laps int16, dk_points float32, fd_points float32.
   `nascar_pipeline.core.simulate.scenario_points_matrix(df, site)` gives the S x D points matrix.
+  The finishing order carries the incident layer (`incidents`, default `tuned`: the fitted
+  performance sharpened, a running car's incident risk, superspeedways left off;
+  core/incidents.py); the metadata names the values the race was drawn with.
 - driver_projections: per driver summary (core/projections.py), sorted by dk_mean descending.
 
 The player's own projections (`ingest projections`: entries' user_proj_points), when the race
@@ -455,7 +458,11 @@ def race_model_fit(
         if passed:
             record_good_fit(storage, race_key, target_date or "", fit_key, data, diag)
             break
-        longer_failed = n > 1  # attempts 2.. run the longer chains (escalation_plan)
+        # this attempt ran longer chains than the first (escalation_plan: attempts 2.., unless
+        # refit_scale <= 1 left them at the first's length)
+        longer_failed = (
+            fcfg.num_warmup > plan[0].num_warmup or fcfg.num_samples > plan[0].num_samples
+        )
         if (
             mcfg.form
             and n < len(plan)

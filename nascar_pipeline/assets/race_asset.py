@@ -82,11 +82,24 @@ def _core_closure(names: set[str]) -> list[Path]:
     return sorted({f for name in seen for f in _module_files(name)})
 
 
+def config_sources(annotation) -> list[str]:
+    """The sources of a run-config class and of the config classes it derives from (not
+    dagster's own), in its method resolution order; [] for anything else."""
+    if not (isinstance(annotation, type) and issubclass(annotation, Config)):
+        return []
+    return [
+        inspect.getsource(c)
+        for c in annotation.__mro__
+        if issubclass(c, Config) and not c.__module__.startswith("dagster")
+    ]
+
+
 def code_version(fn, uses: Iterable[str] = ()) -> str:
     """A code version that changes when the asset's code does.
 
     The first 12 hex digits of a SHA-256 over: the asset function's source, the source of its
-    run-config class (defaults are behaviour), and the source files of the core modules it
+    run-config class and of the project's config classes it derives from (defaults are
+    behaviour, wherever they are declared), and the source files of the core modules it
     uses: those imported by the function's body and at the top of its module (plus any named
     in `uses`), and every core module those import, transitively, read as text, never imported.
     Comments and formatting count too: a needless re-run is cheaper than a stale asset shown
@@ -95,8 +108,8 @@ def code_version(fn, uses: Iterable[str] = ()) -> str:
     source = inspect.getsource(fn)
     h = hashlib.sha256(source.encode())
     for p in inspect.signature(fn).parameters.values():
-        if isinstance(p.annotation, type) and issubclass(p.annotation, Config):
-            h.update(inspect.getsource(p.annotation).encode())
+        for text in config_sources(p.annotation):
+            h.update(text.encode())
     module = ast.parse(Path(inspect.getsourcefile(fn)).read_bytes())
     top_level = ast.Module(
         body=[n for n in module.body if isinstance(n, (ast.Import, ast.ImportFrom))],

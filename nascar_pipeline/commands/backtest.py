@@ -190,11 +190,16 @@ def _same_model_settings(races_out: Path, settings: dict, resuming: bool) -> Non
         if isinstance(before, dict):  # kept before --incidents existed: scenarios without them
             before.setdefault("incidents", list(OFF.as_tuple()))
         if before != settings:
+            off = list(OFF.as_tuple())
+            hint = ""
+            if isinstance(before, dict) and before["incidents"] == off != settings["incidents"]:
+                # --incidents defaulted to off before the layer was judged on 2025
+                hint = " (the first run's scenarios had no incidents: --incidents off)"
             raise UserInputError(
                 f"--resume: {races_out} was fitted with model settings {before} (none recorded: "
                 f"an earlier version), this run {settings}: pass the first run's --form, "
-                "--lap-position, --car-contrasts, --team-effect, --half-life-days and --incidents, or run "
-                "without --resume"
+                "--lap-position, --car-contrasts, --team-effect, --half-life-days and --incidents"
+                f"{hint}, or run without --resume"
             )
     else:
         kept.write_text(json.dumps(settings, sort_keys=True))

@@ -27,6 +27,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from nascar_pipeline.core.tables import TRACK_TYPES
+
 
 @dataclass(frozen=True)
 class Incidents:
@@ -40,6 +42,13 @@ class Incidents:
     off_track_types: tuple[str, ...] = ()
 
     def __post_init__(self):
+        types = tuple(sorted({str(t).strip().lower() for t in self.off_track_types}))
+        unknown = [t for t in types if t not in TRACK_TYPES]
+        if unknown:
+            raise ValueError(
+                f"incidents: unknown track type(s) {unknown} (expected some of {TRACK_TYPES})"
+            )
+        object.__setattr__(self, "off_track_types", types)  # frozen: hashable, one spelling
         if not all(math.isfinite(v) for v in (self.sharpen, self.rate, self.cost)):
             raise ValueError(f"incidents: every value must be finite, got {self.as_tuple()}")
         if not self.sharpen > 0:

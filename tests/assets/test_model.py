@@ -99,12 +99,16 @@ def test_gate_failure_refits_then_falls_back_to_the_last_good_fit(world, tmp_pat
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("races", [race_key])
     cfg = {**TINY, "max_refits": 2, "refit_scale": 2.0}
-    # 5 draws are too few for the severity rule (tests/core/test_model_escalation.py); it is
-    # forced here so the re-fits go through the form-free path as they would after a ridge
+    # 5 draws are too few for the rules (tests/core/test_model_escalation.py); here the rule
+    # drops the form term after a failure of the longer chains only, so the plumbing of
+    # `longer_failed` shows: attempt 2 (longer) fails with form, attempt 3 fits without
     seen = []
-    monkeypatch.setattr(
-        escalation, "drop_form_after", lambda diag, draws, **_: seen.append(draws) or True
-    )
+
+    def drop_after_longer(diag, draws, longer_failed=False):
+        seen.append((draws, longer_failed))
+        return longer_failed
+
+    monkeypatch.setattr(escalation, "drop_form_after", drop_after_longer)
     result = materialize(
         [race_snapshot, *snapshot_checks, *model_assets, *model_checks],
         partition_key=race_key,
@@ -130,9 +134,9 @@ def test_gate_failure_refits_then_falls_back_to_the_last_good_fit(world, tmp_pat
     ]
     assert not any(a["passed"] for a in attempts)
     assert all({"rhat_max", "ess_bulk_min", "seconds"} <= set(a) for a in attempts)
-    # after attempt 1 (the only one fitted with form) the re-fits drop it, each a new fit
-    assert seen == [5]
-    assert [a["form"] for a in attempts] == [True, False, False]
+    # attempt 1 (base chains) keeps the form term, attempt 2 (longer) drops it for attempt 3
+    assert seen == [(5, False), (10, True)]
+    assert [a["form"] for a in attempts] == [True, True, False]
     assert len({a["fit_key"] for a in attempts}) == 3
     assert meta["gate_passed"] is False and meta["stale_model"] is True
     assert meta["stale_from"]["race_key"] == earlier_key

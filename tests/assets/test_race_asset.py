@@ -1,9 +1,11 @@
 """race_asset's code_version: it changes when the asset's code, its run config or a core module
 it uses (imported directly or through another core module) changes, and not otherwise."""
 
+import inspect
+
 from dagster import Config
 
-from nascar_pipeline.assets.race_asset import code_version
+from nascar_pipeline.assets.race_asset import code_version, config_sources
 
 
 class SmallConfig(Config):
@@ -26,10 +28,22 @@ def returns_one_large(config: LargeConfig):
     return 1
 
 
+class SmallBase(Config):
+    k: int = 1
+
+
+class OnSmallBase(SmallBase):
+    n: int = 1
+
+
 def test_code_version_follows_the_code():
     assert code_version(returns_one) == code_version(returns_one)
     assert code_version(returns_one) != code_version(returns_two)  # the function's source
     assert code_version(returns_one) != code_version(returns_one_large)  # its run config
+    # ... and the config classes it derives from (a default declared in a base), not dagster's
+    sources = config_sources(OnSmallBase)
+    assert sources == [inspect.getsource(OnSmallBase), inspect.getsource(SmallBase)]
+    assert config_sources(int) == []
     slate = code_version(returns_one, ["nascar_pipeline.core.slate"])
     assert slate != code_version(returns_one)  # the core modules it names
     assert slate != code_version(returns_one, ["nascar_pipeline.core.lineups"])

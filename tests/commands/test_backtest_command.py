@@ -233,7 +233,10 @@ def test_resume_refuses_rows_fitted_with_other_model_settings(shared_data, tmp_p
     # rows of a run with car contrasts off, resumed with the default (on): refused
     (tmp_path / "bt_races_model.json").write_text(json.dumps(ModelConfig(form=True).as_dict()))
     assert _resume(shared_data, tmp_path, "model_loop") == 2
-    assert "was fitted with model settings" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "was fitted with model settings" in err
+    # ... recorded before the incident layer (off then), resumed with today's default: the hint
+    assert "no incidents: --incidents off" in err
     # rows of the default run, resumed with another recency: refused, naming the flag
     from nascar_pipeline.core.incidents import TUNED
 

@@ -51,6 +51,10 @@ def test_tuned_leaves_superspeedways_off_and_says_so():
     assert OFF.describe() == "off" and Incidents(1.0, 0.3, 0.0).settings() == OFF.settings()
     # a backtest run recorded with the exception differs from one without it (--resume)
     assert TUNED.settings() != Incidents(1.5, 0.1, 2.0).settings()
+    # track types: one spelling (hashable), and a name the simulator never passes is refused
+    assert Incidents(1.5, 0.1, 2.0, [" Road", "road"]).off_track_types == ("road",)
+    with pytest.raises(ValueError, match="unknown track type"):
+        Incidents(1.5, 0.1, 2.0, ("super speedway",))
 
 
 def test_tuned_draws_a_superspeedway_as_off_and_another_track_type_with_the_layer(pace_world):
