@@ -38,7 +38,10 @@ def main() -> int:
     p.add_argument("--history", default=str(DEFAULT_HISTORY))
     p.add_argument("--season", type=int, default=2024)
     p.add_argument("--races", type=int, default=None, help="only the first N races")
-    p.add_argument("--track-type", default=None, help="only the season's races of this track type")
+    p.add_argument(
+        "--track-type", default=None, help="only the season's races of these track types (a,b)"
+    )
+    p.add_argument("--out", default=None, help="write every (race, grid point) row to this Parquet")
     p.add_argument("--chains", type=int, default=2)
     p.add_argument("--warmup", type=int, default=150)
     p.add_argument("--draws", type=int, default=200)
@@ -81,7 +84,7 @@ def main() -> int:
     ]
     races = h[h["season"] == args.season].drop_duplicates("race_key")
     if args.track_type:
-        races = races[races["track_type"] == args.track_type]
+        races = races[races["track_type"].isin(args.track_type.split(","))]
     races = races.sort_values(["race_date", "race_key"]).head(args.races)
     print(
         f"tuning incidents on {len(races)} races of {args.season}: {len(grid)} grid points, "
@@ -128,6 +131,8 @@ def main() -> int:
             flush=True,
         )
     df = pd.DataFrame(rows)
+    if args.out:  # re-analysed without re-fitting (e.g. a pick per track type)
+        df.assign(point=df["point"].astype(str)).to_parquet(args.out)
     table = df.groupby("point", sort=False)[["order_loglik", "crps_dk", "pit50", "pit90"]].mean()
     table[["pit50", "pit90"]] *= 100
     off = table.iloc[0]
@@ -151,6 +156,19 @@ def main() -> int:
     by_type[["pit50", "pit90"]] *= 100
     print("\nby track type (off and the pick):")
     print(by_type.round(3).to_string())
+    print("\nbest by CRPS per track type (PIT within 3 points there where any is):")
+    for tt, d in df.groupby("track_type"):
+        t = d.groupby("point", sort=False)[["order_loglik", "crps_dk", "pit50", "pit90"]].mean()
+        t[["pit50", "pit90"]] *= 100
+        ok_t = t[(t["pit50"].sub(50).abs() <= 3) & (t["pit90"].sub(90).abs() <= 3)]
+        best_t = (ok_t if len(ok_t) else t)["crps_dk"].idxmin()
+        o = t.iloc[0]
+        b = t.loc[[best_t]].iloc[0]
+        print(
+            f"  {tt} ({d['race'].nunique()} races): {best_t} CRPS {b['crps_dk']:.3f} "
+            f"({100 * (b['crps_dk'] / o['crps_dk'] - 1):+.2f} % vs off), PIT {b['pit50']:.1f} / "
+            f"{b['pit90']:.1f}, order {b['order_loglik'] - o['order_loglik']:+.2f} nats/race vs off"
+        )
     return 0
 
 

@@ -126,11 +126,11 @@ def register(sub) -> None:
         "--incidents",
         type=_incidents,
         default="tuned",
-        metavar="off|tuned|SHARPEN,RATE,COST",
+        metavar="off|tuned|SHARPEN,RATE,COST[;TYPE=off|S,R,C...]",
         help="the scenarios' incident layer (core/incidents.py; default tuned, as "
         "race_scenarios): the order's performance sharpened and each running car's incident "
         "risk; tuned: the values benchmarks/tune_incidents.py chose on 2024, superspeedways "
-        "left off",
+        "left off; a track type's own after ';' (e.g. '1.5,0.1,2;road=2,0.1,4;superspeedway=off')",
     )
     p.add_argument("--chains", type=positive_int, default=2)
     p.add_argument("--warmup", type=positive_int, default=150)

@@ -18,8 +18,9 @@ over 2^N incident configurations has no closed form, and per-start latent noise 
 bimodal coordinate per start to the sampler. The backtest scores the order of these scenarios
 by the same mixture (core/backtest.py order_loglik_dnf_mixture draws incident flags too).
 
-The tuning's figures are beside TUNED below; the layer can be left off by track type (TUNED
-leaves superspeedways off).
+The tuning's figures are beside TUNED below. A track type can take its own setting
+(`by_track_type`) or be left off (`off_track_types`): pack racing and road courses do not
+scatter a field the same way.
 """
 
 from __future__ import annotations
@@ -34,21 +35,30 @@ from nascar_pipeline.core.tables import TRACK_TYPES
 class Incidents:
     """sharpen: multiplies the performance in the order's utility; rate: each running car's
     chance of an incident in a race; cost: the utility an incident takes away;
-    off_track_types: track types whose races draw the order as fitted (OFF)."""
+    off_track_types: track types whose races draw the order as fitted (OFF);
+    by_track_type: (track type, sharpen, rate, cost) for track types with their own setting."""
 
     sharpen: float = 1.0
     rate: float = 0.0
     cost: float = 0.0
     off_track_types: tuple[str, ...] = ()
+    by_track_type: tuple[tuple[str, float, float, float], ...] = ()
 
     def __post_init__(self):
-        types = tuple(sorted({str(t).strip().lower() for t in self.off_track_types}))
-        unknown = [t for t in types if t not in TRACK_TYPES]
-        if unknown:
-            raise ValueError(
-                f"incidents: unknown track type(s) {unknown} (expected some of {TRACK_TYPES})"
-            )
-        object.__setattr__(self, "off_track_types", types)  # frozen: hashable, one spelling
+        types = tuple(sorted({_track_type(t) for t in self.off_track_types}))
+        own: dict[str, tuple[float, float, float]] = {}
+        for row in self.by_track_type:
+            if len(row) != 4:
+                raise ValueError(
+                    f"incidents: by_track_type rows are (track type, sharpen, rate, cost), got {row!r}"
+                )
+            t = _track_type(row[0])
+            if t in own or t in types:
+                raise ValueError(f"incidents: track type {t!r} is given two settings")
+            own[t] = Incidents(*(float(v) for v in row[1:])).as_tuple()  # checked like the base
+        # frozen: hashable, one spelling, one order
+        object.__setattr__(self, "off_track_types", types)
+        object.__setattr__(self, "by_track_type", tuple((t, *own[t]) for t in sorted(own)))
         if not all(math.isfinite(v) for v in (self.sharpen, self.rate, self.cost)):
             raise ValueError(f"incidents: every value must be finite, got {self.as_tuple()}")
         if not self.sharpen > 0:
@@ -60,7 +70,8 @@ class Incidents:
 
     @property
     def off(self) -> bool:
-        return self.sharpen == 1.0 and (self.rate == 0.0 or self.cost == 0.0)
+        """Draws every race as fitted: the base and each track type's own setting are off."""
+        return _off(self.as_tuple()) and all(_off(row[1:]) for row in self.by_track_type)
 
     def canonical(self) -> Incidents:
         """OFF for every setting that draws no incidents (it simulates as OFF does)."""
@@ -69,20 +80,28 @@ class Incidents:
     def as_tuple(self) -> tuple[float, float, float]:
         return (float(self.sharpen), float(self.rate), float(self.cost))
 
+    @property
+    def per_track_type(self) -> bool:
+        return bool(self.off_track_types or self.by_track_type)
+
     def for_track_type(self, track_type: str) -> Incidents:
         """The setting a race of `track_type` is simulated and scored with."""
         if track_type in self.off_track_types:
             return OFF
-        return replace(self, off_track_types=()) if self.off_track_types else self
+        for t, *values in self.by_track_type:
+            if t == track_type:
+                return Incidents(*values).canonical()
+        return replace(self, off_track_types=(), by_track_type=()) if self.per_track_type else self
 
     def describe(self) -> str:
-        """One line for logs: 'off' or the values and the track types left off."""
+        """One line for logs: 'off' or the values, each track type's own and those left off."""
         if self.off:
             return "off"
         text = "sharpen {}, rate {}, cost {}".format(*self.as_tuple())
+        extra = [f"{t}: {s}, {r}, {c}" for t, s, r, c in self.by_track_type]
         if self.off_track_types:
-            text += f" (off on {', '.join(self.off_track_types)})"
-        return text
+            extra.append(f"off on {', '.join(self.off_track_types)}")
+        return text + (f" ({'; '.join(extra)})" if extra else "")
 
     def settings(self) -> dict:
         """The layer as recorded beside a backtest's per-race table (--resume compares it)."""
@@ -90,26 +109,63 @@ class Incidents:
         out = {"incidents": list(c.as_tuple())}
         if c.off_track_types:
             out["incidents_off_on"] = list(c.off_track_types)
+        if c.by_track_type:
+            out["incidents_by_track_type"] = {t: [s, r, k] for t, s, r, k in c.by_track_type}
         return out
 
     @classmethod
     def parse(cls, text: str) -> Incidents:
-        """'off', 'tuned', or 'SHARPEN,RATE,COST' (the CLI's and the run config's form)."""
-        t = str(text).strip().lower()
-        if t == "off":
-            return OFF
-        if t == "tuned":
+        """'off', 'tuned', or 'SHARPEN,RATE,COST', optionally followed by track types' own:
+        'SHARPEN,RATE,COST;road=2.5,0.1,2;superspeedway=off' (the CLI's and the run config's
+        form)."""
+        base, *own = [part.strip() for part in str(text).strip().lower().split(";")]
+        if base == "tuned" and not own:
             return TUNED
-        parts = t.split(",")
-        if len(parts) != 3:
+        if base == "off" and not own:
+            return OFF
+        if base in ("off", "tuned"):
             raise ValueError(
-                f"incidents: expected 'off', 'tuned' or 'SHARPEN,RATE,COST', got {text!r}"
+                f"incidents {text!r}: track types' own settings follow SHARPEN,RATE,COST, "
+                "not 'off' or 'tuned'"
             )
-        try:
-            values = [float(p) for p in parts]
-        except ValueError:
-            raise ValueError(f"incidents {text!r}: SHARPEN,RATE,COST must be numbers") from None
-        return cls(*values)
+        values = _values(base, text)
+        off_types, by_type = [], []
+        for part in own:
+            name, eq, setting = part.partition("=")
+            if not eq:
+                raise ValueError(
+                    f"incidents {text!r}: expected TRACK_TYPE=off or TRACK_TYPE=SHARPEN,RATE,COST "
+                    f"after ';', got {part!r}"
+                )
+            if setting.strip() == "off":
+                off_types.append(name)
+            else:
+                by_type.append((name, *_values(setting, text)))
+        return cls(*values, off_track_types=tuple(off_types), by_track_type=tuple(by_type))
+
+
+def _values(part: str, text: str) -> tuple[float, float, float]:
+    parts = part.split(",")
+    if len(parts) != 3:
+        raise ValueError(
+            f"incidents: expected 'off', 'tuned' or 'SHARPEN,RATE,COST', got {text!r}"
+        )
+    try:
+        return tuple(float(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"incidents {text!r}: SHARPEN,RATE,COST must be numbers") from None
+
+
+def _off(values) -> bool:
+    sharpen, rate, cost = values
+    return sharpen == 1.0 and (rate == 0.0 or cost == 0.0)
+
+
+def _track_type(name) -> str:
+    t = str(name).strip().lower()
+    if t not in TRACK_TYPES:
+        raise ValueError(f"incidents: unknown track type {t!r} (expected one of {TRACK_TYPES})")
+    return t
 
 
 OFF = Incidents()

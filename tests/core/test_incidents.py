@@ -131,21 +131,78 @@ def test_incident_scoring_matches_the_exact_sum():
     assert plain < exact - 0.2  # the favourite's 4th place is likelier with incidents
 
 
-def test_incident_scoring_with_the_hinted_proposal_matches_the_exact_sum(monkeypatch):
-    """The same race with the hint lowered to 3 places: the favourite (expected 1st, finished
-    4th) is proposed incidents more often; the estimate still matches the exact sum (the
-    proposal steers the draws, the weights keep it unbiased)."""
-    monkeypatch.setattr(bt, "INCIDENT_HINT_PLACES", 3)
-    perf = np.array([[2.5, 1.0, 0.5, 0.0, -0.5], [2.0, 1.2, 0.2, 0.1, -0.2]])
-    p = np.full((2, 5), 0.1)
-    pen = np.array([-3.0, -2.5])
-    fin = np.array([4, 1, 2, 3, 5])
+def test_incident_posterior_is_each_cars_exact_conditional():
+    """incident_posterior: P(incident on car i | order, no other incident) equals the prior odds
+    times the ratio of the two Plackett-Luce probabilities, computed directly."""
+    rng = np.random.default_rng(0)
+    util = rng.normal(size=(3, 7))
+    fin = rng.permutation(7) + 1
     rate, cost = 0.1, 3.0
+    post = bt.incident_posterior(util, fin, rate, cost)
+    for s, i in itertools.product(range(3), range(7)):
+        lowered = util[s].copy()
+        lowered[i] -= cost
+        log_lr = bt.pl_loglik(lowered, fin) - bt.pl_loglik(util[s], fin)
+        odds = rate / (1 - rate) * np.exp(log_lr)
+        assert post[s, i] == pytest.approx(odds / (1 + odds), abs=1e-9)
+    # the favourite of a race who finished last is the likeliest to have had one
+    util = np.array([[3.0, 1.0, 0.5, 0.0, -0.5]])
+    post = bt.incident_posterior(util, np.array([5, 1, 2, 3, 4]), rate, cost)
+    assert post[0, 0] > 0.9 and post[0, 1:].max() < 0.2
+
+
+def test_incident_scoring_matches_the_exact_sum_where_the_proposal_leans_hard():
+    """A rare, costly incident (rate 0.02, cost 5) and a favourite who finished last still
+    running: the proposal gives him an incident in most draws where the prior gives one in 50,
+    and the weights keep the estimate on the exact sum for every seed."""
+    perf = np.array([[2.5, 1.0, 0.5, 0.0, -0.5], [2.0, 1.2, 0.2, 0.1, -0.2]])
+    p = np.full((2, 5), 0.01)
+    pen = np.array([-3.0, -2.5])
+    fin = np.array([5, 1, 2, 3, 4])
+    rate, cost = 0.02, 5.0
+    util = perf + pen[:, None] * p
+    assert bt.incident_posterior(perf, fin, rate, cost)[:, 0].min() > 0.5
     exact = np.log(
         np.mean([np.exp(_exact_mixture(perf[s], p[s], pen[s], rate, cost, fin)) for s in (0, 1)])
     )
-    est = bt.order_loglik_dnf_mixture(
-        perf + pen[:, None] * p, p, pen, fin, np.zeros(5, bool), seed=3, draws=20_000,
-        incident_rate=rate, incident_cost=cost,
-    )  # fmt: skip
-    assert est == pytest.approx(exact, abs=0.08)
+    for seed in range(3):
+        est = bt.order_loglik_dnf_mixture(
+            util, p, pen, fin, np.zeros(5, bool), seed=seed, draws=20_000,
+            incident_rate=rate, incident_cost=cost,
+        )  # fmt: skip
+        assert est == pytest.approx(exact, abs=0.05)
+
+
+def test_a_track_type_can_take_its_own_setting():
+    inc = Incidents.parse("1.5,0.1,2; Road=2,0.1,4 ;superspeedway=off")
+    assert inc == Incidents(1.5, 0.1, 2.0, ("superspeedway",), (("road", 2.0, 0.1, 4.0),))
+    assert inc.for_track_type("road") == Incidents(2.0, 0.1, 4.0)
+    assert inc.for_track_type("short") == Incidents(1.5, 0.1, 2.0)
+    assert inc.for_track_type("superspeedway") is OFF
+    assert inc.describe() == (
+        "sharpen 1.5, rate 0.1, cost 2.0 (road: 2.0, 0.1, 4.0; off on superspeedway)"
+    )
+    # what --resume compares: the track type's own setting is part of the run's settings
+    assert inc.settings()["incidents_by_track_type"] == {"road": [2.0, 0.1, 4.0]}
+    assert inc.settings() != Incidents(1.5, 0.1, 2.0, ("superspeedway",)).settings()
+    # a setting that draws no incidents anywhere is OFF, one on a single track type is not
+    assert Incidents(1.0, 0.0, 0.0, (), (("road", 1.0, 0.2, 0.0),)).canonical() is OFF
+    assert not Incidents(1.0, 0.0, 0.0, (), (("road", 2.0, 0.1, 4.0),)).off
+    for bad, word in (("tuned;road=off", "follow SHARPEN,RATE,COST"),
+                      ("1,0.1,2;road", "TRACK_TYPE=off"),
+                      ("1,0.1,2;raod=off", "unknown track type 'raod'"),
+                      ("1,0.1,2;road=1,2", "SHARPEN,RATE,COST"),
+                      ("1,0.1,2;road=0,0.1,2", "sharpen"),
+                      ("1,0.1,2;road=off;road=2,0.1,4", "given two settings")):  # fmt: skip
+        with pytest.raises(ValueError, match=word):
+            Incidents.parse(bad)
+
+
+def test_a_track_types_own_setting_draws_its_races(pace_world):
+    inc = Incidents(1.5, 0.1, 2.0, (), (("road", 2.5, 0.2, 4.0),))
+    road = _simulate(pace_world, inc, n=500, track_type="road")
+    assert road.incidents == Incidents(2.5, 0.2, 4.0)
+    same = _simulate(pace_world, Incidents(2.5, 0.2, 4.0), n=500, track_type="road")
+    np.testing.assert_array_equal(road.finish_position, same.finish_position)
+    other = _simulate(pace_world, inc, n=500, track_type="short")
+    assert other.incidents == Incidents(1.5, 0.1, 2.0)
