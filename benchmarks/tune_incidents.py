@@ -84,7 +84,13 @@ def main() -> int:
     ]
     races = h[h["season"] == args.season].drop_duplicates("race_key")
     if args.track_type:
-        races = races[races["track_type"].isin(args.track_type.split(","))]
+        from nascar_pipeline.core.tables import TRACK_TYPES
+
+        types = [t.strip().lower() for t in args.track_type.split(",") if t.strip()]
+        if unknown := sorted(set(types) - set(TRACK_TYPES)):
+            print(f"--track-type: unknown {unknown} (expected some of {TRACK_TYPES})", file=sys.stderr)
+            return 2
+        races = races[races["track_type"].isin(types)]
     races = races.sort_values(["race_date", "race_key"]).head(args.races)
     print(
         f"tuning incidents on {len(races)} races of {args.season}: {len(grid)} grid points, "

@@ -192,7 +192,11 @@ def _same_model_settings(races_out: Path, settings: dict, resuming: bool) -> Non
         if before != settings:
             off = list(OFF.as_tuple())
             hint = ""
-            if isinstance(before, dict) and before["incidents"] == off != settings["incidents"]:
+            if (
+                isinstance(before, dict)
+                and before["incidents"] == off != settings["incidents"]
+                and not any(k.startswith("incidents_") for k in before)  # no track type's own
+            ):
                 # --incidents defaulted to off before the layer was judged on 2025
                 hint = " (the first run's scenarios had no incidents: --incidents off)"
             raise UserInputError(

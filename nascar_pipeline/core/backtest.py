@@ -135,11 +135,12 @@ def order_loglik_dnf_mixture(
 # The incident proposal (order_loglik_dnf_mixture): INCIDENT_IS_POSTERIOR of its weight on each
 # car's own posterior chance of an incident given the observed order (the others' flags left
 # off), the rest on the prior rate (a defensive mixture: every weight stays below 1 / (1 -
-# INCIDENT_IS_POSTERIOR) per car). Measured on three 2024 races at (2, 0.1, 4) and 400
-# scenarios: the earlier proposal (the prior, plus half its weight on cars 8 or more places
-# behind their expected rank) still rose 1-3 nats from 4 to 1,024 draws per scenario; this one
-# is within 0.3 nats of its own 1,024-draw value at 16 (benchmarks: tests/core/test_incidents.py
-# checks it against the exact sum).
+# INCIDENT_IS_POSTERIOR) per car). Against the earlier proposal (the prior, plus half its weight
+# on cars 8 or more places behind their expected rank), on three 2024 races fitted at
+# 2 x (150 + 200): with 4,000 scenarios (the default 16 draws each) at (1.5, 0.1, 2),
+# (2, 0.1, 4) and (2.5, 0.2, 4) the sd over 4 seeds fell from 0.16-2.27 nats to 0.07-0.52;
+# with 400 scenarios at (2, 0.1, 4) the earlier one still rose 1-3 nats from 4 to 1,024 draws
+# per scenario. tests/core/test_incidents.py checks the estimate against the exact sum.
 INCIDENT_IS_POSTERIOR = 0.8
 INCIDENT_IS_CHUNK = 2048  # scenarios per block of the (S, D, D) conditional computation
 
@@ -150,20 +151,30 @@ def incident_posterior(util: np.ndarray, finish: np.ndarray, rate: float, cost: 
     rate / (1 - rate) times the likelihood ratio of the order with car i's utility lowered by
     `cost`. Lowering u_i takes a_i = e^u_i (1 - e^-cost) from every stage's denominator T_k up to
     car i's own, so log LR_i = -cost - sum_{k <= pos i} log(1 - a_i / T_k). Returns (S, D)."""
+    from scipy.special import expit
+
     u = np.asarray(util, np.float64)
     order = np.argsort(finish)
+    stages = np.tril(np.ones((len(order), len(order)), bool))  # [car at p, stage k]: k <= p
     out = np.empty_like(u)
     for lo in range(0, len(u), INCIDENT_IS_CHUNK):
         us = u[lo : lo + INCIDENT_IS_CHUNK][:, order]  # (s, D) in finishing order
-        e = np.exp(us - us.max(axis=1, keepdims=True))
-        tail = np.cumsum(e[:, ::-1], axis=1)[:, ::-1]  # T_k, shifted like e
-        a = e * -np.expm1(-cost)  # (s, D)
-        ratio = np.minimum(a[:, :, None] / tail[:, None, :], 1 - 1e-12)  # [s, car at p, stage k]
-        stages = np.tril(np.ones((len(order), len(order)), bool))  # k <= p
-        log_lr = -cost - np.sum(np.where(stages[None], np.log1p(-ratio), 0.0), axis=2)
-        logit = np.log(rate) - np.log1p(-rate) + log_lr
-        post = np.empty_like(logit)
-        post[:, order] = 1.0 / (1.0 + np.exp(-logit))
+        # shifted by the scenario's best; a car 600 below it is as good as absent (e^-600 still
+        # positive: no stage's denominator is 0)
+        e = np.exp(np.maximum(us - us.max(axis=1, keepdims=True), -600.0))
+        tail = np.cumsum(e[:, ::-1], axis=1)[:, ::-1]  # T_k
+        ahead = np.cumsum(e, axis=1) - e  # sum of the cars placed before stage k
+        # T_k - a_p for k <= p, as a sum of non-negative parts (no cancellation at k = p, where
+        # car p dominates its own stage): the cars of stages k..p-1, those after p, and what is
+        # left of car p's own weight
+        after = tail - e  # T_{p+1}
+        rest = (ahead[:, :, None] - ahead[:, None, :]) + after[:, :, None]  # [s, p, k]
+        kept = rest + (e * np.exp(-cost))[:, :, None]
+        with np.errstate(divide="ignore"):
+            terms = np.log(np.maximum(kept, 0.0)) - np.log(tail)[:, None, :]
+        log_lr = -cost - np.sum(np.where(stages[None], terms, 0.0), axis=2)
+        post = np.empty_like(log_lr)
+        post[:, order] = expit(np.log(rate) - np.log1p(-rate) + log_lr)
         out[lo : lo + INCIDENT_IS_CHUNK] = post
     return out
 

@@ -45,7 +45,7 @@ class Incidents:
     by_track_type: tuple[tuple[str, float, float, float], ...] = ()
 
     def __post_init__(self):
-        types = tuple(sorted({_track_type(t) for t in self.off_track_types}))
+        types = {_track_type(t) for t in self.off_track_types}
         own: dict[str, tuple[float, float, float]] = {}
         for row in self.by_track_type:
             if len(row) != 4:
@@ -56,8 +56,16 @@ class Incidents:
             if t in own or t in types:
                 raise ValueError(f"incidents: track type {t!r} is given two settings")
             own[t] = Incidents(*(float(v) for v in row[1:])).as_tuple()  # checked like the base
-        # frozen: hashable, one spelling, one order
-        object.__setattr__(self, "off_track_types", types)
+        # One spelling per way of drawing a race (what --resume compares): a track type's own
+        # setting that draws no incidents is a track type left off, one equal to the base is
+        # the base, and nothing is left off a base that is off.
+        base = (float(self.sharpen), float(self.rate), float(self.cost))
+        types |= {t for t, v in own.items() if _off(v)}
+        own = {t: v for t, v in own.items() if not _off(v) and v != base}
+        if _off(base):
+            types = set()
+        # frozen: hashable, one order
+        object.__setattr__(self, "off_track_types", tuple(sorted(types)))
         object.__setattr__(self, "by_track_type", tuple((t, *own[t]) for t in sorted(own)))
         if not all(math.isfinite(v) for v in (self.sharpen, self.rate, self.cost)):
             raise ValueError(f"incidents: every value must be finite, got {self.as_tuple()}")
@@ -91,7 +99,8 @@ class Incidents:
         for t, *values in self.by_track_type:
             if t == track_type:
                 return Incidents(*values).canonical()
-        return replace(self, off_track_types=(), by_track_type=()) if self.per_track_type else self
+        base = replace(self, off_track_types=(), by_track_type=()) if self.per_track_type else self
+        return base.canonical()
 
     def describe(self) -> str:
         """One line for logs: 'off' or the values, each track type's own and those left off."""

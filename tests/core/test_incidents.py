@@ -131,14 +131,18 @@ def test_incident_scoring_matches_the_exact_sum():
     assert plain < exact - 0.2  # the favourite's 4th place is likelier with incidents
 
 
-def test_incident_posterior_is_each_cars_exact_conditional():
+@pytest.mark.parametrize("scale, cost", [(1.0, 3.0), (3.0, 0.01), (5.0, 30.0)])
+def test_incident_posterior_is_each_cars_exact_conditional(monkeypatch, scale, cost):
     """incident_posterior: P(incident on car i | order, no other incident) equals the prior odds
-    times the ratio of the two Plackett-Luce probabilities, computed directly."""
+    times the ratio of the two Plackett-Luce probabilities, computed directly; in blocks of
+    scenarios as in one (a cost past 28 nats too: no term clipped)."""
     rng = np.random.default_rng(0)
-    util = rng.normal(size=(3, 7))
+    util = scale * rng.normal(size=(3, 7))
     fin = rng.permutation(7) + 1
-    rate, cost = 0.1, 3.0
+    rate = 0.1
     post = bt.incident_posterior(util, fin, rate, cost)
+    monkeypatch.setattr(bt, "INCIDENT_IS_CHUNK", 2)
+    np.testing.assert_allclose(bt.incident_posterior(util, fin, rate, cost), post, atol=1e-12)
     for s, i in itertools.product(range(3), range(7)):
         lowered = util[s].copy()
         lowered[i] -= cost
@@ -147,7 +151,7 @@ def test_incident_posterior_is_each_cars_exact_conditional():
         assert post[s, i] == pytest.approx(odds / (1 + odds), abs=1e-9)
     # the favourite of a race who finished last is the likeliest to have had one
     util = np.array([[3.0, 1.0, 0.5, 0.0, -0.5]])
-    post = bt.incident_posterior(util, np.array([5, 1, 2, 3, 4]), rate, cost)
+    post = bt.incident_posterior(util, np.array([5, 1, 2, 3, 4]), rate, 3.0)
     assert post[0, 0] > 0.9 and post[0, 1:].max() < 0.2
 
 
@@ -173,6 +177,25 @@ def test_incident_scoring_matches_the_exact_sum_where_the_proposal_leans_hard():
         assert est == pytest.approx(exact, abs=0.05)
 
 
+def test_incident_scoring_with_an_observed_dnf_matches_the_exact_sum():
+    """The last car was out (observed): its incident flag is integrated out, the others'
+    proposed from the order; the estimate stays on the exact sum."""
+    perf = np.array([[2.5, 1.0, 0.5, 0.0, -0.5], [2.0, 1.2, 0.2, 0.1, -0.2]])
+    p = np.full((2, 5), 0.1)
+    pen = np.array([-3.0, -2.5])
+    fin = np.array([3, 1, 2, 4, 5])
+    observed = np.array([False, False, False, False, True])
+    rate, cost = 0.1, 3.0
+    exact = np.log(
+        np.mean([np.exp(_exact_mixture(perf[s], p[s], pen[s], rate, cost, fin)) for s in (0, 1)])
+    )
+    est = bt.order_loglik_dnf_mixture(
+        perf + pen[:, None] * p, p, pen, fin, observed, seed=4, draws=20_000,
+        incident_rate=rate, incident_cost=cost,
+    )  # fmt: skip
+    assert est == pytest.approx(exact, abs=0.05)
+
+
 def test_a_track_type_can_take_its_own_setting():
     inc = Incidents.parse("1.5,0.1,2; Road=2,0.1,4 ;superspeedway=off")
     assert inc == Incidents(1.5, 0.1, 2.0, ("superspeedway",), (("road", 2.0, 0.1, 4.0),))
@@ -185,8 +208,14 @@ def test_a_track_type_can_take_its_own_setting():
     # what --resume compares: the track type's own setting is part of the run's settings
     assert inc.settings()["incidents_by_track_type"] == {"road": [2.0, 0.1, 4.0]}
     assert inc.settings() != Incidents(1.5, 0.1, 2.0, ("superspeedway",)).settings()
-    # a setting that draws no incidents anywhere is OFF, one on a single track type is not
+    # one spelling per way of drawing (what --resume compares): a track type's own setting
+    # that draws nothing is that type left off, one equal to the base is the base, nothing is
+    # left off an off base
+    assert Incidents.parse("1.5,0.1,2;road=1,0.2,0") == Incidents.parse("1.5,0.1,2;road=off")
+    assert Incidents.parse("1.5,0.1,2;road=1.5,0.1,2") == Incidents(1.5, 0.1, 2.0)
+    assert Incidents.parse("off") == Incidents.parse("1,0,0;superspeedway=off")
     assert Incidents(1.0, 0.0, 0.0, (), (("road", 1.0, 0.2, 0.0),)).canonical() is OFF
+    assert Incidents.parse("1,0.1,0;road=2,0.1,4").for_track_type("short") is OFF
     assert not Incidents(1.0, 0.0, 0.0, (), (("road", 2.0, 0.1, 4.0),)).off
     for bad, word in (("tuned;road=off", "follow SHARPEN,RATE,COST"),
                       ("1,0.1,2;road", "TRACK_TYPE=off"),
