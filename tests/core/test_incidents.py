@@ -46,11 +46,15 @@ def test_parse_and_validation():
 
 def test_tuned_leaves_superspeedways_off_and_says_so():
     assert TUNED.for_track_type("superspeedway") is OFF
-    assert TUNED.for_track_type("road") == Incidents(1.5, 0.1, 2.0)
-    assert TUNED.describe() == "sharpen 1.5, rate 0.1, cost 2.0 (off on superspeedway)"
+    assert TUNED.for_track_type("road") == Incidents(2.0, 0.1, 4.0)
+    assert TUNED.for_track_type("intermediate") == Incidents(1.5, 0.1, 4.0)
+    assert TUNED.describe() == (
+        "sharpen 1.5, rate 0.1, cost 4.0 (road: 2.0, 0.1, 4.0; short: 2.0, 0.2, 2.0; "
+        "off on superspeedway)"
+    )
     assert OFF.describe() == "off" and Incidents(1.0, 0.3, 0.0).settings() == OFF.settings()
     # a backtest run recorded with the exception differs from one without it (--resume)
-    assert TUNED.settings() != Incidents(1.5, 0.1, 2.0).settings()
+    assert TUNED.settings() != Incidents(1.5, 0.1, 4.0).settings()
     # track types: one spelling (hashable), and a name the simulator never passes is refused
     assert Incidents(1.5, 0.1, 2.0, [" Road", "road"]).off_track_types == ("road",)
     with pytest.raises(ValueError, match="unknown track type"):
@@ -63,7 +67,7 @@ def test_tuned_draws_a_superspeedway_as_off_and_another_track_type_with_the_laye
     np.testing.assert_array_equal(off.finish_position, tuned.finish_position)
     assert tuned.incidents is OFF  # what the backtest scores the race with
     road = _simulate(pace_world, TUNED, n=500, track_type="road")
-    assert road.incidents == Incidents(1.5, 0.1, 2.0)
+    assert road.incidents == Incidents(2.0, 0.1, 4.0)
     plain = _simulate(pace_world, OFF, n=500, track_type="road")
     assert not np.array_equal(road.finish_position, plain.finish_position)
 
