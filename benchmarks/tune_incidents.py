@@ -8,11 +8,13 @@ result: DK-points CRPS, randomized-PIT coverage of the 50 % and 90 % intervals, 
 log-likelihood by the model's mixture over DNFs and incidents (core/backtest.py). Prints a
 table of every grid point's means over the races, by track type for the best point, and the
 best point by CRPS among those whose PIT coverage is within 3 points of nominal at both
-levels. Tune on a season before the one the backtest judges (2024 for 2025).
+levels, and the same per track type (a track type's own setting: Incidents.by_track_type).
+Tune on a season before the one the backtest judges (2024 for 2025).
 
     .venv/bin/python benchmarks/tune_incidents.py --season 2024 [--races N] [--chains 2]
         [--warmup 150] [--draws 200] [--scenarios 4000] [--sharpen 1,1.25,1.5,2]
-        [--rate 0.1,0.2] [--cost 2,4] [--track-type superspeedway] [--history DIR]
+        [--rate 0.1,0.2] [--cost 2,4] [--track-type intermediate,road,short]
+        [--out rows.parquet] [--history DIR]
 """
 
 from __future__ import annotations

@@ -17,3 +17,8 @@ def test_incidents_config_refuses_a_bad_value_by_name(make):
         make(incidents="1.5,2,4")
     with pytest.raises(ValidationError, match="SHARPEN,RATE,COST"):
         make(incidents="sometimes")
+    # a track type's own setting, and a misspelt track type refused by name
+    own = "1.5,0.1,4;road=2,0.1,4;superspeedway=off"
+    assert make(incidents=own).incidents == own
+    with pytest.raises(ValidationError, match="unknown track type 'raod'"):
+        make(incidents="1.5,0.1,4;raod=off")
