@@ -31,8 +31,8 @@ def posterior_summary(posterior: dict, data, diag: dict, fit_key: str, names: di
             else np.full(flat.shape[2], np.inf)
         )
         ess = (
-            np.asarray(effective_sample_size(flat))
-            if flat.shape[1] >= 4
+            np.maximum(np.asarray(effective_sample_size(flat)), 0.0)  # < 0: the estimator
+            if flat.shape[1] >= 4  # broke down (core/model/diagnostics.py): no effective draws
             else np.zeros(flat.shape[2])
         )
         pooled = flat.reshape(-1, flat.shape[2])

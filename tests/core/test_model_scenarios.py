@@ -180,6 +180,20 @@ def test_convergence_rule():
         assert not ok and reasons
 
 
+def test_a_broken_down_ess_estimate_is_reported_as_no_effective_draws():
+    """Alternating draws make numpyro's autocorrelation estimator return a negative ESS
+    (-15 here); the diagnostics report 0 and the gate fails it by its ESS."""
+    from numpyro.diagnostics import effective_sample_size
+
+    from nascar_pipeline.core.model.diagnostics import convergence_check, summarize_convergence
+
+    x = np.tile([0.0, 1.0], (2, 4))[:, :, None]  # (chains, draws, drivers)
+    assert float(effective_sample_size(x)[0]) < 0
+    diag = summarize_convergence({"skill": x}, np.zeros((2, 8), bool), n_drivers=1)
+    assert diag["ess_bulk_min"] == 0.0
+    assert any(r.startswith("bulk ESS 0 <") for r in convergence_check(diag)[1])
+
+
 @pytest.mark.slow
 def test_unconverged_fit_fails_the_check():
     from nascar_pipeline.core.model import FitConfig, convergence_check, fit_model, prepare_history

@@ -45,7 +45,11 @@ def per_parameter(posterior: dict, n_drivers: int, sites=SKILL_SITES) -> dict:
             continue
         rhat = np.asarray(split_gelman_rubin(x))
         ess = np.asarray(effective_sample_size(x))
-        out[name] = (np.nan_to_num(rhat, nan=np.inf), np.nan_to_num(ess, nan=0.0))
+        # The autocorrelation estimator breaks down on very short or alternating chains and
+        # can return a negative ESS (a 2 x (50 + 50) run reported -1,506; the same is known of
+        # PyMC's and MCMCChains' estimators): no effective draws, reported as 0.
+        ess = np.maximum(np.nan_to_num(ess, nan=0.0), 0.0)
+        out[name] = (np.nan_to_num(rhat, nan=np.inf), ess)
     return out
 
 
