@@ -1,6 +1,6 @@
 """The posterior summary of a race-model fit, one row per parameter element (real drivers and
-cars only): mean, sd, q05, q50, q95, split R-hat, bulk ESS, labelled with the driver, track type
-or car it belongs to; the fit's draws, chains, divergences and key on every row. Pure."""
+cars only): mean, sd, q05, q50, q95, split R-hat, bulk ESS, labelled with the driver, track type,
+car or organisation it belongs to; the fit's draws, chains, divergences and key on every row. Pure."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def posterior_summary(posterior: dict, data, diag: dict, fit_key: str, names: di
                 "driver_name": pd.NA,
                 "track_type": pd.NA,
                 "car_number": pd.NA,
+                "organisation": pd.NA,
             }
             if site in ("skill", "skill_track"):
                 did = int(data.driver_ids[idx[0]])
@@ -53,6 +54,8 @@ def posterior_summary(posterior: dict, data, diag: dict, fit_key: str, names: di
                     r["track_type"] = TRACK_TYPES[idx[1]]
             elif site == "car_effect":
                 r["car_number"] = data.car_numbers[idx[0]]
+            elif site == "org_effect":  # ModelConfig.team_effect: the normalised team name
+                r["organisation"] = data.org_names[idx[0]]
             elif site in ("start_effect", "dnf_base", "led_base", "fast_base"):
                 r["track_type"] = TRACK_TYPES[idx[0]]
             elif site == "log_scale_other":
@@ -69,7 +72,7 @@ def posterior_summary(posterior: dict, data, diag: dict, fit_key: str, names: di
             rows.append(r)
     df = pd.DataFrame(rows)
     df["driver_id"] = df["driver_id"].astype("Int64")
-    for c in ("driver_name", "track_type", "car_number", "param"):
+    for c in ("driver_name", "track_type", "car_number", "organisation", "param"):
         df[c] = df[c].astype("string")
     df["draws"] = int(diag["draws"])
     df["chains"] = int(diag["chains"])

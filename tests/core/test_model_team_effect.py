@@ -292,3 +292,14 @@ def test_an_entry_of_no_known_organisation_is_not_given_the_unknown_starts_level
     o_idx, o_known = entry_orgs(entries, data, 2)
     assert o_known.tolist() == [False, True]
     assert o_idx[1] == data.org_index()["org a"]
+
+
+def test_posterior_summary_names_each_organisation_effect():
+    from nascar_pipeline.core.posterior_summary import posterior_summary
+
+    on = prepare_history(_history(), ModelConfig(team_effect=True))
+    draws = np.random.default_rng(0).normal(size=(2, 6, on.n_orgs_padded))
+    diag = {"draws": 12, "chains": 2, "divergences": 0}
+    s = posterior_summary({"org_effect": draws}, on, diag, "key", {})
+    assert s["organisation"].tolist() == on.org_names  # real organisations only, in order
+    assert s["organisation"].dtype == "string" and s["car_number"].isna().all()
