@@ -90,7 +90,9 @@ def main() -> int:
 
         types = [t.strip().lower() for t in args.track_type.split(",") if t.strip()]
         if unknown := sorted(set(types) - set(TRACK_TYPES)):
-            print(f"--track-type: unknown {unknown} (expected some of {TRACK_TYPES})", file=sys.stderr)
+            print(
+                f"--track-type: unknown {unknown} (expected some of {TRACK_TYPES})", file=sys.stderr
+            )
             return 2
         races = races[races["track_type"].isin(types)]
     races = races.sort_values(["race_date", "race_key"]).head(args.races)

@@ -156,9 +156,7 @@ class Incidents:
 def _values(part: str, text: str) -> tuple[float, float, float]:
     parts = part.split(",")
     if len(parts) != 3:
-        raise ValueError(
-            f"incidents: expected 'off', 'tuned' or 'SHARPEN,RATE,COST', got {text!r}"
-        )
+        raise ValueError(f"incidents: expected 'off', 'tuned' or 'SHARPEN,RATE,COST', got {text!r}")
     try:
         return tuple(float(p) for p in parts)
     except ValueError:

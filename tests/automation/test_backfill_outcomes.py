@@ -5,6 +5,7 @@ is counted where it belongs, and the time per race is the records' own."""
 from __future__ import annotations
 
 import importlib.util
+import math
 import sys
 from pathlib import Path
 
@@ -145,3 +146,16 @@ def test_a_re_fit_without_trailing_form_is_counted_and_reads_back(bo):
     assert [a["form"] for a in back["fit"]["attempts"]] == [True, False]
     assert [a["passed"] for a in back["fit"]["attempts"]] == [False, True]
     assert bo.summarize([back])["passed_form_off"] == 1
+
+
+def test_an_attempt_of_infinite_or_undefined_r_hat_reads_back(bo):
+    short = {**attempt(1, float("inf"), 0.0, False), "form": True}
+    undefined = {**attempt(2, float("nan"), float("nan"), False), "form": True}
+    fit = {"gate_passed": False, "attempts_count": 3, "stale_model": False,
+           "attempts": [short, undefined, attempt(3, 1.004, 900.0, True)]}  # fmt: skip
+    line = bo.race_line(record("t", 50.0, fit))
+    assert "#1 R-hat inf ESS 0" in line and "#2 R-hat nan ESS nan" in line
+    back = bo.parse_race_line(line)["fit"]["attempts"]
+    assert [a["attempt"] for a in back] == [1, 2, 3]
+    assert back[0]["rhat_max"] == float("inf") and math.isnan(back[1]["rhat_max"])
+    assert back[2]["ess_bulk_min"] == 900.0
