@@ -109,10 +109,10 @@ _LINE = re.compile(
     r"(?P<lineups>BLOCKED \(no lineups\)|lineups), (?P<seconds>[\d.]+) s, (?P<runs>\d+) run\(s\), "
     r"status (?P<status>[A-Z_]+)(?:, load (?P<load>[\d.]+))? \| attempts: (?P<attempts>.*) \| failed checks: (?P<checks>.*)$"
 )
-# R-hat prints as inf (an attempt of fewer than 4 draws) or nan, ESS as nan: read back as such,
-# not dropped from the attempts
+# R-hat prints as inf (an attempt of fewer than 4 draws) or nan, ESS as inf or nan: read back
+# as such, not dropped from the attempts
 _ATTEMPT = re.compile(
-    r"#(\d+) R-hat ([\d.]+|inf|nan) ESS (-?\d+|nan) div (\d+)( form off)?( \(.*?\))?(?=; #|$)"
+    r"#(\d+) R-hat ([\d.]+|inf|nan) ESS (-?\d+|inf|nan) div (\d+)( form off)?( \(.*?\))?(?=; #|$)"
 )
 
 

@@ -18,7 +18,8 @@
   laps_completed int16, laps_led int16, fastest_laps int16, dk_points float32, fd_points float32.
   `nascar_pipeline.core.simulate.scenario_points_matrix(df, site)` gives the S x D points matrix.
   The finishing order carries the incident layer (`incidents`, default `tuned`: the fitted
-  performance sharpened, a running car's incident risk, superspeedways left off;
+  performance sharpened, a running car's incident risk, each track type's own setting,
+  superspeedways left off;
   core/incidents.py); the metadata names the values the race was drawn with.
 - driver_projections: per driver summary (core/projections.py), sorted by dk_mean descending.
 
@@ -158,7 +159,8 @@ class IncidentsConfig(Config):
     incidents: str = Field(
         "tuned",
         description="the finishing order's incident layer (core/incidents.py): 'tuned' (the "
-        "default: the values the 2024 backtest chose, superspeedways left off), 'off' (the "
+        "default: the values the 2024 backtest chose per track type, superspeedways left off), "
+        "'off' (the "
         "fitted Plackett-Luce as is) or 'SHARPEN,RATE,COST', optionally followed by track "
         "types' own ('1.5,0.1,2;road=2,0.1,4;superspeedway=off')",
     )

@@ -156,6 +156,7 @@ def incident_posterior(util: np.ndarray, finish: np.ndarray, rate: float, cost: 
     u = np.asarray(util, np.float64)
     order = np.argsort(finish)
     stages = np.tril(np.ones((len(order), len(order)), bool))  # [car at p, stage k]: k <= p
+    j_before_p = np.tril(np.ones((len(order), len(order)), bool), k=-1)  # [p, j]: j < p
     out = np.empty_like(u)
     for lo in range(0, len(u), INCIDENT_IS_CHUNK):
         us = u[lo : lo + INCIDENT_IS_CHUNK][:, order]  # (s, D) in finishing order
@@ -163,15 +164,15 @@ def incident_posterior(util: np.ndarray, finish: np.ndarray, rate: float, cost: 
         # positive: no stage's denominator is 0)
         e = np.exp(np.maximum(us - us.max(axis=1, keepdims=True), -600.0))
         tail = np.cumsum(e[:, ::-1], axis=1)[:, ::-1]  # T_k
-        ahead = np.cumsum(e, axis=1) - e  # sum of the cars placed before stage k
-        # T_k - a_p for k <= p, as a sum of non-negative parts (no cancellation at k = p, where
-        # car p dominates its own stage): the cars of stages k..p-1, those after p, and what is
-        # left of car p's own weight
-        after = tail - e  # T_{p+1}
-        rest = (ahead[:, :, None] - ahead[:, None, :]) + after[:, :, None]  # [s, p, k]
-        kept = rest + (e * np.exp(-cost))[:, :, None]
+        # T_k - a_p for k <= p from sums of positive terms only (a difference of running sums
+        # loses the cars 30 nats below a dominant one): the cars of stages k..p-1 (`between`),
+        # those after p (T_{p+1}), and what is left of car p's own weight
+        after = np.concatenate([tail[:, 1:], np.zeros((len(us), 1))], axis=1)  # T_{p+1}
+        masked = np.where(j_before_p[None], e[:, None, :], 0.0)  # [s, p, j]
+        between = np.cumsum(masked[..., ::-1], axis=2)[..., ::-1]  # [s, p, k]: sum_{k<=j<p}
+        kept = between + (after + e * np.exp(-cost))[:, :, None]
         with np.errstate(divide="ignore"):
-            terms = np.log(np.maximum(kept, 0.0)) - np.log(tail)[:, None, :]
+            terms = np.log(kept) - np.log(tail)[:, None, :]
         log_lr = -cost - np.sum(np.where(stages[None], terms, 0.0), axis=2)
         post = np.empty_like(log_lr)
         post[:, order] = expit(np.log(rate) - np.log1p(-rate) + log_lr)

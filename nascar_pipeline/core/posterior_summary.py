@@ -31,8 +31,10 @@ def posterior_summary(posterior: dict, data, diag: dict, fit_key: str, names: di
             else np.full(flat.shape[2], np.inf)
         )
         ess = (
-            np.maximum(np.asarray(effective_sample_size(flat)), 0.0)  # < 0: the estimator
-            if flat.shape[1] >= 4  # broke down (core/model/diagnostics.py): no effective draws
+            # < 0 or NaN: the estimator broke down (core/model/diagnostics.py, as the gate reads
+            # it): no effective draws
+            np.maximum(np.nan_to_num(np.asarray(effective_sample_size(flat)), nan=0.0), 0.0)
+            if flat.shape[1] >= 4
             else np.zeros(flat.shape[2])
         )
         pooled = flat.reshape(-1, flat.shape[2])

@@ -49,7 +49,7 @@ def test_tuned_leaves_superspeedways_off_and_says_so():
     assert TUNED.for_track_type("road") == Incidents(2.0, 0.1, 4.0)
     assert TUNED.for_track_type("intermediate") == Incidents(1.5, 0.1, 4.0)
     assert TUNED.describe() == (
-        "sharpen 1.5, rate 0.1, cost 4.0 (road: 2.0, 0.1, 4.0; short: 2.0, 0.2, 2.0; "
+        "sharpen 1.5, rate 0.1, cost 4.0 (road: 2.0, 0.1, 4.0; short: 1.5, 0.1, 2.0; "
         "off on superspeedway)"
     )
     assert OFF.describe() == "off" and Incidents(1.0, 0.3, 0.0).settings() == OFF.settings()
@@ -159,6 +159,21 @@ def test_incident_posterior_is_each_cars_exact_conditional(monkeypatch, scale, c
     assert post[0, 0] > 0.9 and post[0, 1:].max() < 0.2
 
 
+def test_incident_posterior_behind_a_dominant_leader_is_exact():
+    """Three cars 40 nats behind the winner: their stages' denominators hold only them, which a
+    difference of running sums from the winner's stage loses (1 + e^-40 == 1). The last car's
+    posterior from the closed form: its incident takes (1 - e^-c) / m of the denominator of the
+    stages where m of the three are left, and e^-c of its own."""
+    rate, cost = 0.1, 2.0
+    post = bt.incident_posterior(
+        np.array([[0.0, -40.0, -40.0, -40.0]]), np.arange(1, 5), rate, cost
+    )
+    take = -np.expm1(-cost)
+    log_lr = -np.log1p(-take / 3) - np.log1p(-take / 2)  # the winner's stage: 1 + e^-40 == 1
+    odds = rate / (1 - rate) * np.exp(log_lr)
+    assert post[0, 3] == pytest.approx(odds / (1 + odds), rel=1e-9)
+
+
 def test_incident_scoring_matches_the_exact_sum_where_the_proposal_leans_hard():
     """A rare, costly incident (rate 0.02, cost 5) and a favourite who finished last still
     running: the proposal gives him an incident in most draws where the prior gives one in 50,
@@ -220,6 +235,10 @@ def test_a_track_type_can_take_its_own_setting():
     assert Incidents.parse("off") == Incidents.parse("1,0,0;superspeedway=off")
     assert Incidents(1.0, 0.0, 0.0, (), (("road", 1.0, 0.2, 0.0),)).canonical() is OFF
     assert Incidents.parse("1,0.1,0;road=2,0.1,4").for_track_type("short") is OFF
+    # a base that draws nothing has one spelling and says it is off
+    off_base = Incidents.parse("1,0.1,0;road=2,0.1,4")
+    assert off_base == Incidents.parse("1,0,0;road=2,0.1,4") and off_base.as_tuple() == (1, 0, 0)
+    assert off_base.describe() == "off (road: 2.0, 0.1, 4.0)"
     assert not Incidents(1.0, 0.0, 0.0, (), (("road", 2.0, 0.1, 4.0),)).off
     for bad, word in (("tuned;road=off", "follow SHARPEN,RATE,COST"),
                       ("1,0.1,2;road", "TRACK_TYPE=off"),
