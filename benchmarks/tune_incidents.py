@@ -8,7 +8,7 @@ result: DK-points CRPS, randomized-PIT coverage of the 50 % and 90 % intervals, 
 log-likelihood by the model's mixture over DNFs and incidents (core/backtest.py). Prints a
 table of every grid point's means over the races, by track type for the best point, and the
 best point by CRPS among those whose PIT coverage is within 3 points of nominal at both
-levels, and the same per track type (a track type's own setting: Incidents.by_track_type).
+levels and whose order log-likelihood is not below off (RULE), and the same per track type (a track type's own setting: Incidents.by_track_type).
 Tune on a season before the one the backtest judges (2024 for 2025).
 
     .venv/bin/python benchmarks/tune_incidents.py --season 2024 [--races N] [--chains 2]
@@ -33,6 +33,38 @@ DEFAULT_HISTORY = REPO.parent / "shared" / "data" / "history"
 
 def floats(text: str) -> list[float]:
     return [float(x) for x in text.split(",") if x.strip()]
+
+
+COLUMNS = ["order_loglik", "crps_dk", "pit50", "pit90"]
+# How core/incidents.py's TUNED was chosen, overall and per track type.
+RULE = "PIT within 3 points of nominal at both levels and the order not below off"
+
+
+def point_means(rows: pd.DataFrame, by: list | None = None) -> pd.DataFrame:
+    """Means over races per grid point (off first), PIT in %, CRPS and order against off."""
+    t = rows.groupby([*(by or []), "point"], sort=False)[COLUMNS].mean()
+    t[["pit50", "pit90"]] *= 100
+    if not by:
+        off = t.iloc[0]
+        t["crps_vs_off_pct"] = 100 * (t["crps_dk"] / off["crps_dk"] - 1)
+        t["ll_vs_off"] = t["order_loglik"] - off["order_loglik"]
+    return t
+
+
+def best_point(t: pd.DataFrame) -> tuple:
+    """(the point of lowest CRPS within RULE, else of all; whether any was within)."""
+    ok = t[
+        (t["pit50"].sub(50).abs() <= 3) & (t["pit90"].sub(90).abs() <= 3) & (t["ll_vs_off"] >= 0)
+    ]
+    return (ok if len(ok) else t)["crps_dk"].idxmin(), bool(len(ok))
+
+
+def pick_line(t: pd.DataFrame, point) -> str:
+    b = t.loc[[point]].iloc[0]
+    return (
+        f"{point} CRPS {b['crps_dk']:.3f} ({b['crps_vs_off_pct']:+.2f} % vs off), PIT "
+        f"{b['pit50']:.1f} / {b['pit90']:.1f}, order {b['ll_vs_off']:+.2f} nats/race vs off"
+    )
 
 
 def main() -> int:
@@ -143,49 +175,27 @@ def main() -> int:
     df = pd.DataFrame(rows)
     if args.out:  # re-analysed without re-fitting (e.g. a pick per track type)
         df.assign(point=df["point"].astype(str)).to_parquet(args.out)
-    table = df.groupby("point", sort=False)[["order_loglik", "crps_dk", "pit50", "pit90"]].mean()
-    table[["pit50", "pit90"]] *= 100
-    off = table.iloc[0]
-    table["crps_vs_off_pct"] = 100 * (table["crps_dk"] / off["crps_dk"] - 1)
-    table["ll_vs_off"] = table["order_loglik"] - off["order_loglik"]
+    table = point_means(df)
     print("\nper grid point (sharpen, rate, cost), means over races:")
     print(table.round(3).to_string())
-    ok = table[(table["pit50"].sub(50).abs() <= 3) & (table["pit90"].sub(90).abs() <= 3)]
-    pick = (ok if len(ok) else table)["crps_dk"].idxmin()
-    print(
-        f"\nbest by CRPS{' with PIT within 3 points' if len(ok) else ' (none within 3 points)'}: "
-        f"sharpen, rate, cost = {pick}: CRPS {table.loc[[pick], 'crps_dk'].iloc[0]:.3f} "
-        f"({table.loc[[pick], 'crps_vs_off_pct'].iloc[0]:+.2f} % vs off), PIT "
-        f"{table.loc[[pick], 'pit50'].iloc[0]:.1f} / {table.loc[[pick], 'pit90'].iloc[0]:.1f}, "
-        f"order log-likelihood {table.loc[[pick], 'll_vs_off'].iloc[0]:+.2f} nats/race vs off"
-    )
-    by_type = df[df["point"].isin([grid[0].as_tuple(), pick])]
-    by_type = by_type.groupby(["track_type", "point"])[
-        ["order_loglik", "crps_dk", "pit50", "pit90"]
-    ].mean()
-    by_type[["pit50", "pit90"]] *= 100
+    pick, within = best_point(table)
+    print(f"\nbest by CRPS ({RULE if within else 'no point within the rule'}):")
+    print("  all races: " + pick_line(table, pick))
+    by_type = point_means(df[df["point"].isin([grid[0].as_tuple(), pick])], ["track_type"])
     print("\nby track type (off and the pick):")
     print(by_type.round(3).to_string())
-    print(
-        "\nbest by CRPS per track type (PIT within 3 points there and the order not below off, "
-        "where any point is; the rule core/incidents.py's TUNED was chosen by):"
-    )
+    print(f"\nbest by CRPS per track type ({RULE} there, where any point is):")
+    picks = {}
     for tt, d in df.groupby("track_type"):
-        t = d.groupby("point", sort=False)[["order_loglik", "crps_dk", "pit50", "pit90"]].mean()
-        t[["pit50", "pit90"]] *= 100
-        ok_t = t[
-            (t["pit50"].sub(50).abs() <= 3)
-            & (t["pit90"].sub(90).abs() <= 3)
-            & (t["order_loglik"] >= t["order_loglik"].iloc[0])
-        ]
-        best_t = (ok_t if len(ok_t) else t)["crps_dk"].idxmin()
-        o = t.iloc[0]
-        b = t.loc[[best_t]].iloc[0]
-        print(
-            f"  {tt} ({d['race'].nunique()} races): {best_t} CRPS {b['crps_dk']:.3f} "
-            f"({100 * (b['crps_dk'] / o['crps_dk'] - 1):+.2f} % vs off), PIT {b['pit50']:.1f} / "
-            f"{b['pit90']:.1f}, order {b['order_loglik'] - o['order_loglik']:+.2f} nats/race vs off"
-        )
+        t = point_means(d)
+        picks[tt] = best_point(t)[0]
+        print(f"  {tt} ({d['race'].nunique()} races): " + pick_line(t, picks[tt]))
+    # each race scored with its track type's pick: the figures of a setting by track type
+    own = df[[picks[tt] == pt for tt, pt in zip(df["track_type"], df["point"])]]
+    together = point_means(
+        pd.concat([df[df["point"].isin([grid[0].as_tuple()])], own.assign(point="own")])
+    )
+    print("  together, each track type its own: " + pick_line(together, "own"))
     return 0
 
 

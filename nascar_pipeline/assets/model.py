@@ -160,9 +160,8 @@ class IncidentsConfig(Config):
         "tuned",
         description="the finishing order's incident layer (core/incidents.py): 'tuned' (the "
         "default: the values the 2024 backtest chose per track type, superspeedways left off), "
-        "'off' (the "
-        "fitted Plackett-Luce as is) or 'SHARPEN,RATE,COST', optionally followed by track "
-        "types' own ('1.5,0.1,2;road=2,0.1,4;superspeedway=off')",
+        "'off' (the fitted Plackett-Luce as is) or 'SHARPEN,RATE,COST', optionally followed by "
+        "track types' own ('1.5,0.1,2;road=2,0.1,4;superspeedway=off')",
     )
 
     @field_validator("incidents")

@@ -26,7 +26,7 @@ scatter a field the same way.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from nascar_pipeline.core.tables import TRACK_TYPES
 
@@ -90,10 +90,6 @@ class Incidents:
     def as_tuple(self) -> tuple[float, float, float]:
         return (float(self.sharpen), float(self.rate), float(self.cost))
 
-    @property
-    def per_track_type(self) -> bool:
-        return bool(self.off_track_types or self.by_track_type)
-
     def for_track_type(self, track_type: str) -> Incidents:
         """The setting a race of `track_type` is simulated and scored with."""
         if track_type in self.off_track_types:
@@ -101,8 +97,7 @@ class Incidents:
         for t, *values in self.by_track_type:
             if t == track_type:
                 return Incidents(*values).canonical()
-        base = replace(self, off_track_types=(), by_track_type=()) if self.per_track_type else self
-        return base.canonical()
+        return Incidents(*self.as_tuple()).canonical()  # the base, without the track types
 
     def describe(self) -> str:
         """One line for logs: 'off' or the values, each track type's own and those left off."""

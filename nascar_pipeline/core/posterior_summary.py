@@ -10,9 +10,8 @@ import pandas as pd
 
 def posterior_summary(posterior: dict, data, diag: dict, fit_key: str, names: dict) -> pd.DataFrame:
     """One row per parameter element (real drivers / cars only)."""
-    from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
-
     from nascar_pipeline.core.model.data import TRACK_TYPES
+    from nascar_pipeline.core.model.diagnostics import rhat_and_ess
 
     rows = []
     for site, x in posterior.items():
@@ -25,18 +24,7 @@ def posterior_summary(posterior: dict, data, diag: dict, fit_key: str, names: di
             x = x[:, :, : len(getattr(data, "org_names", []))]
         shape = x.shape[2:]
         flat = x.reshape(x.shape[0], x.shape[1], -1)
-        rhat = (
-            np.asarray(split_gelman_rubin(flat))
-            if flat.shape[1] >= 4
-            else np.full(flat.shape[2], np.inf)
-        )
-        ess = (
-            # < 0 or NaN: the estimator broke down (core/model/diagnostics.py, as the gate reads
-            # it): no effective draws
-            np.maximum(np.nan_to_num(np.asarray(effective_sample_size(flat)), nan=0.0), 0.0)
-            if flat.shape[1] >= 4
-            else np.zeros(flat.shape[2])
-        )
+        rhat, ess = rhat_and_ess(flat)  # as the gate reads them
         pooled = flat.reshape(-1, flat.shape[2])
         q = np.quantile(pooled, [0.05, 0.5, 0.95], axis=0)
         for j, idx in enumerate(np.ndindex(*shape) if shape else [()]):
@@ -68,8 +56,8 @@ def posterior_summary(posterior: dict, data, diag: dict, fit_key: str, names: di
                 q05=q[0, j],
                 q50=q[1, j],
                 q95=q[2, j],
-                rhat=float(np.nan_to_num(rhat[j], nan=np.inf)),
-                ess_bulk=float(np.nan_to_num(ess[j], nan=0.0)),
+                rhat=float(rhat[j]),
+                ess_bulk=float(ess[j]),
             )
             rows.append(r)
     df = pd.DataFrame(rows)

@@ -33,24 +33,26 @@ def _real(name: str, x: np.ndarray, n_drivers: int) -> np.ndarray:
     return x.reshape(x.shape[0], x.shape[1], -1)
 
 
+def rhat_and_ess(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Split R-hat and bulk ESS of (chains, draws, k) as the gate reads them: under 4 draws or
+    an undefined R-hat, inf; an ESS that is undefined or negative, 0. The autocorrelation
+    estimator breaks down on very short or alternating chains and can return a negative ESS (a
+    2 x (50 + 50) run reported -1,506; the same is known of PyMC's and MCMCChains'
+    estimators): no effective draws."""
+    if x.shape[1] < 4:
+        return np.full(x.shape[2], np.inf), np.zeros(x.shape[2])
+    rhat = np.nan_to_num(np.asarray(split_gelman_rubin(x)), nan=np.inf)
+    ess = np.maximum(np.nan_to_num(np.asarray(effective_sample_size(x)), nan=0.0), 0.0)
+    return rhat, ess
+
+
 def per_parameter(posterior: dict, n_drivers: int, sites=SKILL_SITES) -> dict:
     """{site: (rhat array, ess array)} over the site's real elements."""
-    out = {}
-    for name in sites:
-        if name not in posterior:
-            continue
-        x = _real(name, np.asarray(posterior[name], dtype=np.float64), n_drivers)
-        if x.shape[1] < 4:
-            out[name] = (np.full(x.shape[2], np.inf), np.zeros(x.shape[2]))
-            continue
-        rhat = np.asarray(split_gelman_rubin(x))
-        ess = np.asarray(effective_sample_size(x))
-        # The autocorrelation estimator breaks down on very short or alternating chains and
-        # can return a negative ESS (a 2 x (50 + 50) run reported -1,506; the same is known of
-        # PyMC's and MCMCChains' estimators): no effective draws, reported as 0.
-        ess = np.maximum(np.nan_to_num(ess, nan=0.0), 0.0)
-        out[name] = (np.nan_to_num(rhat, nan=np.inf), ess)
-    return out
+    return {
+        name: rhat_and_ess(_real(name, np.asarray(posterior[name], dtype=np.float64), n_drivers))
+        for name in sites
+        if name in posterior
+    }
 
 
 def summarize_convergence(
