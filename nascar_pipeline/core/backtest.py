@@ -136,7 +136,8 @@ def order_loglik_dnf_mixture(
 # car's own posterior chance of an incident given the observed order (the others' flags left
 # off), the rest on the prior rate (a defensive mixture: every weight stays below 1 / (1 -
 # INCIDENT_IS_POSTERIOR) per car). Against the earlier proposal (the prior, plus half its weight
-# on cars 8 or more places behind their expected rank), on three 2024 races fitted at
+# on cars 8 or more places behind their expected rank; a one-off comparison when it was
+# replaced, the earlier code is in the history before this one), on three 2024 races fitted at
 # 2 x (150 + 200): with 4,000 scenarios (the default 16 draws each) at (1.5, 0.1, 2),
 # (2, 0.1, 4) and (2.5, 0.2, 4) the sd over 4 seeds fell from 0.16-2.27 nats to 0.07-0.52;
 # with 400 scenarios at (2, 0.1, 4) the earlier one still rose 1-3 nats from 4 to 1,024 draws
