@@ -7,8 +7,9 @@ A race's record (read from the instance by bench_orchestration.py):
     runs (how many runs the race took), fit (race_model_fit's materialization metadata, or None
     when it never materialized: gate_passed, attempts_count, stale_model, attempts [{rhat_max,
     ess_bulk_min, divergences, seconds, problems, ...}]), failed_checks, lineups (whether
-    lineup_portfolio materialized), load_1m (the 1-minute load average when its runs were
-    seen to end; optional).
+    lineup_portfolio materialized; None where the backfill did not select it: a model-only
+    backfill, e.g. of real history without salaries), load_1m (the 1-minute load average when
+    its runs were seen to end; optional).
 """
 
 from __future__ import annotations
@@ -35,8 +36,18 @@ def gate_outcome(record: dict) -> str:
 
 
 def blocked(record: dict) -> bool:
-    """The race got no lineups (a blocking check failed or a step failed before them)."""
-    return not record.get("lineups")
+    """The race got no lineups (a blocking check failed or a step failed before them); in a
+    backfill without lineups (lineups None), its runs did not succeed."""
+    if record.get("lineups") is None:
+        return record.get("status") != "SUCCESS"
+    return not record["lineups"]
+
+
+def _products(record: dict) -> str:
+    """What the race got, as race_line prints it (and _LINE reads it back)."""
+    if record.get("lineups") is None:
+        return "BLOCKED (model only)" if blocked(record) else "model only"
+    return "BLOCKED (no lineups)" if blocked(record) else "lineups"
 
 
 def race_line(record: dict) -> str:
@@ -52,8 +63,9 @@ def race_line(record: dict) -> str:
     checks = ", ".join(record.get("failed_checks") or []) or "none"
     return (
         f"{record['race_key']}: {gate_outcome(record)}, "
-        f"{'BLOCKED (no lineups)' if blocked(record) else 'lineups'}, "
-        f"{record['seconds']:.1f} s, {record.get('runs', 1)} run(s), status {record['status']}"
+        f"{_products(record)}, "
+        + (f"loop data {'on' if fit['loop_data'] else 'off'}, " if "loop_data" in fit else "")
+        + f"{record['seconds']:.1f} s, {record.get('runs', 1)} run(s), status {record['status']}"
         + (f", load {record['load_1m']:.2f}" if record.get("load_1m") is not None else "")
         + f" | attempts: {attempts or 'none'} | failed checks: {checks}"
     )
@@ -79,6 +91,12 @@ def summarize(records: list[dict]) -> dict:
         # failure longer chains do not mend: core/model/escalation.py drop_form_after)
         "passed_form_off": sum(gate_outcome(r) == REFIT and _passed_form_off(r) for r in records),
         "blocked": sum(blocked(r) for r in records),
+        # fits that read loop data (None: the records do not say, e.g. an older log)
+        "loop_data_on": (
+            sum(bool(r["fit"]["loop_data"]) for r in records if "loop_data" in (r["fit"] or {}))
+            if any("loop_data" in (r.get("fit") or {}) for r in records)
+            else None
+        ),
         "run_s_mean": round(sum(seconds) / len(seconds), 1) if seconds else None,
         "run_s_max": round(max(seconds), 1) if seconds else None,
         "not_passed": [r["race_key"] for r in records if gate_outcome(r) not in (FIRST, REFIT)],
@@ -94,10 +112,13 @@ def summary_text(summary: dict, load: str) -> str:
         f"{summary['races']} ({g[FIRST]} on the first attempt, {g[REFIT]} only after the "
         f"asset's re-fit, {summary.get('passed_form_off', 0)} of them without trailing form); failed every attempt: {g[STALE]} with a stale model, {g[FAILED]} "
         f"blocked at the gate; no fit: {g[NO_FIT]}",
-        f"blocked (no lineups: a check or step failed): {summary['blocked']}",
+        f"blocked (no lineups, or in a model-only backfill no model: a check or step "
+        f"failed): {summary['blocked']}",
         f"time per race, run start to end: mean {summary['run_s_mean']} s, max "
         f"{summary['run_s_max']} s; load average {load}",
     ]
+    if summary.get("loop_data_on") is not None:
+        lines.append(f"loop data read by {summary['loop_data_on']} of {summary['races']} fits")
     if summary["not_passed"]:
         lines.append(f"not through the gate: {', '.join(summary['not_passed'])}")
     return "\n".join(lines)
@@ -106,7 +127,8 @@ def summary_text(summary: dict, load: str) -> str:
 # race_line's own layout, read back: the summary of a log whose run was stopped early.
 _LINE = re.compile(
     r"^(?:\[\d+/\d+\] )?(?P<race_key>\S+): (?P<outcome>[a-z -]+), "
-    r"(?P<lineups>BLOCKED \(no lineups\)|lineups), (?P<seconds>[\d.]+) s, (?P<runs>\d+) run\(s\), "
+    r"(?P<lineups>BLOCKED \((?:no lineups|model only)\)|lineups|model only), "
+    r"(?:loop data (?P<loop>on|off), )?(?P<seconds>[\d.]+) s, (?P<runs>\d+) run\(s\), "
     r"status (?P<status>[A-Z_]+)(?:, load (?P<load>[\d.]+))? \| attempts: (?P<attempts>.*) \| failed checks: (?P<checks>.*)$"
 )
 # R-hat prints as inf (an attempt of fewer than 4 draws) or nan, ESS as inf or nan: read back
@@ -142,6 +164,8 @@ def parse_race_line(line: str) -> dict | None:
             "stale_model": outcome == STALE,
             "attempts": attempts,
         }
+        if m["loop"]:
+            fit["loop_data"] = m["loop"] == "on"
     return {
         "race_key": m["race_key"],
         "status": m["status"],
@@ -149,6 +173,6 @@ def parse_race_line(line: str) -> dict | None:
         "runs": int(m["runs"]),
         "fit": fit,
         "failed_checks": [] if m["checks"] == "none" else [m["checks"]],
-        "lineups": m["lineups"] == "lineups",
+        "lineups": None if "model only" in m["lineups"] else m["lineups"] == "lineups",
         "load_1m": float(m["load"]) if m["load"] else None,
     }

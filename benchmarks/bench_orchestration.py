@@ -28,6 +28,14 @@ the failed check, not hidden).
     python benchmarks/bench_orchestration.py --daemon --skip-ticks --world demo \
         --race-config production --backfill-config production --backfill-season last
 
+    python benchmarks/bench_orchestration.py --daemon --skip-ticks --world real \
+        --backfill-config production --backfill-season 2025
+
+--world real: the real Cup history 2019-25 with its loop data ($NASCAR_SHARED_DATA/history, or
+../shared/data/history; the world `seed-demo --from-history` writes); it has no upcoming race
+(no sensor run) and no salaries, so the backfill materializes the snapshot and the model
+(MODEL_ASSETS, with their checks; --backfill-select to change) and each race prints
+"model only".
 --world demo: the world `make demo` seeds for users (seed-demo's defaults: seed 7, seasons
 2024-26 of 36 races, the upcoming race in 2027) instead of the daemon tests' one-season world;
 --backfill-season YEAR|last: every race of that season (`nascar-pipeline backfill --season`).
@@ -171,6 +179,16 @@ def _world_stack(world: str):
 
     if world == "stack":
         return Stack
+    if world == "real":
+
+        class RealHistoryStack(Stack):
+            def _seed(self) -> None:
+                from nascar_pipeline.sources.embedded import write_world
+                from nascar_pipeline.sources.history_world import world_from_history
+
+                write_world(world_from_history(_shared_history()), self.world)
+
+        return RealHistoryStack
 
     class DemoWorldStack(Stack):
         def _seed(self) -> None:
@@ -180,6 +198,20 @@ def _world_stack(world: str):
             write_world(generate_world(), self.world)  # seed-demo's world, its defaults
 
     return DemoWorldStack
+
+
+def _shared_history() -> Path:
+    """The real history folder: $NASCAR_SHARED_DATA/history, else ../shared/data/history."""
+    base = os.environ.get("NASCAR_SHARED_DATA") or str(REPO.parent / "shared" / "data")
+    folder = Path(base) / "history"
+    if not (folder / "races.csv").is_file():
+        raise SystemExit(f"--world real: no history at {folder} (set NASCAR_SHARED_DATA)")
+    return folder
+
+
+# What a backfill of real history materializes: its files carry no DraftKings salaries, so the
+# snapshot and the model (with their checks), not ownership, lineups or contests.
+MODEL_ASSETS = "race_snapshot,race_model_fit,race_scenarios,driver_projections"
 
 
 def _backfill_keys(races, count: int, season: str | None) -> tuple[list[str], list[str]]:
@@ -203,18 +235,13 @@ def bench_daemon(
     backfill_races: int = 10,
     world: str = "stack",
     backfill_season: str | None = None,
+    backfill_select: str | None = None,
 ) -> dict:
     import pytest  # noqa: F401 - the stack helper lives in the test module
     import yaml
     from backfill_outcomes import race_line, summarize, summary_text
 
-    from nascar_pipeline.automation.policies import TAG_TRIGGER
-    from tests.support.daemon_stack import (
-        failed_blocking_checks,
-        group_outcome,
-        run_seconds,
-        wait_for,
-    )
+    from tests.support.daemon_stack import wait_for
     from tests.support.services.postgres import PostgresServer
 
     out: dict = {
@@ -222,6 +249,7 @@ def bench_daemon(
         "world": world,
         "race_config": race_config,
         "backfill_config": backfill_config,
+        "backfill_select": backfill_select or "race_job (every asset)",
         "load_avg_start": os.getloadavg(),
     }
     pg = PostgresServer().start()
@@ -233,21 +261,16 @@ def bench_daemon(
         )
         try:
             races = stack.races()
-            runs = wait_for(
-                lambda s=stack: s.runs(tags={TAG_TRIGGER: "sensor"}), 600, 2, "sensor run"
-            )
-            rid = runs[0].run_id
-            wait_for(lambda: group_outcome(stack, rid), 7200, 2, "the sensor's race run")
-            out["full_race_run_s"] = round(run_seconds(stack.instance, rid), 1)
-            out["full_race_run_status"] = group_outcome(stack, rid)
-            out["full_race_failed_checks"] = failed_blocking_checks(stack, rid)
-            out["full_race_step_s"] = _step_seconds(stack, rid)
-            print(f"sensor race run: {json.dumps({k: out[k] for k in out if 'full' in k})}")
+            if races["has_results"].all():  # real history: no upcoming race for the sensor
+                print("no upcoming race in the world: no sensor race run", flush=True)
+            else:
+                _sensor_race_run(stack, out)
             keys, which = _backfill_keys(races, backfill_races, backfill_season)
             cfg = Path(tmp) / "backfill_run.yaml"
             cfg.write_text(yaml.safe_dump(_run_config(backfill_config)))
+            select = ["--select", backfill_select] if backfill_select else []
             t0 = time.time()
-            text = stack.backfill(*which, "--config", str(cfg))
+            text = stack.backfill(*which, "--config", str(cfg), *select)
             bf = re.search(r"backfill (\S+):", text).group(1)
             print(f"backfill {bf}: {len(keys)} races ({which[0]} {which[1][:80]}), load {_load()}")
             # The daemon's backfill loop creates the runs after the command returns: every run of
@@ -258,7 +281,8 @@ def bench_daemon(
                 2,
                 f"backfill {bf}'s runs",
             )
-            records, loads = _follow_backfill(stack, bf, race_line)
+            lineups = backfill_select is None or "lineup_portfolio" in backfill_select
+            records, loads = _follow_backfill(stack, bf, race_line, lineups)
             allruns = stack.runs(tags={BACKFILL_ID_TAG: bf})
             end = max(stack.instance.get_run_stats(r.run_id).end_time or 0 for r in allruns)
             out["backfill_races"] = len(records)
@@ -282,11 +306,33 @@ def bench_daemon(
     return out
 
 
+def _sensor_race_run(stack, out: dict) -> None:
+    """The upcoming race's run, as race_sensor requests it: its time, status and steps."""
+    from nascar_pipeline.automation.policies import TAG_TRIGGER
+    from tests.support.daemon_stack import (
+        failed_blocking_checks,
+        group_outcome,
+        run_seconds,
+        wait_for,
+    )
+
+    runs = wait_for(lambda s=stack: s.runs(tags={TAG_TRIGGER: "sensor"}), 600, 2, "sensor run")
+    rid = runs[0].run_id
+    wait_for(lambda: group_outcome(stack, rid), 7200, 2, "the sensor's race run")
+    out["full_race_run_s"] = round(run_seconds(stack.instance, rid), 1)
+    out["full_race_run_status"] = group_outcome(stack, rid)
+    out["full_race_failed_checks"] = failed_blocking_checks(stack, rid)
+    out["full_race_step_s"] = _step_seconds(stack, rid)
+    print(f"sensor race run: {json.dumps({k: out[k] for k in out if 'full' in k})}")
+
+
 def _load() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def _follow_backfill(stack, backfill_id: str, line, poll_s: float = 10, timeout_s=12 * 3600):
+def _follow_backfill(
+    stack, backfill_id: str, line, lineups: bool = True, poll_s: float = 10, timeout_s=12 * 3600
+):
     """Wait for every race of the backfill, printing each race's line as its runs end
     (a partial log still says how far it got). Returns (records, 1-minute loads sampled).
     Interrupted (kill -INT), it returns the races that ended so far: the summary covers them
@@ -296,7 +342,7 @@ def _follow_backfill(stack, backfill_id: str, line, poll_s: float = 10, timeout_
     deadline = time.monotonic() + timeout_s
     try:
         while time.monotonic() < deadline:
-            if _poll_backfill(stack, backfill_id, line, done, loads):
+            if _poll_backfill(stack, backfill_id, line, done, loads, lineups):
                 return [done[k] for k in sorted(done)], loads
             time.sleep(poll_s)
     except KeyboardInterrupt:  # stopped early (kill -INT): the races that ended so far
@@ -305,7 +351,9 @@ def _follow_backfill(stack, backfill_id: str, line, poll_s: float = 10, timeout_
     raise AssertionError(f"backfill {backfill_id}: {len(done)} races ended in {timeout_s} s")
 
 
-def _poll_backfill(stack, backfill_id: str, line, done: dict, loads: list) -> bool:
+def _poll_backfill(
+    stack, backfill_id: str, line, done: dict, loads: list, lineups: bool = True
+) -> bool:
     """One look at the backfill's runs: records (and prints) the races whose runs ended since
     the last look; True once every race has."""
     from tests.support.daemon_stack import group_outcome
@@ -318,12 +366,12 @@ def _poll_backfill(stack, backfill_id: str, line, done: dict, loads: list) -> bo
         root = next((r for r in runs if not r.parent_run_id), runs[0])
         if race in done or not group_outcome(stack, root.run_id):
             continue
-        done[race] = _race_record(stack, race, root.run_id)
+        done[race] = _race_record(stack, race, root.run_id, lineups)
         print(f"[{len(done)}/{len(by_race)}] {line(done[race])}", flush=True)
     return bool(by_race) and len(done) == len(by_race)
 
 
-def _race_record(stack, race: str, root_id: str) -> dict:
+def _race_record(stack, race: str, root_id: str, lineups: bool = True) -> dict:
     """One race of the backfill as benchmarks/backfill_outcomes.py reads it."""
     from tests.support.daemon_stack import failed_blocking_checks, group_outcome, run_group
 
@@ -343,14 +391,21 @@ def _race_record(stack, race: str, root_id: str) -> dict:
         "fit": (
             {
                 k: fit[k]
-                for k in ("gate_passed", "attempts_count", "stale_model", "attempts", "rhat_max")
+                for k in (
+                    "gate_passed",
+                    "attempts_count",
+                    "stale_model",
+                    "attempts",
+                    "rhat_max",
+                    "loop_data",
+                )
                 if k in fit
             }
             if fit
             else None
         ),
         "failed_checks": sorted({c for r in runs for c in failed_blocking_checks(stack, r.run_id)}),
-        "lineups": "lineup_portfolio" in mats,
+        "lineups": ("lineup_portfolio" in mats) if lineups else None,  # None: not selected
         "load_1m": os.getloadavg()[0],
     }
 
@@ -593,10 +648,18 @@ def main() -> int:
     )
     p.add_argument(
         "--world",
-        choices=("stack", "demo"),
+        choices=("stack", "demo", "real"),
         default="stack",
         help="--daemon's world: stack = the daemon tests' (seed 3, one season); demo = the "
-        "one `make demo` seeds for users (seed-demo's defaults: seed 7, three seasons)",
+        "one `make demo` seeds for users (seed-demo's defaults: seed 7, three seasons); real = "
+        "the real Cup history with loop data ($NASCAR_SHARED_DATA/history, as `seed-demo "
+        "--from-history` writes it; no salaries: the backfill selects the model assets)",
+    )
+    p.add_argument(
+        "--backfill-select",
+        metavar="ASSET,...",
+        help="the backfill's assets (`nascar-pipeline backfill --select`; default the whole "
+        f"race_job, with --world real {MODEL_ASSETS})",
     )
     p.add_argument(
         "--race-compare",
@@ -627,6 +690,7 @@ def main() -> int:
             args.backfill_races,
             args.world,
             args.backfill_season,
+            args.backfill_select or (MODEL_ASSETS if args.world == "real" else None),
         )
     print(json.dumps(figures, indent=1))
     if "backfill_summary_text" in figures.get("daemon", {}):

@@ -524,6 +524,9 @@ def race_model_fit(
             "fit_cache": str(cache.path(fit_key)),
             "history_races": data.n_races,
             "drivers": data.n_drivers,
+            # whether the fit read loop data as evidence of pace, and how many rows it had
+            "loop_data": bool(loop_data),
+            "loop_rows": 0 if loop is None else len(loop),
             "rhat_max": float(diag["rhat_max"]),
             "ess_bulk_min": float(diag["ess_bulk_min"]),
             "divergences": int(diag["divergences"]),

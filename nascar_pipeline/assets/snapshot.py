@@ -70,15 +70,28 @@ def race_snapshot(
 
 @race_check(race_snapshot)
 def snapshot_salaries_valid(race_snapshot: pd.DataFrame) -> AssetCheckResult:
-    """Every entry has a positive whole-dollar salary at most the cap."""
+    """Every entry has a positive whole-dollar salary at most the cap, or none has one yet.
+
+    A slate before DraftKings prices it (or real history, which has no salaries) still gets
+    the model and projections, the run's slow part, so a race whose salaries come late is
+    ready sooner; ownership and lineups then stop with "no entry has a salary" (slate_arrays).
+    A slate priced in part or with a bad salary blocks the whole race."""
     e = entry_rows(race_snapshot)
     sal = e["salary"]
-    bad = e[sal.isna() | (sal <= 0) | (sal > DRAFTKINGS.salary_cap)]
+    unpriced = len(e) > 0 and bool(sal.isna().all())
+    bad = e.head(0) if unpriced else e[sal.isna() | (sal <= 0) | (sal > DRAFTKINGS.salary_cap)]
     return AssetCheckResult(
         passed=len(e) > 0 and bad.empty,
         severity=AssetCheckSeverity.ERROR,
+        description=(
+            "no DraftKings salaries yet: the model runs, ownership and lineups wait for them "
+            "(`nascar-pipeline ingest salaries`)"
+            if unpriced
+            else None
+        ),
         metadata={
             "entries": len(e),
+            "priced": not unpriced,
             "invalid": len(bad),
             "invalid_drivers": ", ".join(bad["driver_name"].astype(str).head(10)),
         },

@@ -2,9 +2,15 @@
 whole pipeline runs with no Neo4j, S3 or Postgres.
 
     nascar-pipeline seed-demo [--seed N] [--seasons K] [--out DIR] [--compare-history DIR]
+    nascar-pipeline seed-demo --from-history DIR [--out DIR]
 
 `--compare-history DIR` also prints the world's statistics beside those of the real history in
 DIR (races.csv and results.csv, e.g. ../shared/data/history).
+`--from-history DIR` writes the real history in DIR (races.csv, results.csv, and loopstats.csv
+where present) as the embedded world instead of a synthetic one: the model, sensors and
+backfills then run on real races with loop data and no Neo4j (sources/history_world.py). The
+files have no salaries: backfill such races with
+`--select race_snapshot,race_model_fit,race_scenarios,driver_projections`.
 """
 
 from __future__ import annotations
@@ -29,6 +35,14 @@ def register(sub) -> None:
         type=Path,
         default=None,
         help="folder to write (default: NASCAR_WORLD_DIR or <home>/world)",
+    )
+    p.add_argument(
+        "--from-history",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write the real history in DIR (races.csv, results.csv, loopstats.csv) as the "
+        "world instead of a synthetic one",
     )
     p.add_argument(
         "--compare-history",
@@ -75,6 +89,8 @@ def run(args) -> int:
     from nascar_pipeline.sources.embedded import write_world
 
     out = Path(args.out) if args.out is not None else get_settings().world_dir
+    if args.from_history is not None:
+        return _from_history(args.from_history, out)
     world = generate_world(seed=args.seed, seasons=args.seasons, upcoming=True)
     try:
         folder = write_world(world, out)
@@ -96,4 +112,28 @@ def run(args) -> int:
         )
     if args.compare_history is not None:
         print(comparison_table(world, args.compare_history))
+    return 0
+
+
+def _from_history(folder: Path, out: Path) -> int:
+    from nascar_pipeline.sources.embedded import write_world
+    from nascar_pipeline.sources.history_world import world_from_history
+
+    print(f"reading the history in {folder} ...", flush=True)
+    world = world_from_history(folder)
+    try:
+        written = write_world(world, out)
+    except OSError as exc:
+        raise UserInputError(f"folder {out}: cannot write the world ({exc})") from exc
+    races, loop = world.races, world.loop_stats
+    print(f"world from the history in {folder} written to {written.resolve()}")
+    print(
+        f"  races: {len(races)} ({races['season'].min()}-{races['season'].max()}); starts: "
+        f"{len(world.results)}; drivers: {len(world.drivers)}; no salaries or contests"
+    )
+    by_series = ", ".join(f"{k} {v}" for k, v in loop["series"].value_counts().items())
+    print(
+        f"  loop data: {len(loop)} starts ({by_series or 'none'}); "
+        f"{int(loop['race_key'].notna().sum())} keyed to the history's Cup races"
+    )
     return 0

@@ -60,7 +60,10 @@ def slate_arrays(
     else:
         e = e[e["salary"].notna()].sort_values("driver_id").reset_index(drop=True)
     if e.empty:
-        raise ValueError("no entry has a salary: the slate is not ingested yet")
+        raise ValueError(
+            "no entry has a salary: the slate is not ingested yet "
+            f"(`nascar-pipeline ingest {'fd-salaries' if col == 'fd_points' else 'salaries'}`)"
+        )
     wide = scenarios.pivot(index="scenario", columns="driver_id", values=col).sort_index(axis=1)
     missing = sorted(set(e["driver_id"].astype("int64")) - set(wide.columns.astype("int64")))
     if missing:

@@ -129,8 +129,9 @@ TABLE_COLUMNS = {
 
 # One row per start with NASCAR loop data (`ingest loopdata`): Cup starts of races in the
 # ontology carry race_key; lower-series starts (and unmatched Cup ones, e.g. exhibitions) carry
-# series, race_date, track_name only. Not in TABLE_COLUMNS: the embedded demo world has no loop
-# data and its stored tables stay as they are; sources hand back an empty table instead.
+# series, race_date, track_name only. Not in TABLE_COLUMNS: the synthetic demo world has no
+# loop data (sources hand back an empty table); an embedded world built from real history
+# (`seed-demo --from-history`) stores it beside its tables (sources/embedded.py LOOP_FILE).
 LOOP_STATS_COLUMNS = {
     "series": "string",  # cup | xfinity | truck
     "race_key": "string",  # nullable: a Cup race in the ontology

@@ -1,8 +1,10 @@
 """The embedded world on disk: one Parquet file per ontology table in a folder, and the
 RaceSource that serves races from it (no Neo4j, S3 or Postgres needed).
 
-Layout: `<folder>/{races,drivers,entries,results,contests}.parquet`. Each file is written
-by the one atomic writer (storage/atomic.py), so a reader never sees half a file.
+Layout: `<folder>/{races,drivers,entries,results,contests}.parquet`, and `loop_stats.parquet`
+where the world has loop data (a world built from real history: `seed-demo --from-history`;
+the synthetic demo world has none). Each file is written by the one atomic writer
+(storage/atomic.py), so a reader never sees half a file.
 """
 
 from __future__ import annotations
@@ -13,11 +15,19 @@ from pathlib import Path
 import pandas as pd
 
 from nascar_pipeline.core.race_inputs import assemble_race_inputs, list_races
-from nascar_pipeline.core.tables import TABLE_COLUMNS, OntologyTables, RaceInputs, conform
+from nascar_pipeline.core.tables import (
+    LOOP_STATS_COLUMNS,
+    TABLE_COLUMNS,
+    OntologyTables,
+    RaceInputs,
+    conform,
+)
 from nascar_pipeline.errors import UserInputError
 from nascar_pipeline.storage.atomic import write_bytes_atomic
 
 SEED_HINT = "run `nascar-pipeline seed-demo` first"
+LOOP_FILE = "loop_stats.parquet"  # optional: only worlds with loop data have it
+ALL_TABLE_COLUMNS = {**TABLE_COLUMNS, "loop_stats": LOOP_STATS_COLUMNS}
 
 
 def world_exists(folder: str | os.PathLike) -> bool:
@@ -32,6 +42,10 @@ def write_world(tables: OntologyTables, folder: str | os.PathLike) -> Path:
     t = tables.conformed()
     for name in TABLE_COLUMNS:
         write_bytes_atomic(out / f"{name}.parquet", getattr(t, name).to_parquet(index=False))
+    if len(t.loop_stats):
+        write_bytes_atomic(out / LOOP_FILE, t.loop_stats.to_parquet(index=False))
+    else:  # a world rewritten without loop data must not keep the last world's
+        (out / LOOP_FILE).unlink(missing_ok=True)
     return out
 
 
@@ -48,7 +62,8 @@ def load_world(folder: str | os.PathLike) -> OntologyTables:
             f"folder {f}: {what}; {SEED_HINT} (or set NASCAR_WORLD_DIR to a seeded folder)"
         )
     tables = {}
-    for name in TABLE_COLUMNS:
+    names = [*TABLE_COLUMNS, *(["loop_stats"] if (f / LOOP_FILE).is_file() else [])]
+    for name in names:
         path = f / f"{name}.parquet"
         try:
             df = pd.read_parquet(path)
@@ -56,7 +71,7 @@ def load_world(folder: str | os.PathLike) -> OntologyTables:
             raise UserInputError(
                 f"file {path}: cannot read the world table ({exc}); {SEED_HINT} to rewrite it"
             ) from exc
-        absent = [c for c in TABLE_COLUMNS[name] if c not in df.columns]
+        absent = [c for c in ALL_TABLE_COLUMNS[name] if c not in df.columns]
         if absent:
             raise UserInputError(
                 f"file {path}: missing columns {', '.join(absent)}; {SEED_HINT} to rewrite it"

@@ -54,6 +54,31 @@ def test_bad_slate_fails_the_blocking_check(world, tmp_path):
     assert checks["snapshot_no_duplicate_drivers"] is True
 
 
+def test_an_unpriced_slate_passes_and_a_partly_priced_one_blocks(world, tmp_path):
+    """No salary at all (before DraftKings prices the race, or real history): the model may
+    run, ownership and lineups stop at slate_arrays; some salaries missing: blocked."""
+    import pytest
+
+    from nascar_pipeline.core.slate import slate_arrays
+
+    _, _, race_key = world
+    unpriced = generate_world(seed=3, seasons=1)
+    mask = unpriced.entries["race_key"] == race_key
+    unpriced.entries.loc[mask, "salary"] = pd.NA
+    write_world(unpriced, tmp_path / "unpriced")
+    result = _materialize(tmp_path / "unpriced", tmp_path / "store", race_key)
+    assert check_results(result)["snapshot_salaries_valid"] is True
+    snap = StorageLayout(tmp_path / "store").read_asset("race_snapshot", race_key)
+    with pytest.raises(ValueError, match="no entry has a salary.*ingest salaries"):
+        slate_arrays(snap, pd.DataFrame({"scenario": [], "driver_id": [], "dk_points": []}))
+
+    partly = generate_world(seed=3, seasons=1)
+    partly.entries.loc[partly.entries[mask].index[0], "salary"] = pd.NA
+    write_world(partly, tmp_path / "partly")
+    result = _materialize(tmp_path / "partly", tmp_path / "store2", race_key)
+    assert check_results(result)["snapshot_salaries_valid"] is False
+
+
 def test_unknown_race_fails_with_its_name(world, tmp_path):
     folder, _, _ = world
     result = _materialize(folder, tmp_path / "store", "1999-nowhere-500")

@@ -159,3 +159,23 @@ def test_an_attempt_of_infinite_or_undefined_r_hat_reads_back(bo):
     assert [a["attempt"] for a in back] == [1, 2, 3]
     assert back[0]["rhat_max"] == float("inf") and math.isnan(back[1]["rhat_max"])
     assert back[2]["ess_bulk_min"] == 900.0
+
+
+def test_a_model_only_backfill_is_blocked_only_by_a_failed_run(bo):
+    # real history carries no salaries: its backfill selects the model assets, never lineups
+    ok = {**record("a", 40.0, {**FIRST, "loop_data": True}), "lineups": None}
+    bad = {**record("d", 90.0, FAILED, failed=["race_model_converged"]), "lineups": None}
+    bad["status"] = "FAILURE"
+    assert (bo.blocked(ok), bo.blocked(bad)) == (False, True)
+    assert bo.summarize([ok, bad])["blocked"] == 1
+    lines = [bo.race_line(ok), bo.race_line(bad)]
+    assert "model only, loop data on," in lines[0] and "BLOCKED" not in lines[0]
+    assert "BLOCKED (model only)" in lines[1]
+    back = [bo.parse_race_line(line) for line in lines]
+    assert [(r["lineups"], r["status"]) for r in back] == [(None, "SUCCESS"), (None, "FAILURE")]
+    assert back[0]["fit"]["loop_data"] is True and "loop_data" not in back[1]["fit"]
+    s = bo.summarize(back)
+    assert s["loop_data_on"] == 1
+    assert "loop data read by 1 of 2 fits" in bo.summary_text(s, "1.0")
+    assert bo.summarize([record("b", 100.0, REFIT)])["loop_data_on"] is None
+    assert bo.summarize(back)["blocked"] == 1

@@ -1,0 +1,53 @@
+"""An embedded world built from real history files instead of the synthetic generator, so the
+whole pipeline (sensors, backfills, the model with loop data) runs on real races with no Neo4j:
+`nascar-pipeline seed-demo --from-history DIR`.
+
+DIR holds races.csv and results.csv (the history layout `nascar-pipeline ingest history` reads)
+and, optionally, loopstats.csv (`ingest loopdata`'s CSV layout). Every file goes through the same
+parsers and checks as the ingest, so a bad row is reported the same way and nothing is written.
+The files carry no DraftKings salaries or contests: races from them materialize the snapshot and
+the model (race_snapshot, race_model_fit, race_scenarios, driver_projections), not lineups.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from nascar_pipeline.core.tables import OntologyTables, conform
+from nascar_pipeline.errors import UserInputError
+
+LOOP_FILE = "loopstats.csv"
+
+
+def world_from_history(folder: str | Path) -> OntologyTables:
+    """OntologyTables of every race in DIR's history files, with loop data where DIR has it
+    (Cup rows keyed to the history's races by NASCAR race id; lower-series rows kept as they
+    are, the evidence for drivers with little Cup history)."""
+    from nascar_pipeline.core.backtest import history_from_tables
+    from nascar_pipeline.core.model.loop_data import keyed_to_history
+    from nascar_pipeline.ontology.parsers.history import parse_history
+    from nascar_pipeline.ontology.parsers.loopdata import parse_loopdata
+
+    folder = Path(folder)
+    paths = [folder / "races.csv", folder / "results.csv"]
+    for path in paths:
+        if not path.is_file():
+            raise UserInputError(f"file {path}: not found (expected the history's races.csv)")
+    tables = parse_history(*paths)
+    loop = conform("loop_stats", pd.DataFrame())
+    drivers = tables.drivers
+    if (folder / LOOP_FILE).is_file():
+        parsed = parse_loopdata(folder / LOOP_FILE)
+        loop = keyed_to_history(parsed.loop_stats, history_from_tables(tables))
+        # lower-series drivers never in a Cup race: the ontology knows them by their loop rows
+        extra = parsed.drivers[~parsed.drivers["driver_id"].isin(drivers["driver_id"])]
+        drivers = pd.concat([drivers, extra], ignore_index=True)
+    return OntologyTables(
+        races=tables.races,
+        drivers=drivers,
+        entries=tables.entries,
+        results=tables.results,
+        loop_stats=loop,
+    ).conformed()

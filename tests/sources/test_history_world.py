@@ -1,0 +1,87 @@
+"""An embedded world from real history files (`seed-demo --from-history`): the same races and
+loop rows the Neo4j ingest of the same files gives (tests/ontology/test_ingest_loopdata.py reads
+these samples through a real Neo4j), a bad file writes nothing, and a world rewritten without
+loop data does not keep the last one's."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nascar_pipeline.errors import UserInputError
+from nascar_pipeline.sources.demo_world import generate_world
+from nascar_pipeline.sources.embedded import LOOP_FILE, EmbeddedWorldSource, write_world
+from nascar_pipeline.sources.history_world import world_from_history
+from tests.support.cli import run_cli as cli
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+PHOENIX = "2025-phoenix-shriners-children-s-500"
+
+
+@pytest.fixture
+def history(tmp_path) -> Path:
+    folder = tmp_path / "history"
+    folder.mkdir()
+    shutil.copy(DATA / "ingest" / "races.csv", folder / "races.csv")
+    shutil.copy(DATA / "ingest" / "results.csv", folder / "results.csv")
+    shutil.copy(DATA / "loopdata" / "loopstats.csv", folder / "loopstats.csv")
+    return folder
+
+
+def test_a_race_reads_the_loop_rows_before_its_date_as_from_neo4j(history, tmp_path, capsys):
+    rc, out, err = cli(capsys, "seed-demo", "--from-history", history, "--out", tmp_path / "world")
+    assert rc == 0, err
+    assert "loop data: 23 starts" in out and "no salaries or contests" in out
+    source = EmbeddedWorldSource(tmp_path / "world")
+    races = source.list_races()
+    assert races["has_results"].all() and PHOENIX in set(races["race_key"])
+    inputs = source.race_inputs(PHOENIX)
+    hist = inputs.loop_history
+    # the figures test_ingest_loopdata asserts of the same files through Neo4j
+    assert len(hist) == 18 and (hist["race_date"] < "2025-03-09").all()
+    assert set(hist["series"]) == {"cup", "xfinity", "truck"}
+    assert set(hist["race_key"].dropna()) == {"2019-daytona-daytona-500"}
+    assert source.race_inputs("2019-daytona-daytona-500").loop_history.empty
+    assert inputs.entries["salary"].isna().all()
+    # a lower-series driver new to the Cup is a driver of the world (his loop rows name him)
+    assert 5001 in set(source.tables.drivers["driver_id"])
+
+
+def test_a_bad_loop_row_writes_nothing(history, tmp_path):
+    text = (history / "loopstats.csv").read_text().splitlines()
+    header = text[0].split(",")
+    row = text[1].split(",")
+    row[header.index("avg_running_position")] = "fast"
+    (history / "loopstats.csv").write_text("\n".join([text[0], ",".join(row), *text[2:]]) + "\n")
+    with pytest.raises(UserInputError, match="avg_running_position"):
+        world_from_history(history)
+    (history / "loopstats.csv").unlink()
+    (history / "races.csv").unlink()
+    with pytest.raises(UserInputError, match="races.csv: not found"):
+        world_from_history(history)
+
+
+def test_a_world_rewritten_without_loop_data_drops_the_old_loop_file(history, tmp_path):
+    folder = tmp_path / "world"
+    write_world(world_from_history(history), folder)
+    assert (folder / LOOP_FILE).is_file()
+    write_world(generate_world(seed=3, seasons=1), folder)
+    assert not (folder / LOOP_FILE).exists()
+    source = EmbeddedWorldSource(folder)
+    key = source.list_races()["race_key"].iloc[-1]
+    assert source.race_inputs(key).loop_history.empty
+
+
+def test_the_whole_real_history_becomes_a_world(shared_data, tmp_path):
+    world = world_from_history(shared_data / "history")
+    assert len(world.races) == 249 and len(world.results) == 9428
+    assert set(world.loop_stats["series"]) == {"cup", "xfinity", "truck"}
+    # Cup rows keyed by NASCAR race id to the history's races (README: 8,737 starts)
+    assert int(world.loop_stats["race_key"].notna().sum()) == 8737
+    write_world(world, tmp_path / "w")
+    inputs = EmbeddedWorldSource(tmp_path / "w").race_inputs(
+        world.races.sort_values("race_date")["race_key"].iloc[-1]
+    )
+    assert len(inputs.history) > 9000 and len(inputs.loop_history) > 24000
