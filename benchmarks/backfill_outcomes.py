@@ -79,6 +79,7 @@ def _passed_form_off(record: dict) -> bool:
 def summarize(records: list[dict]) -> dict:
     """Counts by gate outcome, races blocked, and run time per race (mean, max)."""
     seconds = [float(r["seconds"]) for r in records]
+    said = [r["fit"] for r in records if "loop_data" in (r.get("fit") or {})]
     loads = [float(r["load_1m"]) for r in records if r.get("load_1m") is not None]
     counts = {k: 0 for k in GATE_OUTCOMES}
     for r in records:
@@ -91,12 +92,9 @@ def summarize(records: list[dict]) -> dict:
         # failure longer chains do not mend: core/model/escalation.py drop_form_after)
         "passed_form_off": sum(gate_outcome(r) == REFIT and _passed_form_off(r) for r in records),
         "blocked": sum(blocked(r) for r in records),
-        # fits that read loop data (None: the records do not say, e.g. an older log)
-        "loop_data_on": (
-            sum(bool(r["fit"]["loop_data"]) for r in records if "loop_data" in (r["fit"] or {}))
-            if any("loop_data" in (r.get("fit") or {}) for r in records)
-            else None
-        ),
+        # fits that read loop data, of those whose record says (None: none says, an older log)
+        "loop_data_on": sum(bool(f["loop_data"]) for f in said) if said else None,
+        "loop_data_fits": len(said),
         "run_s_mean": round(sum(seconds) / len(seconds), 1) if seconds else None,
         "run_s_max": round(max(seconds), 1) if seconds else None,
         "not_passed": [r["race_key"] for r in records if gate_outcome(r) not in (FIRST, REFIT)],
@@ -118,7 +116,9 @@ def summary_text(summary: dict, load: str) -> str:
         f"{summary['run_s_max']} s; load average {load}",
     ]
     if summary.get("loop_data_on") is not None:
-        lines.append(f"loop data read by {summary['loop_data_on']} of {summary['races']} fits")
+        lines.append(
+            f"loop data read by {summary['loop_data_on']} of {summary['loop_data_fits']} fits"
+        )
     if summary["not_passed"]:
         lines.append(f"not through the gate: {', '.join(summary['not_passed'])}")
     return "\n".join(lines)

@@ -92,7 +92,7 @@ def main() -> int:
 
 def _materialize_snapshot(server, race_key: str) -> None:
     """The race_snapshot asset through Dagster, from Neo4j to Parquet in a temp folder.
-    Without its checks: a historical race has no salary slate, which the salary check rejects."""
+    Without its checks: the figure is the asset's read and write alone."""
     import tempfile
 
     from dagster import DagsterInstance, materialize

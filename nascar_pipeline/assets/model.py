@@ -524,7 +524,9 @@ def race_model_fit(
             "fit_cache": str(cache.path(fit_key)),
             "history_races": data.n_races,
             "drivers": data.n_drivers,
-            # whether the fit read loop data as evidence of pace, and how many rows it had
+            # this race's setting: loop data as evidence of pace (on with rows from the source,
+            # or forced by the run config), and the rows the source had; a stale model (every
+            # attempt failed) is an earlier race's fit, its own setting in stale_from
             "loop_data": bool(loop_data),
             "loop_rows": 0 if loop is None else len(loop),
             "rhat_max": float(diag["rhat_max"]),

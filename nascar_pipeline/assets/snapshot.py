@@ -74,7 +74,8 @@ def snapshot_salaries_valid(race_snapshot: pd.DataFrame) -> AssetCheckResult:
 
     A slate before DraftKings prices it (or real history, which has no salaries) still gets
     the model and projections, the run's slow part, so a race whose salaries come late is
-    ready sooner; ownership and lineups then stop with "no entry has a salary" (slate_arrays).
+    ready sooner; the run then fails at ownership_projections with "no entry has a salary"
+    (slate_arrays), and pre_lock_schedule waits for the salaries instead of re-running it.
     A slate priced in part or with a bad salary blocks the whole race."""
     e = entry_rows(race_snapshot)
     sal = e["salary"]
@@ -84,14 +85,14 @@ def snapshot_salaries_valid(race_snapshot: pd.DataFrame) -> AssetCheckResult:
         passed=len(e) > 0 and bad.empty,
         severity=AssetCheckSeverity.ERROR,
         description=(
-            "no DraftKings salaries yet: the model runs, ownership and lineups wait for them "
-            "(`nascar-pipeline ingest salaries`)"
+            "no DraftKings salaries yet: the model and projections run, the run then stops at "
+            "ownership_projections until `nascar-pipeline ingest salaries`"
             if unpriced
             else None
         ),
         metadata={
             "entries": len(e),
-            "priced": not unpriced,
+            "priced": len(e) > 0 and not unpriced,
             "invalid": len(bad),
             "invalid_drivers": ", ".join(bad["driver_name"].astype(str).head(10)),
         },

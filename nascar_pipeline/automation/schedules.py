@@ -5,6 +5,9 @@ Every 15 minutes (NASCAR_PRE_LOCK_CRON), each race that locks within the window
 is already materialized (race_snapshot's data version equals the slate hash and every race-job
 asset was written after it) or a run for it is queued or in progress. It is the safety net
 behind race_sensor: a failed or lost run, a sensor that was off, a cursor that was reset.
+A race that DraftKings has not priced yet (no salary in its slate) whose model and projections
+are current for the slate is not re-run either: ownership and lineups need the salaries, and
+the salary file changes the slate, which race_sensor runs at once.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -28,6 +31,7 @@ from nascar_pipeline.automation.policies import (
     race_run_config,
     race_run_tags,
 )
+from nascar_pipeline.automation.slate import missing_parts
 from nascar_pipeline.resources.race_source import RaceSourceResource
 
 
@@ -77,6 +81,28 @@ def plan_pre_lock_runs(
     return out
 
 
+# What a race gets before DraftKings prices it (snapshot_salaries_valid lets an unpriced slate
+# through to these; ownership_projections stops for the salaries).
+UNPRICED_ASSETS = ("race_snapshot", "race_model_fit", "race_scenarios", "driver_projections")
+
+
+def waiting_for_salaries(instance, source, hashes: dict[str, str], asset_keys) -> set[str]:
+    """Races of `hashes` (race key -> slate hash) with no DraftKings salary yet whose snapshot,
+    model and projections are current for that slate: a run now would only repeat them."""
+    from dagster import AssetKey
+
+    model_keys = {AssetKey(n) for n in UNPRICED_ASSETS} & set(asset_keys)
+    current = state.races_complete(instance, hashes, model_keys) if model_keys else set()
+    out = set()
+    for key in current:
+        try:
+            if "salaries" in missing_parts(source.race_inputs(key)):
+                out.add(key)
+        except Exception:  # noqa: BLE001 - an unreadable race is run (and fails visibly)
+            continue
+    return out
+
+
 def _repository_def(context):
     try:
         return context.repository_def
@@ -94,7 +120,8 @@ def _repository_def(context):
     "slate is not materialized and not already queued or running.",
 )
 def pre_lock_schedule(context: ScheduleEvaluationContext, race_source: RaceSourceResource):
-    races = race_source.source().list_races()
+    source = race_source.source()
+    races = source.list_races()
     now = context.scheduled_execution_time or datetime.now(UTC)
     soon = races_locking_within(races, now, timedelta(hours=lock_window_hours()))
     if soon.empty:
@@ -106,13 +133,17 @@ def pre_lock_schedule(context: ScheduleEvaluationContext, race_source: RaceSourc
     if missing:
         context.instance.add_dynamic_partitions(RACES_PARTITIONS_NAME, missing)
     asset_keys = state.job_asset_keys(_repository_def(context), RACE_JOB_NAME)
-    complete = state.races_complete(
-        context.instance, dict(zip(keys, soon["content_hash"].astype(str))), asset_keys
-    )
+    hashes = dict(zip(keys, soon["content_hash"].astype(str)))
+    complete = state.races_complete(context.instance, hashes, asset_keys)
     in_flight = state.in_flight_partitions(context.instance, RACE_JOB_NAME)
+    due = {k: h for k, h in hashes.items() if k not in complete and k not in in_flight}
+    unpriced = waiting_for_salaries(context.instance, source, due, asset_keys)
     requests = plan_pre_lock_runs(
-        soon, complete, in_flight, now.strftime("%Y%m%dT%H%M"), race_run_config()
+        soon, complete | unpriced, in_flight, now.strftime("%Y%m%dT%H%M"), race_run_config()
     )
     if not requests:
-        return SkipReason(f"{len(keys)} race(s) lock soon; all current or in progress")
+        wait = (
+            f"; waiting for DraftKings salaries: {', '.join(sorted(unpriced))}" if unpriced else ""
+        )
+        return SkipReason(f"{len(keys)} race(s) lock soon; all current or in progress{wait}")
     return requests

@@ -51,7 +51,10 @@ def _upcoming_race(source) -> str:
     races = source.list_races()
     pending = races[~races["has_results"].astype(bool)]
     if pending.empty:
-        raise SystemExit("no upcoming race in the world: pass --race")
+        raise SystemExit(
+            "no upcoming race in the world (a world written from history files has none): "
+            "pass --race, or run `nascar-pipeline demo --reseed` for the synthetic demo world"
+        )
     return str(pending.iloc[0]["race_key"])
 
 

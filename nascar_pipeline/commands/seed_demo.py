@@ -90,6 +90,11 @@ def run(args) -> int:
 
     out = Path(args.out) if args.out is not None else get_settings().world_dir
     if args.from_history is not None:
+        if args.compare_history is not None or args.seed != 7 or args.seasons != 3:
+            raise UserInputError(
+                "--from-history writes the real history as it is: --seed, --seasons and "
+                "--compare-history are for the synthetic world"
+            )
         return _from_history(args.from_history, out)
     world = generate_world(seed=args.seed, seasons=args.seasons, upcoming=True)
     try:
@@ -127,6 +132,11 @@ def _from_history(folder: Path, out: Path) -> int:
         raise UserInputError(f"folder {out}: cannot write the world ({exc})") from exc
     races, loop = world.races, world.loop_stats
     print(f"world from the history in {folder} written to {written.resolve()}")
+    print(
+        "  it has no upcoming race: `nascar-pipeline demo` needs --race KEY (or --reseed for "
+        "the synthetic world); backfill its races with "
+        "--select race_snapshot,race_model_fit,race_scenarios,driver_projections"
+    )
     print(
         f"  races: {len(races)} ({races['season'].min()}-{races['season'].max()}); starts: "
         f"{len(world.results)}; drivers: {len(world.drivers)}; no salaries or contests"

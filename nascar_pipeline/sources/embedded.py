@@ -40,12 +40,13 @@ def write_world(tables: OntologyTables, folder: str | os.PathLike) -> Path:
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     t = tables.conformed()
+    # The last world's loop rows go first: a write stopped half-way must not leave them beside
+    # new tables (a synthetic world's race keys can be real ones: seed 7 has a 2024 Daytona 500).
+    (out / LOOP_FILE).unlink(missing_ok=True)
     for name in TABLE_COLUMNS:
         write_bytes_atomic(out / f"{name}.parquet", getattr(t, name).to_parquet(index=False))
     if len(t.loop_stats):
         write_bytes_atomic(out / LOOP_FILE, t.loop_stats.to_parquet(index=False))
-    else:  # a world rewritten without loop data must not keep the last world's
-        (out / LOOP_FILE).unlink(missing_ok=True)
     return out
 
 
@@ -64,17 +65,21 @@ def load_world(folder: str | os.PathLike) -> OntologyTables:
     tables = {}
     names = [*TABLE_COLUMNS, *(["loop_stats"] if (f / LOOP_FILE).is_file() else [])]
     for name in names:
-        path = f / f"{name}.parquet"
+        path = f / (LOOP_FILE if name == "loop_stats" else f"{name}.parquet")
+        # loop data comes only from history files: the synthetic world's seed-demo drops it
+        hint = (
+            "`nascar-pipeline seed-demo --from-history DIR`" if name == "loop_stats" else SEED_HINT
+        )
         try:
             df = pd.read_parquet(path)
         except Exception as exc:  # corrupt or foreign file
             raise UserInputError(
-                f"file {path}: cannot read the world table ({exc}); {SEED_HINT} to rewrite it"
+                f"file {path}: cannot read the world table ({exc}); {hint} to rewrite it"
             ) from exc
         absent = [c for c in ALL_TABLE_COLUMNS[name] if c not in df.columns]
         if absent:
             raise UserInputError(
-                f"file {path}: missing columns {', '.join(absent)}; {SEED_HINT} to rewrite it"
+                f"file {path}: missing columns {', '.join(absent)}; {hint} to rewrite it"
             )
         tables[name] = conform(name, df)
     return OntologyTables(**tables)

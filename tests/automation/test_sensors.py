@@ -279,6 +279,48 @@ def test_pre_lock_schedule(pg_instance):
     assert [r.tags[TAG_SLATE_HASH] for r in reqs] == ["d1d1"]
 
 
+class UnpricedSource(FakeSource):
+    """Every race's slate before DraftKings prices it: entries and grid, no salary."""
+
+    def race_inputs(self, race_key: str) -> RaceInputs:
+        inputs = super().race_inputs(race_key)
+        inputs.entries["salary"] = pd.NA
+        return inputs
+
+
+def test_pre_lock_schedule_waits_for_salaries_once_the_model_is_current(pg_instance):
+    now = datetime.now(UTC).replace(microsecond=0)
+    races = make_races(world_rows(now))
+    key = "2027-daytona-daytona-500"
+    unpriced = FakeRaceSource(races)
+    unpriced._source = UnpricedSource(races)
+
+    def schedule(source):
+        ctx = build_schedule_context(
+            instance=pg_instance,
+            scheduled_execution_time=now,
+            repository_def=REPO,
+            resources={"race_source": source},
+        )
+        return evaluate(pre_lock_schedule, ctx, pg_instance)
+
+    assert [r.partition_key for r in schedule(unpriced).run_requests] == [key]  # nothing yet
+    for name in ("race_snapshot", "race_model_fit", "race_scenarios", "driver_projections"):
+        pg_instance.report_runless_asset_event(
+            AssetMaterialization(
+                asset_key=name,
+                partition=key,
+                tags={"dagster/data_version": "c0c0"} if name == "race_snapshot" else {},
+            )
+        )
+    skipped = schedule(unpriced)
+    assert not skipped.run_requests and f"waiting for DraftKings salaries: {key}" in (
+        skipped.skip_message or ""
+    )
+    # priced (the same slate hash here): ownership and lineups are due
+    assert [r.partition_key for r in schedule(FakeRaceSource(races)).run_requests] == [key]
+
+
 def test_results_sensor_requests_backtest_once_per_materialization(pg_instance):
     races = make_races(world_rows(datetime.now(UTC)))
     key = "2026-daytona-daytona-500"

@@ -138,7 +138,8 @@ def test_each_bad_row_is_refused_naming_line_and_field(graph, capsys, tmp_path, 
     "cells,field,problem",
     [
         ({"race_id": 9999}, "race_id", "race 9999 is not in the graph"),
-        ({"race_date": "2019-02-18"}, "race_date", "race 4773 ran on 2019-02-17"),
+        ({"race_date": "2019-02-19"}, "race_date", "race 4773 ran on 2019-02-17"),
+        ({"race_date": "2019-02-15"}, "race_date", "race 4773 ran on 2019-02-17"),
     ],
 )
 def test_rows_against_the_graph_are_refused_with_nothing_stored(
@@ -149,6 +150,16 @@ def test_rows_against_the_graph_are_refused_with_nothing_stored(
     rc, _, err = cli(capsys, "ingest", "loopdata", bad)
     assert rc == 2 and "line 3" in err and f"field {field}" in err and problem in err, err
     assert graph_checksum(graph) == before
+
+
+def test_a_date_one_day_off_takes_the_races_date(graph, capsys, tmp_path):
+    """NASCAR's loop data dates a Saturday-night race by its UTC day (and a race postponed a day
+    by its scheduled one): 48 races of the real file. The race id decides; the race's date is
+    stored, so the row never counts as history of its own race."""
+    rc, _, err = cli(capsys, "ingest", "loopdata", _edit(tmp_path, 3, race_date="2019-02-18"))
+    assert rc == 0, err
+    busch = _loop(graph)[(454, "2019-daytona-daytona-500", 1)][1]
+    assert busch["race_date"] == "2019-02-17"
 
 
 def test_bad_feed_is_refused(graph, capsys, tmp_path):

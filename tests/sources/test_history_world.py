@@ -49,18 +49,48 @@ def test_a_race_reads_the_loop_rows_before_its_date_as_from_neo4j(history, tmp_p
     assert 5001 in set(source.tables.drivers["driver_id"])
 
 
-def test_a_bad_loop_row_writes_nothing(history, tmp_path):
-    text = (history / "loopstats.csv").read_text().splitlines()
-    header = text[0].split(",")
-    row = text[1].split(",")
-    row[header.index("avg_running_position")] = "fast"
-    (history / "loopstats.csv").write_text("\n".join([text[0], ",".join(row), *text[2:]]) + "\n")
-    with pytest.raises(UserInputError, match="avg_running_position"):
+def test_missing_history_files_are_named(history):
+    (history / "results.csv").unlink()
+    with pytest.raises(UserInputError, match="results.csv: not found"):
         world_from_history(history)
-    (history / "loopstats.csv").unlink()
-    (history / "races.csv").unlink()
-    with pytest.raises(UserInputError, match="races.csv: not found"):
-        world_from_history(history)
+
+
+@pytest.mark.parametrize(
+    "cells,problem",
+    [
+        ({"race_id": 9999}, "field race_id: race 9999 is not in races.csv"),
+        ({"race_date": "2019-02-19"}, "field race_date: 2019-02-19 but race 4773 ran on"),
+        ({"mid_race_position": 36}, "beyond the race's field of 35"),
+    ],
+)
+def test_loop_rows_are_checked_against_the_races_as_the_ingest_does(
+    history, tmp_path, capsys, cells, problem
+):
+    _edit_loop(history, **cells)
+    out = tmp_path / "world"
+    write_world(generate_world(seed=3, seasons=1), out)  # a world already there stays as it was
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    rc, _, err = cli(capsys, "seed-demo", "--from-history", history, "--out", out)
+    assert rc == 2 and "line 3" in err and problem in err, err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_loop_date_one_day_off_takes_the_races_date(history):
+    _edit_loop(history, race_date="2019-02-18")  # a night race dated by its UTC day
+    loop = world_from_history(history).loop_stats
+    keyed = loop.dropna(subset=["race_key"])
+    busch = keyed[(keyed["driver_id"] == 454) & (keyed["race_key"] == "2019-daytona-daytona-500")]
+    assert busch["race_date"].tolist() == ["2019-02-17"]
+
+
+def _edit_loop(history, **cells) -> None:
+    """Change `cells` on file line 3 of the loop CSV (Kyle Busch at Daytona 2019, race 4773)."""
+    rows = (history / "loopstats.csv").read_text().splitlines()
+    header, cols = rows[0].split(","), rows[2].split(",")
+    for k, v in cells.items():
+        cols[header.index(k)] = str(v)
+    rows[2] = ",".join(cols)
+    (history / "loopstats.csv").write_text("\n".join(rows) + "\n")
 
 
 def test_a_world_rewritten_without_loop_data_drops_the_old_loop_file(history, tmp_path):
@@ -78,8 +108,12 @@ def test_the_whole_real_history_becomes_a_world(shared_data, tmp_path):
     world = world_from_history(shared_data / "history")
     assert len(world.races) == 249 and len(world.results) == 9428
     assert set(world.loop_stats["series"]) == {"cup", "xfinity", "truck"}
-    # Cup rows keyed by NASCAR race id to the history's races (README: 8,737 starts)
-    assert int(world.loop_stats["race_key"].notna().sum()) == 8737
+    # Cup rows keyed by NASCAR race id to the history's races (README: 8,737 starts), each on
+    # its race's date (1,825 rows of 48 races are dated a day off in the file)
+    loop = world.loop_stats
+    assert int(loop["race_key"].notna().sum()) == 8737
+    cup = loop.dropna(subset=["race_key"]).merge(world.races, on="race_key", suffixes=("", "_r"))
+    assert (cup["race_date"] == cup["race_date_r"]).all()
     write_world(world, tmp_path / "w")
     inputs = EmbeddedWorldSource(tmp_path / "w").race_inputs(
         world.races.sort_values("race_date")["race_key"].iloc[-1]

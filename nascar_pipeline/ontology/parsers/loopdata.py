@@ -24,8 +24,11 @@ counts for a lap the driver did not complete (above 100 % in 69 real rows, all c
 One row per (race, driver) for Cup rows with a race id. Rows without a race id are identified
 by (series, date, track, driver, start_of_day): the n-th row of a driver that day is his n-th
 start (doubleheaders, heat races; list a day's races in order).
-Against the graph (in the write transaction, `resolve_loop_races`): a Cup race id must be a race
-in the graph on the row's date; feed drivers must be known drivers.
+Against the graph (in the write transaction, `resolve_loop_races`; an embedded world from
+history files does the same against its races, `key_loop_rows`): a Cup race id must be a race of
+the ontology, on the row's date or one day from it (NASCAR's loop data dates a Saturday-night
+race by its UTC day and a race postponed a day by its scheduled one: 48 races of the real
+2019-25 file); the row then takes the race's key and date; feed drivers must be known drivers.
 """
 
 from __future__ import annotations
@@ -352,14 +355,43 @@ RETURN id, r.race_key AS race_key, r.race_date AS race_date, t.name AS track_nam
 """
 
 
+# A Cup row's date may be this many days from its race's (see the module docstring).
+LOOP_DATE_TOLERANCE_DAYS = 1
+
+
 def resolve_loop_races(tables: LoopTables, tx, source: str) -> LoopTables:
-    """Fill race_key (and, for feed rows, date and track) of Cup rows from the graph's races
-    (reads in the write transaction); a race id the graph lacks, or a date that disagrees with
-    the race's, is an error naming the row."""
+    """Fill race_key, date and track of Cup rows from the graph's races (reads in the write
+    transaction; key_loop_rows); feed rows' drivers must be in the graph."""
     loop = tables.loop_stats
-    probs = Problems(source)
     ids = sorted({int(i) for i in loop["race_id"].dropna()})
     races = {r["id"]: r for r in tx.run(_Q_RACES_BY_ID, ids=ids)}
+    known = None
+    if tables.from_feed:
+        known = {
+            r["id"]
+            for r in tx.run(
+                "UNWIND $ids AS id MATCH (d:Driver {driver_id: id}) RETURN id",
+                ids=sorted({int(i) for i in loop["driver_id"]}),
+            )
+        }
+    return key_loop_rows(
+        tables, races, source, known, "the graph (ingest its history or feed first)"
+    )
+
+
+def key_loop_rows(
+    tables: LoopTables,
+    races: dict,
+    source: str,
+    known_drivers: set | None = None,
+    where_races: str = "the graph",
+) -> LoopTables:
+    """Cup rows keyed to `races` (race id -> {race_key, race_date, track_name, starters}): a
+    race id not there, or a date more than LOOP_DATE_TOLERANCE_DAYS from the race's, is an
+    error naming the row; a keyed row takes the race's date (and, where the row lacks it, its
+    track). `known_drivers`: with a feed (no names), its driver ids must be among them."""
+    loop = tables.loop_stats
+    probs = Problems(source)
     keys, dates, tracks = [], [], []
     for rid, date, track, where in zip(
         loop["race_id"], loop["race_date"], loop["track_name"], tables.where
@@ -369,24 +401,20 @@ def resolve_loop_races(tables: LoopTables, tx, source: str) -> LoopTables:
             continue
         race = races.get(int(rid))
         if race is None:
-            probs.add(f"{where}, field race_id",
-                      f"race {rid} is not in the graph (ingest its history or feed first)")  # fmt: skip
-        elif not pd.isna(date) and race["race_date"] != date:
+            probs.add(f"{where}, field race_id", f"race {rid} is not in {where_races}")
+        elif (
+            not pd.isna(date)
+            and abs((pd.Timestamp(race["race_date"]) - pd.Timestamp(date)).days)
+            > LOOP_DATE_TOLERANCE_DAYS
+        ):
             probs.add(f"{where}, field race_date",
                       f"{date} but race {rid} ran on {race['race_date']}")  # fmt: skip
         keys.append(race["race_key"] if race else None)
-        dates.append(race["race_date"] if race and pd.isna(date) else date)
+        dates.append(race["race_date"] if race else date)
         tracks.append(race["track_name"] if race and pd.isna(track) else track)
-    if tables.from_feed:
-        known = {
-            r["id"]
-            for r in tx.run(
-                "UNWIND $ids AS id MATCH (d:Driver {driver_id: id}) RETURN id",
-                ids=sorted({int(i) for i in loop["driver_id"]}),
-            )
-        }
+    if tables.from_feed and known_drivers is not None:
         for did, where in zip(loop["driver_id"], tables.where):
-            if int(did) not in known:
+            if int(did) not in known_drivers:
                 probs.add(f"{where}, field driver_id", f"unknown driver {did}")
     probs.raise_if_any()
     checked = loop.assign(_where=tables.where)
