@@ -194,6 +194,28 @@ def test_whole_real_loopstats_csv_parses(shared_data):
     assert loop["race_id"].notna().sum() == 8737
 
 
+def test_whole_real_history_then_loopstats_ingest(driver, capsys, shared_data):
+    """The real files, as a user ingests them: history, then its loop data. 1,825 Cup rows of 48
+    races are dated a day from their race in the file (night races by their UTC day); they
+    attach to their races with the race's date, and a race's inputs read them back."""
+    history = shared_data / "history"
+    rc, _, err = cli(capsys, "ingest", "history", history / "races.csv", history / "results.csv")
+    assert rc == 0, err
+    rc, out, err = cli(capsys, "ingest", "loopdata", history / "loopstats.csv")
+    assert rc == 0, err
+    recs, _, _ = driver.execute_query(
+        "MATCH (:Driver)-[l:RAN_LOOP]->(r:Race) RETURN count(l) AS n, "
+        "sum(CASE WHEN l.race_date = r.race_date THEN 1 ELSE 0 END) AS same_day"
+    )
+    assert (recs[0]["n"], recs[0]["same_day"]) == (8737, 8737)
+    total, _, _ = driver.execute_query("MATCH ()-[l:RAN_LOOP]->() RETURN count(l) AS n")
+    assert total[0]["n"] == 24702
+    source = Neo4jRaceSource(driver)
+    last = source.list_races().sort_values("race_date")["race_key"].iloc[-1]
+    hist = source.race_inputs(last).loop_history
+    assert len(hist) > 24000 and hist["race_key"].notna().sum() > 8600
+
+
 def test_doc_examples_parse(tmp_path):
     from tests.ontology.test_input_formats_doc import examples
 
