@@ -15,7 +15,7 @@ from nascar_pipeline.assets.race_asset import race_asset, race_check
 from nascar_pipeline.assets.stage_timer import StageTimer
 from nascar_pipeline.automation.policies import IO_RETRY_POLICY
 from nascar_pipeline.core.rules import DRAFTKINGS
-from nascar_pipeline.core.slate import entry_rows, history_rows
+from nascar_pipeline.core.slate import entry_rows, history_rows, unpriced
 from nascar_pipeline.core.snapshot import build_snapshot, slate_hash
 from nascar_pipeline.resources.race_source import RaceSourceResource
 
@@ -79,20 +79,20 @@ def snapshot_salaries_valid(race_snapshot: pd.DataFrame) -> AssetCheckResult:
     A slate priced in part or with a bad salary blocks the whole race."""
     e = entry_rows(race_snapshot)
     sal = e["salary"]
-    unpriced = len(e) > 0 and bool(sal.isna().all())
-    bad = e.head(0) if unpriced else e[sal.isna() | (sal <= 0) | (sal > DRAFTKINGS.salary_cap)]
+    no_salaries = unpriced(e)
+    bad = e.head(0) if no_salaries else e[sal.isna() | (sal <= 0) | (sal > DRAFTKINGS.salary_cap)]
     return AssetCheckResult(
         passed=len(e) > 0 and bad.empty,
         severity=AssetCheckSeverity.ERROR,
         description=(
             "no DraftKings salaries yet: the model and projections run, the run then stops at "
             "ownership_projections until `nascar-pipeline ingest salaries`"
-            if unpriced
+            if no_salaries
             else None
         ),
         metadata={
             "entries": len(e),
-            "priced": len(e) > 0 and not unpriced,
+            "priced": len(e) > 0 and bool(sal.notna().all()),
             "invalid": len(bad),
             "invalid_drivers": ", ".join(bad["driver_name"].astype(str).head(10)),
         },

@@ -5,9 +5,10 @@ Every 15 minutes (NASCAR_PRE_LOCK_CRON), each race that locks within the window
 is already materialized (race_snapshot's data version equals the slate hash and every race-job
 asset was written after it) or a run for it is queued or in progress. It is the safety net
 behind race_sensor: a failed or lost run, a sensor that was off, a cursor that was reset.
-A race that DraftKings has not priced yet (no salary in its slate) whose model and projections
-are current for the slate is not re-run either: ownership and lineups need the salaries, and
-the salary file changes the slate, which race_sensor runs at once.
+A race that DraftKings has not priced yet (no salary in its slate: core/slate.unpriced) whose
+model and projections are current for the slate is not re-run either: ownership and lineups
+need the salaries, and the salary file changes the slate hash, so the race is due again (this
+schedule's next tick, or race_sensor's run).
 """
 
 from datetime import UTC, datetime, timedelta
@@ -31,7 +32,7 @@ from nascar_pipeline.automation.policies import (
     race_run_config,
     race_run_tags,
 )
-from nascar_pipeline.automation.slate import missing_parts
+from nascar_pipeline.core.slate import unpriced
 from nascar_pipeline.resources.race_source import RaceSourceResource
 
 
@@ -96,7 +97,7 @@ def waiting_for_salaries(instance, source, hashes: dict[str, str], asset_keys) -
     out = set()
     for key in current:
         try:
-            if "salaries" in missing_parts(source.race_inputs(key)):
+            if unpriced(source.race_inputs(key).entries):
                 out.add(key)
         except Exception:  # noqa: BLE001 - an unreadable race is run (and fails visibly)
             continue

@@ -23,11 +23,11 @@ from nascar_pipeline.errors import UserInputError
 
 def register(sub) -> None:
     p = sub.add_parser("seed-demo", help="write the embedded demo world (synthetic NASCAR races)")
-    p.add_argument("--seed", type=nonneg_int, default=7, help="random seed (default 7)")
+    p.add_argument("--seed", type=nonneg_int, default=None, help="random seed (default 7)")
     p.add_argument(
         "--seasons",
         type=positive_int,
-        default=3,
+        default=None,
         help="completed seasons of 36 races before the upcoming race (default 3)",
     )
     p.add_argument(
@@ -90,20 +90,21 @@ def run(args) -> int:
 
     out = Path(args.out) if args.out is not None else get_settings().world_dir
     if args.from_history is not None:
-        if args.compare_history is not None or args.seed != 7 or args.seasons != 3:
+        if args.compare_history is not None or args.seed is not None or args.seasons is not None:
             raise UserInputError(
                 "--from-history writes the real history as it is: --seed, --seasons and "
                 "--compare-history are for the synthetic world"
             )
         return _from_history(args.from_history, out)
-    world = generate_world(seed=args.seed, seasons=args.seasons, upcoming=True)
+    seed = 7 if args.seed is None else args.seed
+    world = generate_world(seed=seed, seasons=args.seasons or 3, upcoming=True)
     try:
         folder = write_world(world, out)
     except OSError as exc:
         raise UserInputError(f"folder {out}: cannot write the demo world ({exc})") from exc
     final = world.races[world.races["status"] == "final"]
     upcoming = world.races[world.races["status"] == "scheduled"]
-    print(f"demo world (seed {args.seed}) written to {folder.resolve()}")
+    print(f"demo world (seed {seed}) written to {folder.resolve()}")
     print(
         f"  races: {len(final)} run ({final['season'].min()}-{final['season'].max()}), "
         f"{len(upcoming)} upcoming; starts: {len(world.results)}; "

@@ -79,6 +79,14 @@ def slate_arrays(
     return e, points
 
 
+def unpriced(entries: pd.DataFrame) -> bool:
+    """An entry list DraftKings has not priced yet: entries, none with a salary. The snapshot's
+    salary check lets it through to the model; the pre-lock schedule waits for its salaries."""
+    if len(entries) == 0:
+        return False
+    return "salary" not in entries or bool(entries["salary"].isna().all())
+
+
 def dk_salary_slate(snapshot: pd.DataFrame) -> pd.DataFrame:
     """The DraftKings slate without scenarios: entries with a salary, in driver_id order."""
     e = entry_rows(snapshot)

@@ -288,6 +288,13 @@ class UnpricedSource(FakeSource):
         return inputs
 
 
+class PartlyPricedSource(FakeSource):
+    def race_inputs(self, race_key: str) -> RaceInputs:
+        inputs = super().race_inputs(race_key)
+        inputs.entries["salary"] = pd.array([9000, None], dtype="Int64")
+        return inputs
+
+
 def test_pre_lock_schedule_waits_for_salaries_once_the_model_is_current(pg_instance):
     now = datetime.now(UTC).replace(microsecond=0)
     races = make_races(world_rows(now))
@@ -319,6 +326,10 @@ def test_pre_lock_schedule_waits_for_salaries_once_the_model_is_current(pg_insta
     )
     # priced (the same slate hash here): ownership and lineups are due
     assert [r.partition_key for r in schedule(FakeRaceSource(races)).run_requests] == [key]
+    # priced in part: the snapshot's check blocks it, so it is not waiting: it is run
+    partly = FakeRaceSource(races)
+    partly._source = PartlyPricedSource(races)
+    assert [r.partition_key for r in schedule(partly).run_requests] == [key]
 
 
 def test_results_sensor_requests_backtest_once_per_materialization(pg_instance):

@@ -156,10 +156,14 @@ def test_a_date_one_day_off_takes_the_races_date(graph, capsys, tmp_path):
     """NASCAR's loop data dates a Saturday-night race by its UTC day (and a race postponed a day
     by its scheduled one): 48 races of the real file. The race id decides; the race's date is
     stored, so the row never counts as history of its own race."""
-    rc, _, err = cli(capsys, "ingest", "loopdata", _edit(tmp_path, 3, race_date="2019-02-18"))
+    shifted = _edit(tmp_path, 3, race_date="2019-02-18")
+    rc, _, err = cli(capsys, "ingest", "loopdata", shifted)
     assert rc == 0, err
     busch = _loop(graph)[(454, "2019-daytona-daytona-500", 1)][1]
     assert busch["race_date"] == "2019-02-17"
+    before = graph_checksum(graph)
+    assert cli(capsys, "ingest", "loopdata", shifted)[0] == 0  # a re-ingest changes nothing
+    assert graph_checksum(graph) == before
 
 
 def test_bad_feed_is_refused(graph, capsys, tmp_path):

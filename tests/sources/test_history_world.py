@@ -60,7 +60,6 @@ def test_missing_history_files_are_named(history):
     [
         ({"race_id": 9999}, "field race_id: race 9999 is not in races.csv"),
         ({"race_date": "2019-02-19"}, "field race_date: 2019-02-19 but race 4773 ran on"),
-        ({"mid_race_position": 36}, "beyond the race's field of 35"),
     ],
 )
 def test_loop_rows_are_checked_against_the_races_as_the_ingest_does(
@@ -81,6 +80,29 @@ def test_a_loop_date_one_day_off_takes_the_races_date(history):
     keyed = loop.dropna(subset=["race_key"])
     busch = keyed[(keyed["driver_id"] == 454) & (keyed["race_key"] == "2019-daytona-daytona-500")]
     assert busch["race_date"].tolist() == ["2019-02-17"]
+
+
+def test_a_day_off_onto_a_doubleheaders_other_race_is_refused(history):
+    """Two races at one track on consecutive days (Pocono 2020, 2021): a row dated the other
+    race's day with this race's id is a swapped id, not a night race's UTC day."""
+    from nascar_pipeline.ontology.parsers.history import parse_history
+    from nascar_pipeline.ontology.parsers.loopdata import key_loop_rows, parse_loopdata
+
+    t = parse_history(history / "races.csv", history / "results.csv")
+    races = {
+        int(r.race_id): {"race_key": r.race_key, "race_date": r.race_date,
+                         "track_name": r.track_name, "starters": 40}
+        for r in t.races.itertuples()
+    }  # fmt: skip
+    races[99999] = {**races[4773], "race_key": "2019-daytona-second", "race_date": "2019-02-18"}
+    _edit_loop(history, race_date="2019-02-18")  # race 4773's row on the other race's day
+    with pytest.raises(UserInputError, match="line 3, field race_date: 2019-02-18 but race 4773"):
+        key_loop_rows(parse_loopdata(history / "loopstats.csv"), races, "loop.csv", set())
+    del races[99999]  # no race that day: a night race dated by its UTC day
+    keyed = key_loop_rows(parse_loopdata(history / "loopstats.csv"), races, "loop.csv", set())
+    assert "2019-02-18" not in set(
+        keyed.loop_stats["race_date"].dropna()[keyed.loop_stats["race_key"].notna()]
+    )
 
 
 def _edit_loop(history, **cells) -> None:

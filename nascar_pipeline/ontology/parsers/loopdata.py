@@ -387,11 +387,17 @@ def key_loop_rows(
     where_races: str = "the graph",
 ) -> LoopTables:
     """Cup rows keyed to `races` (race id -> {race_key, race_date, track_name, starters}): a
-    race id not there, or a date more than LOOP_DATE_TOLERANCE_DAYS from the race's, is an
-    error naming the row; a keyed row takes the race's date (and, where the row lacks it, its
-    track). `known_drivers`: with a feed (no names), its driver ids must be among them."""
+    race id not there, or a date more than LOOP_DATE_TOLERANCE_DAYS from the race's (or a day
+    off onto another race of the file at its track: a doubleheader), is an error naming the
+    row; a keyed row takes the race's date (and, where the row lacks it, its track).
+    `known_drivers`: with a feed (no names), its driver ids must be among them."""
     loop = tables.loop_stats
     probs = Problems(source)
+    if tables.from_feed and known_drivers is None:
+        raise ValueError("a feed's rows need the known drivers (known_drivers)")
+    # (track, date) of the races the file names: a row dated a day off must not sit on
+    # another race's day at its track (a doubleheader's swapped race id)
+    race_days = {(r["track_name"], r["race_date"]) for r in races.values()}
     keys, dates, tracks = [], [], []
     for rid, date, track, where in zip(
         loop["race_id"], loop["race_date"], loop["track_name"], tables.where
@@ -402,17 +408,17 @@ def key_loop_rows(
         race = races.get(int(rid))
         if race is None:
             probs.add(f"{where}, field race_id", f"race {rid} is not in {where_races}")
-        elif (
-            not pd.isna(date)
-            and abs((pd.Timestamp(race["race_date"]) - pd.Timestamp(date)).days)
-            > LOOP_DATE_TOLERANCE_DAYS
-        ):
-            probs.add(f"{where}, field race_date",
-                      f"{date} but race {rid} ran on {race['race_date']}")  # fmt: skip
+        elif race["race_date"] is None or pd.isna(race["race_date"]):
+            probs.add(f"{where}, field race_id", f"race {rid} has no date in {where_races}")
+        elif not pd.isna(date) and date != race["race_date"]:
+            off = abs((pd.Timestamp(race["race_date"]) - pd.Timestamp(date)).days)
+            if off > LOOP_DATE_TOLERANCE_DAYS or (race["track_name"], date) in race_days:
+                probs.add(f"{where}, field race_date",
+                          f"{date} but race {rid} ran on {race['race_date']}")  # fmt: skip
         keys.append(race["race_key"] if race else None)
         dates.append(race["race_date"] if race else date)
         tracks.append(race["track_name"] if race and pd.isna(track) else track)
-    if tables.from_feed and known_drivers is not None:
+    if tables.from_feed:
         for did, where in zip(loop["driver_id"], tables.where):
             if int(did) not in known_drivers:
                 probs.add(f"{where}, field driver_id", f"unknown driver {did}")
