@@ -34,7 +34,7 @@ the failed check, not hidden).
 --world real: the real Cup history 2019-25 with its loop data ($NASCAR_SHARED_DATA/history, or
 ../shared/data/history; the world `seed-demo --from-history` writes); it has no upcoming race
 (no sensor run) and no salaries, so the backfill materializes the snapshot and the model
-(MODEL_ASSETS, with their checks; --backfill-select to change) and each race prints
+(schedules.UNPRICED_ASSETS, with their checks; --backfill-select to change) and each race prints
 "model only".
 --world demo: the world `make demo` seeds for users (seed-demo's defaults: seed 7, seasons
 2024-26 of 36 races, the upcoming race in 2027) instead of the daemon tests' one-season world;
@@ -209,9 +209,12 @@ def _shared_history() -> Path:
     return folder
 
 
-# What a backfill of real history materializes: its files carry no DraftKings salaries, so the
-# snapshot and the model (with their checks), not ownership, lineups or contests.
-MODEL_ASSETS = "race_snapshot,race_model_fit,race_scenarios,driver_projections"
+def _model_assets() -> str:
+    """What a backfill of real history materializes: its files carry no DraftKings salaries, so
+    what an unpriced race gets (the snapshot, the model, the projections, with their checks)."""
+    from nascar_pipeline.automation.schedules import UNPRICED_ASSETS
+
+    return ",".join(UNPRICED_ASSETS)
 
 
 def _backfill_keys(races, count: int, season: str | None) -> tuple[list[str], list[str]]:
@@ -659,7 +662,7 @@ def main() -> int:
         "--backfill-select",
         metavar="ASSET,...",
         help="the backfill's assets (`nascar-pipeline backfill --select`; default the whole "
-        f"race_job, with --world real {MODEL_ASSETS})",
+        "race_job, with --world real the snapshot, model and projections)",
     )
     p.add_argument(
         "--race-compare",
@@ -690,7 +693,7 @@ def main() -> int:
             args.backfill_races,
             args.world,
             args.backfill_season,
-            args.backfill_select or (MODEL_ASSETS if args.world == "real" else None),
+            args.backfill_select or (_model_assets() if args.world == "real" else None),
         )
     print(json.dumps(figures, indent=1))
     if "backfill_summary_text" in figures.get("daemon", {}):

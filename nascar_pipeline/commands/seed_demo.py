@@ -122,6 +122,7 @@ def run(args) -> int:
 
 
 def _from_history(folder: Path, out: Path) -> int:
+    from nascar_pipeline.automation.schedules import UNPRICED_ASSETS
     from nascar_pipeline.sources.embedded import write_world
     from nascar_pipeline.sources.history_world import world_from_history
 
@@ -134,11 +135,6 @@ def _from_history(folder: Path, out: Path) -> int:
     races, loop = world.races, world.loop_stats
     print(f"world from the history in {folder} written to {written.resolve()}")
     print(
-        "  it has no upcoming race: `nascar-pipeline demo` needs --race KEY (or --reseed for "
-        "the synthetic world); backfill its races with "
-        "--select race_snapshot,race_model_fit,race_scenarios,driver_projections"
-    )
-    print(
         f"  races: {len(races)} ({races['season'].min()}-{races['season'].max()}); starts: "
         f"{len(world.results)}; drivers: {len(world.drivers)}; no salaries or contests"
     )
@@ -146,5 +142,9 @@ def _from_history(folder: Path, out: Path) -> int:
     print(
         f"  loop data: {len(loop)} starts ({by_series or 'none'}); "
         f"{int(loop['race_key'].notna().sum())} keyed to the history's Cup races"
+    )
+    print(
+        "  it has no upcoming race: `nascar-pipeline demo` needs --race KEY (or --reseed for "
+        f"the synthetic world); backfill its races with --select {','.join(UNPRICED_ASSETS)}"
     )
     return 0

@@ -160,7 +160,7 @@ LOOP_STATS_COLUMNS = {
     "laps_completed": "Int64",
     "driver_rating": "Float64",
 }
-_ALL_COLUMNS = {**TABLE_COLUMNS, "loop_stats": LOOP_STATS_COLUMNS}
+ALL_COLUMNS = {**TABLE_COLUMNS, "loop_stats": LOOP_STATS_COLUMNS}
 
 
 def empty_loop_stats() -> pd.DataFrame:
@@ -168,14 +168,14 @@ def empty_loop_stats() -> pd.DataFrame:
 
 
 def empty_table(name: str) -> pd.DataFrame:
-    cols = _ALL_COLUMNS[name]
+    cols = ALL_COLUMNS[name]
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in cols.items()})
 
 
 def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """Return `df` with exactly the table's columns, in order, cast to the table's dtypes.
     Missing nullable columns are added as nulls."""
-    cols = _ALL_COLUMNS[name]
+    cols = ALL_COLUMNS[name]
     out = pd.DataFrame(index=range(len(df)))
     src = df.reset_index(drop=True)
     for c, t in cols.items():

@@ -16,7 +16,7 @@ import pandas as pd
 
 from nascar_pipeline.core.race_inputs import assemble_race_inputs, list_races
 from nascar_pipeline.core.tables import (
-    LOOP_STATS_COLUMNS,
+    ALL_COLUMNS,
     TABLE_COLUMNS,
     OntologyTables,
     RaceInputs,
@@ -27,7 +27,6 @@ from nascar_pipeline.storage.atomic import write_bytes_atomic
 
 SEED_HINT = "run `nascar-pipeline seed-demo` first"
 LOOP_FILE = "loop_stats.parquet"  # optional: only worlds with loop data have it
-ALL_TABLE_COLUMNS = {**TABLE_COLUMNS, "loop_stats": LOOP_STATS_COLUMNS}
 
 
 def world_exists(folder: str | os.PathLike) -> bool:
@@ -76,7 +75,7 @@ def load_world(folder: str | os.PathLike) -> OntologyTables:
             raise UserInputError(
                 f"file {path}: cannot read the world table ({exc}); {hint} to rewrite it"
             ) from exc
-        absent = [c for c in ALL_TABLE_COLUMNS[name] if c not in df.columns]
+        absent = [c for c in ALL_COLUMNS[name] if c not in df.columns]
         if absent:
             raise UserInputError(
                 f"file {path}: missing columns {', '.join(absent)}; {hint} to rewrite it"

@@ -51,8 +51,8 @@ def world_from_history(folder: str | Path) -> OntologyTables:
             for r in tables.races.itertuples()
         }
         known = set(drivers["driver_id"].astype(int))
-        loop = key_loop_rows(parsed, races, str(folder / LOOP_CSV), known, paths[0].name)
-        loop = loop.loop_stats
+        keyed = key_loop_rows(parsed, races, str(folder / LOOP_CSV), known, paths[0].name)
+        loop = keyed.loop_stats
         # lower-series drivers never in a Cup race: the ontology knows them by their loop rows
         extra = parsed.drivers[~parsed.drivers["driver_id"].isin(drivers["driver_id"])]
         drivers = pd.concat([drivers, extra], ignore_index=True)
