@@ -369,8 +369,10 @@ def _simulate_kernel(
 def entry_orgs(e: pd.DataFrame, data: HistoryData, n: int):
     """(o_idx, o_known) (n,) of the entries' organisations in the fit (data.org_names): the
     entry's team (org_name), else its car number's latest organisation in the history
-    (stats["car_org"]); not in the fit, or still UNKNOWN_ORG -> unknown (drawn from
-    sigma_org: the fit's UNKNOWN_ORG level pools unrelated starts, not a team)."""
+    (stats["car_org"]) if that was in the entry's season or the one before, the fit's own rule
+    for a start without a team (data.start_orgs: a number unused for a while has often changed
+    hands); not in the fit, or still UNKNOWN_ORG -> unknown (drawn from sigma_org: the fit's
+    UNKNOWN_ORG level pools unrelated starts, not a team)."""
     if not data.org_names:
         raise ValueError(
             "the posterior has organisation effects but the history data has none (prepare "
@@ -379,6 +381,10 @@ def entry_orgs(e: pd.DataFrame, data: HistoryData, n: int):
     team = e["team"] if "team" in e.columns else pd.Series(pd.NA, index=e.index)
     org = org_name(team.reset_index(drop=True)).to_numpy(dtype=object)
     car_org = (data.stats or {}).get("car_org", {})
+    car_season = (data.stats or {}).get("car_org_season", {})
+    season = _entry_season(e)
+    if season is not None:  # the car number's organisation of an older season is not used
+        car_org = {c: o for c, o in car_org.items() if car_season.get(c, season) >= season - 1}
     cars = e["car_number"].astype(str).to_numpy() if "car_number" in e.columns else None
     oi = data.org_index()
     o_idx = np.zeros(n, np.int32)
@@ -389,6 +395,16 @@ def entry_orgs(e: pd.DataFrame, data: HistoryData, n: int):
         if o in oi and o != UNKNOWN_ORG:
             o_idx[j], o_known[j] = oi[o], True
     return o_idx, o_known
+
+
+def _entry_season(e: pd.DataFrame) -> int | None:
+    """The entries' season (their `season`, else the year of their race_date); None unknown."""
+    for col in ("season", "race_date"):
+        if col in e.columns:
+            v = pd.to_numeric(e[col].astype("string").str[:4], errors="coerce").dropna()
+            if len(v):
+                return int(v.max())
+    return None
 
 
 def simulate_race(

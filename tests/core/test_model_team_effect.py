@@ -294,6 +294,26 @@ def test_an_entry_of_no_known_organisation_is_not_given_the_unknown_starts_level
     assert o_idx[1] == data.org_index()["org a"]
 
 
+def test_an_entry_takes_its_car_numbers_organisation_only_from_that_or_the_last_season():
+    """The fit's rule for a start without a team (start_orgs): the history's car 11 was org A's
+    in 2024; an entry in 2025 keeps it, one in 2026 does not (the number may have changed
+    hands), and an entry without a season falls back to the latest organisation."""
+    from nascar_pipeline.core.simulate import entry_orgs
+
+    data = prepare_history(_history(), ModelConfig(team_effect=True))
+    assert data.stats["car_org_season"]["11"] == 2024
+
+    def known(**season):
+        entries = pd.DataFrame({"driver_id": [1], "car_number": ["11"], "team": [None], **season})
+        return entry_orgs(entries, data, 1)[1].tolist()
+
+    assert known(season=[2025]) == [True]
+    assert known(race_date=["2025-02-16"]) == [True]
+    assert known(season=[2026]) == [False]
+    assert known(race_date=["2026-02-15"]) == [False]
+    assert known() == [True]
+
+
 def test_posterior_summary_names_each_organisation_effect():
     from nascar_pipeline.core.posterior_summary import posterior_summary
 

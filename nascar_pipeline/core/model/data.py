@@ -377,7 +377,8 @@ def team_arrays(h_all, h, a: dict, n_drivers: int, config: ModelConfig, stats: d
     """The organisation of every start of the window (`h`, sorted as the arrays' races):
     (org names, padded size, {"org": (R, N) int32, "org_group", "org_weight": (Op,)}).
     Sets stats["car_org"] (car number -> its organisation in the latest season of `h_all`:
-    the simulator's fallback for an entry without a team). Organisation effects are contrasts
+    the simulator's fallback for an entry without a team) and stats["car_org_season"] (that
+    season). Organisation effects are contrasts
     within each group of drivers and organisations linked by starts (car_groups on the
     driver-organisation graph): the level of a group trades with its drivers' skills."""
     org_all, org = h_all["org"], h["org"]
@@ -401,6 +402,10 @@ def team_arrays(h_all, h, a: dict, n_drivers: int, config: ModelConfig, stats: d
         .drop_duplicates("car", keep="last")
     )
     stats["car_org"] = dict(zip(latest["car"].astype(str), latest["org"].astype(str)))
+    # ... and that season: the simulator looks no further back than start_orgs does
+    stats["car_org_season"] = {
+        str(c): int(s) for c, s in zip(latest["car"], latest["season"]) if pd.notna(s)
+    }
     return names, Op, {"org": arr, "org_group": group, "org_weight": weight}
 
 
