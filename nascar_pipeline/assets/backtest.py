@@ -51,9 +51,10 @@ def _race_contests(race_source: RaceSourceResource, race_key: str) -> pd.DataFra
 
 
 def _race_laps(race: pd.Series) -> float:
-    """Laps run, else scheduled (the snapshot is taken before the race), else 0 (no dominator
-    points in the baselines' projections)."""
-    for col in ("laps", "scheduled_laps"):
+    """Scheduled laps, else laps run, else 0 (no dominator points in the baselines'
+    projections): the laps the model's scenarios used (assets/model.py), so the baselines
+    see no more of the race than the model did."""
+    for col in ("scheduled_laps", "laps"):
         if col in race and pd.notna(race[col]):
             return float(race[col])
     return 0.0

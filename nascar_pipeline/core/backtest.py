@@ -871,15 +871,19 @@ def run_backtest(
         )
         g = h[h["race_key"] == race.race_key].sort_values("driver_id").reset_index(drop=True)
         g["start_position"] = pd.to_numeric(g["start_position"], errors="coerce")
-        if g["start_position"].isna().any():
-            g["start_position"] = g["start_position"].fillna(g["finish_position"])
+        laps = forecast_laps(race, before)
         actual = pd.DataFrame(
             {
                 "finish_position": g["finish_position"].to_numpy(),
-                "dk_points": actual_dk_points(g),
+                # a start not recorded: no place differential (the true points are unknown)
+                "dk_points": actual_dk_points(
+                    g.assign(start_position=g["start_position"].fillna(g["finish_position"]))
+                ),
                 "dnf": observed_dnf(g),
             }
         )
+        if g["start_position"].isna().any():  # the forecasts' start: the simulator's fallback
+            g["start_position"] = forecast_starts(g, before)
         y = actual["dk_points"].to_numpy(np.float64)
         y_dom = dominator_points(g["laps_led"].fillna(0), g["fastest_laps"].fillna(0))
         if g["fastest_laps"].isna().any():  # not recorded: no dominator score (not 0 laps)
@@ -888,8 +892,8 @@ def run_backtest(
         for method, mcfg in configs.items():
             t_fit = time.perf_counter()
             sc, diags[method] = _model_scenarios(
-                before, race, g, mcfg, fit_config, loop, warm, method, n_scenarios, seed + i,
-                incidents,
+                before, race, g, laps, mcfg, fit_config, loop, warm, method, n_scenarios,
+                seed + i, incidents,
             )  # fmt: skip
             t_fit = time.perf_counter() - t_fit
             recs.append(
@@ -937,7 +941,7 @@ def run_backtest(
             )
             dom = (
                 np.full(len(g), field_dom) if m == "uniform" else feats["dom_per_lap"].to_numpy()
-            ) * float(race.laps)
+            ) * float(laps)
             fin_s, dk_s = simulate_baseline(u, start, dom, n_scenarios, seed + 1000 * i + j)
             recs.append(
                 {
@@ -982,6 +986,45 @@ def run_backtest(
     return per_race, summarize(per_race)
 
 
+# An earlier race at the track is of the race's length class when its laps run are within
+# this share of the race's own (Darlington's Southern 500, 367 laps, and its 293-lap spring race;
+# overtime adds a few laps, a rain-shortened race loses many).
+LAPS_CLASS = 0.10
+
+
+def forecast_laps(race, before: pd.DataFrame) -> int:
+    """The laps a forecast made before `race` may use (the model's scenarios, the baselines'
+    dominator term): its scheduled laps where the history has them (races.csv has none), else
+    the median laps run of the earlier races at its track of its length class (LAPS_CLASS: the
+    scheduled distance is public before a race; the laps run are not, overtime and rain change
+    them), else of every earlier race at the track, else at its track type, else its own."""
+    sched = pd.to_numeric(pd.Series([getattr(race, "scheduled_laps", None)]), errors="coerce")[0]
+    if pd.notna(sched) and sched > 0:
+        return int(sched)
+    own = float(race.laps)
+    earlier = before.drop_duplicates("race_key")
+    earlier = earlier[pd.to_numeric(earlier["laps"], errors="coerce") > 0]
+    at_track = earlier[earlier["track_name"] == race.track_name]["laps"].astype(float)
+    for laps in (
+        at_track[(at_track - own).abs() <= LAPS_CLASS * own],
+        at_track,
+        earlier[earlier["track_type"] == race.track_type]["laps"].astype(float),
+    ):
+        if len(laps):
+            return int(round(float(laps.median())))
+    return int(own)
+
+
+def forecast_starts(g: pd.DataFrame, before: pd.DataFrame) -> np.ndarray:
+    """Start positions of the field `g` (sorted by driver_id) for a forecast where some are not
+    recorded: the simulator's fallback (resolve_start_positions: the missing ones ranked by
+    each driver's recent mean start in `before`), never the race's own result."""
+    from nascar_pipeline.core.model.data import recent_starts
+    from nascar_pipeline.core.simulate import resolve_start_positions
+
+    return resolve_start_positions(g, {"recent_start": recent_starts(before)})[0].astype(int)
+
+
 def _unsharpened(sc) -> np.ndarray:
     """The scenarios' utility with the incident layer's sharpening taken out: perf +
     penalty * P(dnf) of the fitted model."""
@@ -993,10 +1036,11 @@ def _unsharpened(sc) -> np.ndarray:
 
 
 def _model_scenarios(
-    before, race, g, mcfg, fit_config, loop, warm, method, n_scenarios, seed, incidents
+    before, race, g, laps, mcfg, fit_config, loop, warm, method, n_scenarios, seed, incidents
 ):
     """(scenarios, diagnostics) of the model (config `mcfg`) fitted on `before` and simulated
-    for the race's field `g`; `warm[method]` carries the warm start from race to race."""
+    for the race's field `g` over `laps` (forecast_laps); `warm[method]` carries the warm start
+    from race to race."""
     from nascar_pipeline.core.model import fit_model, prepare_history
     from nascar_pipeline.core.model.fit import remap_init
     from nascar_pipeline.core.simulate import simulate_race
@@ -1010,7 +1054,7 @@ def _model_scenarios(
         data,
         g,
         race.track_type,
-        laps=int(race.laps),
+        laps=laps,
         n_scenarios=n_scenarios,
         seed=seed,
         track_name=race.track_name,

@@ -446,3 +446,62 @@ def test_summarize_pools_pit_coverage_and_mass_over_the_races_that_recorded_them
     dropped = per_race.drop(columns=["mass50", "mass90", "pit50", "pit90"])
     old = bt.summarize(dropped).set_index("method")
     assert np.isnan(old.loc["model", "mass50_pct"]) and np.isnan(old.loc["model", "pit50_pct"])
+
+
+def _earlier_races():
+    """One row per race (as history rows are per start, the race's columns repeated)."""
+    races = [
+        ("d1", "Darlington", "intermediate", 293),
+        ("d2", "Darlington", "intermediate", 367),
+        ("d3", "Darlington", "intermediate", 295),  # overtime
+        ("d4", "Darlington", "intermediate", 367),
+        ("k1", "Kansas", "intermediate", 267),
+    ]
+    rows = [
+        {"race_key": k, "track_name": t, "track_type": tt, "laps": laps, "driver_id": d}
+        for k, t, tt, laps in races
+        for d in (1, 2)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _race(track, laps, track_type="intermediate", **extra):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(track_name=track, laps=laps, track_type=track_type, **extra)
+
+
+def test_forecast_laps_never_reads_the_races_own_overtime_or_rain():
+    before = _earlier_races()
+    # the Southern 500 went to overtime (370): its length class at the track, 367
+    assert bt.forecast_laps(_race("Darlington", 370), before) == 367
+    # the spring race, 293 scheduled, ran 300: the median of its class (293, 295) -> 294
+    assert bt.forecast_laps(_race("Darlington", 300), before) == 294
+    # rain stopped it at 180: no earlier race of that length, every race at the track
+    assert bt.forecast_laps(_race("Darlington", 180), before) == 331
+    # a new track: the median of its track type's earlier races
+    assert bt.forecast_laps(_race("Nashville", 305), before) == 295
+    # scheduled laps, where known, are what a forecast uses
+    assert bt.forecast_laps(_race("Darlington", 370, scheduled_laps=367), before) == 367
+    # no earlier race at all: its own laps (nothing else to go on)
+    assert bt.forecast_laps(_race("X", 200, "road"), before.iloc[:0]) == 200
+
+
+def test_forecast_starts_fill_a_missing_start_from_history_not_the_finish():
+    before = pd.DataFrame(
+        {
+            "driver_id": [1, 1, 2, 2, 3],
+            "race_date": ["2025-01-01", "2025-01-08"] * 2 + ["2025-01-08"],
+            "start_position": [30, 34, 2, 4, 10],
+        }
+    )
+    g = pd.DataFrame(
+        {
+            "driver_id": [1, 2, 3],
+            "start_position": [np.nan, np.nan, 1.0],
+            "finish_position": [1, 3, 2],
+        }
+    )
+    # driver 2 (recent mean start 3) before driver 1 (32) in the positions left; driver 1's
+    # win does not move him up
+    assert bt.forecast_starts(g, before).tolist() == [3, 2, 1]

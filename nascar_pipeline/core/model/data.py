@@ -373,6 +373,18 @@ def prepare_history(
     )
 
 
+def recent_starts(h: pd.DataFrame) -> dict:
+    """{driver_id: mean start position over his last 10 starts of `h`} (drivers with one)."""
+    recent = (
+        h.sort_values("race_date")
+        .groupby("driver_id")
+        .tail(10)
+        .groupby("driver_id")["start_position"]
+        .apply(lambda s: pd.to_numeric(s, errors="coerce").mean())
+    )
+    return {int(k): float(v) for k, v in recent.dropna().items()}
+
+
 def team_arrays(h_all, h, a: dict, n_drivers: int, config: ModelConfig, stats: dict):
     """The organisation of every start of the window (`h`, sorted as the arrays' races):
     (org names, padded size, {"org": (R, N) int32, "org_group", "org_weight": (Op,)}).
@@ -538,14 +550,7 @@ def empirical_stats(h: pd.DataFrame) -> dict:
         float(by_rank.get(k, by_rank.iloc[-1] if len(by_rank) else 0.0))
         for k in range(1, FIELD_SIZE + 1)
     ]
-    recent = (
-        h.sort_values("race_date")
-        .groupby("driver_id")
-        .tail(10)
-        .groupby("driver_id")["start_position"]
-        .apply(lambda s: pd.to_numeric(s, errors="coerce").mean())
-    )
-    stats["recent_start"] = {int(k): float(v) for k, v in recent.dropna().items()}
+    stats["recent_start"] = recent_starts(h)
     stats["laps_by_track"] = {
         str(k): float(v) for k, v in race.groupby("track")["laps"].median().items()
     }
