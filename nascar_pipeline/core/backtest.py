@@ -24,7 +24,8 @@ both in one run (`loop_modes`; with ModelConfig.form both read the loop rows' ru
 as form covariates); `track_type_table` compares every method per track type.
 Baseline scenarios: Gumbel-max draws from the same PL; DK points = finish points + place
 differential + a dominator term fixed per driver (his trailing mean DK points from laps led and
-fastest laps per lap run, times the race's laps; field average for the uniform baseline).
+fastest laps per lap run, times the race's forecast laps, `forecast_laps`, as the model's
+scenarios: never the laps it ran; field average for the uniform baseline).
 """
 
 from __future__ import annotations
