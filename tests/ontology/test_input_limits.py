@@ -210,3 +210,27 @@ def test_million_row_salary_file_of_unknown_names(tmp_path):
     with pytest.raises(UserInputError) as exc:
         parse_salaries(p, "2025-phoenix", _known())
     assert "... and 999992 more" in str(exc.value) and len(str(exc.value)) < 3000
+
+
+def _add_race_column(path: Path, field: str, values: list[str]) -> None:
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    rows[0].append(field)
+    for row, v in zip(rows[1:], values + [""] * len(rows)):
+        row.append(v)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+
+
+def test_scheduled_laps_are_optional_and_range_checked(tmp_path):
+    races, results = _copy_history(tmp_path)
+    assert parse_history(races, results).races["scheduled_laps"].isna().all()  # no column
+    _add_race_column(races, "scheduled_laps", ["200"])  # the first race's; the rest blank
+    got = parse_history(races, results).races.sort_values("race_id")["scheduled_laps"]
+    assert got.iloc[0] == 200 and got.iloc[1:].isna().all()
+    (tmp_path / "bad").mkdir()
+    races, results = _copy_history(tmp_path / "bad")  # a fresh copy
+    _add_race_column(races, "scheduled_laps", ["0"])
+    with pytest.raises(UserInputError) as exc:
+        parse_history(races, results)
+    assert "line 2, field scheduled_laps" in str(exc.value) and "is below" in str(exc.value)

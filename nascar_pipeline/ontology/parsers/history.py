@@ -1,10 +1,12 @@
 """History CSVs (races.csv + results.csv, see docs/input-formats.md) -> SpelledTables.
 
 races.csv: race_id, season, race_date (YYYY-MM-DD), race_name, track_name, laps
-  [, track_type, track_length_miles]. Blank track type/length are filled from parsers/tracks.py.
+  [, track_type, track_length_miles, scheduled_laps]. Blank track type/length are filled from
+  parsers/tracks.py.
 results.csv: race_id, driver_id, driver_name, car_number, start_position, finish_position,
   laps_completed, laps_led, status [, team, manufacturer, fastest_laps].
-Every race in races.csv is `final` (laps = laps run; scheduled_laps unknown, left null).
+Every race in races.csv is `final` (laps = laps run; scheduled_laps, the laps a forecast made
+before the race may use, null where the file has none: the backtest then estimates them).
 Checks: types and domain ranges of every cell (parsers/limits.py; whole numbers may be written
 `2.0`, as pandas writes them), unique race ids, one row per (race, driver), each race's
 finishing positions exactly 1..N, results only for races in races.csv, known track types.
@@ -86,6 +88,8 @@ def parse_races_csv(path: str | Path) -> pd.DataFrame:
         track = parse_text(rec["track_name"], probs, w, "track_name")
         laps = parse_int(rec["laps"], probs, w, "laps", minimum=limits.RACE_LAPS[0],
                          maximum=limits.RACE_LAPS[1])  # fmt: skip
+        sched = parse_int(rec.get("scheduled_laps"), probs, w, "scheduled_laps", required=False,
+                          minimum=limits.RACE_LAPS[0], maximum=limits.RACE_LAPS[1])  # fmt: skip
         ttype = (rec.get("track_type") or "").strip().lower() or None
         if ttype is not None and ttype not in TRACK_TYPES:
             probs.add(
@@ -108,6 +112,7 @@ def parse_races_csv(path: str | Path) -> pd.DataFrame:
                 "race_name": name,
                 **track_fields(track, ttype, length),
                 "laps": laps,
+                "scheduled_laps": sched,
                 "status": "final",
                 "_line": rec["_line"],
             }
