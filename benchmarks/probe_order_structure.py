@@ -18,7 +18,7 @@ here before it goes into the model:
         [--train 2021-2024] [--test 2025]
 
 Reads ../shared/data/history (or $NASCAR_SHARED_DATA/history, or --history): races.csv,
-results.csv and loopstats.csv. Pure numpy/scipy on one core; about 2-4 minutes.
+results.csv and loopstats.csv. Pure numpy/scipy; about 25 s on the 2-core machine.
 """
 
 from __future__ import annotations

@@ -50,14 +50,18 @@ def _race_contests(race_source: RaceSourceResource, race_key: str) -> pd.DataFra
         return None
 
 
-def _race_laps(race: pd.Series) -> float:
-    """Scheduled laps, else laps run, else 0 (no dominator points in the baselines'
-    projections): the laps the model's scenarios used (assets/model.py), so the baselines
+def _race_laps(race: pd.Series, history: pd.DataFrame) -> float:
+    """The laps the model's scenarios used (assets/model.py): scheduled, else laps run, else
+    the simulator's fallback, the median of the track's (else track type's) races in the
+    history; 0 without any (no dominator points in the baselines' projections). The baselines
     see no more of the race than the model did."""
+    from nascar_pipeline.core.backtest import track_median_laps
+
     for col in ("scheduled_laps", "laps"):
         if col in race and pd.notna(race[col]):
             return float(race[col])
-    return 0.0
+    laps = track_median_laps(history, race.get("track_name"), race.get("track_type"))
+    return 0.0 if laps is None else laps
 
 
 def _user_projections(entries: pd.DataFrame, ids: np.ndarray) -> np.ndarray | None:
@@ -100,11 +104,12 @@ def grade_race_money(
     own = np.array([own_by_driver.get(int(d), np.nan) for d in ids], dtype=np.float64)
     entries = entry_rows(race_snapshot)
     race = entries.iloc[0]
+    history = history_rows(race_snapshot)
     proj = baseline_projections(
-        history_rows(race_snapshot),
+        history,
         ids,
         pd.to_numeric(slate["start_position"], errors="coerce").to_numpy(float),
-        _race_laps(race),
+        _race_laps(race, history),
         str(race["race_date"]),
         seed=seed,
     )

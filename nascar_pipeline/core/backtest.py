@@ -25,7 +25,7 @@ as form covariates); `track_type_table` compares every method per track type.
 Baseline scenarios: Gumbel-max draws from the same PL; DK points = finish points + place
 differential + a dominator term fixed per driver (his trailing mean DK points from laps led and
 fastest laps per lap run, times the race's forecast laps, `forecast_laps`, as the model's
-scenarios: never the laps it ran; field average for the uniform baseline).
+scenarios: not the laps it ran; field average for the uniform baseline).
 """
 
 from __future__ import annotations
@@ -883,8 +883,12 @@ def run_backtest(
                 "dnf": observed_dnf(g),
             }
         )
+        window = before[
+            before["race_date"]
+            >= str(pd.Timestamp(race.race_date) - pd.Timedelta(days=model_config.history_days))
+        ]
         if g["start_position"].isna().any():  # the forecasts' start: the simulator's fallback
-            g["start_position"] = forecast_starts(g, before)
+            g["start_position"] = forecast_starts(g, window)
         y = actual["dk_points"].to_numpy(np.float64)
         y_dom = dominator_points(g["laps_led"].fillna(0), g["fastest_laps"].fillna(0))
         if g["fastest_laps"].isna().any():  # not recorded: no dominator score (not 0 laps)
@@ -925,10 +929,6 @@ def run_backtest(
                 }
             )
             mean_points[method] = np.asarray(sc.dk_points, np.float64).mean(axis=0)
-        window = before[
-            before["race_date"]
-            >= str(pd.Timestamp(race.race_date) - pd.Timedelta(days=model_config.history_days))
-        ]
         slopes = fit_baselines(window)
         feats = trailing_features(before, g["driver_id"].to_numpy())
         start = g["start_position"].to_numpy(int)
@@ -995,31 +995,57 @@ LAPS_CLASS = 0.10
 
 def forecast_laps(race, before: pd.DataFrame) -> int:
     """The laps a forecast made before `race` may use (the model's scenarios, the baselines'
-    dominator term): its scheduled laps where the history has them (races.csv has none), else
-    the median laps run of the earlier races at its track of its length class (LAPS_CLASS: the
-    scheduled distance is public before a race; the laps run are not, overtime and rain change
-    them), else of every earlier race at the track, else at its track type, else its own."""
+    dominator term): its scheduled laps where the history has them (races.csv's optional
+    scheduled_laps), else the median laps run of the earlier races at its track of its length
+    class, else track_median_laps. The race's own laps run only choose the class (within
+    LAPS_CLASS: which of the track's race lengths it was, what its scheduled distance says
+    before the race); the count comes from earlier races, so overtime does not reach the
+    forecast, and a rain-shortened race is forecast at the track's usual length. Its own laps
+    are used only where no earlier race of its track type exists."""
     sched = pd.to_numeric(pd.Series([getattr(race, "scheduled_laps", None)]), errors="coerce")[0]
     if pd.notna(sched) and sched > 0:
         return int(sched)
-    own = float(race.laps)
-    earlier = before.drop_duplicates("race_key")
-    earlier = earlier[pd.to_numeric(earlier["laps"], errors="coerce") > 0]
-    at_track = earlier[earlier["track_name"] == race.track_name]["laps"].astype(float)
-    for laps in (
-        at_track[(at_track - own).abs() <= LAPS_CLASS * own],
-        at_track,
-        earlier[earlier["track_type"] == race.track_type]["laps"].astype(float),
-    ):
+    own = pd.to_numeric(pd.Series([getattr(race, "laps", None)]), errors="coerce")[0]
+    if pd.notna(own) and own > 0:
+        at_track = _race_laps_of(before, before["track_name"] == race.track_name)
+        same_class = at_track[(at_track - own).abs() <= LAPS_CLASS * own]
+        if len(same_class):
+            return int(round(float(same_class.median())))
+    laps = track_median_laps(before, race.track_name, race.track_type)
+    if laps is None:
+        if pd.isna(own) or own <= 0:
+            raise ValueError(
+                f"race {getattr(race, 'race_key', '?')}: no laps to forecast it over (no "
+                "scheduled laps, no laps recorded, no earlier race of its track type)"
+            )
+        laps = float(own)
+    return int(round(laps))
+
+
+def track_median_laps(history: pd.DataFrame, track_name, track_type) -> float | None:
+    """Median laps run of the races of `history` at the track, else at its track type (the
+    simulator's fallback for a race without scheduled laps); None without either."""
+    if not len(history) or "laps" not in history.columns:
+        return None
+    for where in (history["track_name"] == track_name, history["track_type"] == track_type):
+        laps = _race_laps_of(history, where)
         if len(laps):
-            return int(round(float(laps.median())))
-    return int(own)
+            return float(laps.median())
+    return None
+
+
+def _race_laps_of(history: pd.DataFrame, where) -> pd.Series:
+    """Laps run of each race of `history[where]` (one value a race; unknown ones left out)."""
+    races = history[where.fillna(False).astype(bool)].drop_duplicates("race_key")
+    laps = pd.to_numeric(races["laps"], errors="coerce").astype(float)
+    return laps[laps > 0]
 
 
 def forecast_starts(g: pd.DataFrame, before: pd.DataFrame) -> np.ndarray:
     """Start positions of the field `g` (sorted by driver_id) for a forecast where some are not
     recorded: the simulator's fallback (resolve_start_positions: the missing ones ranked by
-    each driver's recent mean start in `before`), never the race's own result."""
+    each driver's recent mean start in `before`, the model's window), never the race's own
+    result."""
     from nascar_pipeline.core.model.data import recent_starts
     from nascar_pipeline.core.simulate import resolve_start_positions
 

@@ -391,3 +391,19 @@ def test_default_and_unknown_lineups_play_the_real_contest_then_the_largest_fiel
     # without the race's contests frame, the snapshot's largest field
     lines, _ = score_by_contest(portfolio, points, own, slate, listed)
     assert set(lines["contest_id"]) == {"dk-2"}
+
+
+def test_baselines_laps_are_the_models_scheduled_then_the_tracks_median():
+    from nascar_pipeline.assets.backtest import _race_laps
+
+    snap = _snapshot()
+    hist = snap[snap["role"] == "history"].assign(track_name="Short Track")
+    hist.loc[hist["race_key"] == "2026-02-01-race", "laps"] = 300  # median of 300, 400, 400
+    race = snap.iloc[0].copy()
+    race["track_name"] = "Short Track"
+    assert _race_laps(race, hist) == 400  # scheduled
+    race["scheduled_laps"], race["laps"] = pd.NA, 410
+    assert _race_laps(race, hist) == 410  # laps run: what the model's scenarios used
+    race["laps"] = pd.NA
+    assert _race_laps(race, hist) == 400  # the simulator's fallback, not 0
+    assert _race_laps(race, hist.iloc[:0]) == 0.0  # nothing to go on: no dominator term

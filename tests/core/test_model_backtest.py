@@ -471,7 +471,7 @@ def _race(track, laps, track_type="intermediate", **extra):
     return SimpleNamespace(track_name=track, laps=laps, track_type=track_type, **extra)
 
 
-def test_forecast_laps_never_reads_the_races_own_overtime_or_rain():
+def test_forecast_laps_count_comes_from_earlier_races_not_the_races_overtime_or_rain():
     before = _earlier_races()
     # the Southern 500 went to overtime (370): its length class at the track, 367
     assert bt.forecast_laps(_race("Darlington", 370), before) == 367
@@ -483,8 +483,21 @@ def test_forecast_laps_never_reads_the_races_own_overtime_or_rain():
     assert bt.forecast_laps(_race("Nashville", 305), before) == 295
     # scheduled laps, where known, are what a forecast uses
     assert bt.forecast_laps(_race("Darlington", 370, scheduled_laps=367), before) == 367
-    # no earlier race at all: its own laps (nothing else to go on)
+    # laps run not recorded: the track's median
+    assert bt.forecast_laps(_race("Darlington", pd.NA), before) == 331
+    # no earlier race of its type at all: its own laps (nothing else to go on) ...
     assert bt.forecast_laps(_race("X", 200, "road"), before.iloc[:0]) == 200
+    # ... and without those a clear error, not a crash
+    with pytest.raises(ValueError, match="no laps to forecast it over"):
+        bt.forecast_laps(_race("X", None, "road", race_key="r9"), before.iloc[:0])
+
+
+def test_track_median_laps_is_the_track_then_the_track_type():
+    before = _earlier_races()
+    assert bt.track_median_laps(before, "Kansas", "intermediate") == 267
+    assert bt.track_median_laps(before, "Nashville", "intermediate") == 295
+    assert bt.track_median_laps(before, "Sonoma", "road") is None
+    assert bt.track_median_laps(before.iloc[:0], "Kansas", "intermediate") is None
 
 
 def test_forecast_starts_fill_a_missing_start_from_history_not_the_finish():

@@ -314,6 +314,26 @@ def test_an_entry_takes_its_car_numbers_organisation_only_from_that_or_the_last_
     assert known() == [True]
 
 
+def test_a_car_numbers_organisation_is_the_one_a_start_named_not_one_inferred_from_it():
+    """A 2025 season without team names (the real history's) infers car 11's organisation
+    from 2024 for the fit; the simulator's 2026 entry must not carry that inference one season
+    further than start_orgs would (a 2026 start of car 11 without a team is unknown there)."""
+    from nascar_pipeline.core.simulate import entry_orgs
+
+    h = _history()
+    later = h[h["race_key"] == "r2"].assign(race_key="r3", season=2025, team=None)
+    later["race_date"] = "2025-03-01"
+    data = prepare_history(pd.concat([h, later], ignore_index=True), ModelConfig(team_effect=True))
+    assert data.stats["car_org"]["11"] == "org a" and data.stats["car_org_season"]["11"] == 2024
+    t = pd.concat([h, later, later.assign(race_key="r4", season=2026)], ignore_index=True)
+    t.loc[t["race_key"] == "r4", "race_date"] = "2026-03-01"
+    fit_rule = start_orgs(t)[(t["race_key"] == "r4") & (t["car_number"] == "11")]
+    assert fit_rule.tolist() == [UNKNOWN_ORG]
+    entry = pd.DataFrame({"driver_id": [1], "car_number": ["11"], "team": [None]})
+    assert entry_orgs(entry.assign(season=2026), data, 1)[1].tolist() == [False]
+    assert entry_orgs(entry.assign(season=2025), data, 1)[1].tolist() == [True]
+
+
 def test_posterior_summary_names_each_organisation_effect():
     from nascar_pipeline.core.posterior_summary import posterior_summary
 

@@ -388,12 +388,12 @@ def recent_starts(h: pd.DataFrame) -> dict:
 def team_arrays(h_all, h, a: dict, n_drivers: int, config: ModelConfig, stats: dict):
     """The organisation of every start of the window (`h`, sorted as the arrays' races):
     (org names, padded size, {"org": (R, N) int32, "org_group", "org_weight": (Op,)}).
-    Sets stats["car_org"] (car number -> its organisation in the latest season of `h_all`:
-    the simulator's fallback for an entry without a team) and stats["car_org_season"] (that
-    season). Organisation effects are contrasts
+    Sets stats["car_org"] (car number -> the organisation its latest start naming a team in
+    `h_all` named: the simulator's fallback for an entry without a team) and
+    stats["car_org_season"] (that start's season). Organisation effects are contrasts
     within each group of drivers and organisations linked by starts (car_groups on the
     driver-organisation graph): the level of a group trades with its drivers' skills."""
-    org_all, org = h_all["org"], h["org"]
+    org = h["org"]
     names = sorted(org.unique())
     o_idx = {o: i for i, o in enumerate(names)}
     Op = shape_bucket(len(names) + 1, config.driver_bucket, fine=False)
@@ -407,8 +407,13 @@ def team_arrays(h_all, h, a: dict, n_drivers: int, config: ModelConfig, stats: d
         g = g.drop_duplicates("driver_id").sort_values("fp").head(N)
         arr[race_pos[key], : len(g)] = g["org"].map(o_idx).to_numpy()
     group, weight = car_groups(a["drv"], arr, a["mask"], a["w"], n_drivers, len(names), Op)
+    # From the starts that name their team (not the ones start_orgs inferred): an inferred
+    # organisation carried on season after season would reach further back than the fit's rule.
+    named = org_name(h_all["team"] if "team" in h_all.columns else pd.Series(pd.NA, h_all.index))
     latest = (
-        pd.DataFrame({"car": h_all["car_number"], "season": _season(h_all), "org": org_all})
+        pd.DataFrame(
+            {"car": h_all["car_number"], "season": _season(h_all), "org": named.to_numpy()}
+        )
         .loc[lambda d: d["org"] != UNKNOWN_ORG]
         .sort_values("season", kind="stable")
         .drop_duplicates("car", keep="last")
