@@ -12,6 +12,8 @@ here before it goes into the model:
 - randomness per track type / per track: utility times exp(s[type] (+ s[track])), the track
   terms ridge-penalised (lambda) towards their type;
 - the start's weight per track type / per track: + (b[type] (+ b[track])) * log(start);
+- the start position's shape (START_SHAPES) in place of log(start);
+- the Cup loop rows loopstats.csv leaves without a race id, keyed by track and date;
 - one fit per track type (its own coefficients) against the global fit, beside uniform.
 
     .venv/bin/python benchmarks/probe_order_structure.py [--history DIR]
@@ -44,6 +46,12 @@ EXTRA = {  # name: (loopstats column(s) -> value per start), scaled to order 1
     "pct_quality_passes": lambda lp: lp["pct_quality_passes"] / 10,
 }
 RIDGE = 1e-2  # on the feature coefficients, as core/feature_pl.py
+START_SHAPES = {  # start position s -> the feature PL's first column (log s as shipped)
+    "log + linear": lambda s: np.column_stack([np.log(s), s / 10]),
+    "linear": lambda s: s / 10,
+    "sqrt": np.sqrt,
+    "log(s + 8)": lambda s: np.log(s + 8),
+}
 
 
 def main() -> int:
@@ -68,10 +76,12 @@ def main() -> int:
     tracks = {t: i for i, t in enumerate(sorted(info["track_name"].unique()))}
     types = {t: i for i, t in enumerate(sorted(info["track_type"].unique()))}
 
-    def races(keys, cols=()):
+    def races(keys, cols=(), start=None, table=feats):
         out = []
         for key, g in h[h["race_key"].isin(keys)].groupby("race_key", sort=False):
-            x = _design(g, feats, extra, list(cols))
+            x = _design(g, table, extra, list(cols))
+            if start is not None:  # another shape of the start position for log(start)
+                x = np.column_stack([start(np.exp(x[:, 0])), x[:, 1:]])
             order = np.argsort(g["finish_position"].to_numpy(float), kind="stable")
             out.append(
                 (x[order], tracks[info.at[key, "track_name"]], types[info.at[key, "track_type"]])
@@ -88,6 +98,21 @@ def main() -> int:
         a, b = races(train, cols), races(test, cols)
         beta = _fit(a, "plain", 0, len(types), len(tracks))
         _line(f"+ trailing {name}", _score(beta, b, "plain", len(types)), ref)
+    for name, shape in START_SHAPES.items():
+        a, b = races(train, start=shape), races(test, start=shape)
+        beta = _fit(a, "plain", 0, len(types), len(tracks))
+        _line(f"start as {name}", _score(beta, b, "plain", len(types)), ref)
+    keyed = _keyed_by_track_and_date(hdir, h, loop)
+    from nascar_pipeline.core.feature_pl import feature_table
+
+    table = feature_table(h, pd.concat([loop, keyed]))
+    a, b = races(train, table=table), races(test, table=table)
+    beta = _fit(a, "plain", 0, len(types), len(tracks))
+    _line(
+        f"+ {keyed['race_key'].nunique()} races' unkeyed loop rows",
+        _score(beta, b, "plain", len(types)),
+        ref,
+    )
     for mode, lam in (("type_scale", 0), ("track_scale", 5), ("track_scale", 20),
                       ("type_start", 0), ("track_start", 5), ("track_start", 20)):  # fmt: skip
         par = _fit(base_train, mode, lam, len(types), len(tracks), start=base)
@@ -120,6 +145,20 @@ def _load(hdir: Path):
     loop = keyed_to_history(parse_loopdata(hdir / "loopstats.csv").loop_stats, h)
     loop = loop[loop["race_key"].notna()].copy()
     return h, loop, feature_table(h, loop)
+
+
+def _keyed_by_track_and_date(hdir: Path, h: pd.DataFrame, keyed: pd.DataFrame) -> pd.DataFrame:
+    """Cup loop rows without a race id (loopstats.csv leaves a race unmatched when its finishing
+    order disagrees with results.csv, as after a disqualification) keyed to the points race of
+    the history on the same track and date; exhibitions find none."""
+    from nascar_pipeline.ontology.parsers.loopdata import parse_loopdata
+
+    rows = parse_loopdata(hdir / "loopstats.csv").loop_stats
+    rows = rows[(rows["series"].astype(str).str.lower() == "cup") & rows["race_id"].isna()]
+    races = h.drop_duplicates("race_key")[["race_key", "race_date", "track_name"]].astype(str)
+    rows = rows.drop(columns=["race_key"]).astype({"race_date": str, "track_name": str})
+    out = rows.merge(races, on=["race_date", "track_name"])
+    return out[~out["race_key"].isin(set(keyed["race_key"]))]
 
 
 def _trailing_extra(h: pd.DataFrame, loop: pd.DataFrame) -> pd.DataFrame:

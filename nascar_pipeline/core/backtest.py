@@ -1002,43 +1002,39 @@ def forecast_laps(race, before: pd.DataFrame) -> int:
     before the race); the count comes from earlier races, so overtime does not reach the
     forecast, and a rain-shortened race is forecast at the track's usual length. Its own laps
     are used only where no earlier race of its track type exists."""
-    sched = pd.to_numeric(pd.Series([getattr(race, "scheduled_laps", None)]), errors="coerce")[0]
-    if pd.notna(sched) and sched > 0:
+    sched = _positive(getattr(race, "scheduled_laps", None))
+    if sched is not None:
         return int(sched)
-    own = pd.to_numeric(pd.Series([getattr(race, "laps", None)]), errors="coerce")[0]
-    if pd.notna(own) and own > 0:
-        at_track = _race_laps_of(before, before["track_name"] == race.track_name)
+    own = _positive(getattr(race, "laps", None))
+    if own is not None:
+        earlier = before.drop_duplicates("race_key")
+        at_track = earlier.loc[earlier["track_name"] == race.track_name, "laps"]
+        at_track = pd.to_numeric(at_track, errors="coerce").astype(float)
         same_class = at_track[(at_track - own).abs() <= LAPS_CLASS * own]
         if len(same_class):
             return int(round(float(same_class.median())))
     laps = track_median_laps(before, race.track_name, race.track_type)
-    if laps is None:
-        if pd.isna(own) or own <= 0:
-            raise ValueError(
-                f"race {getattr(race, 'race_key', '?')}: no laps to forecast it over (no "
-                "scheduled laps, no laps recorded, no earlier race of its track type)"
-            )
-        laps = float(own)
-    return int(round(laps))
+    if laps is None and own is None:
+        raise ValueError(
+            f"race {getattr(race, 'race_key', '?')}: no laps to forecast it over (no scheduled "
+            "laps, no laps recorded, no earlier race of its track type)"
+        )
+    return int(round(own if laps is None else laps))
 
 
 def track_median_laps(history: pd.DataFrame, track_name, track_type) -> float | None:
-    """Median laps run of the races of `history` at the track, else at its track type (the
-    simulator's fallback for a race without scheduled laps); None without either."""
-    if not len(history) or "laps" not in history.columns:
-        return None
-    for where in (history["track_name"] == track_name, history["track_type"] == track_type):
-        laps = _race_laps_of(history, where)
-        if len(laps):
-            return float(laps.median())
-    return None
+    """Median laps run of the races of `history` at the track, else at its track type
+    (model.data.median_laps, the simulator's fallback); None without either."""
+    from nascar_pipeline.core.model.data import median_laps
+
+    by_track, by_type = median_laps(history)
+    return by_track.get(str(track_name), by_type.get(str(track_type)))
 
 
-def _race_laps_of(history: pd.DataFrame, where) -> pd.Series:
-    """Laps run of each race of `history[where]` (one value a race; unknown ones left out)."""
-    races = history[where.fillna(False).astype(bool)].drop_duplicates("race_key")
-    laps = pd.to_numeric(races["laps"], errors="coerce").astype(float)
-    return laps[laps > 0]
+def _positive(value) -> float | None:
+    """A positive number from a cell (None, NA, text, 0 -> None)."""
+    v = pd.to_numeric(pd.Series([value], dtype=object), errors="coerce").iloc[0]
+    return float(v) if pd.notna(v) and v > 0 else None
 
 
 def forecast_starts(g: pd.DataFrame, before: pd.DataFrame) -> np.ndarray:

@@ -524,8 +524,7 @@ def empirical_stats(h: pd.DataFrame) -> dict:
         stats["dnf_frac_beta"] = (1.2, 0.8)
         stats["laps_down"] = [0.0] * FIELD_SIZE
         stats["recent_start"] = {}
-        stats["laps_by_track"] = {}
-        stats["laps_by_type"] = {}
+        stats["laps_by_track"], stats["laps_by_type"] = median_laps(h)
         return stats
     race = h.groupby("race_key").agg(
         tt=("track_type", "first"),
@@ -556,10 +555,22 @@ def empirical_stats(h: pd.DataFrame) -> dict:
         for k in range(1, FIELD_SIZE + 1)
     ]
     stats["recent_start"] = recent_starts(h)
-    stats["laps_by_track"] = {
-        str(k): float(v) for k, v in race.groupby("track")["laps"].median().items()
-    }
-    stats["laps_by_type"] = {
-        str(k): float(v) for k, v in race.groupby("tt")["laps"].median().items()
-    }
+    stats["laps_by_track"], stats["laps_by_type"] = median_laps(h)
     return stats
+
+
+def median_laps(h: pd.DataFrame) -> tuple[dict, dict]:
+    """({track name: median laps run}, {track type: median laps run}) over the races of `h`,
+    one value a race: the laps of a race whose schedule is not known (the simulator's
+    fallback, the backtest's)."""
+    if not len(h):
+        return {}, {}
+    race = h.drop_duplicates("race_key")
+    laps = pd.to_numeric(race["laps"], errors="coerce").astype(float)
+    laps = laps.where(laps > 0)
+    track = race["track_name"] if "track_name" in race else race["track_type"]
+
+    def by(key: pd.Series) -> dict:
+        return {str(k): float(v) for k, v in laps.groupby(key.to_numpy()).median().dropna().items()}
+
+    return by(track), by(race["track_type"])
