@@ -32,8 +32,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# --durations: the slowest tests in every run's log, to keep the suite within its budget
 test: $(STAMP) system-deps lint
-	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -ra --durations=25 $(PYTEST_ARGS)
 
 test-fast: $(STAMP) lint
 	$(BIN)/python -m pytest -ra -m "not slow and not services and not browser" $(PYTEST_ARGS)

@@ -42,18 +42,6 @@ DEFAULT_HISTORY = REPO.parent / "shared" / "data" / "history"
 SETTINGS = "settings.json"
 
 
-def load_history(hdir: Path):
-    from nascar_pipeline.commands.backtest import _loop_rows
-    from nascar_pipeline.core.backtest import history_from_tables
-    from nascar_pipeline.ontology.parsers.history import parse_history
-
-    h = history_from_tables(parse_history(hdir / "races.csv", hdir / "results.csv"))
-    h["race_date"] = h["race_date"].astype(str)
-    h = h[h["finish_position"].notna()]
-    loop_csv = hdir / "loopstats.csv"
-    return h, (_loop_rows(loop_csv, h) if loop_csv.exists() else None)
-
-
 def fit_season(h, loop, season: int, fits: Path, fcfg, log) -> None:
     """Fit each race of `season` not yet in `fits` as the backtest does; pickle what a
     re-simulation needs."""
@@ -263,6 +251,9 @@ def main() -> int:
     from nascar_pipeline.core.model import FitConfig
 
     t_start = time.perf_counter()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from season_history import load_history
+
     h, loop = load_history(hdir)
     fcfg = FitConfig(num_warmup=args.warmup, num_samples=args.draws, num_chains=args.chains)
     settings = {"chains": args.chains, "warmup": args.warmup, "draws": args.draws}

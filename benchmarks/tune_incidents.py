@@ -93,10 +93,8 @@ def main() -> int:
         print(f"history not found at {hdir}", file=sys.stderr)
         return 2
 
-    from nascar_pipeline.commands.backtest import _loop_rows
     from nascar_pipeline.core.backtest import (
         actual_dk_points,
-        history_from_tables,
         observed_dnf,
         score_race,
     )
@@ -104,13 +102,11 @@ def main() -> int:
     from nascar_pipeline.core.model import FitConfig, ModelConfig, fit_model, prepare_history
     from nascar_pipeline.core.model.fit import remap_init
     from nascar_pipeline.core.simulate import simulate_race
-    from nascar_pipeline.ontology.parsers.history import parse_history
 
-    h = history_from_tables(parse_history(hdir / "races.csv", hdir / "results.csv"))
-    h["race_date"] = h["race_date"].astype(str)
-    h = h[h["finish_position"].notna()]
-    loop_csv = hdir / "loopstats.csv"
-    loop = _loop_rows(loop_csv, h) if loop_csv.exists() else None
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from season_history import load_history
+
+    h, loop = load_history(hdir)
     mcfg = ModelConfig(form=True, car_contrasts=True, loop_data=loop is not None)
     fcfg = FitConfig(num_warmup=args.warmup, num_samples=args.draws, num_chains=args.chains)
     grid = [OFF] + [
