@@ -16,12 +16,16 @@ Candidates: the default (core/incidents.TUNED); the laps-led and fastest-lap slo
 scaled; other incident settings; other noise shapes in the order (a reversed Gumbel, whose heavy
 tail is the bad day; a logistic); a win-stage temperature (the winner drawn from
 softmax(lambda * utility), the rest Plackett-Luce as fitted: Benter's stage-wise discount); on
-superspeedways the start effect scaled. Production chain settings by default (the backtest's
-judged figures: `backtest --chains 4 --warmup 400 --draws 500`). The order's noise is swapped in simulate's
-finish_positions for a candidate (a probe, not a setting of the pipeline).
+superspeedways the start effect scaled; a driver's own habit of leading beyond his pace (his
+trailing dominator points per lap as a term of both lap shares; the dominator points' own CRPS
+is printed too). Production chain settings by default (the backtest's judged figures:
+`backtest --chains 4 --warmup 400 --draws 500`). The order's noise is swapped in simulate's
+finish_positions, the lap shares' log-concentration in its lap_share_log_concentration, for a
+candidate (a probe, not a setting of the pipeline).
 
     .venv/bin/python benchmarks/probe_scenario_shape.py --fits /tmp/fits [--seasons 2024,2025]
         [--chains 4] [--warmup 400] [--draws 500] [--scenarios 4000] [--history DIR]
+        [--only default,propensity]   (the candidates whose name has one of the words)
 """
 
 from __future__ import annotations
@@ -102,13 +106,18 @@ def race_case(h, path: Path, n: int) -> dict:
         bt.actual_dk_points(g0.assign(start_position=sp.fillna(g0["finish_position"]))), float
     )
     d["finish"] = g0["finish_position"].to_numpy()
+    # the backtest's crps_dom_dk: a race without fastest laps recorded has no dominator score
+    d["y_dom"] = bt.dominator_points(g0["laps_led"].fillna(0), g0["fastest_laps"].fillna(0))
+    if g0["fastest_laps"].isna().any():
+        d["y_dom"] = np.full_like(d["y_dom"], np.nan, dtype=np.float64)
     before = h[h["race_date"] < race["race_date"]]
     cutoff = pd.Timestamp(race["race_date"]) - pd.Timedelta(days=ModelConfig().history_days)
     window = before[before["race_date"] >= str(cutoff)]
     feats = bt.trailing_features(before, d["g"]["driver_id"].to_numpy())
     start = d["g"]["start_position"].to_numpy(int)
     u = bt.baseline_utilities("start_position", bt.fit_baselines(window), start, feats)
-    dom = feats["dom_per_lap"].to_numpy() * float(d["laps"])
+    d["dom_per_lap"] = feats["dom_per_lap"].to_numpy(np.float64)
+    dom = d["dom_per_lap"] * float(d["laps"])
     d["base_dk"] = bt.simulate_baseline(u, start, dom, n, 1000 * d["seed"] + 1)[1]
     return d
 
@@ -157,7 +166,34 @@ CANDIDATES = [
     ("win-stage temperature 3", {"win": 3.0}),
     ("superspeedway start effect x1.5", {"ss_scale": {"start_effect": 1.5}}),
     ("superspeedway incidents 1,0.2,8", {"ss_inc": (1.0, 0.2, 8.0)}),
+    ("dominator propensity 0.25", {"dom": 0.25}),
+    ("dominator propensity 0.5", {"dom": 0.5}),
 ]
+# A driver's own habit of leading, beyond his pace: his trailing DK points from laps led and
+# fastest laps per lap run (the start baseline's dominator term) as x = log1p(rate / 0.05),
+# centred over the field, adds gamma * x to both lap-share log-concentrations.
+DOM_RATE_SCALE = 0.05
+
+
+def _dominator_term(d: dict):
+    """(FIELD_SIZE,) x of a race's entries in the simulator's slot order (by driver id)."""
+    import jax.numpy as jnp
+
+    from nascar_pipeline.core.simulate import FIELD_SIZE
+
+    if not (np.diff(d["g"]["driver_id"].to_numpy()) > 0).all():
+        raise ValueError(f"{d['race']['race_key']}: entries not in driver order")
+    x = np.log1p(d["dom_per_lap"] / DOM_RATE_SCALE)
+    out = np.zeros(FIELD_SIZE, np.float32)
+    out[: len(x)] = x - x.mean()
+    return jnp.asarray(out)
+
+
+def _with_dominator_term(original, gamma: float, x):
+    def lap_share_log_concentration(base, slope, perf, share_done, extra=0.0, xp=np):
+        return original(base, slope, perf, share_done, extra=extra, xp=xp) + gamma * x[None, :]
+
+    return lap_share_log_concentration
 
 
 def score(cases: dict, spec: dict, n: int) -> dict:
@@ -169,6 +205,7 @@ def score(cases: dict, spec: dict, n: int) -> dict:
     from nascar_pipeline.core.incidents import Incidents
 
     original = sim.finish_positions
+    original_shares = sim.lap_share_log_concentration
     if spec.get("noise") or spec.get("win"):
         sim.finish_positions = _order(spec.get("noise", "gumbel"), spec.get("win", 1.0))
         jax.clear_caches()  # the simulation kernel is traced again with this order
@@ -188,6 +225,11 @@ def score(cases: dict, spec: dict, n: int) -> dict:
                 inc = Incidents(*spec["inc"])
             if spec.get("ss_inc") and ss:
                 inc = Incidents(*spec["ss_inc"])
+            if spec.get("dom"):  # the race's own term is a constant of the traced kernel
+                sim.lap_share_log_concentration = _with_dominator_term(
+                    original_shares, spec["dom"], _dominator_term(d)
+                )
+                jax.clear_caches()
             sc = sim.simulate_race(
                 post, d["data"], d["g"], tt, laps=d["laps"], n_scenarios=n, seed=d["seed"],
                 track_name=d["race"]["track_name"], incidents=inc,
@@ -202,6 +244,10 @@ def score(cases: dict, spec: dict, n: int) -> dict:
                     "track_type": tt,
                     "crps": bt.crps_samples(dk, d["y"]).mean(),
                     "crps_start": bt.crps_samples(d["base_dk"], d["y"]).mean(),
+                    "crps_dom": bt.crps_samples(
+                        bt.dominator_points(np.asarray(sc.laps_led), np.asarray(sc.fastest_laps)),
+                        d["y_dom"],
+                    ).mean(),
                     "pit50": bt.pit_coverage(dk, d["y"], 0.5).mean(),
                     "pit90": bt.pit_coverage(dk, d["y"], 0.9).mean(),
                     "drivers": len(d["y"]),
@@ -211,8 +257,9 @@ def score(cases: dict, spec: dict, n: int) -> dict:
                 }
             )
     finally:
-        if sim.finish_positions is not original:
+        if sim.finish_positions is not original or spec.get("dom"):
             sim.finish_positions = original
+            sim.lap_share_log_concentration = original_shares
             jax.clear_caches()
     df = pd.DataFrame(rows)
     out = {}
@@ -221,6 +268,7 @@ def score(cases: dict, spec: dict, n: int) -> dict:
         out[t] = {
             "races": len(g),
             "crps_vs_start_pct": 100 * (g["crps"].mean() / g["crps_start"].mean() - 1),
+            "crps_dom": g["crps_dom"].mean(),  # NaN-skipping: races with no score left out
             "pit50": 100 * np.average(g["pit50"], weights=w),
             "pit90": 100 * np.average(g["pit90"], weights=w),
             "log_p_winner": g["log_p_winner"].mean(),
@@ -239,6 +287,9 @@ def main() -> int:
     p.add_argument("--warmup", type=int, default=400)
     p.add_argument("--draws", type=int, default=500)
     p.add_argument("--scenarios", type=int, default=4000)
+    p.add_argument(
+        "--only", default="", help="comma-separated words: the candidates whose name has one"
+    )
     args = p.parse_args()
     from nascar_pipeline.core.jax_setup import configure_jax
     from nascar_pipeline.settings import get_settings
@@ -274,10 +325,14 @@ def main() -> int:
         cases = {q.stem: race_case(h, q, args.scenarios) for q in sorted(fits.glob("*.pkl"))}
         print(
             f"\n{season}, {len(cases)} races, {args.scenarios} scenarios: CRPS % vs the start "
-            "baseline | PIT 50 / 90 | log P(winner) | the favourite's wins / expected",
+            "baseline | PIT 50 / 90 | log P(winner) | the favourite's wins / expected | "
+            "dominator points' CRPS",
             flush=True,
         )
+        words = [w.strip() for w in args.only.split(",") if w.strip()]
         for name, spec in CANDIDATES:
+            if words and not any(w in name for w in words):
+                continue
             res = score(cases, spec, args.scenarios)
             a = res["all"]
             types = " ".join(
@@ -286,7 +341,7 @@ def main() -> int:
             print(
                 f"  {name:36s} {a['crps_vs_start_pct']:+6.2f} | {a['pit50']:.1f} / "
                 f"{a['pit90']:.1f} | {a['log_p_winner']:.3f} | {a['fav_wins']} / "
-                f"{a['fav_expected']:.1f} | {types}",
+                f"{a['fav_expected']:.1f} | {a['crps_dom']:.3f} | {types}",
                 flush=True,
             )
     print(f"\ntotal {time.perf_counter() - t_start:.0f} s")
