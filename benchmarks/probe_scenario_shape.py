@@ -106,10 +106,7 @@ def race_case(h, path: Path, n: int) -> dict:
         bt.actual_dk_points(g0.assign(start_position=sp.fillna(g0["finish_position"]))), float
     )
     d["finish"] = g0["finish_position"].to_numpy()
-    # the backtest's crps_dom_dk: a race without fastest laps recorded has no dominator score
-    d["y_dom"] = bt.dominator_points(g0["laps_led"].fillna(0), g0["fastest_laps"].fillna(0))
-    if g0["fastest_laps"].isna().any():
-        d["y_dom"] = np.full_like(d["y_dom"], np.nan, dtype=np.float64)
+    d["y_dom"] = bt.actual_dominator_points(g0)  # as the backtest's crps_dom_dk scores them
     before = h[h["race_date"] < race["race_date"]]
     cutoff = pd.Timestamp(race["race_date"]) - pd.Timedelta(days=ModelConfig().history_days)
     window = before[before["race_date"] >= str(cutoff)]

@@ -431,6 +431,15 @@ def dominator_points(laps_led, fastest_laps) -> np.ndarray:
     )
 
 
+def actual_dominator_points(g: pd.DataFrame) -> np.ndarray:
+    """Each result row's actual dominator points (laps led missing: 0); all NaN when the race
+    has no fastest laps recorded for someone (not 0 laps: no dominator score for the race)."""
+    y = dominator_points(g["laps_led"].fillna(0), g["fastest_laps"].fillna(0))
+    if g["fastest_laps"].isna().any():
+        return np.full_like(y, np.nan, dtype=np.float64)
+    return y
+
+
 def front_and_winner(projection, y, start, actual: pd.DataFrame) -> dict:
     """FRONT_AND_WINNER of one race and method (driver order of `projection`)."""
     proj = np.asarray(projection, np.float64)
@@ -890,9 +899,7 @@ def run_backtest(
         if g["start_position"].isna().any():  # the forecasts' start: the simulator's fallback
             g["start_position"] = forecast_starts(g, window)
         y = actual["dk_points"].to_numpy(np.float64)
-        y_dom = dominator_points(g["laps_led"].fillna(0), g["fastest_laps"].fillna(0))
-        if g["fastest_laps"].isna().any():  # not recorded: no dominator score (not 0 laps)
-            y_dom = np.full_like(y_dom, np.nan, dtype=np.float64)
+        y_dom = actual_dominator_points(g)
         recs, mean_points, diags = [], {}, {}
         for method, mcfg in configs.items():
             t_fit = time.perf_counter()

@@ -399,6 +399,17 @@ def test_front_and_winner_reads_the_front_row_and_the_winner():
     assert projection_accuracy(rows)["front_row_proj_dk"] == 30.0
 
 
+def test_actual_dominator_points_need_every_fastest_lap_count():
+    import pandas as pd
+
+    from nascar_pipeline.core.backtest import actual_dominator_points
+
+    g = pd.DataFrame({"laps_led": [4.0, None, 100.0], "fastest_laps": [10.0, 1.0, 0.0]})
+    np.testing.assert_allclose(actual_dominator_points(g), [5.5, 0.45, 25.0])
+    g.loc[2, "fastest_laps"] = None  # one missing count: the race has no dominator score
+    assert np.isnan(actual_dominator_points(g)).all()
+
+
 def test_dominator_points_are_the_laps_led_and_fastest_lap_points():
     from nascar_pipeline.core.backtest import dominator_points
 
