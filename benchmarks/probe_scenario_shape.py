@@ -21,7 +21,9 @@ trailing dominator points per lap as a term of both lap shares; the dominator po
 is printed too). Production chain settings by default (the backtest's judged figures:
 `backtest --chains 4 --warmup 400 --draws 500`). The order's noise is swapped in simulate's
 finish_positions, the lap shares' log-concentration in its lap_share_log_concentration, for a
-candidate (a probe, not a setting of the pipeline).
+candidate (a probe, not a setting of the pipeline); a linear pool of the model's scenarios with
+the start baseline's (that share of the scenarios drawn from the grid's; the dominator CRPS stays
+the model's).
 
     .venv/bin/python benchmarks/probe_scenario_shape.py --fits /tmp/fits [--seasons 2024,2025]
         [--chains 4] [--warmup 400] [--draws 500] [--scenarios 4000] [--history DIR]
@@ -165,6 +167,8 @@ CANDIDATES = [
     ("superspeedway incidents 1,0.2,8", {"ss_inc": (1.0, 0.2, 8.0)}),
     ("dominator propensity 0.25", {"dom": 0.25}),
     ("dominator propensity 0.5", {"dom": 0.5}),
+    ("pool with the start baseline 0.1", {"pool": 0.1}),
+    ("pool with the start baseline 0.2", {"pool": 0.2}),
 ]
 # A driver's own habit of leading, beyond his pace: his trailing DK points from laps led and
 # fastest laps per lap run (the start baseline's dominator term) as x = log1p(rate / 0.05),
@@ -203,6 +207,7 @@ def score(cases: dict, spec: dict, n: int) -> dict:
 
     original = sim.finish_positions
     original_shares = sim.lap_share_log_concentration
+    swapped = bool(spec.get("noise") or spec.get("win") or spec.get("dom"))
     if spec.get("noise") or spec.get("win"):
         sim.finish_positions = _order(spec.get("noise", "gumbel"), spec.get("win", 1.0))
         jax.clear_caches()  # the simulation kernel is traced again with this order
@@ -232,6 +237,9 @@ def score(cases: dict, spec: dict, n: int) -> dict:
                 track_name=d["race"]["track_name"], incidents=inc,
             )  # fmt: skip
             dk = np.asarray(sc.dk_points, np.float64)
+            if spec.get("pool"):  # a linear pool: that share of the scenarios the grid's
+                k = round(spec["pool"] * len(dk))
+                dk = np.concatenate([dk[: len(dk) - k], d["base_dk"][:k]])
             pwin = (np.asarray(sc.finish_position) == 1).mean(axis=0)
             if (d["finish"] == 1).sum() != 1:
                 raise ValueError(f"{d['race']['race_key']}: no single winner in the results")
@@ -254,7 +262,7 @@ def score(cases: dict, spec: dict, n: int) -> dict:
                 }
             )
     finally:
-        if sim.finish_positions is not original or spec.get("dom"):
+        if swapped:
             sim.finish_positions = original
             sim.lap_share_log_concentration = original_shares
             jax.clear_caches()
